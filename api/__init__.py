@@ -1,0 +1,4 @@
+"""FastAPI application: playback, search, live listen, review, schedules, events, console.
+
+Not built yet: see issue #4.
+"""

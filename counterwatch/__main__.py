@@ -1,0 +1,3 @@
+from counterwatch.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""Process settings: environment variables (COUNTERWATCH_*) over an optional TOML file.
+
+Read once, at the entry point (the CLI); library packages take plain arguments.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_ENV = "COUNTERWATCH_CONFIG"
+
+
+class SettingsError(Exception):
+    """The settings file or environment holds an invalid value."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COUNTERWATCH_", extra="forbid")
+
+    model: str = Field("base", description="bundled 'base', a CTranslate2 model directory, or a model name")
+    model_cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(0, ge=0, description="0: as many as CTranslate2 likes")
+    beam_size: int = Field(5, ge=1, le=10)
+    rules: Path | None = Field(None, description="rulebook YAML; default: the shipped one")
+    channels: Literal["staff,customer", "customer,staff", "mono"] = "staff,customer"
+    split_silence_s: float = Field(8.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+
+def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from ``config`` (or $COUNTERWATCH_CONFIG), then the environment, then
+    ``overrides`` (command-line options that were given; ``None`` values are ignored).
+
+    Raises:
+        SettingsError: unreadable file, bad TOML, or an invalid value (named).
+    """
+    path = config or os.environ.get(CONFIG_ENV)
+    file_values: dict = {}
+    if path:
+        try:
+            with open(path, "rb") as f:
+                file_values = tomllib.load(f)
+        except OSError as e:
+            raise SettingsError(str(path), f"cannot read: {e.strerror}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise SettingsError(str(path), f"not valid TOML: {e}") from e
+        file_values = file_values.get("counterwatch", file_values)
+    env_keys = {k[len("COUNTERWATCH_"):].lower() for k in os.environ if k.startswith("COUNTERWATCH_")}
+    values = {k: v for k, v in file_values.items() if k not in env_keys}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        errs = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise SettingsError(str(path) if path else "environment", errs) from e

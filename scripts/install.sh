@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything counterwatch needs on Debian 12: system packages, a virtual environment
+# in .venv with the project and its Python dependencies, and the assembled speech model.
+# Safe to run again. Usage: scripts/install.sh [--test]   (--test adds what the tests need)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(python3 python3-venv python3-pip ffmpeg ca-certificates)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "install: creating .venv with $($PYTHON --version)" >&2
+  "$PYTHON" -m venv .venv
+fi
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+echo "install: Python packages" >&2
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+echo "install: speech model" >&2
+.venv/bin/counterwatch model >/dev/null
+echo "install: done" >&2
