@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 #: A flag needs the speaker to be the rule's side with at least this probability.
 SPEAKER_THRESHOLD = 0.5
+#: Long files log their progress every this many seconds of audio.
+PROGRESS_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,11 @@ class Analyzer:
             raise TranscribeError(f"channels must be one of {', '.join(CHANNEL_MAPS)}, got {channels!r}")
         roles = CHANNEL_MAPS[channels] if audio.channels == 2 else None
         words: list[Word] = []
+        next_report_s = PROGRESS_EVERY_S
         for seg in self.transcriber.transcribe(audio.mono()):
+            if seg.end_s >= next_report_s:
+                logger.info("%s: transcribed %.0f of %.0f s", name, seg.end_s, audio.duration_s)
+                next_report_s = seg.end_s + PROGRESS_EVERY_S
             if is_hallucination(seg):
                 logger.info("%s: dropped likely hallucination at %.1f s: %r", name, seg.start_s, seg.text)
                 continue
