@@ -8,7 +8,11 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(python3 python3-venv python3-pip ffmpeg ca-certificates)
+# ffmpeg: decoding and the ffmpeg capture source; portaudio + build tools: PyAudio builds
+# from source; pulseaudio: the capture tests (and halls whose intercom is a sound card);
+# postgresql: the multi-worker metadata store and its tests.
+APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-certificates ffmpeg
+              portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
