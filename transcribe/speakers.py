@@ -136,6 +136,8 @@ _PRIOR_LOGIT = 0.4     # a turn with no cue at all is staff with p = 0.6
 _CUE_SCALE = 1.5
 #: A clause's own cues decide its side when their total is at least this strong.
 _OWN_CUE = 1.0
+#: A clause this short ("谢谢", "好的", "您好") is a fragment that VAD split off a turn.
+_FRAGMENT_CHARS = 3
 #: Within one speaker's turn, pauses are shorter than this; between turns, longer.
 SAME_TURN_GAP_S = 0.5
 #: Replies that open a turn, so what came just before was the other side's.
@@ -214,13 +216,13 @@ def attribute_mono(words: Sequence[Word], regions: Sequence[tuple[float, float]]
 
 
 def _assign(pieces: list[tuple[str, list[CharTime], float, float]]) -> list[Utterance]:
-    """Decide each clause's side: its own strong cues first; a weak clause that runs on
-    without a turn-taking pause into a strongly cued one shares that one's side; otherwise
-    its turn's cues decide."""
+    """Decide each clause's side: its own strong cues first; a short uncued fragment that
+    runs on without a turn-taking pause into a strongly cued clause shares that one's side;
+    otherwise its turn's cues decide."""
     out: list[Utterance] = []
     for k, (cl, cl_chars, own, turn_score) in enumerate(pieces):
         score = own if abs(own) >= _OWN_CUE else turn_score
-        if abs(own) < _OWN_CUE and k + 1 < len(pieces):
+        if abs(own) < _OWN_CUE and len(cl) <= _FRAGMENT_CHARS and k + 1 < len(pieces):
             nxt_cl, nxt_chars, nxt_own, _ = pieces[k + 1]
             gap = nxt_chars[0].start_s - cl_chars[-1].end_s
             if gap < SAME_TURN_GAP_S and abs(nxt_own) >= _OWN_CUE and not _REPLY.match(nxt_cl):

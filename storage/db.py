@@ -1,0 +1,231 @@
+"""Metadata database: tables, engine set-up and schema migrations.
+
+SQLite (WAL) for one box, PostgreSQL for many workers on many machines. Library code gets an
+``Engine`` from :func:`make_engine`; the schema is created and upgraded only by Alembic
+(:func:`upgrade`), never by ``create_all``, so both backends follow the same history.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        create_engine, event)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+logger = logging.getLogger(__name__)
+
+
+def now_s() -> float:
+    return time.time()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    retention_days: Mapped[int] = mapped_column(Integer, default=180)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(63))
+    channels: Mapped[str] = mapped_column(String(20), default="staff,customer")
+    # Health, from agent heartbeats.
+    last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_level_dbfs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_loud_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent_status: Mapped[str] = mapped_column(String(40), default="unknown")
+    paused: Mapped[bool] = mapped_column(default=False)
+    site: Mapped[Site] = relationship()
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Shift(Base):
+    """Who was on duty at a counter, and when (unix seconds; end open while on duty)."""
+
+    __tablename__ = "shifts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Session(Base):
+    """One run of a capture agent: chunks are numbered within it."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    ended_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Samples up to here have been cut into interactions (the worker's cursor).
+    planned_until_sample: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("session_id", "seq"), Index("ix_chunks_counter_time", "counter_id", "wall_start_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    samples: Mapped[int] = mapped_column(Integer)
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    rms_dbfs: Mapped[float] = mapped_column(Float)
+    peak_dbfs: Mapped[float] = mapped_column(Float)
+    stored_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class Event(Base):
+    """Hall events: queue calls, rating presses, pause/resume."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_counter_time", "counter_id", "at_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    kind: Mapped[str] = mapped_column(String(20))     # queue_call | rating | pause | resume
+    at_s: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Alarm(Base):
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_open", "counter_id", "kind", "cleared_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    kind: Mapped[str] = mapped_column(String(40))     # silent-microphone | agent-gone | spool-near-quota | spool-full
+    since_s: Mapped[float] = mapped_column(Float)
+    cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "state", "lease_until_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))     # plan | analyze
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="queued")   # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    finished_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (UniqueConstraint("session_id", "start_sample"), Index("ix_inter_counter_time", "counter_id", "wall_start_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    end_sample: Mapped[int] = mapped_column(BigInteger)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    wall_end_s: Mapped[float] = mapped_column(Float)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    rulebook_version: Mapped[str] = mapped_column(String(100), default="")
+    analyzed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    segments: Mapped[list["Segment"]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
+    flags: Mapped[list["Flag"]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
+
+
+class Segment(Base):
+    """A transcribed utterance; times in seconds from the interaction's start."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(10))
+    speaker_confidence: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_rule", "rule"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(50))
+    phrase: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[float] = mapped_column(Float)
+    review_state: Mapped[str] = mapped_column(String(12), default="open")   # open | confirmed | dismissed
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate write transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None   # let SQLAlchemy's "begin" below open transactions
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+            # Take the write lock at the start, so two workers claiming jobs serialise
+            # instead of failing on lock upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

@@ -1,0 +1,26 @@
+"""Alembic environment: the connection comes from storage.db.upgrade (or alembic's own CLI
+with -x url=...)."""
+from alembic import context
+from sqlalchemy import create_engine
+
+from storage.db import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    conn = config.attributes.get("connection")
+    if conn is None:
+        url = context.get_x_argument(as_dictionary=True).get("url")
+        with create_engine(url).begin() as c:
+            context.configure(connection=c, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        return
+    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()
