@@ -92,24 +92,10 @@ def analyze(ctx: click.Context, files: tuple[Path, ...], rules: Path | None, cha
     Exit status: 0 when every file was analysed, 2 when a file could not be read (after the
     other files were analysed) or the rulebook is invalid, 3 when the model cannot be loaded.
     """
-    from transcribe.analyze import Analyzer
-    from transcribe.asr import AsrOptions, Transcriber
-    from transcribe.errors import AudioError, ModelError, RulebookError
-    from transcribe.rules import load_rulebook
+    from transcribe.errors import AudioError
 
     s = _settings(ctx, rules=rules, channels=channels, model=model, device=device, split_silence_s=split_silence_s)
-    try:
-        rulebook = load_rulebook(s.rules)
-    except RulebookError as e:
-        click.echo(f"error: rulebook {e}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    try:
-        transcriber = Transcriber(_model_path(s), device=s.device, compute_type=s.compute_type,
-                                  cpu_threads=s.cpu_threads, options=AsrOptions(beam_size=s.beam_size))
-    except ModelError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_MODEL)
-    analyzer = Analyzer(transcriber, rulebook, split_silence_s=s.split_silence_s)
+    analyzer = build_analyzer(s)
     failed = 0
     for n, path in enumerate(files, 1):
         logger.info("analyze: file %d/%d %s", n, len(files), path)
@@ -122,6 +108,27 @@ def analyze(ctx: click.Context, files: tuple[Path, ...], rules: Path | None, cha
         click.echo(result.to_json() if as_json else format_table(result))
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def build_analyzer(s: Settings):  # noqa: ANN201 - transcribe.analyze.Analyzer
+    """Rulebook, model and analyzer from settings; exits with a message when one is bad."""
+    from transcribe.analyze import Analyzer
+    from transcribe.asr import AsrOptions, Transcriber
+    from transcribe.errors import ModelError, RulebookError
+    from transcribe.rules import load_rulebook
+
+    try:
+        rulebook = load_rulebook(s.rules)
+    except RulebookError as e:
+        click.echo(f"error: rulebook {e}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        transcriber = Transcriber(_model_path(s), device=s.device, compute_type=s.compute_type,
+                                  cpu_threads=s.cpu_threads, options=AsrOptions(beam_size=s.beam_size))
+    except ModelError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_MODEL)
+    return Analyzer(transcriber, rulebook, split_silence_s=s.split_silence_s)
 
 
 def format_table(result) -> str:  # noqa: ANN001 - transcribe.analyze.Analysis, imported lazily
@@ -146,3 +153,7 @@ def format_table(result) -> str:  # noqa: ANN001 - transcribe.analyze.Analysis, 
 
 def main() -> None:
     cli(prog_name="counterwatch")
+
+
+# Commands of the other roles register themselves on the group.
+from counterwatch import cli_pipeline  # noqa: E402,F401

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_ENV = "COUNTERWATCH_CONFIG"
@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     rules: Path | None = Field(None, description="rulebook YAML; default: the shipped one")
     channels: Literal["staff,customer", "customer,staff", "mono"] = "staff,customer"
     split_silence_s: float = Field(8.0, gt=0)
+    # -- the recording pipeline --
+    data_dir: Path = Field(Path("counterwatch-data"), description="state of the embedded stack (counterwatch up)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir")
+    s3_endpoint: str | None = Field(None, description="host:port of MinIO/S3; default: the embedded server")
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "counterwatch"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    site: str = Field("hall", description="site name of this box's counters")
+    chunk_s: float = Field(10.0, gt=0, le=300)
+    spool_dir: Path | None = Field(None, description="agent spool; default: data_dir/spool")
+    spool_quota_mb: float = Field(2048.0, gt=0)
+    heartbeat_s: float = Field(10.0, gt=0)
+    lease_s: float = Field(120.0, gt=5)
+    silent_after_s: float = Field(600.0, gt=0, description="silent-microphone alarm after this long")
+    gone_after_s: float = Field(60.0, gt=0, description="agent-gone alarm after this long without heartbeat")
+    opening_hours: str = Field("0-24", pattern=r"^\d{1,2}-\d{1,2}$", description="hours when silence alarms")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
 

@@ -137,6 +137,8 @@ class Job(Base):
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(10), default="queued")   # queued | running | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Asked for again while running: queue it once more when this run finishes.
+    rerun: Mapped[bool] = mapped_column(default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lease_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_s: Mapped[float] = mapped_column(Float, default=now_s)

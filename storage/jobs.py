@@ -34,9 +34,11 @@ class Claimed:
 
 def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_done: bool = False) -> bool:
     """Add a job unless one with ``key`` exists; with ``requeue_done`` a finished job with that
-    key is queued again (a running one is left alone). Returns True if a job was (re)queued.
+    key is queued again, and a running one is marked to run once more when it finishes (so a
+    trigger arriving mid-run is never lost). Returns True if a job was (re)queued.
     Runs inside the caller's transaction, so a job appears together with what caused it."""
-    job = session.scalar(select(Job).where(Job.key == key))
+    # Lock the row (PostgreSQL) so a worker finishing this job concurrently sees our mark.
+    job = session.scalar(select(Job).where(Job.key == key).with_for_update())
     if job is None:
         session.add(Job(kind=kind, key=key, payload=payload))
         session.flush()
@@ -44,6 +46,9 @@ def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_don
     if requeue_done and job.state in ("done", "failed"):
         job.state, job.attempts, job.error, job.payload = "queued", 0, "", payload
         job.lease_owner = job.lease_until_s = None
+        return True
+    if requeue_done and job.state == "running":
+        job.rerun, job.payload = True, payload
         return True
     return False
 
@@ -92,8 +97,12 @@ class JobQueue:
 
         The caller commits its results in the same transaction only when this returns True,
         so a job whose lease was taken over is finished exactly once, by one worker."""
+        from sqlalchemy import case
+
         res = session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
-                              .values(state="done", finished_s=now_s(), lease_until_s=None))
+                              .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
+                                      lease_until_s=None, lease_owner=None, rerun=False,
+                                      attempts=case((Job.rerun, 0), else_=Job.attempts)))
         return res.rowcount == 1
 
     def finish(self, job_id: int, owner: str) -> bool:

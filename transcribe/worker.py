@@ -231,10 +231,6 @@ class Worker:
             if not JobQueue.finish_in(s, job.id, self.name):
                 s.rollback()
                 return
-            more = s.scalar(select(func.count()).select_from(Chunk).where(
-                Chunk.session_id == sid, Chunk.start_sample >= avail))
-            if more:
-                enqueue(s, kind="plan", key=plan_key(sid), payload={"session": sid}, requeue_done=True)
         if closed:
             logger.info("worker %s: session %s: %d interaction(s) closed up to %.1f s", self.name, sid,
                         len(closed), new_cursor / rate)

@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('rerun', sa.Boolean(), nullable=False),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
     sa.Column('lease_until_s', sa.Float(), nullable=True),
     sa.Column('created_s', sa.Float(), nullable=False),

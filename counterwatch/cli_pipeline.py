@@ -1,0 +1,428 @@
+"""Pipeline commands: counters, the capture agent, the worker, the embedded stack, queries."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from counterwatch.cli import EXIT_BAD_INPUT, _settings, build_analyzer, cli
+from counterwatch.settings import Settings
+from counterwatch.stack import StackError, engine, object_store, paths, read_state, write_state
+
+logger = logging.getLogger("counterwatch")
+
+data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           envvar="COUNTERWATCH_DATA",
+                           help="State directory of the embedded stack [COUNTERWATCH_DATA; default ./counterwatch-data].")
+site_option = click.option("--site", default=None, help="Site name [COUNTERWATCH_SITE; default hall].")
+
+
+def _fail(msg: str, code: int = EXIT_BAD_INPUT) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def _engine(s: Settings):  # noqa: ANN202
+    try:
+        return engine(s)
+    except Exception as e:  # SQLAlchemy raises many kinds for a bad URL or a down server
+        _fail(f"database {s.database_url or paths(s).db}: {e.__class__.__name__}: {e}")
+
+
+def _store(s: Settings):  # noqa: ANN202
+    try:
+        return object_store(s)
+    except StackError as e:
+        _fail(str(e))
+
+
+def stop_on_signals(stop: threading.Event, what: str, on_second=None) -> None:  # noqa: ANN001
+    """First SIGINT/SIGTERM: finish the current work and stop; second: stop now."""
+
+    def handler(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if not stop.is_set():
+            logger.warning("%s: %s: finishing current work (again to stop now)", what, name)
+            stop.set()
+        elif on_second is not None:
+            logger.warning("%s: %s again: stopping now", what, name)
+            on_second()
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+# -- counters and events ----------------------------------------------------------------------
+
+@cli.group()
+def counter() -> None:
+    """Register and list counters (窗口)."""
+
+
+@counter.command("add")
+@click.argument("name")
+@site_option
+@click.option("--channels", type=click.Choice(["staff,customer", "customer,staff", "mono"]), default="staff,customer",
+              help="Which side each stereo channel of this counter's intercom carries.")
+@data_option
+@click.pass_context
+def counter_add(ctx: click.Context, name: str, site: str | None, channels: str, data_dir: Path | None) -> None:
+    """Register counter NAME (idempotent; updates its channel map)."""
+    from recorder.chunk import BadName
+    from storage.catalog import Catalog, CatalogError
+
+    s = _settings(ctx, site=site, data_dir=data_dir)
+    try:
+        info = Catalog(_engine(s)).add_counter(s.site, name, channels=channels)
+    except (BadName, CatalogError) as e:
+        _fail(str(e))
+    click.echo(f"counter {info.site}/{info.name} (#{info.id}) channels={info.channels}")
+
+
+@counter.command("list")
+@data_option
+@click.pass_context
+def counter_list(ctx: click.Context, data_dir: Path | None) -> None:
+    """List counters with their health."""
+    from storage.catalog import Catalog
+
+    s = _settings(ctx, data_dir=data_dir)
+    for c in Catalog(_engine(s)).counters():
+        click.echo(f"{c.site}/{c.name}\t#{c.id}\t{c.channels}")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["queue_call", "rating", "pause", "resume"]))
+@click.option("--counter", "counter_name", required=True, help="Counter name.")
+@site_option
+@click.option("--at", "at_s", type=float, default=None, help="Unix time of the event (default: now).")
+@click.option("--ticket", default=None, help="Queue ticket (queue_call), e.g. A012.")
+@click.option("--level", type=click.Choice(["非常满意", "满意", "一般", "不满意"]), default=None,
+              help="Rating level (rating).")
+@data_option
+@click.pass_context
+def event(ctx: click.Context, kind: str, counter_name: str, site: str | None, at_s: float | None,
+          ticket: str | None, level: str | None, data_dir: Path | None) -> None:
+    """Record a hall event: a queue call, a rating press, or a pause/resume (暂停服务).
+
+    Queue calls and rating presses bound interactions in the recordings.
+    """
+    from storage.catalog import Catalog, CatalogError
+
+    s = _settings(ctx, site=site, data_dir=data_dir)
+    if kind == "rating" and not level:
+        _fail("a rating needs --level")
+    payload = {k: v for k, v in (("ticket", ticket), ("level", level)) if v}
+    try:
+        eid = Catalog(_engine(s)).add_event(s.site, counter_name, kind=kind, at_s=at_s or time.time(), payload=payload)
+    except CatalogError as e:
+        _fail(str(e))
+    click.echo(f"event #{eid} {kind} {s.site}/{counter_name} {json.dumps(payload, ensure_ascii=False)}")
+
+
+# -- capture agent ------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--counter", "counter_name", required=True, help="Counter name (registered with `counter add`).")
+@click.option("--source", required=True,
+              help="pyaudio:<device name or index> or ffmpeg:<input> (RTSP/SDP URL, ALSA device, or a file "
+                   "played in real time).")
+@click.option("--channels", "n_channels", type=click.IntRange(1, 2), default=None,
+              help="Channels to capture (default: 2 unless the counter is registered as mono).")
+@site_option
+@click.option("--chunk-s", type=float, default=None, help="Chunk length in seconds (default 10).")
+@click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Local spool (default DATA/spool).")
+@click.option("--quota-mb", "spool_quota_mb", type=float, default=None, help="Spool disk quota in MiB (default 2048).")
+@data_option
+@click.pass_context
+def record(ctx: click.Context, counter_name: str, source: str, n_channels: int | None, site: str | None,
+           chunk_s: float | None, spool_dir: Path | None, spool_quota_mb: float | None, data_dir: Path | None) -> None:
+    """Record a counter's intercom continuously into the object store.
+
+    Audio goes to a local spool first (fsync) and is uploaded in order with a checksum the
+    store verifies; while the store is down, recording goes on into the spool. Ctrl-C once
+    finishes the current chunk and uploads what is spooled; twice stops at once (the spool
+    keeps the rest for the next start).
+    """
+    from recorder.agent import Agent, handle_signals
+    from recorder.sources import SourceError, parse_source
+    from storage.catalog import Catalog, CatalogError
+
+    s = _settings(ctx, site=site, data_dir=data_dir, chunk_s=chunk_s, spool_dir=spool_dir,
+                  spool_quota_mb=spool_quota_mb)
+    catalog = Catalog(_engine(s))
+    try:
+        info = catalog.counter(s.site, counter_name)
+    except CatalogError as e:
+        _fail(str(e))
+    store = _store(s)
+    channels = n_channels or (1 if info.channels == "mono" else 2)
+    try:
+        src = parse_source(source, channels=channels)
+    except SourceError as e:
+        _fail(str(e))
+
+    def on_heartbeat(hb) -> None:  # noqa: ANN001
+        catalog.heartbeat(s.site, counter_name, level_dbfs=hb.rms_dbfs if hb.rms_dbfs is not None else -120.0,
+                          status=hb.status)
+
+    agent = Agent(site=s.site, counter=counter_name, source=src, spool_dir=s.spool_dir or paths(s).spool,
+                  store=store, chunk_s=s.chunk_s, quota_bytes=int(s.spool_quota_mb * 2**20),
+                  on_stored=lambda meta, _info: catalog.register_chunk(meta), on_heartbeat=on_heartbeat,
+                  heartbeat_s=s.heartbeat_s)
+    stop = threading.Event()
+    handle_signals(agent, stop)
+    logger.info("counter %s: recording %s (session %s)", counter_name, src, agent.session)
+    try:
+        stats = agent.run(stop)
+    except SourceError as e:
+        catalog.end_session(agent.session)
+        _fail(str(e))
+    catalog.end_session(agent.session)
+    click.echo(f"counter {s.site}/{counter_name}: session {stats.session}: {stats.chunks_uploaded} chunks stored, "
+               f"{stats.frames_captured / src.sample_rate_hz:.1f} s captured, {stats.dropped_samples} samples dropped, "
+               f"{stats.leftover_chunks} left in the spool")
+
+
+# -- worker and the embedded stack ------------------------------------------------------------------
+
+def _worker(s: Settings, *, name: str | None = None):  # noqa: ANN202
+    from transcribe.worker import Worker, WorkerOptions
+
+    return Worker(engine=_engine(s), store=_store(s), analyzer=build_analyzer(s), name=name,
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s))
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
+@click.option("--max-idle-s", type=float, default=None, help="Exit after this long without a job.")
+@data_option
+@click.pass_context
+def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: float | None,
+           data_dir: Path | None) -> None:
+    """Transcribe and check stored recordings: cut sessions into interactions, analyse each.
+
+    Any number of workers may run against PostgreSQL; with SQLite, run them on one machine.
+    Ctrl-C once finishes the current job; twice stops now (the job's lease runs out and
+    another worker takes it).
+    """
+    s = _settings(ctx, data_dir=data_dir)
+    w = _worker(s)
+    stop = threading.Event()
+    stop_on_signals(stop, f"worker {w.name}")
+    n = w.work(stop, burst=burst, max_jobs=max_jobs, max_idle_s=max_idle_s)
+    click.echo(f"worker {w.name}: {n} jobs done")
+
+
+@cli.command()
+@click.option("--s3-port", type=int, default=0, help="Port of the embedded S3 server (default: as last time, or free).")
+@click.option("--workers", type=click.IntRange(1, 8), default=1, help="Worker threads.")
+@data_option
+@click.pass_context
+def up(ctx: click.Context, s3_port: int, workers: int, data_dir: Path | None) -> None:
+    """Run the embedded stack on 127.0.0.1: S3 server, SQLite, worker(s). Ctrl-C stops it.
+
+    All state lives under --data DIR. Other commands reach this stack with the same --data
+    (or COUNTERWATCH_DATA).
+    """
+    from storage.catalog import Catalog
+    from storage.s3server import S3Server, S3ServerError
+
+    s = _settings(ctx, data_dir=data_dir)
+    p = paths(s)
+    p.s3_dir.mkdir(parents=True, exist_ok=True)
+    old: dict = {}
+    if p.state.exists():
+        try:
+            old = read_state(p)
+        except StackError:
+            old = {}
+        if old.get("pid") and old["pid"] != os.getpid() and _alive(old["pid"]):
+            _fail(f"a stack already runs on {p.root} (pid {old['pid']})")
+    port = s3_port or int(str(old.get("s3_endpoint", ":0")).rsplit(":", 1)[1] or 0)
+    keys = {k: old[k] for k in ("access_key", "secret_key") if k in old}
+    if "s3_access_key" in old:
+        keys = {"access_key": old["s3_access_key"], "secret_key": old["s3_secret_key"]}
+    server = S3Server(data_dir=p.s3_dir, port=port, **keys)
+    try:
+        server.start()
+    except S3ServerError as e:
+        if port and s3_port == 0:   # last time's port is taken now: take any
+            server = S3Server(data_dir=p.s3_dir, port=0, **keys)
+            server.start()
+        else:
+            _fail(str(e))
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
+                    pid=os.getpid())
+        store = _store(s)
+        store.ensure_bucket()
+        eng = _engine(s)
+        catalog = Catalog(eng)
+        for i in range(workers):
+            w = _worker(s, name=f"up-worker-{i}")
+            t = threading.Thread(target=w.work, args=(stop,), name=f"worker-{i}")
+            t.start()
+            threads.append(t)
+        lo, hi = (int(x) for x in s.opening_hours.split("-"))
+        health = threading.Thread(target=_health_loop, args=(catalog, s, stop, (lo, hi)), name="health")
+        health.start()
+        threads.append(health)
+        click.echo(f"counterwatch is up (data {p.root})")
+        click.echo(f"  S3 server  http://{server.endpoint}  bucket {s.s3_bucket}  (rclone serve s3)")
+        click.echo(f"  database   sqlite:///{p.db}")
+        click.echo(f"  workers    {workers}")
+        click.echo(f"  record:    counterwatch record --data {p.root} --counter NAME --source ffmpeg:FILE")
+        click.echo("  API and web console: not in this release yet")
+        click.echo("Ctrl-C to stop.", nl=True)
+        sys.stdout.flush()
+        stop_on_signals(stop, "up")
+        while not stop.wait(0.5):
+            if not server.running:
+                logger.error("up: the S3 server exited; stopping")
+                stop.set()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        server.stop()
+        try:
+            p.state.unlink()
+        except FileNotFoundError:
+            pass
+        click.echo("counterwatch stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def _health_loop(catalog, s: Settings, stop: threading.Event, hours: tuple[int, int]) -> None:  # noqa: ANN001
+    while not stop.wait(15.0):
+        try:
+            catalog.evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s, opening_hours=hours)
+        except Exception:  # the health check must outlive a database hiccup
+            logger.exception("health: alarm evaluation failed")
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        _fail(f"--since {value!r}: use ISO format, e.g. 2026-11-22 or 2026-11-22T09:00")
+
+
+def _clock(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--counter", "counter_name", default=None, help="Only this counter.")
+@site_option
+@click.option("--since", default=None, help="Only interactions from this time on (ISO date or date-time).")
+@click.option("--limit", type=int, default=50)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+@data_option
+@click.pass_context
+def search(ctx: click.Context, query: str, counter_name: str | None, site: str | None, since: str | None,
+           limit: int, as_json: bool, data_dir: Path | None) -> None:
+    """Find interactions whose transcript contains QUERY (substring: 下班 finds 快下班了)."""
+    from storage import queries
+
+    s = _settings(ctx, data_dir=data_dir)
+    hits = queries.search(_engine(s), query, site=site, counter=counter_name, since_s=_since(since), limit=limit)
+    for h in hits:
+        if as_json:
+            click.echo(json.dumps({"interaction": h.interaction_id, "site": h.site, "counter": h.counter,
+                                   "start": h.wall_start_s, "offset": round(h.offset_s, 2), "speaker": h.speaker,
+                                   "snippet": h.snippet}, ensure_ascii=False))
+        else:
+            click.echo(f"#{h.interaction_id}\t{h.site}/{h.counter}\t{_clock(h.wall_start_s)}\t+{h.offset_s:6.1f}s\t"
+                       f"{h.speaker}\t{h.snippet}")
+    if not hits and not as_json:
+        click.echo("no matches")
+
+
+@cli.command()
+@click.option("--rule", default=None, help="Only this rule id, e.g. F-CLOSING.")
+@click.option("--type", "kind", type=click.Choice(["forbidden", "missing_courtesy"]), default=None)
+@click.option("--counter", "counter_name", default=None, help="Only this counter.")
+@site_option
+@click.option("--limit", type=int, default=200)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per flag.")
+@data_option
+@click.pass_context
+def flags(ctx: click.Context, rule: str | None, kind: str | None, counter_name: str | None, site: str | None,
+          limit: int, as_json: bool, data_dir: Path | None) -> None:
+    """List courtesy flags of analysed interactions, newest first."""
+    from storage import queries
+
+    s = _settings(ctx, data_dir=data_dir)
+    rows = queries.flags(_engine(s), rule=rule, kind=kind, site=site, counter=counter_name, limit=limit)
+    for f in rows:
+        if as_json:
+            click.echo(json.dumps({"id": f.id, "interaction": f.interaction_id, "site": f.site, "counter": f.counter,
+                                   "start": f.wall_start_s, "type": f.type, "rule": f.rule, "phrase": f.phrase,
+                                   "evidence": f.evidence, "offset": round(f.offset_s, 2), "speaker": f.speaker,
+                                   "confidence": round(f.confidence, 3), "review": f.review_state},
+                                  ensure_ascii=False))
+        else:
+            what = f"{f.evidence} ({f.phrase})" if f.type == "forbidden" else "-"
+            click.echo(f"#{f.interaction_id}\t{f.site}/{f.counter}\t{_clock(f.wall_start_s)}\t+{f.offset_s:6.1f}s\t"
+                       f"{f.type}\t{f.rule}\t{f.confidence:.2f}\t{what}")
+    if not rows and not as_json:
+        click.echo("no flags")
+
+
+@cli.command()
+@data_option
+@click.pass_context
+def status(ctx: click.Context, data_dir: Path | None) -> None:
+    """Counters' health (heartbeat, input level, alarms) and the job queue."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from storage.catalog import Catalog
+    from storage.db import Counter, Site
+    from storage.jobs import JobQueue
+
+    s = _settings(ctx, data_dir=data_dir)
+    eng = _engine(s)
+    lo, hi = (int(x) for x in s.opening_hours.split("-"))
+    alarms = Catalog(eng).evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
+                                          opening_hours=(lo, hi))
+    now = time.time()
+    with Session(eng) as db:
+        for c, site_name in db.execute(select(Counter, Site.name).join(Site).order_by(Site.name, Counter.name)):
+            age = f"{now - c.last_heartbeat_s:.0f}s ago" if c.last_heartbeat_s else "never"
+            level = f"{c.last_level_dbfs:.0f} dBFS" if c.last_level_dbfs is not None else "-"
+            click.echo(f"{site_name}/{c.name}\theartbeat {age}\tlevel {level}\tagent {c.agent_status}"
+                       f"{'  暂停服务' if c.paused else ''}")
+    for where, kind, detail in alarms:
+        click.echo(f"ALARM {where} {kind}: {detail}")
+    click.echo(f"jobs {json.dumps(JobQueue(eng).depth())}")
+    if alarms:
+        sys.exit(1)

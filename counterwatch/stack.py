@@ -1,0 +1,97 @@
+"""Where the pieces of a deployment are: the embedded stack under ``--data DIR`` or a
+production MinIO + PostgreSQL given in settings. Entry points only."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from counterwatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class StackError(Exception):
+    """The stack cannot be reached or is not configured."""
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    root: Path
+
+    @property
+    def s3_dir(self) -> Path:
+        return self.root / "s3"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "counterwatch.db"
+
+    @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def state(self) -> Path:
+        """Endpoint and credentials of the running embedded S3 server (mode 0600)."""
+        return self.root / "stack.json"
+
+
+def paths(settings: Settings) -> StackPaths:
+    return StackPaths(settings.data_dir.resolve())
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    p = paths(settings)
+    p.root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{p.db}"
+
+
+def write_state(p: StackPaths, *, endpoint: str, access_key: str, secret_key: str, pid: int) -> None:
+    p.root.mkdir(parents=True, exist_ok=True)
+    tmp = p.state.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"s3_endpoint": endpoint, "s3_access_key": access_key, "s3_secret_key": secret_key,
+                   "pid": pid}, f)
+    os.replace(tmp, p.state)
+
+
+def read_state(p: StackPaths) -> dict:
+    try:
+        st = p.state.stat()
+        if st.st_mode & 0o077:
+            raise StackError(f"{p.state} is readable by others; refusing to use the credentials in it "
+                             f"(chmod 600 {p.state})")
+        return json.loads(p.state.read_text())
+    except FileNotFoundError as e:
+        raise StackError(f"no embedded stack at {p.root}: start it with `counterwatch up --data {p.root}` "
+                         f"or set COUNTERWATCH_S3_ENDPOINT") from e
+
+
+def object_store(settings: Settings):  # noqa: ANN201 - storage.objects.ObjectStore
+    from storage.objects import ObjectStore
+
+    if settings.s3_endpoint:
+        if not (settings.s3_access_key and settings.s3_secret_key):
+            raise StackError("COUNTERWATCH_S3_ACCESS_KEY and COUNTERWATCH_S3_SECRET_KEY are needed with an endpoint")
+        endpoint, ak, sk = (settings.s3_endpoint, settings.s3_access_key.get_secret_value(),
+                            settings.s3_secret_key.get_secret_value())
+    else:
+        st = read_state(paths(settings))
+        endpoint, ak, sk = st["s3_endpoint"], st["s3_access_key"], st["s3_secret_key"]
+    return ObjectStore(endpoint=endpoint, access_key=ak, secret_key=sk, bucket=settings.s3_bucket,
+                       region=settings.s3_region, secure=settings.s3_secure)
+
+
+def engine(settings: Settings, *, migrate: bool = True):  # noqa: ANN201 - sqlalchemy Engine
+    from storage.db import make_engine, upgrade
+
+    eng = make_engine(database_url(settings))
+    if migrate:
+        upgrade(eng)
+    return eng
