@@ -426,3 +426,38 @@ def status(ctx: click.Context, data_dir: Path | None) -> None:
     click.echo(f"jobs {json.dumps(JobQueue(eng).depth())}")
     if alarms:
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--counter", "counter_name", default=None, help="Only this counter.")
+@site_option
+@click.option("--limit", type=int, default=10, help="How many interactions (newest first).")
+@click.option("--wait", "wait_s", type=float, default=0.0,
+              help="First wait up to this many seconds for queued work to finish.")
+@data_option
+@click.pass_context
+def show(ctx: click.Context, counter_name: str | None, site: str | None, limit: int, wait_s: float,
+         data_dir: Path | None) -> None:
+    """Print the newest interactions: transcript, speakers and flags."""
+    from storage import queries
+    from storage.jobs import JobQueue
+
+    s = _settings(ctx, data_dir=data_dir)
+    eng = _engine(s)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        depth = JobQueue(eng).depth()
+        if not depth.get("queued") and not depth.get("running") and depth:
+            break
+        time.sleep(1.0)
+    views = queries.interactions(eng, site=site, counter=counter_name, limit=limit)
+    for v in views:
+        click.echo(f"== #{v.id} {v.site}/{v.counter} {_clock(v.wall_start_s)} ({v.duration_s:.0f} s, "
+                   f"rulebook {v.rulebook_version})")
+        for a, b, who, text in v.segments:
+            click.echo(f"   {a:6.1f}-{b:6.1f}  {who:<8} {text}")
+        for f in v.flags:
+            what = f"{f.evidence} ({f.phrase})" if f.type == "forbidden" else ""
+            click.echo(f"   FLAG {f.type:<16} {f.rule:<14} +{f.offset_s:5.1f}s  conf {f.confidence:.2f}  {what}")
+    if not views:
+        click.echo("no interactions analysed yet")
