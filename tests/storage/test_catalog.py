@@ -1,0 +1,88 @@
+"""Catalog on both backends: counters, chunks, events, health alarms."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recorder.chunk import BadName, ChunkMeta
+from storage.catalog import Catalog, CatalogError, UnknownCounter
+from storage.db import Job, make_engine
+
+
+@pytest.fixture()
+def catalog(db_url):
+    eng = make_engine(db_url)
+    c = Catalog(eng)
+    c.add_counter("hall", "c1")
+    yield c
+    eng.dispose()
+
+
+def _meta(seq: int = 0, sha: str = "a" * 64, counter: str = "c1") -> ChunkMeta:
+    return ChunkMeta(site="hall", counter=counter, session="0" * 32, seq=seq, start_sample=seq * 160000,
+                     samples=160000, sample_rate_hz=16000, channels=2, codec="flac", sha256=sha, size_bytes=1000,
+                     session_wall_start_s=1_700_000_000.0, rms_dbfs=-30, peak_dbfs=-3)
+
+
+def test_chunks_register_once_and_queue_one_plan(catalog):
+    assert catalog.register_chunk(_meta(0))
+    assert not catalog.register_chunk(_meta(0))             # the same chunk again: no-op
+    assert catalog.register_chunk(_meta(1))
+    with pytest.raises(CatalogError, match="different content"):
+        catalog.register_chunk(_meta(1, sha="b" * 64))
+    with Session(catalog.engine) as s:
+        assert [j.key for j in s.scalars(select(Job))] == ["plan:" + "0" * 32]
+
+
+def test_unknown_counters_and_bad_names_are_refused(catalog):
+    with pytest.raises(UnknownCounter, match="hall/c9"):
+        catalog.register_chunk(_meta(counter="c9"))
+    with pytest.raises(BadName):
+        catalog.add_counter("hall", "../c1")
+    with pytest.raises(CatalogError, match="channels"):
+        catalog.add_counter("hall", "c2", channels="left")
+    with pytest.raises(CatalogError, match="kind"):
+        catalog.add_event("hall", "c1", kind="lunch", at_s=time.time())
+
+
+def test_silent_microphone_and_gone_agent_raise_and_clear_alarms(catalog):
+    t0 = 1_800_000_000.0
+    catalog.heartbeat("hall", "c1", level_dbfs=-20.0, status="ok", at_s=t0)
+    assert catalog.evaluate_alarms(now=t0 + 5, silent_after_s=60, gone_after_s=30) == []
+    for k in range(1, 8):   # a quiet microphone, agent alive
+        catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0 + 10 * k)
+    alarms = catalog.evaluate_alarms(now=t0 + 75, silent_after_s=60, gone_after_s=30)
+    assert [(w, k) for w, k, _ in alarms] == [("hall/c1", "silent-microphone")]
+    catalog.heartbeat("hall", "c1", level_dbfs=-25.0, status="ok", at_s=t0 + 80)
+    assert catalog.evaluate_alarms(now=t0 + 85, silent_after_s=60, gone_after_s=30) == []
+    alarms = catalog.evaluate_alarms(now=t0 + 200, silent_after_s=60, gone_after_s=30)
+    assert [k for _, k, _ in alarms] == ["agent-gone"]
+    catalog.heartbeat("hall", "c1", level_dbfs=-25.0, status="spool-near-quota", at_s=t0 + 210)
+    assert [k for _, k, _ in catalog.evaluate_alarms(now=t0 + 211, silent_after_s=60, gone_after_s=30)] == \
+        ["spool-near-quota"]
+
+
+def test_paused_counter_and_closed_hall_raise_no_silence_alarm(catalog):
+    t0 = 1_800_000_000.0
+    catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0)
+    catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0 + 100)
+    catalog.add_event("hall", "c1", kind="pause", at_s=t0 + 1)
+    assert catalog.evaluate_alarms(now=t0 + 101, silent_after_s=60, gone_after_s=30) == []
+    catalog.add_event("hall", "c1", kind="resume", at_s=t0 + 102)
+    import datetime as dt
+
+    hour = dt.datetime.fromtimestamp(t0 + 103).hour
+    closed = ((hour + 1) % 24, (hour + 1) % 24 + 1)
+    assert catalog.evaluate_alarms(now=t0 + 103, silent_after_s=60, gone_after_s=30, opening_hours=closed) == []
+    assert catalog.evaluate_alarms(now=t0 + 103, silent_after_s=60, gone_after_s=30) != []
+
+
+def test_events_bound_interactions(catalog):
+    catalog.add_event("hall", "c1", kind="queue_call", at_s=100.0, payload={"ticket": "A012"})
+    catalog.add_event("hall", "c1", kind="rating", at_s=150.0, payload={"level": "满意"})
+    catalog.add_event("hall", "c1", kind="pause", at_s=160.0)
+    info = catalog.counter("hall", "c1")
+    assert catalog.boundaries(info.id, 0, 1000) == [100.0, 150.0]
