@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""The recording pipeline on this machine, end to end, next to bare faster-whisper.
+
+    python bench/pipeline.py [--counters N] [FILE...]
+
+1. Streaming: starts the embedded stack (rclone S3 server, SQLite, one worker process) and N
+   `counterwatch record` agents, each playing a counter-like recording (dialogues separated by
+   long silences) in real time through the ffmpeg file source. Prints CPU per counter for
+   capture + encode + upload (the agent process; its ffmpeg child separately), and the lag
+   from the end of each flagged phrase to the moment the flag was searchable in the database.
+2. Throughput: the same audio stored as chunks in advance, then one worker in burst mode on
+   an otherwise idle 2-core box, against bare faster-whisper (same model, same settings) on
+   the same files. Prints audio hours per wall hour for both.
+Targets (issue #3): <= 3 % of one core per counter; lag <= 60 s at 4 counters.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def _default_files() -> list[str]:
+    corpus = ROOT.parent / "shared" / "corpus"
+    names = ["shift01-stereo-clean.flac", "shift02-stereo-clean.flac", "shift01-mono-noisy.flac",
+             "shift02-mono-noisy.flac"]
+    if all((corpus / n).exists() for n in names):
+        return [str(corpus / n) for n in names]
+    return sorted(str(p) for p in (ROOT / "tests" / "data").glob("*.flac"))
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def streaming(files: list[str], counters: int, workdir: Path) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from storage.db import Flag, Interaction, make_engine
+
+    cw = [sys.executable, "-m", "counterwatch"]
+    data = workdir / "stream"
+    env = {**os.environ, "COUNTERWATCH_DATA": str(data), "COUNTERWATCH_CPU_THREADS": "2"}
+    up = subprocess.Popen([*cw, "up", "--data", str(data)], env=env, stdout=subprocess.DEVNULL,
+                          stderr=open(workdir / "up.log", "w"))
+    try:
+        for _ in range(120):
+            if (data / "stack.json").exists():
+                break
+            time.sleep(0.25)
+        names = [f"c{i + 1}" for i in range(counters)]
+        for i, name in enumerate(names):
+            mono = "mono" in Path(files[i % len(files)]).name
+            subprocess.run([*cw, "counter", "add", name, "--channels", "mono" if mono else "staff,customer"],
+                           env=env, check=True, capture_output=True)
+        agents, t0 = [], time.time()
+        for i, name in enumerate(names):
+            f = files[i % len(files)]
+            ch = "1" if "mono" in Path(f).name else "2"
+            agents.append(subprocess.Popen([*cw, "record", "--counter", name, "--source", f"ffmpeg:{f}",
+                                            "--channels", ch], env=env, stdout=subprocess.DEVNULL,
+                                           stderr=open(workdir / f"{name}.log", "w")))
+        cpu_agent = {p.pid: 0.0 for p in agents}
+        cpu_ffmpeg = {p.pid: 0.0 for p in agents}
+        while any(p.poll() is None for p in agents):
+            for p in agents:
+                if p.poll() is None:
+                    cpu_agent[p.pid] = _cpu_s(p.pid)
+                    cpu_ffmpeg[p.pid] = sum(_cpu_s(c) for c in _children(p.pid)) or cpu_ffmpeg[p.pid]
+            time.sleep(0.5)
+        wall = time.time() - t0
+        # Wait for the worker to finish what was recorded.
+        eng = make_engine(f"sqlite:///{data / 'counterwatch.db'}")
+        from storage.jobs import JobQueue
+
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            d = JobQueue(eng).depth()
+            if not d.get("queued") and not d.get("running"):
+                break
+            time.sleep(1)
+        with Session(eng) as s:
+            rows = s.execute(select(Flag.end_s, Flag.type, Interaction.wall_start_s, Interaction.analyzed_s)
+                             .join(Interaction)).all()
+        lags = sorted(an - (ws + end) for end, typ, ws, an in rows if typ == "forbidden")
+        per = [cpu_agent[p.pid] / wall * 100 for p in agents]
+        per_ff = [cpu_ffmpeg[p.pid] / wall * 100 for p in agents]
+        print(f"\nstreaming: {counters} counters in real time for {wall:.0f} s, worker running alongside")
+        print(f"  CPU per counter, agent (chunk+encode+spool+upload): mean {sum(per) / len(per):.2f} % "
+              f"max {max(per):.2f} % of one core  (target <= 3 %)")
+        print(f"  CPU per counter, its ffmpeg decoder (file source):   mean {sum(per_ff) / len(per_ff):.2f} % "
+              f"max {max(per_ff):.2f} %")
+        if lags:
+            print(f"  lag speech -> searchable forbidden flag: n={len(lags)} median {lags[len(lags) // 2]:.1f} s "
+                  f"max {lags[-1]:.1f} s  (target <= 60 s)")
+        else:
+            print("  no forbidden flags were produced: lag not measured")
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+
+
+def throughput(files: list[str], workdir: Path) -> None:
+    import numpy as np
+
+    from recorder.chunk import ChunkMeta
+    from recorder.encode import encode_flac
+    from storage.catalog import Catalog
+    from storage.db import make_engine, upgrade
+    from storage.objects import ObjectStore
+    from storage.s3server import S3Server
+    from transcribe.analyze import Analyzer
+    from transcribe.asr import AsrOptions, Transcriber
+    from transcribe.audio import load_audio
+    from transcribe.model import resolve_model
+    from transcribe.rules import load_rulebook
+    from transcribe.worker import Worker
+
+    model = resolve_model(None)
+    audio_s = 0.0
+    with S3Server(data_dir=workdir / "s3") as server:
+        store = ObjectStore(endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
+                            bucket="bench")
+        store.ensure_bucket()
+        eng = make_engine(f"sqlite:///{workdir / 'tp.db'}")
+        upgrade(eng)
+        catalog = Catalog(eng)
+        for i, f in enumerate(files):
+            mono = "mono" in Path(f).name
+            catalog.add_counter("hall", f"t{i}", channels="mono" if mono else "staff,customer")
+            a = load_audio(f)
+            pcm = (np.clip(a.samples, -1, 1) * 32767).astype(np.int16).T
+            audio_s += a.duration_s
+            session = uuid.uuid4().hex
+            for seq, start in enumerate(range(0, len(pcm), 160000)):
+                part = pcm[start:start + 160000]
+                data = encode_flac(part, 16000)
+                meta = ChunkMeta(site="hall", counter=f"t{i}", session=session, seq=seq, start_sample=start,
+                                 samples=len(part), sample_rate_hz=16000, channels=part.shape[1], codec="flac",
+                                 sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+                                 session_wall_start_s=time.time() - 3600, rms_dbfs=-30, peak_dbfs=-3)
+                store.put_bytes(meta.key, data, content_type="audio/flac")
+                catalog.register_chunk(meta)
+            catalog.end_session(session)
+        worker = Worker(engine=eng, store=store,
+                        analyzer=Analyzer(Transcriber(model, cpu_threads=2), load_rulebook()), name="bench")
+        t0 = time.perf_counter()
+        jobs = worker.work(threading.Event(), burst=True)
+        t_worker = time.perf_counter() - t0
+    from faster_whisper import WhisperModel
+
+    bare = WhisperModel(model, device="cpu", compute_type="int8", cpu_threads=2)
+    t0 = time.perf_counter()
+    for f in files:
+        segs, _ = bare.transcribe(f, **AsrOptions().transcribe_kwargs())
+        for _ in segs:
+            pass
+    t_bare = time.perf_counter() - t0
+    print(f"\nthroughput: {len(files)} counter recordings, {audio_s / 60:.1f} min of audio with long silences")
+    print(f"  counterwatch worker (plan+analyze, {jobs} jobs, chunks from S3): {t_worker:6.1f} s -> "
+          f"{audio_s / t_worker:5.1f} audio hours per wall hour")
+    print(f"  bare faster-whisper on the same files:                      {t_bare:6.1f} s -> "
+          f"{audio_s / t_bare:5.1f} audio hours per wall hour")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("files", nargs="*")
+    ap.add_argument("--counters", type=int, default=4)
+    ap.add_argument("--skip-streaming", action="store_true")
+    args = ap.parse_args()
+    files = args.files or _default_files()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; files: {', '.join(Path(f).name for f in files)}")
+    workdir = Path(tempfile.mkdtemp(prefix="cw-bench-"))
+    try:
+        if not args.skip_streaming:
+            streaming(files, args.counters, workdir)
+        throughput(files, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
