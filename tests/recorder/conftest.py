@@ -1,0 +1,111 @@
+"""Fixtures for recorder tests: a private PulseAudio daemon, an S3 server, speech excerpts."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recorder_helpers import read_all
+
+SINK = "counter1"
+RATE_HZ = 16000
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A running private PulseAudio daemon; ``env`` points clients at it."""
+
+    runtime_dir: Path
+    env: dict[str, str]
+    sink: str
+
+    @property
+    def monitor(self) -> str:
+        return f"{self.sink}.monitor"
+
+    def play(self, wav: Path) -> subprocess.Popen:
+        """Start playing ``wav`` into the sink (returns at once)."""
+        return subprocess.Popen(["paplay", f"--device={self.sink}", str(wav)],
+                                env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory):
+    """Start ``pulseaudio`` as this user (root) with a 16 kHz mono null sink, in its own
+    runtime dir so it touches no real session; kill it afterwards."""
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        pytest.fail("pulseaudio / paplay not installed: run scripts/install.sh --test")
+    runtime = tmp_path_factory.mktemp("pulse")
+    runtime.chmod(0o700)
+    env = {
+        "XDG_RUNTIME_DIR": str(runtime),
+        "HOME": str(runtime),  # cookie and state land here, not in the real home
+        "PULSE_SERVER": f"unix:{runtime}/pulse/native",
+    }
+    log = runtime / "pulse.log"
+    cmd = [
+        "pulseaudio", "-n", "--daemonize=yes", "--exit-idle-time=-1", "--system=false",
+        "--disallow-exit=no", "--use-pid-file=yes", f"--log-target=file:{log}",
+        "-L", f"module-null-sink sink_name={SINK} rate={RATE_HZ} channels=1 format=s16le",
+        "-L", "module-native-protocol-unix",
+    ]
+    # pulseaudio warns about running as root but runs; --system=false keeps it per-user.
+    subprocess.run(cmd, env={**os.environ, **env}, check=True, timeout=30)
+    pid_file = runtime / "pulse" / "pid"
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and (runtime / "pulse" / "native").exists()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"pulseaudio did not start:\n{log.read_text() if log.exists() else ''}")
+        time.sleep(0.05)
+    pid = int(pid_file.read_text().strip())
+    try:
+        yield Pulse(runtime_dir=runtime, env=env, sink=SINK)
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def pulse_env(pulse: Pulse, monkeypatch: pytest.MonkeyPatch) -> Pulse:
+    """Point PortAudio's ALSA 'pulse' device of this process at the private daemon's monitor."""
+    for k, v in pulse.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PULSE_SOURCE", pulse.monitor)
+    return pulse
+
+
+@pytest.fixture
+def s3(tmp_path: Path):
+    """A real ``rclone serve s3`` on loopback serving a fresh folder."""
+    from storage.s3server import S3Server
+
+    with S3Server(data_dir=tmp_path / "s3") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def speech_mono(data_dir: Path) -> np.ndarray:
+    """14.1 s of noisy mono speech (16 kHz s16, no resampling anywhere)."""
+    return read_all(data_dir / "dev08-mono-noisy.flac", channels=1)
+
+
+@pytest.fixture(scope="session")
+def speech_stereo(data_dir: Path) -> np.ndarray:
+    """27.1 s of clean stereo speech (16 kHz s16)."""
+    return read_all(data_dir / "dev01-stereo-clean.flac", channels=2)
+
+
+@pytest.fixture(scope="session")
+def speech_rude_mono(data_dir: Path) -> np.ndarray:
+    """17.8 s of noisy mono counter dialogue in which the staff says 烦不烦 and 爱找谁找谁."""
+    return read_all(data_dir / "dev24-mono-noisy.flac", channels=1)

@@ -1,0 +1,60 @@
+"""Helpers shared by the recorder tests (imported as a module; fixtures live in conftest)."""
+from __future__ import annotations
+
+import uuid
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from recorder.sources import FfmpegSource
+
+RATE_HZ = 16000
+
+
+def make_store(server, *, timeout_s: float = 5.0):
+    """An ObjectStore on ``server`` with a bucket name unique to this test run."""
+    from storage.objects import ObjectStore
+
+    return ObjectStore(endpoint=server.endpoint, access_key=server.access_key,
+                       secret_key=server.secret_key, bucket=f"rec-{uuid.uuid4().hex[:12]}",
+                       timeout_s=timeout_s)
+
+
+def read_all(path: Path, *, channels: int) -> np.ndarray:
+    """Every frame of ``path`` as int16 (frames, channels) at 16 kHz, decoded by ffmpeg."""
+    src = FfmpegSource(str(path), channels=channels, realtime=False, block_frames=16000)
+    src.start()
+    try:
+        blocks = []
+        while (b := src.read()) is not None:
+            blocks.append(b)
+    finally:
+        src.stop()
+    return np.concatenate(blocks)
+
+
+def write_wav(path: Path, pcm: np.ndarray, *, rate_hz: int = RATE_HZ) -> Path:
+    """Write int16 (frames, channels) as a PCM WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(pcm.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(np.ascontiguousarray(pcm).tobytes())
+    return path
+
+
+def best_correlation(captured: np.ndarray, played: np.ndarray) -> tuple[float, int]:
+    """Normalized cross-correlation of ``played`` with ``captured`` (first channels) at the
+    best lag, over their overlap; returns (correlation, lag in frames, may be negative when
+    the capture missed the start)."""
+    y = captured[:, 0].astype(np.float64)
+    x = played[:, 0].astype(np.float64)
+    size = 1 << int(np.ceil(np.log2(len(y) + len(x))))
+    c = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)
+    # Circular index k >= size - len(x) stands for the negative lag k - size.
+    k = int(np.argmax(c))
+    lag = k if k < size - len(x) else k - size
+    a = y[max(0, lag):max(0, lag) + len(x) - max(0, -lag)]
+    b = x[max(0, -lag):max(0, -lag) + len(a)]
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)), lag
