@@ -228,10 +228,11 @@ def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: fl
 
 @cli.command()
 @click.option("--s3-port", type=int, default=0, help="Port of the embedded S3 server (default: as last time, or free).")
+@click.option("--api-port", type=int, default=8000, help="Port of the API and web console (0: any free port).")
 @click.option("--workers", type=click.IntRange(1, 8), default=1, help="Worker threads.")
 @data_option
 @click.pass_context
-def up(ctx: click.Context, s3_port: int, workers: int, data_dir: Path | None) -> None:
+def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: Path | None) -> None:
     """Run the embedded stack on 127.0.0.1: S3 server, SQLite, worker(s). Ctrl-C stops it.
 
     All state lives under --data DIR. Other commands reach this stack with the same --data
@@ -282,12 +283,16 @@ def up(ctx: click.Context, s3_port: int, workers: int, data_dir: Path | None) ->
         health = threading.Thread(target=_health_loop, args=(catalog, s, stop, (lo, hi)), name="health")
         health.start()
         threads.append(health)
+        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port)
+        threads.append(api_thread)
         click.echo(f"counterwatch is up (data {p.root})")
         click.echo(f"  S3 server  http://{server.endpoint}  bucket {s.s3_bucket}  (rclone serve s3)")
         click.echo(f"  database   sqlite:///{p.db}")
         click.echo(f"  workers    {workers}")
+        click.echo(f"  API        http://127.0.0.1:{api_server.port}/api/v1  (OpenAPI at /docs)")
+        click.echo(f"  console    http://127.0.0.1:{api_server.port}/")
         click.echo(f"  record:    counterwatch record --data {p.root} --counter NAME --source ffmpeg:FILE")
-        click.echo("  API and web console: not in this release yet")
+        click.echo(f"  users:     counterwatch user add NAME --role admin --data {p.root} --password")
         click.echo("Ctrl-C to stop.", nl=True)
         sys.stdout.flush()
         stop_on_signals(stop, "up")
@@ -297,6 +302,8 @@ def up(ctx: click.Context, s3_port: int, workers: int, data_dir: Path | None) ->
                 stop.set()
     finally:
         stop.set()
+        if "api_server" in locals():
+            api_server.should_exit = True
         for t in threads:
             t.join()
         server.stop()
@@ -305,6 +312,116 @@ def up(ctx: click.Context, s3_port: int, workers: int, data_dir: Path | None) ->
         except FileNotFoundError:
             pass
         click.echo("counterwatch stopped")
+
+
+class _ApiServer:
+    """uvicorn in a thread, stoppable; remembers the port it bound."""
+
+    def __init__(self, app, host: str, port: int) -> None:  # noqa: ANN001
+        import uvicorn
+
+        if port == 0 or not _port_free(host, port):
+            port = _free_port(host)
+        self.port = port
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                                     access_log=False, lifespan="off"))
+
+    @property
+    def should_exit(self) -> bool:
+        return self._server.should_exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._server.should_exit = value
+
+    def run(self) -> None:
+        self._server.run()
+
+    @property
+    def started(self) -> bool:
+        return self._server.started
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start_api(eng, store, *, host: str, port: int) -> tuple[_ApiServer, threading.Thread]:  # noqa: ANN001
+    from api.app import create_app
+
+    server = _ApiServer(create_app(engine=eng, store=store), host, port)
+    t = threading.Thread(target=server.run, name="api")
+    t.start()
+    deadline = time.monotonic() + 15
+    while not server.started and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise click.ClickException(f"the API did not start on {host}:{server.port}")
+    return server, t
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", help="Address to bind (behind a TLS proxy in production).")
+@click.option("--port", type=int, default=8000)
+@data_option
+@click.pass_context
+def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
+    """Serve the API and the web console. Several can run behind a load balancer."""
+    s = _settings(ctx, data_dir=data_dir)
+    server, t = start_api(_engine(s), _store(s), host=host, port=port)
+    click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
+    stop = threading.Event()
+    stop_on_signals(stop, "api")
+    while not stop.wait(0.5) and t.is_alive():
+        pass
+    server.should_exit = True
+    t.join()
+
+
+@cli.group()
+def user() -> None:
+    """Users of the API and console, and machine tokens."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "viewer", "agent", "screen"]), required=True)
+@click.option("--site", "sites", multiple=True, help="Site the user may see (repeatable); none: all (admin).")
+@click.option("--password", is_flag=True, help="Ask for a console password (or read COUNTERWATCH_USER_PASSWORD).")
+@data_option
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str, sites: tuple[str, ...], password: bool,
+             data_dir: Path | None) -> None:
+    """Create or update user NAME and print a new API token (shown once)."""
+    from api.users import UserError, add_user
+    from recorder.chunk import BadName
+
+    s = _settings(ctx, data_dir=data_dir)
+    pw = None
+    if password:
+        pw = os.environ.get("COUNTERWATCH_USER_PASSWORD") or click.prompt(
+            "password", hide_input=True, confirmation_prompt=True)
+    try:
+        u = add_user(_engine(s), name, role=role, sites=list(sites), password=pw)
+    except (UserError, BadName) as e:
+        _fail(str(e))
+    click.echo(f"user {u.name} (#{u.id}) role={u.role} sites={','.join(u.sites) or 'all'}", err=True)
+    click.echo(u.token)
 
 
 def _alive(pid: int) -> bool:

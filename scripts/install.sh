@@ -13,6 +13,8 @@ export DEBIAN_FRONTEND=noninteractive
 # postgresql: the multi-worker metadata store and its tests.
 APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-certificates ffmpeg
               portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils postgresql)
+# The browser tests of the web console drive Debian's chromium.
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium fonts-noto-cjk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -191,6 +191,70 @@ class Flag(Base):
     speaker: Mapped[str] = mapped_column(String(10))
     confidence: Mapped[float] = mapped_column(Float)
     review_state: Mapped[str] = mapped_column(String(12), default="open")   # open | confirmed | dismissed
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reviewed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class User(Base):
+    """A person (admin, supervisor, viewer) or a machine (agent, screen)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))     # admin | supervisor | viewer | agent | screen
+    #: Sites this user may see; empty: every site (admins and cluster-wide machines only).
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class ApiToken(Base):
+    """Bearer tokens; only their sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    expires_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_used_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditLog(Base):
+    """Who did what to which recording, when and from where. Append-only: the API has no
+    route that changes or deletes rows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_time", "at_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))    # e.g. audio.play, audio.download, audio.live, login
+    target: Mapped[str] = mapped_column(String(300), default="")
+    client: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Complaint(Base):
+    """A complaint (投诉) linked to an interaction, with its finding; every one gets an answer."""
+
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"),
+                                                       nullable=True)
+    received_s: Mapped[float] = mapped_column(Float, default=now_s)
+    complainant: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text)
+    due_s: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(12), default="open")   # open | answered
+    finding: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    answered_s: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 def make_engine(url: str) -> Engine:
