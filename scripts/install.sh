@@ -12,9 +12,12 @@ export DEBIAN_FRONTEND=noninteractive
 # from source; pulseaudio: the capture tests (and halls whose intercom is a sound card);
 # postgresql: the multi-worker metadata store and its tests.
 APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-certificates ffmpeg
-              portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils postgresql)
+              portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils postgresql
+              vlc-bin vlc-plugin-base vlc-plugin-video-output fonts-noto-cjk)
+# vlc: the waiting-area screen player (python-vlc drives libvlc); fonts-noto-cjk: Chinese slides.
 # The browser tests of the web console drive Debian's chromium.
-[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium fonts-noto-cjk)
+# xvfb + x11-apps + imagemagick: the player's tests run in a real X window and take screenshots.
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium xvfb x11-apps imagemagick)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
