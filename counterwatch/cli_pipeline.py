@@ -285,6 +285,8 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
         threads.append(health)
         api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port)
         threads.append(api_thread)
+        write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
+                    pid=os.getpid(), api_url=f"http://127.0.0.1:{api_server.port}")
         click.echo(f"counterwatch is up (data {p.root})")
         click.echo(f"  S3 server  http://{server.endpoint}  bucket {s.s3_bucket}  (rclone serve s3)")
         click.echo(f"  database   sqlite:///{p.db}")

@@ -51,13 +51,14 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{p.db}"
 
 
-def write_state(p: StackPaths, *, endpoint: str, access_key: str, secret_key: str, pid: int) -> None:
+def write_state(p: StackPaths, *, endpoint: str, access_key: str, secret_key: str, pid: int,
+                api_url: str | None = None) -> None:
     p.root.mkdir(parents=True, exist_ok=True)
     tmp = p.state.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"s3_endpoint": endpoint, "s3_access_key": access_key, "s3_secret_key": secret_key,
-                   "pid": pid}, f)
+                   "pid": pid, "api_url": api_url}, f)
     os.replace(tmp, p.state)
 
 
