@@ -193,11 +193,17 @@ class Worker:
             counter_id, wall0 = sess.counter_id, sess.wall_start_s
             chunks = list(chunks_of(s, sid, from_sample=cursor))
             last_stored = max((c.stored_s for c in chunks), default=0.0)
-        avail = cursor
+        avail, last_seq, gap_to = cursor, None, None
         for c in chunks:               # only the contiguous run from the cursor
             if c.start_sample > avail:
+                if last_seq is not None and c.seq == last_seq + 1:
+                    # Numbering goes on but samples jump: the agent dropped audio (full spool).
+                    # Close what came before and carry on after the hole.
+                    gap_to = c.start_sample
+                    logger.warning("worker %s: session %s: %.1f s of audio missing at %.1f s (dropped by the agent)",
+                                   self.name, sid, (gap_to - avail) / rate, avail / rate)
                 break
-            avail = c.start_sample + c.samples
+            avail, last_seq = c.start_sample + c.samples, c.seq
         gone = not ended and last_stored and now_s() - last_stored > self.opts.session_idle_end_s
         closed: list[tuple[int, int]] = []
         new_cursor = cursor
@@ -209,7 +215,7 @@ class Worker:
                             self.catalog.boundaries(counter_id, wall0 + cursor / rate, wall0 + avail / rate))
             groups = _group(regions, bounds, gap=int(self.opts.split_silence_s * rate),
                             max_len=int(self.opts.max_interaction_s * rate))
-            tail_closed = ended or gone
+            tail_closed = ended or gone or gap_to is not None
             for k, (a, b) in enumerate(groups):
                 last = k == len(groups) - 1
                 if last and not tail_closed and avail - b < self.opts.split_silence_s * rate \
@@ -223,6 +229,8 @@ class Worker:
                 # Nothing open: the silence at the end needs no second look, but keep enough of
                 # it that speech starting at the very end is still seen whole.
                 new_cursor = max(new_cursor, avail if tail_closed else avail - int(self.opts.split_silence_s * rate))
+        if gap_to is not None and new_cursor >= avail:
+            new_cursor = gap_to
         with Session(self.engine) as s, s.begin():
             s.get(DbSession, sid).planned_until_sample = new_cursor
             for a, b in closed:
@@ -231,6 +239,8 @@ class Worker:
             if not JobQueue.finish_in(s, job.id, self.name):
                 s.rollback()
                 return
+            if gap_to is not None:      # go on after the hole
+                enqueue(s, kind="plan", key=plan_key(sid), payload={"session": sid}, requeue_done=True)
         if closed:
             logger.info("worker %s: session %s: %d interaction(s) closed up to %.1f s", self.name, sid,
                         len(closed), new_cursor / rate)

@@ -184,3 +184,23 @@ def test_worker_killed_mid_job_is_taken_over_and_finished_once(stack, data_dir: 
         per = s.execute(select(Segment.interaction_id, Segment.start_s, func.count()).group_by(
             Segment.interaction_id, Segment.start_s)).all()
         assert all(n == 1 for *_, n in per), "segments duplicated"
+
+
+def test_audio_dropped_by_the_agent_does_not_stall_planning(stack, data_dir: Path):
+    """A full spool makes the agent drop chunks: seq stays dense, start_sample jumps."""
+    eng, catalog, store, worker = stack
+    first = _pcm(data_dir, "dev05-stereo-clean.flac")
+    second = _pcm(data_dir, "dev01-stereo-clean.flac")
+    session, wall0 = uuid.uuid4().hex, time.time() - 3600
+    hole = 30 * RATE
+    for seq, (start, part) in enumerate([(0, first), (len(first) + hole, second)]):
+        data = encode_flac(part, RATE)
+        meta = ChunkMeta(site="hall", counter="c1", session=session, seq=seq, start_sample=start, samples=len(part),
+                         sample_rate_hz=RATE, channels=2, codec="flac", sha256=hashlib.sha256(data).hexdigest(),
+                         size_bytes=len(data), session_wall_start_s=wall0, rms_dbfs=-30.0, peak_dbfs=-6.0)
+        store.put_bytes(meta.key, data, content_type="audio/flac")
+        catalog.register_chunk(meta)
+    catalog.end_session(session)
+    worker.work(threading.Event(), burst=True)
+    rude, polite = _rules_by_interaction(eng)
+    assert ("forbidden", "F-SELF-SERVE") in rude and polite == set()
