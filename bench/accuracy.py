@@ -90,12 +90,16 @@ def main() -> int:
     ap.add_argument("--only", default="*", help="glob on file names")
     ap.add_argument("--json", default=None, help="write every analysis result to this file")
     ap.add_argument("--errors", action="store_true", help="list every false positive and negative")
+    ap.add_argument("--prompt", default=None, help="initial prompt for the decoder (experiment)")
     args = ap.parse_args()
 
     corpus = Path(args.corpus)
     labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
     labels = [e for e in labels if fnmatch.fnmatch(e["file"], args.only)]
-    analyzer = Analyzer(Transcriber(resolve_model(args.model)), load_rulebook(args.rules))
+    from transcribe.asr import AsrOptions
+
+    analyzer = Analyzer(Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt)),
+                        load_rulebook(args.rules))
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     per_rule: dict[tuple[str, str], Score] = defaultdict(Score)
     results = []

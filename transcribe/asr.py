@@ -42,9 +42,12 @@ class AsrOptions:
     # on short counter turns, so every window is decoded on its own.
     condition_on_previous_text: bool = False
     word_timestamps: bool = True
+    #: Text the decoder sees as if said before; steers script and vocabulary.
+    initial_prompt: str | None = None
 
     def transcribe_kwargs(self) -> dict:
         return dict(
+            initial_prompt=self.initial_prompt,
             language=self.language,
             beam_size=self.beam_size,
             vad_filter=self.vad_filter,
