@@ -10,6 +10,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from api.routes import admin, auth, counters
+from api.routes import complaints, events, flags, reports
+from api.routes import audio, interactions, live
+from api.routes import signage
 from storage.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -17,7 +20,8 @@ CONSOLE = Path(__file__).parent / "console"
 API_PREFIX = "/api/v1"
 
 #: Routers of the API; each module in api/routes adds itself here.
-ROUTERS = [auth.router, counters.router, admin.router]
+ROUTERS = [auth.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
+           interactions.router, audio.router, live.router, signage.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore) -> FastAPI:

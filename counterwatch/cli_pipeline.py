@@ -130,6 +130,50 @@ def event(ctx: click.Context, kind: str, counter_name: str, site: str | None, at
     click.echo(f"event #{eid} {kind} {s.site}/{counter_name} {json.dumps(payload, ensure_ascii=False)}")
 
 
+@cli.group()
+def staff() -> None:
+    """Who is on duty at which counter (interactions and reports are attributed to them)."""
+
+
+@staff.command("on")
+@click.argument("name")
+@click.option("--counter", "counter_name", required=True)
+@site_option
+@click.option("--at", "at_s", type=float, default=None, help="Unix time the shift starts (default: now).")
+@data_option
+@click.pass_context
+def staff_on(ctx: click.Context, name: str, counter_name: str, site: str | None, at_s: float | None,
+             data_dir: Path | None) -> None:
+    """NAME starts a shift at the counter (ending whoever was on duty there)."""
+    from storage.catalog import Catalog, CatalogError
+
+    s = _settings(ctx, site=site, data_dir=data_dir)
+    try:
+        sid = Catalog(_engine(s)).start_shift(s.site, counter_name, name, at_s=at_s)
+    except CatalogError as e:
+        _fail(str(e))
+    click.echo(f"shift #{sid}: {name} on duty at {s.site}/{counter_name}")
+
+
+@staff.command("off")
+@click.option("--counter", "counter_name", required=True)
+@site_option
+@click.option("--at", "at_s", type=float, default=None, help="Unix time the shift ends (default: now).")
+@data_option
+@click.pass_context
+def staff_off(ctx: click.Context, counter_name: str, site: str | None, at_s: float | None,
+              data_dir: Path | None) -> None:
+    """End the shift at the counter."""
+    from storage.catalog import Catalog, CatalogError
+
+    s = _settings(ctx, site=site, data_dir=data_dir)
+    try:
+        n = Catalog(_engine(s)).end_shift(s.site, counter_name, at_s=at_s)
+    except CatalogError as e:
+        _fail(str(e))
+    click.echo(f"{n} shift(s) ended at {s.site}/{counter_name}")
+
+
 # -- capture agent ------------------------------------------------------------------------------
 
 @cli.command()
@@ -200,8 +244,11 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
 def _worker(s: Settings, *, name: str | None = None):  # noqa: ANN202
     from transcribe.worker import Worker, WorkerOptions
 
+    lo, hi = (int(x) for x in s.opening_hours.split("-"))
     return Worker(engine=_engine(s), store=_store(s), analyzer=build_analyzer(s), name=name,
-                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s))
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s,
+                                        silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
+                                        opening_hours=(lo, hi)))
 
 
 @cli.command()
@@ -469,10 +516,17 @@ def _clock(t: float) -> str:
 def search(ctx: click.Context, query: str, counter_name: str | None, site: str | None, since: str | None,
            limit: int, as_json: bool, data_dir: Path | None) -> None:
     """Find interactions whose transcript contains QUERY (substring: 下班 finds 快下班了)."""
-    from storage import queries
+    from sqlalchemy.orm import Session
+
+    from storage.search import SearchError, SearchFilters, search_segments
 
     s = _settings(ctx, data_dir=data_dir)
-    hits = queries.search(_engine(s), query, site=site, counter=counter_name, since_s=_since(since), limit=limit)
+    try:
+        with Session(_engine(s)) as db:
+            hits = search_segments(db, query, filters=SearchFilters(site=site, counter=counter_name,
+                                                                    since_s=_since(since)), limit=limit)
+    except SearchError as e:
+        _fail(f"search {query!r}: {e.reason}")
     for h in hits:
         if as_json:
             click.echo(json.dumps({"interaction": h.interaction_id, "site": h.site, "counter": h.counter,

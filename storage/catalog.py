@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from recorder.chunk import ChunkMeta, check_name
-from storage.db import Alarm, Chunk, Counter, Event, Session as DbSession, Site, now_s
+from storage.db import Alarm, Chunk, Counter, Event, Session as DbSession, Shift, Site, Staff, now_s
 from storage.jobs import enqueue
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,38 @@ class Catalog:
         with Session(self.engine) as s:
             return [CounterInfo(c.id, st.name, c.name, c.channels)
                     for c, st in s.execute(select(Counter, Site).join(Site).order_by(Site.name, Counter.name))]
+
+    # -- staff on duty ----------------------------------------------------------------------
+
+    def start_shift(self, site: str, counter: str, staff_name: str, *, at_s: float | None = None) -> int:
+        """``staff_name`` is on duty at the counter from ``at_s`` (ends any open shift there).
+        Interactions analysed from then on are attributed to them."""
+        if not staff_name.strip() or len(staff_name) > 100:
+            raise CatalogError(f"staff {staff_name!r}", "name must be 1-100 characters")
+        info = self.counter(site, counter)
+        at = at_s or now_s()
+        with Session(self.engine) as s, s.begin():
+            site_id = s.get(Counter, info.id).site_id
+            person = s.scalar(select(Staff).where(Staff.site_id == site_id, Staff.name == staff_name))
+            if person is None:
+                person = Staff(site_id=site_id, name=staff_name)
+                s.add(person)
+                s.flush()
+            for open_shift in s.scalars(select(Shift).where(Shift.counter_id == info.id, Shift.end_s.is_(None))):
+                open_shift.end_s = at
+            shift = Shift(counter_id=info.id, staff_id=person.id, start_s=at)
+            s.add(shift)
+            s.flush()
+            return shift.id
+
+    def end_shift(self, site: str, counter: str, *, at_s: float | None = None) -> int:
+        """Close the open shift at the counter; returns how many were closed."""
+        info = self.counter(site, counter)
+        with Session(self.engine) as s, s.begin():
+            shifts = list(s.scalars(select(Shift).where(Shift.counter_id == info.id, Shift.end_s.is_(None))))
+            for sh in shifts:
+                sh.end_s = at_s or now_s()
+            return len(shifts)
 
     # -- sessions and chunks --------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Read-side queries: find interactions by transcript text, list flags."""
+"""Read-side queries for the operator CLI: flags and recent interactions (search: storage.search)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,18 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from storage.db import Counter, Flag, Interaction, Segment, Site
-
-
-@dataclass(frozen=True)
-class Hit:
-    interaction_id: int
-    site: str
-    counter: str
-    wall_start_s: float
-    offset_s: float           # where in the interaction the hit is spoken
-    speaker: str
-    snippet: str              # the segment text with the hit in 【】
+from storage.db import Counter, Flag, Interaction, Site
 
 
 @dataclass(frozen=True)
@@ -36,33 +25,6 @@ class FlagRow:
     speaker: str
     confidence: float
     review_state: str
-
-
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def search(engine: Engine, query: str, *, site: str | None = None, counter: str | None = None,
-           since_s: float | None = None, limit: int = 50) -> list[Hit]:
-    """Segments whose text contains ``query`` (substring, so 下班 finds 快下班了), newest first."""
-    query = query.strip()
-    if not query:
-        return []
-    stmt = (select(Segment, Interaction, Counter.name, Site.name)
-            .join(Interaction, Segment.interaction_id == Interaction.id)
-            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
-            .where(Segment.text.like(_like(query), escape="\\"))
-            .order_by(Interaction.wall_start_s.desc(), Segment.start_s).limit(limit))
-    if site:
-        stmt = stmt.where(Site.name == site)
-    if counter:
-        stmt = stmt.where(Counter.name == counter)
-    if since_s is not None:
-        stmt = stmt.where(Interaction.wall_start_s >= since_s)
-    with Session(engine) as s:
-        return [Hit(inter.id, site_name, counter_name, inter.wall_start_s, seg.start_s, seg.speaker,
-                    seg.text.replace(query, f"【{query}】"))
-                for seg, inter, counter_name, site_name in s.execute(stmt)]
 
 
 def flags(engine: Engine, *, rule: str | None = None, site: str | None = None, counter: str | None = None,

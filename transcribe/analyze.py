@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -15,8 +14,8 @@ from transcribe.hallucination import is_hallucination
 from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, Interaction, interaction_of, split_interactions
 from transcribe.match import Match, PhraseMatcher
 from transcribe.normalize import Token, tokenize
-from transcribe.rules import ForbiddenRule, RequiredRule, Rulebook
-from transcribe.speakers import (CHANNEL_MAPS, CUSTOMER, STAFF, UNKNOWN, Utterance, attribute_mono,
+from transcribe.rules import RequiredRule, Rulebook
+from transcribe.speakers import (CHANNEL_MAPS, STAFF, UNKNOWN, Utterance, attribute_mono,
                                  attribute_stereo, speech_regions)
 
 logger = logging.getLogger(__name__)

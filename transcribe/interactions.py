@@ -29,7 +29,8 @@ def split_interactions(spans: Sequence[tuple[float, float]], *, split_silence_s:
     """
     bounds = sorted(boundaries_s)
     out: list[tuple[float, float]] = []
-    prev_end = None
+    prev_end: float | None = None
+    cur_start = 0.0
     for start, end in sorted(spans):
         if prev_end is not None:
             crossed = bisect.bisect_right(bounds, start) > bisect.bisect_right(bounds, prev_end)

@@ -55,6 +55,11 @@ class WorkerOptions:
     #: A session with no new chunk for this long is treated as ended.
     session_idle_end_s: float = 120.0
     sweep_every_s: float = 30.0
+    # Health alarms are evaluated by every worker's sweep (idempotent), so a deployment
+    # without `counterwatch up` still raises them.
+    silent_after_s: float = 600.0
+    gone_after_s: float = 60.0
+    opening_hours: tuple[int, int] = (0, 24)
 
 
 def analyze_key(session_id: str, start_sample: int) -> str:
@@ -151,6 +156,8 @@ class Worker:
                         payload={"session": sid, "start": a, "end": b}, requeue_done=True)
         if outdated:
             logger.info("worker %s: %d interactions queued for rulebook %s", self.name, len(outdated), version)
+        self.catalog.evaluate_alarms(silent_after_s=self.opts.silent_after_s, gone_after_s=self.opts.gone_after_s,
+                                     opening_hours=self.opts.opening_hours)
 
     # -- audio -----------------------------------------------------------------------------
 

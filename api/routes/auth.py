@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
-from api.deps import COOKIE, CurrentUser, SessionDep, audit
+from api.deps import COOKIE, CurrentUser, SessionDep
 from api.security import new_token, token_digest, verify_password
 from storage.db import ApiToken, AuditLog, User, now_s
 

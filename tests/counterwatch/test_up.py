@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -48,6 +47,8 @@ def test_up_record_show_and_clean_stop(tmp_path: Path, data_dir: Path):
         assert "0 samples dropped, 0 left in the spool" in rec.stdout
         shown = _cw("show", "--wait", "90", env=env)
         assert "F-SELF-SERVE" in shown.stdout and "F-REPEAT-BLAME" in shown.stdout, shown.stdout
+        found = _cw("search", "多少遍", env=env)
+        assert found.returncode == 0 and "【多少遍】" in found.stdout and "window-1" in found.stdout, found.stdout
         flags = [json.loads(x) for x in _cw("flags", "--json", "--rule", "F-REPEAT-BLAME", env=env).stdout.split("\n") if x]
         assert flags and all(f["counter"] == "window-1" for f in flags)
         bad = _cw("record", "--counter", "window-9", "--source", "ffmpeg:/nonexistent.wav", env=env)

@@ -86,3 +86,16 @@ def test_events_bound_interactions(catalog):
     catalog.add_event("hall", "c1", kind="pause", at_s=160.0)
     info = catalog.counter("hall", "c1")
     assert catalog.boundaries(info.id, 0, 1000) == [100.0, 150.0]
+
+
+def test_shifts_attribute_staff(catalog):
+    from storage.db import Shift
+
+    first = catalog.start_shift("hall", "c1", "王芳", at_s=100.0)
+    second = catalog.start_shift("hall", "c1", "李强", at_s=200.0)
+    assert catalog.end_shift("hall", "c1", at_s=300.0) == 1
+    with Session(catalog.engine) as s:
+        rows = {sh.id: (sh.start_s, sh.end_s) for sh in s.scalars(select(Shift))}
+    assert rows == {first: (100.0, 200.0), second: (200.0, 300.0)}
+    with pytest.raises(UnknownCounter):
+        catalog.start_shift("hall", "c9", "王芳")

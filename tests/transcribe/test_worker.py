@@ -81,13 +81,19 @@ def _counts(eng) -> tuple[int, int, int]:
 
 def test_session_is_cut_into_interactions_and_flags_are_stored(stack, data_dir: Path):
     eng, catalog, store, worker = stack
+    catalog.start_shift("hall", "c1", "王芳", at_s=time.time() - 7200)
     store_session(catalog, store, _pcm(data_dir, "dev01-stereo-clean.flac", "dev05-stereo-clean.flac"))
     assert worker.work(threading.Event(), burst=True) >= 3     # plan + two analyses
+    with Session(eng) as s:
+        assert all(i.staff_id is not None for i in s.scalars(select(Interaction)))
     polite, rude = _rules_by_interaction(eng)
     assert polite == set()
     assert rude == {("forbidden", "F-SELF-SERVE"), ("forbidden", "F-REPEAT-BLAME"),
                     ("missing_courtesy", "C-THANKS"), ("missing_courtesy", "C-FAREWELL")}
-    hits = queries.search(eng, "多少遍")
+    from storage.search import search_segments
+
+    with Session(eng) as s:
+        hits = search_segments(s, "多少遍")
     assert len(hits) == 1 and "【多少遍】" in hits[0].snippet and 10 < hits[0].offset_s < 15
     assert {f.rule for f in queries.flags(eng, kind="forbidden")} == {"F-SELF-SERVE", "F-REPEAT-BLAME"}
 

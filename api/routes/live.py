@@ -1,0 +1,118 @@
+"""Live listen: a counter's audio as an open-ended WAV stream, for supervisors.
+
+How live it is
+--------------
+The API hears a counter only through the chunks its agent uploads, so the delay is about one
+chunk: a chunk can be sent once its last sample is recorded, then it is uploaded, registered,
+and seen here at the next catalog poll (``LIVE_POLL_S``). With the default 10 s chunks a
+listener is about 10-12 s behind; for the ≤ 3 s that live listening asks, run the agent with
+short chunks (``COUNTERWATCH_CHUNK_S=1`` or ``2``: about 1.5-3 s behind). The trade-off:
+short chunks mean one PUT and one catalog row per chunk (10x the requests and rows at 1 s),
+slightly worse FLAC compression, and more frequent planning jobs for the worker; the audio
+itself is unchanged (chunking is sample-exact). The stream starts with the newest stored chunk
+(``backlog_chunks``), so something plays at once and the player has a chunk of buffer.
+
+Many API processes
+------------------
+Nothing is kept per process: each stream holds its own cursor (session, last chunk number)
+and polls the database for newer chunks, reading their audio from the object store. Any
+process behind a load balancer can serve any listener, and a process restart only ends the
+streams it was serving (the player reconnects).
+
+The stream ends after ``max_s`` seconds, after ``LIVE_IDLE_S`` without a new chunk (agent
+paused or gone), when the agent starts a session in another audio format, or when the
+client goes away.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.audio import AudioUnavailable, ChunkRef, LiveFollower, decode_chunk, wav_header
+from api.deps import SessionDep, StoreDep, Supervisor, audit
+from storage.db import Counter, Site
+from storage.objects import ObjectStore, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/counters", tags=["live"])
+
+LIVE_POLL_S = 0.25
+LIVE_IDLE_S = 60.0
+
+
+def _poll(engine: Engine, follower: LiveFollower) -> list[ChunkRef]:
+    with Session(engine) as s:
+        return follower.poll(s)
+
+
+def _pcm_bytes(store: ObjectStore, ref: ChunkRef, channels: int) -> bytes:
+    return decode_chunk(store, ref, channels=channels).astype("<i2").tobytes()
+
+
+async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, first: list[ChunkRef], *,
+                  max_s: float, idle_s: float, poll_s: float) -> AsyncIterator[bytes]:
+    fmt = follower.format
+    yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
+    t0 = last_new = time.monotonic()
+    pending, sent = first, 0
+    try:
+        while True:
+            for ref in pending:
+                try:
+                    yield await run_in_threadpool(_pcm_bytes, store, ref, follower.format.channels)
+                    sent += 1
+                except (AudioUnavailable, StoreUnavailable) as e:
+                    # Live audio skips what it cannot get; the recording itself is intact or
+                    # is reported by the worker.
+                    logger.warning("live: counter %s: skipping chunk %s: %s", follower.counter_id, ref.key, e)
+            now = time.monotonic()
+            if pending:
+                last_new = now
+            if now - t0 >= max_s or now - last_new >= idle_s:
+                break
+            await asyncio.sleep(poll_s)
+            try:
+                pending = await run_in_threadpool(_poll, engine, follower)
+            except AudioUnavailable as e:
+                logger.info("live: counter %s: %s; ending the stream", follower.counter_id, e)
+                break
+    finally:
+        logger.info("live: counter %s: stream ended after %.1f s, %d chunks", follower.counter_id,
+                    time.monotonic() - t0, sent)
+
+
+@router.get("/{counter_id}/live", response_class=StreamingResponse,
+            responses={200: {"content": {"audio/wav": {}}}})
+def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
+         counter_id: int = Path(ge=1, le=2_147_483_647),
+         max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
+         backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first")) -> StreamingResponse:
+    """The counter's audio as it is recorded: an open-ended 16-bit PCM WAV stream that starts
+    with the newest stored chunk and follows the chunks the agent uploads (delay about one
+    chunk length; see the module notes)."""
+    row = db.execute(select(Counter.id, Counter.name, Site.name).join(Site, Counter.site_id == Site.id)
+                     .where(Counter.id == counter_id)).first()
+    if row is None or not user.can_see(row[2]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"counter {counter_id} not found")
+    follower = LiveFollower(counter_id)
+    fmt = follower.start(db, backlog_chunks=backlog_chunks)
+    if fmt is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"counter {counter_id} has not recorded anything yet")
+    first = follower.poll(db)
+    audit(db, user, request, action="audio.live", target=f"counter:{counter_id}",
+          detail=f"{row[2]}/{row[1]} session {fmt.session_id} from chunk {follower.last_seq - len(first) + 1} "
+                 f"max {max_s:g} s")
+    db.close()      # the stream polls with sessions of its own; hold no connection meanwhile
+    body = _stream(request.app.state.engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
+                   poll_s=LIVE_POLL_S)
+    return StreamingResponse(body, media_type="audio/wav",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

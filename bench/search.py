@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Search and seek latency of the supervisor API at scale.
+
+    python bench/search.py [--segments 1000000] [--queries 300] [--seeks 40]
+
+1. Search: builds ``--segments`` transcript segments (utterances of the corpus labels, varied
+   with ticket numbers, names, amounts and cut-offs) in a temporary SQLite database migrated to
+   head (FTS5 trigram index), spread over 90 days, 12 counters and 3 sites; then times
+   ``GET /api/v1/interactions/search`` through a real HTTP server (uvicorn, authenticated) next
+   to the same search statement and the bare FTS5 MATCH run on a raw sqlite3 connection.
+2. Seek: stores one hour of real speech as 360 FLAC chunks of 10 s on an rclone S3 server,
+   one interaction over the whole hour, and times the first byte of ``Range: bytes=N-`` at
+   random points in the middle (what a browser sends when the user seeks).
+3. Live: times from a chunk being registered to its audio reaching a listener of
+   ``GET /api/v1/counters/{id}/live``.
+
+Targets (issue #4): search p95 <= 20 ms through the API; first byte of a seek <= 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import random
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import uvicorn  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from api.users import add_user  # noqa: E402
+from recorder.chunk import ChunkMeta  # noqa: E402
+from recorder.encode import decode_flac, encode_flac  # noqa: E402
+from storage.catalog import Catalog  # noqa: E402
+from storage.db import make_engine, sqlite_url, upgrade  # noqa: E402
+from storage.objects import ObjectStore  # noqa: E402
+from storage.s3server import S3Server  # noqa: E402
+from storage.search import search_statement  # noqa: E402
+
+RATE = 16000
+SITES = {"north": ("c1", "c2", "c3", "c4"), "south": ("c1", "c2", "c3", "c4"), "east": ("c1", "c2", "c3", "c4")}
+NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴丽")
+BUSINESS = ("社保卡", "医保", "公积金", "营业执照", "身份证", "居住证", "护照", "户口", "驾驶证", "税务登记")
+
+
+def _utterances() -> list[str]:
+    for path in (ROOT.parent / "shared" / "corpus" / "labels.json", ROOT / "tests" / "data" / "labels.json"):
+        if path.exists():
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            texts = [u["text"] for e in entries for u in e.get("utterances", [])]
+            if texts:
+                return sorted(set(texts))
+    raise SystemExit("no labels.json with utterances found")
+
+
+def _vary(rng: random.Random, base: list[str]) -> str:
+    t = rng.choice(base)
+    r = rng.random()
+    if r < 0.25:
+        t = f"{rng.choice('ABCDE')}{rng.randrange(1000):03d}号，" + t
+    elif r < 0.45:
+        t = t.rstrip("。？！") + f"，{rng.choice(NAMES)}您看一下{rng.choice(BUSINESS)}的材料。"
+    elif r < 0.6:
+        t = t + f"一共{rng.randrange(10, 5000)}元。"
+    elif r < 0.75 and len(t) > 6:
+        a = rng.randrange(len(t) // 2)
+        t = t[a:]                                   # cut off by the segmenter
+    return t
+
+
+def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, list[str]]:
+    """Create and fill the database; returns (seconds, base utterances)."""
+    t0 = time.perf_counter()
+    engine = make_engine(sqlite_url(path))
+    upgrade(engine)
+    catalog = Catalog(engine)
+    counters = [catalog.add_counter(site, c).id for site, cs in SITES.items() for c in cs]
+    engine.dispose()
+    base = _utterances()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    per = 8
+    n_inter = n_segments // per
+    now = time.time()
+    span_s = 90 * 86400
+    with con:
+        sessions = {}
+        for cid in counters:
+            for day in range(90):
+                sid = uuid.uuid4().hex
+                sessions[(cid, day)] = sid
+        con.executemany("INSERT INTO sessions (id, counter_id, wall_start_s, sample_rate_hz, channels, "
+                        "planned_until_sample) VALUES (?, ?, ?, 16000, 2, 0)",
+                        [(sid, cid, now - span_s + day * 86400) for (cid, day), sid in sessions.items()])
+        inters, segs = [], []
+        for i in range(1, n_inter + 1):
+            cid = rng.choice(counters)
+            wall = now - span_s + rng.random() * span_s
+            day = min(89, int((wall - (now - span_s)) // 86400))
+            start = int((wall - (now - span_s) - day * 86400) * RATE)
+            inters.append((i, cid, sessions[(cid, day)], start + i % 1000, start + i % 1000 + 120 * RATE, wall,
+                           wall + 120, "bench", wall + 130, ""))
+            t = 0.0
+            for _ in range(per):
+                text = _vary(rng, base)
+                d = 0.25 * len(text)
+                segs.append((i, t, t + d, rng.choice("SC"), 0.9, text))
+                t += d + 0.5
+        con.executemany("INSERT INTO interactions (id, counter_id, session_id, start_sample, end_sample, "
+                        "wall_start_s, wall_end_s, rulebook_version, analyzed_s, text) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inters)
+        con.executemany("INSERT INTO segments (interaction_id, start_s, end_s, speaker, speaker_confidence, text) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", segs)     # the FTS triggers index each row
+    con.execute("ANALYZE")
+    con.close()
+    return time.perf_counter() - t0, base
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def _row(name: str, ms: list[float], note: str = "") -> str:
+    return (f"| {name:<44} | {len(ms):>5} | {pct(ms, 50):>7.2f} | {pct(ms, 95):>7.2f} | {pct(ms, 99):>7.2f} "
+            f"| {note} |")
+
+
+class Server:
+    """The app under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def queries(rng: random.Random, base: list[str], n: int) -> list[str]:
+    """Substrings of real utterances, 3 to 6 characters, like a supervisor types them."""
+    out = []
+    while len(out) < n:
+        t = rng.choice(base).strip("。？！，")
+        k = rng.randint(3, 6)
+        if len(t) >= k:
+            a = rng.randrange(len(t) - k + 1)
+            q = t[a:a + k]
+            if not any(c in q for c in "，。？！"):
+                out.append(q)
+    return out
+
+
+def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int, rng: random.Random) -> list[str]:
+    db = tmp / "search.db"
+    build_s, base = build_db(db, n_segments, rng)
+    lines = [f"database: {n_segments:,} segments built and indexed in {build_s:.1f} s "
+             f"({db.stat().st_size / 2**20:.0f} MiB with FTS5 trigram index)"]
+    engine = make_engine(sqlite_url(db))
+    admin = add_user(engine, "bench-admin", role="admin").token
+    supervisor = add_user(engine, "bench-sup", role="supervisor", sites=["north"]).token
+    app = create_app(engine=engine, store=store)
+    qs = queries(rng, base, n_queries)
+    fixed = ["下班", "不知道", "自己看", "快下班", "社保卡", "身份证复印件", "请稍等", "没有这句话的"]
+    raw = sqlite3.connect(db)
+    hits_per_q = []
+    raw_match, raw_full, api_ms, api_sup, api_two, api_filt = [], [], [], [], [], []
+    with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as c, \
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}) as cs:
+        for q in qs[:20]:                                    # warm the page cache and the pools
+            c.get("/api/v1/interactions/search", params={"q": q})
+        for q in qs:
+            t0 = time.perf_counter()
+            n = raw.execute("SELECT count(*) FROM (SELECT rowid FROM segments_fts WHERE segments_fts MATCH ?)",
+                            ('"' + q.replace('"', '""') + '"',)).fetchone()[0]
+            raw_match.append((time.perf_counter() - t0) * 1000)
+            hits_per_q.append(n)
+            stmt = search_statement(q, dialect="sqlite", limit=50).compile(engine)
+            sql, params = str(stmt), stmt.construct_params()
+            args = [params[k] for k in stmt.positiontup]
+            t0 = time.perf_counter()
+            raw.execute(sql, args).fetchall()
+            raw_full.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            r = c.get("/api/v1/interactions/search", params={"q": q})
+            api_ms.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+            t0 = time.perf_counter()
+            r = cs.get("/api/v1/interactions/search", params={"q": q})
+            api_sup.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200 and all(h["site"] == "north" for h in r.json())
+            t0 = time.perf_counter()
+            r = c.get("/api/v1/interactions/search", params={"q": q, "counter": "c2",
+                                                                   "since_s": time.time() - 7 * 86400})
+            api_filt.append((time.perf_counter() - t0) * 1000)
+        twos = [q[:2] for q in qs[: max(20, n_queries // 5)]]
+        for q in twos:
+            t0 = time.perf_counter()
+            c.get("/api/v1/interactions/search", params={"q": q})
+            api_two.append((time.perf_counter() - t0) * 1000)
+        fixed_rows = []
+        for q in fixed:
+            ms = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                r = c.get("/api/v1/interactions/search", params={"q": q})
+                ms.append((time.perf_counter() - t0) * 1000)
+            n = raw.execute("SELECT count(*) FROM segments WHERE text LIKE ?", (f"%{q}%",)).fetchone()[0]
+            fixed_rows.append(f"| {q:<12} | {n:>8,} | {len(r.json()):>4} | {statistics.median(ms):>7.2f} |")
+    raw.close()
+    engine.dispose()
+    lines += [f"query mix: {len(qs)} substrings (3-6 chars) of corpus utterances; matching segments per query: "
+              f"median {statistics.median(hits_per_q):,.0f}, p95 {pct(hits_per_q, 95):,.0f}, max {max(hits_per_q):,}",
+              "",
+              "| search (ms)                                  |     n |     p50 |     p95 |     p99 | note |",
+              "|----------------------------------------------|-------|---------|---------|---------|------|",
+              _row("raw FTS5 MATCH (count all hits)", raw_match, "sqlite3, no join"),
+              _row("raw match-first statement (join all, sort)", raw_full, "sqlite3; API picks scan"),
+              _row("API /interactions/search, admin", api_ms, "HTTP, auth, JSON"),
+              _row("API, supervisor of one site", api_sup, "site scope"),
+              _row("API, counter + last 7 days", api_filt, "filters"),
+              _row("API, 2-char queries (LIKE fallback)", api_two, "no trigram"),
+              "",
+              "| fixed query  | segments | hits | API ms (median of 5) |",
+              "|--------------|----------|------|---------|", *fixed_rows]
+    return lines
+
+
+def _speech_hour() -> np.ndarray:
+    corpus = ROOT.parent / "shared" / "corpus"
+    files = sorted(corpus.glob("shift*-stereo-clean.flac")) or sorted((ROOT / "tests" / "data").glob("*stereo*.flac"))
+    parts = [decode_flac(f.read_bytes()) for f in files[:4]]
+    pcm = np.concatenate(parts)
+    reps = -(-3600 * RATE // len(pcm))
+    return np.tile(pcm, (reps, 1))[:3600 * RATE]
+
+
+def bench_seek(tmp: Path, store: ObjectStore, n_seeks: int, rng: random.Random) -> list[str]:
+    engine = make_engine(sqlite_url(tmp / "seek.db"))
+    upgrade(engine)
+    catalog = Catalog(engine)
+    catalog.add_counter("north", "c1")
+    pcm = _speech_hour()
+    session, wall0, n = uuid.uuid4().hex, time.time() - 7200, 10 * RATE
+    t0 = time.perf_counter()
+    for seq in range(360):
+        part = pcm[seq * n:(seq + 1) * n]
+        data = encode_flac(part, RATE)
+        meta = ChunkMeta(site="north", counter="c1", session=session, seq=seq, start_sample=seq * n, samples=n,
+                         sample_rate_hz=RATE, channels=2, codec="flac", sha256=hashlib.sha256(data).hexdigest(),
+                         size_bytes=len(data), session_wall_start_s=wall0, rms_dbfs=-30, peak_dbfs=-6)
+        store.put_bytes(meta.key, data, content_type="audio/flac")
+        catalog.register_chunk(meta)
+    store_s = time.perf_counter() - t0
+    from sqlalchemy.orm import Session
+
+    from storage.db import Interaction
+    with Session(engine) as s, s.begin():
+        inter = Interaction(counter_id=catalog.counter("north", "c1").id, session_id=session, start_sample=0,
+                            end_sample=3600 * RATE, wall_start_s=wall0, wall_end_s=wall0 + 3600)
+        s.add(inter)
+        s.flush()
+        iid = inter.id
+    token = add_user(engine, "bench-seek", role="supervisor", sites=["north"]).token
+    size = 44 + 3600 * RATE * 4
+    ttfb, first_64k = [], []
+    with Server(create_app(engine=engine, store=store)) as url, \
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        c.get(f"/api/v1/interactions/{iid}/audio", headers={"Range": "bytes=0-1023"})
+        for _ in range(n_seeks):
+            pos = 44 + rng.randrange(size // 4, 3 * size // 4) // 4 * 4
+            t0 = time.perf_counter()
+            with c.stream("GET", f"/api/v1/interactions/{iid}/audio", headers={"Range": f"bytes={pos}-"}) as r:
+                assert r.status_code == 206 and r.headers["content-range"] == f"bytes {pos}-{size - 1}/{size}"
+                buf = bytearray()
+                for part in r.iter_raw():
+                    if not buf:
+                        ttfb.append((time.perf_counter() - t0) * 1000)
+                    buf += part
+                    if len(buf) >= 65536:
+                        first_64k.append((time.perf_counter() - t0) * 1000)
+                        break
+            frame = (pos - 44) // 4
+            assert bytes(buf[:4096]) == pcm[frame:frame + 1024].astype("<i2").tobytes(), "wrong audio served"
+    engine.dispose()
+    return [f"recording: 1 h stereo 16 kHz, 360 FLAC chunks of 10 s stored on rclone S3 in {store_s:.1f} s; "
+            f"WAV size {size / 2**20:.0f} MiB; requests 'Range: bytes=N-' at random points in the middle half",
+            "",
+            "| seek (ms)                                    |     n |     p50 |     p95 |     p99 | note |",
+            "|----------------------------------------------|-------|---------|---------|---------|------|",
+            _row("time to first byte", ttfb, "1 chunk fetched + decoded"),
+            _row("time to first 64 KiB", first_64k, "0.5 s of audio")]
+
+
+def bench_live(tmp: Path, store: ObjectStore, rng: random.Random) -> list[str]:
+    engine = make_engine(sqlite_url(tmp / "live.db"))
+    upgrade(engine)
+    catalog = Catalog(engine)
+    cid = catalog.add_counter("north", "c1").id
+    token = add_user(engine, "bench-live", role="supervisor", sites=["north"]).token
+    pcm = _speech_hour()[:20 * RATE]
+    session, wall0, n = uuid.uuid4().hex, time.time(), RATE     # 1 s chunks, as for live listening
+
+    def put(seq: int) -> None:
+        part = pcm[seq * n:(seq + 1) * n]
+        data = encode_flac(part, RATE)
+        meta = ChunkMeta(site="north", counter="c1", session=session, seq=seq, start_sample=seq * n, samples=n,
+                         sample_rate_hz=RATE, channels=2, codec="flac", sha256=hashlib.sha256(data).hexdigest(),
+                         size_bytes=len(data), session_wall_start_s=wall0, rms_dbfs=-30, peak_dbfs=-6)
+        store.put_bytes(meta.key, data, content_type="audio/flac")
+        catalog.register_chunk(meta)
+
+    put(0)
+    delays, block = [], n * 4
+    with Server(create_app(engine=engine, store=store)) as url:
+        arrivals: list[tuple[float, int]] = []
+        done = threading.Event()
+
+        def listen() -> None:
+            got = 0
+            with httpx.stream("GET", f"{url}/api/v1/counters/{cid}/live?max_s=12",
+                              headers={"Authorization": f"Bearer {token}"}, timeout=30) as r:
+                for part in r.iter_raw():
+                    got += len(part)
+                    arrivals.append((time.perf_counter(), got))
+            done.set()
+
+        t = threading.Thread(target=listen, daemon=True)
+        t.start()
+        while not arrivals or arrivals[-1][1] < 44 + block:
+            time.sleep(0.01)
+        registered = []
+        for seq in range(1, 11):
+            time.sleep(1.0 - rng.random() * 0.1)
+            put(seq)
+            registered.append(time.perf_counter())
+        done.wait(30)
+        for k, at in enumerate(registered, start=2):
+            delays.append((next(ts for ts, g in arrivals if g >= 44 + k * block) - at) * 1000)
+    engine.dispose()
+    return ["live: 1 s chunks; delay from a chunk's catalog registration to its last byte at the listener "
+            "(audio delay = chunk length + upload + this)", "",
+            "| live (ms)                                    |     n |     p50 |     p95 |     p99 | note |",
+            "|----------------------------------------------|-------|---------|---------|---------|------|",
+            _row("registered -> heard by listener", delays, "poll 250 ms")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--segments", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--seeks", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=4)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="cw-bench-search-") as d, S3Server(data_dir=Path(d) / "s3") as s3:
+        tmp = Path(d)
+        store = ObjectStore(endpoint=s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
+                            bucket="bench-search")
+        store.ensure_bucket()
+        out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]})", ""]
+        out += bench_search(tmp, store, args.segments, args.queries, rng) + [""]
+        out += bench_seek(tmp, store, args.seeks, rng) + [""]
+        out += bench_live(tmp, store, rng)
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

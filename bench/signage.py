@@ -1,0 +1,133 @@
+"""Signage player benchmark: the gap between items (switch request to first video output, ms)
+and resident memory over many transitions.
+
+    python bench/signage.py --transitions 10000
+
+Runs the real player (Tk window + VLC) on a private Xvfb display unless DISPLAY is set, from a
+local cache (no server): a playlist alternating two small videos and two images, 1 s each,
+with the clock stepped one item at a time so transitions come back to back.
+Targets (issue 5): gap ≤ 200 ms; no RSS growth beyond noise.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from signage.player import Player, PlayerOptions  # noqa: E402
+from signage.schedule import (Content, Playlist, PlaylistItem, Schedule, ScheduleEntry,  # noqa: E402
+                              schedule_to_dict)
+from signage.sync import ContentCache  # noqa: E402
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def make_media(d: Path) -> list[tuple[str, Path]]:
+    from PIL import Image
+
+    out = []
+    for colour in ("red", "green"):
+        p = d / f"{colour}.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s=640x360:d=2",
+                        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(p)], check=True)
+        out.append(("video", p))
+    for rgb in ((0, 0, 230), (230, 230, 0)):
+        p = d / f"img{rgb[0]}.png"
+        Image.new("RGB", (1280, 720), rgb).save(p)
+        out.append(("image", p))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--transitions", type=int, default=10000)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cw-signage-bench-"))
+    xvfb = None
+    if not os.environ.get("DISPLAY"):
+        n = next(i for i in range(150, 250) if not Path(f"/tmp/.X11-unix/X{i}").exists())
+        xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.environ["DISPLAY"] = f":{n}"
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{n}").exists():
+                break
+            time.sleep(0.05)
+    try:
+        cache = ContentCache(work / "cache")
+        contents, items = {}, []
+        for i, (kind, path) in enumerate(make_media(work), 1):
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            cache.put(sha, data)
+            contents[i] = Content(i, kind, path.name, sha)
+            items.append(PlaylistItem(i, 1.0))
+        sched = Schedule(contents=contents, playlists={1: Playlist(1, "bench", tuple(items))},
+                         entries=(ScheduleEntry(1, 1, screens=frozenset({"bench"})),))
+        cache.save_manifest({"screen": "bench", "timezone": "UTC", "hall": "bench", "schedule": schedule_to_dict(sched),
+                             "now_serving": []})
+        t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()]
+        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=PlayerOptions())
+        player._open()
+        rss: list[tuple[int, int]] = []
+        t0 = time.monotonic()
+        try:
+            for n in range(args.transitions):
+                player.tick()
+                deadline = time.monotonic() + 2.0
+                while not player._saw_video and time.monotonic() < deadline:
+                    player._tk.update()
+                    time.sleep(0.002)
+                player._tk.update()
+                if n % 100 == 0:
+                    rss.append((n, rss_kib()))
+                t[0] += 1.0
+        finally:
+            player._end_pop(t[0])
+            player._close()
+        wall_s = time.monotonic() - t0
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    gaps = sorted(player.stats.gaps_ms)
+    warm = [r for n, r in rss if n >= min(500, args.transitions // 5)]
+    half = len(warm) // 2
+    result = {
+        "transitions": args.transitions, "wall_s": round(wall_s, 1), "measured": len(gaps),
+        "missed_vout": args.transitions - len(gaps),
+        "gap_ms_p50": round(statistics.median(gaps), 1) if gaps else None,
+        "gap_ms_p95": round(gaps[int(len(gaps) * 0.95) - 1], 1) if gaps else None,
+        "gap_ms_max": round(gaps[-1], 1) if gaps else None,
+        "rss_mib_start": round(rss[0][1] / 1024, 1), "rss_mib_after_warmup": round(warm[0] / 1024, 1) if warm else None,
+        "rss_mib_end": round(rss[-1][1] / 1024, 1),
+        "rss_mib_first_half_mean": round(statistics.mean(warm[:half]) / 1024, 1) if half else None,
+        "rss_mib_second_half_mean": round(statistics.mean(warm[half:]) / 1024, 1) if half else None,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:28} {v}")
+
+
+if __name__ == "__main__":
+    main()

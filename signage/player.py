@@ -1,0 +1,332 @@
+"""The screen player: a full-screen X window (Tk) with a VLC video area and a now-serving
+ticker strip below it.
+
+Every ``tick_s`` (≤ 250 ms) the loop resolves the schedule at the injected clock's time and
+switches media when the answer changes, so schedule boundaries are met within one tick. The
+next item's media is created and parsed ahead of time (a file that VLC cannot parse is skipped
+before its turn); the gap of each switch (request to first video output) is measured.
+Corrupt or missing media are skipped and reported as ``skipped`` proof-of-play rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from signage import slides
+from signage.schedule import NowPlaying, Schedule, ScreenRef, resolve, schedule_from_dict
+from signage.sync import ContentCache, Syncer
+
+logger = logging.getLogger(__name__)
+
+#: A video that shows no picture this long after its start is treated as broken.
+NO_VIDEO_AFTER_S = 3.0
+
+
+@dataclass(frozen=True)
+class PlayerOptions:
+    tick_s: float = 0.25
+    windowed: bool = False
+    window_size: tuple[int, int] = (960, 540)
+    ticker_height_px: int = 64
+    preload: bool = True
+
+
+@dataclass
+class PlayerStats:
+    switches: int = 0
+    gaps_ms: list[float] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)    # content id -> reason
+    current: str = ""
+
+
+class Player:
+    """Plays ``screen``'s schedule from ``cache``; ``syncer`` (optional) keeps the cache fresh.
+    ``clock`` returns unix seconds (injectable). ``run(stop)`` returns when ``stop`` is set."""
+
+    def __init__(self, *, screen: str, cache: ContentCache, syncer: Syncer | None = None,
+                 clock: Callable[[], float] = time.time, options: PlayerOptions = PlayerOptions()) -> None:
+        self.screen, self.cache, self.syncer, self.clock, self.opt = screen, cache, syncer, clock, options
+        self.stats = PlayerStats()
+        self._wake = threading.Event()
+        self._version = -1
+        self._schedule = Schedule()
+        self._ref = ScreenRef(screen)
+        self._tz: dt.tzinfo = dt.timezone.utc
+        self._hall = ""
+        self._rows: list[slides.ServingRow] = []
+        self._display_key: tuple | None = None
+        self._pop: dict | None = None
+        self._pop_key: tuple | None = None
+        self._media_started = 0.0
+        self._current_content: int | None = None
+        self._saw_video = False
+        self._preloaded: dict[str, object] = {}
+        self._ticker_sig: tuple | None = None
+        self._switch_t = 0.0
+        if syncer is not None:
+            syncer.on_change = self._wake.set
+            syncer.status = lambda: self.stats.current
+
+    # -- window and VLC --
+    def _open(self) -> None:
+        import tkinter as tk
+
+        import vlc
+
+        self._tk = tk.Tk(className="counterwatch-signage")
+        root = self._tk
+        if self.opt.windowed:
+            w, h = self.opt.window_size
+            root.geometry(f"{w}x{h}")
+        else:
+            w, h = root.winfo_screenwidth(), root.winfo_screenheight()
+            root.overrideredirect(True)   # no window manager needed (kiosk boxes often have none)
+            root.geometry(f"{w}x{h}+0+0")
+            root.attributes("-fullscreen", True)
+        root.configure(bg="#%02x%02x%02x" % slides.BOARD_BG, cursor="none")
+        th = self.opt.ticker_height_px
+        self.size = (w, h - th)
+        self._video = tk.Frame(root, width=w, height=h - th, bg="#%02x%02x%02x" % slides.BOARD_BG)
+        self._video.pack(side="top", fill="both", expand=True)
+        self._ticker_img = tk.PhotoImage(width=w, height=th)
+        self._ticker = tk.Label(root, image=self._ticker_img, bd=0, highlightthickness=0, bg="#141414")
+        self._ticker.pack(side="bottom", fill="x")
+        root.update()
+        self._vlc = vlc
+        self._instance = vlc.Instance(["--quiet", "--no-video-title-show", "--no-osd", "--no-snapshot-preview",
+                                          # not a desktop: no xdg-screensaver child per item
+                                          "--no-disable-screensaver"])
+        self._mp = self._instance.media_player_new()
+        self._mp.set_xwindow(self._video.winfo_id())
+        self._mp.video_set_mouse_input(False)
+        self._mp.video_set_key_input(False)
+        ev = self._mp.event_manager()
+        ev.event_attach(vlc.EventType.MediaPlayerVout, self._on_vout)
+
+    def _on_vout(self, event) -> None:  # noqa: ANN001 - VLC thread
+        if not self._saw_video:
+            self._saw_video = True
+            self.stats.gaps_ms.append((time.monotonic() - self._switch_t) * 1000.0)
+
+    def _drop_preloaded(self) -> None:
+        for m in self._preloaded.values():
+            m.release()
+        self._preloaded = {}
+        self._preload_check = None
+
+    def _close(self) -> None:
+        self._drop_preloaded()
+        try:
+            self._mp.stop()
+            self._mp.release()
+            self._instance.release()
+        finally:
+            self._tk.destroy()
+            # Tk objects must die in the thread that made them (else Tcl_AsyncDelete aborts)
+            self._ticker_img = self._ticker = self._video = self._tk = None
+            self._preload_check = None
+
+    def _media(self, path: Path, kind: str):  # noqa: ANN202 - vlc.Media
+        key = f"{kind}:{path}"
+        m = self._preloaded.pop(key, None)
+        if m is None:
+            m = self._new_media(path, kind)
+        return m
+
+    def _new_media(self, path: Path, kind: str):  # noqa: ANN202
+        m = self._instance.media_new_path(str(path))
+        if kind == "video":
+            m.add_option(":input-repeat=65535")   # loop until the schedule moves on
+        else:
+            m.add_option(":image-duration=-1")    # a still until the schedule moves on
+        return m
+
+    def _play(self, path: Path, kind: str) -> None:
+        self._switch_t = time.monotonic()
+        self._saw_video = False
+        media = self._media(path, kind)
+        self._mp.set_media(media)
+        # the player holds its own reference now; python-vlc never releases ours (no __del__)
+        media.release()
+        self._mp.play()
+        self.stats.switches += 1
+
+    # -- state from the manifest --
+    def _refresh(self) -> None:
+        if self.syncer is None:
+            manifest, version = self.cache.load_manifest(), 0
+        else:
+            manifest, version = self.syncer.snapshot()
+        if manifest is None or version == self._version:
+            return
+        self._version = version
+        self._schedule = schedule_from_dict(manifest.get("schedule", {}))
+        self._ref = ScreenRef(self.screen, frozenset(manifest.get("groups") or ()))
+        try:
+            self._tz = ZoneInfo(manifest.get("timezone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self._tz = dt.timezone.utc
+        self._hall = manifest.get("hall") or ""
+        self._rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"))
+                      for r in manifest.get("now_serving", [])]
+
+    def local_time(self, t_s: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(t_s, self._tz).replace(tzinfo=None)
+
+    def _missing(self) -> frozenset[int]:
+        """File content not in the cache, or found broken: left out of the schedule."""
+        out = set(self.stats.skipped)
+        for c in self._schedule.contents.values():
+            if c.kind != "text" and not self.cache.has(c.sha256):
+                out.add(c.id)
+                if c.id not in self.stats.skipped:
+                    self._skip(c.id, "missing: not in the cache (download failed or pending)")
+        return frozenset(out)
+
+    def _skip(self, content_id: int, reason: str) -> None:
+        self.stats.skipped[content_id] = reason
+        now = self.clock()
+        logger.warning("screen %s: skipping content %s: %s", self.screen, content_id, reason)
+        self.cache.record({"uid": uuid.uuid4().hex, "kind": "playlist", "status": "skipped", "content_id": content_id,
+                           "playlist_id": None, "schedule_id": None, "interrupt_id": None, "started_s": now,
+                           "ended_s": now, "reason": reason})
+        if self.syncer is not None:
+            self.syncer.report_error(f"content {content_id}: {reason}")
+
+    # -- one tick --
+    def tick(self) -> NowPlaying:
+        self._refresh()
+        now_s = self.clock()
+        local = self.local_time(now_s)
+        np = resolve(self._schedule, self._ref, local, skip_content=self._missing())
+        path, kind, extra = self._visual(np, local)
+        key = (np.key, extra)
+        if key != self._display_key:
+            self._display_key = key
+            self._start_pop(np, now_s)
+            self._current_content = np.content.id if np.content is not None else None
+            self._play(path, kind)
+            self.stats.current = f"{np.kind}:{np.content.name if np.content else (np.interrupt.title if np.interrupt else 'board')}"
+            if self.opt.preload and np.item_end is not None:
+                self._preload(np.item_end + dt.timedelta(milliseconds=1))
+        self._check_health(np)
+        self._update_ticker()
+        return np
+
+    def _visual(self, np: NowPlaying, local: dt.datetime) -> tuple[Path, str, tuple]:
+        """The file to show for ``np`` (rendering slides as needed), its kind, and what besides
+        the schedule decides the picture (text page, board minute and calls)."""
+        d = self.cache.root / "slides"
+        if np.kind == "interrupt":
+            p = d / f"interrupt-{np.interrupt.id}-{self.size[0]}x{self.size[1]}.png"
+            if not p.exists():
+                slides.save_png(slides.interrupt_slide(np.interrupt.title, np.interrupt.body, size=self.size), p)
+            return p, "image", ()
+        if np.kind == "default":
+            sig = tuple((r.counter, r.ticket, r.paused) for r in self._rows)
+            p = d / "board.png"
+            stamp = local.strftime("%Y%m%d%H%M")
+            if self._display_key is None or self._display_key[1] != (stamp, sig) or not p.exists():
+                slides.save_png(slides.board(hall=self._hall, now=local, rows=self._rows, size=self.size), p)
+            return p, "image", (stamp, sig)
+        c = np.content
+        if c.kind == "text":
+            digest = hashlib.sha256(f"{c.title}\0{c.body}".encode()).hexdigest()[:16]
+            first = d / f"text-{c.id}-{digest}-{self.size[0]}x{self.size[1]}-1.png"
+            if not first.exists():
+                for n, img in enumerate(slides.text_slides(c.title, c.body, size=self.size), 1):
+                    slides.save_png(img, first.with_name(first.name[:-6] + f"-{n}.png"))
+            pages = len(list(d.glob(first.name[:-6] + "-*.png")))
+            span = (np.item_end - np.item_start).total_seconds() / max(1, pages)
+            page = min(pages, int((local - np.item_start).total_seconds() // max(span, 0.001)) + 1)
+            return first.with_name(first.name[:-6] + f"-{page}.png"), "image", (page,)
+        return self.cache.path(c.sha256), c.kind, ()
+
+    def _preload(self, at: dt.datetime) -> None:
+        nxt = resolve(self._schedule, self._ref, at, skip_content=frozenset(self.stats.skipped))
+        if nxt.content is None or nxt.content.kind == "text" or not self.cache.has(nxt.content.sha256):
+            return
+        path = self.cache.path(nxt.content.sha256)
+        key = f"{nxt.content.kind}:{path}"
+        if key in self._preloaded:
+            return
+        m = self._new_media(path, nxt.content.kind)
+        m.parse_with_options(self._vlc.MediaParseFlag.local, 2000)
+        self._drop_preloaded()   # only the next one: a long day must not pile media up
+        self._preloaded = {key: m}
+        self._preload_check = (nxt.content.id, m, time.monotonic())
+
+    def _check_health(self, np: NowPlaying) -> None:
+        vlc = self._vlc
+        pc = getattr(self, "_preload_check", None)
+        if pc is not None:
+            cid, m, t0 = pc
+            st = m.get_parsed_status()
+            if st in (vlc.MediaParsedStatus.done, vlc.MediaParsedStatus.failed, vlc.MediaParsedStatus.timeout):
+                self._preload_check = None
+                tracks = list(m.tracks_get() or ())
+                if st != vlc.MediaParsedStatus.done or not any(t.type == vlc.TrackType.video for t in tracks):
+                    self._skip(cid, f"corrupt: VLC finds no picture in it ({st})")
+                    self._drop_preloaded()
+        if self._current_content is None or np.content is None or np.content.kind == "text":
+            return
+        state = self._mp.get_state()
+        broken = state in (vlc.State.Error, vlc.State.Ended) and not self._saw_video
+        late = not self._saw_video and time.monotonic() - self._switch_t > NO_VIDEO_AFTER_S
+        if broken or late:
+            self._skip(self._current_content, f"corrupt: VLC shows no picture ({state})")
+            self._pop = None   # the item never showed: its skipped row stands for it
+            self._display_key = None
+            self._wake.set()
+
+    def _start_pop(self, np: NowPlaying, now_s: float) -> None:
+        if np.key == self._pop_key:
+            return   # another page of the same item, or a board refresh
+        self._end_pop(now_s)
+        self._pop_key = np.key
+        self._pop = {"uid": uuid.uuid4().hex, "kind": np.kind, "status": "played",
+                     "content_id": np.content.id if np.content else None,
+                     "playlist_id": np.playlist.id if np.playlist else None,
+                     "schedule_id": np.entry.id if np.entry else None,
+                     "interrupt_id": np.interrupt.id if np.interrupt else None, "started_s": now_s, "ended_s": None,
+                     "reason": ""}
+
+    def _end_pop(self, now_s: float) -> None:
+        if self._pop is not None:
+            self._pop["ended_s"] = now_s
+            self.cache.record(self._pop)
+        self._pop = None
+
+    def _update_ticker(self) -> None:
+        sig = tuple((r.counter, r.ticket, r.paused) for r in self._rows)
+        if sig == self._ticker_sig:
+            return
+        self._ticker_sig = sig
+        p = self.cache.root / "slides" / "ticker.png"
+        slides.save_png(slides.ticker(self._rows, width_px=self.size[0], height_px=self.opt.ticker_height_px), p)
+        self._ticker_img.configure(file=str(p))
+
+    # -- the loop --
+    def run(self, stop: threading.Event) -> None:
+        """Open the window and play until ``stop`` is set; the window closes on return."""
+        self._open()
+        try:
+            while not stop.is_set():
+                self.tick()
+                self._tk.update()
+                self._wake.wait(self.opt.tick_s)
+                self._wake.clear()
+        finally:
+            self._end_pop(self.clock())
+            self._close()
+
+    def wake(self) -> None:
+        self._wake.set()

@@ -1,0 +1,332 @@
+"""The schedule model of the waiting-area screens: content, playlists, schedule entries and
+interrupts, their validation, and :func:`resolve` (what a screen plays at a moment).
+
+Pure: no I/O, no clock. Times of day are local to the hall (the caller converts unix seconds
+with the site's time zone); ``resolve`` is deterministic, so every screen on the same schedule
+shows the same item at the same moment, and tests can walk through a day with a fake clock.
+
+Position inside a playlist is derived from the time elapsed since the schedule window opened
+(looping), not from what played before: a player that restarts, or comes back from a stall,
+lands on the same item as its neighbours.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+ContentKind = Literal["video", "image", "text"]
+CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
+MIN_ITEM_DURATION_S = 1.0
+MAX_ITEM_DURATION_S = 24 * 3600.0
+
+
+class ScheduleError(Exception):
+    """A schedule that cannot be accepted. ``code`` is one of ``conflict``, ``bad_range``,
+    ``unknown_playlist``, ``unknown_content``, ``empty_playlist``, ``bad_item``, ``no_target``,
+    ``bad_weekdays``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
+
+    def __init__(self, code: str, reason: str, *, entry_ids: tuple = ()) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.entry_ids = tuple(entry_ids)
+
+
+@dataclass(frozen=True)
+class Content:
+    id: int
+    kind: ContentKind
+    name: str = ""
+    sha256: str = ""
+    title: str = ""          # text announcements only
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class PlaylistItem:
+    content_id: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Playlist:
+    id: int
+    name: str
+    items: tuple[PlaylistItem, ...]
+
+    @property
+    def total_duration_s(self) -> float:
+        return sum(i.duration_s for i in self.items)
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """Play ``playlist_id`` on the named screens and screen groups, on ``weekdays`` (0 = Monday),
+    from ``start_time`` to ``end_time`` (end exclusive, same day), between ``start_date`` and
+    ``end_date`` (inclusive; None: open). Higher ``priority`` wins where entries overlap."""
+
+    id: int
+    playlist_id: int
+    screens: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    weekdays: frozenset[int] = frozenset(range(7))
+    start_time: dt.time = dt.time(0, 0)
+    end_time: dt.time = dt.time(23, 59, 59, 999999)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    priority: int = 0
+
+    def targets(self, screen: "ScreenRef") -> bool:
+        return screen.name in self.screens or bool(self.groups & screen.groups)
+
+    def active_at(self, at: dt.datetime) -> bool:
+        d, t = at.date(), at.time().replace(tzinfo=None)
+        return (at.weekday() in self.weekdays and self.start_time <= t < self.end_time
+                and (self.start_date is None or d >= self.start_date)
+                and (self.end_date is None or d <= self.end_date))
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """An emergency notice: pre-empts every schedule on its screens (empty: all) until cleared."""
+
+    id: int
+    title: str
+    body: str
+    started_s: float
+    screens: frozenset[str] = frozenset()
+
+    def targets(self, screen: "ScreenRef") -> bool:
+        return not self.screens or screen.name in self.screens
+
+
+@dataclass(frozen=True)
+class ScreenRef:
+    name: str
+    groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    contents: dict[int, Content] = field(default_factory=dict)
+    playlists: dict[int, Playlist] = field(default_factory=dict)
+    entries: tuple[ScheduleEntry, ...] = ()
+    interrupts: tuple[Interrupt, ...] = ()
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    """What a screen shows at ``at``. ``kind``: ``interrupt``, ``playlist`` or ``default`` (the
+    board: nothing scheduled). For ``playlist``: the entry, the playlist, the item's index and
+    content, and when the item started and ends (local time). ``next_change`` is the next moment
+    the answer can change (item end, window end), so a player knows when to look again."""
+
+    kind: Literal["interrupt", "playlist", "default"]
+    entry: ScheduleEntry | None = None
+    playlist: Playlist | None = None
+    item_index: int | None = None
+    content: Content | None = None
+    item_start: dt.datetime | None = None
+    item_end: dt.datetime | None = None
+    interrupt: Interrupt | None = None
+
+    @property
+    def key(self) -> tuple:
+        """Identity of what is on screen: a player switches media when this changes."""
+        if self.kind == "interrupt":
+            return ("interrupt", self.interrupt.id)
+        if self.kind == "default":
+            return ("default",)
+        return ("playlist", self.entry.id, self.item_index, self.item_start)
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+def _overlap(a0, a1, b0, b1) -> bool:  # noqa: ANN001 - comparable values; None: open end
+    lo_ok = a1 is None or b0 is None or b0 <= a1
+    hi_ok = b1 is None or a0 is None or a0 <= b1
+    return lo_ok and hi_ok
+
+
+def _targets_overlap(a: ScheduleEntry, b: ScheduleEntry, screens: tuple[ScreenRef, ...]) -> str | None:
+    """The first screen both entries reach, or None."""
+    common = (a.screens & b.screens) or (a.groups & b.groups)
+    if common:
+        return sorted(common)[0]
+    for s in screens:
+        if a.targets(s) and b.targets(s):
+            return s.name
+    return None
+
+
+def validate_playlist(playlist: Playlist, contents: dict[int, Content]) -> None:
+    """Raises ScheduleError (``empty_playlist``, ``unknown_content``, ``bad_item``)."""
+    if not playlist.items:
+        raise ScheduleError("empty_playlist", f"playlist {playlist.name!r} (id {playlist.id}) has no items")
+    for n, item in enumerate(playlist.items, 1):
+        if item.content_id not in contents:
+            raise ScheduleError("unknown_content",
+                                f"playlist {playlist.name!r} item {n}: no content with id {item.content_id}")
+        if not MIN_ITEM_DURATION_S <= item.duration_s <= MAX_ITEM_DURATION_S:
+            raise ScheduleError("bad_item", f"playlist {playlist.name!r} item {n}: duration {item.duration_s} s "
+                                            f"is outside {MIN_ITEM_DURATION_S:g}..{MAX_ITEM_DURATION_S:g} s")
+
+
+def validate_entry(entry: ScheduleEntry, playlists: dict[int, Playlist]) -> None:
+    """Raises ScheduleError (``unknown_playlist``, ``bad_range``, ``no_target``, ``bad_weekdays``)."""
+    if entry.playlist_id not in playlists:
+        raise ScheduleError("unknown_playlist", f"schedule {entry.id}: no playlist with id {entry.playlist_id}",
+                            entry_ids=(entry.id,))
+    if not playlists[entry.playlist_id].items:
+        raise ScheduleError("empty_playlist", f"schedule {entry.id}: playlist {entry.playlist_id} has no items",
+                            entry_ids=(entry.id,))
+    if entry.end_time <= entry.start_time:
+        raise ScheduleError("bad_range", f"schedule {entry.id}: end time {entry.end_time:%H:%M} is not after "
+                                         f"start time {entry.start_time:%H:%M}", entry_ids=(entry.id,))
+    if entry.start_date and entry.end_date and entry.end_date < entry.start_date:
+        raise ScheduleError("bad_range", f"schedule {entry.id}: end date {entry.end_date} is before start date "
+                                         f"{entry.start_date}", entry_ids=(entry.id,))
+    if not entry.screens and not entry.groups:
+        raise ScheduleError("no_target", f"schedule {entry.id}: names no screen and no group", entry_ids=(entry.id,))
+    if not entry.weekdays or not entry.weekdays <= set(range(7)):
+        raise ScheduleError("bad_weekdays", f"schedule {entry.id}: weekdays must be a non-empty subset of 0..6",
+                            entry_ids=(entry.id,))
+
+
+def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None:
+    """Check every playlist and entry, and that no two entries of the same priority reach the
+    same screen (directly, through a shared group, or through ``screens``' group memberships)
+    at the same time.
+
+    Raises:
+        ScheduleError: the first problem found, with a reason naming what is wrong.
+    """
+    for p in schedule.playlists.values():
+        validate_playlist(p, schedule.contents)
+    for e in schedule.entries:
+        validate_entry(e, schedule.playlists)
+    entries = sorted(schedule.entries, key=lambda e: e.id)
+    for i, a in enumerate(entries):
+        for b in entries[i + 1:]:
+            if a.priority != b.priority or not (a.weekdays & b.weekdays):
+                continue
+            if not (a.start_time < b.end_time and b.start_time < a.end_time):
+                continue
+            if not _overlap(a.start_date, a.end_date, b.start_date, b.end_date):
+                continue
+            where = _targets_overlap(a, b, screens)
+            if where is None:
+                continue
+            lo, hi = max(a.start_time, b.start_time), min(a.end_time, b.end_time)
+            raise ScheduleError("conflict", f"schedules {a.id} and {b.id} both play on {where!r} at priority "
+                                            f"{a.priority} from {lo:%H:%M} to {hi:%H:%M}", entry_ids=(a.id, b.id))
+
+
+# -- resolution ---------------------------------------------------------------------------------
+
+def _window_start(entry: ScheduleEntry, at: dt.datetime) -> dt.datetime:
+    return at.replace(hour=entry.start_time.hour, minute=entry.start_time.minute,
+                      second=entry.start_time.second, microsecond=entry.start_time.microsecond)
+
+
+def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
+            skip_content: frozenset[int] = frozenset()) -> NowPlaying:
+    """What ``screen`` shows at local time ``at``.
+
+    An interrupt for the screen wins (the newest, if several). Otherwise the active entry for the
+    screen with the highest priority (ties: the lowest id) plays its playlist from the start of
+    its window, looping; items whose content is in ``skip_content`` (corrupt or missing on this
+    screen) are left out. Nothing active, or nothing playable: the default board.
+    """
+    interrupts = [i for i in schedule.interrupts if i.targets(screen)]
+    if interrupts:
+        return NowPlaying("interrupt", interrupt=max(interrupts, key=lambda i: (i.started_s, i.id)))
+    active = [e for e in schedule.entries if e.targets(screen) and e.active_at(at)
+              and e.playlist_id in schedule.playlists]
+    for entry in sorted(active, key=lambda e: (-e.priority, e.id)):
+        playlist = schedule.playlists[entry.playlist_id]
+        items = [(n, it) for n, it in enumerate(playlist.items) if it.content_id not in skip_content
+                 and it.content_id in schedule.contents]
+        total = sum(it.duration_s for _, it in items)
+        if total <= 0:
+            continue
+        start = _window_start(entry, at)
+        elapsed = (at - start).total_seconds()
+        cycle, offset = divmod(elapsed, total)
+        t = 0.0
+        for n, it in items:
+            if offset < t + it.duration_s:
+                item_start = start + dt.timedelta(seconds=cycle * total + t)
+                window_end = at.replace(hour=entry.end_time.hour, minute=entry.end_time.minute,
+                                        second=entry.end_time.second, microsecond=entry.end_time.microsecond)
+                item_end = min(item_start + dt.timedelta(seconds=it.duration_s), window_end)
+                return NowPlaying("playlist", entry=entry, playlist=playlist, item_index=n,
+                                  content=schedule.contents[it.content_id], item_start=item_start, item_end=item_end)
+            t += it.duration_s
+    return NowPlaying("default")
+
+
+# -- wire format (the manifest) -----------------------------------------------------------------
+
+def parse_time(value: str) -> dt.time:
+    """``HH:MM`` or ``HH:MM:SS``; ``24:00`` is the end of the day.
+
+    Raises:
+        ScheduleError: ``bad_range``, naming the value.
+    """
+    if value in ("24:00", "24:00:00"):
+        return dt.time(23, 59, 59, 999999)
+    try:
+        return dt.time.fromisoformat(value)
+    except (TypeError, ValueError) as e:
+        raise ScheduleError("bad_range", f"{value!r} is not a time of day (HH:MM)") from e
+
+
+def format_time(t: dt.time) -> str:
+    return "24:00" if t == dt.time(23, 59, 59, 999999) else t.isoformat(timespec="seconds")
+
+
+def entry_to_dict(e: ScheduleEntry) -> dict:
+    return {"id": e.id, "playlist_id": e.playlist_id, "screens": sorted(e.screens), "groups": sorted(e.groups),
+            "weekdays": sorted(e.weekdays), "start_time": format_time(e.start_time),
+            "end_time": format_time(e.end_time),
+            "start_date": e.start_date.isoformat() if e.start_date else None,
+            "end_date": e.end_date.isoformat() if e.end_date else None, "priority": e.priority}
+
+
+def entry_from_dict(d: dict) -> ScheduleEntry:
+    return ScheduleEntry(id=d["id"], playlist_id=d["playlist_id"], screens=frozenset(d.get("screens") or ()),
+                         groups=frozenset(d.get("groups") or ()), weekdays=frozenset(d.get("weekdays", range(7))),
+                         start_time=parse_time(d.get("start_time", "00:00")),
+                         end_time=parse_time(d.get("end_time", "24:00")),
+                         start_date=dt.date.fromisoformat(d["start_date"]) if d.get("start_date") else None,
+                         end_date=dt.date.fromisoformat(d["end_date"]) if d.get("end_date") else None,
+                         priority=int(d.get("priority", 0)))
+
+
+def schedule_to_dict(s: Schedule) -> dict:
+    return {
+        "contents": [{"id": c.id, "kind": c.kind, "name": c.name, "sha256": c.sha256, "title": c.title,
+                      "body": c.body} for c in s.contents.values()],
+        "playlists": [{"id": p.id, "name": p.name, "items": [{"content_id": i.content_id, "duration_s": i.duration_s}
+                                                               for i in p.items]} for p in s.playlists.values()],
+        "entries": [entry_to_dict(e) for e in s.entries],
+        "interrupts": [{"id": i.id, "title": i.title, "body": i.body, "started_s": i.started_s,
+                        "screens": sorted(i.screens)} for i in s.interrupts],
+    }
+
+
+def schedule_from_dict(d: dict) -> Schedule:
+    contents = {c["id"]: Content(id=c["id"], kind=c["kind"], name=c.get("name", ""), sha256=c.get("sha256", ""),
+                                 title=c.get("title", ""), body=c.get("body", "")) for c in d.get("contents", ())}
+    playlists = {p["id"]: Playlist(id=p["id"], name=p.get("name", ""),
+                                   items=tuple(PlaylistItem(i["content_id"], float(i["duration_s"]))
+                                               for i in p.get("items", ())))
+                 for p in d.get("playlists", ())}
+    return Schedule(contents=contents, playlists=playlists,
+                    entries=tuple(entry_from_dict(e) for e in d.get("entries", ())),
+                    interrupts=tuple(Interrupt(id=i["id"], title=i.get("title", ""), body=i.get("body", ""),
+                                               started_s=float(i.get("started_s", 0)),
+                                               screens=frozenset(i.get("screens") or ()))
+                                     for i in d.get("interrupts", ())))

@@ -1,0 +1,228 @@
+"""Full-screen slides drawn with Pillow and Noto Sans CJK: text announcements (wrapped, fitted,
+paged when long), the default board (hall name, date and time, now serving, 暂停服务), the
+interrupt notice, and the now-serving ticker strip laid over whatever plays."""
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+logger = logging.getLogger(__name__)
+
+FONT_GLOBS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-{w}.ttc", "/usr/share/fonts/**/NotoSansCJK*-{w}.tt[cf]")
+#: Colours (RGB) of the generated screens; tests recognise the screens by them.
+BOARD_BG = (16, 42, 92)
+INTERRUPT_BG = (176, 0, 0)
+ANNOUNCE_BG = (250, 246, 232)
+TICKER_BG = (20, 20, 20)
+PAUSED = "暂停服务"
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+class SlideError(Exception):
+    """No CJK font could be found (``fonts-noto-cjk`` is not installed)."""
+
+
+@dataclass(frozen=True)
+class ServingRow:
+    counter: str
+    ticket: str | None
+    paused: bool = False
+    called_s: float | None = None
+
+
+@lru_cache(maxsize=4)
+def font_path(weight: str = "Regular") -> str:
+    """Path of Noto Sans CJK (``Regular`` or ``Bold``). Raises SlideError if none is installed."""
+    for pattern in FONT_GLOBS:
+        found = sorted(glob.glob(pattern.format(w=weight), recursive=True))
+        if found:
+            return found[0]
+    raise SlideError(f"no Noto Sans CJK {weight} font under /usr/share/fonts (apt-get install fonts-noto-cjk)")
+
+
+@lru_cache(maxsize=64)
+def _font(size_px: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    # index 2 of the .ttc is the Simplified Chinese face (SC) in Debian's Noto CJK collection
+    path = font_path("Bold" if bold else "Regular")
+    try:
+        return ImageFont.truetype(path, size_px, index=2)
+    except OSError:
+        return ImageFont.truetype(path, size_px)
+
+
+def _width(font: ImageFont.FreeTypeFont, text: str) -> float:
+    return font.getlength(text)
+
+
+def wrap(text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width_px``: anywhere between CJK characters,
+    at spaces within Latin text (a Latin word longer than a line is cut), and at newlines."""
+    lines: list[str] = []
+    for para in text.replace("\r\n", "\n").split("\n"):
+        line = ""
+        tokens: list[str] = []
+        word = ""
+        for ch in para:   # tokens: runs of ASCII letters/digits stay together, everything else alone
+            if ch.isascii() and ch.isalnum():
+                word += ch
+                continue
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(ch)
+        if word:
+            tokens.append(word)
+        for tok in tokens:
+            if _width(font, line + tok) <= width_px:
+                line += tok
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line = tok.lstrip() if tok != " " else ""
+            while _width(font, line) > width_px and len(line) > 1:   # a token wider than the line
+                cut = len(line)
+                while cut > 1 and _width(font, line[:cut]) > width_px:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def text_slides(title: str, body: str, *, size: tuple[int, int] = (1280, 720),
+                min_body_px: int = 0) -> list[Image.Image]:
+    """Render an announcement as one or more full-screen pages.
+
+    The body is set as large as fits on one page (down to a readable minimum, about 1/18 of the
+    screen height); longer text is paged at that size, each page titled and numbered ``n/N``.
+    """
+    w, h = size
+    margin = int(w * 0.06)
+    title_px = max(24, h // 12)
+    tfont = _font(title_px, bold=True)
+    title_lines = wrap(title, tfont, w - 2 * margin)[:2]
+    top = margin + len(title_lines) * int(title_px * 1.3) + h // 40
+    bottom = h - margin - h // 20          # room for the page number
+    avail = bottom - top
+    min_px = max(min_body_px, h // 18)
+    chosen_px, lines = min_px, []
+    for px in range(max(min_px, h // 11), min_px - 1, -2):
+        bfont = _font(px)
+        lines = wrap(body, bfont, w - 2 * margin)
+        if len(lines) * int(px * 1.5) <= avail:
+            chosen_px = px
+            break
+    else:
+        lines = wrap(body, _font(min_px), w - 2 * margin)
+    bfont, line_h = _font(chosen_px), int(chosen_px * 1.5)
+    per_page = max(1, avail // line_h)
+    pages = [lines[i:i + per_page] for i in range(0, len(lines), per_page)] or [[]]
+    out = []
+    for n, page in enumerate(pages, 1):
+        img = Image.new("RGB", size, ANNOUNCE_BG)
+        d = ImageDraw.Draw(img)
+        y = margin
+        for tl in title_lines:
+            d.text((margin, y), tl, font=tfont, fill=(150, 20, 20))
+            y += int(title_px * 1.3)
+        d.line((margin, top - h // 80, w - margin, top - h // 80), fill=(150, 20, 20), width=max(2, h // 240))
+        y = top
+        for line in page:
+            d.text((margin, y), line, font=bfont, fill=(30, 30, 30))
+            y += line_h
+        if len(pages) > 1:
+            label = f"{n}/{len(pages)}"
+            f = _font(max(16, h // 30))
+            d.text((w - margin - _width(f, label), h - margin), label, font=f, fill=(120, 120, 120))
+        out.append(img)
+    return out
+
+
+def interrupt_slide(title: str, body: str, *, size: tuple[int, int] = (1280, 720)) -> Image.Image:
+    """The emergency notice: white on red, as large as fits (first page only if very long)."""
+    w, h = size
+    img = Image.new("RGB", size, INTERRUPT_BG)
+    d = ImageDraw.Draw(img)
+    margin = int(w * 0.06)
+    tfont = _font(max(28, h // 8), bold=True)
+    d.text((w / 2, margin), title, font=tfont, fill=(255, 255, 255), anchor="ma")
+    top = margin + int(h // 8 * 1.5)
+    for px in range(max(24, h // 10), 19, -2):
+        bfont = _font(px)
+        lines = wrap(body, bfont, w - 2 * margin)
+        if len(lines) * px * 1.4 <= h - top - margin:
+            break
+    y = top
+    for line in lines:
+        if y + px > h - margin:
+            break
+        d.text((margin, y), line, font=bfont, fill=(255, 255, 255))
+        y += int(px * 1.4)
+    return img
+
+
+def serving_text(rows: list[ServingRow]) -> str:
+    parts = []
+    for r in rows:
+        if r.paused:
+            parts.append(f"{r.counter} {PAUSED}")
+        elif r.ticket:
+            parts.append(f"请 {r.ticket} 号到 {r.counter} 窗口")
+    return "    ".join(parts)
+
+
+def ticker(rows: list[ServingRow], *, width_px: int = 1280, height_px: int = 72) -> Image.Image:
+    """A strip listing the latest call per counter (newest first) and the paused counters."""
+    img = Image.new("RGB", (width_px, height_px), TICKER_BG)
+    d = ImageDraw.Draw(img)
+    rows = sorted(rows, key=lambda r: -(r.called_s or 0))
+    f = _font(int(height_px * 0.55), bold=True)
+    d.text((height_px // 3, height_px / 2), serving_text(rows) or "欢迎光临", font=f, fill=(255, 214, 0),
+           anchor="lm")
+    return img
+
+
+def board(*, hall: str, now: dt.datetime, rows: list[ServingRow],
+          size: tuple[int, int] = (1280, 720)) -> Image.Image:
+    """The default board shown when nothing is scheduled: never a black screen."""
+    w, h = size
+    img = Image.new("RGB", size, BOARD_BG)
+    d = ImageDraw.Draw(img)
+    m = int(w * 0.05)
+    d.text((m, m), hall or "服务大厅", font=_font(max(28, h // 11), bold=True), fill=(255, 255, 255))
+    stamp = f"{now:%Y-%m-%d} 星期{WEEKDAYS_ZH[now.weekday()]}  {now:%H:%M}"
+    sf = _font(max(20, h // 20))
+    d.text((w - m, m + h // 60), stamp, font=sf, fill=(200, 220, 255), anchor="ra")
+    hf = _font(max(20, h // 18), bold=True)
+    y = m + h // 6
+    d.text((m, y), "正在办理 Now serving", font=hf, fill=(255, 214, 0))
+    y += int(h / 18 * 1.8)
+    rf = _font(max(18, h // 16))
+    cols = 2 if len(rows) > 6 else 1
+    col_w = (w - 2 * m) // cols
+    per_col = max(1, (h - y - m) // int(h / 16 * 1.5))
+    for n, r in enumerate(rows[:per_col * cols]):
+        x = m + (n // per_col) * col_w
+        yy = y + (n % per_col) * int(h / 16 * 1.5)
+        d.text((x, yy), f"{r.counter}", font=rf, fill=(255, 255, 255))
+        if r.paused:
+            d.text((x + col_w * 0.45, yy), PAUSED, font=rf, fill=(255, 120, 120))
+        else:
+            d.text((x + col_w * 0.45, yy), r.ticket or "—", font=rf, fill=(255, 255, 255))
+    return img
+
+
+def save_png(img: Image.Image, path: Path) -> Path:
+    """Write atomically (the player may be reading the previous version)."""
+    tmp = path.with_suffix(".tmp.png")
+    img.save(tmp, "PNG")
+    tmp.replace(path)
+    return path

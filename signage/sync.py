@@ -1,0 +1,262 @@
+"""The screen's link to the API: fetch the manifest and content into a local cache, send proof
+of play and heartbeats, and remember when the server could not be reached.
+
+The cache (a directory) holds ``manifest.json``, ``content/<sha256>`` files and the proof-of-play
+journal ``plays.jsonl`` with the count of rows already sent in ``plays.sent``; a player started
+with the server down plays what the cache holds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class Unreachable(Exception):
+    """The API could not be reached or answered 5xx: keep playing from the cache."""
+
+
+class Refused(Exception):
+    """The API refused the request (4xx): ``status`` says why (401: bad token)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+
+
+class ApiClient:
+    """Bearer-token client of the signage routes."""
+
+    def __init__(self, *, base_url: str, token: str, timeout_s: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"},
+                                  timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+        try:
+            r = self._http.request(method, path, **kw)
+        except httpx.HTTPError as e:
+            raise Unreachable(f"{self.base_url}: {e.__class__.__name__}: {e}") from e
+        if r.status_code >= 500:
+            raise Unreachable(f"{self.base_url}{path}: HTTP {r.status_code}")
+        if r.status_code >= 400:
+            raise Refused(r.status_code, r.text[:300])
+        return r
+
+    def manifest(self, screen: str) -> dict:
+        return self._call("GET", f"/api/v1/signage/screens/{screen}/manifest").json()
+
+    def download(self, url: str) -> bytes:
+        path = url[len(self.base_url):] if url.startswith(self.base_url) else url
+        return self._call("GET", path).content
+
+    def post_plays(self, screen: str, rows: list[dict]) -> None:
+        self._call("POST", f"/api/v1/signage/screens/{screen}/plays", json=rows)
+
+    def heartbeat(self, screen: str, body: dict) -> None:
+        self._call("POST", f"/api/v1/signage/screens/{screen}/heartbeat", json=body)
+
+
+class ContentCache:
+    """Files by SHA-256, the last manifest, and the proof-of-play journal, under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        (self.root / "content").mkdir(parents=True, exist_ok=True)
+        (self.root / "slides").mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def path(self, sha256: str) -> Path:
+        return self.root / "content" / sha256
+
+    def has(self, sha256: str) -> bool:
+        return bool(sha256) and self.path(sha256).exists()
+
+    def put(self, sha256: str, data: bytes) -> Path:
+        """Store ``data`` if its SHA-256 is ``sha256``. Raises ValueError otherwise."""
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha256:
+            raise ValueError(f"content sha256 {got} != manifest's {sha256}")
+        p = self.path(sha256)
+        tmp = p.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(p)
+        return p
+
+    def count(self) -> int:
+        return sum(1 for p in (self.root / "content").iterdir() if not p.name.endswith(".part"))
+
+    def save_manifest(self, manifest: dict) -> None:
+        tmp = self.root / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.root / "manifest.json")
+
+    def load_manifest(self) -> dict | None:
+        try:
+            return json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            logger.warning("cache %s: manifest.json is damaged; ignoring it", self.root)
+            return None
+
+    # -- proof of play journal --
+    def record(self, row: dict) -> None:
+        with self._lock, open(self.root / "plays.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def plays(self) -> list[dict]:
+        try:
+            with open(self.root / "plays.jsonl", encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def unsent(self) -> tuple[int, list[dict]]:
+        with self._lock:
+            sent = int((self.root / "plays.sent").read_text() or 0) if (self.root / "plays.sent").exists() else 0
+            return sent, self.plays()[sent:]
+
+    def mark_sent(self, upto: int) -> None:
+        with self._lock:
+            (self.root / "plays.sent").write_text(str(upto))
+
+
+def _same(a: dict | None, b: dict | None) -> bool:
+    strip = lambda m: {k: v for k, v in (m or {}).items() if k != "generated_s"}  # noqa: E731
+    return a is not None and b is not None and strip(a) == strip(b)
+
+
+@dataclass
+class SyncState:
+    manifest: dict | None = None
+    version: int = 0
+    online: bool = False
+    offline_since_s: float | None = None
+    offline_periods: list[tuple[float, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Syncer:
+    """Polls the manifest every ``poll_s`` (so a queue call shows within about that), fetches
+    new content, sends proof of play and heartbeats. ``run(stop)`` returns when ``stop`` is set."""
+
+    def __init__(self, *, client: ApiClient | None, screen: str, cache: ContentCache, poll_s: float = 1.0,
+                 heartbeat_s: float = 10.0, max_backoff_s: float = 5.0, clock: Callable[[], float] = time.time,
+                 on_change: Callable[[], None] | None = None, status: Callable[[], str] | None = None) -> None:
+        self.client, self.screen, self.cache = client, screen, cache
+        self.poll_s, self.heartbeat_s, self.max_backoff_s = poll_s, heartbeat_s, max_backoff_s
+        self.clock = clock
+        self.on_change = on_change or (lambda: None)
+        self.status = status or (lambda: "")
+        self.state = SyncState(manifest=cache.load_manifest())
+        self._lock = threading.Lock()
+        self._last_heartbeat = 0.0
+        self._unsent_offline: list[tuple[float, float]] = []
+        self._errors: list[str] = []
+
+    def snapshot(self) -> tuple[dict | None, int]:
+        with self._lock:
+            return self.state.manifest, self.state.version
+
+    def report_error(self, text: str) -> None:
+        with self._lock:
+            self._errors.append(text)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = self.poll_s
+        try:
+            while not stop.is_set():
+                try:
+                    self.sync_once()
+                    backoff = self.poll_s
+                except Unreachable as e:
+                    self._went_offline(str(e))
+                    backoff = min(self.max_backoff_s, backoff * 2)
+                    logger.debug("screen %s: retry in %.1f s", self.screen, backoff)
+                except Refused as e:
+                    logger.error("screen %s: the API refused: %s", self.screen, e)
+                    backoff = min(self.max_backoff_s * 6, backoff * 2)
+                stop.wait(backoff)
+        finally:
+            if self.client is not None:
+                self.client.close()
+
+    def _went_offline(self, why: str) -> None:
+        with self._lock:
+            if self.state.offline_since_s is None:
+                self.state.offline_since_s = self.clock()
+                self.state.online = False
+                logger.warning("screen %s: server unreachable, playing from cache (%s)", self.screen, why)
+
+    def sync_once(self) -> None:
+        """One round: manifest, missing content, plays, heartbeat. Raises Unreachable, Refused."""
+        if self.client is None:
+            return
+        manifest = self.client.manifest(self.screen)
+        for c in manifest.get("schedule", {}).get("contents", []):
+            if c.get("url") and c.get("sha256") and not self.cache.has(c["sha256"]):
+                try:
+                    self.cache.put(c["sha256"], self.client.download(c["url"]))
+                    logger.info("screen %s: cached content %s (%s)", self.screen, c["id"], c.get("name"))
+                except (Refused, ValueError) as e:   # reported by the player when it is due
+                    logger.warning("screen %s: content %s not cached: %s", self.screen, c["id"], e)
+        now = self.clock()
+        back = False
+        with self._lock:
+            if self.state.offline_since_s is not None:
+                period = (self.state.offline_since_s, now)
+                self.state.offline_periods.append(period)
+                self._unsent_offline.append(period)
+                self.state.offline_since_s = None
+                back = True
+            self.state.online = True
+            changed = not _same(self.state.manifest, manifest)
+            if changed:
+                self.state.manifest = manifest
+                self.state.version += 1
+        if back:
+            logger.warning("screen %s: server reachable again after %.1f s offline", self.screen, period[1] - period[0])
+        if changed:
+            self.cache.save_manifest(manifest)
+            self.on_change()
+        self.send_plays()
+        if back or now - self._last_heartbeat >= self.heartbeat_s:
+            self.send_heartbeat()
+
+    def send_plays(self) -> None:
+        sent, rows = self.cache.unsent()
+        for i in range(0, len(rows), 500):
+            batch = rows[i:i + 500]
+            self.client.post_plays(self.screen, batch)
+            self.cache.mark_sent(sent + i + len(batch))
+
+    def send_heartbeat(self) -> None:
+        with self._lock:
+            offline, errors = list(self._unsent_offline), list(self._errors)
+        self.client.heartbeat(self.screen, {"playing": self.status(), "cache_items": self.cache.count(),
+                                            "offline_periods": offline, "errors": errors[-50:]})
+        with self._lock:
+            del self._unsent_offline[:len(offline)]
+            del self._errors[:len(errors)]
+        self._last_heartbeat = self.clock()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret (a token) readable by the owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

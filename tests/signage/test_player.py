@@ -1,0 +1,194 @@
+"""The player in a real X window (Xvfb), proven by screenshots: two dayparts, a corrupt video
+skipped and reported, a queue call on the ticker, an interrupt and its clearing, the server
+stopped and the player going on from cache (and reporting it), and proof-of-play rows that
+match what was on screen. One walk through a day with an injected clock."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from signage import slides
+from signage.player import Player, PlayerOptions
+from signage.sync import ApiClient, ContentCache, Syncer
+from storage.catalog import Catalog
+from storage.db import make_engine, upgrade
+
+TZ = ZoneInfo("Asia/Shanghai")
+BLUE, GREEN, RED_BG = (0, 0, 230), (0, 200, 0), slides.INTERRUPT_BG
+
+
+class JumpClock:
+    """Real seconds passing from a chosen start; ``jump_to`` moves it (tests walk a day)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._lock = threading.Lock()
+        self.jump_to(start)
+
+    def jump_to(self, at: dt.datetime) -> None:
+        with self._lock:
+            self._base, self._t0 = at.timestamp(), time.monotonic()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._base + time.monotonic() - self._t0
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if check():
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+def serve(app, port: int):  # noqa: ANN001, ANN201
+    """uvicorn in a thread on ``port`` (0: any); returns (server, thread, port)."""
+    import socket
+
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           lifespan="off"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    wait_for(lambda: server.started, 15, "API started")
+    return server, t, port
+
+
+def near(px: tuple[int, int, int], rgb: tuple[int, int, int], tol: int = 40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(px, rgb))
+
+
+@pytest.mark.slow
+def test_player_walks_a_day(tmp_path: Path, object_store, media, shoot) -> None:  # noqa: ANN001
+    eng = make_engine(f"sqlite:///{tmp_path / 'cw.db'}")
+    upgrade(eng)
+    cat = Catalog(eng)
+    for c in ("c1", "c2"):
+        cat.add_counter("hall", c)
+    from api.app import create_app
+    from api.users import add_user
+
+    app = create_app(engine=eng, store=object_store)
+    server, thread, port = serve(app, 0)
+    base = f"http://127.0.0.1:{port}"
+    sup = TestClient(app, headers={
+        "Authorization": f"Bearer {add_user(eng, 'sup', role='supervisor', sites=['hall']).token}"})
+    r = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"})
+    token = r.json()["token"]
+
+    def upload(name: str, key: str) -> int:
+        r = sup.post("/api/v1/signage/content", params={"site": "hall", "name": name},
+                     content=media[key].read_bytes())
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    blue, green, bad = upload("blue.png", "blue_png"), upload("green.mp4", "green"), upload("bad.mp4", "corrupt")
+    morning = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "morning",
+                                                          "items": [{"content_id": blue, "duration_s": 600}]}).json()
+    afternoon = sup.post("/api/v1/signage/playlists", json={
+        "site": "hall", "name": "afternoon",
+        "items": [{"content_id": bad, "duration_s": 5}, {"content_id": green, "duration_s": 600}]}).json()
+    for pl, a, b in ((morning, "08:00", "12:00"), (afternoon, "12:00", "17:00")):
+        assert sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl["id"],
+                                                           "screens": ["lobby"], "start_time": a,
+                                                           "end_time": b}).status_code == 201
+
+    clock = JumpClock(dt.datetime(2026, 11, 23, 11, 59, 56, tzinfo=TZ))   # a Monday, 4 s before noon
+    cache = ContentCache(tmp_path / "cache")
+    syncer = Syncer(client=ApiClient(base_url=base, token=token), screen="lobby", cache=cache, poll_s=0.5,
+                    heartbeat_s=2.0, max_backoff_s=1.0, clock=clock)
+    player = Player(screen="lobby", cache=cache, syncer=syncer, clock=clock, options=PlayerOptions(tick_s=0.25))
+    stop = threading.Event()
+    threads = [threading.Thread(target=syncer.run, args=(stop,)), threading.Thread(target=player.run, args=(stop,))]
+    for t in threads:
+        t.start()
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    n = [0]
+
+    def pixel(xy=(640, 300)):  # noqa: ANN001, ANN202 - a point in the video area
+        n[0] += 1
+        return shoot(shots / f"{n[0]:02d}.png").getpixel(xy)
+
+    shown: list[tuple[str, float]] = []
+    try:
+        wait_for(lambda: near(pixel(), BLUE), 6, "morning daypart (blue image)")
+        shown.append(("blue", clock()))
+        noon = dt.datetime(2026, 11, 23, 12, tzinfo=TZ).timestamp()
+        wait_for(lambda: near(pixel(), GREEN), 8, "afternoon daypart (green video)")
+        assert clock() - noon <= 1.5, f"switched {clock() - noon:.2f} s after the boundary"
+        shown.append(("green", clock()))
+        assert bad in player.stats.skipped and "corrupt" in player.stats.skipped[bad]
+
+        # a queue call reaches the ticker within 2 s
+        before = shoot(shots / "ticker-before.png").crop((0, 656, 1280, 720))
+        cat.add_event("hall", "c1", kind="queue_call", at_s=time.time(), payload={"ticket": "A012"})
+        expected = slides.ticker([slides.ServingRow("c1", "A012", False, 1.0), slides.ServingRow("c2", None)],
+                                 width_px=1280, height_px=64)
+
+        def ticker_shows_call() -> bool:
+            got = shoot(shots / "ticker.png").crop((0, 656, 1280, 720))
+            diff = sum(abs(a - b) for a, b in zip(got.tobytes(), expected.tobytes())) / (1280 * 64 * 3)
+            return got.tobytes() != before.tobytes() and diff < 2.0
+        took = wait_for(ticker_shows_call, 4, "queue call on the ticker")
+        assert took <= 2.5, took
+
+        # interrupt pre-empts, clearing gives the schedule back
+        it = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "紧急通知",
+                                                          "body": "消防演练，请有序离场"}).json()
+        took = wait_for(lambda: near(pixel((40, 300)), RED_BG), 4, "interrupt on screen")
+        shown.append(("interrupt", clock()))
+        sup.post(f"/api/v1/signage/interrupts/{it['id']}/clear")
+        wait_for(lambda: near(pixel(), GREEN), 4, "back to the afternoon after clearing")
+        shown.append(("green", clock()))
+
+        # the server goes away: the player goes on from its cache, through a daypart change
+        server.should_exit = True
+        thread.join(10)
+        clock.jump_to(dt.datetime(2026, 11, 24, 9, 0, 1, tzinfo=TZ))   # Tuesday morning
+        wait_for(lambda: near(pixel(), BLUE), 4, "morning from cache while the server is down")
+        shown.append(("blue", clock()))
+        wait_for(lambda: syncer.state.offline_since_s is not None, 4, "offline noticed")
+        time.sleep(1.0)
+        assert near(pixel(), BLUE)
+        # and reports it when the server is back
+        server, thread, _ = serve(app, port)
+        wait_for(lambda: syncer.state.online and syncer.state.offline_periods, 6, "back online")
+        wait_for(lambda: sup.get("/api/v1/signage/screens").json()[0]["status"].get("offline_periods"), 6,
+                 "offline period reported")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+
+    # proof of play: the rows the API holds tell the same story as the screenshots
+    syncer.client = ApiClient(base_url=base, token=token)   # run() closed its own on stopping
+    syncer.send_plays()
+    rows = sup.get("/api/v1/signage/screens/lobby/plays").json()
+    played = [(r["kind"], r["content_id"]) for r in rows if r["status"] == "played"]
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    assert [s["content_id"] for s in skipped] == [bad] and "corrupt" in skipped[0]["reason"]
+    assert played == [("playlist", blue), ("playlist", green), ("interrupt", None), ("playlist", green),
+                      ("playlist", blue)], played
+    names = {"blue": blue, "green": green}
+    for (what, at), row in zip(shown, [r for r in rows if r["status"] == "played"]):
+        assert row["started_s"] <= at and (row["ended_s"] is None or at <= row["ended_s"]), (what, at, row)
+        assert row["content_id"] == names.get(what), (what, row)
+    gaps = player.stats.gaps_ms
+    assert gaps and max(gaps) < 1000, gaps
+    server.should_exit = True
+    thread.join(10)
+    eng.dispose()
