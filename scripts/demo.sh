@@ -23,7 +23,12 @@ A=$!
 $CW record --counter window-2 --source ffmpeg:counterwatch/samples/counter-polite-mono.flac --channels 1
 wait $A
 $CW show --wait 120
+PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+COUNTERWATCH_USER_PASSWORD=$PASSWORD $CW user add admin --role admin --password >/dev/null 2>&1
+API=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' "$DATA/stack.json")
 echo
+echo "Web console: $API/   user admin, password $PASSWORD (set just now; change it with"
+echo "  $CW user add admin --role admin --password)"
 echo "Try: $CW search 办理   |   $CW flags --rule F-RUDE   |   $CW status"
 echo "The stack keeps running (data in $DATA); Ctrl-C to stop it."
 wait $UP
