@@ -158,3 +158,4 @@ def main() -> None:
 # Commands of the other roles register themselves on the group.
 from counterwatch import cli_pipeline  # noqa: E402,F401
 from counterwatch import cli_signage  # noqa: E402,F401
+from counterwatch import cli_ops  # noqa: E402,F401

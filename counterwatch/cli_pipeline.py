@@ -185,13 +185,16 @@ def staff_off(ctx: click.Context, counter_name: str, site: str | None, at_s: flo
               help="Channels to capture (default: 2 unless the counter is registered as mono).")
 @site_option
 @click.option("--chunk-s", type=float, default=None, help="Chunk length in seconds (default 10).")
+@click.option("--live-s", type=click.FloatRange(0, 10), default=None,
+              help="Live segment length in seconds for live listening (default 1; 0: off).")
 @click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Local spool (default DATA/spool).")
 @click.option("--quota-mb", "spool_quota_mb", type=float, default=None, help="Spool disk quota in MiB (default 2048).")
 @data_option
 @click.pass_context
 def record(ctx: click.Context, counter_name: str, source: str, n_channels: int | None, site: str | None,
-           chunk_s: float | None, spool_dir: Path | None, spool_quota_mb: float | None, data_dir: Path | None) -> None:
+           chunk_s: float | None, live_s: float | None, spool_dir: Path | None, spool_quota_mb: float | None,
+           data_dir: Path | None) -> None:
     """Record a counter's intercom continuously into the object store.
 
     Audio goes to a local spool first (fsync) and is uploaded in order with a checksum the
@@ -203,7 +206,7 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
     from recorder.sources import SourceError, parse_source
     from storage.catalog import Catalog, CatalogError
 
-    s = _settings(ctx, site=site, data_dir=data_dir, chunk_s=chunk_s, spool_dir=spool_dir,
+    s = _settings(ctx, site=site, data_dir=data_dir, chunk_s=chunk_s, live_s=live_s, spool_dir=spool_dir,
                   spool_quota_mb=spool_quota_mb)
     catalog = Catalog(_engine(s))
     try:
@@ -224,7 +227,9 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
     agent = Agent(site=s.site, counter=counter_name, source=src, spool_dir=s.spool_dir or paths(s).spool,
                   store=store, chunk_s=s.chunk_s, quota_bytes=int(s.spool_quota_mb * 2**20),
                   on_stored=lambda meta, _info: catalog.register_chunk(meta), on_heartbeat=on_heartbeat,
-                  heartbeat_s=s.heartbeat_s)
+                  heartbeat_s=s.heartbeat_s, live_s=s.live_s,
+                  on_live=lambda m: catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq,
+                                                     wall_start_s=m.wall_start_s, at_s=m.published_s))
     stop = threading.Event()
     handle_signals(agent, stop)
     logger.info("counter %s: recording %s (session %s)", counter_name, src, agent.session)
@@ -255,10 +260,12 @@ def _worker(s: Settings, *, name: str | None = None):  # noqa: ANN202
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
 @click.option("--max-idle-s", type=float, default=None, help="Exit after this long without a job.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_WORKER_METRICS_PORT",
+              help="Serve Prometheus metrics on 127.0.0.1:PORT [COUNTERWATCH_WORKER_METRICS_PORT; default off].")
 @data_option
 @click.pass_context
 def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: float | None,
-           data_dir: Path | None) -> None:
+           metrics_port: int | None, data_dir: Path | None) -> None:
     """Transcribe and check stored recordings: cut sessions into interactions, analyse each.
 
     Any number of workers may run against PostgreSQL; with SQLite, run them on one machine.
@@ -267,6 +274,11 @@ def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: fl
     """
     s = _settings(ctx, data_dir=data_dir)
     w = _worker(s)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only: scrape through a local agent/proxy
+        logger.info("worker %s: metrics on http://127.0.0.1:%d/metrics", w.name, metrics_port)
     stop = threading.Event()
     stop_on_signals(stop, f"worker {w.name}")
     n = w.work(stop, burst=burst, max_jobs=max_jobs, max_idle_s=max_idle_s)

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     site: str = Field("hall", description="site name of this box's counters")
     chunk_s: float = Field(10.0, gt=0, le=300)
+    live_s: float = Field(1.0, ge=0, le=10, description="live segment length for live listening; 0: off")
     spool_dir: Path | None = Field(None, description="agent spool; default: data_dir/spool")
     spool_quota_mb: float = Field(2048.0, gt=0)
     heartbeat_s: float = Field(10.0, gt=0)

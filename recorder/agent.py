@@ -3,7 +3,9 @@
 Two threads per agent. The capture thread reads the source, cuts chunks, encodes and spools
 them; it never touches the network, so a slow or absent store cannot make it miss audio. The
 uploader thread drains the spool in order. :meth:`Agent.run` starts both, sends heartbeats,
-and on the way out lets the uploader finish what was captured.
+and on the way out lets the uploader finish what was captured. With ``live_s`` > 0 a third,
+best-effort thread publishes ~1 s live segments (:mod:`recorder.live`); the capture thread
+only offers it blocks without waiting, and it never touches the spool.
 
 Stopping: setting ``stop_event`` (the first SIGINT/SIGTERM, see :func:`handle_signals`) ends
 capture after the current block, spools the partial chunk, and keeps uploading for up to
@@ -27,6 +29,7 @@ from pathlib import Path
 from recorder.chunk import ChunkMeta, check_name
 from recorder.chunker import SILENCE_DBFS, Chunk, Chunker
 from recorder.encode import CODEC, encode_flac
+from recorder.live import DEFAULT_KEEP, LivePublisher, LiveStats, OnLive
 from recorder.sources import Source, SourceError
 from recorder.spool import Spool, SpoolError, SpoolFull
 from recorder.uploader import Backoff, OnStored, Uploader
@@ -70,6 +73,7 @@ class AgentStats:
     dropped_samples: int = 0
     drop_episodes: int = 0
     leftover_chunks: int = 0  # still in the spool when run() returned
+    live: LiveStats | None = None  # live segments, when live_s > 0
 
 
 class Agent:
@@ -80,7 +84,8 @@ class Agent:
                  on_stored: OnStored | None = None,
                  on_heartbeat: Callable[[Heartbeat], None] | None = None,
                  heartbeat_s: float = 10.0, clock: Callable[[], float] = time.time,
-                 drain_timeout_s: float = 60.0, backoff: Backoff = Backoff()) -> None:
+                 drain_timeout_s: float = 60.0, backoff: Backoff = Backoff(), live_s: float = 1.0,
+                 on_live: OnLive | None = None, live_keep: int = DEFAULT_KEEP) -> None:
         self.site = check_name("site", site)
         self.counter = check_name("counter", counter)
         self.source = source
@@ -98,6 +103,14 @@ class Agent:
         self.session = uuid.uuid4().hex
         self.session_wall_start_s: float | None = None
         self.stats = AgentStats(session=self.session)
+        if live_s < 0:
+            raise ValueError(f"live_s must be 0 (off) or positive, not {live_s}")
+        self.live: LivePublisher | None = None
+        if live_s > 0:
+            self.live = LivePublisher(site=site, counter=counter, session=self.session, store=store,
+                                      sample_rate_hz=self.sample_rate_hz, channels=self.channels,
+                                      segment_s=live_s, keep=live_keep, on_live=on_live, clock=clock)
+            self.stats.live = self.live.stats
         self._abort = threading.Event()
         self._capture_done = threading.Event()
         self._capture_error: BaseException | None = None
@@ -141,6 +154,8 @@ class Agent:
                                    name=f"capture-{self.counter}", daemon=True)
         try:
             self.uploader.start(upload_halt)
+            if self.live is not None:
+                self.live.start()
             capture.start()
             next_beat = time.monotonic() + self.heartbeat_s
             drain_deadline: float | None = None
@@ -173,6 +188,9 @@ class Agent:
                 capture.join()
             else:
                 self.source.stop()
+            if self.live is not None:
+                # The PUT in hand can take up to the store's timeout; live audio is not waited for.
+                self.live.stop(timeout_s=self.uploader.store.timeout_s + 1.0)
             upload_halt.set()
             self.uploader.join()
             self._end_drop_episode("agent stopped")
@@ -202,6 +220,9 @@ class Agent:
                     # read() returns once the block is complete: its first sample is older.
                     self.session_wall_start_s = self.clock() - block.shape[0] / self.sample_rate_hz
                 self._add_level(block)
+                if self.live is not None:
+                    self.live.offer(block, start_sample=self.stats.frames_captured,
+                                    session_wall_start_s=self.session_wall_start_s)
                 self.stats.frames_captured += block.shape[0]
                 for chunk in chunker.push(block):
                     self._store_chunk(chunk)

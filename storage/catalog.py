@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from recorder.chunk import ChunkMeta, check_name
 from storage.db import Alarm, Chunk, Counter, Event, Session as DbSession, Shift, Site, Staff, now_s
+from storage.integrity import link_chunk
 from storage.jobs import enqueue
 
 logger = logging.getLogger(__name__)
@@ -133,10 +134,13 @@ class Catalog:
                 if old.sha256 != meta.sha256 or old.start_sample != meta.start_sample:
                     raise CatalogError(f"chunk {meta.key}", "already registered with different content")
                 return False
-            s.add(Chunk(counter_id=info.id, session_id=meta.session, seq=meta.seq, start_sample=meta.start_sample,
+            row = Chunk(counter_id=info.id, session_id=meta.session, seq=meta.seq, start_sample=meta.start_sample,
                         samples=meta.samples, sample_rate_hz=meta.sample_rate_hz, channels=meta.channels,
                         codec=meta.codec, sha256=meta.sha256, size_bytes=meta.size_bytes, key=meta.key,
-                        wall_start_s=meta.wall_start_s, rms_dbfs=meta.rms_dbfs, peak_dbfs=meta.peak_dbfs))
+                        wall_start_s=meta.wall_start_s, rms_dbfs=meta.rms_dbfs, peak_dbfs=meta.peak_dbfs)
+            # The counter's hash chain (issue 6): link to the previous chunk before adding.
+            link_chunk(s, row, session_wall_start_s=sess.wall_start_s if sess else meta.session_wall_start_s)
+            s.add(row)
             enqueue(s, kind="plan", key=plan_key(meta.session), payload={"session": meta.session}, requeue_done=True)
             return True
 
@@ -169,6 +173,23 @@ class Catalog:
             return list(s.scalars(select(Event.at_s).where(
                 Event.counter_id == counter_id, Event.kind.in_(("queue_call", "rating")),
                 Event.at_s >= start_s, Event.at_s < end_s).order_by(Event.at_s)))
+
+    # -- live listen ------------------------------------------------------------------------
+
+    def set_live(self, site: str, counter: str, *, session: str, seq: int, wall_start_s: float,
+                 at_s: float | None = None) -> None:
+        """Record the newest live segment an agent published for the counter (``seq`` of
+        ``session``, first sample at ``wall_start_s``, stored at ``at_s``). API processes
+        follow a counter's live feed by polling this row.
+
+        Raises:
+            UnknownCounter: the counter is not registered.
+        """
+        info = self.counter(site, counter)
+        with Session(self.engine) as s, s.begin():
+            c = s.get(Counter, info.id)
+            c.live_session, c.live_seq = session, seq
+            c.live_wall_start_s, c.live_at_s = wall_start_s, at_s or now_s()
 
     # -- health ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        create_engine, event)
+                        create_engine, event, false)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -48,6 +48,12 @@ class Counter(Base):
     last_loud_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     agent_status: Mapped[str] = mapped_column(String(40), default="unknown")
     paused: Mapped[bool] = mapped_column(default=False)
+    # Live listen (migration 0005): the newest ~1 s live segment the agent published, so any
+    # API process can follow the feed through this row (issue 4, item 4).
+    live_session: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    live_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    live_wall_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    live_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     site: Mapped[Site] = relationship()
 
 
@@ -103,6 +109,9 @@ class Chunk(Base):
     rms_dbfs: Mapped[float] = mapped_column(Float)
     peak_dbfs: Mapped[float] = mapped_column(Float)
     stored_s: Mapped[float] = mapped_column(Float, default=now_s)
+    # The counter's hash chain over chunks (migration 0006, storage/integrity.py).
+    prev_chain_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chain_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Event(Base):
@@ -142,6 +151,8 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lease_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    #: When the job was last (re)queued (migration 0006), for the queue-age metric.
+    queued_s: Mapped[float | None] = mapped_column(Float, nullable=True, default=now_s)
     finished_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
 
@@ -160,6 +171,10 @@ class Interaction(Base):
     rulebook_version: Mapped[str] = mapped_column(String(100), default="")
     analyzed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str] = mapped_column(Text, default="")
+    # Legal hold (migration 0006): retention keeps a held interaction and its audio.
+    hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hold_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     segments: Mapped[list["Segment"]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
     flags: Mapped[list["Flag"]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
 

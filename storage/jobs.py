@@ -45,6 +45,7 @@ def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_don
         return True
     if requeue_done and job.state in ("done", "failed"):
         job.state, job.attempts, job.error, job.payload = "queued", 0, "", payload
+        job.queued_s = now_s()
         job.lease_owner = job.lease_until_s = None
         return True
     if requeue_done and job.state == "running":
@@ -102,7 +103,8 @@ class JobQueue:
         res = session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
                               .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
                                       lease_until_s=None, lease_owner=None, rerun=False,
-                                      attempts=case((Job.rerun, 0), else_=Job.attempts)))
+                                      attempts=case((Job.rerun, 0), else_=Job.attempts),
+                                      queued_s=case((Job.rerun, now_s()), else_=Job.queued_s)))
         return res.rowcount == 1
 
     def finish(self, job_id: int, owner: str) -> bool:

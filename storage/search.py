@@ -21,6 +21,7 @@ case-insensitive for Latin letters on both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import Select, and_, column, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session
@@ -200,8 +201,12 @@ def search_statement(query: str, *, dialect: str, filters: SearchFilters = Searc
 
 
 def search_segments(session: Session, query: str, *, filters: SearchFilters = SearchFilters(),
-                    limit: int = 50) -> list[SearchHit]:
+                    limit: int = 50, mask_text: Callable[[str], str] | None = None) -> list[SearchHit]:
     """Segments whose text contains ``query``, newest interaction first, at most ``limit``.
+
+    ``mask_text`` (e.g. :func:`storage.pii.mask`) is applied to each whole segment before the
+    snippet is cut; a segment whose masked text no longer contains ``query`` is left out, so a
+    search cannot confirm a hidden number.
 
     Raises:
         SearchError: the query is empty or too long.
@@ -219,6 +224,10 @@ def search_segments(session: Session, query: str, *, filters: SearchFilters = Se
     stmt = search_statement(q, dialect=dialect, filters=filters, limit=limit, time_first=time_first)
     out = []
     for seg_id, inter_id, site, counter, wall, start, end, speaker, text in session.execute(stmt):
+        if mask_text is not None:
+            text = mask_text(text)
+            if not find_hits(text, q):
+                continue
         window, spans, snippet, cut_a, cut_b = make_snippet(text, q)
         out.append(SearchHit(interaction_id=inter_id, segment_id=seg_id, site=site, counter=counter,
                              wall_start_s=wall, offset_s=start, end_s=end, speaker=speaker, text=window,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from storage import pii
 from transcribe.asr import AsrSegment, Transcriber, Word
 from transcribe.audio import Audio, load_audio
 from transcribe.errors import TranscribeError
@@ -134,7 +135,10 @@ class Analyzer:
                 logger.info("%s: transcribed %.0f of %.0f s", name, seg.end_s, audio.duration_s)
                 next_report_s = seg.end_s + PROGRESS_EVERY_S
             if is_hallucination(seg):
-                logger.info("%s: dropped likely hallucination at %.1f s: %r", name, seg.start_s, seg.text)
+                # Transcript text stays out of INFO logs (issue 6); at DEBUG, personal numbers masked.
+                logger.info("%s: dropped likely hallucination at %.1f s (%d characters)", name, seg.start_s,
+                            len(seg.text))
+                logger.debug("%s: hallucination text: %r", name, pii.mask(seg.text))
                 continue
             words.extend(seg.words or _segment_as_word(seg))
         if roles:

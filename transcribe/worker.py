@@ -34,6 +34,7 @@ from storage.catalog import Catalog, chunks_of, plan_key
 from storage.db import Chunk, Counter, Flag, Interaction, Segment, Session as DbSession, Shift, Site, now_s
 from storage.jobs import Claimed, JobQueue, enqueue
 from storage.objects import ObjectStore, StoreError, StoreUnavailable
+from transcribe import metrics
 from transcribe.analyze import Analyzer
 from transcribe.audio import Audio
 from transcribe.speakers import speech_regions
@@ -120,12 +121,15 @@ class Worker:
             else:
                 raise ValueError(f"unknown job kind {job.kind}")
             logger.info("worker %s: %s done in %.1f s", self.name, job.key, time.perf_counter() - t0)
+            metrics.JOBS.labels(job.kind, "done").inc()
         except StoreUnavailable as e:
             logger.warning("worker %s: %s: store unavailable (%s); retrying later", self.name, job.key, e)
             self.queue.fail(job.id, self.name, str(e), retry_in_s=min(60.0, 5.0 * job.attempts))
+            metrics.JOBS.labels(job.kind, "retry").inc()
         except Exception as e:  # a job must never kill the worker; the error is kept on the job
             logger.error("worker %s: %s failed (attempt %d): %s", self.name, job.key, job.attempts, e)
             self.queue.fail(job.id, self.name, "".join(traceback.format_exception(e)), retry_in_s=10.0 * job.attempts)
+            metrics.JOBS.labels(job.kind, "failed").inc()
         finally:
             keep_alive.set()
             t.join()
@@ -262,6 +266,7 @@ class Worker:
             site = s.get(Site, counter.site_id)
             rate, wall0, channels, counter_id = sess.sample_rate_hz, sess.wall_start_s, counter.channels, counter.id
             name = f"{site.name}/{counter.name}/{sid}@{start / rate:.1f}s"
+        t0 = time.perf_counter()
         samples = self.load(sid, start, end)
         wall_start = wall0 + start / rate
         bounds = [t - wall_start for t in self.catalog.boundaries(counter_id, wall_start, wall0 + end / rate)]
@@ -285,6 +290,7 @@ class Worker:
                 logger.warning("worker %s: %s: lease lost; discarding this result", self.name, job.key)
                 s.rollback()
                 return
+        metrics.observe_analysis(audio_s=(end - start) / rate, processing_s=time.perf_counter() - t0)
         logger.info("worker %s: %s: %d segments, %d flags", self.name, name, len(result.segments), len(result.flags))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from api.deps import Person, Principal, SessionDep, Supervisor, audit
+from storage import pii
 from storage.db import Counter, Flag, Interaction, Site, User, now_s
 
 router = APIRouter(prefix="/flags", tags=["flags"])
@@ -60,10 +61,11 @@ def _query():  # noqa: ANN202 - a select
             .outerjoin(reviewer, Flag.reviewed_by == reviewer.id))
 
 
-def _public(row) -> FlagPublic:  # noqa: ANN001 - a result row
+def _public(row, show=lambda text: text) -> FlagPublic:  # noqa: ANN001 - a result row, str -> str
     f, wall_start_s, counter, site, reviewer = row
     return FlagPublic(id=f.id, interaction_id=f.interaction_id, site=site, counter=counter,
-                      wall_start_s=wall_start_s, type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence,
+                      wall_start_s=wall_start_s, type=f.type, rule=f.rule, phrase=show(f.phrase),
+                      evidence=show(f.evidence),
                       start_s=f.start_s, end_s=f.end_s, speaker=f.speaker, confidence=f.confidence,
                       review_state=f.review_state, reviewed_by=reviewer, reviewed_s=f.reviewed_s,
                       review_note=f.review_note)
@@ -93,7 +95,8 @@ def list_flags(user: Person, db: SessionDep, rule: str | None = Query(None, max_
                        (Flag.review_state, review_state), (Flag.type, type)):
         if value is not None:
             q = q.where(col == value)
-    return [_public(r) for r in db.execute(q)]
+    show = pii.for_role(user.role)      # viewers: personal numbers masked (issue 6)
+    return [_public(r, show) for r in db.execute(q)]
 
 
 @router.post("/{flag_id}/review", response_model=FlagPublic)

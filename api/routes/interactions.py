@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Person, Principal, SessionDep
 from storage.db import Counter, Event, Interaction, Session as DbSession, Site, Staff
+from storage import pii
 from storage.search import MAX_QUERY_CHARS, RATING_GRACE_S, SearchError, SearchFilters, search_segments
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
@@ -108,12 +109,14 @@ def search(user: Person, db: SessionDep,
     rating press during the interaction or shortly after it. Each hit gives ``text`` (the
     segment, cut around the first hit when long), ``hits`` ([start, end) character offsets
     in ``text``), ``snippet`` (``text`` with hits in 【】) and ``offset_s`` (where the segment
-    starts in the interaction's audio)."""
+    starts in the interaction's audio). Viewers see personal numbers masked, and a query
+    matching only inside a masked number finds nothing."""
     check_site(user, site)
     filters = SearchFilters(sites=tuple(user.sites) or None, site=site, counter=counter, staff=staff,
                             since_s=since_s, until_s=until_s, rule=rule, review_state=review_state, rating=rating)
     try:
-        hits = search_segments(db, q, filters=filters, limit=limit)
+        hits = search_segments(db, q, filters=filters, limit=limit,
+                               mask_text=None if user.role in pii.UNMASKED_ROLES else pii.mask)
     except SearchError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, e.reason) from e
     return [SearchHitPublic(interaction_id=h.interaction_id, segment_id=h.segment_id, site=h.site, counter=h.counter,
@@ -126,6 +129,7 @@ def search(user: Person, db: SessionDep,
 def get_interaction(interaction_id: RowId, user: Person, db: SessionDep) -> InteractionPublic:
     """One interaction: its counter, times, transcript segments and flags with their review."""
     inter, site, counter = visible_interaction(db, user, interaction_id)
+    show = pii.for_role(user.role)      # viewers: personal numbers masked (issue 6)
     sess = db.get(DbSession, inter.session_id)
     staff = db.scalar(select(Staff.name).where(Staff.id == inter.staff_id)) if inter.staff_id else None
     rating = db.scalar(select(Event.payload).where(
@@ -137,8 +141,8 @@ def get_interaction(interaction_id: RowId, user: Person, db: SessionDep) -> Inte
         sample_rate_hz=sess.sample_rate_hz, channels=sess.channels, rulebook_version=inter.rulebook_version,
         analyzed_s=inter.analyzed_s, rating=(rating or {}).get("level"),
         segments=[SegmentPublic(id=g.id, start_s=g.start_s, end_s=g.end_s, speaker=g.speaker,
-                                speaker_confidence=g.speaker_confidence, text=g.text) for g in inter.segments],
-        flags=[InteractionFlagPublic(id=f.id, type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence,
+                                speaker_confidence=g.speaker_confidence, text=show(g.text)) for g in inter.segments],
+        flags=[InteractionFlagPublic(id=f.id, type=f.type, rule=f.rule, phrase=show(f.phrase), evidence=show(f.evidence),
                                      start_s=f.start_s, end_s=f.end_s, speaker=f.speaker, confidence=f.confidence,
                                      review_state=f.review_state, review_note=f.review_note,
                                      reviewed_s=f.reviewed_s) for f in inter.flags])

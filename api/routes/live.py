@@ -2,20 +2,24 @@
 
 How live it is
 --------------
-The API hears a counter only through the chunks its agent uploads, so the delay is about one
-chunk: a chunk can be sent once its last sample is recorded, then it is uploaded, registered,
-and seen here at the next catalog poll (``LIVE_POLL_S``). With the default 10 s chunks a
-listener is about 10-12 s behind; for the ≤ 3 s that live listening asks, run the agent with
-short chunks (``COUNTERWATCH_CHUNK_S=1`` or ``2``: about 1.5-3 s behind). The trade-off:
-short chunks mean one PUT and one catalog row per chunk (10x the requests and rows at 1 s),
-slightly worse FLAC compression, and more frequent planning jobs for the worker; the audio
-itself is unchanged (chunking is sample-exact). The stream starts with the newest stored chunk
+Agents publish best-effort ~1 s live segments next to their evidence chunks
+(:mod:`recorder.live`) and record the newest on the counter row. When that feed is fresh
+(newest segment at most ``LIVE_STALE_S`` old), the stream starts with the newest live segment
+and then polls the row every ``LIVE_SEGMENT_POLL_S`` for newer ones (:mod:`api.live_feed`):
+about 1.2-1.5 s behind the microphone (docs/live.md has the measurements).
+
+Without a fresh live feed (an agent with ``live_s=0``, an older agent, a store that refused the
+segments) the stream follows the stored chunks instead, as before: the delay is then about one
+chunk, since a chunk can be sent once its last sample is recorded, then it is uploaded,
+registered, and seen here at the next catalog poll (``LIVE_POLL_S``); with the default 10 s
+chunks a listener is about 10-12 s behind. That stream starts with the newest stored chunk
 (``backlog_chunks``), so something plays at once and the player has a chunk of buffer.
 
 Many API processes
 ------------------
-Nothing is kept per process: each stream holds its own cursor (session, last chunk number)
-and polls the database for newer chunks, reading their audio from the object store. Any
+Nothing is kept per process: each stream holds its own cursor (session, last chunk or
+segment number) and polls the database for newer ones, reading their audio from the object
+store. Any
 process behind a load balancer can serve any listener, and a process restart only ends the
 streams it was serving (the player reconnects).
 
@@ -39,6 +43,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.audio import AudioUnavailable, ChunkRef, LiveFollower, decode_chunk, wav_header
 from api.deps import SessionDep, StoreDep, Supervisor, audit
+from api.live_feed import LIVE_STALE_S, LiveSegmentFollower, Segment
 from storage.db import Counter, Site
 from storage.objects import ObjectStore, StoreUnavailable
 
@@ -46,6 +51,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/counters", tags=["live"])
 
 LIVE_POLL_S = 0.25
+LIVE_SEGMENT_POLL_S = 0.2
 LIVE_IDLE_S = 60.0
 
 
@@ -90,19 +96,70 @@ async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, fi
                     time.monotonic() - t0, sent)
 
 
+def _poll_segments(engine: Engine, follower: LiveSegmentFollower) -> list[tuple[str, int]]:
+    with Session(engine) as s:
+        return follower.poll(s)
+
+
+def _pcm_le(pcm) -> bytes:
+    return pcm.astype("<i2").tobytes()
+
+
+async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSegmentFollower, first: Segment, *,
+                           max_s: float, idle_s: float, poll_s: float) -> AsyncIterator[bytes]:
+    fmt = follower.format
+    yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
+    yield _pcm_le(first.pcm)
+    t0 = last_new = time.monotonic()
+    sent = 1
+    try:
+        while True:
+            now = time.monotonic()
+            if now - t0 >= max_s or now - last_new >= idle_s:
+                break
+            await asyncio.sleep(poll_s)
+            pending = await run_in_threadpool(_poll_segments, engine, follower)
+            if pending:
+                last_new = time.monotonic()
+            for session, seq in pending:
+                try:
+                    pcm = await run_in_threadpool(follower.fetch, store, session, seq)
+                except AudioUnavailable as e:
+                    logger.info("live: counter %s: %s; ending the stream", follower.counter_id, e)
+                    return
+                if pcm is not None:
+                    yield _pcm_le(pcm)
+                    sent += 1
+    finally:
+        logger.info("live: counter %s: live stream ended after %.1f s, %d segments, %d skipped",
+                    follower.counter_id, time.monotonic() - t0, sent, follower.skipped)
+
+
 @router.get("/{counter_id}/live", response_class=StreamingResponse,
             responses={200: {"content": {"audio/wav": {}}}})
 def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
          counter_id: int = Path(ge=1, le=2_147_483_647),
          max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
          backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first")) -> StreamingResponse:
-    """The counter's audio as it is recorded: an open-ended 16-bit PCM WAV stream that starts
-    with the newest stored chunk and follows the chunks the agent uploads (delay about one
-    chunk length; see the module notes)."""
+    """The counter's audio as it is recorded: an open-ended 16-bit PCM WAV stream. It follows
+    the agent's live segments (about 1.5 s behind) when they are fresh, otherwise the stored
+    chunks from the newest one (``backlog_chunks``; about one chunk length behind). See the
+    module notes."""
     row = db.execute(select(Counter.id, Counter.name, Site.name).join(Site, Counter.site_id == Site.id)
                      .where(Counter.id == counter_id)).first()
     if row is None or not user.can_see(row[2]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"counter {counter_id} not found")
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    segments = LiveSegmentFollower(counter_id, stale_s=LIVE_STALE_S)
+    first_segment = segments.start(db, store)
+    if first_segment is not None:
+        audit(db, user, request, action="audio.live", target=f"counter:{counter_id}",
+              detail=f"{row[2]}/{row[1]} live session {first_segment.session} from segment {first_segment.seq} "
+                     f"max {max_s:g} s")
+        db.close()
+        body = _stream_segments(request.app.state.engine, store, segments, first_segment, max_s=max_s,
+                                idle_s=LIVE_IDLE_S, poll_s=LIVE_SEGMENT_POLL_S)
+        return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "segments"})
     follower = LiveFollower(counter_id)
     fmt = follower.start(db, backlog_chunks=backlog_chunks)
     if fmt is None:
@@ -114,5 +171,4 @@ def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
     db.close()      # the stream polls with sessions of its own; hold no connection meanwhile
     body = _stream(request.app.state.engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
                    poll_s=LIVE_POLL_S)
-    return StreamingResponse(body, media_type="audio/wav",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "chunks"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 

@@ -1,0 +1,254 @@
+"""Best-effort live segments: ~1 s FLAC objects a supervisor can hear within seconds.
+
+The evidence path (chunk -> spool -> uploader) waits for whole chunks (10 s by default) and
+never gives up a sample. Live listening wants the opposite trade: little delay, and losing
+audio is fine. So the capture thread also hands every block to a :class:`LivePublisher`
+(a non-blocking put into a bounded queue: when the publisher falls behind, blocks are
+dropped, never waited for). The publisher's own thread gathers ``segment_s`` of audio,
+encodes it, PUTs it to ``_live/{site}/{counter}/{session}/{seq:08d}.flac`` and reports it
+through ``on_live`` (the CLI records it on the counter row, which every API process polls;
+issue 4, item 4). Only the newest ``keep`` segments stay in the store.
+
+While the store is down, segments are skipped (with a short, capped pause between attempts);
+nothing is spooled, and the evidence upload is not affected.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from recorder.chunk import check_name, check_session
+from recorder.encode import CODEC, CONTENT_TYPE, CodecError, encode_flac
+from storage.objects import ObjectStore, StoreError, StoreUnavailable
+
+logger = logging.getLogger("recorder")
+
+# A site name cannot start with '_' (recorder.chunk), so no evidence key shares this prefix,
+# and the clean-up below can never reach a chunk of a site that happens to be called "live".
+LIVE_PREFIX = "_live"
+DEFAULT_KEEP = 30
+
+
+def live_prefix(site: str, counter: str) -> str:
+    """Where a counter's live segments live in the bucket (ends with '/')."""
+    return f"{LIVE_PREFIX}/{check_name('site', site)}/{check_name('counter', counter)}/"
+
+
+def live_key(*, site: str, counter: str, session: str, seq: int) -> str:
+    """Object key of live segment ``seq`` of ``session``."""
+    if seq < 0:
+        raise ValueError(f"live segment number must be >= 0, not {seq}")
+    return f"{live_prefix(site, counter)}{check_session(session)}/{seq:08d}.{CODEC}"
+
+
+@dataclass(frozen=True)
+class LiveMeta:
+    """One published live segment: ``samples`` frames from ``start_sample`` of the session.
+
+    ``seq`` numbers published segments without gaps (a skipped segment takes no number), so
+    a follower fetches ``seq + 1`` next; ``start_sample`` shows where audio was dropped.
+    ``published_s`` is the wall time the object was stored.
+    """
+
+    site: str
+    counter: str
+    session: str
+    seq: int
+    start_sample: int
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    session_wall_start_s: float
+    published_s: float
+    sha256: str
+    size_bytes: int
+
+    @property
+    def wall_start_s(self) -> float:
+        """Wall time of the first sample, from the agent's sample clock."""
+        return self.session_wall_start_s + self.start_sample / self.sample_rate_hz
+
+    @property
+    def key(self) -> str:
+        return live_key(site=self.site, counter=self.counter, session=self.session, seq=self.seq)
+
+
+OnLive = Callable[[LiveMeta], None]
+
+
+@dataclass
+class LiveStats:
+    segments: int = 0
+    skipped_segments: int = 0          # encoded but not stored (store down or refusing)
+    dropped_blocks: int = 0            # not taken from the capture thread (queue full)
+    deleted: int = 0
+
+
+class LivePublisher:
+    """Publishes one agent session's audio as live segments, from a thread of its own."""
+
+    def __init__(self, *, site: str, counter: str, session: str, store: ObjectStore, sample_rate_hz: int,
+                 channels: int, segment_s: float = 1.0, keep: int = DEFAULT_KEEP, on_live: OnLive | None = None,
+                 queue_blocks: int = 100, retry_initial_s: float = 1.0, retry_max_s: float = 5.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.site = check_name("site", site)
+        self.counter = check_name("counter", counter)
+        self.session = check_session(session)
+        self.store = store
+        self.sample_rate_hz = sample_rate_hz
+        self.channels = channels
+        self.segment_samples = round(segment_s * sample_rate_hz)
+        if self.segment_samples <= 0:
+            raise ValueError(f"segment_s must be positive, not {segment_s}")
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep}")
+        self.keep = keep
+        self.on_live = on_live
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self.clock = clock
+        self.stats = LiveStats()
+        self.failing = False
+        self._queue: queue.Queue[tuple[np.ndarray, int, float]] = queue.Queue(maxsize=queue_blocks)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+        self._published: collections.deque[str] = collections.deque()
+        self._failures = 0
+        self._retry_at = 0.0
+
+    # -- capture side ----------------------------------------------------------------------
+
+    def offer(self, block: np.ndarray, *, start_sample: int, session_wall_start_s: float) -> bool:
+        """Hand a captured block over without waiting; False if it was dropped (queue full)."""
+        try:
+            self._queue.put_nowait((block, start_sample, session_wall_start_s))
+        except queue.Full:
+            self.stats.dropped_blocks += 1
+            return False
+        return True
+
+    # -- control -----------------------------------------------------------------------------
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=f"live-{self.counter}", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """End the thread after the segment in hand (a partial segment is not published)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.warning("counter %s: live publisher still busy after %.1f s; leaving it",
+                               self.counter, timeout_s or 0.0)
+
+    def run(self) -> None:
+        """Gather blocks into segments and publish them until :meth:`stop`."""
+        self._remove_old_sessions()
+        blocks: list[np.ndarray] = []
+        have = 0
+        first_sample, wall0 = 0, 0.0
+        while not self._stop.is_set():
+            try:
+                block, start, wall0_in = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if have and start != first_sample + have:
+                # Blocks were dropped (queue full): a segment holds contiguous audio only.
+                self._publish(blocks, first_sample, wall0)
+                blocks, have = [], 0
+            if not have:
+                first_sample, wall0 = start, wall0_in
+            blocks.append(block)
+            have += block.shape[0]
+            if have >= self.segment_samples:
+                self._publish(blocks, first_sample, wall0)
+                blocks, have = [], 0
+        logger.info("counter %s: live publisher stopped: %d segment(s), %d skipped, %d block(s) dropped",
+                    self.counter, self.stats.segments, self.stats.skipped_segments, self.stats.dropped_blocks)
+
+    # -- publisher thread --------------------------------------------------------------------
+
+    def _publish(self, blocks: list[np.ndarray], start_sample: int, session_wall_start_s: float) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            self.stats.skipped_segments += 1
+            return
+        pcm = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+        try:
+            data = encode_flac(pcm, self.sample_rate_hz)
+        except CodecError as e:
+            logger.error("counter %s: live segment not encoded: %s", self.counter, e)
+            self.stats.skipped_segments += 1
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        key = live_key(site=self.site, counter=self.counter, session=self.session, seq=self._seq)
+        try:
+            self.store.put_bytes(key, data, content_type=CONTENT_TYPE, metadata={
+                "start-sample": str(start_sample), "samples": str(pcm.shape[0]),
+                "session-wall-start-s": repr(session_wall_start_s)})
+        except StoreError as e:
+            self._failed(e)
+            return
+        if self.failing:
+            logger.info("counter %s: live segments stored again after %d failure(s)", self.counter, self._failures)
+        self.failing, self._failures = False, 0
+        meta = LiveMeta(site=self.site, counter=self.counter, session=self.session, seq=self._seq,
+                        start_sample=start_sample, samples=pcm.shape[0], sample_rate_hz=self.sample_rate_hz,
+                        channels=self.channels, session_wall_start_s=session_wall_start_s,
+                        published_s=self.clock(), sha256=sha, size_bytes=len(data))
+        self._seq += 1
+        self.stats.segments += 1
+        self._published.append(key)
+        if self.on_live is not None:
+            try:
+                self.on_live(meta)
+            except Exception:
+                logger.exception("counter %s: live callback failed for segment %d", self.counter, meta.seq)
+        self._trim()
+
+    def _failed(self, error: StoreError) -> None:
+        self.stats.skipped_segments += 1
+        self._failures += 1
+        delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + delay
+        level = logging.WARNING if isinstance(error, StoreUnavailable) else logging.ERROR
+        # One line per attempt, but the attempts are capped at one every retry_max_s.
+        logger.log(level, "counter %s: live segment skipped (%s); next try in %.1f s (attempt %d)",
+                   self.counter, error, delay, self._failures)
+        self.failing = True
+
+    def _trim(self) -> None:
+        while len(self._published) > self.keep:
+            key = self._published[0]
+            try:
+                self.store.delete(key)
+            except StoreError as e:
+                logger.debug("counter %s: old live segment %s not deleted yet: %s", self.counter, key, e)
+                return
+            self._published.popleft()
+            self.stats.deleted += 1
+
+    def _remove_old_sessions(self) -> None:
+        """Best effort: delete live segments an earlier session of this counter left behind."""
+        prefix = live_prefix(self.site, self.counter)
+        mine = f"{prefix}{self.session}/"
+        try:
+            for key in self.store.iter_keys(prefix):
+                if self._stop.is_set():
+                    return
+                if not key.startswith(mine):
+                    self.store.delete(key)
+                    self.stats.deleted += 1
+        except StoreError as e:
+            logger.info("counter %s: old live segments not cleaned up: %s", self.counter, e)

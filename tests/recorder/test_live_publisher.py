@@ -1,0 +1,130 @@
+"""Live segments from a real agent into a real S3 server: what is published, what is kept, and
+that a store outage costs live audio only (the evidence chunks all arrive, in order)."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from recorder_helpers import RATE_HZ, make_store, write_wav
+from sqlalchemy.orm import Session
+
+from recorder.agent import Agent
+from recorder.encode import decode_flac
+from recorder.live import LiveMeta, LivePublisher, live_prefix
+from recorder.sources import parse_source
+from recorder.uploader import Backoff
+from storage.catalog import Catalog
+from storage.db import Counter, make_engine
+
+QUICK = Backoff(initial_s=0.1, max_s=0.5)
+
+
+def _wait(cond, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_full_queue_drops_blocks_instead_of_waiting(tmp_path: Path) -> None:
+    pub = LivePublisher(site="s1", counter="c1", session="0" * 32, store=None, sample_rate_hz=RATE_HZ,
+                        channels=1, queue_blocks=2)
+    block = np.zeros((1600, 1), np.int16)
+    t0 = time.monotonic()
+    assert [pub.offer(block, start_sample=i * 1600, session_wall_start_s=0.0) for i in range(3)] == [True, True, False]
+    assert time.monotonic() - t0 < 0.1 and pub.stats.dropped_blocks == 1
+
+
+@pytest.mark.slow
+def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path, s3,
+                                                                 speech_stereo: np.ndarray) -> None:
+    original = speech_stereo[:5 * RATE_HZ]
+    wav = write_wav(tmp_path / "in.wav", original)
+    store = make_store(s3)
+    published: list[LiveMeta] = []
+    old = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
+                spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, chunk_s=10.0, backoff=QUICK,
+                live_s=1.0, live_keep=3, on_live=published.append)
+    old.run(threading.Event())
+    assert len(published) >= 3
+    assert [m.seq for m in published] == list(range(len(published)))
+    assert [m.start_sample for m in published] == [k * RATE_HZ for k in range(len(published))]
+    assert all(m.samples == RATE_HZ and m.session == old.session for m in published)
+    kept = sorted(store.iter_keys(live_prefix("s1", "c1")))
+    assert kept == [m.key for m in published[-3:]]            # older ones deleted
+    for m in published[-3:]:
+        pcm = decode_flac(store.get_bytes(m.key, expected_sha256=m.sha256))
+        assert np.array_equal(pcm, original[m.start_sample:m.start_sample + m.samples])
+    assert abs(published[0].wall_start_s - old.session_wall_start_s) < 1e-6
+    # The evidence path is unchanged: one 5 s chunk, every sample.
+    assert old.stats.chunks_uploaded == 1 and old.stats.frames_captured == original.shape[0]
+
+    # A new session of the counter clears what the old one left, and live_s=0 publishes nothing.
+    new_published: list[LiveMeta] = []
+    short = write_wav(tmp_path / "short.wav", original[:int(1.5 * RATE_HZ)])
+    new = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{short}", channels=2),
+                spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, backoff=QUICK,
+                on_live=new_published.append)
+    new.run(threading.Event())
+    assert {k.split("/")[3] for k in store.iter_keys(live_prefix("s1", "c1"))} <= {new.session}
+    assert len(new_published) == 1 and new.stats.live.segments == 1
+    off = Agent(site="s1", counter="c2", source=parse_source(f"ffmpeg:{short}", channels=2),
+                spool_dir=tmp_path / "spool2", store=store, quota_bytes=50_000_000, backoff=QUICK, live_s=0)
+    off.run(threading.Event())
+    assert off.live is None and list(store.iter_keys(live_prefix("s1", "c2"))) == []
+
+
+@pytest.mark.slow
+def test_store_outage_skips_live_audio_only(tmp_path: Path, s3, db_url: str, speech_stereo: np.ndarray) -> None:
+    original = speech_stereo[:12 * RATE_HZ]
+    wav = write_wav(tmp_path / "in.wav", original)
+    engine = make_engine(db_url)
+    catalog = Catalog(engine)
+    info = catalog.add_counter("hall", "c1")
+    store = make_store(s3, timeout_s=1.0)
+    published: list[LiveMeta] = []
+
+    def on_live(m: LiveMeta) -> None:
+        catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq, wall_start_s=m.wall_start_s,
+                         at_s=m.published_s)
+        published.append(m)
+
+    agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
+                  spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, chunk_s=2.0, backoff=QUICK,
+                  on_stored=lambda meta, _info: catalog.register_chunk(meta), on_live=on_live)
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("stats", agent.run(threading.Event())))
+    t.start()
+    try:
+        _wait(lambda: len(published) >= 2, 10, "live segments before the outage")
+        s3.stop()
+        down_at = time.time()
+        time.sleep(3.0)
+        before_up = len(published)
+        s3.start()
+        up_at = time.time()
+        _wait(lambda: published[-1].published_s > up_at, 10, "live segments after the outage")
+    finally:
+        t.join(60)
+    stats = result["stats"]
+    # Capture never waited and the evidence upload resumed: every sample is stored, in order.
+    assert stats.frames_captured == original.shape[0] and stats.dropped_samples == 0
+    assert stats.leftover_chunks == 0 and stats.chunks_uploaded == 6 and stats.upload_retries > 0
+    with Session(engine) as s:
+        from storage.db import Chunk
+        chunks = list(s.query(Chunk).filter(Chunk.session_id == agent.session).order_by(Chunk.seq))
+        row = s.get(Counter, info.id)
+        live_row = (row.live_session, row.live_seq, row.live_wall_start_s, row.live_at_s)
+    got = np.concatenate([decode_flac(store.get_bytes(c.key, expected_sha256=c.sha256)) for c in chunks])
+    assert np.array_equal(got, original)
+    # Live audio was skipped while the store was down, and came back after.
+    assert not any(down_at + 0.5 < m.published_s < up_at for m in published[:before_up])
+    assert stats.live.skipped_segments >= 2
+    assert [m.seq for m in published] == list(range(len(published)))
+    last = published[-1]
+    assert live_row[:2] == (agent.session, last.seq) and live_row[3] >= up_at
+    assert abs(live_row[2] - last.wall_start_s) < 1e-6
+    engine.dispose()
