@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Iterator
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,10 @@ from storage.db import ApiToken, AuditLog, Site, User, now_s
 from storage.objects import ObjectStore
 
 COOKIE = "cw_session"
+#: The largest row id the database keeps (32-bit integer columns).
+MAX_ROW_ID = 2_147_483_647
+#: A row id in a path: out-of-range values get 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def get_db(request: Request) -> Iterator[Session]:

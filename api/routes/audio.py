@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from api.audio import (AudioSpan, AudioUnavailable, RangeNotSatisfiable, interaction_span, parse_range, span_pcm,
                        wav_header, wav_range)
-from api.deps import Person, Principal, SessionDep, StoreDep, Supervisor, audit
-from api.routes.interactions import RowId, visible_interaction
+from api.deps import Person, Principal, RowId, SessionDep, StoreDep, Supervisor, audit
+from api.routes.interactions import visible_interaction
 from recorder.encode import encode_flac
 from storage.db import AuditLog, now_s
 from storage.objects import StoreUnavailable

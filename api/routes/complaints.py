@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal, SessionDep, Supervisor, audit
-from api.routes.flags import RowId, check_site
+from api.deps import MAX_ROW_ID, Principal, RowId, SessionDep, Supervisor, audit
+from api.routes.flags import check_site
 from storage.db import Complaint, Counter, Interaction, Site, now_s
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
@@ -19,7 +19,7 @@ DEFAULT_DUE_S = 5 * 86400.0
 
 class ComplaintCreate(BaseModel):
     site: str = Field(min_length=1, max_length=63)
-    interaction_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    interaction_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
     complainant: str = Field("", max_length=200)
     summary: str = Field(min_length=1, max_length=10000)
     due_s: float | None = Field(None, ge=0, le=1e11, description="answer due by (unix seconds); default: in 5 days")

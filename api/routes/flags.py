@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from api.deps import Person, Principal, SessionDep, Supervisor, audit
+from api.deps import Person, Principal, RowId, SessionDep, Supervisor, audit
+from api.routes.interactions import InteractionFlagPublic
 from storage import pii
 from storage.db import Counter, Flag, Interaction, Site, User, now_s
 
@@ -18,28 +17,16 @@ router = APIRouter(prefix="/flags", tags=["flags"])
 
 ReviewState = Literal["open", "confirmed", "dismissed"]
 FlagType = Literal["forbidden", "missing_courtesy"]
-#: A row id in a path or body (the database keeps 32-bit integers).
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-class FlagPublic(BaseModel):
-    id: int
+class FlagPublic(InteractionFlagPublic):
+    """A flag in the review queue: the interaction's flag plus where and who reviewed it."""
+
     interaction_id: int
     site: str
     counter: str
     wall_start_s: float
-    type: str
-    rule: str
-    phrase: str
-    evidence: str
-    start_s: float
-    end_s: float
-    speaker: str
-    confidence: float
-    review_state: str
     reviewed_by: str | None
-    reviewed_s: float | None
-    review_note: str
 
 
 class FlagReview(BaseModel):

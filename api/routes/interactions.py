@@ -3,20 +3,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import Person, Principal, SessionDep
+from api.deps import Person, Principal, RowId, SessionDep
 from storage.db import Counter, Event, Interaction, Session as DbSession, Site, Staff
 from storage import pii
 from storage.search import MAX_QUERY_CHARS, RATING_GRACE_S, SearchError, SearchFilters, search_segments
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
-#: A row id in a path (the database keeps 32-bit integers; larger ones would be a 500 on PostgreSQL).
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 ReviewState = Literal["open", "confirmed", "dismissed"]
 RatingLevel = Literal["非常满意", "满意", "一般", "不满意"]
 Name = Annotated[str | None, Query(min_length=1, max_length=100)]

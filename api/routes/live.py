@@ -34,7 +34,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.audio import AudioUnavailable, ChunkRef, LiveFollower, decode_chunk, wav_header
-from api.deps import SessionDep, StoreDep, Supervisor, audit
+from api.deps import RowId, SessionDep, StoreDep, Supervisor, audit
 from api.live_feed import LIVE_STALE_S, LiveSegmentFollower, Segment
 from storage.db import Counter, Site
 from storage.objects import ObjectStore, StoreUnavailable
@@ -138,7 +138,7 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
 @router.get("/{counter_id}/live", response_class=StreamingResponse,
             responses={200: {"content": {"audio/wav": {}}}})
 def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
-         counter_id: int = Path(ge=1, le=2_147_483_647),
+         counter_id: RowId,
          max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
          backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first")) -> StreamingResponse:
     """The counter's audio as it is recorded: an open-ended 16-bit PCM WAV stream. It follows

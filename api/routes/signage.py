@@ -13,13 +13,13 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import Principal, SessionDep, StoreDep, Supervisor, require
+from api.deps import MAX_ROW_ID, Principal, RowId, SessionDep, StoreDep, Supervisor, require
 from api.users import UserError
 from signage.catalog import SignageError, now_serving, register_screen, screen_ref, site_schedule, site_screens
 from signage.models import (SignageContent, SignageInterrupt, SignagePlay, SignagePlaylist, SignageSchedule,
@@ -33,9 +33,7 @@ router = APIRouter(prefix="/signage", tags=["signage"])
 
 ScreenOrStaff = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
 ScreenOnly = Annotated[Principal, Depends(require("screen"))]
-#: Row ids fit a 32-bit INTEGER column (PostgreSQL refuses larger ones).
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-MAX_ID = 2_147_483_647
+MAX_ID = MAX_ROW_ID
 
 #: Largest upload; ``app.state.signage_max_upload_bytes`` overrides it (tests use a small one).
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024

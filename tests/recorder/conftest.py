@@ -30,6 +30,18 @@ class Pulse:
     def monitor(self) -> str:
         return f"{self.sink}.monitor"
 
+    def play_when_recording(self, wav: Path, frames_captured, *, timeout_s: float = 40.0) -> None:  # noqa: ANN001
+        """Wait until the capture side has delivered half a second (a fresh PulseAudio stream
+        can take a second to start, and speech played before that is never captured), then
+        play ``wav`` to the end and let the tail drain."""
+        deadline = time.monotonic() + 10
+        while frames_captured() < 8000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert frames_captured() >= 8000, "no audio from the PulseAudio monitor"
+        player = self.play(wav)
+        assert player.wait(timeout=timeout_s) == 0, player.stderr.read()
+        time.sleep(0.6)
+
     def play(self, wav: Path) -> subprocess.Popen:
         """Start playing ``wav`` into the sink (returns at once)."""
         return subprocess.Popen(["paplay", f"--device={self.sink}", str(wav)],

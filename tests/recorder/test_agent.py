@@ -111,15 +111,7 @@ def test_pulseaudio_capture_reaches_the_store(pulse_env, tmp_path: Path, s3, spe
     stop = threading.Event()
     thread, result = run_in_thread(agent, stop)
     try:
-        # A fresh PulseAudio stream can take a second to deliver its first block; play once
-        # the agent is really recording, or the start of the speech is never captured.
-        deadline = time.monotonic() + 10
-        while agent.stats.frames_captured < 8000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert agent.stats.frames_captured >= 8000, "no audio from the PulseAudio monitor"
-        player = pulse_env.play(wav)
-        assert player.wait(timeout=15) == 0, player.stderr.read()
-        time.sleep(0.7)
+        pulse_env.play_when_recording(wav, lambda: agent.stats.frames_captured, timeout_s=15)
     finally:
         stop.set()
         thread.join(30)

@@ -4,7 +4,6 @@ database (SQLite and PostgreSQL), cut into an interaction and analysed by the wo
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +36,7 @@ def test_speech_in_a_counter_sink_becomes_a_searchable_flagged_interaction(
     thread = threading.Thread(target=lambda: result.setdefault("stats", agent.run(stop)))
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while agent.stats.frames_captured < 8000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        player = pulse_env.play(wav)
-        assert player.wait(timeout=40) == 0, player.stderr.read()
-        time.sleep(0.5)
+        pulse_env.play_when_recording(wav, lambda: agent.stats.frames_captured)
     finally:
         stop.set()
         thread.join(60)
