@@ -104,6 +104,8 @@ def retention(ctx: click.Context, dry_run: bool, data_dir: Path | None) -> None:
     result = ret.apply(eng, _store(s), p)
     click.echo(f"retention: deleted {result.interactions} interaction(s), {result.chunks} chunk(s), "
                f"{result.sessions} session(s); {len(p.kept)} kept past retention")
+    for line in result.locked:      # Object Lock still holds them: reported, retried next run
+        click.echo(f"kept (object lock): {line}")
     if result.errors:
         for e in result.errors:
             click.echo(f"error: {e}", err=True)
@@ -126,3 +128,54 @@ def hold(ctx: click.Context, interaction_id: int, reason: str, release: bool, da
     except HoldError as e:
         _fail(str(e))
     click.echo(f"interaction #{interaction_id} {'released' if release else 'held: ' + reason}")
+
+
+@cli.group()
+def catalog() -> None:
+    """Maintain the chunk catalog (after a database restore)."""
+
+
+@catalog.command("rescan")
+@click.option("--counter", "counter_name", default=None, help="Only this counter (of --site).")
+@site_option
+@click.option("--since", "since_str", default=None,
+              help="Only sessions that started on or after this UTC date, YYYY-MM-DD.")
+@click.option("--dry-run", is_flag=True, help="Print what would be registered; register nothing.")
+@data_option
+@click.pass_context
+def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | None, since_str: str | None,
+                   dry_run: bool, data_dir: Path | None) -> None:
+    """Register chunk objects that the catalog lacks (e.g. stored after the last backup).
+
+    Lists chunk objects in the store, checks each one (its stored sha256, or the FLAC
+    header's MD5 of the samples when the store lost the metadata), and registers the missing
+    ones in recording order as the agents do: the counter's hash chain continues and the
+    sessions are queued for transcription. Running it again registers nothing. Exit status 1
+    when an object could not be registered, 4 when the store cannot be reached.
+    """
+    from storage.objects import StoreUnavailable
+    from storage.rescan import RescanError, rescan
+
+    s = _settings(ctx, data_dir=data_dir)
+    only_site = site or (s.site if counter_name else None)
+    since = _date(since_str) if since_str else None
+    try:
+        report = rescan(_engine(s), _store(s), site=only_site, counter=counter_name, since=since, dry_run=dry_run)
+    except RescanError as e:
+        _fail(str(e))
+    except StoreUnavailable as e:
+        click.echo(f"error: store unreachable: {e}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    verb = "would register" if dry_run else "registered"
+    for r in report.found:
+        note = " (session start estimated from the store's date)" if r.wall_estimated else ""
+        click.echo(f"{verb} {r.meta.key} seq {r.meta.seq} samples {r.meta.start_sample}+{r.meta.samples} "
+                   f"from {r.source}{note}")
+    for p in report.problems:
+        click.echo(f"skip {p.key}: {p.what}", err=True)
+    done = len(report.found) if dry_run else report.registered
+    click.echo(f"rescan: {report.listed} chunk object(s), {report.known} already catalogued, {done} {verb}"
+               f"{'' if dry_run else f' in {len(report.sessions)} session(s) queued for transcription'}, "
+               f"{len(report.problems)} problem(s)")
+    if report.problems:
+        sys.exit(EXIT_BROKEN)

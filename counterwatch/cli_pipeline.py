@@ -190,11 +190,13 @@ def staff_off(ctx: click.Context, counter_name: str, site: str | None, at_s: flo
 @click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Local spool (default DATA/spool).")
 @click.option("--quota-mb", "spool_quota_mb", type=float, default=None, help="Spool disk quota in MiB (default 2048).")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_AGENT_METRICS_PORT",
+              help="Serve Prometheus metrics on 127.0.0.1:PORT [COUNTERWATCH_AGENT_METRICS_PORT; default off].")
 @data_option
 @click.pass_context
 def record(ctx: click.Context, counter_name: str, source: str, n_channels: int | None, site: str | None,
            chunk_s: float | None, live_s: float | None, spool_dir: Path | None, spool_quota_mb: float | None,
-           data_dir: Path | None) -> None:
+           metrics_port: int | None, data_dir: Path | None) -> None:
     """Record a counter's intercom continuously into the object store.
 
     Audio goes to a local spool first (fsync) and is uploaded in order with a checksum the
@@ -202,6 +204,7 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
     finishes the current chunk and uploads what is spooled; twice stops at once (the spool
     keeps the rest for the next start).
     """
+    from recorder import metrics
     from recorder.agent import Agent, handle_signals
     from recorder.sources import SourceError, parse_source
     from storage.catalog import Catalog, CatalogError
@@ -223,13 +226,26 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
     def on_heartbeat(hb) -> None:  # noqa: ANN001
         catalog.heartbeat(s.site, counter_name, level_dbfs=hb.rms_dbfs if hb.rms_dbfs is not None else -120.0,
                           status=hb.status)
+        metrics.observe_heartbeat(counter_name)
+
+    def on_stored(meta, _info) -> None:  # noqa: ANN001
+        catalog.register_chunk(meta)
+        metrics.observe_stored(meta)
 
     agent = Agent(site=s.site, counter=counter_name, source=src, spool_dir=s.spool_dir or paths(s).spool,
                   store=store, chunk_s=s.chunk_s, quota_bytes=int(s.spool_quota_mb * 2**20),
-                  on_stored=lambda meta, _info: catalog.register_chunk(meta), on_heartbeat=on_heartbeat,
+                  on_stored=on_stored, on_heartbeat=on_heartbeat,
+                  # Object Lock (where the bucket has it): chunks locked until capture + retention.
+                  retention_days=catalog.retention_days(s.site),
                   heartbeat_s=s.heartbeat_s, live_s=s.live_s,
                   on_live=lambda m: catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq,
                                                      wall_start_s=m.wall_start_s, at_s=m.published_s))
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        metrics.register_agent(agent)
+        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only, like the worker's
+        logger.info("counter %s: metrics on http://127.0.0.1:%d/metrics", counter_name, metrics_port)
     stop = threading.Event()
     handle_signals(agent, stop)
     logger.info("counter %s: recording %s (session %s)", counter_name, src, agent.session)
@@ -253,7 +269,7 @@ def _worker(s: Settings, *, name: str | None = None):  # noqa: ANN202
     return Worker(engine=_engine(s), store=_store(s), analyzer=build_analyzer(s), name=name,
                   options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s,
                                         silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
-                                        opening_hours=(lo, hi)))
+                                        screen_gone_after_s=s.screen_gone_after_s, opening_hours=(lo, hi)))
 
 
 @cli.command()
@@ -496,7 +512,8 @@ def _alive(pid: int) -> bool:
 def _health_loop(catalog, s: Settings, stop: threading.Event, hours: tuple[int, int]) -> None:  # noqa: ANN001
     while not stop.wait(15.0):
         try:
-            catalog.evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s, opening_hours=hours)
+            catalog.evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s, opening_hours=hours,
+                                    screen_gone_after_s=s.screen_gone_after_s)
         except Exception:  # the health check must outlive a database hiccup
             logger.exception("health: alarm evaluation failed")
 
@@ -598,7 +615,7 @@ def status(ctx: click.Context, data_dir: Path | None) -> None:
     eng = _engine(s)
     lo, hi = (int(x) for x in s.opening_hours.split("-"))
     alarms = Catalog(eng).evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
-                                          opening_hours=(lo, hi))
+                                          opening_hours=(lo, hi), screen_gone_after_s=s.screen_gone_after_s)
     now = time.time()
     with Session(eng) as db:
         for c, site_name in db.execute(select(Counter, Site.name).join(Site).order_by(Site.name, Counter.name)):

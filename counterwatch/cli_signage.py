@@ -60,14 +60,23 @@ def _token(s, *, screen: str, site: str, cache: Path, token: str | None, api_url
 @click.option("--windowed", is_flag=True, envvar="COUNTERWATCH_SIGNAGE_WINDOWED",
               help="A 960x540 window instead of full screen.")
 @click.option("--poll", "poll_s", type=click.FloatRange(0.2, 60), default=1.0, envvar="COUNTERWATCH_SIGNAGE_POLL_S",
-              help="Seconds between manifest polls (queue calls show within about this).")
+              help="Seconds between manifest polls (schedule changes and interrupts show within about this).")
+@click.option("--calls-poll", "calls_poll_s", type=click.FloatRange(0.1, 10), default=0.25,
+              envvar="COUNTERWATCH_SIGNAGE_CALLS_POLL_S",
+              help="Seconds between the cheap 'any new queue call?' requests [0.25].")
+@click.option("--chime/--no-chime", default=None,
+              help="Chime when a new queue call appears [COUNTERWATCH_SIGNAGE_CHIME, setting signage_chime; off].")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_SIGNAGE_METRICS_PORT",
+              help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics [COUNTERWATCH_SIGNAGE_METRICS_PORT].")
 @click.pass_context
 def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | None, token: str | None,
-            site: str | None, cache_dir: Path | None, windowed: bool, poll_s: float) -> None:
+            site: str | None, cache_dir: Path | None, windowed: bool, poll_s: float, calls_poll_s: float,
+            chime: bool | None, metrics_port: int | None) -> None:
     """Play a waiting-area screen: its schedule, the now-serving ticker, interrupts.
 
     Keeps playing from its cache when the server is unreachable. Ctrl-C stops it.
     """
+    from signage.chime import write_chime
     from signage.player import Player, PlayerOptions
     from signage.sync import ApiClient, ContentCache, Syncer
 
@@ -84,8 +93,18 @@ def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | N
         _fail("no API (--api or a running `counterwatch up --data DIR`) and nothing cached to play")
     else:
         click.echo("no API configured: playing from the cache only", err=True)
-    syncer = Syncer(client=client, screen=screen, cache=cache, poll_s=poll_s)
-    player = Player(screen=screen, cache=cache, syncer=syncer, options=PlayerOptions(windowed=windowed))
+    syncer = Syncer(client=client, screen=screen, cache=cache, poll_s=poll_s, calls_poll_s=calls_poll_s)
+    chime_path = write_chime(cache.root / "chime.wav") if (s.signage_chime if chime is None else chime) else None
+    player = Player(screen=screen, cache=cache, syncer=syncer,
+                    options=PlayerOptions(windowed=windowed, chime_path=chime_path))
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from signage.metrics import register_player
+
+        register_player(syncer=syncer, cache=cache)
+        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only, like the worker's
+        logger.info("screen %s: metrics on http://127.0.0.1:%d/metrics", screen, metrics_port)
     stop = threading.Event()
     stop_on_signals(stop, f"screen {screen}")
     sync_thread = threading.Thread(target=syncer.run, args=(stop,), name="signage-sync", daemon=True)

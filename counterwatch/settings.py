@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     s3_bucket: str = "counterwatch"
     s3_region: str = "us-east-1"
     s3_secure: bool = False
+    s3_sse: str = Field("off", pattern=r"^(off|s3|kms:[A-Za-z0-9][A-Za-z0-9._:/-]{0,255})$",
+                        description="server-side encryption of every PUT: off, s3 (SSE-S3) or kms:KEY_ID (SSE-KMS, TLS only)")
+    s3_object_lock: Literal["auto", "off", "governance", "compliance"] = Field(
+        "auto", description="write chunks under Object Lock retention until their retention date; auto: "
+                            "governance mode when the bucket has Object Lock")
     site: str = Field("hall", description="site name of this box's counters")
     chunk_s: float = Field(10.0, gt=0, le=300)
     live_s: float = Field(1.0, ge=0, le=10, description="live segment length for live listening; 0: off")
@@ -54,7 +59,10 @@ class Settings(BaseSettings):
     lease_s: float = Field(120.0, gt=5)
     silent_after_s: float = Field(600.0, gt=0, description="silent-microphone alarm after this long")
     gone_after_s: float = Field(60.0, gt=0, description="agent-gone alarm after this long without heartbeat")
+    screen_gone_after_s: float = Field(120.0, gt=0,
+                                       description="screen-gone alarm after a waiting-area screen's heartbeats stop this long")
     opening_hours: str = Field("0-24", pattern=r"^\d{1,2}-\d{1,2}$", description="hours when silence alarms")
+    signage_chime: bool = Field(False, description="screen players chime when a new queue call appears")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
 

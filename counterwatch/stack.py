@@ -85,8 +85,12 @@ def object_store(settings: Settings):  # noqa: ANN201 - storage.objects.ObjectSt
     else:
         st = read_state(paths(settings))
         endpoint, ak, sk = st["s3_endpoint"], st["s3_access_key"], st["s3_secret_key"]
-    return ObjectStore(endpoint=endpoint, access_key=ak, secret_key=sk, bucket=settings.s3_bucket,
-                       region=settings.s3_region, secure=settings.s3_secure)
+    try:
+        return ObjectStore(endpoint=endpoint, access_key=ak, secret_key=sk, bucket=settings.s3_bucket,
+                           region=settings.s3_region, secure=settings.s3_secure, sse=settings.s3_sse,
+                           object_lock=settings.s3_object_lock)
+    except ValueError as e:     # e.g. SSE-KMS without TLS
+        raise StackError(f"object store: {e}") from e
 
 
 def engine(settings: Settings, *, migrate: bool = True):  # noqa: ANN201 - sqlalchemy Engine

@@ -85,7 +85,8 @@ class Agent:
                  on_heartbeat: Callable[[Heartbeat], None] | None = None,
                  heartbeat_s: float = 10.0, clock: Callable[[], float] = time.time,
                  drain_timeout_s: float = 60.0, backoff: Backoff = Backoff(), live_s: float = 1.0,
-                 on_live: OnLive | None = None, live_keep: int = DEFAULT_KEEP) -> None:
+                 on_live: OnLive | None = None, live_keep: int = DEFAULT_KEEP,
+                 retention_days: float | None = None) -> None:
         self.site = check_name("site", site)
         self.counter = check_name("counter", counter)
         self.source = source
@@ -95,7 +96,9 @@ class Agent:
         if self.chunk_samples <= 0:
             raise ValueError(f"chunk_s must be positive, not {chunk_s}")
         self.spool = Spool(spool_dir, site=site, counter=counter, quota_bytes=quota_bytes)
-        self.uploader = Uploader(self.spool, store, on_stored=on_stored, backoff=backoff)
+        # retention_days: chunks written under Object Lock until capture + that (uploader).
+        self.uploader = Uploader(self.spool, store, on_stored=on_stored, backoff=backoff,
+                                 retention_days=retention_days)
         self.on_heartbeat = on_heartbeat
         self.heartbeat_s = heartbeat_s
         self.clock = clock

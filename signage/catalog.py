@@ -2,13 +2,21 @@
 the site's schedule as a pure :class:`signage.schedule.Schedule`, and what the hall calls."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import logging
+
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from signage.models import (SignageContent, SignageInterrupt, SignagePlaylist, SignageSchedule, SignageScreen)
 from signage.schedule import (Content, Interrupt, Playlist, PlaylistItem, Schedule, ScreenRef, entry_from_dict)
-from storage.db import Counter, Event, Site
+from storage.db import Alarm, ApiToken, Counter, Event, Site
+
+logger = logging.getLogger(__name__)
+
+#: Default for the screen-gone alarm: a registered screen silent this long (its player polls
+#: every second and sends a heartbeat every 10 s).
+SCREEN_GONE_AFTER_S = 120.0
 
 
 class SignageError(Exception):
@@ -26,11 +34,14 @@ def screen_user_name(name: str) -> str:
 
 def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] | tuple[str, ...] = ()) -> tuple[int, str]:
     """Create (or update the groups of) screen ``name`` at ``site`` and issue a new token for its
-    machine user. Returns (screen id, token); the token is shown once.
+    machine user; every earlier token of that user is revoked (a re-registered screen, or a
+    replaced box, leaves no working old token behind). Returns (screen id, token); the token
+    is shown once.
 
     Raises:
         SignageError: ``unknown_site``; api.users.UserError for a bad name.
     """
+    from api.security import token_digest
     from api.users import add_user   # the CLI imports this module too; keep the API out of its import time
 
     with Session(engine) as s:
@@ -46,6 +57,8 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
         elif groups:
             row.groups = list(groups)
         row.site_id, row.user_id = site_id, user.id
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user.id,
+                                         ApiToken.token_sha256 != token_digest(user.token)))
         s.flush()
         return row.id, user.token
 
@@ -72,6 +85,16 @@ def site_schedule(db: Session, site_id: int) -> Schedule:
     return Schedule(contents=contents, playlists=playlists, entries=entries, interrupts=interrupts)
 
 
+def interrupts_open_at(db: Session, site_id: int, at_s: float) -> tuple[Interrupt, ...]:
+    """The site's interrupts that were open at ``at_s``: started by then and not cleared by then
+    (one never cleared stays open)."""
+    return tuple(Interrupt(id=i.id, title=i.title, body=i.body, started_s=i.started_s,
+                           screens=frozenset(i.screens or ()))
+                 for i in db.scalars(select(SignageInterrupt).where(
+                     SignageInterrupt.site_id == site_id, SignageInterrupt.started_s <= at_s,
+                     or_(SignageInterrupt.cleared_s.is_(None), SignageInterrupt.cleared_s > at_s))))
+
+
 def schedule_row_dict(e: SignageSchedule) -> dict:
     return {"id": e.id, "playlist_id": e.playlist_id, "screens": e.screens, "groups": e.groups,
             "weekdays": e.weekdays, "start_time": e.start_time, "end_time": e.end_time,
@@ -80,6 +103,13 @@ def schedule_row_dict(e: SignageSchedule) -> dict:
 
 def site_screens(db: Session, site_id: int) -> tuple[ScreenRef, ...]:
     return tuple(screen_ref(r) for r in db.scalars(select(SignageScreen).where(SignageScreen.site_id == site_id)))
+
+
+def events_cursor(db: Session) -> int:
+    """The newest event id anywhere (0: none): cheap (the primary key's index), and it moves
+    whenever a queue call, pause or resume is recorded, so a screen can ask "anything new?"
+    several times a second and have now-serving computed only when something happened."""
+    return int(db.scalar(select(func.max(Event.id))) or 0)
 
 
 def now_serving(db: Session, site_id: int) -> list[dict]:
@@ -93,3 +123,37 @@ def now_serving(db: Session, site_id: int) -> list[dict]:
          .outerjoin(Event, Event.id == last.c.event_id).where(Counter.site_id == site_id).order_by(Counter.name))
     return [{"counter": c.name, "paused": bool(c.paused), "ticket": (e.payload or {}).get("ticket") if e else None,
              "called_s": e.at_s if e else None} for c, e in db.execute(q)]
+
+
+# -- the screen-gone alarm -----------------------------------------------------------------------
+
+def evaluate_screen_alarms(db: Session, *, now_s: float, gone_after_s: float = SCREEN_GONE_AFTER_S) -> None:
+    """Raise a ``screen-gone`` alarm (in the ``alarms`` table, next to the counters' ones) for each
+    screen that has sent heartbeats but none for more than ``gone_after_s``; clear it for the
+    others. Runs in the caller's transaction (the worker sweep, ``counterwatch status``)."""
+    for screen in db.scalars(select(SignageScreen)):
+        age = None if screen.last_heartbeat_s is None else now_s - screen.last_heartbeat_s
+        set_screen_alarm(db, screen.id, gone=age is not None and age > gone_after_s, at_s=now_s,
+                         detail=f"no heartbeat for {age or 0:.0f} s")
+
+
+def set_screen_alarm(db: Session, screen_id: int, *, gone: bool, at_s: float, detail: str = "") -> None:
+    alarm = db.scalar(select(Alarm).where(Alarm.screen_id == screen_id, Alarm.kind == "screen-gone",
+                                          Alarm.cleared_s.is_(None)))
+    if gone and alarm is None:
+        db.add(Alarm(screen_id=screen_id, kind="screen-gone", since_s=at_s, detail=detail))
+        logger.warning("alarm: screen #%s screen-gone raised: %s", screen_id, detail)
+    elif gone:
+        alarm.detail = detail
+    elif alarm is not None:
+        alarm.cleared_s = at_s
+        logger.info("alarm: screen #%s screen-gone cleared", screen_id)
+
+
+def open_screen_alarms(db: Session) -> list[tuple[str, str, str]]:
+    """Open screen alarms as (``site/screen:NAME``, kind, detail)."""
+    rows = db.execute(select(Site.name, SignageScreen.name, Alarm.kind, Alarm.detail).select_from(Alarm)
+                      .join(SignageScreen, SignageScreen.id == Alarm.screen_id)
+                      .join(Site, Site.id == SignageScreen.site_id)
+                      .where(Alarm.cleared_s.is_(None)).order_by(Site.name, SignageScreen.name, Alarm.kind))
+    return [(f"{site}/screen:{name}", kind, detail) for site, name, kind, detail in rows]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from signage import slides
+from signage import metrics, slides
 from signage.schedule import NowPlaying, Schedule, ScreenRef, resolve, schedule_from_dict
 from signage.sync import ContentCache, Syncer
 
@@ -37,6 +37,8 @@ class PlayerOptions:
     window_size: tuple[int, int] = (960, 540)
     ticker_height_px: int = 64
     preload: bool = True
+    #: A sound (e.g. :func:`signage.chime.write_chime`) played when a new queue call appears; None: silent.
+    chime_path: Path | None = None
 
 
 @dataclass
@@ -45,6 +47,7 @@ class PlayerStats:
     gaps_ms: list[float] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)    # content id -> reason
     current: str = ""
+    chimes: int = 0
 
 
 class Player:
@@ -71,6 +74,8 @@ class Player:
         self._preloaded: dict[str, object] = {}
         self._ticker_sig: tuple | None = None
         self._switch_t = 0.0
+        self._version_seen: int | None = None
+        self._chime_mp = None
         if syncer is not None:
             syncer.on_change = self._wake.set
             syncer.status = lambda: self.stats.current
@@ -110,11 +115,16 @@ class Player:
         self._mp.video_set_key_input(False)
         ev = self._mp.event_manager()
         ev.event_attach(vlc.EventType.MediaPlayerVout, self._on_vout)
+        self._chime_mp = None
+        if self.opt.chime_path is not None:
+            self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
 
     def _on_vout(self, event) -> None:  # noqa: ANN001 - VLC thread
         if not self._saw_video:
             self._saw_video = True
-            self.stats.gaps_ms.append((time.monotonic() - self._switch_t) * 1000.0)
+            gap_ms = (time.monotonic() - self._switch_t) * 1000.0
+            self.stats.gaps_ms.append(gap_ms)
+            metrics.observe_gap(gap_ms)
 
     def _drop_preloaded(self) -> None:
         for m in self._preloaded.values():
@@ -127,6 +137,9 @@ class Player:
         try:
             self._mp.stop()
             self._mp.release()
+            if self._chime_mp is not None:
+                self._chime_mp.stop()
+                self._chime_mp.release()
             self._instance.release()
         finally:
             self._tk.destroy()
@@ -175,8 +188,26 @@ class Player:
         except (ZoneInfoNotFoundError, ValueError):
             self._tz = dt.timezone.utc
         self._hall = manifest.get("hall") or ""
-        self._rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"))
-                      for r in manifest.get("now_serving", [])]
+        rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"))
+                for r in manifest.get("now_serving", [])]
+        before = {r.counter: (r.ticket, r.called_s) for r in self._rows}
+        first = self._version_seen is None
+        self._version_seen = version
+        self._rows = rows
+        # a call that was not on screen before (not the state found at start-up)
+        if not first and any(r.ticket and r.called_s and before.get(r.counter) != (r.ticket, r.called_s)
+                             for r in rows):
+            self._ring()
+
+    def _ring(self) -> None:
+        if self._chime_mp is None:
+            return
+        m = self._instance.media_new_path(str(self.opt.chime_path))
+        self._chime_mp.set_media(m)
+        m.release()
+        self._chime_mp.play()
+        self.stats.chimes += 1
+        logger.info("screen %s: chime for a new queue call", self.screen)
 
     def local_time(self, t_s: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(t_s, self._tz).replace(tzinfo=None)
@@ -193,6 +224,7 @@ class Player:
 
     def _skip(self, content_id: int, reason: str) -> None:
         self.stats.skipped[content_id] = reason
+        metrics.observe_skipped(reason)
         now = self.clock()
         logger.warning("screen %s: skipping content %s: %s", self.screen, content_id, reason)
         self.cache.record({"uid": uuid.uuid4().hex, "kind": "playlist", "status": "skipped", "content_id": content_id,
@@ -292,6 +324,8 @@ class Player:
             return   # another page of the same item, or a board refresh
         self._end_pop(now_s)
         self._pop_key = np.key
+        metrics.observe_played(np.content.kind if np.content is not None else
+                               "interrupt" if np.kind == "interrupt" else "board")
         self._pop = {"uid": uuid.uuid4().hex, "kind": np.kind, "status": "played",
                      "content_id": np.content.id if np.content else None,
                      "playlist_id": np.playlist.id if np.playlist else None,

@@ -63,8 +63,12 @@ class Playlist:
 @dataclass(frozen=True)
 class ScheduleEntry:
     """Play ``playlist_id`` on the named screens and screen groups, on ``weekdays`` (0 = Monday),
-    from ``start_time`` to ``end_time`` (end exclusive, same day), between ``start_date`` and
-    ``end_date`` (inclusive; None: open). Higher ``priority`` wins where entries overlap."""
+    from ``start_time`` to ``end_time`` (end exclusive), between ``start_date`` and ``end_date``
+    (inclusive; None: open). Higher ``priority`` wins where entries overlap.
+
+    An ``end_time`` before ``start_time`` crosses midnight (22:00-06:00): the part after
+    midnight belongs to the window that opened the day before, so ``weekdays`` and the date
+    range apply to the day the window starts."""
 
     id: int
     playlist_id: int
@@ -77,14 +81,38 @@ class ScheduleEntry:
     end_date: dt.date | None = None
     priority: int = 0
 
+    @property
+    def overnight(self) -> bool:
+        return self.end_time < self.start_time
+
     def targets(self, screen: "ScreenRef") -> bool:
         return screen.name in self.screens or bool(self.groups & screen.groups)
 
+    def runs_on(self, day: dt.date) -> bool:
+        """Whether a window of this entry opens on ``day``."""
+        return (day.weekday() in self.weekdays and (self.start_date is None or day >= self.start_date)
+                and (self.end_date is None or day <= self.end_date))
+
+    def window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """The (start, end) of the window that opens on ``day`` (naive local times)."""
+        start = dt.datetime.combine(day, self.start_time)
+        end_day = day + dt.timedelta(days=1) if self.overnight else day
+        return start, dt.datetime.combine(end_day, self.end_time)
+
+    def window_at(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+        """The window that holds ``at`` (naive local time), or None: today's, or for an entry
+        crossing midnight, the one that opened yesterday."""
+        at = at.replace(tzinfo=None)
+        days = (at.date(), at.date() - dt.timedelta(days=1)) if self.overnight else (at.date(),)
+        for day in days:
+            if self.runs_on(day):
+                start, end = self.window(day)
+                if start <= at < end:
+                    return start, end
+        return None
+
     def active_at(self, at: dt.datetime) -> bool:
-        d, t = at.date(), at.time().replace(tzinfo=None)
-        return (at.weekday() in self.weekdays and self.start_time <= t < self.end_time
-                and (self.start_date is None or d >= self.start_date)
-                and (self.end_date is None or d <= self.end_date))
+        return self.window_at(at) is not None
 
 
 @dataclass(frozen=True)
@@ -143,12 +171,6 @@ class NowPlaying:
 
 # -- validation ---------------------------------------------------------------------------------
 
-def _overlap(a0, a1, b0, b1) -> bool:  # noqa: ANN001 - comparable values; None: open end
-    lo_ok = a1 is None or b0 is None or b0 <= a1
-    hi_ok = b1 is None or a0 is None or a0 <= b1
-    return lo_ok and hi_ok
-
-
 def _targets_overlap(a: ScheduleEntry, b: ScheduleEntry, screens: tuple[ScreenRef, ...]) -> str | None:
     """The first screen both entries reach, or None."""
     common = (a.screens & b.screens) or (a.groups & b.groups)
@@ -181,9 +203,9 @@ def validate_entry(entry: ScheduleEntry, playlists: dict[int, Playlist]) -> None
     if not playlists[entry.playlist_id].items:
         raise ScheduleError("empty_playlist", f"schedule {entry.id}: playlist {entry.playlist_id} has no items",
                             entry_ids=(entry.id,))
-    if entry.end_time <= entry.start_time:
-        raise ScheduleError("bad_range", f"schedule {entry.id}: end time {entry.end_time:%H:%M} is not after "
-                                         f"start time {entry.start_time:%H:%M}", entry_ids=(entry.id,))
+    if entry.end_time == entry.start_time:
+        raise ScheduleError("bad_range", f"schedule {entry.id}: end time {entry.end_time:%H:%M} is the start "
+                                         f"time (an end before the start crosses midnight)", entry_ids=(entry.id,))
     if entry.start_date and entry.end_date and entry.end_date < entry.start_date:
         raise ScheduleError("bad_range", f"schedule {entry.id}: end date {entry.end_date} is before start date "
                                          f"{entry.start_date}", entry_ids=(entry.id,))
@@ -209,26 +231,82 @@ def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None
     entries = sorted(schedule.entries, key=lambda e: e.id)
     for i, a in enumerate(entries):
         for b in entries[i + 1:]:
-            if a.priority != b.priority or not (a.weekdays & b.weekdays):
+            if a.priority != b.priority:
                 continue
-            if not (a.start_time < b.end_time and b.start_time < a.end_time):
-                continue
-            if not _overlap(a.start_date, a.end_date, b.start_date, b.end_date):
+            clash = _time_clash(a, b)
+            if clash is None:
                 continue
             where = _targets_overlap(a, b, screens)
             if where is None:
                 continue
-            lo, hi = max(a.start_time, b.start_time), min(a.end_time, b.end_time)
+            day, lo, hi = clash
             raise ScheduleError("conflict", f"schedules {a.id} and {b.id} both play on {where!r} at priority "
-                                            f"{a.priority} from {lo:%H:%M} to {hi:%H:%M}", entry_ids=(a.id, b.id))
+                                            f"{a.priority} on {_WEEKDAYS[day]} from {_hhmm(lo)} to {_hhmm(hi)}",
+                                entry_ids=(a.id, b.id))
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_S = 86400.0
+
+
+def _seconds(t: dt.time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+
+
+def _span_s(e: ScheduleEntry) -> tuple[float, float]:
+    """The window as seconds from midnight of its start day (end past 86400 when overnight)."""
+    start, end = _seconds(e.start_time), _seconds(e.end_time)
+    return start, end + _DAY_S if e.overnight else end
+
+
+def _hhmm(seconds: float) -> str:
+    seconds = round(seconds) % _DAY_S
+    return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
+
+
+def _clash_days(a: ScheduleEntry, b: ScheduleEntry, shift_days: int) -> int | None:
+    """A weekday (of ``a``'s window) on which ``a`` opens a window and ``b`` opens one
+    ``shift_days`` later, within both date ranges; None if there is no such day."""
+    lo = a.start_date
+    if b.start_date is not None:
+        b_lo = b.start_date - dt.timedelta(days=shift_days)
+        lo = b_lo if lo is None else max(lo, b_lo)
+    hi = a.end_date
+    if b.end_date is not None:
+        b_hi = b.end_date - dt.timedelta(days=shift_days)
+        hi = b_hi if hi is None else min(hi, b_hi)
+    wanted = {w for w in a.weekdays if (w + shift_days) % 7 in b.weekdays}
+    if not wanted or (lo is not None and hi is not None and hi < lo):
+        return None
+    if lo is None or hi is None or (hi - lo).days >= 6:
+        return min(wanted)
+    day = lo
+    while day <= hi:
+        if day.weekday() in wanted:
+            return day.weekday()
+        day += dt.timedelta(days=1)
+    return None
+
+
+def _time_clash(a: ScheduleEntry, b: ScheduleEntry) -> tuple[int, float, float] | None:
+    """Whether some window of ``a`` overlaps some window of ``b`` (windows crossing midnight
+    included): (weekday on which the overlap starts, its start and end as seconds from that
+    day's midnight; the end past 86400 when it runs over midnight), or None."""
+    a0, a1 = _span_s(a)
+    b0, b1 = _span_s(b)
+    for shift in (0, -1, 1):       # b's window opens the same day as a's, the day before, the day after
+        s0, s1 = b0 + shift * _DAY_S, b1 + shift * _DAY_S
+        if not (a0 < s1 and s0 < a1):
+            continue
+        day = _clash_days(a, b, shift)
+        if day is not None:
+            lo, hi = max(a0, s0), min(a1, s1)
+            days = int(lo // _DAY_S)
+            return (day + days) % 7, lo - days * _DAY_S, hi - days * _DAY_S
+    return None
 
 
 # -- resolution ---------------------------------------------------------------------------------
-
-def _window_start(entry: ScheduleEntry, at: dt.datetime) -> dt.datetime:
-    return at.replace(hour=entry.start_time.hour, minute=entry.start_time.minute,
-                      second=entry.start_time.second, microsecond=entry.start_time.microsecond)
-
 
 def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
             skip_content: frozenset[int] = frozenset()) -> NowPlaying:
@@ -236,30 +314,29 @@ def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
 
     An interrupt for the screen wins (the newest, if several). Otherwise the active entry for the
     screen with the highest priority (ties: the lowest id) plays its playlist from the start of
-    its window, looping; items whose content is in ``skip_content`` (corrupt or missing on this
-    screen) are left out. Nothing active, or nothing playable: the default board.
+    its window, looping (a window crossing midnight keeps counting from its start the day
+    before); items whose content is in ``skip_content`` (corrupt or missing on this screen) are
+    left out. Nothing active, or nothing playable: the default board.
     """
     interrupts = [i for i in schedule.interrupts if i.targets(screen)]
     if interrupts:
         return NowPlaying("interrupt", interrupt=max(interrupts, key=lambda i: (i.started_s, i.id)))
-    active = [e for e in schedule.entries if e.targets(screen) and e.active_at(at)
-              and e.playlist_id in schedule.playlists]
-    for entry in sorted(active, key=lambda e: (-e.priority, e.id)):
+    at = at.replace(tzinfo=None)
+    active = [(e, w) for e in schedule.entries if e.targets(screen) and e.playlist_id in schedule.playlists
+              for w in (e.window_at(at),) if w is not None]
+    for entry, (start, window_end) in sorted(active, key=lambda ew: (-ew[0].priority, ew[0].id)):
         playlist = schedule.playlists[entry.playlist_id]
         items = [(n, it) for n, it in enumerate(playlist.items) if it.content_id not in skip_content
                  and it.content_id in schedule.contents]
         total = sum(it.duration_s for _, it in items)
         if total <= 0:
             continue
-        start = _window_start(entry, at)
         elapsed = (at - start).total_seconds()
         cycle, offset = divmod(elapsed, total)
         t = 0.0
         for n, it in items:
             if offset < t + it.duration_s:
                 item_start = start + dt.timedelta(seconds=cycle * total + t)
-                window_end = at.replace(hour=entry.end_time.hour, minute=entry.end_time.minute,
-                                        second=entry.end_time.second, microsecond=entry.end_time.microsecond)
                 item_end = min(item_start + dt.timedelta(seconds=it.duration_s), window_end)
                 return NowPlaying("playlist", entry=entry, playlist=playlist, item_index=n,
                                   content=schedule.contents[it.content_id], item_start=item_start, item_end=item_end)

@@ -39,15 +39,19 @@ class ApiClient:
 
     def __init__(self, *, base_url: str, token: str, timeout_s: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"},
-                                  timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {token}"}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        # the queue-call poll has its own connection and a short timeout: a big download on the
+        # main one must not hold up a call on the ticker
+        self._fast = httpx.Client(base_url=self.base_url, headers=headers, timeout=min(timeout_s, 2.0))
 
     def close(self) -> None:
         self._http.close()
+        self._fast.close()
 
-    def _call(self, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    def _call(self, method: str, path: str, *, fast: bool = False, **kw) -> httpx.Response:  # noqa: ANN003
         try:
-            r = self._http.request(method, path, **kw)
+            r = (self._fast if fast else self._http).request(method, path, **kw)
         except httpx.HTTPError as e:
             raise Unreachable(f"{self.base_url}: {e.__class__.__name__}: {e}") from e
         if r.status_code >= 500:
@@ -58,6 +62,11 @@ class ApiClient:
 
     def manifest(self, screen: str) -> dict:
         return self._call("GET", f"/api/v1/signage/screens/{screen}/manifest").json()
+
+    def serving(self, screen: str, *, since: int) -> dict | None:
+        """``{cursor, now_serving}`` if an event was recorded since cursor ``since``, else None."""
+        r = self._call("GET", f"/api/v1/signage/screens/{screen}/serving", fast=True, params={"since": since})
+        return None if r.status_code == 204 else r.json()
 
     def download(self, url: str) -> bytes:
         path = url[len(self.base_url):] if url.startswith(self.base_url) else url
@@ -99,6 +108,16 @@ class ContentCache:
     def count(self) -> int:
         return sum(1 for p in (self.root / "content").iterdir() if not p.name.endswith(".part"))
 
+    def size_bytes(self) -> int:
+        """Bytes of cached content files."""
+        total = 0
+        for p in (self.root / "content").iterdir():
+            try:
+                total += p.stat().st_size
+            except FileNotFoundError:   # replaced meanwhile
+                pass
+        return total
+
     def save_manifest(self, manifest: dict) -> None:
         tmp = self.root / "manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -136,7 +155,7 @@ class ContentCache:
 
 
 def _same(a: dict | None, b: dict | None) -> bool:
-    strip = lambda m: {k: v for k, v in (m or {}).items() if k != "generated_s"}  # noqa: E731
+    strip = lambda m: {k: v for k, v in (m or {}).items() if k not in ("generated_s", "serving_cursor")}  # noqa: E731
     return a is not None and b is not None and strip(a) == strip(b)
 
 
@@ -148,17 +167,23 @@ class SyncState:
     offline_since_s: float | None = None
     offline_periods: list[tuple[float, float]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    last_sync_s: float | None = None       # when the last manifest came
 
 
 class Syncer:
-    """Polls the manifest every ``poll_s`` (so a queue call shows within about that), fetches
-    new content, sends proof of play and heartbeats. ``run(stop)`` returns when ``stop`` is set."""
+    """Polls the manifest every ``poll_s``, fetches new content, sends proof of play and
+    heartbeats; a second thread asks every ``calls_poll_s`` whether an event was recorded (a
+    cheap cursor request) and updates now-serving at once, so a queue call reaches the ticker
+    within about ``calls_poll_s`` plus a render. ``run(stop)`` returns when ``stop`` is set."""
 
     def __init__(self, *, client: ApiClient | None, screen: str, cache: ContentCache, poll_s: float = 1.0,
-                 heartbeat_s: float = 10.0, max_backoff_s: float = 5.0, clock: Callable[[], float] = time.time,
-                 on_change: Callable[[], None] | None = None, status: Callable[[], str] | None = None) -> None:
+                 calls_poll_s: float = 0.25, heartbeat_s: float = 10.0, max_backoff_s: float = 5.0,
+                 clock: Callable[[], float] = time.time, on_change: Callable[[], None] | None = None,
+                 status: Callable[[], str] | None = None) -> None:
         self.client, self.screen, self.cache = client, screen, cache
-        self.poll_s, self.heartbeat_s, self.max_backoff_s = poll_s, heartbeat_s, max_backoff_s
+        self.poll_s, self.calls_poll_s = poll_s, calls_poll_s
+        self.heartbeat_s, self.max_backoff_s = heartbeat_s, max_backoff_s
+        self._cursor = int((self.cache.load_manifest() or {}).get("serving_cursor") or 0)
         self.clock = clock
         self.on_change = on_change or (lambda: None)
         self.status = status or (lambda: "")
@@ -178,6 +203,10 @@ class Syncer:
 
     def run(self, stop: threading.Event) -> None:
         backoff = self.poll_s
+        calls = None
+        if self.client is not None and self.calls_poll_s > 0:
+            calls = threading.Thread(target=self._calls_loop, args=(stop,), name="signage-calls", daemon=True)
+            calls.start()
         try:
             while not stop.is_set():
                 try:
@@ -192,8 +221,39 @@ class Syncer:
                     backoff = min(self.max_backoff_s * 6, backoff * 2)
                 stop.wait(backoff)
         finally:
+            if calls is not None:
+                calls.join(5)
             if self.client is not None:
                 self.client.close()
+
+    def _calls_loop(self, stop: threading.Event) -> None:
+        """Every ``calls_poll_s``: anything new since the cursor? Then the new now-serving rows
+        replace the manifest's (offline periods and errors are the main loop's business)."""
+        wait_s = self.calls_poll_s
+        while not stop.wait(wait_s):
+            try:
+                got = self.client.serving(self.screen, since=self._cursor)
+                wait_s = self.calls_poll_s
+            except (Unreachable, Refused) as e:
+                logger.debug("screen %s: serving poll failed: %s", self.screen, e)
+                wait_s = min(self.max_backoff_s, wait_s * 2)
+                continue
+            if got is not None:
+                self._apply_serving(int(got["cursor"]), got["now_serving"])
+
+    def _apply_serving(self, cursor: int, rows: list) -> None:
+        with self._lock:
+            if cursor < self._cursor:
+                return
+            self._cursor = cursor
+            manifest = self.state.manifest
+            if manifest is None or manifest.get("now_serving") == rows:
+                return
+            manifest = {**manifest, "now_serving": rows, "serving_cursor": cursor}
+            self.state.manifest = manifest
+            self.state.version += 1
+        self.cache.save_manifest(manifest)
+        self.on_change()
 
     def _went_offline(self, why: str) -> None:
         with self._lock:
@@ -224,6 +284,14 @@ class Syncer:
                 self.state.offline_since_s = None
                 back = True
             self.state.online = True
+            self.state.last_sync_s = now
+            cursor = int(manifest.get("serving_cursor") or 0)
+            if cursor < self._cursor and self.state.manifest is not None:
+                # generated before the newest call the fast poll has shown: keep that one
+                manifest = {**manifest, "now_serving": self.state.manifest.get("now_serving", []),
+                            "serving_cursor": self._cursor}
+            else:
+                self._cursor = cursor
             changed = not _same(self.state.manifest, manifest)
             if changed:
                 self.state.manifest = manifest

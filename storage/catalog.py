@@ -80,6 +80,11 @@ class Catalog:
             c, st = row
             return CounterInfo(c.id, st.name, c.name, c.channels)
 
+    def retention_days(self, site: str) -> int | None:
+        """The site's retention in days (``sites.retention_days``), or None if no such site."""
+        with Session(self.engine) as s:
+            return s.scalar(select(Site.retention_days).where(Site.name == site))
+
     def counters(self) -> list[CounterInfo]:
         with Session(self.engine) as s:
             return [CounterInfo(c.id, st.name, c.name, c.channels)
@@ -119,9 +124,10 @@ class Catalog:
 
     # -- sessions and chunks --------------------------------------------------------------
 
-    def register_chunk(self, meta: ChunkMeta) -> bool:
+    def register_chunk(self, meta: ChunkMeta, *, stored_s: float | None = None) -> bool:
         """Record a stored chunk and queue its session for planning. Idempotent: the same
-        chunk again is a no-op (False); a different chunk under the same number is refused."""
+        chunk again is a no-op (False); a different chunk under the same number is refused.
+        ``stored_s``: when the store wrote it (default now; a rescan passes the object's date)."""
         info = self.counter(meta.site, meta.counter)
         with Session(self.engine) as s, s.begin():
             sess = s.get(DbSession, meta.session)
@@ -137,7 +143,8 @@ class Catalog:
             row = Chunk(counter_id=info.id, session_id=meta.session, seq=meta.seq, start_sample=meta.start_sample,
                         samples=meta.samples, sample_rate_hz=meta.sample_rate_hz, channels=meta.channels,
                         codec=meta.codec, sha256=meta.sha256, size_bytes=meta.size_bytes, key=meta.key,
-                        wall_start_s=meta.wall_start_s, rms_dbfs=meta.rms_dbfs, peak_dbfs=meta.peak_dbfs)
+                        wall_start_s=meta.wall_start_s, rms_dbfs=meta.rms_dbfs, peak_dbfs=meta.peak_dbfs,
+                        stored_s=stored_s if stored_s is not None else now_s())
             # The counter's hash chain (issue 6): link to the previous chunk before adding.
             link_chunk(s, row, session_wall_start_s=sess.wall_start_s if sess else meta.session_wall_start_s)
             s.add(row)
@@ -209,9 +216,13 @@ class Catalog:
             _set_alarm(s, c.id, "store-unreachable", status == "store-unreachable", at, status)
 
     def evaluate_alarms(self, *, now: float | None = None, silent_after_s: float = 600.0, gone_after_s: float = 60.0,
-                        opening_hours: tuple[int, int] = (0, 24)) -> list[tuple[str, str, str]]:
-        """Raise or clear silent-microphone and agent-gone alarms; return the open alarms as
-        (site/counter, kind, detail)."""
+                        opening_hours: tuple[int, int] = (0, 24),
+                        screen_gone_after_s: float = 120.0) -> list[tuple[str, str, str]]:
+        """Raise or clear silent-microphone and agent-gone alarms of counters, and screen-gone
+        alarms of waiting-area screens (no heartbeat for ``screen_gone_after_s``); return the open
+        alarms as (site/counter or site/screen:NAME, kind, detail)."""
+        # signage sits above storage; imported here so storage's import graph stays as it is
+        from signage.catalog import evaluate_screen_alarms
         import datetime as dt
 
         now = now or now_s()
@@ -225,14 +236,17 @@ class Catalog:
                           and now - c.last_loud_s > silent_after_s)
                 _set_alarm(s, c.id, "silent-microphone", silent, now,
                            f"input below threshold for {now - (c.last_loud_s or now):.0f} s")
+            evaluate_screen_alarms(s, now_s=now, gone_after_s=screen_gone_after_s)
         return self.open_alarms()
 
     def open_alarms(self) -> list[tuple[str, str, str]]:
+        from signage.catalog import open_screen_alarms
+
         with Session(self.engine) as s:
             rows = s.execute(select(Site.name, Counter.name, Alarm.kind, Alarm.detail).select_from(Alarm)
                              .join(Counter, Counter.id == Alarm.counter_id).join(Site)
                              .where(Alarm.cleared_s.is_(None)).order_by(Site.name, Counter.name, Alarm.kind))
-            return [(f"{a}/{b}", k, d) for a, b, k, d in rows]
+            return [(f"{a}/{b}", k, d) for a, b, k, d in rows] + open_screen_alarms(s)
 
 
 def _set_alarm(s: Session, counter_id: int, kind: str, active: bool, at: float, detail: str) -> None:

@@ -127,11 +127,17 @@ class Event(Base):
 
 
 class Alarm(Base):
+    """An alarm about a counter, or (migration 0007, ``screen-gone``) a waiting-area screen."""
+
     __tablename__ = "alarms"
-    __table_args__ = (Index("ix_alarms_open", "counter_id", "kind", "cleared_s"),)
+    __table_args__ = (Index("ix_alarms_open", "counter_id", "kind", "cleared_s"),
+                      Index("ix_alarms_screen_open", "screen_id", "kind", "cleared_s"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
-    kind: Mapped[str] = mapped_column(String(40))     # silent-microphone | agent-gone | spool-near-quota | spool-full
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    screen_id: Mapped[int | None] = mapped_column(ForeignKey("signage_screens.id", name="fk_alarms_screen_id"),
+                                                  nullable=True)
+    # silent-microphone | agent-gone | spool-near-quota | spool-full | store-unreachable | screen-gone
+    kind: Mapped[str] = mapped_column(String(40))
     since_s: Mapped[float] = mapped_column(Float)
     cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -98,8 +98,6 @@ class JobQueue:
 
         The caller commits its results in the same transaction only when this returns True,
         so a job whose lease was taken over is finished exactly once, by one worker."""
-        from sqlalchemy import case
-
         res = session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
                               .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
                                       lease_until_s=None, lease_owner=None, rerun=False,
@@ -111,12 +109,16 @@ class JobQueue:
         with Session(self.engine) as s, s.begin():
             return self.finish_in(s, job_id, owner)
 
-    def fail(self, job_id: int, owner: str, error: str, *, retry_in_s: float = 5.0) -> None:
-        """Give the job back: it is claimable again after ``retry_in_s``."""
+    def fail(self, job_id: int, owner: str, error: str, *, retry_in_s: float = 5.0, temporary: bool = False) -> None:
+        """Give the job back: it is claimable again after ``retry_in_s``. ``temporary``: the
+        failure was an outage (store unreachable), so this attempt does not count towards
+        :data:`MAX_ATTEMPTS`; a long outage must not make jobs fail for good."""
+        values = dict(state="running", lease_until_s=now_s() + retry_in_s, lease_owner="retry:" + owner,
+                      error=error[-4000:])
+        if temporary:
+            values["attempts"] = case((Job.attempts > 0, Job.attempts - 1), else_=0)
         with Session(self.engine) as s, s.begin():
-            s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner)
-                      .values(state="running", lease_until_s=now_s() + retry_in_s, lease_owner="retry:" + owner,
-                              error=error[-4000:]))
+            s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(**values))
 
     def depth(self) -> dict[str, int]:
         from sqlalchemy import func

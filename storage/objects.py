@@ -7,10 +7,18 @@ subclasses; :class:`StoreUnavailable` means "try again later".
 
 The minio client's own urllib3 retries are kept to one connection retry: callers retry with
 backoff themselves, and a server that is down must fail within about ``timeout_s``.
+
+Issue 6: every PUT carries the configured server-side encryption (``sse``: SSE-S3 or SSE-KMS;
+never SSE-C, whose keys we would have to keep), and a PUT given ``retain_until`` is written
+under Object Lock retention when the bucket has Object Lock enabled (probed once,
+:meth:`ObjectStore.object_lock`). In such a bucket (versioned), :meth:`ObjectStore.delete`
+removes every version of the key, and a version still under retention raises
+:class:`ObjectLocked`.
 """
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -23,7 +31,11 @@ from xml.etree import ElementTree
 import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import check_bucket_name
+from minio.helpers import check_bucket_name, genheaders
+from minio.objectlockconfig import ObjectLockConfig
+from minio.retention import COMPLIANCE, GOVERNANCE, Retention
+from minio.sse import Sse, SseKMS, SseS3
+from minio.xml import unmarshal
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +49,14 @@ _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 # S3 error codes that mean "the server is busy or broken right now", not "your request is wrong".
 _TEMPORARY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"})
 _CHECKSUM_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch"})
-_NOT_FOUND_CODES = frozenset({"NoSuchKey"})
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion"})
+# A bucket without Object Lock (MinIO, AWS), or a server that does not implement it.
+_NO_LOCK_CODES = frozenset({"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"})
+_UNSUPPORTED_CODES = frozenset({"NotImplemented", "MethodNotAllowed", "InvalidRequest", "InvalidArgument"})
+_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+OBJECT_LOCK_SETTINGS = ("auto", "off", "governance", "compliance")
+_SSE_SETTING = re.compile(r"^(off|s3|kms:[A-Za-z0-9][A-Za-z0-9._:/-]{0,255})$")
 
 
 class StoreError(Exception):
@@ -64,6 +83,18 @@ class ObjectNotFound(StoreError):
     """No object at that key."""
 
 
+class ObjectLocked(StoreError):
+    """The object (a version of it) is under Object Lock retention or legal hold and cannot be
+    deleted yet; ``retain_until`` says until when (``None`` for a legal hold)."""
+
+    def __init__(self, code: str, message: str = "", *, bucket_name: str | None = None,
+                 object_name: str | None = None, mode: str | None = None,
+                 retain_until: dt.datetime | None = None) -> None:
+        super().__init__(code, message, bucket_name=bucket_name, object_name=object_name)
+        self.mode = mode
+        self.retain_until = retain_until
+
+
 class BadKey(StoreError):
     """A key that is not a plain relative path: '..', '.', leading '/', backslash, empty
     parts, control characters, or longer than 1024 bytes."""
@@ -75,6 +106,40 @@ class ObjectInfo:
     size_bytes: int
     md5_hex: str | None
     metadata: dict[str, str] = field(default_factory=dict)
+    # From stat(): when the store wrote it (Unix time); not part of equality (put has none).
+    last_modified_s: float | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ObjectLockState:
+    """What :meth:`ObjectStore.object_lock` found out about the bucket, once.
+
+    ``supported``: the server implements Object Lock; ``enabled``: the bucket was created with
+    it (it is then versioned); ``default_mode``/``default_days``: the bucket's default retention,
+    if any; ``write_mode``: ``GOVERNANCE`` or ``COMPLIANCE`` for PUTs given ``retain_until``,
+    ``None`` when nothing is written locked.
+    """
+
+    supported: bool
+    enabled: bool
+    write_mode: str | None
+    default_mode: str | None = None
+    default_days: int | None = None
+
+
+def parse_sse(value: str) -> Sse | None:
+    """``off`` -> None, ``s3`` -> SSE-S3, ``kms:KEY_ID`` -> SSE-KMS with that key.
+
+    Raises:
+        ValueError: any other value (SSE-C is deliberately not offered).
+    """
+    if not isinstance(value, str) or not _SSE_SETTING.match(value):
+        raise ValueError(f"server-side encryption {value!r}: use off, s3 or kms:KEY_ID")
+    if value == "off":
+        return None
+    if value == "s3":
+        return SseS3()
+    return SseKMS(value[len("kms:"):], {})
 
 
 def check_key(key: str) -> str:
@@ -139,8 +204,25 @@ class ObjectStore:
 
     def __init__(self, *, endpoint: str, access_key: str, secret_key: str, bucket: str,
                  region: str = "us-east-1", secure: bool = False,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, sse: str = "off", object_lock: str = "auto") -> None:
+        """``sse``: ``off``, ``s3`` or ``kms:KEY_ID`` (see :func:`parse_sse`), sent with every
+        PUT. ``object_lock``: ``auto`` (governance mode when the bucket has Object Lock),
+        ``governance``, ``compliance`` or ``off``.
+
+        Raises:
+            ValueError: a bad bucket name, ``sse`` or ``object_lock`` value, or SSE-KMS
+                without ``secure`` (the key id and data travel only over TLS).
+        """
         check_bucket_name(bucket, strict=True)
+        if object_lock not in OBJECT_LOCK_SETTINGS:
+            raise ValueError(f"object lock {object_lock!r}: use one of {', '.join(OBJECT_LOCK_SETTINGS)}")
+        self.sse: Sse | None = parse_sse(sse)
+        if self.sse is not None and self.sse.tls_required() and not secure:
+            # minio-py's put_object refuses the same; we send headers ourselves, so check here.
+            raise ValueError(f"server-side encryption {sse!r} needs a TLS endpoint (secure=True)")
+        self.object_lock_setting = object_lock
+        self._lock_state: ObjectLockState | None = None
+        self._sse_unconfirmed_logged = False
         self.endpoint = endpoint
         self.bucket = bucket
         self.timeout_s = timeout_s
@@ -205,11 +287,15 @@ class ObjectStore:
 
     def put_bytes(self, key: str, data: bytes, *,
                   content_type: str = "application/octet-stream",
-                  metadata: dict[str, str] | None = None) -> ObjectInfo:
+                  metadata: dict[str, str] | None = None,
+                  retain_until: dt.datetime | None = None) -> ObjectInfo:
         """Upload ``data`` in one PUT that the server checks against ``Content-MD5``.
 
         ``metadata`` keys are stored as ``x-amz-meta-<key>`` (ASCII values); ``sha256`` is
-        always set to the data's SHA-256.
+        always set to the data's SHA-256. The store's server-side encryption goes with every
+        PUT. With ``retain_until`` (timezone-aware) and a bucket with Object Lock enabled, the
+        object is written under retention until then (see :meth:`object_lock`); elsewhere
+        ``retain_until`` is ignored.
 
         Raises:
             BadKey: ``key`` is not a clean relative path.
@@ -218,6 +304,11 @@ class ObjectStore:
             StoreError: any other refusal (code says which).
         """
         check_key(key)
+        retention = None
+        if retain_until is not None:
+            mode = self.object_lock().write_mode
+            if mode is not None:
+                retention = Retention(mode, retain_until.astimezone(dt.timezone.utc))
         if len(data) > MAX_PUT_BYTES:
             raise ValueError(f"{len(data)} bytes is over the single-PUT limit of {MAX_PUT_BYTES}")
         md5 = hashlib.md5(data, usedforsecurity=False)
@@ -229,12 +320,20 @@ class ObjectStore:
             "Content-MD5": base64.b64encode(md5.digest()).decode("ascii"),
         }
         headers.update({f"x-amz-meta-{k}": v for k, v in user_meta.items()})
+        # The SDK's own helper makes the SSE and Object Lock headers (x-amz-object-lock-mode,
+        # x-amz-object-lock-retain-until-date); only those, as it would also rename ours
+        # (Content-MD5) to user metadata. Object Lock needs the Content-MD5 we send.
+        headers.update(genheaders(None, self.sse, None, retention, False))
         with self._errors(key):
             # Minio.put_object() turns any header it does not know (Content-MD5 included) into
             # x-amz-meta-*; _put_object() is the single PUT it calls underneath and sends our
             # headers as they are (minio-py 7.2.x).
             result = self._client._put_object(self.bucket, key, data, headers)
-        etag_md5 = _etag_md5(result.etag)
+        if self.sse is not None:
+            self._check_encrypted(key, result.http_headers)
+        # SSE-KMS objects have an ETag that is not the MD5 of the data (S3 semantics); the
+        # server checked Content-MD5 already, and readers check the sha256.
+        etag_md5 = None if isinstance(self.sse, SseKMS) else _etag_md5(result.etag)
         if etag_md5 is not None and etag_md5 != md5.hexdigest():
             raise ChecksumMismatch("ETagMismatch", f"server ETag {etag_md5} != sent md5 "
                                    f"{md5.hexdigest()}", bucket_name=self.bucket, object_name=key)
@@ -245,12 +344,169 @@ class ObjectStore:
 
     def put_file(self, key: str, path: Path, *,
                  content_type: str = "application/octet-stream",
-                 metadata: dict[str, str] | None = None) -> ObjectInfo:
+                 metadata: dict[str, str] | None = None,
+                 retain_until: dt.datetime | None = None) -> ObjectInfo:
         """Upload the file at ``path`` (read whole; meant for chunk-sized files) like
         :meth:`put_bytes`. Raises what it raises, and OSError if the file cannot be read."""
         check_key(key)
         data = Path(path).read_bytes()
-        return self.put_bytes(key, data, content_type=content_type, metadata=metadata)
+        return self.put_bytes(key, data, content_type=content_type, metadata=metadata,
+                              retain_until=retain_until)
+
+    def put_stream(self, key: str, path: Path, *, size_bytes: int, sha256: str,
+                   content_type: str = "application/octet-stream",
+                   part_size_bytes: int = 16 * 1024 * 1024) -> None:
+        """Upload a large file at ``path`` without reading it whole: one PUT when it fits in
+        ``part_size_bytes``, else a multipart upload in parts of that size (the memory held).
+        ``sha256`` (computed by the caller while it spooled the file) is stored as user metadata
+        like :meth:`put_bytes` does; the store's server-side encryption goes with it.
+
+        Raises:
+            BadKey, StoreUnavailable, StoreError (see :meth:`put_bytes`), OSError.
+        """
+        check_key(key)
+        with open(path, "rb") as f, self._errors(key):
+            self._client.put_object(self.bucket, key, f, size_bytes, content_type=content_type,
+                                    metadata={SHA256_META: sha256}, sse=self.sse,
+                                    part_size=part_size_bytes, num_parallel_uploads=1)
+        logger.debug("store %s: put %s (%d bytes, streamed)", self.endpoint, key, size_bytes)
+
+    def open_stream(self, key: str, *, expected_sha256: str | None = None,
+                    piece_bytes: int = 256 * 1024) -> Iterator[bytes]:
+        """The object's bytes in pieces of ``piece_bytes``. The object is opened before this
+        returns (a missing object or a store that is down raises here, not while streaming); a
+        body whose SHA-256 is not ``expected_sha256`` is logged and cut short before its last
+        piece (OSError), so a client sees a broken transfer rather than a complete wrong file.
+
+        Raises:
+            ObjectNotFound, StoreUnavailable, StoreError, BadKey.
+        """
+        check_key(key)
+        with self._errors(key):
+            response = self._client.get_object(self.bucket, key)
+
+        def pieces() -> Iterator[bytes]:
+            sha, held = hashlib.sha256(), b""
+            try:
+                for piece in response.stream(piece_bytes):
+                    sha.update(piece)
+                    if held:
+                        yield held
+                    held = piece
+                if expected_sha256 and sha.hexdigest() != expected_sha256.lower():
+                    logger.error("store %s: %s has sha256 %s, expected %s", self.endpoint, key,
+                                 sha.hexdigest(), expected_sha256)
+                    raise OSError(f"{key}: sha256 mismatch")
+                if held:
+                    yield held
+            finally:
+                response.close()
+                response.release_conn()
+
+        return pieces()
+
+    def _check_encrypted(self, key: str, response_headers) -> None:  # noqa: ANN001 - urllib3 headers
+        # S3 and MinIO answer an encrypted PUT with x-amz-server-side-encryption; a server that
+        # ignores the request (rclone serve s3) does not. The data is stored either way: say so
+        # once rather than refuse evidence.
+        if response_headers.get("x-amz-server-side-encryption"):
+            return
+        if not self._sse_unconfirmed_logged:
+            self._sse_unconfirmed_logged = True
+            logger.warning("store %s: the server did not confirm server-side encryption of %s; objects "
+                           "may be stored unencrypted (this server ignores SSE?)", self.endpoint, key)
+
+    # -- Object Lock ---------------------------------------------------------------------------
+
+    def object_lock(self) -> ObjectLockState:
+        """Whether PUTs given ``retain_until`` are written locked, probed once per store.
+
+        Asks the bucket's Object Lock configuration (``GET ?object-lock``, what the SDK's
+        ``get_object_lock_config`` sends) and caches the answer. A store that does not
+        implement it is logged once at INFO.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (nothing cached; asked again later).
+            StoreError: another refusal.
+        """
+        if self._lock_state is None:
+            self._lock_state = self._probe_lock()
+        return self._lock_state
+
+    def _probe_lock(self) -> ObjectLockState:
+        supported, enabled, default = True, False, None
+        with self._errors():
+            try:
+                # Not get_object_lock_config(): rclone serve s3 ignores ?object-lock and lists
+                # the bucket, which that call parses as an empty (= enabled, no default)
+                # configuration. The root element tells the two apart.
+                response = self._client._execute("GET", self.bucket, query_params={"object-lock": ""})
+                body = response.data.decode()
+            except S3Error as exc:
+                if exc.code in _NO_LOCK_CODES:
+                    body = None
+                elif exc.code in _UNSUPPORTED_CODES:
+                    supported, body = False, None
+                elif exc.code == "AccessDenied":
+                    # Never let a narrow policy stop evidence uploads: write unlocked, loudly.
+                    logger.warning("store %s: may not read the Object Lock configuration of bucket %s "
+                                   "(grant s3:GetBucketObjectLockConfiguration); chunks are written "
+                                   "unlocked", self.endpoint, self.bucket)
+                    return ObjectLockState(supported=False, enabled=False, write_mode=None)
+                else:
+                    raise
+            except InvalidResponseError as exc:
+                # An S3 error sent as text/xml (see _errors): branch on its code all the same.
+                code = _xml_error_code(getattr(exc, "_body", None))
+                if code in _NO_LOCK_CODES:
+                    body = None
+                elif code in _UNSUPPORTED_CODES or int(getattr(exc, "_code", 0) or 0) in (405, 501):
+                    supported, body = False, None
+                else:
+                    raise
+            except ServerError as exc:
+                if exc.status_code != 501:
+                    raise
+                supported, body = False, None
+        if body is not None:
+            try:
+                root = ElementTree.fromstring(body)
+            except ElementTree.ParseError:
+                root = None
+            if root is None or root.tag.removeprefix(_S3_NS) != "ObjectLockConfiguration":
+                supported = False
+            else:
+                enabled = (root.findtext(f"{_S3_NS}ObjectLockEnabled") or root.findtext("ObjectLockEnabled")) == "Enabled"
+                try:
+                    default = unmarshal(ObjectLockConfig, body)
+                except ValueError:      # a rule the SDK cannot read: only the default is unknown
+                    default = None
+        wanted = self.object_lock_setting
+        mode = None
+        if enabled and wanted != "off":
+            mode = COMPLIANCE if wanted == "compliance" else GOVERNANCE
+        state = ObjectLockState(supported=supported, enabled=enabled, write_mode=mode,
+                                default_mode=default.mode if default else None,
+                                default_days=(default.duration * (365 if default.duration_unit == "Years" else 1)
+                                              if default and default.duration else None))
+        if not supported:
+            log = logger.warning if wanted in ("governance", "compliance") else logger.info
+            log("store %s: Object Lock not supported by this server; chunks are written unlocked", self.endpoint)
+        elif not enabled:
+            log = logger.warning if wanted in ("governance", "compliance") else logger.info
+            log("store %s: bucket %s has no Object Lock (create it with `mc mb --with-lock`); chunks are "
+                "written unlocked", self.endpoint, self.bucket)
+        elif mode is None:
+            logger.info("store %s: bucket %s has Object Lock, but object lock is off here; chunks are "
+                        "written without retention of their own", self.endpoint, self.bucket)
+        else:
+            logger.info("store %s: bucket %s has Object Lock; chunks are written in %s mode until their "
+                        "retention date", self.endpoint, self.bucket, mode)
+        if state.default_mode:
+            logger.warning("store %s: bucket %s has a default retention (%s, %s days) that also locks live "
+                           "segments; remove it (counterwatch locks chunks itself)", self.endpoint,
+                           self.bucket, state.default_mode, state.default_days)
+        return state
 
     def get_bytes(self, key: str, *, expected_sha256: str | None = None) -> bytes:
         """Download the whole object.
@@ -267,6 +523,9 @@ class ObjectStore:
             try:
                 data = response.read()
                 etag = response.headers.get("etag")
+                # SSE-KMS objects: the ETag is not an MD5 of the data (sha256 checks remain).
+                if response.headers.get("x-amz-server-side-encryption") == "aws:kms":
+                    etag = None
             finally:
                 response.close()
                 response.release_conn()
@@ -298,7 +557,8 @@ class ObjectStore:
                     return None
                 raise
         return ObjectInfo(key=key, size_bytes=int(obj.size or 0), md5_hex=_etag_md5(obj.etag),
-                          metadata=_user_metadata(obj.metadata or {}))
+                          metadata=_user_metadata(obj.metadata or {}),
+                          last_modified_s=obj.last_modified.timestamp() if obj.last_modified else None)
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Yield every key under ``prefix`` (recursively), page by page as the server lists."""
@@ -310,8 +570,19 @@ class ObjectStore:
                     yield obj.object_name
 
     def delete(self, key: str) -> None:
-        """Remove the object; removing one that is not there is not an error."""
+        """Remove the object; removing one that is not there is not an error.
+
+        In a bucket with Object Lock (always versioned) every version of the key is removed,
+        not just hidden behind a delete marker.
+
+        Raises:
+            ObjectLocked: a version is under retention (or legal hold) and stays.
+            StoreUnavailable, StoreError, BadKey.
+        """
         check_key(key)
+        if self.object_lock().enabled:
+            self._delete_versions(key)
+            return
         with self._errors(key):
             try:
                 self._client.remove_object(self.bucket, key)
@@ -319,6 +590,39 @@ class ObjectStore:
                 if exc.code not in _NOT_FOUND_CODES:
                     raise
         logger.debug("store %s: deleted %s/%s", self.endpoint, self.bucket, key)
+
+    def _delete_versions(self, key: str) -> None:
+        with self._errors(key):
+            versions = [(o.version_id, o.is_delete_marker) for o in
+                        self._client.list_objects(self.bucket, prefix=key, include_version=True)
+                        if o.object_name == key]
+            # Data versions first, so a locked one leaves its delete markers (the key stays hidden
+            # rather than half-deleted); then the markers.
+            for version_id, _marker in sorted(versions, key=lambda v: v[1]):
+                try:
+                    self._client.remove_object(self.bucket, key, version_id=version_id)
+                except S3Error as exc:
+                    if exc.code in _NOT_FOUND_CODES:
+                        continue
+                    locked = self._locked_until(key, version_id)
+                    if locked is None:
+                        raise
+                    mode, until = locked
+                    raise ObjectLocked("ObjectLocked", f"version {version_id} is locked ({mode}) until "
+                                       f"{until.isoformat() if until else 'its legal hold is released'}",
+                                       bucket_name=self.bucket, object_name=key, mode=mode,
+                                       retain_until=until) from exc
+        logger.debug("store %s: deleted %s/%s (%d version(s))", self.endpoint, self.bucket, key, len(versions))
+
+    def _locked_until(self, key: str, version_id: str | None) -> tuple[str, dt.datetime | None] | None:
+        """(mode, retain-until) if that version is under retention or legal hold now, else None."""
+        retention = self._client.get_object_retention(self.bucket, key, version_id=version_id)
+        if retention is not None and retention.retain_until_date is not None \
+                and retention.retain_until_date > dt.datetime.now(dt.timezone.utc):
+            return retention.mode, retention.retain_until_date
+        if self._client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id):
+            return "LEGAL_HOLD", None
+        return None
 
     def ping(self) -> bool:
         """True if the server answers an authenticated request, False if it cannot be reached.

@@ -12,7 +12,9 @@ except
 :func:`apply` deletes a plan: each interaction with its segments and flags in one
 transaction; each session's chunks object first, then the row (so a failed object delete
 leaves the row for the next run rather than an orphan object). Every deletion is logged and
-written to the audit log (action ``retention.delete``, user ``retention``).
+written to the audit log (action ``retention.delete``, user ``retention``). An object still
+under Object Lock retention (the site's retention was shortened after it was written) is not
+an error: it is reported in ``locked`` and its row kept until a run after its date.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import (AuditLog, Chunk, Complaint, Counter, Flag, Interaction, Job, Segment, Session as DbSession,
                         Site, now_s)
-from storage.objects import ObjectStore, StoreError
+from storage.objects import ObjectLocked, ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +146,7 @@ class RetentionResult:
     chunks: int = 0
     sessions: int = 0
     errors: list[str] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)   # "key: until ..." kept by Object Lock
 
 
 def _audit(s: Session, target: str, detail: str) -> None:
@@ -153,7 +156,8 @@ def _audit(s: Session, target: str, detail: str) -> None:
 
 def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> RetentionResult:
     """Delete what ``retention`` lists. A chunk whose object cannot be deleted keeps its row
-    (and is retried next run); its error is in ``errors``."""
+    (and is retried next run); its error is in ``errors``, or in ``locked`` when Object Lock
+    retention still protects it."""
     result = RetentionResult()
     for d in retention.interactions:
         with Session(engine) as s, s.begin():
@@ -176,6 +180,12 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         for cid, key in zip(batch.ids, batch.keys):
             try:
                 store.delete(key)
+            except ObjectLocked as e:
+                until = e.retain_until.isoformat() if e.retain_until else "its legal hold is released"
+                result.locked.append(f"{key}: locked ({e.mode}) until {until}")
+                logger.warning("retention: %s: object locked (%s) until %s; row kept for a later run",
+                               key, e.mode, until)
+                continue
             except StoreError as e:
                 result.errors.append(f"{key}: {e}")
                 logger.error("retention: %s: object not deleted, row kept for the next run: %s", key, e)

@@ -106,6 +106,11 @@ class S3Server:
         return f"{self.host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        """The rclone process id while started (fault tests kill it hard), else ``None``."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from recorder.encode import CodecError, decode_flac
@@ -40,6 +41,10 @@ from transcribe.audio import Audio
 from transcribe.speakers import speech_regions
 
 logger = logging.getLogger(__name__)
+
+# The database is down or the connection broke (a restart, a network cut): wait and retry.
+DB_UNAVAILABLE = (OperationalError, InterfaceError)
+DB_RETRY_MAX_S = 30.0
 
 
 class MissingAudio(Exception):
@@ -60,6 +65,7 @@ class WorkerOptions:
     # without `counterwatch up` still raises them.
     silent_after_s: float = 600.0
     gone_after_s: float = 60.0
+    screen_gone_after_s: float = 120.0
     opening_hours: tuple[int, int] = (0, 24)
 
 
@@ -87,19 +93,41 @@ class Worker:
         number of jobs done. A job in progress is finished before the loop returns."""
         done = 0
         idle_since = time.monotonic()
+        db_failures = 0
+        swept = False   # every call sweeps first (a new rulebook re-queues at once)
         logger.info("worker %s: started (rulebook %s)", self.name, self.analyzer.rulebook.version)
-        self.sweep()
         try:
             while not stop.is_set():
-                if time.monotonic() - self._last_sweep > self.opts.sweep_every_s:
-                    self.sweep()
-                job = self.queue.claim(self.name, lease_s=self.opts.lease_s)
+                try:
+                    if not swept or time.monotonic() - self._last_sweep > self.opts.sweep_every_s:
+                        self.sweep()
+                        swept = True
+                    job = self.queue.claim(self.name, lease_s=self.opts.lease_s)
+                except DB_UNAVAILABLE as e:
+                    # A database restart must not end the worker (issue 6, soak): back off and
+                    # reconnect; the pool's pre-ping replaces the broken connections.
+                    db_failures += 1
+                    delay = min(DB_RETRY_MAX_S, self.opts.poll_s * 2 ** min(db_failures - 1, 6))
+                    logger.warning("worker %s: database unavailable (%s); retry %d in %.1f s", self.name,
+                                   e.__class__.__name__, db_failures, delay)
+                    stop.wait(delay)
+                    continue
+                if db_failures:
+                    logger.info("worker %s: database reachable again after %d retries", self.name, db_failures)
+                    db_failures = 0
                 if job is None:
                     if burst or (max_idle_s is not None and time.monotonic() - idle_since > max_idle_s):
                         break
                     stop.wait(self.opts.poll_s)
                     continue
-                self.run_job(job)
+                try:
+                    self.run_job(job)
+                except DB_UNAVAILABLE as e:
+                    # The job's outcome could not be written: its lease runs out and it is
+                    # claimed again (its result, if any, was not committed).
+                    logger.warning("worker %s: %s: database unavailable (%s); the job will be retried",
+                                   self.name, job.key, e.__class__.__name__)
+                    continue
                 done += 1
                 idle_since = time.monotonic()
                 if max_jobs is not None and done >= max_jobs:
@@ -124,8 +152,12 @@ class Worker:
             metrics.JOBS.labels(job.kind, "done").inc()
         except StoreUnavailable as e:
             logger.warning("worker %s: %s: store unavailable (%s); retrying later", self.name, job.key, e)
-            self.queue.fail(job.id, self.name, str(e), retry_in_s=min(60.0, 5.0 * job.attempts))
+            # An outage is not the job's fault: it must not use up the job's attempts.
+            self.queue.fail(job.id, self.name, str(e), retry_in_s=min(60.0, 5.0 * job.attempts), temporary=True)
             metrics.JOBS.labels(job.kind, "retry").inc()
+        except DB_UNAVAILABLE:
+            metrics.JOBS.labels(job.kind, "retry").inc()
+            raise
         except Exception as e:  # a job must never kill the worker; the error is kept on the job
             logger.error("worker %s: %s failed (attempt %d): %s", self.name, job.key, job.attempts, e)
             self.queue.fail(job.id, self.name, "".join(traceback.format_exception(e)), retry_in_s=10.0 * job.attempts)
@@ -136,7 +168,15 @@ class Worker:
 
     def _extend_lease(self, job: Claimed, done: threading.Event) -> None:
         while not done.wait(self.opts.lease_s / 3):
-            if not self.queue.extend(job.id, self.name, lease_s=self.opts.lease_s):
+            try:
+                extended = self.queue.extend(job.id, self.name, lease_s=self.opts.lease_s)
+            except DB_UNAVAILABLE as e:
+                # Keep trying: the job's commit checks the lease owner, so nothing is lost
+                # if another worker takes the job over meanwhile.
+                logger.warning("worker %s: cannot extend the lease on %s: database unavailable (%s)",
+                               self.name, job.key, e.__class__.__name__)
+                continue
+            if not extended:
                 logger.warning("worker %s: lost the lease on %s", self.name, job.key)
                 return
 
@@ -161,6 +201,7 @@ class Worker:
         if outdated:
             logger.info("worker %s: %d interactions queued for rulebook %s", self.name, len(outdated), version)
         self.catalog.evaluate_alarms(silent_after_s=self.opts.silent_after_s, gone_after_s=self.opts.gone_after_s,
+                                     screen_gone_after_s=self.opts.screen_gone_after_s,
                                      opening_hours=self.opts.opening_hours)
 
     # -- audio -----------------------------------------------------------------------------

@@ -17,10 +17,25 @@ let me = null;
 let counterTimer = null;
 
 class ApiError extends Error {
-  constructor(status, detail) { super(detail); this.status = status; }
+  /** detail: the API's own `detail` (a string, FastAPI's list of field errors, or an object such
+   * as a schedule's {code, reason, schedule_ids}); the message is readable text made from it. */
+  constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
 }
 
-async function api(path, { method = "GET", body, params } = {}) {
+function describeDetail(d) {
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) {
+    return d.map((x) => {
+      const loc = (x.loc || []).filter((p) => p !== "body" && p !== "query");
+      return (loc.length ? loc.join(".") + "：" : "") + (x.msg || "");
+    }).join("；");
+  }
+  if (d && typeof d.reason === "string") return d.reason;
+  return JSON.stringify(d);
+}
+
+/** A call to the API; `body` is sent as JSON, `raw` (a File or Blob) as the request body itself. */
+async function api(path, { method = "GET", body, params, raw } = {}) {
   let url = API + path;
   if (params) {
     const q = new URLSearchParams();
@@ -29,12 +44,13 @@ async function api(path, { method = "GET", body, params } = {}) {
   }
   const opts = { method, credentials: "same-origin", headers: {} };
   if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+  if (raw !== undefined) { opts.headers["Content-Type"] = raw.type || "application/octet-stream"; opts.body = raw; }
   const r = await fetch(url, opts);
   if (r.status === 401 && path !== "/auth/login") { showLogin(); throw new ApiError(401, "请先登录"); }
   if (!r.ok) {
-    let detail = r.statusText;
-    try { const j = await r.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (e) { /* not JSON */ }
-    throw new ApiError(r.status, detail);
+    let message = r.statusText, detail = null;
+    try { detail = (await r.json()).detail; message = describeDetail(detail); } catch (e) { /* not JSON */ }
+    throw new ApiError(r.status, message, detail);
   }
   return r.status === 204 ? null : r.json();
 }
@@ -76,7 +92,7 @@ function route() {
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean);
   const pages = { counters: pageCounters, search: pageSearch, interaction: pageInteraction, review: pageReview,
-                  complaints: pageComplaints, reports: pageReports };
+                  complaints: pageComplaints, reports: pageReports, signage: pageSignage };   // signage.js
   const fn = pages[parts[0]] || pageCounters;
   fn(params, parts.slice(1)).catch((e) => console.error(e));
 }
@@ -107,7 +123,7 @@ async function start() {
   $("#top").hidden = false;
   const roles = { admin: "管理员", supervisor: "主管", viewer: "查看员" };
   $("#whoami").textContent = `${me.name}（${roles[me.role] || me.role}）`;
-  document.querySelectorAll("[data-page=review],[data-page=complaints],[data-page=reports]")
+  document.querySelectorAll("[data-page=review],[data-page=complaints],[data-page=reports],[data-page=signage]")
     .forEach((a) => { a.hidden = !canReview(); });
   route();
 }
@@ -388,4 +404,5 @@ async function pageReports() {
 }
 
 window.addEventListener("hashchange", route);
-start();
+// After every script of the page has run (signage.js defines pageSignage), not before.
+document.addEventListener("DOMContentLoaded", start);

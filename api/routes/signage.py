@@ -8,12 +8,14 @@ site's content, and reports its own plays and heartbeats.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import logging
 import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,13 +23,17 @@ from sqlalchemy.orm import Session
 
 from api.deps import MAX_ROW_ID, Principal, RowId, SessionDep, StoreDep, Supervisor, require
 from api.users import UserError
-from signage.catalog import SignageError, now_serving, register_screen, screen_ref, site_schedule, site_screens
+from signage.catalog import (SignageError, events_cursor, interrupts_open_at, now_serving, register_screen,
+                             screen_ref, set_screen_alarm, site_schedule, site_screens)
 from signage.models import (SignageContent, SignageInterrupt, SignagePlay, SignagePlaylist, SignageSchedule,
                             SignageScreen)
 from signage.schedule import (Playlist, PlaylistItem, ScheduleError, entry_from_dict, entry_to_dict, resolve,
                               schedule_to_dict, validate, validate_playlist)
-from storage.db import Site, now_s
-from storage.objects import StoreError, StoreUnavailable
+from storage.db import Alarm, Site, now_s
+
+logger = logging.getLogger(__name__)
+from signage.upload import BadHead, TooLarge, open_streaming, put_file_streaming, spool
+from storage.objects import ObjectNotFound, StoreError, StoreUnavailable
 
 router = APIRouter(prefix="/signage", tags=["signage"])
 
@@ -87,6 +93,7 @@ class ScreenPublic(BaseModel):
     groups: list[str]
     last_heartbeat_s: float | None = None
     status: dict = Field(default_factory=dict)
+    alarms: list[str] = Field(default_factory=list, description="open alarms, e.g. screen-gone")
     token: str | None = Field(None, description="the screen's bearer token; returned once, at registration")
 
 
@@ -95,6 +102,12 @@ class TextContentCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=200)
     body: str = Field("", max_length=20000)
+
+
+class TextContentEdit(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=200)
+    body: str | None = Field(None, max_length=20000)
 
 
 class ContentPublic(BaseModel):
@@ -263,8 +276,12 @@ def list_screens(user: Supervisor, db: SessionDep) -> list[ScreenPublic]:
     q = select(SignageScreen, Site.name).join(Site, SignageScreen.site_id == Site.id).order_by(SignageScreen.name)
     if user.sites:
         q = q.where(Site.name.in_(user.sites))
+    alarms: dict[int, list[str]] = {}
+    for screen_id, kind in db.execute(select(Alarm.screen_id, Alarm.kind).where(Alarm.screen_id.is_not(None),
+                                                                               Alarm.cleared_s.is_(None))):
+        alarms.setdefault(screen_id, []).append(kind)
     return [ScreenPublic(id=s.id, site=site, name=s.name, groups=s.groups or [], last_heartbeat_s=s.last_heartbeat_s,
-                         status=s.status or {}) for s, site in db.execute(q)]
+                         status=s.status or {}, alarms=sorted(alarms.get(s.id, []))) for s, site in db.execute(q)]
 
 
 # -- content --------------------------------------------------------------------------------------
@@ -274,34 +291,38 @@ async def upload_content(request: Request, user: Supervisor, db: SessionDep, sto
                          site: str = Query(min_length=1, max_length=63),
                          name: str = Query(min_length=1, max_length=300)) -> ContentPublic:
     """Upload a video or image as the raw request body (``Content-Type`` is not trusted: the
-    format is read from the file). Stored once per SHA-256 under ``signage/content/<sha256>``.
-    413 when larger than the limit, 415 for an unknown format, 422 for a bad name."""
+    format is read from the file). The body is streamed to a temporary file (counted and hashed
+    on the way), then to the store, once per SHA-256, under ``signage/content/<sha256>``.
+    413 as soon as it passes the limit, 415 for an unknown format, 422 for a bad name."""
     s = _site(db, user, site)
     check_content_name(name)
     limit = getattr(request.app.state, "signage_max_upload_bytes", MAX_UPLOAD_BYTES)
+    too_large = f"larger than the upload limit of {limit} bytes ({limit / 2**20:g} MiB)"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"larger than {limit} bytes")
-    buf = bytearray()
-    async for part in request.stream():
-        buf += part
-        if len(buf) > limit:
-            raise HTTPException(413, f"larger than {limit} bytes")
-    data = bytes(buf)
-    found = sniff(data[:512])
-    if not data or found is None:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            "not a PNG, JPEG, GIF, WebP image or an MP4, WebM/MKV, MPEG-TS video")
-    kind, ctype = found
-    sha = hashlib.sha256(data).hexdigest()
+        raise HTTPException(413, too_large)
     try:
-        if store.stat(content_key(sha)) is None:
-            store.put_bytes(content_key(sha), data, content_type=ctype)
-    except StoreUnavailable as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable; try again") from e
-    except StoreError as e:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store refused: {e.code}") from e
-    row = SignageContent(site_id=s.id, kind=kind, name=name, sha256=sha, size_bytes=len(data), content_type=ctype)
+        up = await spool(request.stream(), limit_bytes=limit, accept_head=lambda head: sniff(head) is not None)
+    except TooLarge as e:
+        raise HTTPException(413, too_large) from e
+    except BadHead as e:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            "not a PNG, JPEG, GIF, WebP image or an MP4, WebM/MKV, MPEG-TS video") from e
+    try:
+        kind, ctype = sniff(up.head)
+        key = content_key(up.sha256)
+        try:
+            if await run_in_threadpool(store.stat, key) is None:
+                await run_in_threadpool(put_file_streaming, store, key, up.path, size_bytes=up.size_bytes,
+                                        sha256=up.sha256, content_type=ctype)
+        except StoreUnavailable as e:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable; try again") from e
+        except StoreError as e:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store refused: {e.code}") from e
+    finally:
+        up.remove()
+    row = SignageContent(site_id=s.id, kind=kind, name=name, sha256=up.sha256, size_bytes=up.size_bytes,
+                         content_type=ctype)
     db.add(row)
     db.commit()
     return _content_public(row, site)
@@ -329,20 +350,80 @@ def list_content(user: Supervisor, db: SessionDep, site: str = Query(min_length=
 @router.get("/content/{content_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}}})
 def download_content(content_id: RowId, user: ScreenOrStaff, db: SessionDep, store: StoreDep) -> Response:
-    """The file of a video or image (staff of its site, or a screen of its site)."""
+    """The file of a video or image (staff of its site, or a screen of its site), streamed
+    from the store."""
     row = db.execute(select(SignageContent, Site.name).join(Site, SignageContent.site_id == Site.id)
                      .where(SignageContent.id == content_id)).first()
     if row is None or not user.can_see(row[1]) or row[0].kind == "text":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no file content {content_id}")
     c = row[0]
     try:
-        data = store.get_bytes(content_key(c.sha256), expected_sha256=c.sha256)
+        body = open_streaming(store, content_key(c.sha256), expected_sha256=c.sha256)
+    except ObjectNotFound as e:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"content {content_id} is missing from the store") from e
     except StoreUnavailable as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable; try again") from e
     except StoreError as e:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store: {e.code}") from e
-    return Response(data, media_type=c.content_type or "application/octet-stream",
-                    headers={"ETag": f'"{c.sha256}"', "Cache-Control": "private, max-age=31536000, immutable"})
+    return StreamingResponse(body, media_type=c.content_type or "application/octet-stream",
+                             headers={"ETag": f'"{c.sha256}"', "Content-Length": str(c.size_bytes),
+                                      "Cache-Control": "private, max-age=31536000, immutable"})
+
+
+def _content_row(db: Session, user: Principal, content_id: int) -> tuple[SignageContent, str]:
+    row = db.execute(select(SignageContent, Site.name).join(Site, SignageContent.site_id == Site.id)
+                     .where(SignageContent.id == content_id)).first()
+    if row is None or not user.can_see(row[1]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no content {content_id}")
+    return row[0], row[1]
+
+
+def _playlists_using(db: Session, site_id: int, content_id: int) -> list[SignagePlaylist]:
+    return [p for p in db.scalars(select(SignagePlaylist).where(SignagePlaylist.site_id == site_id)
+                                  .order_by(SignagePlaylist.id))
+            if any(int(i["content_id"]) == content_id for i in p.items or ())]
+
+
+@router.patch("/content/{content_id}", response_model=ContentPublic)
+def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, db: SessionDep) -> ContentPublic:
+    """Change a text announcement's name, title or body; screens render the new text at their
+    next manifest poll. 422 for a video or image (upload a new file instead)."""
+    c, site = _content_row(db, user, content_id)
+    if c.kind != "text":
+        raise HTTPException(422, f"content {content_id} is a {c.kind}: only text announcements can be edited; "
+                                 "upload a new file and put it in the playlists instead")
+    if body.name is not None:
+        c.name = check_content_name(body.name)
+    if body.title is not None:
+        c.title = body.title
+    if body.body is not None:
+        c.body = body.body
+    db.commit()
+    return _content_public(c, site)
+
+
+@router.delete("/content/{content_id}", status_code=204)
+def delete_content(content_id: RowId, user: Supervisor, db: SessionDep, store: StoreDep) -> Response:
+    """Delete content that no playlist uses (409 naming the playlists that do). Its file leaves
+    the store unless another content row (any site) has the same SHA-256."""
+    c, _ = _content_row(db, user, content_id)
+    users = _playlists_using(db, c.site_id, c.id)
+    if users:
+        raise HTTPException(status.HTTP_409_CONFLICT, {
+            "code": "in_use", "playlist_ids": [p.id for p in users],
+            "reason": f"content {c.id} ({c.name!r}) is in playlist(s) "
+                      f"{', '.join(f'{p.id} ({p.name!r})' for p in users)}: take it out of them first"})
+    sha = c.sha256
+    db.delete(c)
+    db.flush()
+    shared = bool(sha) and db.scalar(select(SignageContent.id).where(SignageContent.sha256 == sha).limit(1))
+    db.commit()
+    if sha and not shared:
+        try:
+            store.delete(content_key(sha))
+        except StoreError as e:   # the row is gone; an orphan file is harmless and logged
+            logger.warning("signage: content %s deleted, its file %s stays in the store: %s", content_id, sha, e)
+    return Response(status_code=204)
 
 
 # -- playlists and schedules -----------------------------------------------------------------------
@@ -350,16 +431,58 @@ def download_content(content_id: RowId, user: ScreenOrStaff, db: SessionDep, sto
 @router.post("/playlists", response_model=PlaylistPublic, status_code=201)
 def add_playlist(body: PlaylistCreate, user: Supervisor, db: SessionDep) -> PlaylistPublic:
     s = _site(db, user, body.site)
-    contents = site_schedule(db, s.id).contents
+    _check_playlist(db, s.id, body)
+    row = SignagePlaylist(site_id=s.id, name=body.name, items=[i.model_dump() for i in body.items])
+    db.add(row)
+    db.commit()
+    return PlaylistPublic(id=row.id, site=body.site, name=row.name, items=body.items)
+
+
+@router.put("/playlists/{playlist_id}", response_model=PlaylistPublic)
+def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor, db: SessionDep) -> PlaylistPublic:
+    """Replace a playlist's name and items (validated like a new one); schedules that play it
+    play the new items from their next manifest poll."""
+    row = _playlist_row(db, user, playlist_id)
+    s = _site(db, user, body.site)
+    if s.id != row.site_id:
+        raise HTTPException(422, f"playlist {playlist_id} belongs to another site; a playlist cannot move")
+    _check_playlist(db, s.id, body)
+    row.name, row.items = body.name, [i.model_dump() for i in body.items]
+    db.commit()
+    return PlaylistPublic(id=row.id, site=body.site, name=row.name, items=body.items)
+
+
+@router.delete("/playlists/{playlist_id}", status_code=204)
+def delete_playlist(playlist_id: RowId, user: Supervisor, db: SessionDep) -> Response:
+    """Delete a playlist no schedule plays (409 naming the schedules that do)."""
+    row = _playlist_row(db, user, playlist_id)
+    users = list(db.scalars(select(SignageSchedule.id).where(SignageSchedule.playlist_id == row.id)
+                            .order_by(SignageSchedule.id)))
+    if users:
+        raise HTTPException(status.HTTP_409_CONFLICT, {
+            "code": "in_use", "schedule_ids": users,
+            "reason": f"playlist {row.id} ({row.name!r}) is played by schedule(s) {', '.join(map(str, users))}: "
+                      "delete those first"})
+    db.delete(row)
+    db.commit()
+    return Response(status_code=204)
+
+
+def _playlist_row(db: Session, user: Principal, playlist_id: int) -> SignagePlaylist:
+    row = db.execute(select(SignagePlaylist, Site.name).join(Site, SignagePlaylist.site_id == Site.id)
+                     .where(SignagePlaylist.id == playlist_id)).first()
+    if row is None or not user.can_see(row[1]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no playlist {playlist_id}")
+    return row[0]
+
+
+def _check_playlist(db: Session, site_id: int, body: PlaylistCreate) -> None:
+    contents = site_schedule(db, site_id).contents
     try:
         validate_playlist(Playlist(0, body.name, tuple(PlaylistItem(i.content_id, i.duration_s) for i in body.items)),
                           contents)
     except ScheduleError as e:
         raise _schedule_error(e) from e
-    row = SignagePlaylist(site_id=s.id, name=body.name, items=[i.model_dump() for i in body.items])
-    db.add(row)
-    db.commit()
-    return PlaylistPublic(id=row.id, site=body.site, name=row.name, items=body.items)
 
 
 @router.get("/playlists", response_model=list[PlaylistPublic])
@@ -458,22 +581,37 @@ def manifest(name: str, user: ScreenOrStaff, db: SessionDep) -> dict:
     wire = schedule_to_dict(mine)
     for c in wire["contents"]:
         c["url"] = f"/api/v1/signage/content/{c['id']}" if c["kind"] != "text" else None
+    cursor = events_cursor(db)
     return {"screen": screen.name, "groups": screen.groups or [], "site": site.name, "hall": site.title or site.name,
             "timezone": site.timezone, "generated_s": now_s(), "schedule": wire,
-            "now_serving": now_serving(db, site.id)}
+            "now_serving": now_serving(db, site.id), "serving_cursor": cursor}
+
+
+@router.get("/screens/{name}/serving", responses={204: {"description": "nothing new since ``since``"}})
+def serving(name: str, user: ScreenOrStaff, db: SessionDep,
+            since: int = Query(0, ge=0, le=2**63 - 1, description="``cursor`` of the previous answer")) -> Response:
+    """What the site's counters serve, for a screen polling several times a second: 204 while
+    no event was recorded since ``since`` (a primary-key lookup), else ``{cursor, now_serving}``."""
+    screen, site = _screen(db, user, name)
+    cursor = events_cursor(db)
+    if cursor == since:
+        return Response(status_code=204)
+    return JSONResponse({"cursor": cursor, "now_serving": now_serving(db, site.id)})
 
 
 @router.get("/screens/{name}/preview", response_model=Preview)
 def preview(name: str, user: Supervisor, db: SessionDep,
             at: dt.datetime | None = Query(None, description="ISO time; without a zone: the site's local time")) -> Preview:
-    """What the screen would show at ``at`` (default: now)."""
+    """What the screen would show at ``at`` (default: now): ``interrupt`` (the notice open then),
+    ``playlist`` (the scheduled item, its window position) or ``default`` (the board)."""
     screen, site = _screen(db, user, name)
     tz = _tz(site)
     when = (at or dt.datetime.now(tz))
     when = when.astimezone(tz) if when.tzinfo else when.replace(tzinfo=tz)
     sched = site_schedule(db, site.id)
-    if at is not None:   # a preview of another time: interrupts open now say nothing about then
-        sched = type(sched)(contents=sched.contents, playlists=sched.playlists, entries=sched.entries)
+    # the interrupts open at that moment pre-empt, as on the screen (one never cleared: from its start on)
+    sched = type(sched)(contents=sched.contents, playlists=sched.playlists, entries=sched.entries,
+                        interrupts=interrupts_open_at(db, site.id, when.timestamp()))
     np = resolve(sched, screen_ref(screen), when.replace(tzinfo=None))
     out = Preview(screen=name, at=when, kind=np.kind)
     if np.kind == "playlist":
@@ -497,6 +635,7 @@ def heartbeat(name: str, body: Heartbeat, user: ScreenOnly, db: SessionDep) -> R
     periods = [list(p) for p in (old.get("offline_periods") or [])] + [list(p) for p in body.offline_periods]
     screen.status = {"playing": body.playing, "cache_items": body.cache_items, "errors": body.errors[-20:],
                      "offline_periods": periods[-50:]}
+    set_screen_alarm(db, screen.id, gone=False, at_s=screen.last_heartbeat_s)   # heard from again
     db.commit()
     return Response(status_code=204)
 

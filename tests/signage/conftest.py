@@ -1,10 +1,13 @@
-"""Signage fixtures: the API over the real stack, tiny media made with ffmpeg, and an Xvfb
-display on a free number for the player tests."""
+"""Signage fixtures: the API over the real stack, tiny media made with ffmpeg, an Xvfb
+display on a free number for the player tests, and a private PulseAudio daemon whose null
+sink's monitor records what a player plays."""
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,3 +135,49 @@ def screenshot(path: Path, display: str):  # noqa: ANN201 - PIL image
 def shoot(xvfb: str) -> Callable[[Path], object]:
     """``shoot(path)``: a screenshot of the Xvfb display, saved at ``path``, as an RGB image."""
     return lambda path: screenshot(path, xvfb)
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A private PulseAudio daemon with one null sink; ``env`` points clients at it."""
+
+    env: dict[str, str]
+    sink: str
+    rate_hz: int
+
+    def record(self, path: Path) -> subprocess.Popen:
+        """Record the sink's monitor (raw s16le mono at ``rate_hz``) into ``path`` until terminated."""
+        return subprocess.Popen(["parec", f"--device={self.sink}.monitor", "--format=s16le", f"--rate={self.rate_hz}",
+                                 "--channels=1", "--raw", "--latency-msec=20", str(path)],
+                                env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    """``pulseaudio`` as this user in its own runtime dir (no real session touched), with a
+    16 kHz mono null sink ``screen`` as the default; stopped afterwards."""
+    if shutil.which("pulseaudio") is None or shutil.which("parec") is None:
+        pytest.fail("pulseaudio / parec not installed: run scripts/install.sh --test")
+    runtime = tmp_path_factory.mktemp("pulse")
+    runtime.chmod(0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native",
+           "PULSE_SINK": "screen"}
+    log = runtime / "pulse.log"
+    subprocess.run(["pulseaudio", "-n", "--daemonize=yes", "--exit-idle-time=-1", "--system=false",
+                    "--disallow-exit=no", "--use-pid-file=yes", f"--log-target=file:{log}",
+                    "-L", "module-null-sink sink_name=screen rate=16000 channels=1 format=s16le",
+                    "-L", "module-native-protocol-unix"], env={**os.environ, **env}, check=True, timeout=30)
+    pid_file = runtime / "pulse" / "pid"
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and (runtime / "pulse" / "native").exists()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"pulseaudio did not start:\n{log.read_text() if log.exists() else ''}")
+        time.sleep(0.05)
+    pid = int(pid_file.read_text().strip())
+    try:
+        yield Pulse(env=env, sink="screen", rate_hz=16000)
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass

@@ -3,8 +3,11 @@ interrupts, manifest, preview, reports; who may do what."""
 from __future__ import annotations
 
 import hashlib
+import time
 
+from sqlalchemy import update
 
+from signage.models import SignageInterrupt
 
 
 def _setup(env, media):  # noqa: ANN001, ANN202
@@ -44,7 +47,7 @@ def test_content_schedule_manifest_preview(signage_env, media) -> None:  # noqa:
     detail = r.json()["detail"]
     assert detail["code"] == "conflict" and str(first["id"]) in detail["reason"] and "lobby" in detail["reason"]
     assert sorted(detail["schedule_ids"]) == sorted([0, first["id"]])
-    for bad, code in [({"start_time": "13:00", "end_time": "12:00"}, "bad_range"),
+    for bad, code in [({"start_time": "12:00", "end_time": "12:00"}, "bad_range"),
                       ({"playlist_id": 999}, "unknown_playlist")]:
         body = {"site": "hall", "playlist_id": playlist["id"], "screens": ["lobby"], "priority": 3, **bad}
         r = c.post("/api/v1/signage/schedules", json=body)
@@ -128,3 +131,197 @@ def test_upload_rules(signage_env, media) -> None:  # noqa: ANN001
         assert r.status_code == 422, name
     assert c.post("/api/v1/signage/content", params={"site": "hall", "name": "x.exe"},
                   content=b"MZ\x90\0" * 100).status_code == 415
+
+
+def test_overnight_schedule_through_the_api(signage_env, media) -> None:  # noqa: ANN001
+    c, _, video, text, playlist = _setup(signage_env, media)
+    night = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                      "screens": ["lobby"], "weekdays": [4],
+                                                      "start_time": "22:00", "end_time": "06:00"})
+    assert night.status_code == 201, night.text
+    assert night.json()["end_time"] == "06:00:00"
+    # Saturday 01:00 belongs to Friday's window
+    p = c.get("/api/v1/signage/screens/lobby/preview", params={"at": "2026-11-28T01:00:05"}).json()
+    assert p["kind"] == "playlist" and p["schedule_id"] == night.json()["id"]
+    r = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"], "screens": ["lobby"],
+                                                  "weekdays": [5], "start_time": "05:00", "end_time": "07:00"})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "conflict", r.text
+    assert "Saturday from 05:00 to 06:00" in r.json()["detail"]["reason"]
+
+
+def test_preview_honours_interrupts_open_at_that_time(signage_env, media) -> None:  # noqa: ANN001
+    env = signage_env
+    c, _, video, text, playlist = _setup(env, media)
+    assert c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                     "screens": ["lobby"]}).status_code == 201
+    # a notice that was open from 2026-11-23 10:00 to 10:30 (Shanghai) and one open since 11:00, never cleared
+    t0 = 1795399200.0     # 2026-11-23T10:00:00+08:00
+    past = c.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "停电通知", "body": "x"}).json()
+    still = c.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "消防演练", "body": "y",
+                                                       "screens": ["lobby"]}).json()
+    c.post(f"/api/v1/signage/interrupts/{past['id']}/clear")
+    with env.engine.begin() as conn:
+        conn.execute(update(SignageInterrupt).where(SignageInterrupt.id == past["id"])
+                     .values(started_s=t0, cleared_s=t0 + 1800))
+        conn.execute(update(SignageInterrupt).where(SignageInterrupt.id == still["id"])
+                     .values(started_s=t0 + 3600, cleared_s=None))
+
+    def at(when: str) -> dict:
+        r = c.get("/api/v1/signage/screens/lobby/preview", params={"at": when})
+        assert r.status_code == 200, r.text
+        return r.json()
+    assert at("2026-11-23T09:59:59")["kind"] == "playlist"                     # before: the scheduled item
+    p = at("2026-11-23T10:15:00")
+    assert p["kind"] == "interrupt" and p["interrupt"]["title"] == "停电通知" and p["content"] is None
+    assert at("2026-11-23T10:30:00")["kind"] == "playlist"                     # cleared by then
+    assert at("2026-11-23T02:15:00Z")["interrupt"]["id"] == past["id"]         # the same moment in UTC
+    assert at("2026-11-23T11:00:00")["interrupt"]["id"] == still["id"]         # open from its start on
+    assert at("2026-12-25T11:00:00")["interrupt"]["id"] == still["id"]         # not cleared: still pre-empts
+    assert at("2026-11-23T10:59:00")["kind"] == "playlist"
+    # the scheduled item is what the player would show: the text item 15 s into the 30 s loop
+    assert at("2026-11-23T00:00:15")["content"]["id"] == text["id"]
+    # nothing scheduled for another screen: the default board
+    c.post("/api/v1/signage/screens", json={"site": "hall", "name": "door"})
+    assert c.get("/api/v1/signage/screens/door/preview",
+                 params={"at": "2026-11-23T09:00:00"}).json()["kind"] == "default"
+    assert c.get("/api/v1/signage/screens/door/preview",
+                 params={"at": "2026-11-23T10:10:00"}).json()["kind"] == "interrupt"   # site-wide notice
+
+
+def test_reregistering_revokes_the_old_token(signage_env, media) -> None:  # noqa: ANN001
+    env = signage_env
+    c = env.client(env.make_user("supervisor"))
+    first = c.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    assert env.client(first).get("/api/v1/signage/screens/lobby/manifest").status_code == 200
+    second = c.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    assert env.client(first).get("/api/v1/signage/screens/lobby/manifest").status_code == 401
+    assert env.client(second).get("/api/v1/signage/screens/lobby/manifest").status_code == 200
+    # the CLI's embedded-mode registration (counterwatch signage --data DIR) goes the same way
+    from signage.catalog import register_screen
+
+    _, third = register_screen(env.engine, site="hall", name="lobby")
+    assert env.client(second).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 401
+    assert env.client(third).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 204
+    # other screens' tokens are untouched
+    door = c.post("/api/v1/signage/screens", json={"site": "hall", "name": "door"}).json()["token"]
+    c.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"})
+    assert env.client(door).get("/api/v1/signage/screens/door/manifest").status_code == 200
+
+
+def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
+    env = signage_env
+    c, screen_token, video, text, playlist = _setup(env, media)
+    key = f"signage/content/{video['sha256']}"
+    twin = c.post("/api/v1/signage/content", params={"site": "hall", "name": "red-again.mp4"},
+                  content=media["red"].read_bytes()).json()
+    assert twin["sha256"] == video["sha256"] and twin["id"] != video["id"]
+
+    # content used by a playlist: 409 naming it
+    r = c.delete(f"/api/v1/signage/content/{video['id']}")
+    assert r.status_code == 409, r.text
+    d = r.json()["detail"]
+    assert d["code"] == "in_use" and d["playlist_ids"] == [playlist["id"]] and "'morning'" in d["reason"]
+
+    # PUT replaces name and items, validated like a create
+    bad = c.put(f"/api/v1/signage/playlists/{playlist['id']}", json={"site": "hall", "name": "m", "items": []})
+    assert bad.status_code == 422 and bad.json()["detail"]["code"] == "empty_playlist"
+    bad = c.put(f"/api/v1/signage/playlists/{playlist['id']}",
+                json={"site": "hall", "name": "m", "items": [{"content_id": 99999, "duration_s": 5}]})
+    assert bad.status_code == 422 and bad.json()["detail"]["code"] == "unknown_content"
+    moved = env.client(env.make_user("admin")).put(
+        f"/api/v1/signage/playlists/{playlist['id']}",
+        json={"site": "annex", "name": "m", "items": [{"content_id": text["id"], "duration_s": 5}]})
+    assert moved.status_code == 422 and "cannot move" in moved.json()["detail"], moved.text
+    r = c.put(f"/api/v1/signage/playlists/{playlist['id']}",
+              json={"site": "hall", "name": "text only", "items": [{"content_id": text["id"], "duration_s": 7}]})
+    assert r.status_code == 200, r.text
+    got = next(p for p in c.get("/api/v1/signage/playlists", params={"site": "hall"}).json()
+               if p["id"] == playlist["id"])
+    assert got["name"] == "text only" and got["items"] == [{"content_id": text["id"], "duration_s": 7.0}]
+
+    # now the video is unused: deleting it keeps the file (its twin has the same sha256) ...
+    assert c.delete(f"/api/v1/signage/content/{video['id']}").status_code == 204
+    assert env.store.stat(key) is not None
+    assert c.get(f"/api/v1/signage/content/{video['id']}").status_code == 404
+    # ... and deleting the twin removes it from the store
+    assert c.delete(f"/api/v1/signage/content/{twin['id']}").status_code == 204
+    assert env.store.stat(key) is None
+
+    # PATCH a text announcement: the manifest carries the new text (screens render it again)
+    r = c.patch(f"/api/v1/signage/content/{text['id']}", json={"title": "收费标准", "body": "工本费 10 元。"})
+    assert r.status_code == 200 and r.json()["title"] == "收费标准", r.text
+    sched = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                      "screens": ["lobby"]}).json()
+    m = env.client(screen_token).get("/api/v1/signage/screens/lobby/manifest").json()
+    assert [(x["title"], x["body"]) for x in m["schedule"]["contents"]] == [("收费标准", "工本费 10 元。")]
+    assert c.patch(f"/api/v1/signage/content/{text['id']}", json={"name": "../x"}).status_code == 422
+    png = c.post("/api/v1/signage/content", params={"site": "hall", "name": "b.png"},
+                 content=media["blue_png"].read_bytes()).json()
+    r = c.patch(f"/api/v1/signage/content/{png['id']}", json={"title": "x"})
+    assert r.status_code == 422 and "only text" in r.json()["detail"]
+
+    # a playlist played by a schedule: 409 naming it; after deleting the schedule it goes
+    r = c.delete(f"/api/v1/signage/playlists/{playlist['id']}")
+    assert r.status_code == 409 and r.json()["detail"]["schedule_ids"] == [sched["id"]], r.text
+    assert str(sched["id"]) in r.json()["detail"]["reason"]
+    assert c.delete(f"/api/v1/signage/schedules/{sched['id']}").status_code == 204
+    assert c.delete(f"/api/v1/signage/playlists/{playlist['id']}").status_code == 204
+    assert c.delete(f"/api/v1/signage/content/{text['id']}").status_code == 204
+    assert c.get("/api/v1/signage/playlists", params={"site": "hall"}).json() == []
+
+    # supervisors only, their sites only
+    other = c.post("/api/v1/signage/content/text", json={"site": "hall", "name": "n", "title": "t"}).json()
+    annex = env.client(env.make_user("supervisor", ["annex"]))
+    assert annex.delete(f"/api/v1/signage/content/{other['id']}").status_code == 404
+    assert annex.patch(f"/api/v1/signage/content/{other['id']}", json={"title": "x"}).status_code == 404
+    assert env.client(screen_token).delete(f"/api/v1/signage/content/{other['id']}").status_code == 403
+    assert env.client(env.make_user("viewer")).patch(f"/api/v1/signage/content/{other['id']}",
+                                                     json={"title": "x"}).status_code == 403
+    pl = c.post("/api/v1/signage/playlists", json={"site": "hall", "name": "p", "items": [
+        {"content_id": other["id"], "duration_s": 5}]}).json()
+    assert annex.put(f"/api/v1/signage/playlists/{pl['id']}", json={"site": "annex", "name": "p", "items": [
+        {"content_id": other["id"], "duration_s": 5}]}).status_code == 404
+    assert annex.delete(f"/api/v1/signage/playlists/{pl['id']}").status_code == 404
+    assert c.delete("/api/v1/signage/playlists/424242").status_code == 404
+
+
+def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:  # noqa: ANN001
+    """A 12 MiB video goes through a temporary file to the store (in 5 MiB parts here) and comes
+    back streamed, byte for byte; one byte over the limit is refused with the limit named."""
+    import signage.upload
+
+    monkeypatch.setattr(signage.upload, "PART_BYTES", 5 * 1024 * 1024)   # multipart: 3 parts
+    env = signage_env
+    env.app.state.signage_max_upload_bytes = 12 * 1024 * 1024
+    c = env.client(env.make_user("supervisor"))
+    head = media["red"].read_bytes()
+    big = head + bytes(range(256)) * ((12 * 1024 * 1024 - len(head)) // 256)
+    big += b"\0" * (12 * 1024 * 1024 - len(big))
+
+    def pieces(data: bytes):  # noqa: ANN202 - chunked, no Content-Length
+        for i in range(0, len(data), 1 << 20):
+            yield data[i:i + (1 << 20)]
+    t0 = time.monotonic()
+    r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "big.mp4"}, content=pieces(big))
+    assert r.status_code == 201, r.text
+    up_s = time.monotonic() - t0
+    got = r.json()
+    assert got["size_bytes"] == len(big) and got["sha256"] == hashlib.sha256(big).hexdigest()
+    assert got["kind"] == "video"
+    info = env.store.stat(f"signage/content/{got['sha256']}")
+    assert info is not None and info.size_bytes == len(big)
+    with c.stream("GET", f"/api/v1/signage/content/{got['id']}") as resp:
+        assert resp.status_code == 200 and resp.headers["content-length"] == str(len(big))
+        sha, n, parts = hashlib.sha256(), 0, 0
+        for piece in resp.iter_raw():
+            sha.update(piece)
+            n += len(piece)
+            parts += 1
+    assert n == len(big) and sha.hexdigest() == got["sha256"] and parts > 1
+    # over the limit: refused while streaming (no Content-Length), the limit named
+    r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "over.mp4"},
+               content=pieces(big + b"x"))
+    assert r.status_code == 413 and str(12 * 1024 * 1024) in r.json()["detail"], r.text
+    r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "over.mp4"}, content=big + b"x")
+    assert r.status_code == 413 and "12 MiB" in r.json()["detail"]
+    print(f"12 MiB upload {up_s:.2f} s")

@@ -1,0 +1,123 @@
+"""docs/deploy/compose.yaml cannot run here (no container engine), so check what can be
+checked: it parses, has MinIO, PostgreSQL, workers and the API sharing one database and one
+store with secrets from env files, every counterwatch command in it is a real command whose
+options exist (asked from the real CLI with --help), and every COUNTERWATCH_* name is a setting."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from counterwatch.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docs" / "deploy" / "compose.yaml"
+# Options that read their own variable rather than a setting (click envvar=...).
+CLI_ENVVARS = {"COUNTERWATCH_CONFIG", "COUNTERWATCH_DATA", "COUNTERWATCH_WORKER_METRICS_PORT",
+               "COUNTERWATCH_AGENT_METRICS_PORT", "COUNTERWATCH_USER_PASSWORD"}
+SHARED = ("COUNTERWATCH_S3_ENDPOINT", "COUNTERWATCH_S3_BUCKET", "COUNTERWATCH_S3_SSE", "COUNTERWATCH_SITE")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def _counterwatch_services(compose: dict) -> dict[str, dict]:
+    return {name: svc for name, svc in compose["services"].items() if svc.get("image") == "counterwatch:latest"}
+
+
+def test_compose_has_the_production_services_sharing_database_and_store(compose: dict):
+    services = compose["services"]
+    assert {"minio", "postgres", "worker", "api"} <= services.keys()
+    cw = _counterwatch_services(compose)
+    assert {"worker", "api", "migrate"} <= cw.keys()
+    for name, svc in cw.items():
+        # Secrets come from the shared env file only, never written into the compose file.
+        assert svc["env_file"] == ["counterwatch.env"], name
+        env = svc["environment"]
+        assert not any(re.search(r"PASSWORD|SECRET|ACCESS_KEY|DATABASE_URL", k) for k in env), (name, env)
+        assert all(env[k] == cw["worker"]["environment"][k] for k in SHARED), name
+        assert env["COUNTERWATCH_S3_ENDPOINT"] == "minio:9000"
+    for name in ("worker", "api"):
+        assert cw[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "postgres" in cw["migrate"]["depends_on"]
+    assert services["postgres"]["env_file"] == ["postgres.env"]
+    assert "POSTGRES_PASSWORD" not in services["postgres"]["environment"]
+    assert services["minio"]["env_file"] == ["minio.env"]
+    init = "\n".join(services["minio-init"]["command"])
+    assert "--with-lock" in init and "encrypt set sse-s3" in init
+    env_dir = COMPOSE.parent / "env"
+    for svc in services.values():
+        for f in svc.get("env_file", []):
+            example = env_dir / f"{f}.example"
+            assert example.exists(), example
+            for line in example.read_text().splitlines():
+                if line.startswith("COUNTERWATCH_"):
+                    _check_setting_name(line.split("=", 1)[0])
+
+
+def _check_setting_name(name: str) -> None:
+    field = name[len("COUNTERWATCH_"):].lower()
+    assert field in Settings.model_fields or name in CLI_ENVVARS, f"{name} is not a counterwatch setting"
+
+
+def test_every_counterwatch_environment_name_is_a_setting(compose: dict):
+    for name, svc in _counterwatch_services(compose).items():
+        for key in svc["environment"]:
+            _check_setting_name(key)
+
+
+def _split(command: list[str]) -> tuple[list[str], list[str]]:
+    """(global options, subcommand words and their options) of a counterwatch command line."""
+    from counterwatch.cli import cli
+
+    words = command[1:]
+    takes_value = {o for p in cli.params if not p.is_flag for o in p.opts}
+    i = 0
+    while i < len(words) and words[i].startswith("-"):
+        i += 2 if words[i] in takes_value else 1
+    return words[:i], words[i:]
+
+
+def _command_path(words: list[str]) -> list[str]:
+    """The subcommand names at the start of ``words`` (e.g. ['catalog', 'rescan'])."""
+    import click
+
+    from counterwatch.cli import cli
+
+    cmd, path = cli, []
+    for w in words:
+        if not (isinstance(cmd, click.Group) and w in cmd.commands):
+            break
+        cmd, path = cmd.commands[w], [*path, w]
+    assert path and not isinstance(cmd, click.Group), f"{words}: not a complete counterwatch command"
+    return path
+
+
+def test_every_counterwatch_command_and_option_in_compose_exists(compose: dict):
+    services = _counterwatch_services(compose)
+    assert services
+    env = {**os.environ, "COUNTERWATCH_LOG_LEVEL": "WARNING"}
+    for name, svc in services.items():
+        command = svc["command"]
+        assert command[0] == ".venv/bin/counterwatch", name
+        glob, rest = _split(command)
+        # Click refuses an unknown command or option with exit 2 before it reads --help.
+        shown = subprocess.run([sys.executable, "-m", "counterwatch", *glob, *rest, "--help"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, (name, shown.stderr)
+        path = _command_path(rest)
+        assert f"Usage: counterwatch {' '.join(path)} [OPTIONS]" in shown.stdout, (name, shown.stdout)
+        for opt in (w for w in rest if w.startswith("--")):
+            assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt, shown.stdout)
+        if glob:
+            top = subprocess.run([sys.executable, "-m", "counterwatch", "--help"], env=env, capture_output=True,
+                                 text=True, timeout=120).stdout
+            for opt in (w for w in glob if w.startswith("--")):
+                assert opt in top, (name, opt)
