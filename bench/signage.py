@@ -38,6 +38,30 @@ def rss_kib() -> int:
     return 0
 
 
+def _fit(points: list[tuple[int, int]]) -> tuple[float | None, float | None]:
+    """Least-squares slope of y on x, and its standard error."""
+    if len(points) < 3:
+        return None, None
+    xs, ys = [float(x) for x, _ in points], [float(y) for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    a = my - b * mx
+    resid = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys)) / (len(xs) - 2)
+    return b, (resid / sxx) ** 0.5
+
+
+def _py_state():  # noqa: ANN202 - (tracemalloc snapshot, {type name: count})
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        counts[type(o).__name__] = counts.get(type(o).__name__, 0) + 1
+    return tracemalloc.take_snapshot(), counts
+
+
 def make_media(d: Path) -> list[tuple[str, Path]]:
     from PIL import Image
 
@@ -57,8 +81,17 @@ def make_media(d: Path) -> list[tuple[str, Path]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transitions", type=int, default=10000)
+    ap.add_argument("--kinds", default="video,image",
+                    help="which items of the playlist to keep: video, image or both (default video,image)")
+    ap.add_argument("--every", type=int, default=100, help="sample RSS every N transitions (default 100)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="transitions before the fit (default min(500, transitions/5))")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="diff Python allocations and object counts between warm-up and end (slower)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    kinds = set(args.kinds.split(","))
+    warmup = args.warmup if args.warmup is not None else min(500, args.transitions // 5)
     work = Path(tempfile.mkdtemp(prefix="cw-signage-bench-"))
     xvfb = None
     if not os.environ.get("DISPLAY"):
@@ -73,7 +106,7 @@ def main() -> None:
     try:
         cache = ContentCache(work / "cache")
         contents, items = {}, []
-        for i, (kind, path) in enumerate(make_media(work), 1):
+        for i, (kind, path) in enumerate([m for m in make_media(work) if m[0] in kinds], 1):
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
             cache.put(sha, data)
@@ -86,6 +119,9 @@ def main() -> None:
         t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()]
         player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=PlayerOptions())
         player._open()
+        if args.tracemalloc:
+            import tracemalloc
+            tracemalloc.start(8)
         rss: list[tuple[int, int]] = []
         t0 = time.monotonic()
         try:
@@ -96,12 +132,16 @@ def main() -> None:
                     player._tk.update()
                     time.sleep(0.002)
                 player._tk.update()
-                if n % 100 == 0:
+                if n % args.every == 0:
                     rss.append((n, rss_kib()))
+                if args.tracemalloc and n == warmup:
+                    snap0, types0 = _py_state()
                 t[0] += 1.0
         finally:
             player._end_pop(t[0])
             player._close()
+            if args.tracemalloc:
+                snap1, types1 = _py_state()
         wall_s = time.monotonic() - t0
     finally:
         if xvfb is not None:
@@ -109,7 +149,8 @@ def main() -> None:
             xvfb.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     gaps = sorted(player.stats.gaps_ms)
-    warm = [r for n, r in rss if n >= min(500, args.transitions // 5)]
+    warm = [r for n, r in rss if n >= warmup]
+    slope, slope_se = _fit([(n, r) for n, r in rss if n >= warmup])
     half = len(warm) // 2
     result = {
         "transitions": args.transitions, "wall_s": round(wall_s, 1), "measured": len(gaps),
@@ -121,12 +162,24 @@ def main() -> None:
         "rss_mib_end": round(rss[-1][1] / 1024, 1),
         "rss_mib_first_half_mean": round(statistics.mean(warm[:half]) / 1024, 1) if half else None,
         "rss_mib_second_half_mean": round(statistics.mean(warm[half:]) / 1024, 1) if half else None,
+        # least-squares line through the samples after warm-up: KiB per transition, ± its standard error
+        "rss_slope_kib_per_transition": round(slope, 3) if slope is not None else None,
+        "rss_slope_stderr": round(slope_se, 3) if slope_se is not None else None,
+        "rss_fit_growth_mib_per_10k": round(slope * 10000 / 1024, 1) if slope is not None else None,
     }
+    if args.tracemalloc:
+        result["py_traced_growth_kib"] = round(sum(d.size_diff for d in snap1.compare_to(snap0, "filename")) / 1024, 1)
     if args.json:
         print(json.dumps(result))
     else:
         for k, v in result.items():
             print(f"{k:28} {v}")
+    if args.tracemalloc:
+        print("top Python allocation growth (warm-up -> end):")
+        for d in snap1.compare_to(snap0, "lineno")[:12]:
+            print(f"  {d.size_diff / 1024:+9.1f} KiB {d.count_diff:+7d}  {d.traceback}")
+        grew = sorted(((types1.get(k, 0) - types0.get(k, 0), k) for k in set(types0) | set(types1)), reverse=True)
+        print("object counts that grew:", ", ".join(f"{k} {d:+d}" for d, k in grew[:10] if d > 0) or "none")
 
 
 if __name__ == "__main__":

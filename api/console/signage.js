@@ -13,7 +13,7 @@ const SG_CODES = { conflict: "时间冲突", bad_range: "时间或日期范围�
                    no_target: "未选择屏幕或分组", bad_weekdays: "星期无效", in_use: "仍在使用中" };
 const SG_ONLINE_S = 60;     // players send a heartbeat every 10 s
 const SG = { user: null, site: null, sites: [], tab: "screens", screens: [], content: [], playlists: [], schedules: [],
-             editing: null, interrupts: new Map() };
+             editing: null };
 
 /** Readable text for a failed call: a schedule or playlist refusal names its reason. */
 function sgReason(e) {
@@ -54,7 +54,7 @@ async function sgLoad(...what) {
 
 async function sgFillSites() {
   if (SG.user !== me.name) {     // another login in the same tab: forget what the last user saw
-    Object.assign(SG, { user: me.name, site: null, sites: [], editing: null, interrupts: new Map() });
+    Object.assign(SG, { user: me.name, site: null, sites: [], editing: null });
   }
   if (!SG.sites.length) {
     SG.sites = me.sites.length ? [...me.sites]
@@ -369,16 +369,7 @@ async function sgInterrupts() {
   const scr = $("#sg-interrupt-screens");
   const picked = sgChecked(scr);
   sgChecks(scr, "screen", SG.screens.map((s) => [s.name, s.name]), (v) => picked.includes(v));
-  // The API lists open notices in each screen's manifest; those sent from here are kept too,
-  // so that a notice for a site without screens can still be cleared.
-  const manifests = await Promise.all(SG.screens.map((s) => api(`/signage/screens/${encodeURIComponent(s.name)}/manifest`)));
-  const names = new Set(SG.screens.map((s) => s.name));
-  for (const [id, i] of SG.interrupts) {   // would be in a manifest if still open (cleared elsewhere)
-    const reaches = (i.screens || []).length ? i.screens.some((n) => names.has(n)) : names.size > 0;
-    if (i.site === SG.site && reaches) SG.interrupts.delete(id);
-  }
-  for (const m of manifests) for (const i of m.schedule.interrupts) SG.interrupts.set(i.id, { ...i, site: m.site });
-  const open = [...SG.interrupts.values()].filter((i) => i.site === SG.site).sort((a, b) => b.started_s - a.started_s);
+  const open = await api(`/signage/interrupts?site=${encodeURIComponent(SG.site)}`);
   $("#sg-interrupt-list").replaceChildren(...open.map((i) => el("li", { class: "overdue", dataset: { interrupt: i.id } },
     el("div", {}, el("span", { class: "badge bad" }, "生效中"), ` 发布于 ${fmtTime(i.started_s)} · `,
       (i.screens || []).length ? "屏幕：" + i.screens.join("、") : "本服务点全部屏幕"),
@@ -386,7 +377,6 @@ async function sgInterrupts() {
     el("button", { type: "button", class: "clear", onclick: async () => {
       try {
         await api(`/signage/interrupts/${i.id}/clear`, { method: "POST" });
-        SG.interrupts.delete(i.id);
         await sgInterrupts();
       } catch (e) { $("#sg-error").textContent = "解除失败：" + sgReason(e); }
     } }, "解除"))));
@@ -398,9 +388,8 @@ $("#sg-interrupt-form").addEventListener("submit", async (ev) => {
   const f = ev.target.elements;
   $("#sg-interrupt-error").textContent = "";
   try {
-    const i = await api("/signage/interrupts", { method: "POST", body: { site: SG.site, title: f.title.value,
+    await api("/signage/interrupts", { method: "POST", body: { site: SG.site, title: f.title.value,
       body: f.body.value, screens: sgChecked($("#sg-interrupt-screens")) } });
-    SG.interrupts.set(i.id, i);
     f.body.value = "";
     await sgInterrupts();
   } catch (e) { $("#sg-interrupt-error").textContent = "发布失败：" + sgReason(e); }

@@ -551,6 +551,18 @@ def add_interrupt(body: InterruptCreate, user: Supervisor, db: SessionDep) -> In
     return _interrupt_public(row, body.site)
 
 
+@router.get("/interrupts", response_model=list[InterruptPublic])
+def list_interrupts(user: Supervisor, db: SessionDep, site: str = Query(min_length=1, max_length=63),
+                    open_only: bool = Query(True, alias="open")) -> list[InterruptPublic]:
+    """The site's emergency notices, newest first: only those still open unless ``open=false``."""
+    s = _site(db, user, site)
+    q = select(SignageInterrupt).where(SignageInterrupt.site_id == s.id)
+    if open_only:
+        q = q.where(SignageInterrupt.cleared_s.is_(None))
+    rows = db.scalars(q.order_by(SignageInterrupt.started_s.desc(), SignageInterrupt.id.desc()).limit(500))
+    return [_interrupt_public(r, site) for r in rows]
+
+
 @router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptPublic)
 def clear_interrupt(interrupt_id: RowId, user: Supervisor, db: SessionDep) -> InterruptPublic:
     row = db.execute(select(SignageInterrupt, Site.name).join(Site, SignageInterrupt.site_id == Site.id)

@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.users import add_user
+from browser_support import ARGS, CHROMIUM, PASSWORD, serve_app
 from storage.catalog import Catalog
 from storage.db import make_engine, sqlite_url, upgrade
 from tests.transcribe.test_worker import _pcm, store_session
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-PASSWORD = "correct horse battery"
 SUPERVISOR = "主管甲"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -48,20 +36,10 @@ def served(tmp_path: Path, object_store, analyzer, data_dir: Path):
     assert worker.work(threading.Event(), burst=True) >= 2
     add_user(engine, SUPERVISOR, role="supervisor", sites=["hall"], password=PASSWORD)
     admin = add_user(engine, "admin-ui", role="admin").token
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine=engine, store=object_store), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{port}", admin
+        with serve_app(create_app(engine=engine, store=object_store)) as base:
+            yield base, admin
     finally:
-        server.should_exit = True
-        thread.join(10)
         engine.dispose()
 
 

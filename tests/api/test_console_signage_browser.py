@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import socket
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,27 +15,17 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.users import add_user
+from browser_support import ARGS, CHROMIUM, PASSWORD, serve_app
 from storage.catalog import Catalog
 from storage.db import make_engine, sqlite_url, upgrade
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-PASSWORD = "correct horse battery"
 SUPERVISOR = "主管乙"
 SITE_TZ = ZoneInfo("Asia/Shanghai")     # the default time zone of a site
 V1 = "/api/v1/signage"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -51,19 +39,10 @@ def signage_served(tmp_path: Path, object_store):
     add_user(engine, "查看员丙", role="viewer", sites=["hall"], password=PASSWORD)
     admin = add_user(engine, "admin-signage-ui", role="admin").token
     app = create_app(engine=engine, store=object_store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{port}", admin, "查看员丙"
+        with serve_app(app) as base:
+            yield base, admin, "查看员丙"
     finally:
-        server.should_exit = True
-        thread.join(10)
         engine.dispose()
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from recorder_helpers import read_all
+from tests.pulse_daemon import private_pulseaudio
 
 SINK = "counter1"
 RATE_HZ = 16000
@@ -56,35 +56,8 @@ def pulse(tmp_path_factory: pytest.TempPathFactory):
     if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
         pytest.fail("pulseaudio / paplay not installed: run scripts/install.sh --test")
     runtime = tmp_path_factory.mktemp("pulse")
-    runtime.chmod(0o700)
-    env = {
-        "XDG_RUNTIME_DIR": str(runtime),
-        "HOME": str(runtime),  # cookie and state land here, not in the real home
-        "PULSE_SERVER": f"unix:{runtime}/pulse/native",
-    }
-    log = runtime / "pulse.log"
-    cmd = [
-        "pulseaudio", "-n", "--daemonize=yes", "--exit-idle-time=-1", "--system=false",
-        "--disallow-exit=no", "--use-pid-file=yes", f"--log-target=file:{log}",
-        "-L", f"module-null-sink sink_name={SINK} rate={RATE_HZ} channels=1 format=s16le",
-        "-L", "module-native-protocol-unix",
-    ]
-    # pulseaudio warns about running as root but runs; --system=false keeps it per-user.
-    subprocess.run(cmd, env={**os.environ, **env}, check=True, timeout=30)
-    pid_file = runtime / "pulse" / "pid"
-    deadline = time.monotonic() + 10
-    while not (pid_file.exists() and (runtime / "pulse" / "native").exists()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"pulseaudio did not start:\n{log.read_text() if log.exists() else ''}")
-        time.sleep(0.05)
-    pid = int(pid_file.read_text().strip())
-    try:
+    with private_pulseaudio(runtime, sink=SINK, rate_hz=RATE_HZ) as env:
         yield Pulse(runtime_dir=runtime, env=env, sink=SINK)
-    finally:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture

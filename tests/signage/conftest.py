@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -23,6 +22,7 @@ from api.users import add_user
 from storage.catalog import Catalog
 from storage.db import make_engine
 from storage.objects import ObjectStore
+from tests.pulse_daemon import private_pulseaudio
 
 COUNTERS = {"hall": ("c1", "c2", "c3"), "annex": ("a1",)}
 
@@ -158,26 +158,5 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
     16 kHz mono null sink ``screen`` as the default; stopped afterwards."""
     if shutil.which("pulseaudio") is None or shutil.which("parec") is None:
         pytest.fail("pulseaudio / parec not installed: run scripts/install.sh --test")
-    runtime = tmp_path_factory.mktemp("pulse")
-    runtime.chmod(0o700)
-    env = {"XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native",
-           "PULSE_SINK": "screen"}
-    log = runtime / "pulse.log"
-    subprocess.run(["pulseaudio", "-n", "--daemonize=yes", "--exit-idle-time=-1", "--system=false",
-                    "--disallow-exit=no", "--use-pid-file=yes", f"--log-target=file:{log}",
-                    "-L", "module-null-sink sink_name=screen rate=16000 channels=1 format=s16le",
-                    "-L", "module-native-protocol-unix"], env={**os.environ, **env}, check=True, timeout=30)
-    pid_file = runtime / "pulse" / "pid"
-    deadline = time.monotonic() + 10
-    while not (pid_file.exists() and (runtime / "pulse" / "native").exists()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"pulseaudio did not start:\n{log.read_text() if log.exists() else ''}")
-        time.sleep(0.05)
-    pid = int(pid_file.read_text().strip())
-    try:
-        yield Pulse(env=env, sink="screen", rate_hz=16000)
-    finally:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    with private_pulseaudio(tmp_path_factory.mktemp("pulse"), sink="screen", rate_hz=16000) as env:
+        yield Pulse(env={**env, "PULSE_SINK": "screen"}, sink="screen", rate_hz=16000)

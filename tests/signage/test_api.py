@@ -78,8 +78,13 @@ def test_content_schedule_manifest_preview(signage_env, media) -> None:  # noqa:
     assert r.status_code == 201
     assert s.get("/api/v1/signage/screens/lobby/manifest").json()["schedule"]["interrupts"][0]["title"] == "紧急通知"
     assert c.get("/api/v1/signage/screens/lobby/preview").json()["kind"] == "interrupt"
+    assert [i["title"] for i in c.get("/api/v1/signage/interrupts", params={"site": "hall"}).json()] == ["紧急通知"]
     c.post(f"/api/v1/signage/interrupts/{r.json()['id']}/clear")
     assert s.get("/api/v1/signage/screens/lobby/manifest").json()["schedule"]["interrupts"] == []
+    assert c.get("/api/v1/signage/interrupts", params={"site": "hall"}).json() == []
+    closed = c.get("/api/v1/signage/interrupts", params={"site": "hall", "open": "false"}).json()
+    assert [(i["title"], i["cleared_s"] is not None) for i in closed] == [("紧急通知", True)]
+    assert s.get("/api/v1/signage/interrupts", params={"site": "hall"}).status_code == 403
 
     # reports
     rows = [{"uid": "a" * 32, "kind": "playlist", "status": "played", "content_id": video["id"], "started_s": 1.0,
