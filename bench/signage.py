@@ -88,6 +88,8 @@ def main() -> None:
                     help="transitions before the fit (default min(500, transitions/5))")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="diff Python allocations and object counts between warm-up and end (slower)")
+    ap.add_argument("--vlc-arg", action="append", default=[], help="extra libVLC argument (repeatable)")
+    ap.add_argument("--rss-out", type=Path, help="write the RSS samples (transition, KiB) to this file")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     kinds = set(args.kinds.split(","))
@@ -117,7 +119,7 @@ def main() -> None:
         cache.save_manifest({"screen": "bench", "timezone": "UTC", "hall": "bench", "schedule": schedule_to_dict(sched),
                              "now_serving": []})
         t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()]
-        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=PlayerOptions())
+        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=PlayerOptions(vlc_args=tuple(args.vlc_arg)))
         player._open()
         if args.tracemalloc:
             import tracemalloc
@@ -148,6 +150,8 @@ def main() -> None:
             xvfb.terminate()
             xvfb.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+    if args.rss_out:
+        args.rss_out.write_text("".join(f"{n} {r}\n" for n, r in rss))
     gaps = sorted(player.stats.gaps_ms)
     warm = [r for n, r in rss if n >= warmup]
     slope, slope_se = _fit([(n, r) for n, r in rss if n >= warmup])

@@ -252,12 +252,24 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
     try:
         stats = agent.run(stop)
     except SourceError as e:
-        catalog.end_session(agent.session)
+        _end_session(catalog, agent.session)
         _fail(str(e))
-    catalog.end_session(agent.session)
+    _end_session(catalog, agent.session)
     click.echo(f"counter {s.site}/{counter_name}: session {stats.session}: {stats.chunks_uploaded} chunks stored, "
                f"{stats.frames_captured / src.sample_rate_hz:.1f} s captured, {stats.dropped_samples} samples dropped, "
                f"{stats.leftover_chunks} left in the spool")
+
+
+def _end_session(catalog, session: str) -> None:  # noqa: ANN001 - storage.catalog.Catalog
+    """Mark the session ended; with the database away, say so and go on: nothing is lost, the
+    worker closes a session that has been idle for a while by itself."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        catalog.end_session(session)
+    except OperationalError as e:
+        logger.warning("session %s: could not mark it ended (database unavailable: %s); the worker "
+                       "closes it when it has been idle", session, type(e).__name__)
 
 
 # -- worker and the embedded stack ------------------------------------------------------------------

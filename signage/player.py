@@ -9,6 +9,8 @@ Corrupt or missing media are skipped and reported as ``skipped`` proof-of-play r
 """
 from __future__ import annotations
 
+import collections
+import ctypes
 import datetime as dt
 import hashlib
 import logging
@@ -39,15 +41,32 @@ class PlayerOptions:
     preload: bool = True
     #: A sound (e.g. :func:`signage.chime.write_chime`) played when a new queue call appears; None: silent.
     chime_path: Path | None = None
+    #: Extra libVLC arguments (after the player's own), e.g. ("--vout=gl",).
+    vlc_args: tuple[str, ...] = ()
 
 
 @dataclass
 class PlayerStats:
     switches: int = 0
-    gaps_ms: list[float] = field(default_factory=list)
+    #: the last switches' gaps (bounded: a screen runs for months)
+    gaps_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10_000))
     skipped: dict[int, str] = field(default_factory=dict)    # content id -> reason
     current: str = ""
     chimes: int = 0
+
+
+def _has_video_track(vlc, media) -> bool:  # noqa: ANN001
+    """Whether parsed ``media`` has a video track. python-vlc's ``Media.tracks_get()`` never
+    frees libVLC's track array (one leak per call), so this asks libVLC directly and releases it."""
+    pp = ctypes.POINTER(vlc.MediaTrack)()
+    n = vlc.libvlc_media_tracks_get(media, ctypes.byref(pp))
+    if not n:
+        return False
+    arr = ctypes.cast(pp, ctypes.POINTER(ctypes.POINTER(vlc.MediaTrack)))
+    try:
+        return any(arr[i].contents.type == vlc.TrackType.video for i in range(n))
+    finally:
+        vlc.libvlc_media_tracks_release(arr, n)
 
 
 class Player:
@@ -108,7 +127,7 @@ class Player:
         self._vlc = vlc
         self._instance = vlc.Instance(["--quiet", "--no-video-title-show", "--no-osd", "--no-snapshot-preview",
                                           # not a desktop: no xdg-screensaver child per item
-                                          "--no-disable-screensaver"])
+                                          "--no-disable-screensaver", *self.opt.vlc_args])
         self._mp = self._instance.media_player_new()
         self._mp.set_xwindow(self._video.winfo_id())
         self._mp.video_set_mouse_input(False)
@@ -304,8 +323,7 @@ class Player:
             st = m.get_parsed_status()
             if st in (vlc.MediaParsedStatus.done, vlc.MediaParsedStatus.failed, vlc.MediaParsedStatus.timeout):
                 self._preload_check = None
-                tracks = list(m.tracks_get() or ())
-                if st != vlc.MediaParsedStatus.done or not any(t.type == vlc.TrackType.video for t in tracks):
+                if st != vlc.MediaParsedStatus.done or not _has_video_track(vlc, m):
                     self._skip(cid, f"corrupt: VLC finds no picture in it ({st})")
                     self._drop_preloaded()
         if self._current_content is None or np.content is None or np.content.kind == "text":
