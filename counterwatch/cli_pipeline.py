@@ -15,7 +15,8 @@ import click
 
 from counterwatch.cli import EXIT_BAD_INPUT, _settings, build_analyzer, cli
 from counterwatch.settings import Settings
-from counterwatch.stack import StackError, engine, object_store, paths, read_state, write_state
+from counterwatch.stack import (StackError, engine, object_store, paths, read_state, redact_url,
+                               write_state)
 
 logger = logging.getLogger("counterwatch")
 
@@ -34,7 +35,10 @@ def _engine(s: Settings):  # noqa: ANN202
     try:
         return engine(s)
     except Exception as e:  # SQLAlchemy raises many kinds for a bad URL or a down server
-        _fail(f"database {s.database_url or paths(s).db}: {e.__class__.__name__}: {e}")
+        if s.database_url is None:
+            _fail(f"database {paths(s).db}: {e.__class__.__name__}: {e}")
+        url = s.database_url.get_secret_value()
+        _fail(redact_url(f"database {url}: {e.__class__.__name__}: {e}", url))
 
 
 def _store(s: Settings):  # noqa: ANN202

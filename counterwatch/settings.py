@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     split_silence_s: float = Field(8.0, gt=0)
     # -- the recording pipeline --
     data_dir: Path = Field(Path("counterwatch-data"), description="state of the embedded stack (counterwatch up)")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir")
+    # A secret: a PostgreSQL URL carries the password (printed only with it masked).
+    database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir")
     s3_endpoint: str | None = Field(None, description="host:port of MinIO/S3; default: the embedded server")
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None

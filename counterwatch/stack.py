@@ -43,9 +43,33 @@ def paths(settings: Settings) -> StackPaths:
     return StackPaths(settings.data_dir.resolve())
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may appear in logs and messages: the password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: show only a scheme-like start
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        return f"{scheme}://…" if scheme.replace("+", "").isalnum() else "(unparseable URL)"
+
+
+def redact_url(text: str, url: str) -> str:
+    """``text`` (e.g. an error message) with ``url`` and its password masked."""
+    from sqlalchemy.engine import make_url
+
+    text = text.replace(url, shown_url(url))
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    return text.replace(str(password), "***") if password else text
+
+
 def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL to connect with (holds the password: never log it; see :func:`shown_url`)."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url.get_secret_value()
     p = paths(settings)
     p.root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{p.db}"

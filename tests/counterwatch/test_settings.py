@@ -33,3 +33,23 @@ def test_bad_values_are_named(tmp_path: Path):
         load_settings(cfg)
     with pytest.raises(SettingsError, match="cannot read"):
         load_settings(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://cw:Sup3rSecret@127.0.0.1:1/cw", "postgresql+psycopg://cw:***@127.0.0.1:1/cw"),
+    ("postgresql://cw:Sup3rSecret@127.0.0:x/cw", "postgresql://…"),
+    ("not a url Sup3rSecret", "(unparseable URL)"),
+])
+def test_database_password_never_shown(url: str, shown: str, tmp_path: Path):
+    """A database that cannot be reached or a bad URL is named in the error, without its password."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COUNTERWATCH_DATABASE_URL": url, "COUNTERWATCH_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "counterwatch", "counter", "list"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert "Sup3rSecret" not in r.stdout + r.stderr
+    assert f"database {shown}" in r.stderr
+    assert "Sup3rSecret" not in repr(load_settings(database_url=url))
