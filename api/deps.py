@@ -5,6 +5,7 @@ console's session cookie (the same kind of token, HttpOnly). Tokens never go in 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Iterator
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.security import token_digest
 from storage.db import ApiToken, AuditLog, Site, User, now_s
-from storage.objects import ObjectStore
+from storage.objects import ObjectStore, StoreError, StoreUnavailable
 
 COOKIE = "cw_session"
 #: The largest row id the database keeps (32-bit integer columns).
@@ -34,6 +35,24 @@ def get_store(request: Request) -> ObjectStore:
 
 SessionDep = Annotated[Session, Depends(get_db)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
+
+
+def store_http_error(e: StoreError) -> HTTPException:
+    """The answer to a failed object-store call: 503 (with ``Retry-After``) while the store cannot
+    be reached, else 502 naming the store's error code."""
+    if isinstance(e, StoreUnavailable):
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable, try again",
+                             headers={"Retry-After": "5"})
+    return HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store refused: {e.code}")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn object-store errors raised inside the block into :func:`store_http_error` answers."""
+    try:
+        yield
+    except StoreError as e:
+        raise store_http_error(e) from e
 
 
 @dataclass(frozen=True)

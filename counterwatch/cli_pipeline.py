@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from counterwatch.cli import EXIT_BAD_INPUT, _settings, build_analyzer, cli
+from counterwatch.metrics_http import serve_metrics
 from counterwatch.settings import Settings
 from counterwatch.stack import (StackError, engine, object_store, paths, read_state, redact_url,
                                write_state)
@@ -245,11 +246,8 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
                   on_live=lambda m: catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq,
                                                      wall_start_s=m.wall_start_s, at_s=m.published_s))
     if metrics_port:
-        from prometheus_client import start_http_server
-
         metrics.register_agent(agent)
-        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only, like the worker's
-        logger.info("counter %s: metrics on http://127.0.0.1:%d/metrics", counter_name, metrics_port)
+        serve_metrics(metrics_port, actor=f"counter {counter_name}")
     stop = threading.Event()
     handle_signals(agent, stop)
     logger.info("counter %s: recording %s (session %s)", counter_name, src, agent.session)
@@ -267,25 +265,31 @@ def record(ctx: click.Context, counter_name: str, source: str, n_channels: int |
 def _end_session(catalog, session: str) -> None:  # noqa: ANN001 - storage.catalog.Catalog
     """Mark the session ended; with the database away, say so and go on: nothing is lost, the
     worker closes a session that has been idle for a while by itself."""
-    from sqlalchemy.exc import OperationalError
+    from storage.db import DB_UNAVAILABLE
 
     try:
         catalog.end_session(session)
-    except OperationalError as e:
+    except DB_UNAVAILABLE as e:     # as the worker: a restart (OperationalError) or a cut connection
         logger.warning("session %s: could not mark it ended (database unavailable: %s); the worker "
                        "closes it when it has been idle", session, type(e).__name__)
 
 
 # -- worker and the embedded stack ------------------------------------------------------------------
 
+def alarm_options(s: Settings) -> dict:
+    """The health-alarm thresholds from the settings, as keyword arguments of
+    ``Catalog.evaluate_alarms`` (and fields of ``WorkerOptions``): one place for the worker's
+    sweep, `up`'s health loop and `status`."""
+    lo, hi = (int(x) for x in s.opening_hours.split("-"))
+    return dict(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
+                screen_gone_after_s=s.screen_gone_after_s, opening_hours=(lo, hi))
+
+
 def _worker(s: Settings, *, name: str | None = None):  # noqa: ANN202
     from transcribe.worker import Worker, WorkerOptions
 
-    lo, hi = (int(x) for x in s.opening_hours.split("-"))
     return Worker(engine=_engine(s), store=_store(s), analyzer=build_analyzer(s), name=name,
-                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s,
-                                        silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
-                                        screen_gone_after_s=s.screen_gone_after_s, opening_hours=(lo, hi)))
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s, **alarm_options(s)))
 
 
 @cli.command()
@@ -307,10 +311,7 @@ def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: fl
     s = _settings(ctx, data_dir=data_dir)
     w = _worker(s)
     if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only: scrape through a local agent/proxy
-        logger.info("worker %s: metrics on http://127.0.0.1:%d/metrics", w.name, metrics_port)
+        serve_metrics(metrics_port, actor=f"worker {w.name}")
     stop = threading.Event()
     stop_on_signals(stop, f"worker {w.name}")
     n = w.work(stop, burst=burst, max_jobs=max_jobs, max_idle_s=max_idle_s)
@@ -370,8 +371,7 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
             t = threading.Thread(target=w.work, args=(stop,), name=f"worker-{i}")
             t.start()
             threads.append(t)
-        lo, hi = (int(x) for x in s.opening_hours.split("-"))
-        health = threading.Thread(target=_health_loop, args=(catalog, s, stop, (lo, hi)), name="health")
+        health = threading.Thread(target=_health_loop, args=(catalog, s, stop), name="health")
         health.start()
         threads.append(health)
         api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port)
@@ -525,11 +525,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _health_loop(catalog, s: Settings, stop: threading.Event, hours: tuple[int, int]) -> None:  # noqa: ANN001
+def _health_loop(catalog, s: Settings, stop: threading.Event) -> None:  # noqa: ANN001
+    options = alarm_options(s)
     while not stop.wait(15.0):
         try:
-            catalog.evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s, opening_hours=hours,
-                                    screen_gone_after_s=s.screen_gone_after_s)
+            catalog.evaluate_alarms(**options)
         except Exception:  # the health check must outlive a database hiccup
             logger.exception("health: alarm evaluation failed")
 
@@ -629,9 +629,7 @@ def status(ctx: click.Context, data_dir: Path | None) -> None:
 
     s = _settings(ctx, data_dir=data_dir)
     eng = _engine(s)
-    lo, hi = (int(x) for x in s.opening_hours.split("-"))
-    alarms = Catalog(eng).evaluate_alarms(silent_after_s=s.silent_after_s, gone_after_s=s.gone_after_s,
-                                          opening_hours=(lo, hi), screen_gone_after_s=s.screen_gone_after_s)
+    alarms = Catalog(eng).evaluate_alarms(**alarm_options(s))
     now = time.time()
     with Session(eng) as db:
         for c, site_name in db.execute(select(Counter, Site.name).join(Site).order_by(Site.name, Counter.name)):

@@ -1,7 +1,6 @@
 """``counterwatch signage``: the waiting-area screen player."""
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
@@ -12,7 +11,6 @@ from counterwatch.cli import EXIT_BAD_INPUT, _settings, cli
 from counterwatch.cli_pipeline import _fail, data_option, stop_on_signals
 from counterwatch.stack import StackError, engine, paths, read_state
 
-logger = logging.getLogger("counterwatch")
 
 
 def _api_url(s, api: str | None) -> str | None:  # noqa: ANN001 - Settings
@@ -77,8 +75,10 @@ def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | N
     Keeps playing from its cache when the server is unreachable. Ctrl-C stops it.
     """
     from signage.chime import write_chime
-    from signage.player import Player, PlayerOptions
+    from signage.player import Player, PlayerOptions, limit_malloc_arenas
     from signage.sync import ApiClient, ContentCache, Syncer
+
+    limit_malloc_arenas(PlayerOptions.malloc_arena_max)   # before any thread allocates (see there)
 
     if not os.environ.get("DISPLAY"):
         _fail("no X display: set DISPLAY (e.g. DISPLAY=:0)", EXIT_BAD_INPUT)
@@ -98,13 +98,11 @@ def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | N
     player = Player(screen=screen, cache=cache, syncer=syncer,
                     options=PlayerOptions(windowed=windowed, chime_path=chime_path))
     if metrics_port:
-        from prometheus_client import start_http_server
-
+        from counterwatch.metrics_http import serve_metrics
         from signage.metrics import register_player
 
         register_player(syncer=syncer, cache=cache)
-        start_http_server(metrics_port, addr="127.0.0.1")    # loopback only, like the worker's
-        logger.info("screen %s: metrics on http://127.0.0.1:%d/metrics", screen, metrics_port)
+        serve_metrics(metrics_port, actor=f"screen {screen}")
     stop = threading.Event()
     stop_on_signals(stop, f"screen {screen}")
     sync_thread = threading.Thread(target=syncer.run, args=(stop,), name="signage-sync", daemon=True)

@@ -117,7 +117,11 @@ class Uploader:
         logger.debug("counter %s: stored %s (%d bytes)", self.counter, meta.key, meta.size_bytes)
 
     def retain_until(self, meta: ChunkMeta) -> dt.datetime | None:
-        """Until when ``meta``'s object stays locked: capture time + the site's retention."""
+        """Until when ``meta``'s object stays locked: capture time + the site's retention.
+
+        The date may be past (a chunk captured before the clock was set, or spooled longer
+        than the retention period); the store then writes it unlocked rather than sending a
+        date the server refuses, which would keep this chunk, and the spool, stuck."""
         if self.retention_days is None:
             return None
         return (dt.datetime.fromtimestamp(meta.wall_start_s, dt.timezone.utc)

@@ -6,11 +6,12 @@ import logging
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signage.models import (SignageContent, SignageInterrupt, SignagePlaylist, SignageSchedule, SignageScreen)
 from signage.schedule import (Content, Interrupt, Playlist, PlaylistItem, Schedule, ScreenRef, entry_from_dict)
-from storage.db import Alarm, ApiToken, Counter, Event, Site
+from storage.db import Alarm, ApiToken, Counter, Event, Site, User
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,8 @@ SCREEN_GONE_AFTER_S = 120.0
 
 
 class SignageError(Exception):
-    """A signage request that cannot be done: ``code`` is ``unknown_site``, ``unknown_screen``."""
+    """A signage request that cannot be done: ``code`` is ``unknown_site``, ``unknown_screen``,
+    ``name_taken``."""
 
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
@@ -36,31 +38,46 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
     """Create (or update the groups of) screen ``name`` at ``site`` and issue a new token for its
     machine user; every earlier token of that user is revoked (a re-registered screen, or a
     replaced box, leaves no working old token behind). Returns (screen id, token); the token
-    is shown once.
+    is shown once. One transaction: the screen row is locked while it is checked and changed.
+
+    Screen names are unique across sites; a screen never moves to another site here (that would
+    hand one site's screen, and its proof of play, to whoever manages the other).
 
     Raises:
-        SignageError: ``unknown_site``; api.users.UserError for a bad name.
+        SignageError: ``unknown_site``; ``name_taken`` (a screen of that name is registered at
+            another site).
     """
-    from api.security import token_digest
-    from api.users import add_user   # the CLI imports this module too; keep the API out of its import time
+    from api.security import new_token, token_digest   # the CLI imports this module too: keep the API
+                                                       # out of its import time
 
-    with Session(engine) as s:
-        site_id = s.scalar(select(Site.id).where(Site.name == site))
-    if site_id is None:
-        raise SignageError("unknown_site", f"no site {site!r} (register a counter there first)")
-    user = add_user(engine, screen_user_name(name), role="screen", sites=[site])
-    with Session(engine) as s, s.begin():
-        row = s.scalar(select(SignageScreen).where(SignageScreen.name == name))
-        if row is None:
-            row = SignageScreen(site_id=site_id, name=name, groups=list(groups), status={})
-            s.add(row)
-        elif groups:
-            row.groups = list(groups)
-        row.site_id, row.user_id = site_id, user.id
-        s.execute(delete(ApiToken).where(ApiToken.user_id == user.id,
-                                         ApiToken.token_sha256 != token_digest(user.token)))
-        s.flush()
-        return row.id, user.token
+    taken = SignageError("name_taken", f"screen name {name!r} is already in use; choose another name")
+    token = new_token()
+    try:
+        with Session(engine) as s, s.begin():
+            site_id = s.scalar(select(Site.id).where(Site.name == site))
+            if site_id is None:
+                raise SignageError("unknown_site", f"no site {site!r} (register a counter there first)")
+            row = s.scalar(select(SignageScreen).where(SignageScreen.name == name).with_for_update())
+            if row is not None and row.site_id != site_id:
+                raise taken
+            user = s.scalar(select(User).where(User.name == screen_user_name(name)).with_for_update())
+            if user is None:
+                user = User(name=screen_user_name(name), role="screen", sites=[site])
+                s.add(user)
+            user.role, user.sites, user.active = "screen", [site], True
+            s.flush()
+            s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+            s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="screen"))
+            if row is None:
+                row = SignageScreen(site_id=site_id, name=name, groups=list(groups), status={})
+                s.add(row)
+            elif groups:
+                row.groups = list(groups)
+            row.user_id = user.id
+            s.flush()
+            return row.id, token
+    except IntegrityError as e:   # the same name registered at the same moment elsewhere
+        raise taken from e
 
 
 def screen_ref(row: SignageScreen) -> ScreenRef:
@@ -130,14 +147,21 @@ def now_serving(db: Session, site_id: int) -> list[dict]:
 def evaluate_screen_alarms(db: Session, *, now_s: float, gone_after_s: float = SCREEN_GONE_AFTER_S) -> None:
     """Raise a ``screen-gone`` alarm (in the ``alarms`` table, next to the counters' ones) for each
     screen that has sent heartbeats but none for more than ``gone_after_s``; clear it for the
-    others. Runs in the caller's transaction (the worker sweep, ``counterwatch status``)."""
-    for screen in db.scalars(select(SignageScreen)):
+    others. Runs in the caller's transaction (the worker sweep, ``counterwatch up``'s health loop,
+    ``counterwatch status``); screens are taken in id order (see :func:`set_screen_alarm`)."""
+    for screen in db.scalars(select(SignageScreen).order_by(SignageScreen.id)):
         age = None if screen.last_heartbeat_s is None else now_s - screen.last_heartbeat_s
         set_screen_alarm(db, screen.id, gone=age is not None and age > gone_after_s, at_s=now_s,
                          detail=f"no heartbeat for {age or 0:.0f} s")
 
 
 def set_screen_alarm(db: Session, screen_id: int, *, gone: bool, at_s: float, detail: str = "") -> None:
+    """Raise (``gone``) or clear the screen's ``screen-gone`` alarm, in the caller's transaction.
+
+    Idempotent when several run at once (the worker sweep and ``up``'s health loop): the screen's
+    row is locked (``FOR UPDATE``; SQLite's write transactions are serial anyway) before the open
+    alarm is looked for, so a second caller waits and then finds the first one's alarm."""
+    db.execute(select(SignageScreen.id).where(SignageScreen.id == screen_id).with_for_update())
     alarm = db.scalar(select(Alarm).where(Alarm.screen_id == screen_id, Alarm.kind == "screen-gone",
                                           Alarm.cleared_s.is_(None)))
     if gone and alarm is None:

@@ -183,7 +183,12 @@ class Syncer:
         self.client, self.screen, self.cache = client, screen, cache
         self.poll_s, self.calls_poll_s = poll_s, calls_poll_s
         self.heartbeat_s, self.max_backoff_s = heartbeat_s, max_backoff_s
-        self._cursor = int((self.cache.load_manifest() or {}).get("serving_cursor") or 0)
+        # The events cursor of the now-serving rows shown, and when (time.monotonic()) the request
+        # that brought them was sent. Answers are ordered by send time, not by cursor: the cursor
+        # is the newest event id, which goes down after a database restore. Not kept across
+        # restarts (the first fast poll, since 0, brings the rows).
+        self._cursor = 0
+        self._serving_sent = float("-inf")
         self.clock = clock
         self.on_change = on_change or (lambda: None)
         self.status = status or (lambda: "")
@@ -231,6 +236,7 @@ class Syncer:
         replace the manifest's (offline periods and errors are the main loop's business)."""
         wait_s = self.calls_poll_s
         while not stop.wait(wait_s):
+            sent = time.monotonic()
             try:
                 got = self.client.serving(self.screen, since=self._cursor)
                 wait_s = self.calls_poll_s
@@ -239,15 +245,17 @@ class Syncer:
                 wait_s = min(self.max_backoff_s, wait_s * 2)
                 continue
             if got is not None:
-                self._apply_serving(int(got["cursor"]), got["now_serving"])
+                self._apply_serving(int(got["cursor"]), got["now_serving"], sent=sent)
 
-    def _apply_serving(self, cursor: int, rows: list) -> None:
+    def _apply_serving(self, cursor: int, rows: list, *, sent: float) -> None:
+        """Show ``rows`` unless a request sent after this one (``sent``, monotonic) already
+        brought newer ones; any cursor other than the current one counts as news."""
         with self._lock:
-            if cursor < self._cursor:
-                return
-            self._cursor = cursor
             manifest = self.state.manifest
-            if manifest is None or manifest.get("now_serving") == rows:
+            if manifest is None or sent < self._serving_sent:   # nothing shown yet, or an older answer
+                return
+            self._serving_sent, self._cursor = sent, cursor
+            if manifest.get("now_serving") == rows:
                 return
             manifest = {**manifest, "now_serving": rows, "serving_cursor": cursor}
             self.state.manifest = manifest
@@ -266,6 +274,7 @@ class Syncer:
         """One round: manifest, missing content, plays, heartbeat. Raises Unreachable, Refused."""
         if self.client is None:
             return
+        sent = time.monotonic()
         manifest = self.client.manifest(self.screen)
         for c in manifest.get("schedule", {}).get("contents", []):
             if c.get("url") and c.get("sha256") and not self.cache.has(c["sha256"]):
@@ -285,13 +294,12 @@ class Syncer:
                 back = True
             self.state.online = True
             self.state.last_sync_s = now
-            cursor = int(manifest.get("serving_cursor") or 0)
-            if cursor < self._cursor and self.state.manifest is not None:
-                # generated before the newest call the fast poll has shown: keep that one
+            if sent < self._serving_sent and self.state.manifest is not None:
+                # asked for before the fast poll's newest answer: keep the rows that one brought
                 manifest = {**manifest, "now_serving": self.state.manifest.get("now_serving", []),
                             "serving_cursor": self._cursor}
             else:
-                self._cursor = cursor
+                self._serving_sent, self._cursor = sent, int(manifest.get("serving_cursor") or 0)
             changed = not _same(self.state.manifest, manifest)
             if changed:
                 self.state.manifest = manifest

@@ -1,10 +1,7 @@
 """Big signage files without holding them in memory: an upload is spooled to a temporary file
-while it is counted, hashed and its head kept for sniffing; the file then goes to the object
-store in parts, and downloads stream from the store in pieces.
-
-The two store calls use the minio client inside :class:`storage.objects.ObjectStore`
-(``_client`` and ``_errors``): that class has no streaming put or get yet, and it belongs to
-the storage package. They should move there as ``put_stream`` / ``open_stream``.
+while it is counted, hashed and its head kept for sniffing; the route then puts the file into
+the store in parts of :data:`PART_BYTES` (``ObjectStore.put_stream``), and downloads stream
+from the store in pieces of :data:`READ_BYTES` (``ObjectStore.open_stream``).
 """
 from __future__ import annotations
 
@@ -13,9 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
-
-from storage.objects import ObjectStore
+from typing import AsyncIterator, Callable
 
 #: Bytes kept from the start of an upload for sniffing its format.
 HEAD_BYTES = 512
@@ -89,15 +84,3 @@ async def spool(chunks: AsyncIterator[bytes], *, limit_bytes: int, accept_head: 
         path.unlink(missing_ok=True)
         raise
     return Spooled(path=path, size_bytes=size, sha256=sha.hexdigest(), head=bytes(head))
-
-
-def put_file_streaming(store: ObjectStore, key: str, path: Path, *, size_bytes: int, sha256: str,
-                       content_type: str) -> None:
-    """Upload a spooled file in parts of :data:`PART_BYTES` (see ``ObjectStore.put_stream``)."""
-    store.put_stream(key, path, size_bytes=size_bytes, sha256=sha256, content_type=content_type,
-                     part_size_bytes=PART_BYTES)
-
-
-def open_streaming(store: ObjectStore, key: str, *, expected_sha256: str | None = None) -> Iterator[bytes]:
-    """The object's bytes in pieces of :data:`READ_BYTES` (see ``ObjectStore.open_stream``)."""
-    return store.open_stream(key, expected_sha256=expected_sha256, piece_bytes=READ_BYTES)

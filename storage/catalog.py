@@ -229,7 +229,9 @@ class Catalog:
         hour = dt.datetime.fromtimestamp(now).hour
         open_now = opening_hours[0] <= hour < opening_hours[1]
         with Session(self.engine) as s, s.begin():
-            for c in s.scalars(select(Counter)):
+            # Counter rows locked in id order: two sweeps at once (workers, `up`) cannot both see
+            # no open alarm and raise it twice, nor deadlock (SQLite serialises writers anyway).
+            for c in s.scalars(select(Counter).order_by(Counter.id).with_for_update()):
                 gone = c.last_heartbeat_s is not None and now - c.last_heartbeat_s > gone_after_s
                 _set_alarm(s, c.id, "agent-gone", gone, now, f"no heartbeat for {now - (c.last_heartbeat_s or now):.0f} s")
                 silent = (open_now and not gone and not c.paused and c.last_loud_s is not None

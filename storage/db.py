@@ -13,9 +13,14 @@ from pathlib import Path
 from sqlalchemy import (JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
                         create_engine, event, false)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 logger = logging.getLogger(__name__)
+
+#: The database is down or the connection broke (a restart, a network cut): wait and retry
+#: rather than fail (the worker's loop, the agent ending its session).
+DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def now_s() -> float:
@@ -161,6 +166,11 @@ class Job(Base):
     queued_s: Mapped[float | None] = mapped_column(Float, nullable=True, default=now_s)
     finished_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
+    #: Temporary failures (store unavailable) since the job last succeeded or was (re)queued,
+    #: and when the first of them happened (migration 0008): they do not use up ``attempts``,
+    #: but set the backoff and, lasting long enough, fail the job for good (storage.jobs).
+    temp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    temp_failing_since_s: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Interaction(Base):

@@ -5,6 +5,14 @@ works. A worker that dies stops extending; once the lease has run out another wo
 the job again. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so any number of workers on
 any number of machines never take the same job; SQLite serialises claims with an immediate
 write transaction (one machine).
+
+A failed attempt counts towards :data:`MAX_ATTEMPTS`. A temporary failure (the store is
+unreachable or answers 5xx) does not, so an outage of the store does not fail jobs quickly;
+such failures are counted apart (``temp_failures``), back off 5 s doubling to 5 minutes, and a
+job still failing that way a day after the first of them (and at least
+:data:`TEMPORARY_GIVE_UP_MIN_FAILURES` times) is failed for good, so a lasting server error on
+one object shows as a failed job (metric and ``counterwatch status``) instead of retrying
+unseen forever.
 """
 from __future__ import annotations
 
@@ -21,6 +29,18 @@ from storage.db import Job, now_s
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+#: Backoff after temporary failures: TEMPORARY_BACKOFF_S doubling up to TEMPORARY_BACKOFF_MAX_S.
+TEMPORARY_BACKOFF_S = 5.0
+TEMPORARY_BACKOFF_MAX_S = 300.0
+#: Temporary failures for this long (since the first) and at least this many times fail a job
+#: for good. Both, so a job whose worker was itself away for a day is not failed on its next try.
+TEMPORARY_GIVE_UP_S = 24 * 3600.0
+TEMPORARY_GIVE_UP_MIN_FAILURES = 10
+
+
+def temporary_retry_in_s(temp_failures: int) -> float:
+    """Delay before the retry that follows temporary failure number ``temp_failures`` (1-based)."""
+    return min(TEMPORARY_BACKOFF_MAX_S, TEMPORARY_BACKOFF_S * 2 ** min(max(temp_failures, 1) - 1, 20))
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,16 @@ class Claimed:
     key: str
     payload: dict
     attempts: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What :meth:`JobQueue.fail` did: ``gave_up``: the job is now ``failed`` for good;
+    otherwise it is claimable again in ``retry_in_s``. ``temp_failures``: the job's count of
+    temporary failures in a row so far."""
+    gave_up: bool
+    retry_in_s: float
+    temp_failures: int
 
 
 def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_done: bool = False) -> bool:
@@ -45,6 +75,7 @@ def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_don
         return True
     if requeue_done and job.state in ("done", "failed"):
         job.state, job.attempts, job.error, job.payload = "queued", 0, "", payload
+        job.temp_failures, job.temp_failing_since_s = 0, None
         job.queued_s = now_s()
         job.lease_owner = job.lease_until_s = None
         return True
@@ -101,6 +132,7 @@ class JobQueue:
         res = session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
                               .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
                                       lease_until_s=None, lease_owner=None, rerun=False,
+                                      temp_failures=0, temp_failing_since_s=None,
                                       attempts=case((Job.rerun, 0), else_=Job.attempts),
                                       queued_s=case((Job.rerun, now_s()), else_=Job.queued_s)))
         return res.rowcount == 1
@@ -109,16 +141,41 @@ class JobQueue:
         with Session(self.engine) as s, s.begin():
             return self.finish_in(s, job_id, owner)
 
-    def fail(self, job_id: int, owner: str, error: str, *, retry_in_s: float = 5.0, temporary: bool = False) -> None:
-        """Give the job back: it is claimable again after ``retry_in_s``. ``temporary``: the
-        failure was an outage (store unreachable), so this attempt does not count towards
-        :data:`MAX_ATTEMPTS`; a long outage must not make jobs fail for good."""
-        values = dict(state="running", lease_until_s=now_s() + retry_in_s, lease_owner="retry:" + owner,
-                      error=error[-4000:])
-        if temporary:
-            values["attempts"] = case((Job.attempts > 0, Job.attempts - 1), else_=0)
+    def fail(self, job_id: int, owner: str, error: str, *, retry_in_s: float = 5.0,
+             temporary: bool = False) -> Failure | None:
+        """Give the job back: it is claimable again after ``retry_in_s``.
+
+        ``temporary``: the failure was an outage (store unreachable or failing), so this attempt
+        does not count towards :data:`MAX_ATTEMPTS`, and a long outage does not make jobs fail
+        quickly. It counts as a temporary failure instead: the retry comes after
+        :func:`temporary_retry_in_s` of their number (``retry_in_s`` is not used), and once they
+        have lasted :data:`TEMPORARY_GIVE_UP_S` (and numbered at least
+        :data:`TEMPORARY_GIVE_UP_MIN_FAILURES`) the job is failed for good.
+
+        Returns what was done, or None when ``owner`` no longer held the job.
+        """
+        now = now_s()
         with Session(self.engine) as s, s.begin():
-            s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(**values))
+            job = s.scalar(select(Job).where(Job.id == job_id, Job.lease_owner == owner).with_for_update())
+            if job is None:
+                return None
+            job.error = error[-4000:]
+            if temporary:
+                job.attempts = max(job.attempts - 1, 0)
+                job.temp_failures = (job.temp_failures or 0) + 1
+                if job.temp_failing_since_s is None:
+                    job.temp_failing_since_s = now
+                failing_s = now - job.temp_failing_since_s
+                if job.temp_failures >= TEMPORARY_GIVE_UP_MIN_FAILURES and failing_s >= TEMPORARY_GIVE_UP_S:
+                    job.state, job.finished_s, job.lease_owner, job.lease_until_s = "failed", now, None, None
+                    job.error = (job.error[-3800:] + f"\ngave up after {job.temp_failures} temporary failures "
+                                 f"in {failing_s / 3600:.1f} h")
+                    logger.error("jobs: %s %s failed for good after %d temporary failures in %.1f h",
+                                 job.kind, job.key, job.temp_failures, failing_s / 3600)
+                    return Failure(gave_up=True, retry_in_s=0.0, temp_failures=job.temp_failures)
+                retry_in_s = temporary_retry_in_s(job.temp_failures)
+            job.state, job.lease_until_s, job.lease_owner = "running", now + retry_in_s, "retry:" + owner
+            return Failure(gave_up=False, retry_in_s=retry_in_s, temp_failures=job.temp_failures or 0)
 
     def depth(self) -> dict[str, int]:
         from sqlalchemy import func

@@ -11,9 +11,10 @@ backoff themselves, and a server that is down must fail within about ``timeout_s
 Issue 6: every PUT carries the configured server-side encryption (``sse``: SSE-S3 or SSE-KMS;
 never SSE-C, whose keys we would have to keep), and a PUT given ``retain_until`` is written
 under Object Lock retention when the bucket has Object Lock enabled (probed once,
-:meth:`ObjectStore.object_lock`). In such a bucket (versioned), :meth:`ObjectStore.delete`
-removes every version of the key, and a version still under retention raises
-:class:`ObjectLocked`.
+:meth:`ObjectStore.object_lock`); a retain-until date already past is not sent (the store
+would refuse the PUT). In a versioned bucket (every bucket with Object Lock is) or one whose
+versioning the store will not tell, :meth:`ObjectStore.delete` removes every version of the
+key, and a version still under retention raises :class:`ObjectLocked`.
 """
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ _UNSUPPORTED_CODES = frozenset({"NotImplemented", "MethodNotAllowed", "InvalidRe
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 OBJECT_LOCK_SETTINGS = ("auto", "off", "governance", "compliance")
+# A retain-until date this close to now (or past) is not sent: the store refuses a past date
+# (MinIO and S3: 400), and a request signed more than 15 minutes off the server's clock is
+# refused anyway (RequestTimeTooSkewed), so the server's clock is within this of ours.
+RETAIN_UNTIL_MARGIN_S = 15 * 60.0
 _SSE_SETTING = re.compile(r"^(off|s3|kms:[A-Za-z0-9][A-Za-z0-9._:/-]{0,255})$")
 
 
@@ -117,7 +122,8 @@ class ObjectLockState:
     ``supported``: the server implements Object Lock; ``enabled``: the bucket was created with
     it (it is then versioned); ``default_mode``/``default_days``: the bucket's default retention,
     if any; ``write_mode``: ``GOVERNANCE`` or ``COMPLIANCE`` for PUTs given ``retain_until``,
-    ``None`` when nothing is written locked.
+    ``None`` when nothing is written locked. ``known``: False when the store refused to say
+    (AccessDenied); ``supported`` and ``enabled`` are then False only as far as writing goes.
     """
 
     supported: bool
@@ -125,6 +131,7 @@ class ObjectLockState:
     write_mode: str | None
     default_mode: str | None = None
     default_days: int | None = None
+    known: bool = True
 
 
 def parse_sse(value: str) -> Sse | None:
@@ -191,6 +198,17 @@ def _xml_error_code(body: str | None) -> str | None:
         return None
 
 
+def _exception_code(exc: Exception) -> tuple[str | None, int]:
+    """(S3 error code, HTTP status) of a minio exception; rclone's text/xml errors included."""
+    if isinstance(exc, S3Error):
+        return exc.code, exc.response.status if exc.response is not None else 0
+    if isinstance(exc, InvalidResponseError):
+        return _xml_error_code(getattr(exc, "_body", None)), int(getattr(exc, "_code", 0) or 0)
+    if isinstance(exc, ServerError):
+        return None, exc.status_code
+    return None, 0
+
+
 def _etag_md5(etag: str | None) -> str | None:
     etag = (etag or "").strip('"').lower()
     return etag if _MD5_ETAG.match(etag) else None
@@ -223,6 +241,9 @@ class ObjectStore:
         self.object_lock_setting = object_lock
         self._lock_state: ObjectLockState | None = None
         self._sse_unconfirmed_logged = False
+        self._past_retention_run = 0        # PUTs in a row whose retain-until date was past
+        self._versioned: bool | None = None
+        self._versioning_probed = False
         self.endpoint = endpoint
         self.bucket = bucket
         self.timeout_s = timeout_s
@@ -295,7 +316,10 @@ class ObjectStore:
         always set to the data's SHA-256. The store's server-side encryption goes with every
         PUT. With ``retain_until`` (timezone-aware) and a bucket with Object Lock enabled, the
         object is written under retention until then (see :meth:`object_lock`); elsewhere
-        ``retain_until`` is ignored.
+        ``retain_until`` is ignored. A ``retain_until`` already past, or less than
+        :data:`RETAIN_UNTIL_MARGIN_S` ahead, is not sent (the store would refuse the PUT, and
+        the caller would retry it forever): the object is written without retention and a
+        warning is logged once per run of such PUTs.
 
         Raises:
             BadKey: ``key`` is not a clean relative path.
@@ -308,7 +332,7 @@ class ObjectStore:
         if retain_until is not None:
             mode = self.object_lock().write_mode
             if mode is not None:
-                retention = Retention(mode, retain_until.astimezone(dt.timezone.utc))
+                retention = self._retention(key, mode, retain_until.astimezone(dt.timezone.utc))
         if len(data) > MAX_PUT_BYTES:
             raise ValueError(f"{len(data)} bytes is over the single-PUT limit of {MAX_PUT_BYTES}")
         md5 = hashlib.md5(data, usedforsecurity=False)
@@ -341,6 +365,21 @@ class ObjectStore:
                      len(data), md5.hexdigest())
         return ObjectInfo(key=key, size_bytes=len(data), md5_hex=md5.hexdigest(),
                           metadata=user_meta)
+
+    def _retention(self, key: str, mode: str, until: dt.datetime) -> Retention | None:
+        # A chunk captured while the agent's clock was wrong, or spooled for longer than its
+        # retention, has a date already past: evidence is stored all the same, unlocked.
+        if until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=RETAIN_UNTIL_MARGIN_S):
+            if self._past_retention_run:
+                logger.info("store %s: writing with retention again, after %d object(s) written unlocked "
+                            "because their retention date had passed", self.endpoint, self._past_retention_run)
+                self._past_retention_run = 0
+            return Retention(mode, until)
+        self._past_retention_run += 1
+        log = logger.warning if self._past_retention_run == 1 else logger.debug
+        log("store %s: %s: retention date %s is past (captured while the clock was wrong, or older than its "
+            "retention period); written without Object Lock", self.endpoint, key, until.isoformat())
+        return None
 
     def put_file(self, key: str, path: Path, *,
                  content_type: str = "application/octet-stream",
@@ -452,7 +491,7 @@ class ObjectStore:
                     logger.warning("store %s: may not read the Object Lock configuration of bucket %s "
                                    "(grant s3:GetBucketObjectLockConfiguration); chunks are written "
                                    "unlocked", self.endpoint, self.bucket)
-                    return ObjectLockState(supported=False, enabled=False, write_mode=None)
+                    return ObjectLockState(supported=False, enabled=False, write_mode=None, known=False)
                 else:
                     raise
             except InvalidResponseError as exc:
@@ -572,17 +611,59 @@ class ObjectStore:
     def delete(self, key: str) -> None:
         """Remove the object; removing one that is not there is not an error.
 
-        In a bucket with Object Lock (always versioned) every version of the key is removed,
-        not just hidden behind a delete marker.
+        In a versioned bucket (every bucket with Object Lock is), or one whose versioning the
+        store would not tell (see :meth:`versioned`), every version of the key is removed, not
+        just hidden behind a delete marker.
 
         Raises:
             ObjectLocked: a version is under retention (or legal hold) and stays.
+            StoreError: AccessDenied listing the versions of a bucket whose versioning is
+                unknown (a plain delete could leave the data in the bucket).
             StoreUnavailable, StoreError, BadKey.
         """
         check_key(key)
+        versioned = self.versioned()
+        if versioned is False:
+            self._delete_plain(key)
+        else:
+            self._delete_versions(key, versioned_known=versioned is True)
+
+    def versioned(self) -> bool | None:
+        """Whether the bucket keeps versions (deletes must remove them), asked once.
+
+        True where it has Object Lock, or its versioning (``GET ?versioning``) is ``Enabled`` or
+        ``Suspended`` (versions made before stay); False where it never had versioning or the
+        store does not implement it (rclone serve s3 answers with an empty configuration);
+        None where the store refused to say (AccessDenied).
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (nothing cached; asked again later).
+            StoreError: another refusal.
+        """
+        if not self._versioning_probed:
+            self._versioned = self._probe_versioning()
+            self._versioning_probed = True
+        return self._versioned
+
+    def _probe_versioning(self) -> bool | None:
         if self.object_lock().enabled:
-            self._delete_versions(key)
-            return
+            return True
+        with self._errors():
+            try:
+                status = self._client.get_bucket_versioning(self.bucket).status
+            except (S3Error, InvalidResponseError, ServerError) as exc:
+                code, http_status = _exception_code(exc)
+                if code == "AccessDenied":
+                    logger.warning("store %s: may not read the versioning of bucket %s (grant "
+                                   "s3:GetBucketVersioning); deletes list and remove every version of a key",
+                                   self.endpoint, self.bucket)
+                    return None
+                if code in _UNSUPPORTED_CODES or http_status in (405, 501):
+                    return False
+                raise
+        return status in ("Enabled", "Suspended")
+
+    def _delete_plain(self, key: str) -> None:
         with self._errors(key):
             try:
                 self._client.remove_object(self.bucket, key)
@@ -591,11 +672,35 @@ class ObjectStore:
                     raise
         logger.debug("store %s: deleted %s/%s", self.endpoint, self.bucket, key)
 
-    def _delete_versions(self, key: str) -> None:
+    def _list_versions(self, key: str, *, versioned_known: bool) -> list[tuple[str | None, bool]] | None:
+        """(version id, is delete marker) of ``key``; None where the store keeps no versions."""
         with self._errors(key):
-            versions = [(o.version_id, o.is_delete_marker) for o in
+            try:
+                return [(o.version_id, o.is_delete_marker) for o in
                         self._client.list_objects(self.bucket, prefix=key, include_version=True)
                         if o.object_name == key]
+            except (S3Error, InvalidResponseError, ServerError) as exc:
+                code, http_status = _exception_code(exc)
+                if versioned_known:
+                    raise
+                if code in _UNSUPPORTED_CODES or http_status in (405, 501):
+                    return None         # no versions kept here (rclone serve s3: NotImplemented)
+                if code == "AccessDenied":
+                    raise StoreError("AccessDenied", "may neither read the bucket's versioning nor list the "
+                                     "versions of the key, and a plain delete in a versioned bucket would keep "
+                                     "the data: grant s3:GetBucketVersioning or s3:ListBucketVersions",
+                                     bucket_name=self.bucket, object_name=key) from exc
+                raise
+
+    def _delete_versions(self, key: str, *, versioned_known: bool = True) -> None:
+        versions = self._list_versions(key, versioned_known=versioned_known)
+        if not versions:
+            # The store keeps no versions, or listed none: a store that ignores ?versions answers
+            # with a plain listing, which holds no versions. Whatever is there goes the plain way.
+            if versions is None or self.stat(key) is not None:
+                self._delete_plain(key)
+            return
+        with self._errors(key):
             # Data versions first, so a locked one leaves its delete markers (the key stays hidden
             # rather than half-deleted); then the markers.
             for version_id, _marker in sorted(versions, key=lambda v: v[1]):

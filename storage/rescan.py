@@ -113,7 +113,8 @@ class _Candidate:
     day: str
     session: str
     seq: int
-    data: bytes
+    sha256: str                 # of the object's bytes; the bytes themselves are not kept (a
+    size_bytes: int             # session days long would hold GBs), registering needs only these
     info: StreamInfo
     rms_dbfs: float
     peak_dbfs: float
@@ -175,7 +176,8 @@ def _fetch(store: ObjectStore, m: re.Match) -> _Candidate:
             raise ValueError(f"object metadata {name}={meta[name]!r} contradicts the key/FLAC ({want})")
     rms, peak = level_dbfs(pcm)
     return _Candidate(key=key, site=m["site"], counter=m["counter"], day=m["day"], session=m["session"],
-                      seq=int(m["seq"]), data=data, info=info, rms_dbfs=rms, peak_dbfs=peak, metadata=meta,
+                      seq=int(m["seq"]), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+                      info=info, rms_dbfs=rms, peak_dbfs=peak, metadata=meta,
                       stored_s=st.last_modified_s)
 
 
@@ -245,7 +247,7 @@ def _recover_session(db: Session, group: list[re.Match], store: ObjectStore,
                            "from the store's date of %s", sid, c.key)
         meta = ChunkMeta(site=c.site, counter=c.counter, session=sid, seq=seq, start_sample=start,
                          samples=c.info.samples, sample_rate_hz=c.info.sample_rate_hz, channels=c.info.channels,
-                         codec=CODEC, sha256=hashlib.sha256(c.data).hexdigest(), size_bytes=len(c.data),
+                         codec=CODEC, sha256=c.sha256, size_bytes=c.size_bytes,
                          session_wall_start_s=wall0, rms_dbfs=c.rms_dbfs, peak_dbfs=c.peak_dbfs)
         if meta.key != c.key:
             report.problems.append(Problem(c.key, f"rebuilt key {meta.key} differs (session start {wall0})"))

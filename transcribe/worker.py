@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from recorder.encode import CodecError, decode_flac
 from storage.catalog import Catalog, chunks_of, plan_key
-from storage.db import Chunk, Counter, Flag, Interaction, Segment, Session as DbSession, Shift, Site, now_s
+from storage.db import (DB_UNAVAILABLE, Chunk, Counter, Flag, Interaction, Segment, Session as DbSession, Shift, Site,
+                        now_s)
 from storage.jobs import Claimed, JobQueue, enqueue
 from storage.objects import ObjectStore, StoreError, StoreUnavailable
 from transcribe import metrics
@@ -42,8 +42,6 @@ from transcribe.speakers import speech_regions
 
 logger = logging.getLogger(__name__)
 
-# The database is down or the connection broke (a restart, a network cut): wait and retry.
-DB_UNAVAILABLE = (OperationalError, InterfaceError)
 DB_RETRY_MAX_S = 30.0
 
 
@@ -151,10 +149,20 @@ class Worker:
             logger.info("worker %s: %s done in %.1f s", self.name, job.key, time.perf_counter() - t0)
             metrics.JOBS.labels(job.kind, "done").inc()
         except StoreUnavailable as e:
-            logger.warning("worker %s: %s: store unavailable (%s); retrying later", self.name, job.key, e)
-            # An outage is not the job's fault: it must not use up the job's attempts.
-            self.queue.fail(job.id, self.name, str(e), retry_in_s=min(60.0, 5.0 * job.attempts), temporary=True)
-            metrics.JOBS.labels(job.kind, "retry").inc()
+            # An outage is not the job's fault: it must not use up the job's attempts. It is
+            # counted apart, with a growing delay, and fails the job once it has lasted a day.
+            failure = self.queue.fail(job.id, self.name, str(e), temporary=True)
+            if failure is None:
+                logger.warning("worker %s: %s: store unavailable (%s); lease lost meanwhile", self.name, job.key, e)
+                metrics.JOBS.labels(job.kind, "retry").inc()
+            elif failure.gave_up:
+                logger.error("worker %s: %s: store unavailable (%s); failed for good after %d temporary "
+                             "failures", self.name, job.key, e, failure.temp_failures)
+                metrics.JOBS.labels(job.kind, "failed").inc()
+            else:
+                logger.warning("worker %s: %s: store unavailable (%s); temporary failure %d, retry in %.0f s",
+                               self.name, job.key, e, failure.temp_failures, failure.retry_in_s)
+                metrics.JOBS.labels(job.kind, "retry").inc()
         except DB_UNAVAILABLE:
             metrics.JOBS.labels(job.kind, "retry").inc()
             raise

@@ -10,7 +10,8 @@ const SG_SHOWS = { playlist: "排期节目", interrupt: "紧急通知", default:
 const SG_WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"];      // 0 = Monday, as the API
 const SG_CODES = { conflict: "时间冲突", bad_range: "时间或日期范围无效", unknown_playlist: "播放列表不存在",
                    unknown_content: "素材不存在", empty_playlist: "播放列表为空", bad_item: "播放时长无效",
-                   no_target: "未选择屏幕或分组", bad_weekdays: "星期无效", in_use: "仍在使用中" };
+                   no_target: "未选择屏幕或分组", bad_weekdays: "星期无效", in_use: "仍在使用中",
+                   name_taken: "名称已被使用" };
 const SG_ONLINE_S = 60;     // players send a heartbeat every 10 s
 const SG = { user: null, site: null, sites: [], tab: "screens", screens: [], content: [], playlists: [], schedules: [],
              editing: null };

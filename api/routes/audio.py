@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from api.audio import (AudioSpan, AudioUnavailable, RangeNotSatisfiable, interaction_span, parse_range, span_pcm,
                        wav_header, wav_range)
-from api.deps import Person, Principal, RowId, SessionDep, StoreDep, Supervisor, audit
+from api.deps import Person, Principal, RowId, SessionDep, StoreDep, Supervisor, audit, store_http_error
 from api.routes.interactions import visible_interaction
 from recorder.encode import encode_flac
 from storage.db import AuditLog, now_s
@@ -46,8 +46,7 @@ def _span(db: SessionDep, user: Principal, interaction_id: int) -> tuple[AudioSp
 def _audio_error(interaction_id: int, e: Exception) -> HTTPException:
     if isinstance(e, StoreUnavailable):
         logger.warning("audio: interaction %s: store unavailable: %s", interaction_id, e)
-        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable, try again",
-                             headers={"Retry-After": "5"})
+        return store_http_error(e)
     assert isinstance(e, AudioUnavailable)
     if e.damaged:
         logger.error("audio: interaction %s: %s", interaction_id, e)

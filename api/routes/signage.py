@@ -21,20 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import MAX_ROW_ID, Principal, RowId, SessionDep, StoreDep, Supervisor, require
-from api.users import UserError
+from api.deps import (MAX_ROW_ID, Principal, RowId, SessionDep, StoreDep, Supervisor, require, store_errors,
+                      store_http_error)
+from signage import upload
 from signage.catalog import (SignageError, events_cursor, interrupts_open_at, now_serving, register_screen,
                              screen_ref, set_screen_alarm, site_schedule, site_screens)
 from signage.models import (SignageContent, SignageInterrupt, SignagePlay, SignagePlaylist, SignageSchedule,
                             SignageScreen)
 from signage.schedule import (Playlist, PlaylistItem, ScheduleError, entry_from_dict, entry_to_dict, resolve,
                               schedule_to_dict, validate, validate_playlist)
+from signage.upload import BadHead, Spooled, TooLarge, spool
 from storage.db import Alarm, Site, now_s
+from storage.objects import ObjectNotFound, ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
-from signage.upload import BadHead, TooLarge, open_streaming, put_file_streaming, spool
-from storage.objects import ObjectNotFound, StoreError, StoreUnavailable
-
 router = APIRouter(prefix="/signage", tags=["signage"])
 
 ScreenOrStaff = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
@@ -258,14 +258,17 @@ def _interrupt_public(i: SignageInterrupt, site: str) -> InterruptPublic:
 
 @router.post("/screens", response_model=ScreenPublic, status_code=201)
 def add_screen(body: ScreenCreate, user: Supervisor, db: SessionDep, request: Request) -> ScreenPublic:
-    """Register a screen (or re-issue its token); the token in the answer is shown once."""
+    """Register a screen (or re-issue its token, revoking the older ones); the token in the
+    answer is shown once. 409 ``name_taken`` when another site has a screen of that name."""
     _site(db, user, body.site)
     db.commit()   # SQLite: release this session's transaction before register_screen writes
     try:
         screen_id, token = register_screen(request.app.state.engine, site=body.site, name=body.name,
                                            groups=body.groups)
-    except (SignageError, UserError) as e:
-        raise HTTPException(422, str(e)) from e
+    except SignageError as e:
+        if e.code == "name_taken":   # another site's screen: never moved, nothing about it told
+            raise HTTPException(status.HTTP_409_CONFLICT, {"code": e.code, "reason": e.reason}) from e
+        raise HTTPException(422, e.reason) from e
     row = db.get(SignageScreen, screen_id)
     db.refresh(row)
     return ScreenPublic(id=row.id, site=body.site, name=row.name, groups=row.groups or [], token=token)
@@ -294,8 +297,11 @@ async def upload_content(request: Request, user: Supervisor, db: SessionDep, sto
     format is read from the file). The body is streamed to a temporary file (counted and hashed
     on the way), then to the store, once per SHA-256, under ``signage/content/<sha256>``.
     413 as soon as it passes the limit, 415 for an unknown format, 422 for a bad name."""
-    s = _site(db, user, site)
+    site_id = (await run_in_threadpool(_site, db, user, site)).id
     check_content_name(name)
+    # No transaction (nor pooled connection; on SQLite, no write lock) while the body streams in:
+    # a few slow uploads must not hold the pool, or sit "idle in transaction" on PostgreSQL.
+    await run_in_threadpool(db.commit)
     limit = getattr(request.app.state, "signage_max_upload_bytes", MAX_UPLOAD_BYTES)
     too_large = f"larger than the upload limit of {limit} bytes ({limit / 2**20:g} MiB)"
     declared = request.headers.get("content-length")
@@ -311,21 +317,40 @@ async def upload_content(request: Request, user: Supervisor, db: SessionDep, sto
     try:
         kind, ctype = sniff(up.head)
         key = content_key(up.sha256)
-        try:
-            if await run_in_threadpool(store.stat, key) is None:
-                await run_in_threadpool(put_file_streaming, store, key, up.path, size_bytes=up.size_bytes,
-                                        sha256=up.sha256, content_type=ctype)
-        except StoreUnavailable as e:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable; try again") from e
-        except StoreError as e:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store refused: {e.code}") from e
+        with store_errors():
+            present = await run_in_threadpool(store.stat, key) is not None
+            if not present:
+                await run_in_threadpool(_put_spooled, store, key, up, ctype)
+        row = SignageContent(site_id=site_id, kind=kind, name=name, sha256=up.sha256, size_bytes=up.size_bytes,
+                             content_type=ctype)
+        db.add(row)
+        await run_in_threadpool(db.commit)
+        if present:
+            # Another row's file was reused: a delete of that row may have removed it between
+            # the stat above and the commit. Put it back from the temporary file, still here.
+            await run_in_threadpool(_put_back_if_gone, db, store, row, key, up, ctype)
     finally:
         up.remove()
-    row = SignageContent(site_id=s.id, kind=kind, name=name, sha256=up.sha256, size_bytes=up.size_bytes,
-                         content_type=ctype)
-    db.add(row)
-    db.commit()
-    return _content_public(row, site)
+    return await run_in_threadpool(_content_public, row, site)
+
+
+def _put_spooled(store: ObjectStore, key: str, up: Spooled, content_type: str) -> None:
+    store.put_stream(key, up.path, size_bytes=up.size_bytes, sha256=up.sha256, content_type=content_type,
+                     part_size_bytes=upload.PART_BYTES)
+
+
+def _put_back_if_gone(db: Session, store: ObjectStore, row: SignageContent, key: str, up: Spooled,
+                      content_type: str) -> None:
+    """After the row is committed: if the file it shares was deleted meanwhile, store it again;
+    if that fails, the row goes too (no content row without its file)."""
+    try:
+        if store.stat(key) is None:
+            logger.info("signage: %s was deleted while content %s was uploaded; storing it again", key, row.id)
+            _put_spooled(store, key, up, content_type)
+    except StoreError as e:
+        db.delete(row)
+        db.commit()
+        raise store_http_error(e) from e
 
 
 @router.post("/content/text", response_model=ContentPublic, status_code=201)
@@ -352,29 +377,25 @@ def list_content(user: Supervisor, db: SessionDep, site: str = Query(min_length=
 def download_content(content_id: RowId, user: ScreenOrStaff, db: SessionDep, store: StoreDep) -> Response:
     """The file of a video or image (staff of its site, or a screen of its site), streamed
     from the store."""
-    row = db.execute(select(SignageContent, Site.name).join(Site, SignageContent.site_id == Site.id)
-                     .where(SignageContent.id == content_id)).first()
-    if row is None or not user.can_see(row[1]) or row[0].kind == "text":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no file content {content_id}")
-    c = row[0]
-    try:
-        body = open_streaming(store, content_key(c.sha256), expected_sha256=c.sha256)
-    except ObjectNotFound as e:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"content {content_id} is missing from the store") from e
-    except StoreUnavailable as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "object store unavailable; try again") from e
-    except StoreError as e:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"object store: {e.code}") from e
+    c, _ = _content_row(db, user, content_id, files_only=True)
+    with store_errors():
+        try:
+            body = store.open_stream(content_key(c.sha256), expected_sha256=c.sha256, piece_bytes=upload.READ_BYTES)
+        except ObjectNotFound as e:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"content {content_id} is missing from the store") from e
     return StreamingResponse(body, media_type=c.content_type or "application/octet-stream",
                              headers={"ETag": f'"{c.sha256}"', "Content-Length": str(c.size_bytes),
                                       "Cache-Control": "private, max-age=31536000, immutable"})
 
 
-def _content_row(db: Session, user: Principal, content_id: int) -> tuple[SignageContent, str]:
+def _content_row(db: Session, user: Principal, content_id: int, *,
+                 files_only: bool = False) -> tuple[SignageContent, str]:
+    """The content row and its site's name, if ``user`` sees that site (404 otherwise; also for
+    a text announcement when ``files_only``)."""
     row = db.execute(select(SignageContent, Site.name).join(Site, SignageContent.site_id == Site.id)
                      .where(SignageContent.id == content_id)).first()
-    if row is None or not user.can_see(row[1]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no content {content_id}")
+    if row is None or not user.can_see(row[1]) or (files_only and row[0].kind == "text"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {'file ' if files_only else ''}content {content_id}")
     return row[0], row[1]
 
 
@@ -415,7 +436,9 @@ def delete_content(content_id: RowId, user: Supervisor, db: SessionDep, store: S
                       f"{', '.join(f'{p.id} ({p.name!r})' for p in users)}: take it out of them first"})
     sha = c.sha256
     db.delete(c)
-    db.flush()
+    db.commit()
+    # Asked after the commit, right before the file goes: an upload of the same file that
+    # committed its row by now keeps it (one committing later puts it back: see upload_content).
     shared = bool(sha) and db.scalar(select(SignageContent.id).where(SignageContent.sha256 == sha).limit(1))
     db.commit()
     if sha and not shared:

@@ -4,6 +4,7 @@ store with secrets from env files, every counterwatch command in it is a real co
 options exist (asked from the real CLI with --help), and every COUNTERWATCH_* name is a setting."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -60,6 +61,37 @@ def test_compose_has_the_production_services_sharing_database_and_store(compose:
             for line in example.read_text().splitlines():
                 if line.startswith("COUNTERWATCH_"):
                     _check_setting_name(line.split("=", 1)[0])
+
+
+def test_minio_app_user_has_a_narrow_policy_and_minio_is_not_on_all_interfaces(compose: dict):
+    services = compose["services"]
+    init = services["minio-init"]
+    script = "\n".join(init["command"])
+    # Not the built-in readwrite (s3:*, BypassGovernanceRetention included): only detached.
+    assert not re.search(r"policy attach local readwrite", script)
+    assert "policy detach local readwrite" in script
+    assert re.search(r"policy attach local counterwatch-app --user", script)
+    (mount,) = [v for v in init["volumes"] if v.endswith(":ro")]
+    source, target = mount.split(":")[:2]
+    assert f"policy create local counterwatch-app {target}" in script
+    policy = json.loads((COMPOSE.parent / source).read_text(encoding="utf-8"))
+    allowed = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+    denied = {a for st in policy["Statement"] if st["Effect"] == "Deny" for a in st["Action"]}
+    assert not any("*" in a for a in allowed | denied), allowed
+    assert {"s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket"} <= denied
+    assert not allowed & denied
+    # What storage/objects.py sends: objects, listings, the lock probe, retention on PUT, and
+    # the version-aware delete of a locked (versioned) bucket.
+    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:PutObjectRetention",
+            "s3:GetObjectRetention", "s3:GetObjectLegalHold", "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketVersioning", "s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= allowed
+    bucket = _counterwatch_services(compose)["worker"]["environment"]["COUNTERWATCH_S3_BUCKET"]
+    for st in policy["Statement"]:
+        assert all(r in (f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*") for r in st["Resource"]), st
+    # Published on an explicit address only (plain HTTP on all interfaces otherwise).
+    for port in services["minio"]["ports"]:
+        host = port.rsplit(":", 2)
+        assert len(host) == 3 and host[0] not in ("", "0.0.0.0", "::", "[::]"), port
 
 
 def _check_setting_name(name: str) -> None:

@@ -40,3 +40,39 @@ def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> Non
     assert cat.open_alarms() == []
     assert cat.evaluate_alarms() == []
     assert {s["name"]: s["alarms"] for s in sup.get("/api/v1/signage/screens").json()}["lobby"] == []
+
+
+def test_two_sweeps_at_once_raise_one_alarm(signage_env) -> None:  # noqa: ANN001
+    """The worker sweep and `up`'s health loop evaluating at the same moment: one alarm, not two."""
+    import threading
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from signage.catalog import evaluate_screen_alarms
+    from storage.db import Alarm
+
+    env = signage_env
+    sup = env.client(env.make_user("supervisor"))
+    token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    assert env.client(token).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 204
+    later = time.time() + 300
+    first = Session(env.engine)
+    first.begin()
+    evaluate_screen_alarms(first, now_s=later)          # raised, not committed yet
+    second_done = threading.Event()
+
+    def second() -> None:
+        with Session(env.engine) as s, s.begin():
+            evaluate_screen_alarms(s, now_s=later + 1)
+        second_done.set()
+    t = threading.Thread(target=second)
+    t.start()
+    time.sleep(1.0)           # the second one is waiting for the first one's transaction
+    first.commit()
+    first.close()
+    t.join(30)
+    assert second_done.is_set()
+    with Session(env.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.kind == "screen-gone",
+                                                                      Alarm.cleared_s.is_(None))) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+import pytest
 from sqlalchemy import update
 
 from signage.models import SignageInterrupt
@@ -330,3 +331,112 @@ def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:
     r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "over.mp4"}, content=big + b"x")
     assert r.status_code == 413 and "12 MiB" in r.json()["detail"]
     print(f"12 MiB upload {up_s:.2f} s")
+
+
+def test_a_screen_name_of_another_site_cannot_be_taken_over(signage_env) -> None:  # noqa: ANN001
+    """Screen names are unique across sites: a supervisor of the annex registering 'lobby' (the
+    hall's) gets 409 and neither moves the screen nor revokes its player's token."""
+    env = signage_env
+    hall = env.client(env.make_user("supervisor", ["hall"]))
+    token = hall.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    player = env.client(token)
+    rows = [{"uid": "b" * 32, "kind": "default", "status": "played", "started_s": 1.0, "ended_s": 2.0}]
+    assert player.post("/api/v1/signage/screens/lobby/plays", json=rows).status_code == 200
+
+    annex = env.client(env.make_user("supervisor", ["annex"]))
+    r = annex.post("/api/v1/signage/screens", json={"site": "annex", "name": "lobby"})
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert detail["code"] == "name_taken" and "in use" in detail["reason"] and "hall" not in detail["reason"]
+    from signage.catalog import SignageError, register_screen   # the CLI's embedded registration too
+    with pytest.raises(SignageError) as err:
+        register_screen(env.engine, site="annex", name="lobby")
+    assert err.value.code == "name_taken"
+
+    # the hall's player goes on; the annex sees nothing of it
+    assert player.get("/api/v1/signage/screens/lobby/manifest").status_code == 200
+    assert player.post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 204
+    assert annex.get("/api/v1/signage/screens/lobby/plays").status_code == 404
+    assert annex.get("/api/v1/signage/screens").json() == []
+    assert [(s["name"], s["site"]) for s in hall.get("/api/v1/signage/screens").json()] == [("lobby", "hall")]
+    assert [p["uid"] for p in hall.get("/api/v1/signage/screens/lobby/plays").json()] == ["b" * 32]
+    # at its own site, registering again still works (and revokes the old token)
+    again = hall.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"})
+    assert again.status_code == 201, again.text
+    assert player.get("/api/v1/signage/screens/lobby/manifest").status_code == 401
+
+
+def test_upload_racing_the_delete_of_its_twin_keeps_the_file(signage_env, media, monkeypatch) -> None:  # noqa: ANN001
+    """An upload finds the file already stored (another row has the same SHA-256) and skips the
+    put; the other row is deleted, with the file, before the upload commits its row. The upload
+    stores the file again from its temporary file: no row without a file."""
+    env = signage_env
+    c = env.client(env.make_user("supervisor"))
+    data = media["blue_png"].read_bytes()
+    first = c.post("/api/v1/signage/content", params={"site": "hall", "name": "a.png"}, content=data).json()
+    key = f"signage/content/{first['sha256']}"
+    real_stat, raced = env.store.stat, []
+
+    def stat_then_delete(k: str):  # noqa: ANN202 - the real stat; the real delete lands right after it
+        info = real_stat(k)
+        if k == key and not raced:
+            raced.append(k)
+            assert c.delete(f"/api/v1/signage/content/{first['id']}").status_code == 204
+            assert real_stat(key) is None
+        return info
+    monkeypatch.setattr(env.store, "stat", stat_then_delete)
+    r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "b.png"}, content=data)
+    assert r.status_code == 201 and raced, r.text
+    monkeypatch.undo()
+    assert env.store.stat(key) is not None
+    got = c.get(f"/api/v1/signage/content/{r.json()['id']}")
+    assert got.status_code == 200 and got.content == data
+
+
+def test_upload_holds_no_transaction_while_the_body_streams(signage_env, media, db_url) -> None:  # noqa: ANN001
+    """While a slow upload's body is on its way, the database is not held: other writes go
+    through at once (SQLite: no write lock), and PostgreSQL shows no "idle in transaction"."""
+    import threading
+
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    from signage_helpers import serve
+
+    env = signage_env
+    sup = env.make_user("supervisor")
+    server, thread, port = serve(env.app, 0)
+    go_on, answer = threading.Event(), {}
+    data = media["blue_png"].read_bytes()
+
+    def slow_body():  # noqa: ANN202
+        yield data[:1024]
+        go_on.wait(30)
+        yield data[1024:]
+
+    def upload() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {sup}"},
+                          timeout=60) as h:
+            answer["r"] = h.post("/api/v1/signage/content", params={"site": "hall", "name": "slow.png"},
+                                 content=slow_body())
+    t = threading.Thread(target=upload)
+    t.start()
+    try:
+        time.sleep(1.5)   # the route is waiting for the rest of the body
+        assert "r" not in answer
+        t0 = time.monotonic()
+        r = env.client(sup).post("/api/v1/signage/content/text", json={"site": "hall", "name": "n", "title": "t"})
+        assert r.status_code == 201 and time.monotonic() - t0 < 5, r.text
+        if db_url.startswith("postgresql"):
+            probe = create_engine(db_url)
+            with probe.connect() as conn:
+                idle = conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND state LIKE 'idle in transaction%'"))
+            probe.dispose()
+            assert idle == 0
+    finally:
+        go_on.set()
+        t.join(30)
+        server.should_exit = True
+        thread.join(10)
+    assert answer["r"].status_code == 201, answer["r"].text

@@ -1,7 +1,9 @@
 """Object Lock and server-side encryption against the real test store, rclone serve s3, which
 implements neither (issue 6): the probe must say so, once, and chunks must still be stored,
 without lock headers; SSE headers go out, the store does not confirm them, and we say so.
-A store that has Object Lock (MinIO) could not be had here: see docs/storage.md."""
+A store that has Object Lock (MinIO) could not be had here: see docs/storage.md. Where a test
+needs the store to believe its bucket has Object Lock (or to not know its versioning), it sets
+the cached probe answer; the requests still go to rclone, which echoes the headers sent."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,12 +13,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from minio.retention import GOVERNANCE
 
 from counterwatch.settings import SettingsError, load_settings
 from recorder.chunk import ChunkMeta
 from recorder.spool import Spool
 from recorder.uploader import Uploader
-from storage.objects import ObjectStore, parse_sse
+from storage.objects import ObjectLockState, ObjectStore, parse_sse
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +108,79 @@ def test_sse_settings_are_checked(s3_server, monkeypatch):
     monkeypatch.setenv("COUNTERWATCH_S3_OBJECT_LOCK", "compliance")
     s = load_settings()
     assert (s.s3_sse, s.s3_object_lock) == ("kms:minio-kes-key", "compliance")
+
+
+def _as_if_locked(store: ObjectStore) -> ObjectStore:
+    # rclone has no Object Lock; give the store the probe's answer for a MinIO bucket created
+    # --with-lock. rclone accepts the lock headers and echoes them (_raw_headers), which shows
+    # what each PUT carried.
+    store._lock_state = ObjectLockState(supported=True, enabled=True, write_mode=GOVERNANCE)  # noqa: SLF001
+    return store
+
+
+def _lock_headers(store: ObjectStore, key: str) -> dict[str, str]:
+    return {k: v for k, v in _raw_headers(store, key).items() if k.startswith("x-amz-object-lock")}
+
+
+def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(store, caplog):
+    store = _as_if_locked(store)
+    caplog.set_level(logging.DEBUG, logger="storage.objects")
+    now = dt.datetime.now(dt.timezone.utc)
+    store.put_bytes("hall/c1/x/future.flac", b"a", retain_until=now + dt.timedelta(days=1))
+    sent = _lock_headers(store, "hall/c1/x/future.flac")
+    assert sent.get("x-amz-object-lock-mode") == "GOVERNANCE"
+    assert sent.get("x-amz-object-lock-retain-until-date", "").startswith((now + dt.timedelta(days=1)).strftime("%Y-%m-%d"))
+
+    # Past (spooled longer than the retention, or captured before the clock was set), or so
+    # close that the server's clock may already be past it: MinIO would answer 400 for ever.
+    for n, until in enumerate([now - dt.timedelta(days=30), now - dt.timedelta(seconds=1),
+                               now + dt.timedelta(seconds=60)]):
+        info = store.put_bytes(f"hall/c1/x/past{n}.flac", b"b%d" % n, retain_until=until)
+        assert store.get_bytes(info.key) == b"b%d" % n
+        assert _lock_headers(store, info.key) == {}
+    warned = [r for r in caplog.records if "is past" in r.getMessage() and r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "hall/c1/x/past0.flac" in warned[0].getMessage()
+
+    store.put_bytes("hall/c1/x/again.flac", b"c", retain_until=now + dt.timedelta(days=1))
+    assert _lock_headers(store, "hall/c1/x/again.flac").get("x-amz-object-lock-mode") == "GOVERNANCE"
+    assert any("after 3 object(s) written unlocked" in r.getMessage() for r in caplog.records)
+    store.put_bytes("hall/c1/x/past3.flac", b"d", retain_until=now - dt.timedelta(days=1))
+    assert len([r for r in caplog.records if "is past" in r.getMessage() and r.levelno == logging.WARNING]) == 2
+
+
+def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(store, tmp_path: Path):
+    store = _as_if_locked(store)
+    spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
+    meta = _spooled_chunk(spool, dt.datetime.now(dt.timezone.utc).timestamp() - 10 * 86400)
+    uploader = Uploader(spool, store, retention_days=7)
+    stop = threading.Event()
+    timer = threading.Timer(20.0, stop.set)         # a refused PUT would be retried until then
+    timer.start()
+    try:
+        assert uploader.upload_pending(stop) == 1
+    finally:
+        timer.cancel()
+    assert uploader.retries == 0 and len(spool) == 0
+    assert _lock_headers(store, meta.key) == {}
+
+
+def test_delete_when_the_lock_probe_was_refused_asks_the_versioning(store):
+    # An AccessDenied Object Lock probe says nothing about versioning: the bucket's versioning
+    # is asked (rclone: never versioned) before choosing a plain delete.
+    store._lock_state = ObjectLockState(supported=False, enabled=False, write_mode=None, known=False)  # noqa: SLF001
+    store.put_bytes("hall/c1/x/a.flac", b"a")
+    assert store.versioned() is False
+    store.delete("hall/c1/x/a.flac")
+    assert store.stat("hall/c1/x/a.flac") is None
+
+
+def test_delete_with_versioning_unknown_removes_versions_or_falls_back_on_a_store_without(store):
+    # Versioning unknown (GetBucketVersioning refused too): the key's versions are listed and
+    # removed; rclone keeps no versions (ListObjectVersions: NotImplemented), so the plain
+    # delete is used and the object is really gone.
+    store._versioning_probed, store._versioned = True, None  # noqa: SLF001
+    store.put_bytes("hall/c1/x/b.flac", b"b")
+    store.delete("hall/c1/x/b.flac")
+    assert store.stat("hall/c1/x/b.flac") is None
+    store.delete("hall/c1/x/b.flac")                # not there: not an error
+    assert list(store.iter_keys("hall/")) == []
