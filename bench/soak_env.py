@@ -128,17 +128,9 @@ class PgCluster:
 
 def decode_input(path: Path, channels: int) -> np.ndarray:
     """Every frame of ``path`` as int16 (frames, channels) at 16 kHz, decoded by ffmpeg."""
-    from recorder.sources import FfmpegSource
+    from recorder.sources import decode_file
 
-    src = FfmpegSource(str(path), channels=channels, realtime=False, block_frames=16000 * 30)
-    src.start()
-    try:
-        blocks = []
-        while (b := src.read()) is not None:
-            blocks.append(b)
-    finally:
-        src.stop()
-    return np.concatenate(blocks)
+    return decode_file(path, channels=channels)
 
 
 def make_input(path: Path, *, channels: int, length_s: float, rng: random.Random) -> list[tuple[int, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recorder.sources import FfmpegSource
+from recorder.sources import decode_file
 
 RATE_HZ = 16000
 
@@ -23,15 +23,7 @@ def make_store(server, *, timeout_s: float = 5.0):
 
 def read_all(path: Path, *, channels: int) -> np.ndarray:
     """Every frame of ``path`` as int16 (frames, channels) at 16 kHz, decoded by ffmpeg."""
-    src = FfmpegSource(str(path), channels=channels, realtime=False, block_frames=16000)
-    src.start()
-    try:
-        blocks = []
-        while (b := src.read()) is not None:
-            blocks.append(b)
-    finally:
-        src.stop()
-    return np.concatenate(blocks)
+    return decode_file(path, channels=channels, block_frames=16000)
 
 
 def write_wav(path: Path, pcm: np.ndarray, *, rate_hz: int = RATE_HZ) -> Path:

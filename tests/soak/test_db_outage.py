@@ -6,39 +6,20 @@ down until someone restarted the worker.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recorder.chunk import ChunkMeta
-from recorder.encode import encode_flac
 from storage.catalog import Catalog
 from storage.db import Interaction, Job, make_engine, upgrade
+from tests.transcribe.test_worker import store_session
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
-RATE = 16000
-
-
-def _store_session(catalog: Catalog, store, pcm, *, counter: str, chunk_s: float = 5.0) -> str:
-    session, n, wall0 = uuid.uuid4().hex, int(chunk_s * RATE), time.time() - 600
-    for seq, start in enumerate(range(0, len(pcm), n)):
-        part = pcm[start:start + n]
-        data = encode_flac(part, RATE)
-        meta = ChunkMeta(site="hall", counter=counter, session=session, seq=seq, start_sample=start,
-                         samples=len(part), sample_rate_hz=RATE, channels=part.shape[1], codec="flac",
-                         sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), session_wall_start_s=wall0,
-                         rms_dbfs=-30.0, peak_dbfs=-6.0)
-        store.put_bytes(meta.key, data, content_type="audio/flac")
-        catalog.register_chunk(meta)
-    catalog.end_session(session)
-    return session
 
 
 @pytest.mark.parametrize("how", ["SIGKILL postmaster", "pg_ctl stop -m immediate"])
@@ -62,7 +43,7 @@ def test_worker_waits_out_a_database_outage_and_then_works(soak, how: str, tmp_p
             except BaseException as e:  # noqa: BLE001 - the assertion below reports it
                 errors.append(e)
 
-        first = _store_session(catalog, object_store, pcm, counter="c1")
+        first = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600)
         t = threading.Thread(target=work, name="worker")
         t.start()
         try:
@@ -71,7 +52,7 @@ def test_worker_waits_out_a_database_outage_and_then_works(soak, how: str, tmp_p
             time.sleep(3.0)
             assert t.is_alive() and not errors, f"the worker ended on a database outage: {errors!r}"
             pg.start()
-            second = _store_session(catalog, object_store, pcm, counter="c1")
+            second = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600)
             _wait_interactions(eng, second, 1, alive=t.is_alive)
         finally:
             stop.set()
