@@ -11,6 +11,7 @@ Targets (issue 5): gap ≤ 200 ms; no RSS growth beyond noise.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
 import hashlib
 import json
@@ -83,12 +84,18 @@ def main() -> None:
     ap.add_argument("--transitions", type=int, default=10000)
     ap.add_argument("--kinds", default="video,image",
                     help="which items of the playlist to keep: video, image or both (default video,image)")
-    ap.add_argument("--every", type=int, default=100, help="sample RSS every N transitions (default 100)")
+    ap.add_argument("--every", type=int, default=100,
+                    help="RSS block: one sample and one floor (lowest RSS seen) per N transitions (default 100)")
     ap.add_argument("--warmup", type=int, default=None,
                     help="transitions before the fit (default min(500, transitions/5))")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="diff Python allocations and object counts between warm-up and end (slower)")
     ap.add_argument("--vlc-arg", action="append", default=[], help="extra libVLC argument (repeatable)")
+    ap.add_argument("--arena-max", type=int, default=PlayerOptions.malloc_arena_max,
+                    help="the player's cap on glibc malloc arenas (0: glibc's default; default %(default)s)")
+    ap.add_argument("--mmap-threshold", type=int, default=PlayerOptions.malloc_mmap_threshold,
+                    help="the player's glibc mmap threshold in bytes (0: glibc's default; default %(default)s)")
+    ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after every transition (experiment)")
     ap.add_argument("--rss-out", type=Path, help="write the RSS samples (transition, KiB) to this file")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
@@ -97,14 +104,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="cw-signage-bench-"))
     xvfb = None
     if not os.environ.get("DISPLAY"):
-        n = next(i for i in range(150, 250) if not Path(f"/tmp/.X11-unix/X{i}").exists())
-        xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.environ["DISPLAY"] = f":{n}"
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{n}").exists():
-                break
-            time.sleep(0.05)
+        # Xvfb picks a free display itself and writes its number (no race with other runs)
+        r, w = os.pipe()
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(w,))
+        os.close(w)
+        with os.fdopen(r) as f:
+            os.environ["DISPLAY"] = ":" + f.readline().strip()
     try:
         cache = ContentCache(work / "cache")
         contents, items = {}, []
@@ -119,12 +125,17 @@ def main() -> None:
         cache.save_manifest({"screen": "bench", "timezone": "UTC", "hall": "bench", "schedule": schedule_to_dict(sched),
                              "now_serving": []})
         t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()]
-        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=PlayerOptions(vlc_args=tuple(args.vlc_arg)))
+        opts = PlayerOptions(vlc_args=tuple(args.vlc_arg), malloc_arena_max=args.arena_max or None,
+                             malloc_mmap_threshold=args.mmap_threshold or None)
+        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=opts)
+        player.stats.gaps_ms = []   # all of them (the player keeps the last 10,000)
         player._open()
         if args.tracemalloc:
             import tracemalloc
             tracemalloc.start(8)
-        rss: list[tuple[int, int]] = []
+        libc = ctypes.CDLL(None) if args.trim else None
+        rss: list[tuple[int, int]] = []      # (transition, KiB) at every --every-th transition
+        floor: list[tuple[int, int]] = []    # (block start, lowest KiB after any transition of the block)
         t0 = time.monotonic()
         try:
             for n in range(args.transitions):
@@ -134,8 +145,14 @@ def main() -> None:
                     player._tk.update()
                     time.sleep(0.002)
                 player._tk.update()
+                if args.trim:
+                    libc.malloc_trim(0)
+                now_kib = rss_kib()
                 if n % args.every == 0:
-                    rss.append((n, rss_kib()))
+                    rss.append((n, now_kib))
+                    floor.append((n, now_kib))
+                elif now_kib < floor[-1][1]:
+                    floor[-1] = (floor[-1][0], now_kib)
                 if args.tracemalloc and n == warmup:
                     snap0, types0 = _py_state()
                 t[0] += 1.0
@@ -151,12 +168,20 @@ def main() -> None:
             xvfb.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     if args.rss_out:
-        args.rss_out.write_text("".join(f"{n} {r}\n" for n, r in rss))
+        args.rss_out.write_text("".join(f"{n} {r} {f}\n" for (n, r), (_, f) in zip(rss, floor)))
     gaps = sorted(player.stats.gaps_ms)
     warm = [r for n, r in rss if n >= warmup]
-    slope, slope_se = _fit([(n, r) for n, r in rss if n >= warmup])
+    # RSS right after a switch swings by tens of MiB with the decoder's and the display's buffers;
+    # the floor of each block (the lowest RSS after any of its transitions) is what would show growth
+    slope, slope_se = _fit([(n, r) for n, r in floor if n >= warmup])
+    sslope, sslope_se = _fit([(n, r) for n, r in rss if n >= warmup])
+    fwarm = [r for n, r in floor if n >= warmup]
+    fhalf = len(fwarm) // 2
     half = len(warm) // 2
     result = {
+        "kinds": args.kinds, "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX") or args.arena_max or "default",
+        "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_") or args.mmap_threshold or "default",
+        **({"malloc_trim": "every transition"} if args.trim else {}),
         "transitions": args.transitions, "wall_s": round(wall_s, 1), "measured": len(gaps),
         "missed_vout": args.transitions - len(gaps),
         "gap_ms_p50": round(statistics.median(gaps), 1) if gaps else None,
@@ -166,10 +191,15 @@ def main() -> None:
         "rss_mib_end": round(rss[-1][1] / 1024, 1),
         "rss_mib_first_half_mean": round(statistics.mean(warm[:half]) / 1024, 1) if half else None,
         "rss_mib_second_half_mean": round(statistics.mean(warm[half:]) / 1024, 1) if half else None,
-        # least-squares line through the samples after warm-up: KiB per transition, ± its standard error
+        "rss_floor_mib_first_half_mean": round(statistics.mean(fwarm[:fhalf]) / 1024, 1) if fhalf else None,
+        "rss_floor_mib_second_half_mean": round(statistics.mean(fwarm[fhalf:]) / 1024, 1) if fhalf else None,
+        # least-squares lines after warm-up, KiB per transition ± standard error: through the block
+        # floors (the figure that decides), and through the single samples (noisier)
         "rss_slope_kib_per_transition": round(slope, 3) if slope is not None else None,
         "rss_slope_stderr": round(slope_se, 3) if slope_se is not None else None,
         "rss_fit_growth_mib_per_10k": round(slope * 10000 / 1024, 1) if slope is not None else None,
+        "rss_samples_slope_kib_per_transition": round(sslope, 3) if sslope is not None else None,
+        "rss_samples_slope_stderr": round(sslope_se, 3) if sslope_se is not None else None,
     }
     if args.tracemalloc:
         result["py_traced_growth_kib"] = round(sum(d.size_diff for d in snap1.compare_to(snap0, "filename")) / 1024, 1)

@@ -75,10 +75,11 @@ def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | N
     Keeps playing from its cache when the server is unreachable. Ctrl-C stops it.
     """
     from signage.chime import write_chime
-    from signage.player import Player, PlayerOptions, limit_malloc_arenas
+    from signage.player import Player, PlayerOptions, tune_malloc
     from signage.sync import ApiClient, ContentCache, Syncer
 
-    limit_malloc_arenas(PlayerOptions.malloc_arena_max)   # before any thread allocates (see there)
+    # before any thread allocates (see there)
+    tune_malloc(PlayerOptions.malloc_arena_max, PlayerOptions.malloc_mmap_threshold)
 
     if not os.environ.get("DISPLAY"):
         _fail("no X display: set DISPLAY (e.g. DISPLAY=:0)", EXIT_BAD_INPUT)

@@ -14,6 +14,8 @@ import ctypes
 import datetime as dt
 import hashlib
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -43,6 +45,9 @@ class PlayerOptions:
     chime_path: Path | None = None
     #: Extra libVLC arguments (after the player's own), e.g. ("--vout=gl",).
     vlc_args: tuple[str, ...] = ()
+    #: glibc malloc settings for the process (see :func:`tune_malloc`); None: glibc's default.
+    malloc_arena_max: int | None = 2
+    malloc_mmap_threshold: int | None = 256 * 1024
 
 
 @dataclass
@@ -53,6 +58,40 @@ class PlayerStats:
     skipped: dict[int, str] = field(default_factory=dict)    # content id -> reason
     current: str = ""
     chimes: int = 0
+
+
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8   # glibc <malloc.h>
+
+
+def tune_malloc(arena_max: int | None, mmap_threshold: int | None) -> bool:
+    """glibc ``mallopt``: at most ``arena_max`` malloc arenas, and blocks of ``mmap_threshold``
+    bytes or more always mapped on their own (given back to the system when freed). True if applied.
+
+    libVLC starts new decoder and output threads, and allocates new picture and display buffers
+    (MiB each), for every item it plays. With glibc's defaults (up to 8 arenas per core, and an
+    mmap threshold that rises to the largest block freed so far, up to 32 MiB) those buffers end
+    up inside per-thread heaps whose freed space is rarely given back, and resident memory crept
+    up by 10-20 KiB per video transition and sat 130 MiB higher (``bench/signage.py``). Call it
+    before threads allocate: glibc fixes the arena limit once a process has more than 8 arenas.
+    Left alone when the environment (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``,
+    ``GLIBC_TUNABLES``) already sets them, and where the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import platform
+
+        if platform.libc_ver()[0] != "glibc":
+            return False
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return False
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    done = False
+    if arena_max and not os.environ.get("MALLOC_ARENA_MAX") and "arena_max" not in tunables:
+        done = bool(libc.mallopt(M_ARENA_MAX, int(arena_max))) or done
+    if mmap_threshold and not os.environ.get("MALLOC_MMAP_THRESHOLD_") and "mmap_threshold" not in tunables:
+        done = bool(libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))) or done
+    return done
 
 
 def _has_video_track(vlc, media) -> bool:  # noqa: ANN001
@@ -105,6 +144,7 @@ class Player:
 
         import vlc
 
+        tune_malloc(self.opt.malloc_arena_max, self.opt.malloc_mmap_threshold)   # before VLC's threads (see there)
         self._tk = tk.Tk(className="counterwatch-signage")
         root = self._tk
         if self.opt.windowed:

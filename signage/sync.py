@@ -150,8 +150,16 @@ class ContentCache:
             return sent, self.plays()[sent:]
 
     def mark_sent(self, upto: int) -> None:
+        """Rows before ``upto`` reached the server. Once every row has, the journal is emptied,
+        so a screen running for months does not re-read a growing file each round: ``plays.sent``
+        is reset first, so a crash in between re-sends rows (the server ignores known uids)
+        rather than skipping new ones."""
         with self._lock:
-            (self.root / "plays.sent").write_text(str(upto))
+            if upto >= len(self.plays()):
+                (self.root / "plays.sent").write_text("0")
+                (self.root / "plays.jsonl").write_text("", encoding="utf-8")
+            else:
+                (self.root / "plays.sent").write_text(str(upto))
 
 
 def _same(a: dict | None, b: dict | None) -> bool:

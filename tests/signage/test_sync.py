@@ -69,3 +69,21 @@ def test_now_serving_follows_the_server_after_a_restore(signage_env, tmp_path: P
         t.join(10)
         server.should_exit = True
         thread.join(10)
+
+
+def test_proof_of_play_journal_is_emptied_once_everything_is_sent(tmp_path: Path) -> None:
+    """A screen runs for months: sent rows must not pile up in the journal it reads every round."""
+    cache = ContentCache(tmp_path / "cache")
+    for n in range(3):
+        cache.record({"uid": f"play-{n:04d}", "n": n})
+    sent, rows = cache.unsent()
+    assert (sent, [r["n"] for r in rows]) == (0, [0, 1, 2])
+    cache.mark_sent(2)                                   # a partial send keeps the rest
+    assert [r["n"] for r in cache.unsent()[1]] == [2]
+    cache.record({"uid": "play-0003", "n": 3})
+    sent, rows = cache.unsent()
+    cache.mark_sent(sent + len(rows))                    # all sent: the journal starts again
+    assert (tmp_path / "cache" / "plays.jsonl").read_text(encoding="utf-8") == ""
+    assert cache.unsent() == (0, [])
+    cache.record({"uid": "play-0004", "n": 4})
+    assert [r["n"] for r in cache.unsent()[1]] == [4]
