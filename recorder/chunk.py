@@ -40,6 +40,11 @@ def check_session(value: str) -> str:
     return value
 
 
+#: A chunk object's key (the format of :attr:`ChunkMeta.key`), for reading keys back from a store.
+CHUNK_KEY = re.compile(r"^(?P<site>[A-Za-z0-9][A-Za-z0-9_-]{0,62})/(?P<counter>[A-Za-z0-9][A-Za-z0-9_-]{0,62})/"
+                       r"(?P<day>\d{4}/\d{2}/\d{2})/(?P<session>[0-9a-f]{32})/(?P<seq>\d{8,})\.flac$")
+
+
 @dataclass(frozen=True)
 class ChunkMeta:
     """One encoded chunk: ``samples`` frames starting at ``start_sample`` of its session.

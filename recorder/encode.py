@@ -8,6 +8,7 @@ and an MD5 of the samples, so a decoder can tell a truncated chunk.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -87,3 +88,26 @@ def decode_flac(data: bytes) -> np.ndarray:
     if not blocks:
         raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
     return np.ascontiguousarray(np.concatenate(blocks))
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    sample_rate_hz: int
+    channels: int
+    bits_per_sample: int
+    samples: int
+    md5_hex: str
+
+
+def flac_streaminfo(data: bytes) -> StreamInfo:
+    """The STREAMINFO block of a FLAC file (always its first metadata block).
+
+    Raises:
+        CodecError: not a FLAC file.
+    """
+    if len(data) < 42 or data[:4] != b"fLaC" or data[4] & 0x7F != 0:
+        raise CodecError("not a FLAC file with a STREAMINFO block")
+    bits = int.from_bytes(data[18:26], "big")
+    return StreamInfo(sample_rate_hz=bits >> 44, channels=((bits >> 41) & 0x7) + 1,
+                      bits_per_sample=((bits >> 36) & 0x1F) + 1, samples=bits & ((1 << 36) - 1),
+                      md5_hex=data[26:42].hex())

@@ -35,46 +35,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from recorder.chunk import ChunkMeta, check_name
+from recorder.chunk import CHUNK_KEY, ChunkMeta, check_name
 from recorder.chunker import level_dbfs
-from recorder.encode import CODEC, CodecError, decode_flac
+from recorder.encode import CODEC, CodecError, StreamInfo, decode_flac, flac_streaminfo
 from storage.catalog import Catalog, CatalogError
 from storage.db import Chunk, Counter, Session as DbSession, Site
 from storage.objects import ChecksumMismatch, ObjectNotFound, ObjectStore
 
 logger = logging.getLogger(__name__)
 
-CHUNK_KEY = re.compile(r"^(?P<site>[A-Za-z0-9][A-Za-z0-9_-]{0,62})/(?P<counter>[A-Za-z0-9][A-Za-z0-9_-]{0,62})/"
-                       r"(?P<day>\d{4}/\d{2}/\d{2})/(?P<session>[0-9a-f]{32})/(?P<seq>\d{8,})\.flac$")
 FROM_METADATA = "metadata"
 FROM_KEY_AND_FLAC = "key+flac"
 
 
 class RescanError(Exception):
     """Bad arguments (e.g. a counter without its site)."""
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    sample_rate_hz: int
-    channels: int
-    bits_per_sample: int
-    samples: int
-    md5_hex: str
-
-
-def flac_streaminfo(data: bytes) -> StreamInfo:
-    """The STREAMINFO block of a FLAC file (always its first metadata block).
-
-    Raises:
-        CodecError: not a FLAC file.
-    """
-    if len(data) < 42 or data[:4] != b"fLaC" or data[4] & 0x7F != 0:
-        raise CodecError("not a FLAC file with a STREAMINFO block")
-    bits = int.from_bytes(data[18:26], "big")
-    return StreamInfo(sample_rate_hz=bits >> 44, channels=((bits >> 41) & 0x7) + 1,
-                      bits_per_sample=((bits >> 36) & 0x1F) + 1, samples=bits & ((1 << 36) - 1),
-                      md5_hex=data[26:42].hex())
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,11 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def new_page(browser):  # noqa: ANN001, ANN201 - playwright Browser -> (Page, list of page errors)
+    """A zh-CN page at 1280x900 that collects uncaught page errors into the returned list."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors

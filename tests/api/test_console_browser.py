@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.users import add_user
-from browser_support import ARGS, CHROMIUM, PASSWORD, serve_app
+from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
 from storage.catalog import Catalog
 from storage.db import make_engine, sqlite_url, upgrade
 from tests.transcribe.test_worker import _pcm, store_session
@@ -56,9 +56,7 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page, errors = new_page(browser)
             page.goto(base + "/")
             page.fill("#login-form input[name=name]", SUPERVISOR)
             page.fill("#login-form input[name=password]", "wrong password")

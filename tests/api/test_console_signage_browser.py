@@ -18,7 +18,7 @@ import pytest
 
 from api.app import create_app
 from api.users import add_user
-from browser_support import ARGS, CHROMIUM, PASSWORD, serve_app
+from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
 from storage.catalog import Catalog
 from storage.db import make_engine, sqlite_url, upgrade
 
@@ -80,9 +80,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page, errors = new_page(browser)
             page.on("dialog", lambda d: d.accept())
 
             # a viewer does not see the section, and its address leads back to the counters

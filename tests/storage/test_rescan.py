@@ -62,6 +62,18 @@ def _backup(db: Path, to: Path) -> None:
     dst.close()
 
 
+def _fresh(tmp_path: Path, server, store_on):  # noqa: ANN001, ANN202
+    """A migrated SQLite catalog with counter hall/c1 (mono) and an empty bucket on ``server``."""
+    db = tmp_path / "cw.db"
+    eng = make_engine(f"sqlite:///{db}")
+    upgrade(eng)
+    catalog = Catalog(eng)
+    counter_id = catalog.add_counter("hall", "c1", channels="mono").id
+    store = store_on(server)
+    store.ensure_bucket()
+    return db, eng, catalog, counter_id, store
+
+
 def _restore(backup: Path, db: Path) -> None:
     shutil.copyfile(backup, db)
     for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
@@ -79,13 +91,7 @@ def _verify_all_days(engine, store, counter_id: int, rows: dict[str, tuple]) -> 
 
 def test_rescan_after_a_restore_registers_lost_chunks_once_and_the_worker_transcribes_them(
         tmp_path: Path, own_server, store_on, analyzer):
-    db = tmp_path / "cw.db"
-    eng = make_engine(f"sqlite:///{db}")
-    upgrade(eng)
-    catalog = Catalog(eng)
-    counter_id = catalog.add_counter("hall", "c1", channels="mono").id
-    store = store_on(own_server)
-    store.ensure_bucket()
+    db, eng, catalog, counter_id, store = _fresh(tmp_path, own_server, store_on)
 
     before = _record(catalog, store, tmp_path / "spool", SAMPLES / "counter-polite-mono.flac")
     _backup(db, tmp_path / "backup.db")
@@ -150,13 +156,7 @@ def _chunk(session: str, seq: int, wall0: float, *, seconds: float = 1.0) -> tup
 def test_rescan_without_object_metadata_falls_back_to_key_and_flac_header(tmp_path: Path, own_server, store_on):
     """rclone serve s3 forgets user metadata when it restarts: the rows come back from the key,
     the FLAC header (its MD5 of the samples checked) and the chunk before."""
-    db = tmp_path / "cw.db"
-    eng = make_engine(f"sqlite:///{db}")
-    upgrade(eng)
-    catalog = Catalog(eng)
-    counter_id = catalog.add_counter("hall", "c1", channels="mono").id
-    store = store_on(own_server)
-    store.ensure_bucket()
+    db, eng, catalog, counter_id, store = _fresh(tmp_path, own_server, store_on)
     wall0 = time.time() - 30
     spanning, fresh = "a" * 32, "b" * 32
     metas = [_chunk(spanning, q, wall0) for q in range(5)] + [_chunk(fresh, q, wall0 + 10) for q in range(3)]
