@@ -1,34 +1,41 @@
-"""Build the FastAPI application."""
+"""Build the FastAPI application: the routers under ``/api/v1``, the error mapping, health and
+metrics, and the web console."""
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError
 
-from api.routes import admin, auth, counters
-from api.routes import complaints, events, flags, reports
-from api.routes import audio, interactions, live
-from api.routes import signage
-from api import ops
+from api import errors, ops
+from api.routes import (
+    admin,
+    audio,
+    auth,
+    complaints,
+    counters,
+    events,
+    flags,
+    interactions,
+    live,
+    reports,
+    signage_content,
+    signage_programs,
+    signage_screens,
+)
 from storage.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
 CONSOLE = Path(__file__).parent / "console"
 API_PREFIX = "/api/v1"
 
-#: Routers of the API; each module in api/routes adds itself here.
+#: Routers of the API, one per resource.
 ROUTERS = [auth.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
-           interactions.router, audio.router, live.router, signage.router]
-
-
-def _invalid(loc: list[str], msg: str) -> JSONResponse:
-    """A 422 in FastAPI's own validation-error shape, as the OpenAPI description promises."""
-    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)
+           interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
+           signage_programs.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore) -> FastAPI:
@@ -36,26 +43,23 @@ def create_app(*, engine: Engine, store: ObjectStore) -> FastAPI:
                   description="Counter recordings: search, playback, live listen, review, complaints, events.")
     app.state.engine = engine
     app.state.store = store
+    errors.install(app)
+    errors.document(app)
 
     @app.middleware("http")
-    async def refuse_nul(request, call_next):  # noqa: ANN001, ANN202
+    async def refuse_nul(request: Request, call_next):  # type: ignore[no-untyped-def]
         # A NUL byte in a query parameter can reach no valid record, and PostgreSQL refuses it
         # in text parameters: answer 422 before any route sees it.
         if "%00" in request.url.query or "\x00" in request.url.query:
-            return _invalid(["query"], "query parameters must not contain NUL bytes")
-        return await call_next(request)
-
-    @app.exception_handler(DataError)
-    async def refuse_bad_value(_request, exc: DataError):  # noqa: ANN001, ANN202
-        # Values the database cannot hold (NUL bytes in text, out-of-range numbers) are the
-        # client's mistake, not a server error.
-        return _invalid(["body"], f"invalid value: {str(exc.orig).splitlines()[0][:200]}")
+            return errors.invalid(["query"], "query parameters must not contain NUL bytes")
+        response: Response = await call_next(request)
+        return response
 
     api = APIRouter(prefix=API_PREFIX)
     for r in ROUTERS:
         api.include_router(r)
     app.include_router(api)
-    ops.install(app, engine=engine)     # /readyz, /metrics, request latency (issue 6)
+    ops.install(app, engine=engine)     # /readyz, /metrics, request latency
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

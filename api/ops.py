@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from storage.db import Flag, Job, now_s
-from storage.objects import StoreError
+from storage.engine import read_session
+from storage.store_errors import StoreError
+from storage.tables import Flag, Job, now_s
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class DbCollector(Collector):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def collect(self):  # noqa: ANN201 - a generator of metric families
+    def collect(self) -> Iterator[Metric]:
         flags = GaugeMetricFamily("counterwatch_flags", "Flags stored, by rule, type and review state",
                                   labels=["rule", "type", "review_state"])
         jobs = GaugeMetricFamily("counterwatch_jobs", "Jobs in the queue table, by kind and state",
@@ -50,7 +52,7 @@ class DbCollector(Collector):
                                    "Seconds since the oldest queued job was queued (0: none queued)")
         up = GaugeMetricFamily("counterwatch_metrics_db_up", "1 if the database answered this scrape")
         try:
-            with Session(self.engine) as s:
+            with read_session(self.engine) as s:
                 for rule, kind, state, n in s.execute(select(Flag.rule, Flag.type, Flag.review_state, func.count())
                                                       .group_by(Flag.rule, Flag.type, Flag.review_state)):
                     flags.add_metric([rule, kind, state], n)
@@ -73,18 +75,18 @@ class LatencyMiddleware:
     """Observe each HTTP request's time to its response head, labelled by route template
     (``/api/v1/interactions/{interaction_id}``, never the raw path, so ids are no labels)."""
 
-    def __init__(self, app, histogram: Histogram) -> None:  # noqa: ANN001 - an ASGI app
+    def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
         self.app = app
         self.histogram = histogram
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         t0 = time.perf_counter()
         status = {"code": 500}
 
-        async def send_timed(message) -> None:  # noqa: ANN001
+        async def send_timed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 self._observe(scope, status["code"], time.perf_counter() - t0)
@@ -97,7 +99,7 @@ class LatencyMiddleware:
             if not status.get("done"):
                 self._observe(scope, status["code"], time.perf_counter() - t0)
 
-    def _observe(self, scope, code: int, seconds: float) -> None:  # noqa: ANN001
+    def _observe(self, scope: Scope, code: int, seconds: float) -> None:
         self.histogram.labels(route=route_template(scope), method=scope.get("method", ""),
                               status=str(code)).observe(seconds)
 

@@ -62,7 +62,8 @@ def streaming(files: list[str], counters: int, workdir: Path) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from storage.db import Flag, Interaction, make_engine
+    from storage.engine import make_engine
+    from storage.tables import Flag, Interaction
 
     cw = [sys.executable, "-m", "counterwatch"]
     data = workdir / "stream"
@@ -132,12 +133,13 @@ def streaming(files: list[str], counters: int, workdir: Path) -> None:
 def throughput(files: list[str], workdir: Path) -> None:
     import numpy as np
 
-    from recorder.chunk import ChunkMeta
-    from recorder.encode import encode_flac
-    from storage.catalog import Catalog
-    from storage.db import make_engine, upgrade
+    from domain.chunks import ChunkMeta
+    from domain.flac import encode_flac
+    from services.catalog import Catalog
+    from storage.engine import make_engine
     from storage.objects import ObjectStore
     from storage.s3server import S3Server
+    from storage.schema import upgrade
     from transcribe.analyze import Analyzer
     from transcribe.asr import AsrOptions, Transcriber
     from transcribe.audio import load_audio

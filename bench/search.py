@@ -41,14 +41,15 @@ import numpy as np  # noqa: E402
 import uvicorn  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.users import add_user  # noqa: E402
-from recorder.chunk import ChunkMeta  # noqa: E402
-from recorder.encode import decode_flac, encode_flac  # noqa: E402
-from storage.catalog import Catalog  # noqa: E402
-from storage.db import make_engine, sqlite_url, upgrade  # noqa: E402
+from domain.chunks import ChunkMeta  # noqa: E402
+from domain.flac import decode_flac, encode_flac  # noqa: E402
+from services.accounts import add_user  # noqa: E402
+from services.catalog import Catalog  # noqa: E402
+from services.search import search_statement  # noqa: E402
+from storage.engine import make_engine, sqlite_url  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
 from storage.s3server import S3Server  # noqa: E402
-from storage.search import search_statement  # noqa: E402
+from storage.schema import upgrade
 
 RATE = 16000
 SITES = {"north": ("c1", "c2", "c3", "c4"), "south": ("c1", "c2", "c3", "c4"), "east": ("c1", "c2", "c3", "c4")}
@@ -278,7 +279,7 @@ def bench_seek(tmp: Path, store: ObjectStore, n_seeks: int, rng: random.Random) 
     store_s = time.perf_counter() - t0
     from sqlalchemy.orm import Session
 
-    from storage.db import Interaction
+    from storage.tables import Interaction
     with Session(engine) as s, s.begin():
         inter = Interaction(counter_id=catalog.counter("north", "c1").id, session_id=session, start_sample=0,
                             end_sample=3600 * RATE, wall_start_s=wall0, wall_end_s=wall0 + 3600)

@@ -27,8 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signage.player import Player, PlayerOptions  # noqa: E402
-from signage.schedule import (Content, Playlist, PlaylistItem, Schedule, ScheduleEntry,  # noqa: E402
-                              schedule_to_dict)
+from signage.schedule import Content, Playlist, PlaylistItem, Schedule, ScheduleEntry, schedule_to_dict  # noqa: E402
 from signage.sync import ContentCache  # noqa: E402
 
 

@@ -230,9 +230,10 @@ class Soak:
     # -- set-up -------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        from storage.db import make_engine, upgrade
+        from storage.engine import make_engine
         from storage.objects import ObjectStore
         from storage.s3server import S3Server
+        from storage.schema import upgrade
 
         self.pg = PgCluster()
         self.pg.start()
@@ -291,7 +292,7 @@ class Soak:
         from sqlalchemy import select
         from sqlalchemy.orm import Session
 
-        from storage.db import Job
+        from storage.tables import Job
 
         try:
             with Session(self.engine) as s:
@@ -433,7 +434,7 @@ class Soak:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from storage.db import Chunk, Job, Session as DbSession
+        from storage.tables import Chunk, Job, RecordingSession
 
         deadline = time.monotonic() + self.opts.drain_timeout_s
         self.log(f"draining: waiting up to {self.opts.drain_timeout_s:.0f} s for the worker")
@@ -444,7 +445,7 @@ class Soak:
                 ends = dict(s.execute(select(Chunk.session_id, func.max(Chunk.start_sample + Chunk.samples))
                                       .group_by(Chunk.session_id)).all())
                 open_ = [sid for sid, planned, ended in s.execute(
-                    select(DbSession.id, DbSession.planned_until_sample, DbSession.ended_s))
+                    select(RecordingSession.id, RecordingSession.planned_until_sample, RecordingSession.ended_s))
                     if ended is None or planned < ends.get(sid, 0)]
             if not busy and not open_:
                 self.log("drained: every job done, every session planned to its end")
@@ -461,9 +462,9 @@ class Soak:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from recorder.encode import decode_flac
-        from storage.db import Chunk, Interaction, Job, Segment, Session as DbSession, Site
-        from storage.objects import StoreError
+        from domain.flac import decode_flac
+        from storage.store_errors import StoreError
+        from storage.tables import Chunk, Interaction, Job, RecordingSession, Segment, Site
 
         with Session(self.engine) as s:
             tz = s.scalar(select(Site.timezone).where(Site.name == SITE))
@@ -478,7 +479,7 @@ class Soak:
                 continue
             ref = decode_input(wav, res.channels)
             with Session(self.engine) as s:
-                sess = s.get(DbSession, res.session)
+                sess = s.get(RecordingSession, res.session)
                 rows = list(s.scalars(select(Chunk).where(Chunk.session_id == res.session).order_by(Chunk.seq)))
                 inters = list(s.execute(select(Interaction.id, Interaction.start_sample, Interaction.end_sample)
                                         .where(Interaction.session_id == res.session)

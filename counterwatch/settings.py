@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.vocab import DEFAULT_CHANNELS, ChannelMap
+
 CONFIG_ENV = "COUNTERWATCH_CONFIG"
 
 
@@ -34,12 +36,14 @@ class Settings(BaseSettings):
     cpu_threads: int = Field(0, ge=0, description="0: as many as CTranslate2 likes")
     beam_size: int = Field(5, ge=1, le=10)
     rules: Path | None = Field(None, description="rulebook YAML; default: the shipped one")
-    channels: Literal["staff,customer", "customer,staff", "mono"] = "staff,customer"
+    channels: ChannelMap = DEFAULT_CHANNELS
     split_silence_s: float = Field(8.0, gt=0)
     # -- the recording pipeline --
     data_dir: Path = Field(Path("counterwatch-data"), description="state of the embedded stack (counterwatch up)")
     # A secret: a PostgreSQL URL carries the password (printed only with it masked).
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir")
+    db_pool_size: int = Field(10, ge=1, le=500, description="database connections kept open per process")
+    db_max_overflow: int = Field(20, ge=0, le=1000, description="extra connections under load, per process")
     s3_endpoint: str | None = Field(None, description="host:port of MinIO/S3; default: the embedded server")
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None

@@ -7,8 +7,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from counterwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ def read_state(p: StackPaths) -> dict:
                          f"or set COUNTERWATCH_S3_ENDPOINT") from e
 
 
-def object_store(settings: Settings):  # noqa: ANN201 - storage.objects.ObjectStore
+def object_store(settings: Settings) -> ObjectStore:
     from storage.objects import ObjectStore
 
     if settings.s3_endpoint:
@@ -115,12 +119,3 @@ def object_store(settings: Settings):  # noqa: ANN201 - storage.objects.ObjectSt
                            object_lock=settings.s3_object_lock)
     except ValueError as e:     # e.g. SSE-KMS without TLS
         raise StackError(f"object store: {e}") from e
-
-
-def engine(settings: Settings, *, migrate: bool = True):  # noqa: ANN201 - sqlalchemy Engine
-    from storage.db import make_engine, upgrade
-
-    eng = make_engine(database_url(settings))
-    if migrate:
-        upgrade(eng)
-    return eng

@@ -1,14 +1,15 @@
-"""Per-counter capture agents: audio source -> fixed-length FLAC chunks -> local spool -> S3.
+"""Per-counter capture agents: audio source -> fixed-length FLAC chunks -> local spool -> upload.
 
 Modules, one per stage:
 
 * ``sources``  — PyAudio and ffmpeg capture sources (``parse_source("pyaudio:pulse", ...)``)
 * ``chunker``  — sample-exact fixed-length chunks and their levels
-* ``encode``   — lossless FLAC encode/decode (PyAV)
-* ``chunk``    — ``ChunkMeta`` and the bucket layout
 * ``spool``    — crash-safe local spool with a disk quota
 * ``uploader`` — in-order upload with capped backoff
-* ``agent``    — the two threads that tie them together, heartbeats and stopping
+* ``live``     — best-effort ~1 s live segments for live listening
+* ``agent``    — the threads that tie them together, heartbeats and stopping
+* ``metrics``  — Prometheus metrics of a running agent
 
-Nothing here is wired into the CLI yet (issue #3).
+Chunk names, the key layout and the FLAC format come from :mod:`domain`; the agent holds no
+database or use-case code.
 """

@@ -26,9 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from recorder.chunk import ChunkMeta, check_name
-from recorder.chunker import SILENCE_DBFS, Chunk, Chunker
-from recorder.encode import CODEC, encode_flac
+import numpy as np
+
+from domain.audio import FULL_SCALE, to_dbfs
+from domain.chunks import ChunkMeta
+from domain.flac import CODEC, encode_flac
+from domain.names import check_name
+from domain.vocab import AGENT_STATUSES
+from recorder.chunker import Chunker, PcmChunk
 from recorder.live import DEFAULT_KEEP, LivePublisher, LiveStats, OnLive
 from recorder.sources import Source, SourceError
 from recorder.spool import Spool, SpoolError, SpoolFull
@@ -37,10 +42,8 @@ from storage.objects import ObjectStore
 
 logger = logging.getLogger("recorder")
 
-STATUS_OK = "ok"
-STATUS_NEAR_QUOTA = "spool-near-quota"
-STATUS_SPOOL_FULL = "spool-full"
-STATUS_STORE_UNREACHABLE = "store-unreachable"
+# The agent's health, as reported in heartbeats (domain.vocab.AGENT_STATUSES).
+STATUS_OK, STATUS_NEAR_QUOTA, STATUS_SPOOL_FULL, STATUS_STORE_UNREACHABLE = AGENT_STATUSES
 
 
 @dataclass(frozen=True)
@@ -245,13 +248,13 @@ class Agent:
                 self._capture_done.set()
                 self.uploader.notify()
 
-    def _add_level(self, block) -> None:
+    def _add_level(self, block: np.ndarray) -> None:
         x = block.astype("float64")
         with self._level_lock:
             self._level_sumsq += float((x * x).sum())
             self._level_count += x.size
 
-    def _store_chunk(self, chunk: Chunk) -> None:
+    def _store_chunk(self, chunk: PcmChunk) -> None:
         data = encode_flac(chunk.pcm, self.sample_rate_hz)
         meta = ChunkMeta(
             site=self.site, counter=self.counter, session=self.session, seq=self._seq,
@@ -271,7 +274,7 @@ class Agent:
         self.stats.chunks_spooled += 1
         self.uploader.notify()
 
-    def _drop(self, chunk: Chunk, error: SpoolError) -> None:
+    def _drop(self, chunk: PcmChunk, error: SpoolError) -> None:
         # Audio already spooled is never given up for new audio: the new chunk goes.
         if not self._dropping:
             self._dropping = True
@@ -303,10 +306,7 @@ class Agent:
         with self._level_lock:
             sumsq, count = self._level_sumsq, self._level_count
             self._level_sumsq, self._level_count = 0.0, 0
-        rms: float | None = None
-        if count:
-            ratio = math.sqrt(sumsq / count) / 32768.0
-            rms = max(SILENCE_DBFS, round(20 * math.log10(ratio), 2)) if ratio > 0 else SILENCE_DBFS
+        rms = to_dbfs(math.sqrt(sumsq / count) / FULL_SCALE) if count else None
         beat = Heartbeat(counter=self.counter, rms_dbfs=rms, spool_usage_bytes=self.spool.usage_bytes,
                          pending_chunks=len(self.spool), status=self.status,
                          dropped_s=self.stats.dropped_samples / self.sample_rate_hz)

@@ -6,35 +6,16 @@ shorter, and nothing is duplicated or lost between chunks whatever the block siz
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-# Digital silence has no finite level; report this floor instead (and keep JSON finite).
-SILENCE_DBFS = -120.0
-_FULL_SCALE = 32768.0
-
-
-def level_dbfs(pcm: np.ndarray) -> tuple[float, float]:
-    """RMS and peak level of int16 ``pcm`` over all channels, in dBFS (full scale = 0 dB)."""
-    if pcm.size == 0:
-        return SILENCE_DBFS, SILENCE_DBFS
-    x = pcm.astype(np.float64)
-    rms = math.sqrt(float(np.mean(x * x))) / _FULL_SCALE
-    peak = float(np.max(np.abs(x))) / _FULL_SCALE
-    return _to_dbfs(rms), _to_dbfs(peak)
-
-
-def _to_dbfs(ratio: float) -> float:
-    if ratio <= 0.0:
-        return SILENCE_DBFS
-    return max(SILENCE_DBFS, round(20.0 * math.log10(ratio), 2))
+from domain.audio import level_dbfs
 
 
 @dataclass(frozen=True)
-class Chunk:
+class PcmChunk:
     """``pcm`` (int16, (frames, channels)) starting at frame ``start_sample`` of the stream."""
 
     start_sample: int
@@ -68,7 +49,7 @@ class Chunker:
     def buffered_frames(self) -> int:
         return self._fill
 
-    def push(self, block: np.ndarray) -> Iterator[Chunk]:
+    def push(self, block: np.ndarray) -> Iterator[PcmChunk]:
         """Add ``block`` (int16, (frames, channels)); yield every chunk it completes.
 
         Raises:
@@ -87,16 +68,16 @@ class Chunker:
             if self._fill == self.chunk_samples:
                 yield self._emit()
 
-    def flush(self) -> Chunk | None:
+    def flush(self) -> PcmChunk | None:
         """Emit the buffered partial chunk, if any frames are waiting."""
         if self._fill == 0:
             return None
         return self._emit()
 
-    def _emit(self) -> Chunk:
+    def _emit(self) -> PcmChunk:
         pcm = self._buf[:self._fill].copy()
         rms, peak = level_dbfs(pcm)
-        chunk = Chunk(start_sample=self._next_start, pcm=pcm, rms_dbfs=rms, peak_dbfs=peak)
+        chunk = PcmChunk(start_sample=self._next_start, pcm=pcm, rms_dbfs=rms, peak_dbfs=peak)
         self._next_start += self._fill
         self._fill = 0
         return chunk

@@ -25,28 +25,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recorder.chunk import check_name, check_session
-from recorder.encode import CODEC, CONTENT_TYPE, CodecError, encode_flac
-from storage.objects import ObjectStore, StoreError, StoreUnavailable
+from domain.chunks import live_key, live_prefix
+from domain.flac import CONTENT_TYPE, CodecError, encode_flac
+from domain.names import check_name, check_session
+from storage.objects import ObjectStore
+from storage.store_errors import StoreError, StoreUnavailable
 
 logger = logging.getLogger("recorder")
 
-# A site name cannot start with '_' (recorder.chunk), so no evidence key shares this prefix,
-# and the clean-up below can never reach a chunk of a site that happens to be called "live".
-LIVE_PREFIX = "_live"
 DEFAULT_KEEP = 30
-
-
-def live_prefix(site: str, counter: str) -> str:
-    """Where a counter's live segments live in the bucket (ends with '/')."""
-    return f"{LIVE_PREFIX}/{check_name('site', site)}/{check_name('counter', counter)}/"
-
-
-def live_key(*, site: str, counter: str, session: str, seq: int) -> str:
-    """Object key of live segment ``seq`` of ``session``."""
-    if seq < 0:
-        raise ValueError(f"live segment number must be >= 0, not {seq}")
-    return f"{live_prefix(site, counter)}{check_session(session)}/{seq:08d}.{CODEC}"
 
 
 @dataclass(frozen=True)

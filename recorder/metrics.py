@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from recorder.chunk import ChunkMeta
+from domain.chunks import ChunkMeta
+from domain.vocab import AGENT_STATUSES
 
-STATUSES = ("ok", "spool-near-quota", "spool-full", "store-unreachable")
+if TYPE_CHECKING:
+    from recorder.agent import Agent
+
 
 UPLOAD_LAG = Histogram(
     "counterwatch_agent_upload_lag_seconds",
@@ -41,7 +45,7 @@ def observe_heartbeat(counter: str, *, at_s: float | None = None) -> None:
 class AgentCollector(Collector):
     """Counts and spool state of one agent, read at scrape time."""
 
-    def __init__(self, agent) -> None:  # noqa: ANN001 - recorder.agent.Agent (import cycle)
+    def __init__(self, agent: Agent) -> None:
         self.agent = agent
 
     def collect(self) -> Iterator:
@@ -84,12 +88,12 @@ class AgentCollector(Collector):
         status = GaugeMetricFamily("counterwatch_agent_status", "1 for the agent's current status",
                                    labels=["counter", "status"])
         now = a.status
-        for s in STATUSES:
+        for s in AGENT_STATUSES:
             status.add_metric([a.counter, s], 1.0 if s == now else 0.0)
         yield status
 
 
-def register_agent(agent, registry: CollectorRegistry = REGISTRY) -> AgentCollector:  # noqa: ANN001
+def register_agent(agent: Agent, registry: CollectorRegistry = REGISTRY) -> AgentCollector:
     """Expose ``agent``'s metrics on ``registry`` (the default one, served by
     ``prometheus_client.start_http_server``)."""
     collector = AgentCollector(agent)

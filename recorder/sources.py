@@ -24,9 +24,11 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from domain.audio import SAMPLE_RATE_HZ
+from domain.errors import DomainError
+
 logger = logging.getLogger("recorder")
 
-SAMPLE_RATE_HZ = 16000
 DEFAULT_BLOCK_FRAMES = 1600  # 100 ms at 16 kHz
 
 # "<format>:<device>" inputs that name an FFmpeg capture device rather than a file or URL.
@@ -34,13 +36,14 @@ _DEVICE_FORMATS = ("alsa", "pulse", "oss", "jack", "lavfi", "v4l2", "dshow", "av
 _STDERR_TAIL_LINES = 20
 
 
-class SourceError(Exception):
+class SourceError(DomainError):
     """A capture source could not be opened or failed while reading."""
 
+    code = "audio_source"
+
     def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"audio source {source!r}: {reason}")
+        super().__init__(f"audio source {source!r}", reason)
         self.source = source
-        self.reason = reason
 
 
 class Source(ABC):
@@ -321,7 +324,7 @@ class FfmpegSource(Source):
             self._stderr_thread.join(timeout=2.0)
 
 
-def decode_file(path: "str | os.PathLike[str]", *, channels: int, block_frames: int = 16000 * 30) -> np.ndarray:
+def decode_file(path: "str | os.PathLike[str]", *, channels: int, block_frames: int = SAMPLE_RATE_HZ * 30) -> np.ndarray:
     """Every frame of the audio file ``path`` as int16 (frames, channels) at 16 kHz, decoded by
     ffmpeg as fast as it can (the file source, not in real time)."""
     src = FfmpegSource(str(path), channels=channels, realtime=False, block_frames=block_frames)

@@ -15,7 +15,8 @@ import re
 import threading
 from pathlib import Path
 
-from recorder.chunk import ChunkMeta, check_name
+from domain.chunks import ChunkMeta
+from domain.names import check_name
 
 logger = logging.getLogger("recorder")
 

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from recorder.chunk import ChunkMeta
-from recorder.encode import CONTENT_TYPE
+from domain.chunks import ChunkMeta
+from domain.flac import CONTENT_TYPE
 from recorder.spool import Spool
-from storage.objects import ChecksumMismatch, ObjectInfo, ObjectStore, StoreError, StoreUnavailable
+from storage.objects import ObjectInfo, ObjectStore
+from storage.store_errors import ChecksumMismatch, StoreError, StoreUnavailable
 
 logger = logging.getLogger("recorder")
 

@@ -7,10 +7,14 @@ Prometheus scrapes (:class:`PlayerCollector`). Labels are kinds and reasons only
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+
+if TYPE_CHECKING:
+    from signage.sync import ContentCache, Syncer
 
 ITEMS_PLAYED = Counter("counterwatch_signage_items_played", "Items put on screen, by kind",
                        ["kind"])       # video | image | text | interrupt | board
@@ -36,7 +40,7 @@ def observe_gap(gap_ms: float) -> None:
 class PlayerCollector(Collector):
     """Offline time, cache size and last sync of one screen, read at scrape time."""
 
-    def __init__(self, *, syncer, cache) -> None:  # noqa: ANN001 - signage.sync.Syncer, ContentCache
+    def __init__(self, *, syncer: Syncer, cache: ContentCache) -> None:
         self.syncer, self.cache = syncer, cache
 
     def collect(self) -> Iterator:
@@ -60,7 +64,7 @@ class PlayerCollector(Collector):
         yield g
 
 
-def register_player(*, syncer, cache, registry: CollectorRegistry = REGISTRY) -> PlayerCollector:  # noqa: ANN001
+def register_player(*, syncer: Syncer, cache: ContentCache, registry: CollectorRegistry = REGISTRY) -> PlayerCollector:
     collector = PlayerCollector(syncer=syncer, cache=cache)
     registry.register(collector)
     return collector

@@ -21,10 +21,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable
 
+from domain.timezones import site_zone
 from signage import metrics, slides
+
+if TYPE_CHECKING:
+    import vlc as vlc_types
 from signage.schedule import NowPlaying, Schedule, ScreenRef, resolve, schedule_from_dict
 from signage.sync import ContentCache, Syncer
 
@@ -94,7 +98,7 @@ def tune_malloc(arena_max: int | None, mmap_threshold: int | None) -> bool:
     return done
 
 
-def _has_video_track(vlc, media) -> bool:  # noqa: ANN001
+def _has_video_track(vlc: ModuleType, media: vlc_types.Media) -> bool:
     """Whether parsed ``media`` has a video track. python-vlc's ``Media.tracks_get()`` never
     frees libVLC's track array (one leak per call), so this asks libVLC directly and releases it."""
     pp = ctypes.POINTER(vlc.MediaTrack)()
@@ -120,7 +124,7 @@ class Player:
         self._version = -1
         self._schedule = Schedule()
         self._ref = ScreenRef(screen)
-        self._tz: dt.tzinfo = dt.timezone.utc
+        self._tz: dt.tzinfo = site_zone(None)
         self._hall = ""
         self._rows: list[slides.ServingRow] = []
         self._display_key: tuple | None = None
@@ -178,7 +182,7 @@ class Player:
         if self.opt.chime_path is not None:
             self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
 
-    def _on_vout(self, event) -> None:  # noqa: ANN001 - VLC thread
+    def _on_vout(self, event: vlc_types.Event) -> None:   # called on a VLC thread
         if not self._saw_video:
             self._saw_video = True
             gap_ms = (time.monotonic() - self._switch_t) * 1000.0
@@ -206,14 +210,14 @@ class Player:
             self._ticker_img = self._ticker = self._video = self._tk = None
             self._preload_check = None
 
-    def _media(self, path: Path, kind: str):  # noqa: ANN202 - vlc.Media
+    def _media(self, path: Path, kind: str) -> vlc_types.Media:
         key = f"{kind}:{path}"
         m = self._preloaded.pop(key, None)
         if m is None:
             m = self._new_media(path, kind)
         return m
 
-    def _new_media(self, path: Path, kind: str):  # noqa: ANN202
+    def _new_media(self, path: Path, kind: str) -> vlc_types.Media:
         m = self._instance.media_new_path(str(path))
         if kind == "video":
             m.add_option(":input-repeat=65535")   # loop until the schedule moves on
@@ -242,10 +246,7 @@ class Player:
         self._version = version
         self._schedule = schedule_from_dict(manifest.get("schedule", {}))
         self._ref = ScreenRef(self.screen, frozenset(manifest.get("groups") or ()))
-        try:
-            self._tz = ZoneInfo(manifest.get("timezone") or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            self._tz = dt.timezone.utc
+        self._tz = site_zone(manifest.get("timezone"))
         self._hall = manifest.get("hall") or ""
         rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"))
                 for r in manifest.get("now_serving", [])]

@@ -15,21 +15,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from domain.errors import Invalid
+
 ContentKind = Literal["video", "image", "text"]
 CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
 MIN_ITEM_DURATION_S = 1.0
 MAX_ITEM_DURATION_S = 24 * 3600.0
 
 
-class ScheduleError(Exception):
+class ScheduleError(Invalid):
     """A schedule that cannot be accepted. ``code`` is one of ``conflict``, ``bad_range``,
     ``unknown_playlist``, ``unknown_content``, ``empty_playlist``, ``bad_item``, ``no_target``,
     ``bad_weekdays``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
 
     def __init__(self, code: str, reason: str, *, entry_ids: tuple = ()) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
+        super().__init__("schedule", reason, code=code, schedule_ids=list(entry_ids))
         self.entry_ids = tuple(entry_ids)
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import httpx
 
@@ -49,7 +49,7 @@ class ApiClient:
         self._http.close()
         self._fast.close()
 
-    def _call(self, method: str, path: str, *, fast: bool = False, **kw) -> httpx.Response:  # noqa: ANN003
+    def _call(self, method: str, path: str, *, fast: bool = False, **kw: Any) -> httpx.Response:
         try:
             r = (self._fast if fast else self._http).request(method, path, **kw)
         except httpx.HTTPError as e:

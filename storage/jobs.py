@@ -6,6 +6,9 @@ the job again. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so any number o
 any number of machines never take the same job; SQLite serialises claims with an immediate
 write transaction (one machine).
 
+A failed job waits out its retry in state ``retrying`` (claimable again from ``lease_until_s``),
+never as ``running``, so the queue's depth tells work in hand from work waiting.
+
 A failed attempt counts towards :data:`MAX_ATTEMPTS`. A temporary failure (the store is
 unreachable or answers 5xx) does not, so an outage of the store does not fail jobs quickly;
 such failures are counted apart (``temp_failures``), back off 5 s doubling to 5 minutes, and a
@@ -20,11 +23,12 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from storage.db import Job, now_s
+from storage.engine import read_session, write_session
+from storage.tables import Job, now_s
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,16 @@ class Failure:
     temp_failures: int
 
 
+def plan_key(session_id: str) -> str:
+    """The key of a recording session's planning job (one per session)."""
+    return f"plan:{session_id}"
+
+
+def analyze_key(session_id: str, start_sample: int) -> str:
+    """The key of an interaction's analysis job: its session and first sample."""
+    return f"analyze:{session_id}:{start_sample}"
+
+
 def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_done: bool = False) -> bool:
     """Add a job unless one with ``key`` exists; with ``requeue_done`` a finished job with that
     key is queued again, and a running one is marked to run once more when it finishes (so a
@@ -82,6 +96,9 @@ def enqueue(session: Session, *, kind: str, key: str, payload: dict, requeue_don
     if requeue_done and job.state == "running":
         job.rerun, job.payload = True, payload
         return True
+    if requeue_done and job.state == "retrying":
+        job.payload = payload     # it runs again anyway, with what is wanted now
+        return True
     return False
 
 
@@ -91,11 +108,12 @@ class JobQueue:
         self._skip_locked = engine.dialect.name == "postgresql"
 
     def claim(self, owner: str, *, lease_s: float, kinds: Iterable[str] | None = None) -> Claimed | None:
-        """Lease the oldest claimable job (queued, or running with an expired lease)."""
+        """Lease the oldest claimable job: queued, retrying past its wait, or running with an
+        expired lease (its worker died)."""
         now = now_s()
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             q = (select(Job).where(or_(Job.state == "queued",
-                                       (Job.state == "running") & (Job.lease_until_s < now)))
+                                       Job.state.in_(("running", "retrying")) & (Job.lease_until_s < now)))
                  .order_by(Job.id).limit(1))
             if kinds:
                 q = q.where(Job.kind.in_(list(kinds)))
@@ -118,7 +136,7 @@ class JobQueue:
 
     def extend(self, job_id: int, owner: str, *, lease_s: float) -> bool:
         """Push the lease forward; False if the job is no longer ours."""
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             res = s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
                             .values(lease_until_s=now_s() + lease_s))
             return res.rowcount == 1
@@ -138,7 +156,7 @@ class JobQueue:
         return res.rowcount == 1
 
     def finish(self, job_id: int, owner: str) -> bool:
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             return self.finish_in(s, job_id, owner)
 
     def fail(self, job_id: int, owner: str, error: str, *, retry_in_s: float = 5.0,
@@ -155,7 +173,7 @@ class JobQueue:
         Returns what was done, or None when ``owner`` no longer held the job.
         """
         now = now_s()
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             job = s.scalar(select(Job).where(Job.id == job_id, Job.lease_owner == owner).with_for_update())
             if job is None:
                 return None
@@ -174,11 +192,10 @@ class JobQueue:
                                  job.kind, job.key, job.temp_failures, failing_s / 3600)
                     return Failure(gave_up=True, retry_in_s=0.0, temp_failures=job.temp_failures)
                 retry_in_s = temporary_retry_in_s(job.temp_failures)
-            job.state, job.lease_until_s, job.lease_owner = "running", now + retry_in_s, "retry:" + owner
+            job.state, job.lease_until_s, job.lease_owner = "retrying", now + retry_in_s, None
             return Failure(gave_up=False, retry_in_s=retry_in_s, temp_failures=job.temp_failures or 0)
 
     def depth(self) -> dict[str, int]:
-        from sqlalchemy import func
-
-        with Session(self.engine) as s:
+        """Jobs per state (``domain.vocab.JOB_STATES``)."""
+        with read_session(self.engine) as s:
             return dict(s.execute(select(Job.state, func.count()).group_by(Job.state)).all())

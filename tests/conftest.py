@@ -110,7 +110,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         eng.dispose()
         url = f"{base}/{name}"
-    from storage.db import make_engine, upgrade
+    from storage.engine import make_engine
+    from storage.schema import upgrade
 
     eng = make_engine(url)
     upgrade(eng)

@@ -7,17 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from storage import pii
+from domain import pii
+from domain.vocab import CHANNEL_MAPS, STAFF, UNKNOWN
 from transcribe.asr import AsrSegment, Transcriber, Word
 from transcribe.audio import Audio, load_audio
 from transcribe.errors import TranscribeError
 from transcribe.hallucination import is_hallucination
-from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, Interaction, interaction_of, split_interactions
+from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, InteractionSpan, interaction_of, split_interactions
 from transcribe.match import Match, PhraseMatcher
 from transcribe.normalize import Token, tokenize
 from transcribe.rules import RequiredRule, Rulebook
-from transcribe.speakers import (CHANNEL_MAPS, STAFF, UNKNOWN, Utterance, attribute_mono,
-                                 attribute_stereo, speech_regions)
+from transcribe.speakers import Utterance, attribute_mono, attribute_stereo, speech_regions
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ PROGRESS_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
-class Segment:
+class TranscriptSegment:
+    """One line of the transcript: who said what, when (seconds from the start)."""
+
     start_s: float
     end_s: float
     speaker: str
@@ -37,8 +39,10 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class Flag:
-    type: str                 # forbidden | missing_courtesy
+class Finding:
+    """A rule broken: a forbidden phrase said, or a courtesy word missing from an interaction."""
+
+    type: str                 # domain.vocab.FLAG_TYPES
     rule: str
     phrase: str
     evidence: str
@@ -56,9 +60,9 @@ class Analysis:
     language: str
     rulebook_version: str
     channels: str
-    segments: list[Segment] = field(default_factory=list)
-    interactions: list[Interaction] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
+    segments: list[TranscriptSegment] = field(default_factory=list)
+    interactions: list[InteractionSpan] = field(default_factory=list)
+    flags: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The stable JSON shape of ``counterwatch analyze --json``."""
@@ -151,7 +155,7 @@ class Analyzer:
         result = Analysis(file=name, duration_s=audio.duration_s, language="zh",
                           rulebook_version=self.rulebook.version,
                           channels="mono" if roles is None else channels)
-        result.segments = [Segment(u.start_s, u.end_s, u.speaker, u.speaker_confidence, u.text) for u in utts]
+        result.segments = [TranscriptSegment(u.start_s, u.end_s, u.speaker, u.speaker_confidence, u.text) for u in utts]
         result.interactions = interactions
         flags = [f for s in scored for f in self._forbidden_flags(s)]
         flags += [f for i in interactions for f in self._missing_flags(i, scored, mono=roles is None)]
@@ -160,8 +164,8 @@ class Analyzer:
 
     # -- rules ---------------------------------------------------------------------------
 
-    def _forbidden_flags(self, s: _Scored) -> list[Flag]:
-        out: list[Flag] = []
+    def _forbidden_flags(self, s: _Scored) -> list[Finding]:
+        out: list[Finding] = []
         for rule, matcher in self._forbidden:
             p_side = _p_side(s.utt, rule.speaker)
             if p_side < SPEAKER_THRESHOLD:
@@ -176,12 +180,12 @@ class Analyzer:
                         chars = s.utt.chars[mt.start():mt.end()]
                         hits.append((chars[0].start_s, chars[-1].end_s, rx.pattern, mt.group(0), 0.9))
             for start, end, phrase, evidence, conf in hits:
-                out.append(Flag("forbidden", rule.id, phrase, evidence, start, end, s.utt.speaker,
+                out.append(Finding("forbidden", rule.id, phrase, evidence, start, end, s.utt.speaker,
                                 s.interaction, conf * p_side))
         return out
 
-    def _missing_flags(self, inter: Interaction, scored: list[_Scored], *, mono: bool) -> list[Flag]:
-        out: list[Flag] = []
+    def _missing_flags(self, inter: InteractionSpan, scored: list[_Scored], *, mono: bool) -> list[Finding]:
+        out: list[Finding] = []
         mine = [s for s in scored if s.interaction == inter.index]
         for rule, matcher in self._required:
             lo, hi = _window(rule, inter)
@@ -203,12 +207,12 @@ class Analyzer:
                 continue
             # Sure unless a courtesy word was heard and only its speaker was in doubt.
             conf = (0.8 if mono else 0.95) * (1.0 - best_other)
-            out.append(Flag("missing_courtesy", rule.id, "", "", lo, hi, rule.speaker if rule.speaker != "any" else UNKNOWN,
+            out.append(Finding("missing_courtesy", rule.id, "", "", lo, hi, rule.speaker if rule.speaker != "any" else UNKNOWN,
                             inter.index, conf))
         return out
 
 
-def _window(rule: RequiredRule, inter: Interaction) -> tuple[float, float]:
+def _window(rule: RequiredRule, inter: InteractionSpan) -> tuple[float, float]:
     if rule.position == "first":
         return inter.start_s, min(inter.end_s, inter.start_s + rule.within_s)
     if rule.position == "last":

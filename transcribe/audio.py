@@ -12,9 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from domain.audio import SAMPLE_RATE_HZ
 from transcribe.errors import AudioError
-
-SAMPLE_RATE_HZ = 16000
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,44 @@
 """Exception types of the transcribe package."""
 from __future__ import annotations
 
+from domain.errors import DomainError, Invalid
 
-class TranscribeError(Exception):
+
+class TranscribeError(DomainError):
     """Base class of every error raised by :mod:`transcribe`."""
 
+    code = "transcribe"
 
-class AudioError(TranscribeError):
+
+class AudioError(TranscribeError, Invalid):
     """Audio that cannot be decoded: missing, truncated, not audio, unsupported layout."""
 
+    code = "bad_audio_file"
+
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(path, reason)
         self.path = path
-        self.reason = reason
 
 
 class ModelError(TranscribeError):
     """The speech model cannot be found, assembled, verified or loaded."""
 
+    code = "model"
+
     def __init__(self, model: str, reason: str) -> None:
-        super().__init__(f"model {model!r}: {reason}")
+        super().__init__(f"model {model!r}", reason)
         self.model = model
-        self.reason = reason
 
 
-class RulebookError(TranscribeError):
+class RulebookError(TranscribeError, Invalid):
     """A rulebook file that is not valid; names the file, the line and the field."""
+
+    code = "bad_rulebook"
 
     def __init__(self, path: str, reason: str, *, line: int | None = None, field: str | None = None) -> None:
         where = path if line is None else f"{path}:{line}"
-        what = f"{field}: {reason}" if field else reason
-        super().__init__(f"{where}: {what}")
+        super().__init__(where, f"{field}: {reason}" if field else reason)
+        self.reason = reason
         self.path = path
         self.line = line
         self.field = field
-        self.reason = reason

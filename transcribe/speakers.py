@@ -16,11 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
+from domain.vocab import CUSTOMER, STAFF
 from transcribe.asr import Word
 from transcribe.normalize import clauses, to_simplified
-
-STAFF, CUSTOMER, UNKNOWN = "staff", "customer", "unknown"
-CHANNEL_MAPS = {"staff,customer": (STAFF, CUSTOMER), "customer,staff": (CUSTOMER, STAFF), "mono": None}
 
 #: A pause this long between words in a mono recording is taken as a possible change of turn.
 TURN_GAP_S = 0.3

@@ -22,22 +22,24 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from recorder.encode import CodecError, decode_flac
-from storage.catalog import Catalog, chunks_of, plan_key
-from storage.db import (DB_UNAVAILABLE, Chunk, Counter, Flag, Interaction, Segment, Session as DbSession, Shift, Site,
-                        now_s)
-from storage.jobs import Claimed, JobQueue, enqueue
-from storage.objects import ObjectStore, StoreError, StoreUnavailable
+from domain.flac import CodecError, decode_flac
+from storage import queries
+from storage.engine import DB_UNAVAILABLE, read_session, write_session
+from storage.jobs import Claimed, JobQueue, analyze_key, enqueue, plan_key
+from storage.objects import ObjectStore
+from storage.store_errors import StoreError, StoreUnavailable
+from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Segment, Shift, Site, now_s
 from transcribe import metrics
 from transcribe.analyze import Analyzer
 from transcribe.audio import Audio
+from transcribe.interactions import group_spans
 from transcribe.speakers import speech_regions
 
 logger = logging.getLogger(__name__)
@@ -59,25 +61,17 @@ class WorkerOptions:
     #: A session with no new chunk for this long is treated as ended.
     session_idle_end_s: float = 120.0
     sweep_every_s: float = 30.0
-    # Health alarms are evaluated by every worker's sweep (idempotent), so a deployment
-    # without `counterwatch up` still raises them.
-    silent_after_s: float = 600.0
-    gone_after_s: float = 60.0
-    screen_gone_after_s: float = 120.0
-    opening_hours: tuple[int, int] = (0, 24)
-
-
-def analyze_key(session_id: str, start_sample: int) -> str:
-    return f"analyze:{session_id}:{start_sample}"
 
 
 class Worker:
     def __init__(self, *, engine: Engine, store: ObjectStore, analyzer: Analyzer, name: str | None = None,
-                 options: WorkerOptions = WorkerOptions()) -> None:
+                 options: WorkerOptions = WorkerOptions(), on_sweep: Callable[[], object] | None = None) -> None:
+        """``on_sweep``: also run at every sweep (the entry point passes the health-alarm
+        evaluation, so a deployment without `counterwatch up` still raises alarms)."""
         self.engine = engine
         self.store = store
         self.analyzer = analyzer
-        self.catalog = Catalog(engine)
+        self.on_sweep = on_sweep
         self.queue = JobQueue(engine)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
         self.opts = options
@@ -193,12 +187,12 @@ class Worker:
         self._last_sweep = time.monotonic()
         version = self.analyzer.rulebook.version
         idle_before = now_s() - self.opts.session_idle_end_s
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             ends = (select(Chunk.session_id, func.max(Chunk.start_sample + Chunk.samples).label("end"),
                            func.max(Chunk.stored_s).label("last")).group_by(Chunk.session_id).subquery())
-            stale = s.execute(select(DbSession.id).join(ends, ends.c.session_id == DbSession.id).where(
-                DbSession.ended_s.is_(None), ends.c.last < idle_before,
-                DbSession.planned_until_sample < ends.c.end)).scalars().all()
+            stale = s.execute(select(RecordingSession.id).join(ends, ends.c.session_id == RecordingSession.id).where(
+                RecordingSession.ended_s.is_(None), ends.c.last < idle_before,
+                RecordingSession.planned_until_sample < ends.c.end)).scalars().all()
             for sid in stale:
                 enqueue(s, kind="plan", key=plan_key(sid), payload={"session": sid}, requeue_done=True)
             outdated = s.execute(select(Interaction.session_id, Interaction.start_sample, Interaction.end_sample)
@@ -208,9 +202,12 @@ class Worker:
                         payload={"session": sid, "start": a, "end": b}, requeue_done=True)
         if outdated:
             logger.info("worker %s: %d interactions queued for rulebook %s", self.name, len(outdated), version)
-        self.catalog.evaluate_alarms(silent_after_s=self.opts.silent_after_s, gone_after_s=self.opts.gone_after_s,
-                                     screen_gone_after_s=self.opts.screen_gone_after_s,
-                                     opening_hours=self.opts.opening_hours)
+        if self.on_sweep is not None:
+            self.on_sweep()
+
+    def _boundaries(self, counter_id: int, start_s: float, end_s: float) -> list[float]:
+        with read_session(self.engine) as s:
+            return queries.boundaries(s, counter_id, start_s, end_s)
 
     # -- audio -----------------------------------------------------------------------------
 
@@ -222,8 +219,8 @@ class Worker:
         """
         parts: list[np.ndarray] = []
         expect = None
-        with Session(self.engine) as s:
-            rows = list(chunks_of(s, session_id, from_sample=start, to_sample=end))
+        with read_session(self.engine) as s:
+            rows = list(queries.chunks_of(s, session_id, from_sample=start, to_sample=end))
         for c in rows:
             if expect is not None and c.start_sample != expect:
                 raise MissingAudio(f"session {session_id}: gap before chunk {c.seq} at sample {expect}")
@@ -246,12 +243,12 @@ class Worker:
 
     def _plan(self, job: Claimed) -> None:
         sid = job.payload["session"]
-        with Session(self.engine) as s:
-            sess = s.get(DbSession, sid)
+        with read_session(self.engine) as s:
+            sess = s.get(RecordingSession, sid)
             rate, cursor = sess.sample_rate_hz, sess.planned_until_sample
             ended = sess.ended_s is not None
             counter_id, wall0 = sess.counter_id, sess.wall_start_s
-            chunks = list(chunks_of(s, sid, from_sample=cursor))
+            chunks = list(queries.chunks_of(s, sid, from_sample=cursor))
             last_stored = max((c.stored_s for c in chunks), default=0.0)
         avail, last_seq, gap_to = cursor, None, None
         for c in chunks:               # only the contiguous run from the cursor
@@ -272,9 +269,9 @@ class Worker:
             mono = audio.mean(axis=0) if audio.shape[0] > 1 else audio[0]
             regions = [(cursor + int(a * rate), cursor + int(b * rate)) for a, b in speech_regions(mono, rate)]
             bounds = sorted(int((t - wall0) * rate) for t in
-                            self.catalog.boundaries(counter_id, wall0 + cursor / rate, wall0 + avail / rate))
-            groups = _group(regions, bounds, gap=int(self.opts.split_silence_s * rate),
-                            max_len=int(self.opts.max_interaction_s * rate))
+                            self._boundaries(counter_id, wall0 + cursor / rate, wall0 + avail / rate))
+            groups = group_spans(regions, boundaries=bounds, gap=int(self.opts.split_silence_s * rate),
+                                 max_len=int(self.opts.max_interaction_s * rate))
             tail_closed = ended or gone or gap_to is not None
             for k, (a, b) in enumerate(groups):
                 last = k == len(groups) - 1
@@ -291,8 +288,8 @@ class Worker:
                 new_cursor = max(new_cursor, avail if tail_closed else avail - int(self.opts.split_silence_s * rate))
         if gap_to is not None and new_cursor >= avail:
             new_cursor = gap_to
-        with Session(self.engine) as s, s.begin():
-            s.get(DbSession, sid).planned_until_sample = new_cursor
+        with write_session(self.engine) as s:
+            s.get(RecordingSession, sid).planned_until_sample = new_cursor
             for a, b in closed:
                 enqueue(s, kind="analyze", key=analyze_key(sid, a), payload={"session": sid, "start": a, "end": b},
                         requeue_done=True)
@@ -309,8 +306,8 @@ class Worker:
 
     def _analyze(self, job: Claimed) -> None:
         sid, start, end = job.payload["session"], int(job.payload["start"]), int(job.payload["end"])
-        with Session(self.engine) as s:
-            sess = s.get(DbSession, sid)
+        with read_session(self.engine) as s:
+            sess = s.get(RecordingSession, sid)
             counter = s.get(Counter, sess.counter_id)
             site = s.get(Site, counter.site_id)
             rate, wall0, channels, counter_id = sess.sample_rate_hz, sess.wall_start_s, counter.channels, counter.id
@@ -318,10 +315,10 @@ class Worker:
         t0 = time.perf_counter()
         samples = self.load(sid, start, end)
         wall_start = wall0 + start / rate
-        bounds = [t - wall_start for t in self.catalog.boundaries(counter_id, wall_start, wall0 + end / rate)]
+        bounds = [t - wall_start for t in self._boundaries(counter_id, wall_start, wall0 + end / rate)]
         result = self.analyzer.analyze_audio(Audio(samples, rate), name=name, channels=channels,
                                              boundaries_s=[b for b in bounds if b > 0])
-        with Session(self.engine) as s, s.begin():
+        with write_session(self.engine) as s:
             s.execute(delete(Interaction).where(Interaction.session_id == sid, Interaction.start_sample == start))
             staff_id = s.scalar(select(Shift.staff_id).where(
                 Shift.counter_id == counter_id, Shift.start_s <= wall_start,
@@ -342,17 +339,3 @@ class Worker:
         metrics.observe_analysis(audio_s=(end - start) / rate, processing_s=time.perf_counter() - t0)
         logger.info("worker %s: %s: %d segments, %d flags", self.name, name, len(result.segments), len(result.flags))
 
-
-def _group(regions: list[tuple[int, int]], bounds: list[int], *, gap: int, max_len: int) -> list[tuple[int, int]]:
-    """Merge speech regions into interactions: split at ``gap`` samples of silence, at a
-    boundary lying between two regions, and when one would grow past ``max_len``."""
-    out: list[list[int]] = []
-    for a, b in regions:
-        if out:
-            prev = out[-1]
-            crossed = any(prev[1] <= x <= a for x in bounds)
-            if a - prev[1] < gap and not crossed and b - prev[0] <= max_len:
-                prev[1] = max(prev[1], b)
-                continue
-        out.append([a, b])
-    return [(a, b) for a, b in out]

@@ -1,16 +1,14 @@
 """Log in with a password (the console) and out; who am I."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
 
-from api.deps import COOKIE, CurrentUser, SessionDep
-from api.security import new_token, token_digest, verify_password
-from storage.db import ApiToken, AuditLog, User, now_s
+from api.deps import COOKIE, CurrentUser, audit
+from domain.errors import Unauthenticated
+from services import accounts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-SESSION_TTL_S = 12 * 3600
 
 
 class LoginIn(BaseModel):
@@ -31,31 +29,23 @@ class LoginOut(UserPublic):
 
 
 @router.post("/login", response_model=LoginOut)
-def login(body: LoginIn, request: Request, response: Response, db: SessionDep) -> LoginOut:
+def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     """Exchange name and password for a session token (also set as an HttpOnly cookie)."""
-    user = db.scalar(select(User).where(User.name == body.name, User.active.is_(True)))
-    if user is None or user.role not in ("admin", "supervisor", "viewer") or \
-            not verify_password(user.password_hash, body.password):
-        client = request.client.host if request.client else ""
-        db.add(AuditLog(user_id=None, user_name=body.name[:100], action="login.failed", client=client))
-        db.commit()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
-    token = new_token()
-    expires = now_s() + SESSION_TTL_S
-    db.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="console", expires_s=expires))
-    client = request.client.host if request.client else ""
-    db.add(AuditLog(user_id=user.id, user_name=user.name, action="login", client=client))
-    db.commit()
-    response.set_cookie(COOKIE, token, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
+    session = accounts.login(request.app.state.engine, body.name, body.password)
+    if session is None:
+        audit(request, None, action="login.failed", user_name=body.name)
+        raise Unauthenticated("login", "wrong name or password", code="bad_credentials")
+    user = session.principal
+    audit(request, user, action="login")
+    response.set_cookie(COOKIE, session.token, max_age=accounts.SESSION_TTL_S, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
-    return LoginOut(id=user.id, name=user.name, role=user.role, sites=list(user.sites or []), token=token,
-                    expires_s=expires)
+    return LoginOut(id=user.id, name=user.name, role=user.role, sites=list(user.sites), token=session.token,
+                    expires_s=session.expires_s)
 
 
 @router.post("/logout", status_code=204)
-def logout(user: CurrentUser, response: Response, db: SessionDep) -> Response:
-    db.execute(delete(ApiToken).where(ApiToken.id == user.token_id))
-    db.commit()
+def logout(user: CurrentUser, request: Request, response: Response) -> Response:
+    accounts.revoke_token(request.app.state.engine, user.token_id)
     response.delete_cookie(COOKIE)
     response.status_code = 204
     return response

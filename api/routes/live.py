@@ -5,7 +5,7 @@ How live it is
 Agents publish best-effort ~1 s live segments next to their evidence chunks
 (:mod:`recorder.live`) and record the newest on the counter row. When that feed is fresh
 (newest segment at most ``LIVE_STALE_S`` old), the stream starts with the newest live segment
-and then polls the row every ``LIVE_SEGMENT_POLL_S`` for newer ones (:mod:`api.live_feed`):
+and then polls the row every ``LIVE_SEGMENT_POLL_S`` for newer ones (:mod:`services.live`):
 about 1.2-1.5 s behind the microphone (docs/live.md has the measurements).
 
 Without a fresh live feed (an agent with ``live_s=0``, an older agent, a store that refused the
@@ -34,18 +34,22 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.audio import AudioUnavailable, ChunkRef, LiveFollower, decode_chunk, wav_header
-from api.deps import RowId, SessionDep, StoreDep, Supervisor, audit
-from api.live_feed import LIVE_STALE_S, LiveSegmentFollower, Segment
-from storage.db import Counter, Site
-from storage.objects import ObjectStore, StoreUnavailable
+from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit
+from domain.audio import wav_header
+from domain.errors import NotFound
+from services.audio import AudioUnavailable, ChunkRef, decode_chunk
+from services.catalog import CounterNotFound
+from services.live import LIVE_STALE_S, LiveFollower, LiveSegmentFollower, Segment
+from storage.engine import read_session
+from storage.objects import ObjectStore
+from storage.store_errors import StoreUnavailable
+from storage.tables import Counter, Site
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/counters", tags=["live"])
@@ -56,7 +60,7 @@ LIVE_IDLE_S = 60.0
 
 
 def _poll(engine: Engine, follower: LiveFollower) -> list[ChunkRef]:
-    with Session(engine) as s:
+    with read_session(engine) as s:
         return follower.poll(s)
 
 
@@ -97,7 +101,7 @@ async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, fi
 
 
 def _poll_segments(engine: Engine, follower: LiveSegmentFollower) -> list[tuple[str, int]]:
-    with Session(engine) as s:
+    with read_session(engine) as s:
         return follower.poll(s)
 
 
@@ -137,7 +141,7 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
 
 @router.get("/{counter_id}/live", response_class=StreamingResponse,
             responses={200: {"content": {"audio/wav": {}}}})
-def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
+def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
          counter_id: RowId,
          max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
          backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first")) -> StreamingResponse:
@@ -148,12 +152,12 @@ def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
     row = db.execute(select(Counter.id, Counter.name, Site.name).join(Site, Counter.site_id == Site.id)
                      .where(Counter.id == counter_id)).first()
     if row is None or not user.can_see(row[2]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"counter {counter_id} not found")
+        raise CounterNotFound(counter_id)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     segments = LiveSegmentFollower(counter_id, stale_s=LIVE_STALE_S)
     first_segment = segments.start(db, store)
     if first_segment is not None:
-        audit(db, user, request, action="audio.live", target=f"counter:{counter_id}",
+        audit(request, user, action="audio.live", target=f"counter:{counter_id}",
               detail=f"{row[2]}/{row[1]} live session {first_segment.session} from segment {first_segment.seq} "
                      f"max {max_s:g} s")
         db.close()
@@ -163,9 +167,9 @@ def live(user: Supervisor, db: SessionDep, store: StoreDep, request: Request,
     follower = LiveFollower(counter_id)
     fmt = follower.start(db, backlog_chunks=backlog_chunks)
     if fmt is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"counter {counter_id} has not recorded anything yet")
+        raise NotFound(f"counter {counter_id}", "has not recorded anything yet", code="nothing_recorded")
     first = follower.poll(db)
-    audit(db, user, request, action="audio.live", target=f"counter:{counter_id}",
+    audit(request, user, action="audio.live", target=f"counter:{counter_id}",
           detail=f"{row[2]}/{row[1]} session {fmt.session_id} from chunk {follower.last_seq - len(first) + 1} "
                  f"max {max_s:g} s")
     db.close()      # the stream polls with sessions of its own; hold no connection meanwhile

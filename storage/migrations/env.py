@@ -3,7 +3,7 @@ with -x url=...)."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.db import Base
+from storage.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

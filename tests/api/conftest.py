@@ -17,10 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.users import add_user
-from storage.catalog import Catalog
-from storage.db import Counter, Flag, Interaction, Segment, Session as DbSession, Site, Staff, make_engine
+from services.accounts import add_user
+from services.catalog import Catalog
+from storage.engine import make_engine
 from storage.objects import ObjectStore
+from storage.tables import Counter, Flag, Interaction, RecordingSession, Segment, Site, Staff
 
 SITES = {"hall": ("c1", "c2"), "annex": ("a1",)}
 PASSWORD = "correct horse battery"
@@ -57,7 +58,7 @@ class ApiEnv:
                     s.flush()
                 staff_id = st.id
             sid = uuid.uuid4().hex
-            s.add(DbSession(id=sid, counter_id=c.id, wall_start_s=wall_start_s, sample_rate_hz=16000, channels=2,
+            s.add(RecordingSession(id=sid, counter_id=c.id, wall_start_s=wall_start_s, sample_rate_hz=16000, channels=2,
                             ended_s=wall_start_s + duration_s))
             s.flush()
             inter = Interaction(counter_id=c.id, session_id=sid, start_sample=0, end_sample=int(duration_s * 16000),

@@ -24,12 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.users import add_user
-from recorder.chunk import ChunkMeta
-from recorder.encode import decode_flac, encode_flac
-from storage.catalog import Catalog
-from storage.db import AuditLog, Counter, Flag, Interaction, Segment, Site, Staff, make_engine
+from domain.chunks import ChunkMeta
+from domain.flac import decode_flac, encode_flac
+from services.accounts import add_user
+from services.catalog import Catalog
+from storage.engine import make_engine
 from storage.objects import ObjectStore
+from storage.tables import AuditLog, Counter, Flag, Interaction, Segment, Site, Staff
 
 __all__ = ["AudioEnv", "StoredSession", "audio_env", "speech", "live_server", "RATE"]
 
@@ -91,16 +92,16 @@ class AudioEnv:
                         staff: str | None = None, segments: Sequence[tuple[float, float, str, str]] = (),
                         flags: Sequence[dict] = ()) -> int:
         """Insert an interaction row (and a session row if ``session`` is None: no audio)."""
-        from storage.db import Session as DbSession
+        from storage.tables import RecordingSession
 
         with Session(self.engine) as s, s.begin():
             c = s.execute(select(Counter).join(Site).where(Site.name == site, Counter.name == counter)).scalar_one()
             if session is None:
                 session = uuid.uuid4().hex
-                s.add(DbSession(id=session, counter_id=c.id, wall_start_s=wall_start_s or time.time(),
+                s.add(RecordingSession(id=session, counter_id=c.id, wall_start_s=wall_start_s or time.time(),
                                 sample_rate_hz=RATE, channels=2, ended_s=None))
                 s.flush()
-            sess = s.get(DbSession, session)
+            sess = s.get(RecordingSession, session)
             wall = wall_start_s if wall_start_s is not None else sess.wall_start_s + start_sample / RATE
             staff_id = None
             if staff:

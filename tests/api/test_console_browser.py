@@ -9,12 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
 
 from api.app import create_app
-from api.users import add_user
-from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
-from storage.catalog import Catalog
-from storage.db import make_engine, sqlite_url, upgrade
+from services.accounts import add_user
+from services.catalog import Catalog
+from storage.engine import make_engine, sqlite_url
+from storage.schema import upgrade
 from tests.transcribe.test_worker import _pcm, store_session
 from transcribe.worker import Worker, WorkerOptions
 

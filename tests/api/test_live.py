@@ -9,13 +9,13 @@ import uuid
 import httpx
 import numpy as np
 import pytest
-
-from api.app import create_app
-from api.audio import WAV_HEADER_BYTES
-from api.routes.live import LIVE_POLL_S
 from fixtures_audio import *  # noqa: F401,F403 - fixtures
 from fixtures_audio import RATE, AudioEnv
-from storage.db import make_engine
+
+from api.app import create_app
+from api.routes.live import LIVE_POLL_S
+from services.audio import WAV_HEADER_BYTES
+from storage.engine import make_engine
 
 CHUNK = RATE            # 1 s chunks: how an agent is set up for live listening
 MAX_S = 5.0
@@ -133,7 +133,7 @@ def test_live_needs_a_supervisor_of_the_site(audio_env: AudioEnv, speech: np.nda
     assert env.client().get(path).status_code == 401
     assert env.client(env.token("viewer")).get(path).status_code == 403
     r = env.client(env.token("supervisor", ["annex"])).get(path)
-    assert r.status_code == 404 and r.json() == {"detail": f"counter {cid} not found"}
+    assert r.status_code == 404 and r.json()["detail"]["code"] == "counter_not_found" and r.json()["detail"]["what"] == f"counter {cid}"
     silent = env.counter_id("annex", "a1")
     assert env.client(env.token("supervisor", ["annex"])).get(f"/api/v1/counters/{silent}/live").status_code == 404
     for bad in ("0", "x", "1%2F..", "99999999999"):

@@ -26,11 +26,12 @@ from fixtures_audio import RATE, AudioEnv
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.audio import WAV_HEADER_BYTES
 from recorder.agent import Agent
 from recorder.live import LiveMeta
 from recorder.sources import parse_source
-from storage.db import Counter, make_engine
+from services.audio import WAV_HEADER_BYTES
+from storage.engine import make_engine
+from storage.tables import Counter
 
 WINDOW = RATE // 4
 FRAME_BYTES = 4             # stereo int16

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from storage.db import make_engine
+from storage.engine import make_engine
 from storage.jobs import enqueue
 from storage.objects import ObjectStore
 

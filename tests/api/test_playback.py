@@ -9,13 +9,13 @@ import wave
 
 import numpy as np
 import pytest
-from sqlalchemy.orm import Session
-
-from api.audio import WAV_HEADER_BYTES, RangeNotSatisfiable, parse_range, wav_header
 from fixtures_audio import *  # noqa: F401,F403 - fixtures
 from fixtures_audio import RATE, AudioEnv
-from recorder.encode import decode_flac
-from storage.db import Chunk, Session as DbSession
+from sqlalchemy.orm import Session
+
+from domain.flac import decode_flac
+from services.audio import WAV_HEADER_BYTES, RangeNotSatisfiable, parse_range, wav_header
+from storage.tables import Chunk, RecordingSession
 
 API = "/api/v1/interactions"
 START, END = int(1.3 * RATE) + 7, int(20.7 * RATE) + 3     # not on chunk or frame-block edges
@@ -165,7 +165,7 @@ def test_site_scope_roles_and_authentication(audio_env: AudioEnv, recorded):
     annex = audio_env.token("supervisor", ["annex"])
     for path in (f"{API}/{iid}/audio", f"{API}/{iid}/evidence"):
         r = audio_env.client(annex).get(path, headers={"Range": "bytes=0-99"})
-        assert r.status_code == 404 and r.json() == {"detail": f"interaction {iid} not found"}
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {iid}"
         assert audio_env.client().get(path).status_code == 401
         assert audio_env.client(audio_env.token("agent", [])).get(path).status_code == 403
     assert audio_env.client(audio_env.token("viewer")).get(f"{API}/{iid}/evidence").status_code == 403
@@ -189,7 +189,7 @@ def test_missing_and_damaged_audio(audio_env: AudioEnv, recorded, speech: np.nda
     # An object whose bytes changed fails its SHA-256: loud, not silently served.
     audio_env.store.put_bytes(keys[0], b"not the recorded audio")
     r = client.get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-99"})
-    assert r.status_code == 500 and "damaged" in r.json()["detail"]
+    assert r.status_code == 500 and "damaged" in r.json()["detail"]["reason"]
     assert client.get(f"{API}/{iid}/evidence").status_code == 500
     # An object gone from the store.
     audio_env.store.delete(keys[0])
@@ -202,7 +202,7 @@ def test_catalog_keys_with_path_tricks_are_refused(audio_env: AudioEnv):
     counter_id = audio_env.counter_id("hall", "c1")
     with Session(audio_env.engine) as s, s.begin():
         sid = uuid.uuid4().hex
-        s.add(DbSession(id=sid, counter_id=counter_id, wall_start_s=1e9,
+        s.add(RecordingSession(id=sid, counter_id=counter_id, wall_start_s=1e9,
                         sample_rate_hz=RATE, channels=2))
         s.flush()
         s.add(Chunk(counter_id=counter_id, session_id=sid, seq=0, start_sample=0,
@@ -210,4 +210,4 @@ def test_catalog_keys_with_path_tricks_are_refused(audio_env: AudioEnv):
                     key="hall/c1/../../../etc/passwd", wall_start_s=1e9, rms_dbfs=-30, peak_dbfs=-6))
     iid = audio_env.add_interaction(session=sid, start_sample=0, end_sample=RATE)
     r = audio_env.client(audio_env.token("supervisor")).get(f"{API}/{iid}/audio")
-    assert r.status_code == 500 and "damaged" in r.json()["detail"]
+    assert r.status_code == 500 and "damaged" in r.json()["detail"]["reason"]

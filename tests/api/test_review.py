@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.db import AuditLog, Flag
+from storage.tables import AuditLog, Flag
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -167,7 +167,7 @@ def test_events_validation_and_now_serving(api_env):
     agent.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": "A011",
                                        "at_s": at - 120})                     # arrives late: not the latest
     r = agent.post("/api/v1/events", json={"site": "hall", "counter": "c9", "kind": "queue_call", "ticket": "A1"})
-    assert r.status_code == 404 and "hall/c9" in r.json()["detail"] and "not registered" in r.json()["detail"]
+    assert r.status_code == 404 and "hall/c9" in r.json()["detail"]["what"] and "not registered" in r.json()["detail"]["reason"]
     for bad in ({"kind": "rating", "level": "很好"}, {"kind": "rating"}, {"kind": "pause", "level": "满意"},
                 {"kind": "dance"}, {"kind": "queue_call", "at_s": -5}):
         r = agent.post("/api/v1/events", json={"site": "hall", "counter": "c1", **bad})

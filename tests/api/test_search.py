@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
+from fixtures_audio import *  # noqa: F401,F403 - fixtures
+from fixtures_audio import AudioEnv
 from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 
-from fixtures_audio import *  # noqa: F401,F403 - fixtures
-from fixtures_audio import AudioEnv
-from storage.db import Interaction, Segment
-from storage.search import find_hits, fts_phrase, make_snippet, search_statement
+from services.search import find_hits, fts_phrase, make_snippet, search_statement
+from storage.tables import Interaction, Segment
 
 API = "/api/v1/interactions"
 NOW = time.time()
@@ -117,7 +117,7 @@ def test_detail_and_scope(audio_env: AudioEnv):
     # Another site's interaction and a missing one look the same.
     for i in (ids["annex"], 999999):
         r = audio_env.client(hall).get(f"{API}/{i}")
-        assert r.status_code == 404 and r.json() == {"detail": f"interaction {i} not found"}
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {i}"
     assert audio_env.client(hall).get(f"{API}/1%2F..%2F2").status_code in (404, 422)
     assert audio_env.client(hall).get(f"{API}/99999999999").status_code == 422
     assert audio_env.client().get(f"{API}/{ids['old']}").status_code == 401
@@ -168,7 +168,7 @@ def test_every_search_plan_agrees_with_a_plain_scan(audio_env: AudioEnv):
     PostgreSQL uses the trigram index: all must return exactly what a plain scan finds."""
     from sqlalchemy import select
 
-    from storage.db import Segment
+    from storage.tables import Segment
 
     _seed(audio_env)
     dialect = audio_env.engine.dialect.name

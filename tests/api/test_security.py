@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import CONSOLE
-from storage.db import AuditLog
+from storage.tables import AuditLog
 
 PASSWORD = "correct horse battery"
 

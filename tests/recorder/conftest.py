@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from recorder_helpers import read_all
+
 from tests.pulse_daemon import private_pulseaudio
 
 SINK = "counter1"

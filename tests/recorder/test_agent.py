@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorder_helpers import best_correlation, make_store, write_wav
 
+from domain.chunks import ChunkMeta
+from domain.flac import decode_flac
 from recorder.agent import STATUS_SPOOL_FULL, STATUS_STORE_UNREACHABLE, Agent, Heartbeat, handle_signals
-from recorder.chunk import ChunkMeta
-from recorder.encode import decode_flac
 from recorder.sources import FfmpegSource, parse_source
 from recorder.uploader import Backoff
-from recorder_helpers import best_correlation, make_store, write_wav
 from storage.objects import ObjectInfo, ObjectStore
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorder_helpers import make_store, write_wav
 
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
-from recorder_helpers import make_store, write_wav
 
 
 @pytest.mark.slow

@@ -18,9 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recorder.encode import decode_flac
-from storage.catalog import Catalog
-from storage.db import Chunk, make_engine, upgrade
+from domain.flac import decode_flac
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.schema import upgrade
+from storage.tables import Chunk
 
 pytestmark = pytest.mark.slow
 

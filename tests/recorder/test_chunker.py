@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recorder.chunker import SILENCE_DBFS, Chunker, level_dbfs
+from domain.audio import SILENCE_DBFS, level_dbfs
+from recorder.chunker import Chunker
 
 
 @pytest.mark.parametrize("channels", [1, 2])

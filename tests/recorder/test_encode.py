@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recorder.encode import CodecError, decode_flac, encode_flac
+from domain.flac import CodecError, decode_flac, encode_flac
 
 
 @pytest.mark.parametrize("channels", [1, 2])

@@ -11,13 +11,15 @@ import pytest
 from recorder_helpers import RATE_HZ, make_store, write_wav
 from sqlalchemy.orm import Session
 
+from domain.chunks import live_prefix
+from domain.flac import decode_flac
 from recorder.agent import Agent
-from recorder.encode import decode_flac
-from recorder.live import LiveMeta, LivePublisher, live_prefix
+from recorder.live import LiveMeta, LivePublisher
 from recorder.sources import parse_source
 from recorder.uploader import Backoff
-from storage.catalog import Catalog
-from storage.db import Counter, make_engine
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.tables import Counter
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)
 
@@ -114,7 +116,7 @@ def test_store_outage_skips_live_audio_only(tmp_path: Path, s3, db_url: str, spe
     assert stats.frames_captured == original.shape[0] and stats.dropped_samples == 0
     assert stats.leftover_chunks == 0 and stats.chunks_uploaded == 6 and stats.upload_retries > 0
     with Session(engine) as s:
-        from storage.db import Chunk
+        from storage.tables import Chunk
         chunks = list(s.query(Chunk).filter(Chunk.session_id == agent.session).order_by(Chunk.seq))
         row = s.get(Counter, info.id)
         live_row = (row.live_session, row.live_seq, row.live_wall_start_s, row.live_at_s)

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorder_helpers import write_wav
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recorder.agent import Agent
 from recorder.sources import parse_source
-from recorder_helpers import write_wav
-from storage.catalog import Catalog
-from storage.db import Flag, Interaction, make_engine
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.tables import Flag, Interaction
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from recorder.encode import decode_flac
-from recorder.sources import FfmpegSource, PyAudioSource, SourceError, parse_source
 from recorder_helpers import best_correlation, write_wav
+
+from domain.flac import decode_flac
+from recorder.sources import FfmpegSource, PyAudioSource, SourceError, parse_source
 
 
 def test_parse_source() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder.chunk import ChunkMeta
+from domain.chunks import ChunkMeta
 from recorder.spool import Spool, SpoolFull
 
 SESSION_A = "a" * 32

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from recorder.chunk import ChunkMeta
+from domain.chunks import ChunkMeta
 from recorder.spool import Spool
 from recorder.uploader import Backoff, Uploader
-from storage.objects import ChecksumMismatch, ObjectInfo, StoreUnavailable
+from storage.objects import ObjectInfo
+from storage.store_errors import ChecksumMismatch, StoreUnavailable
 
 FAST = Backoff(initial_s=0.001, max_s=0.004)
 

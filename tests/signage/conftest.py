@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
-from api.users import add_user
-from storage.catalog import Catalog
-from storage.db import make_engine
+from services.accounts import add_user
+from services.catalog import Catalog
+from storage.engine import make_engine
 from storage.objects import ObjectStore
 from tests.pulse_daemon import private_pulseaudio
 

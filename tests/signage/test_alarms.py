@@ -7,7 +7,8 @@ import time
 from click.testing import CliRunner
 
 from counterwatch.cli import cli
-from storage.catalog import Catalog
+from services import alarms as health
+from services.alarms import AlarmOptions
 
 
 def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> None:  # noqa: ANN001
@@ -17,14 +18,14 @@ def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> Non
     sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "never-on"})   # no heartbeat yet: no alarm
     screen = env.client(token)
     assert screen.post("/api/v1/signage/screens/lobby/heartbeat", json={"playing": "board"}).status_code == 204
-    cat = Catalog(env.engine)
+    eng = env.engine
     now = time.time()
-    assert cat.evaluate_alarms(now=now + 60) == []                                   # default 120 s
-    assert cat.evaluate_alarms(now=now + 130, screen_gone_after_s=500) == []          # configurable
-    alarms = cat.evaluate_alarms(now=now + 130)
+    assert health.evaluate(eng, now=now + 60) == []                                   # default 120 s
+    assert health.evaluate(eng, AlarmOptions(screen_gone_after_s=500), now=now + 130) == []          # configurable
+    alarms = health.evaluate(eng, now=now + 130)
     assert [(w, k) for w, k, _ in alarms] == [("hall/screen:lobby", "screen-gone")], alarms
     assert "no heartbeat for 13" in alarms[0][2]
-    assert cat.evaluate_alarms(now=now + 200) == cat.open_alarms() and len(cat.open_alarms()) == 1   # not twice
+    assert health.evaluate(eng, now=now + 200) == health.open_alarms(eng) and len(health.open_alarms(eng)) == 1   # not twice
     listed = {s["name"]: s["alarms"] for s in sup.get("/api/v1/signage/screens").json()}
     assert listed == {"lobby": ["screen-gone"], "never-on": []}
 
@@ -37,8 +38,8 @@ def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> Non
 
     # heartbeats resume: cleared at once by the heartbeat, and the sweep keeps it cleared
     assert screen.post("/api/v1/signage/screens/lobby/heartbeat", json={"playing": "board"}).status_code == 204
-    assert cat.open_alarms() == []
-    assert cat.evaluate_alarms() == []
+    assert health.open_alarms(eng) == []
+    assert health.evaluate(eng) == []
     assert {s["name"]: s["alarms"] for s in sup.get("/api/v1/signage/screens").json()}["lobby"] == []
 
 
@@ -49,21 +50,22 @@ def test_two_sweeps_at_once_raise_one_alarm(signage_env) -> None:  # noqa: ANN00
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from signage.catalog import evaluate_screen_alarms
-    from storage.db import Alarm
+    from services.alarms import evaluate_screen_alarms
+    from storage.engine import writer
+    from storage.tables import Alarm
 
     env = signage_env
     sup = env.client(env.make_user("supervisor"))
     token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
     assert env.client(token).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 204
     later = time.time() + 300
-    first = Session(env.engine)
+    first = Session(writer(env.engine))     # sweeps write: on SQLite, BEGIN IMMEDIATE
     first.begin()
     evaluate_screen_alarms(first, now_s=later)          # raised, not committed yet
     second_done = threading.Event()
 
     def second() -> None:
-        with Session(env.engine) as s, s.begin():
+        with Session(writer(env.engine)) as s, s.begin():
             evaluate_screen_alarms(s, now_s=later + 1)
         second_done.set()
     t = threading.Thread(target=second)

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from signage.models import SignageInterrupt
+from storage.tables import SignageInterrupt
 
 
 def _setup(env, media):  # noqa: ANN001, ANN202
@@ -203,7 +203,7 @@ def test_reregistering_revokes_the_old_token(signage_env, media) -> None:  # noq
     assert env.client(first).get("/api/v1/signage/screens/lobby/manifest").status_code == 401
     assert env.client(second).get("/api/v1/signage/screens/lobby/manifest").status_code == 200
     # the CLI's embedded-mode registration (counterwatch signage --data DIR) goes the same way
-    from signage.catalog import register_screen
+    from services.signage import register_screen
 
     _, third = register_screen(env.engine, site="hall", name="lobby")
     assert env.client(second).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 401
@@ -237,7 +237,7 @@ def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
     moved = env.client(env.make_user("admin")).put(
         f"/api/v1/signage/playlists/{playlist['id']}",
         json={"site": "annex", "name": "m", "items": [{"content_id": text["id"], "duration_s": 5}]})
-    assert moved.status_code == 422 and "cannot move" in moved.json()["detail"], moved.text
+    assert moved.status_code == 422 and "cannot move" in moved.json()["detail"]["reason"], moved.text
     r = c.put(f"/api/v1/signage/playlists/{playlist['id']}",
               json={"site": "hall", "name": "text only", "items": [{"content_id": text["id"], "duration_s": 7}]})
     assert r.status_code == 200, r.text
@@ -264,7 +264,7 @@ def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
     png = c.post("/api/v1/signage/content", params={"site": "hall", "name": "b.png"},
                  content=media["blue_png"].read_bytes()).json()
     r = c.patch(f"/api/v1/signage/content/{png['id']}", json={"title": "x"})
-    assert r.status_code == 422 and "only text" in r.json()["detail"]
+    assert r.status_code == 422 and "only text" in r.json()["detail"]["reason"]
 
     # a playlist played by a schedule: 409 naming it; after deleting the schedule it goes
     r = c.delete(f"/api/v1/signage/playlists/{playlist['id']}")
@@ -294,9 +294,9 @@ def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
 def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:  # noqa: ANN001
     """A 12 MiB video goes through a temporary file to the store (in 5 MiB parts here) and comes
     back streamed, byte for byte; one byte over the limit is refused with the limit named."""
-    import signage.upload
+    import services.signage_content
 
-    monkeypatch.setattr(signage.upload, "PART_BYTES", 5 * 1024 * 1024)   # multipart: 3 parts
+    monkeypatch.setattr(services.signage_content, "PART_BYTES", 5 * 1024 * 1024)   # multipart: 3 parts
     env = signage_env
     env.app.state.signage_max_upload_bytes = 12 * 1024 * 1024
     c = env.client(env.make_user("supervisor"))
@@ -327,9 +327,9 @@ def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:
     # over the limit: refused while streaming (no Content-Length), the limit named
     r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "over.mp4"},
                content=pieces(big + b"x"))
-    assert r.status_code == 413 and str(12 * 1024 * 1024) in r.json()["detail"], r.text
+    assert r.status_code == 413 and str(12 * 1024 * 1024) in r.json()["detail"]["reason"], r.text
     r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "over.mp4"}, content=big + b"x")
-    assert r.status_code == 413 and "12 MiB" in r.json()["detail"]
+    assert r.status_code == 413 and "12 MiB" in r.json()["detail"]["reason"]
     print(f"12 MiB upload {up_s:.2f} s")
 
 
@@ -348,7 +348,7 @@ def test_a_screen_name_of_another_site_cannot_be_taken_over(signage_env) -> None
     assert r.status_code == 409, r.text
     detail = r.json()["detail"]
     assert detail["code"] == "name_taken" and "in use" in detail["reason"] and "hall" not in detail["reason"]
-    from signage.catalog import SignageError, register_screen   # the CLI's embedded registration too
+    from services.signage import SignageError, register_screen  # the CLI's embedded registration too
     with pytest.raises(SignageError) as err:
         register_screen(env.engine, site="annex", name="lobby")
     assert err.value.code == "name_taken"
@@ -399,9 +399,8 @@ def test_upload_holds_no_transaction_while_the_body_streams(signage_env, media, 
     import threading
 
     import httpx
-    from sqlalchemy import create_engine, text
-
     from signage_helpers import serve
+    from sqlalchemy import create_engine, text
 
     env = signage_env
     sup = env.make_user("supervisor")

@@ -13,11 +13,12 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-
-from signage.chime import TONES_HZ
 from signage_helpers import serve, wait_for
-from storage.catalog import Catalog
-from storage.db import make_engine, upgrade
+
+from services.catalog import Catalog
+from signage.chime import TONES_HZ
+from storage.engine import make_engine
+from storage.schema import upgrade
 
 FRAME_S = 0.02
 
@@ -50,7 +51,7 @@ def hall(tmp_path: Path, object_store, media):  # noqa: ANN001, ANN201
     """The API served on a port, a screen ``lobby`` playing two 2 s stills all day, and a
     token of the queue system."""
     from api.app import create_app
-    from api.users import add_user
+    from services.accounts import add_user
 
     eng = make_engine(f"sqlite:///{tmp_path / 'cw.db'}")
     upgrade(eng)

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-
-from signage import slides
 from signage_helpers import serve, wait_for
+
+from services.catalog import Catalog
+from signage import slides
 from signage.player import Player, PlayerOptions
 from signage.sync import ApiClient, ContentCache, Syncer
-from storage.catalog import Catalog
-from storage.db import make_engine, upgrade
+from storage.engine import make_engine
+from storage.schema import upgrade
 
 TZ = ZoneInfo("Asia/Shanghai")
 BLUE, GREEN, RED_BG = (0, 0, 230), (0, 200, 0), slides.INTERRUPT_BG
@@ -53,7 +54,7 @@ def test_player_walks_a_day(tmp_path: Path, object_store, media, shoot) -> None:
     for c in ("c1", "c2"):
         cat.add_counter("hall", c)
     from api.app import create_app
-    from api.users import add_user
+    from services.accounts import add_user
 
     app = create_app(engine=eng, store=object_store)
     server, thread, port = serve(app, 0)

@@ -5,8 +5,20 @@ import datetime as dt
 
 import pytest
 
-from signage.schedule import (Content, Interrupt, Playlist, PlaylistItem, Schedule, ScheduleEntry, ScheduleError,
-                              ScreenRef, resolve, schedule_from_dict, schedule_to_dict, validate)
+from signage.schedule import (
+    Content,
+    Interrupt,
+    Playlist,
+    PlaylistItem,
+    Schedule,
+    ScheduleEntry,
+    ScheduleError,
+    ScreenRef,
+    resolve,
+    schedule_from_dict,
+    schedule_to_dict,
+    validate,
+)
 
 LOBBY = ScreenRef("lobby", frozenset({"hall-a"}))
 T = dt.time

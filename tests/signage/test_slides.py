@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from signage.slides import (ANNOUNCE_BG, BOARD_BG, INTERRUPT_BG, ServingRow, _font, board, interrupt_slide,
-                            serving_text, text_slides, ticker, wrap)
+from signage.slides import (
+    ANNOUNCE_BG,
+    BOARD_BG,
+    INTERRUPT_BG,
+    ServingRow,
+    _font,
+    board,
+    interrupt_slide,
+    serving_text,
+    text_slides,
+    ticker,
+    wrap,
+)
 
 GUIDE = "办理居住证需要提供以下材料：身份证原件及复印件、近期一寸免冠照片两张、居住地址证明（租赁合同或房产证）。"
 

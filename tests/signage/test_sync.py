@@ -7,11 +7,11 @@ import threading
 import time
 from pathlib import Path
 
+from signage_helpers import serve, wait_for
 from sqlalchemy import delete, text
 
 from signage.sync import ApiClient, ContentCache, Syncer
-from signage_helpers import serve, wait_for
-from storage.db import Event
+from storage.tables import Event
 
 
 def _restore_to(engine, last_id: int) -> None:  # noqa: ANN001

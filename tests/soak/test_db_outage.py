@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.catalog import Catalog
-from storage.db import Interaction, Job, make_engine, upgrade
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.schema import upgrade
+from storage.tables import Interaction, Job
 from tests.transcribe.test_worker import store_session
 from transcribe.worker import Worker, WorkerOptions
 

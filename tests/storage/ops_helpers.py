@@ -9,9 +9,9 @@ import uuid
 
 import numpy as np
 
-from recorder.chunk import ChunkMeta
-from recorder.encode import encode_flac
-from storage.catalog import Catalog
+from domain.chunks import ChunkMeta
+from domain.flac import encode_flac
+from services.catalog import Catalog
 
 RATE = 16000
 

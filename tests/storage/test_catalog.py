@@ -7,9 +7,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recorder.chunk import BadName, ChunkMeta
-from storage.catalog import Catalog, CatalogError, UnknownCounter
-from storage.db import Job, make_engine
+from domain.chunks import ChunkMeta
+from domain.names import BadName
+from services import alarms as health
+from services.alarms import AlarmOptions
+from services.catalog import Catalog, CatalogError, UnknownCounter
+from storage.engine import make_engine
+from storage.tables import Job
 
 
 @pytest.fixture()
@@ -51,17 +55,17 @@ def test_unknown_counters_and_bad_names_are_refused(catalog):
 def test_silent_microphone_and_gone_agent_raise_and_clear_alarms(catalog):
     t0 = 1_800_000_000.0
     catalog.heartbeat("hall", "c1", level_dbfs=-20.0, status="ok", at_s=t0)
-    assert catalog.evaluate_alarms(now=t0 + 5, silent_after_s=60, gone_after_s=30) == []
+    assert health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 5) == []
     for k in range(1, 8):   # a quiet microphone, agent alive
         catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0 + 10 * k)
-    alarms = catalog.evaluate_alarms(now=t0 + 75, silent_after_s=60, gone_after_s=30)
+    alarms = health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 75)
     assert [(w, k) for w, k, _ in alarms] == [("hall/c1", "silent-microphone")]
     catalog.heartbeat("hall", "c1", level_dbfs=-25.0, status="ok", at_s=t0 + 80)
-    assert catalog.evaluate_alarms(now=t0 + 85, silent_after_s=60, gone_after_s=30) == []
-    alarms = catalog.evaluate_alarms(now=t0 + 200, silent_after_s=60, gone_after_s=30)
+    assert health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 85) == []
+    alarms = health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 200)
     assert [k for _, k, _ in alarms] == ["agent-gone"]
     catalog.heartbeat("hall", "c1", level_dbfs=-25.0, status="spool-near-quota", at_s=t0 + 210)
-    assert [k for _, k, _ in catalog.evaluate_alarms(now=t0 + 211, silent_after_s=60, gone_after_s=30)] == \
+    assert [k for _, k, _ in health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 211)] == \
         ["spool-near-quota"]
 
 
@@ -70,14 +74,14 @@ def test_paused_counter_and_closed_hall_raise_no_silence_alarm(catalog):
     catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0)
     catalog.heartbeat("hall", "c1", level_dbfs=-80.0, status="ok", at_s=t0 + 100)
     catalog.add_event("hall", "c1", kind="pause", at_s=t0 + 1)
-    assert catalog.evaluate_alarms(now=t0 + 101, silent_after_s=60, gone_after_s=30) == []
+    assert health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 101) == []
     catalog.add_event("hall", "c1", kind="resume", at_s=t0 + 102)
-    import datetime as dt
+    from domain.timezones import local_time
 
-    hour = dt.datetime.fromtimestamp(t0 + 103).hour
+    hour = local_time(t0 + 103, None).hour   # opening hours are the site's (default zone)
     closed = ((hour + 1) % 24, (hour + 1) % 24 + 1)
-    assert catalog.evaluate_alarms(now=t0 + 103, silent_after_s=60, gone_after_s=30, opening_hours=closed) == []
-    assert catalog.evaluate_alarms(now=t0 + 103, silent_after_s=60, gone_after_s=30) != []
+    assert health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30, opening_hours=closed), now=t0 + 103) == []
+    assert health.evaluate(catalog.engine, AlarmOptions(silent_after_s=60, gone_after_s=30), now=t0 + 103) != []
 
 
 def test_events_bound_interactions(catalog):
@@ -89,7 +93,7 @@ def test_events_bound_interactions(catalog):
 
 
 def test_shifts_attribute_staff(catalog):
-    from storage.db import Shift
+    from storage.tables import Shift
 
     first = catalog.start_shift("hall", "c1", "王芳", at_s=100.0)
     second = catalog.start_shift("hall", "c1", "李强", at_s=200.0)

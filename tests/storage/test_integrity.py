@@ -4,14 +4,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from ops_helpers import RATE, cli, stack_env, store_chunks
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.catalog import Catalog
-from storage.db import Chunk, make_engine
-from storage.integrity import GENESIS, chain_link, day_bounds, verify_day
-
-from ops_helpers import RATE, cli, stack_env, store_chunks
+from domain.timezones import day_bounds
+from services.catalog import Catalog
+from services.integrity import GENESIS, chain_link, verify_day
+from storage.engine import make_engine
+from storage.tables import Chunk
 
 TZ = "Asia/Shanghai"
 DAY = dt.date(2026, 3, 10)
@@ -140,7 +141,7 @@ def test_migration_chains_chunks_stored_before_it(tmp_path, object_store):
     """Chunks registered before 0006 get their links when it runs, and verify passes."""
     from sqlalchemy import text
 
-    from storage.db import upgrade
+    from storage.schema import upgrade
 
     eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     # Register at head (the catalog code needs the current schema, e.g. jobs columns newer
@@ -153,14 +154,14 @@ def test_migration_chains_chunks_stored_before_it(tmp_path, object_store):
     with eng.begin() as c:
         c.execute(text("UPDATE chunks SET prev_chain_sha256 = NULL, chain_sha256 = NULL"))
     # Re-run the 0006 data step the way an upgrade from 0005 would.
+
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
 
-    import storage.db as sdb
+    import storage.schema as schema
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(sdb.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(schema.MIGRATIONS))
     with eng.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0005")

@@ -7,9 +7,17 @@ import pytest
 from sqlalchemy.orm import Session
 
 import storage.jobs
-from storage.db import Job, make_engine
-from storage.jobs import (MAX_ATTEMPTS, TEMPORARY_BACKOFF_MAX_S, TEMPORARY_GIVE_UP_MIN_FAILURES,
-                          TEMPORARY_GIVE_UP_S, JobQueue, enqueue, temporary_retry_in_s)
+from storage.engine import make_engine
+from storage.jobs import (
+    MAX_ATTEMPTS,
+    TEMPORARY_BACKOFF_MAX_S,
+    TEMPORARY_GIVE_UP_MIN_FAILURES,
+    TEMPORARY_GIVE_UP_S,
+    JobQueue,
+    enqueue,
+    temporary_retry_in_s,
+)
+from storage.tables import Job
 
 
 class Clock:

@@ -16,10 +16,11 @@ import pytest
 from minio.retention import GOVERNANCE
 
 from counterwatch.settings import SettingsError, load_settings
-from recorder.chunk import ChunkMeta
+from domain.chunks import ChunkMeta
 from recorder.spool import Spool
 from recorder.uploader import Uploader
-from storage.objects import ObjectLockState, ObjectStore, parse_sse
+from storage.object_lock import ObjectLockState
+from storage.objects import ObjectStore, parse_sse
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from storage.objects import (BadKey, ChecksumMismatch, ObjectInfo, ObjectNotFound, ObjectStore,
-                             StoreError, StoreUnavailable, check_key)
-
+from storage.objects import ObjectInfo, ObjectStore
+from storage.store_errors import BadKey, ChecksumMismatch, ObjectNotFound, StoreError, StoreUnavailable, check_key
 
 # Longest keys allowed (1024 bytes), in parts short enough for a local filesystem's 255.
 LONG_ASCII = "/".join(["k" * 200] * 5) + "/" + "k" * 19

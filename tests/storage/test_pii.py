@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.pii import find, for_role, mask
+from domain.pii import find, for_role, mask
 
 CASES = [
     ("我的电话是13812345678谢谢", "我的电话是*******5678谢谢", "phone"),

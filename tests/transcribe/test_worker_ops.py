@@ -14,11 +14,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from storage.catalog import Catalog
-from storage.db import Segment, make_engine
-
 from test_worker import _pcm, store_session
+
+from services.catalog import Catalog
+from storage.engine import make_engine
+from storage.tables import Segment
 
 pytestmark = pytest.mark.slow
 

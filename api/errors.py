@@ -1,0 +1,129 @@
+"""Domain errors to HTTP answers, in one place.
+
+Routes and services raise :class:`domain.errors.DomainError` subclasses; the handler installed
+by :func:`install` answers with the status of the error's kind and a body
+``{"detail": {"code", "message", "what", "reason", ...params}}``: ``code`` is machine-readable,
+``message`` is the Chinese sentence the console shows, ``what``/``reason`` say it in English for
+logs and operators. Request-shape problems keep FastAPI's own 422 body (a list of field errors).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+
+from domain.errors import (
+    Conflict,
+    Damaged,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    Unsupported,
+    Upstream,
+)
+from domain.messages import message
+
+logger = logging.getLogger(__name__)
+
+#: Most specific first: an error may be of several kinds (a missing object is a store error and
+#: a not-found).
+STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (Unauthenticated, 401), (Throttled, 429), (TooLarge, 413), (Unsupported, 415), (NotFound, 404), (Forbidden, 403), (Conflict, 409),
+    (Unavailable, 503), (Damaged, 500), (Upstream, 502), (Invalid, 422),
+)
+
+
+def status_of(error: DomainError) -> int:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    params = {k: v for k, v in error.params.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    return {"detail": {**params, "code": error.code, "message": message(error), "what": error.what,
+                       "reason": error.reason}}
+
+
+def error_response(error: DomainError) -> JSONResponse:
+    status = status_of(error)
+    headers = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(error, Throttled):
+        headers["Retry-After"] = str(max(1, int(error.retry_after_s + 0.999)))
+    elif isinstance(error, Unavailable):
+        headers["Retry-After"] = "5"
+    if status >= 500:
+        logger.error("api: %s (%s)", error, error.code)
+    return JSONResponse(error_body(error), status_code=status, headers=headers)
+
+
+def invalid(loc: list[str], msg: str) -> JSONResponse:
+    """A 422 in FastAPI's own validation-error shape, as the OpenAPI description promises."""
+    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    """Map every domain error, and database values it cannot hold, to their answers."""
+
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return error_response(exc)
+
+    async def bad_value(_request: Request, exc: Exception) -> JSONResponse:
+        # Values the database cannot hold (NUL bytes in text, out-of-range numbers) are the
+        # client's mistake, not a server error.
+        assert isinstance(exc, DataError)
+        return invalid(["body"], f"invalid value: {str(exc.orig).splitlines()[0][:200]}")
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(DataError, bad_value)
+
+
+ERROR_SCHEMA = {
+    "title": "DomainError",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {
+        "type": "object",
+        "required": ["code", "message", "what", "reason"],
+        "properties": {"code": {"type": "string", "description": "machine-readable"},
+                       "message": {"type": "string", "description": "for people, in Chinese"},
+                       "what": {"type": "string"}, "reason": {"type": "string"}},
+        "additionalProperties": True}},
+}
+
+
+def document(app: FastAPI) -> None:
+    """Say in the OpenAPI description what error bodies look like: a 422 is either FastAPI's
+    list of field errors or a domain error; every other error status a domain error."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["DomainError"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/DomainError"}
+        for path in schema.get("paths", {}).values():
+            for op in path.values():
+                responses = op.get("responses", {})
+                invalid = responses.get("422")
+                if invalid is not None:
+                    content = invalid.setdefault("content", {}).setdefault("application/json", {})
+                    old = content.get("schema")
+                    content["schema"] = {"anyOf": [old, ref]} if old else ref
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,94 @@
+"""Waiting-area screens' programme: playlists of content, schedules that play them on screens
+and groups, and emergency notices (interrupts) that pre-empt everything."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import ReadDb, RowId, Supervisor
+from api.schemas_signage import (
+    InterruptCreate,
+    InterruptPublic,
+    PlaylistCreate,
+    PlaylistPublic,
+    ScheduleCreate,
+    SchedulePublic,
+)
+from services import signage
+
+router = APIRouter(prefix="/signage", tags=["signage"])
+
+
+def _items(body: PlaylistCreate) -> list[tuple[int, float]]:
+    return [(i.content_id, i.duration_s) for i in body.items]
+
+
+@router.post("/playlists", response_model=PlaylistPublic, status_code=201)
+def add_playlist(body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
+    return PlaylistPublic.model_validate(signage.add_playlist(request.app.state.engine, user, site=body.site,
+                                                              name=body.name, items=_items(body)))
+
+
+@router.put("/playlists/{playlist_id}", response_model=PlaylistPublic)
+def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
+    """Replace a playlist's name and items (validated like a new one); schedules that play it
+    play the new items from their next manifest poll."""
+    return PlaylistPublic.model_validate(signage.replace_playlist(request.app.state.engine, user, playlist_id,
+                                                                  site=body.site, name=body.name, items=_items(body)))
+
+
+@router.delete("/playlists/{playlist_id}", status_code=204)
+def delete_playlist(playlist_id: RowId, user: Supervisor, request: Request) -> Response:
+    """Delete a playlist no schedule plays (409 naming the schedules that do)."""
+    signage.delete_playlist(request.app.state.engine, user, playlist_id)
+    return Response(status_code=204)
+
+
+@router.get("/playlists", response_model=list[PlaylistPublic])
+def list_playlists(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[PlaylistPublic]:
+    return [PlaylistPublic.model_validate(p) for p in signage.list_playlists(db, user, site)]
+
+
+def _schedule_public(row: dict, site: str) -> SchedulePublic:
+    return SchedulePublic(site=site, **row)
+
+
+@router.post("/schedules", response_model=SchedulePublic, status_code=201)
+def add_schedule(body: ScheduleCreate, user: Supervisor, request: Request) -> SchedulePublic:
+    """Assign a playlist to screens and groups. 422 with ``code`` and ``reason`` when invalid
+    or when it overlaps a schedule of the same priority on a shared screen (both named)."""
+    raw = body.model_dump(exclude={"site"})
+    raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
+               end_date=body.end_date.isoformat() if body.end_date else None)
+    _, row = signage.add_schedule(request.app.state.engine, user, site=body.site, raw=raw)
+    return _schedule_public(row, body.site)
+
+
+@router.get("/schedules", response_model=list[SchedulePublic])
+def list_schedules(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[SchedulePublic]:
+    return [_schedule_public(r, site) for r in signage.list_schedules(db, user, site)]
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204)
+def delete_schedule(schedule_id: RowId, user: Supervisor, request: Request) -> Response:
+    signage.delete_schedule(request.app.state.engine, user, schedule_id)
+    return Response(status_code=204)
+
+
+@router.post("/interrupts", response_model=InterruptPublic, status_code=201)
+def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptPublic:
+    """An emergency notice: pre-empts every schedule on its screens until cleared."""
+    return InterruptPublic.model_validate(signage.add_interrupt(request.app.state.engine, user, site=body.site,
+                                                                title=body.title, body=body.body,
+                                                                screens=body.screens))
+
+
+@router.get("/interrupts", response_model=list[InterruptPublic])
+def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63),
+                    open_only: bool = Query(True, alias="open")) -> list[InterruptPublic]:
+    """The site's emergency notices, newest first: only those still open unless ``open=false``."""
+    return [InterruptPublic.model_validate(i) for i in signage.list_interrupts(db, user, site, open_only=open_only)]
+
+
+@router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptPublic)
+def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptPublic:
+    return InterruptPublic.model_validate(signage.clear_interrupt(request.app.state.engine, user, interrupt_id))

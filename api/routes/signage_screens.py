@@ -1,0 +1,90 @@
+"""Waiting-area screens: registration, and per screen its manifest, the now-serving poll, a
+preview of what it shows, its heartbeats and its proof of play.
+
+Admins and supervisors manage their sites' screens; a screen's token reads its own manifest and
+reports its own plays and heartbeats.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import ReadDb, Supervisor, require
+from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenPublic
+from domain.errors import TooLarge
+from services import signage
+from services.accounts import Principal
+from services.catalog import visible_site
+
+router = APIRouter(prefix="/signage/screens", tags=["signage"])
+
+ScreenOrStaff = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
+ScreenOnly = Annotated[Principal, Depends(require("screen"))]
+MAX_PLAYS_PER_REQUEST = 5000
+
+
+@router.post("", response_model=ScreenPublic, status_code=201)
+def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, request: Request) -> ScreenPublic:
+    """Register a screen (or re-issue its token, revoking the older ones); the token in the
+    answer is shown once. 409 ``name_taken`` when another site has a screen of that name."""
+    visible_site(db, user, body.site)
+    db.close()
+    screen_id, token = signage.register_screen(request.app.state.engine, site=body.site, name=body.name,
+                                               groups=body.groups)
+    screen = next(s for s in signage.list_screens(db, user) if s.id == screen_id)
+    return ScreenPublic(id=screen.id, site=body.site, name=screen.name, groups=screen.groups, token=token)
+
+
+@router.get("", response_model=list[ScreenPublic])
+def list_screens(user: Supervisor, db: ReadDb) -> list[ScreenPublic]:
+    return [ScreenPublic.model_validate(s) for s in signage.list_screens(db, user)]
+
+
+@router.get("/{name}/manifest")
+def manifest(name: str, user: ScreenOrStaff, db: ReadDb) -> dict:
+    """Everything the screen needs to play on its own: its schedule (contents with SHA-256 and
+    download URLs, playlists, the entries that reach it, open interrupts for it), the site's time
+    zone and title, and what the counters are serving."""
+    return signage.manifest(db, user, name)
+
+
+@router.get("/{name}/serving", responses={204: {"description": "nothing new since ``since``"}})
+def serving(name: str, user: ScreenOrStaff, db: ReadDb,
+            since: int = Query(0, ge=0, le=2**63 - 1, description="``cursor`` of the previous answer")) -> Response:
+    """What the site's counters serve, for a screen polling several times a second: 204 while
+    no event was recorded since ``since`` (a primary-key lookup), else ``{cursor, now_serving}``."""
+    news = signage.serving_since(db, user, name, since)
+    return Response(status_code=204) if news is None else JSONResponse(news)
+
+
+@router.get("/{name}/preview", response_model=Preview)
+def preview(name: str, user: Supervisor, db: ReadDb,
+            at: dt.datetime | None = Query(None, description="ISO time; without a zone: the site's local time")) -> Preview:
+    """What the screen would show at ``at`` (default: now): ``interrupt`` (the notice open then),
+    ``playlist`` (the scheduled item, its window position) or ``default`` (the board)."""
+    return Preview.model_validate(signage.preview(db, user, name, at))
+
+
+@router.post("/{name}/heartbeat", status_code=204)
+def heartbeat(name: str, body: Heartbeat, user: ScreenOnly, request: Request) -> Response:
+    signage.heartbeat(request.app.state.engine, user, name, playing=body.playing, cache_items=body.cache_items,
+                      offline_periods=list(body.offline_periods), errors=body.errors)
+    return Response(status_code=204)
+
+
+@router.post("/{name}/plays", status_code=200)
+def report_plays(name: str, body: list[PlayIn], user: ScreenOnly, request: Request) -> dict:
+    """Proof of play from the screen; rows already received (same ``uid``) are ignored."""
+    if len(body) > MAX_PLAYS_PER_REQUEST:
+        raise TooLarge("proof of play", f"at most {MAX_PLAYS_PER_REQUEST} rows per request", code="too_many_plays")
+    added = signage.report_plays(request.app.state.engine, user, name, [p.model_dump() for p in body])
+    return {"received": len(body), "added": added}
+
+
+@router.get("/{name}/plays", response_model=list[PlayPublic])
+def list_plays(name: str, user: Supervisor, db: ReadDb, since_s: float | None = None,
+               limit: int = Query(1000, ge=1, le=10000)) -> list[PlayPublic]:
+    return [PlayPublic.model_validate(r) for r in signage.list_plays(db, user, name, since_s=since_s, limit=limit)]

@@ -1,0 +1,155 @@
+"""Request and response models of the signage routes."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import MAX_ROW_ID
+
+MAX_ID = MAX_ROW_ID
+
+
+# -- models ---------------------------------------------------------------------------------------
+
+class ScreenCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    groups: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ScreenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site: str
+    name: str
+    groups: list[str]
+    last_heartbeat_s: float | None = None
+    status: dict = Field(default_factory=dict)
+    alarms: list[str] = Field(default_factory=list, description="open alarms, e.g. screen-gone")
+    token: str | None = Field(None, description="the screen's bearer token; returned once, at registration")
+
+
+class TextContentCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field("", max_length=20000)
+
+
+class TextContentEdit(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=200)
+    body: str | None = Field(None, max_length=20000)
+
+
+class ContentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site: str
+    kind: str
+    name: str
+    sha256: str
+    size_bytes: int
+    content_type: str
+    title: str
+    body: str
+    url: str | None
+
+
+class PlaylistItemIn(BaseModel):
+    content_id: int = Field(ge=1, le=MAX_ID)
+    duration_s: float = Field(gt=0, le=86400)
+
+
+class PlaylistCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=100)
+    items: list[PlaylistItemIn] = Field(max_length=500)
+
+
+class PlaylistPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site: str
+    name: str
+    items: list[PlaylistItemIn]
+
+
+class ScheduleCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    playlist_id: int = Field(ge=1, le=MAX_ID)
+    screens: list[str] = Field(default_factory=list, max_length=200)
+    groups: list[str] = Field(default_factory=list, max_length=50)
+    weekdays: list[int] = Field(default_factory=lambda: list(range(7)), description="0 = Monday")
+    start_time: str = Field("00:00", description="HH:MM, local to the site")
+    end_time: str = Field("24:00", description="HH:MM, exclusive")
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    priority: int = Field(0, ge=-1000, le=1000)
+
+
+class SchedulePublic(ScheduleCreate):
+    id: int
+
+
+class InterruptCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field("", max_length=5000)
+    screens: list[str] = Field(default_factory=list, description="empty: every screen of the site")
+
+
+class InterruptPublic(InterruptCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    started_s: float
+    cleared_s: float | None
+
+
+class PlayIn(BaseModel):
+    uid: str = Field(min_length=8, max_length=40)
+    kind: str = Field(pattern=r"^(playlist|interrupt|default)$")
+    status: str = Field(pattern=r"^(played|skipped)$")
+    content_id: int | None = Field(None, ge=1, le=MAX_ID)
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID)
+    schedule_id: int | None = Field(None, ge=1, le=MAX_ID)
+    interrupt_id: int | None = Field(None, ge=1, le=MAX_ID)
+    started_s: float = Field(ge=0, le=1e11)
+    ended_s: float | None = Field(None, ge=0, le=1e11)
+    reason: str = Field("", max_length=2000)
+
+
+class PlayPublic(PlayIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_s: float
+
+
+class Heartbeat(BaseModel):
+    playing: str = Field("", max_length=300)
+    cache_items: int = 0
+    offline_periods: list[tuple[float, float]] = Field(default_factory=list, max_length=100,
+                                                       description="(from_s, to_s) the server could not be reached")
+    errors: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Preview(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    screen: str
+    at: dt.datetime
+    kind: str
+    schedule_id: int | None = Field(None, ge=1, le=MAX_ID)
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID)
+    playlist: str | None = None
+    item_index: int | None = None
+    content: ContentPublic | None = None
+    item_start: dt.datetime | None = None
+    item_end: dt.datetime | None = None
+    interrupt: InterruptPublic | None = None

@@ -1,0 +1,1 @@
+"""One module per group of commands; `counterwatch.cli` adds them to the group."""

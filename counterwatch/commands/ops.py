@@ -1,0 +1,164 @@
+"""Operations: verify a day's recordings, retention, legal hold, schema migrations."""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from counterwatch.commands.common import data_option, fail, open_engine, open_store, settings_of, site_option
+from counterwatch.stack import database_url, paths, redact_url
+from domain.audio import SAMPLE_RATE_HZ
+
+EXIT_BROKEN = 1
+EXIT_UNREACHABLE = 4
+
+
+def parse_date(value: str, option: str = "--date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: use YYYY-MM-DD")
+
+
+@click.command()
+@click.option("--counter", "counter_name", required=True, help="Counter name (or its numeric id).")
+@site_option
+@click.option("--date", "date_str", required=True, help="Day to verify, YYYY-MM-DD in the site's time zone.")
+@data_option
+@click.pass_context
+def verify(ctx: click.Context, counter_name: str, site: str | None, date_str: str, data_dir: Path | None) -> None:
+    """Prove a counter's day of recording is complete and unaltered.
+
+    Re-reads every chunk of the day from the store and checks its sha256, the counter's hash
+    chain and the sample continuity within each session. Prints OK, or the first broken link
+    (key and what broke). Exit status 1 when something is broken, 4 when the store cannot be
+    reached.
+    """
+    from domain.timezones import day_bounds
+    from services.catalog import Catalog, UnknownCounter
+    from services.integrity import verify_day
+    from storage.store_errors import StoreUnavailable
+
+    s = settings_of(ctx, site=site, data_dir=data_dir)
+    day = parse_date(date_str)
+    eng = open_engine(s)
+    try:
+        info = Catalog(eng).counter(s.site, counter_name, by_id_too=True)
+    except UnknownCounter as e:
+        fail(str(e))
+    cid, where, tz = info.id, f"{info.site}/{info.name}", info.timezone
+    start, end = day_bounds(day, tz)
+    try:
+        report = verify_day(eng, open_store(s), counter_id=cid, start_s=start, end_s=end)
+    except StoreUnavailable as e:
+        click.echo(f"error: store unreachable, nothing verified: {e}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    hours = report.samples / SAMPLE_RATE_HZ / 3600 if report.chunks else 0.0
+    if report.ok:
+        note = " (chain anchored on a chunk removed by retention)" if report.anchored_after_retention else ""
+        click.echo(f"OK {where} {day} ({tz}): {report.chunks} chunks verified, chain intact{note}")
+        if not report.chunks:
+            click.echo("note: no chunks recorded that day")
+        return
+    first = report.first
+    click.echo(f"BROKEN {where} {day} ({tz}): first broken link at {first.key}: {first.what}")
+    for p in report.problems[1:]:
+        click.echo(f"  also {p.key}: {p.what}")
+    click.echo(f"{len(report.problems)} problem(s) in {report.chunks} chunks (~{hours:.1f} h at 16 kHz)")
+    sys.exit(EXIT_BROKEN)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@data_option
+@click.pass_context
+def retention(ctx: click.Context, dry_run: bool, data_dir: Path | None) -> None:
+    """Delete recordings past their site's retention date (run daily, e.g. a systemd timer).
+
+    Audio chunks (objects and rows), interactions, segments and flags go together; interactions
+    under a legal hold (`counterwatch hold`) or an open complaint stay, with the audio they
+    need. Every deletion is logged and written to the audit log (retention.delete).
+    """
+    from services import retention as ret
+
+    s = settings_of(ctx, data_dir=data_dir)
+    eng = open_engine(s)
+    p = ret.plan(eng)
+    for line in ret.describe(p):
+        click.echo(("would " if dry_run and line.startswith("delete") else "") + line)
+    if dry_run:
+        click.echo(f"dry run: {len(p.interactions)} interaction(s) and {p.chunk_count} chunk(s) would be deleted, "
+                   f"{len(p.kept)} kept past retention")
+        return
+    result = ret.apply(eng, open_store(s), p)
+    click.echo(f"retention: deleted {result.interactions} interaction(s), {result.chunks} chunk(s), "
+               f"{result.sessions} session(s); {len(p.kept)} kept past retention")
+    for line in result.locked:      # Object Lock still holds them: reported, retried next run
+        click.echo(f"kept (object lock): {line}")
+    if result.errors:
+        for e in result.errors:
+            click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("interaction_id", type=click.IntRange(1))
+@click.option("--reason", default="", help="Why it is held (e.g. a case or complaint number); needed to hold.")
+@click.option("--release", is_flag=True, help="Release the hold instead.")
+@data_option
+@click.pass_context
+def hold(ctx: click.Context, interaction_id: int, reason: str, release: bool, data_dir: Path | None) -> None:
+    """Put INTERACTION_ID under legal hold (retention keeps it and its audio) or --release it."""
+    from services.retention import HoldError, set_hold
+
+    s = settings_of(ctx, data_dir=data_dir)
+    try:
+        set_hold(open_engine(s), interaction_id, hold=not release, reason=reason, actor=f"cli:{getpass.getuser()}")
+    except HoldError as e:
+        fail(str(e))
+    click.echo(f"interaction #{interaction_id} {'released' if release else 'held: ' + reason}")
+
+
+
+
+@click.group()
+def db() -> None:
+    """The metadata database's schema: migrations are an explicit step."""
+
+
+@db.command("upgrade")
+@data_option
+@click.pass_context
+def db_upgrade(ctx: click.Context, data_dir: Path | None) -> None:
+    """Bring the database schema to this version (run after installing or upgrading; `up` and the
+    install script run it too). Waits while the database is busy; safe to run again."""
+    from storage.engine import make_engine, retry_unavailable
+    from storage.schema import upgrade
+
+    s = settings_of(ctx, data_dir=data_dir)
+    url = database_url(s)
+    try:
+        before, after = retry_unavailable("database", lambda: upgrade(make_engine(url)), give_up_s=300.0)
+    except Exception as e:  # a bad URL or a down server: many kinds
+        where = url if s.database_url is not None else str(paths(s).db)
+        fail(redact_url(f"database {where}: {e.__class__.__name__}: {e}", url))
+    click.echo(f"database schema at {after}" + (f" (was {before or 'empty'})" if before != after else " (up to date)"))
+
+
+@db.command("status")
+@data_option
+@click.pass_context
+def db_status(ctx: click.Context, data_dir: Path | None) -> None:
+    """Print the schema revision of the database and the one this version needs; exit 1 when
+    they differ."""
+    from storage.engine import make_engine
+    from storage.schema import current_revision, head_revision
+
+    s = settings_of(ctx, data_dir=data_dir)
+    current, head = current_revision(make_engine(database_url(s))), head_revision()
+    click.echo(f"database {current or 'empty'}, this version needs {head}")
+    if current != head:
+        sys.exit(1)

@@ -1,0 +1,245 @@
+"""Long-running services: the worker, the embedded stack (`up`), the API."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from counterwatch.commands.analysis import build_analyzer
+from counterwatch.commands.common import (
+    alarm_options,
+    data_option,
+    fail,
+    open_engine,
+    open_store,
+    settings_of,
+    stop_on_signals,
+)
+from counterwatch.metrics_http import serve_metrics
+from counterwatch.settings import Settings
+from counterwatch.stack import StackError, database_url, paths, read_state, write_state
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from storage.objects import ObjectStore
+    from transcribe.worker import Worker
+
+logger = logging.getLogger("counterwatch")
+
+
+def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | None = None) -> Worker:
+    """A worker over ``engine`` and ``store`` whose sweeps also evaluate the health alarms (so a
+    deployment without `counterwatch up` still raises them)."""
+    from services import alarms
+    from transcribe.worker import Worker, WorkerOptions
+
+    options = alarm_options(s)
+    return Worker(engine=engine, store=store, analyzer=build_analyzer(s), name=name,
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s),
+                  on_sweep=lambda: alarms.evaluate(engine, options))
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
+@click.option("--max-idle-s", type=float, default=None, help="Exit after this long without a job.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_WORKER_METRICS_PORT",
+              help="Serve Prometheus metrics on 127.0.0.1:PORT [COUNTERWATCH_WORKER_METRICS_PORT; default off].")
+@data_option
+@click.pass_context
+def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: float | None,
+           metrics_port: int | None, data_dir: Path | None) -> None:
+    """Transcribe and check stored recordings: cut sessions into interactions, analyse each.
+
+    Any number of workers may run against PostgreSQL; with SQLite, run them on one machine.
+    Ctrl-C once finishes the current job; twice stops now (the job's lease runs out and
+    another worker takes it).
+    """
+    s = settings_of(ctx, data_dir=data_dir)
+    stop = threading.Event()
+    w = make_worker(s, open_engine(s, service=True, stop=stop), open_store(s))
+    if metrics_port:
+        serve_metrics(metrics_port, actor=f"worker {w.name}")
+    stop_on_signals(stop, f"worker {w.name}")
+    n = w.work(stop, burst=burst, max_jobs=max_jobs, max_idle_s=max_idle_s)
+    click.echo(f"worker {w.name}: {n} jobs done")
+
+
+@click.command()
+@click.option("--s3-port", type=int, default=0, help="Port of the embedded S3 server (default: as last time, or free).")
+@click.option("--api-port", type=int, default=8000, help="Port of the API and web console (0: any free port).")
+@click.option("--workers", type=click.IntRange(1, 8), default=1, help="Worker threads.")
+@data_option
+@click.pass_context
+def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: Path | None) -> None:
+    """Run the embedded stack on 127.0.0.1: S3 server, SQLite, worker(s). Ctrl-C stops it.
+
+    All state lives under --data DIR. Other commands reach this stack with the same --data
+    (or COUNTERWATCH_DATA). The database schema is brought up to date first.
+    """
+    from storage.engine import make_engine
+    from storage.s3server import S3Server, S3ServerError
+    from storage.schema import upgrade
+
+    s = settings_of(ctx, data_dir=data_dir)
+    p = paths(s)
+    p.s3_dir.mkdir(parents=True, exist_ok=True)
+    old: dict = {}
+    if p.state.exists():
+        try:
+            old = read_state(p)
+        except StackError:
+            old = {}
+        if old.get("pid") and old["pid"] != os.getpid() and _alive(old["pid"]):
+            fail(f"a stack already runs on {p.root} (pid {old['pid']})")
+    port = s3_port or int(str(old.get("s3_endpoint", ":0")).rsplit(":", 1)[1] or 0)
+    keys = {k: old[k] for k in ("access_key", "secret_key") if k in old}
+    if "s3_access_key" in old:
+        keys = {"access_key": old["s3_access_key"], "secret_key": old["s3_secret_key"]}
+    server = S3Server(data_dir=p.s3_dir, port=port, **keys)
+    try:
+        server.start()
+    except S3ServerError as e:
+        if port and s3_port == 0:   # last time's port is taken now: take any
+            server = S3Server(data_dir=p.s3_dir, port=0, **keys)
+            server.start()
+        else:
+            fail(str(e))
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
+                    pid=os.getpid())
+        store = open_store(s)
+        store.ensure_bucket()
+        upgrade(make_engine(database_url(s)))
+        eng = open_engine(s)
+        for i in range(workers):
+            w = make_worker(s, eng, store, name=f"up-worker-{i}")
+            t = threading.Thread(target=w.work, args=(stop,), name=f"worker-{i}")
+            t.start()
+            threads.append(t)
+        health = threading.Thread(target=_health_loop, args=(eng, s, stop), name="health")
+        health.start()
+        threads.append(health)
+        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port)
+        threads.append(api_thread)
+        write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
+                    pid=os.getpid(), api_url=f"http://127.0.0.1:{api_server.port}")
+        click.echo(f"counterwatch is up (data {p.root})")
+        click.echo(f"  S3 server  http://{server.endpoint}  bucket {s.s3_bucket}  (rclone serve s3)")
+        click.echo(f"  database   sqlite:///{p.db}")
+        click.echo(f"  workers    {workers}")
+        click.echo(f"  API        http://127.0.0.1:{api_server.port}/api/v1  (OpenAPI at /docs)")
+        click.echo(f"  console    http://127.0.0.1:{api_server.port}/")
+        click.echo(f"  record:    counterwatch record --data {p.root} --counter NAME --source ffmpeg:FILE")
+        click.echo(f"  users:     counterwatch user add NAME --role admin --data {p.root} --password")
+        click.echo("Ctrl-C to stop.", nl=True)
+        sys.stdout.flush()
+        stop_on_signals(stop, "up")
+        while not stop.wait(0.5):
+            if not server.running:
+                logger.error("up: the S3 server exited; stopping")
+                stop.set()
+    finally:
+        stop.set()
+        if "api_server" in locals():
+            api_server.should_exit = True
+        for t in threads:
+            t.join()
+        server.stop()
+        try:
+            p.state.unlink()
+        except FileNotFoundError:
+            pass
+        click.echo("counterwatch stopped")
+
+
+class ApiServer:
+    """uvicorn in a thread, stoppable; remembers the port it bound."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        from storage.s3server import free_port, port_is_free
+
+        if port == 0 or not port_is_free(host, port):
+            port = free_port(host)
+        self.port = port
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                                     access_log=False, lifespan="off"))
+
+    @property
+    def should_exit(self) -> bool:
+        return self._server.should_exit
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._server.should_exit = value
+
+    def run(self) -> None:
+        self._server.run()
+
+    @property
+    def started(self) -> bool:
+        return self._server.started
+
+
+def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int) -> tuple[ApiServer, threading.Thread]:
+    from api.app import create_app
+
+    server = ApiServer(create_app(engine=eng, store=store), host, port)
+    t = threading.Thread(target=server.run, name="api")
+    t.start()
+    deadline = time.monotonic() + 15
+    while not server.started and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise click.ClickException(f"the API did not start on {host}:{server.port}")
+    return server, t
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", help="Address to bind (behind a TLS proxy in production).")
+@click.option("--port", type=int, default=8000)
+@data_option
+@click.pass_context
+def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
+    """Serve the API and the web console. Several can run behind a load balancer."""
+    s = settings_of(ctx, data_dir=data_dir)
+    server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port)
+    click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
+    stop = threading.Event()
+    stop_on_signals(stop, "api")
+    while not stop.wait(0.5) and t.is_alive():
+        pass
+    server.should_exit = True
+    t.join()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def _health_loop(engine: Engine, s: Settings, stop: threading.Event) -> None:
+    from services import alarms
+
+    options = alarm_options(s)
+    while not stop.wait(15.0):
+        try:
+            alarms.evaluate(engine, options)
+        except Exception:  # the health check must outlive a database hiccup
+            logger.exception("health: alarm evaluation failed")
+
+

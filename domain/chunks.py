@@ -1,0 +1,107 @@
+"""What a chunk of counter audio is, and where chunks and live segments live in the object store.
+
+Bucket layout (documented in docs/storage.md)::
+
+    {site}/{counter}/{YYYY}/{MM}/{DD}/{session}/{seq:08d}.flac      evidence chunks
+    _live/{site}/{counter}/{session}/{seq:08d}.flac                  live segments (short-lived)
+
+``YYYY/MM/DD`` is the UTC date of the session's first sample, so one session's chunks stay
+under one prefix even across midnight; ``session`` is a 32-hex id per agent session. A site
+name cannot start with '_', so no evidence key shares the live prefix.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from domain.errors import Invalid
+from domain.flac import CODEC
+from domain.names import NAME_PATTERN, SESSION_PATTERN, check_name, check_session
+
+#: A chunk object's key (the format of :attr:`ChunkMeta.key`), for reading keys back from a store.
+CHUNK_KEY = re.compile(rf"^(?P<site>{NAME_PATTERN})/(?P<counter>{NAME_PATTERN})/"
+                       rf"(?P<day>\d{{4}}/\d{{2}}/\d{{2}})/(?P<session>{SESSION_PATTERN})/(?P<seq>\d{{8,}})\.flac$")
+LIVE_PREFIX = "_live"
+
+
+def chunk_key(*, site: str, counter: str, session: str, seq: int, session_wall_start_s: float,
+              codec: str = CODEC) -> str:
+    """The object key of chunk ``seq`` of ``session`` (names checked)."""
+    day = time.strftime("%Y/%m/%d", time.gmtime(session_wall_start_s))
+    return f"{check_name('site', site)}/{check_name('counter', counter)}/{day}/{check_session(session)}/{seq:08d}.{codec}"
+
+
+def session_prefix(key: str) -> str:
+    """The prefix (ending with '/') under which the chunks of ``key``'s session lie."""
+    return key.rsplit("/", 1)[0] + "/"
+
+
+def live_prefix(site: str, counter: str) -> str:
+    """Where a counter's live segments live in the bucket (ends with '/')."""
+    return f"{LIVE_PREFIX}/{check_name('site', site)}/{check_name('counter', counter)}/"
+
+
+def live_key(*, site: str, counter: str, session: str, seq: int) -> str:
+    """Object key of live segment ``seq`` of ``session``."""
+    if seq < 0:
+        raise Invalid(f"live segment {seq}", "the number must be >= 0")
+    return f"{live_prefix(site, counter)}{check_session(session)}/{seq:08d}.{CODEC}"
+
+
+@dataclass(frozen=True)
+class ChunkMeta:
+    """One encoded chunk: ``samples`` frames starting at ``start_sample`` of its session.
+
+    Times come from the sample clock: ``wall_start_s`` is the session's wall-clock anchor
+    plus ``start_sample / sample_rate_hz``, so a clock jump on the machine cannot reorder or
+    shift chunks within a session.
+    """
+
+    site: str
+    counter: str
+    session: str
+    seq: int
+    start_sample: int
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    codec: str
+    sha256: str
+    size_bytes: int
+    session_wall_start_s: float
+    rms_dbfs: float
+    peak_dbfs: float
+
+    def __post_init__(self) -> None:
+        check_name("site", self.site)
+        check_name("counter", self.counter)
+        check_session(self.session)
+        if self.seq < 0 or self.start_sample < 0 or self.samples <= 0:
+            raise Invalid(f"chunk {self.session}/{self.seq}",
+                          f"bad numbering: seq={self.seq} start={self.start_sample} n={self.samples}")
+
+    @property
+    def wall_start_s(self) -> float:
+        return self.session_wall_start_s + self.start_sample / self.sample_rate_hz
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples / self.sample_rate_hz
+
+    @property
+    def end_sample(self) -> int:
+        return self.start_sample + self.samples
+
+    @property
+    def key(self) -> str:
+        return chunk_key(site=self.site, counter=self.counter, session=self.session, seq=self.seq,
+                         session_wall_start_s=self.session_wall_start_s, codec=self.codec)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ChunkMeta":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})

@@ -1,0 +1,100 @@
+"""The fixed words of the domain, each defined once, with the Chinese label people read.
+
+Literal types come first and the tuples are derived from them, so request models, the
+database's values and the console's labels cannot drift apart. The console reads the labels
+from the API's dictionary endpoint (as RuoYi-style admin consoles read their 数据字典), never
+from copies of its own.
+"""
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# -- who speaks, and which stereo channel is whose --------------------------------------------
+
+STAFF, CUSTOMER, UNKNOWN = "staff", "customer", "unknown"
+Speaker = Literal["staff", "customer", "unknown"]
+ChannelMap = Literal["staff,customer", "customer,staff", "mono"]
+#: Which side each stereo channel carries (left, right); mono: no channel evidence.
+CHANNEL_MAPS: dict[str, tuple[str, str] | None] = {
+    "staff,customer": (STAFF, CUSTOMER), "customer,staff": (CUSTOMER, STAFF), "mono": None}
+CHANNELS: tuple[str, ...] = get_args(ChannelMap)
+DEFAULT_CHANNELS = "staff,customer"
+
+# -- hall events ---------------------------------------------------------------------------------
+
+EventKind = Literal["queue_call", "rating", "pause", "resume"]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+#: Events that cut a recording into interactions (a new customer is called; a rating ends one).
+BOUNDARY_EVENT_KINDS = ("queue_call", "rating")
+
+RatingLevel = Literal["非常满意", "满意", "一般", "不满意"]
+RATING_LEVELS: tuple[str, ...] = get_args(RatingLevel)
+#: A rating press belongs to the counter's latest interaction that began before it, if that
+#: interaction ended at most this long before the press (the customer presses after the last word).
+RATING_WINDOW_S = 60.0
+
+# -- people and machines -------------------------------------------------------------------------
+
+Role = Literal["admin", "supervisor", "viewer", "agent", "screen"]
+ROLES: tuple[str, ...] = get_args(Role)
+PEOPLE = ("admin", "supervisor", "viewer")
+MACHINES = ("agent", "screen")
+#: Roles that review flags, answer complaints and listen live.
+REVIEWERS = ("admin", "supervisor")
+#: Roles that must be limited to named sites.
+SITE_BOUND_ROLES = ("supervisor", "viewer", "screen")
+
+# -- health ---------------------------------------------------------------------------------------
+
+AgentStatus = Literal["ok", "spool-near-quota", "spool-full", "store-unreachable"]
+AGENT_STATUSES: tuple[str, ...] = get_args(AgentStatus)
+AlarmKind = Literal["silent-microphone", "agent-gone", "spool-near-quota", "spool-full", "store-unreachable",
+                    "screen-gone"]
+ALARM_KINDS: tuple[str, ...] = get_args(AlarmKind)
+#: Alarms raised from an agent's own heartbeat status (the status of the same name).
+HEARTBEAT_ALARMS = ("spool-full", "spool-near-quota", "store-unreachable")
+
+# -- findings and their review ----------------------------------------------------------------------
+
+FlagType = Literal["forbidden", "missing_courtesy"]
+FLAG_TYPES: tuple[str, ...] = get_args(FlagType)
+ReviewState = Literal["open", "confirmed", "dismissed"]
+REVIEW_STATES: tuple[str, ...] = get_args(ReviewState)
+ReviewVerdict = Literal["confirmed", "dismissed"]
+ComplaintState = Literal["open", "answered"]
+COMPLAINT_STATES: tuple[str, ...] = get_args(ComplaintState)
+Severity = Literal["low", "medium", "high"]
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+
+# -- the work queue -----------------------------------------------------------------------------------
+
+JobKind = Literal["plan", "analyze"]
+JOB_KINDS: tuple[str, ...] = get_args(JobKind)
+#: ``retrying``: given back after a failure, claimable again from ``lease_until_s``.
+JobState = Literal["queued", "running", "retrying", "done", "failed"]
+JOB_STATES: tuple[str, ...] = get_args(JobState)
+
+# -- Chinese labels -------------------------------------------------------------------------------------
+
+LABELS: dict[str, dict[str, str]] = {
+    "speaker": {STAFF: "工作人员", CUSTOMER: "群众", UNKNOWN: "未判定"},
+    "channels": {"staff,customer": "左声道工作人员、右声道群众", "customer,staff": "左声道群众、右声道工作人员",
+                 "mono": "单声道"},
+    "event_kind": {"queue_call": "叫号", "rating": "评价", "pause": "暂停服务", "resume": "恢复服务"},
+    "rating": {lv: lv for lv in RATING_LEVELS},
+    "role": {"admin": "管理员", "supervisor": "督导员", "viewer": "查看员", "agent": "采集端", "screen": "信息屏"},
+    "agent_status": {"ok": "正常", "spool-near-quota": "缓存将满", "spool-full": "缓存已满",
+                     "store-unreachable": "存储不可达"},
+    "alarm": {"silent-microphone": "麦克风无声", "agent-gone": "采集端离线", "spool-near-quota": "缓存将满",
+              "spool-full": "缓存已满，正在丢失录音", "store-unreachable": "存储不可达", "screen-gone": "信息屏离线"},
+    "flag_type": {"forbidden": "服务忌语", "missing_courtesy": "缺少文明用语"},
+    "review_state": {"open": "待审核", "confirmed": "已确认", "dismissed": "已驳回"},
+    "complaint_state": {"open": "待答复", "answered": "已答复"},
+    "severity": {"low": "轻微", "medium": "一般", "high": "严重"},
+    "job_state": {"queued": "排队中", "running": "处理中", "retrying": "等待重试", "done": "已完成", "failed": "失败"},
+}
+
+
+def label(kind: str, value: str) -> str:
+    """The Chinese label of ``value`` of ``kind`` (``LABELS``); the value itself if it has none."""
+    return LABELS.get(kind, {}).get(value, value)

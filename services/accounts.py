@@ -1,0 +1,163 @@
+"""Accounts: users and their roles and sites, passwords (Argon2id), bearer tokens (random,
+stored as sha256 only), console login, and who a token belongs to (:class:`Principal`).
+
+Used by the CLI (``counterwatch user add``) and the API (login, every authenticated request).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from domain.errors import Invalid
+from domain.names import check_name
+from domain.vocab import PEOPLE, ROLES, SITE_BOUND_ROLES
+from storage.engine import write_session
+from storage.tables import ApiToken, Site, User, now_s
+
+_hasher = PasswordHasher()
+#: A console session lasts this long.
+SESSION_TTL_S = 12 * 3600
+#: A token's ``last_used_s`` is written at most this often (it costs a write per request otherwise).
+LAST_USED_EVERY_S = 60.0
+MIN_PASSWORD_CHARS = 8
+
+
+class UserError(Invalid):
+    """A user that cannot be created or changed as asked."""
+
+    code = "bad_user"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"user {name!r}", reason)
+        self.name = name
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """A bearer token: 256 random bits, URL-safe, prefixed so it is recognisable in a leak scan."""
+    return "cw_" + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewUser:
+    id: int
+    name: str
+    role: str
+    sites: list[str]
+    token: str          # shown once; only its digest is stored
+
+
+def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = None, password: str | None = None,
+             token_ttl_s: float | None = None) -> NewUser:
+    """Create a user (or update role, sites and password of an existing one) and issue a token.
+
+    Raises:
+        UserError: a bad role, name, password, or a site-bound role without a site.
+        BadName: a site name that is not allowed.
+    """
+    if role not in ROLES:
+        raise UserError(name, f"role must be one of {', '.join(ROLES)}")
+    if not name or len(name) > 100 or any(c in name for c in "\r\n\t"):
+        raise UserError(name, "name must be 1-100 printable characters")
+    sites = [check_name("site", s) for s in (sites or [])]
+    if role in SITE_BOUND_ROLES and not sites:
+        raise UserError(name, f"a {role} needs at least one --site")
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(name, f"password must have at least {MIN_PASSWORD_CHARS} characters")
+    token = new_token()
+    with write_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name))
+        if user is None:
+            user = User(name=name, role=role, sites=sites)
+            s.add(user)
+        user.role, user.sites, user.active = role, sites, True
+        if password is not None:
+            user.password_hash = hash_password(password)
+        s.flush()
+        s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="cli",
+                       expires_s=now_s() + token_ttl_s if token_ttl_s else None))
+        return NewUser(user.id, name, role, sites, token)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request is from: the user behind a token, and the token."""
+
+    id: int
+    name: str
+    role: str
+    sites: tuple[str, ...]       # empty: all sites
+    token_id: int
+
+    def can_see(self, site: str) -> bool:
+        return not self.sites or site in self.sites
+
+    def site_ids(self, db: Session) -> list[int] | None:
+        """Ids of the visible sites, or None for all."""
+        if not self.sites:
+            return None
+        return list(db.scalars(select(Site.id).where(Site.name.in_(self.sites))))
+
+
+def principal_for_token(db: Session, engine: Engine, token: str) -> Principal | None:
+    """The active user holding unexpired ``token``, or None. Notes when the token was last used
+    (at most every :data:`LAST_USED_EVERY_S`, in a short write of its own)."""
+    row = db.execute(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+                     .where(ApiToken.token_sha256 == token_digest(token))).first()
+    now = now_s()
+    if row is None or not row[1].active or (row[0].expires_s is not None and row[0].expires_s < now):
+        return None
+    tok, user = row
+    if tok.last_used_s is None or now - tok.last_used_s > LAST_USED_EVERY_S:
+        with write_session(engine) as w:
+            w.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_s=now))
+    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id)
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    principal: Principal
+    token: str
+    expires_s: float
+
+
+def login(engine: Engine, name: str, password: str) -> ConsoleSession | None:
+    """A console session for a person whose password matches, or None."""
+    with write_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
+        if user is None or user.role not in PEOPLE or not verify_password(user.password_hash, password):
+            return None
+        token = new_token()
+        expires = now_s() + SESSION_TTL_S
+        tok = ApiToken(user_id=user.id, token_sha256=token_digest(token), label="console", expires_s=expires)
+        s.add(tok)
+        s.flush()
+        return ConsoleSession(Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id), token, expires)
+
+
+def revoke_token(engine: Engine, token_id: int) -> None:
+    with write_session(engine) as s:
+        s.execute(delete(ApiToken).where(ApiToken.id == token_id))

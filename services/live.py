@@ -1,0 +1,208 @@
+"""Live listening: following a counter's live segments, or its newest stored chunks.
+
+The agent stores ~1 s FLAC segments under ``_live/{site}/{counter}/{session}/{seq:08d}.flac``
+and records the newest one on the counter row (``live_session``, ``live_seq``,
+``live_wall_start_s``, ``live_at_s``). A :class:`LiveSegmentFollower` keeps only a cursor
+(session, next segment number) and reads that row on every poll, so any API process can serve
+any listener (issue 4, item 4: no per-process state behind a load balancer).
+
+Where an agent publishes no fresh live segments, :class:`LiveFollower` follows the newest
+stored chunks of the counter's newest session instead (one chunk length behind).
+
+An :class:`~services.audio.AudioUnavailable` from either ends a live stream.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.chunks import live_key
+from domain.flac import CodecError, decode_flac, flac_streaminfo
+from services.audio import AudioUnavailable, ChunkRef, refs
+from storage.objects import ObjectStore
+from storage.store_errors import StoreError
+from storage.tables import Chunk, Counter, RecordingSession, Site
+
+logger = logging.getLogger(__name__)
+
+LIVE_STALE_S = 5.0          # a feed whose newest segment is older than this is not live
+# Where a new listener starts, behind the agent's sample clock: about the steady-state delay of
+# a segment's first sample (segment length + PUT + row update + poll + GET, ~1.3 s at 1 s).
+START_DELAY_S = 1.5
+MIN_START_S = 0.1           # the first segment is cut to no less than this
+MAX_BEHIND_SEGMENTS = 3     # a listener further behind skips ahead instead of falling back
+
+
+@dataclass(frozen=True)
+class LiveFormat:
+    session_id: str
+    sample_rate_hz: int
+    channels: int
+
+
+class LiveFollower:
+    """Follows a counter's newest recording session through the catalog.
+
+    Holds only a cursor (session and last chunk number), so any number of API processes can
+    serve listeners of the same counter; everything else is read from the database on each
+    :meth:`poll`.
+    """
+
+    def __init__(self, counter_id: int) -> None:
+        self.counter_id = counter_id
+        self.format: LiveFormat | None = None
+        self.last_seq = -1
+
+    def _newest_session(self, db: Session) -> RecordingSession | None:
+        return db.scalar(select(RecordingSession).where(RecordingSession.counter_id == self.counter_id)
+                         .order_by(RecordingSession.wall_start_s.desc()).limit(1))
+
+    def start(self, db: Session, *, backlog_chunks: int = 1) -> LiveFormat | None:
+        """Begin at the newest ``backlog_chunks`` stored chunks of the newest session (so a
+        listener hears something at once); None if the counter has never recorded."""
+        sess = self._newest_session(db)
+        if sess is None:
+            return None
+        self.format = LiveFormat(sess.id, sess.sample_rate_hz, sess.channels)
+        newest = db.scalar(select(Chunk.seq).where(Chunk.session_id == sess.id).order_by(Chunk.seq.desc()).limit(1))
+        self.last_seq = -1 if newest is None else newest - max(backlog_chunks, 0)
+        return self.format
+
+    def poll(self, db: Session) -> list[ChunkRef]:
+        """Chunks stored since the last poll, in order. When the agent has started a newer
+        session with the same format, switch to it from its first chunk; a session in another
+        format ends the stream (:class:`AudioUnavailable`)."""
+        assert self.format is not None, "start() first"
+        rows = refs(db.scalars(select(Chunk).where(Chunk.session_id == self.format.session_id,
+                                                    Chunk.seq > self.last_seq).order_by(Chunk.seq)))
+        if rows:
+            self.last_seq = rows[-1].seq
+            return list(rows)
+        sess = self._newest_session(db)
+        if sess is not None and sess.id != self.format.session_id:
+            if (sess.sample_rate_hz, sess.channels) != (self.format.sample_rate_hz, self.format.channels):
+                raise AudioUnavailable(f"counter {self.counter_id}", "new session has another audio format")
+            logger.info("live: counter %s: following new session %s", self.counter_id, sess.id)
+            self.format = LiveFormat(sess.id, sess.sample_rate_hz, sess.channels)
+            self.last_seq = -1
+            return self.poll(db)
+        return []
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """A counter's live feed as its row says: newest segment ``seq`` of ``session``."""
+
+    site: str
+    counter: str
+    session: str | None
+    seq: int | None
+    wall_start_s: float | None
+    at_s: float | None
+
+    def fresh(self, now_s: float, stale_s: float = LIVE_STALE_S) -> bool:
+        return (self.session is not None and self.seq is not None and self.at_s is not None
+                and now_s - self.at_s <= stale_s)
+
+
+def live_state(db: Session, counter_id: int) -> LiveState | None:
+    """The counter's live columns, or None for an unknown counter."""
+    row = db.execute(select(Site.name, Counter.name, Counter.live_session, Counter.live_seq,
+                            Counter.live_wall_start_s, Counter.live_at_s)
+                     .join(Site, Counter.site_id == Site.id).where(Counter.id == counter_id)).first()
+    return None if row is None else LiveState(*row)
+
+
+@dataclass(frozen=True)
+class Segment:
+    session: str
+    seq: int
+    pcm: np.ndarray             # int16 (frames, channels)
+
+
+class LiveSegmentFollower:
+    """A cursor over one counter's live segments: the session followed and the next number."""
+
+    def __init__(self, counter_id: int, *, stale_s: float = LIVE_STALE_S, start_delay_s: float = START_DELAY_S,
+                 max_behind: int = MAX_BEHIND_SEGMENTS) -> None:
+        self.counter_id = counter_id
+        self.stale_s = stale_s
+        self.start_delay_s = start_delay_s
+        self.max_behind = max_behind
+        self.site = self.counter = ""
+        self.format: LiveFormat | None = None
+        self.next_seq = 0
+        self.skipped = 0
+
+    def start(self, db: Session, store: ObjectStore, *, now_s: float | None = None) -> Segment | None:
+        """Begin at the newest live segment and return it; None when the feed is absent,
+        stale (newest segment older than ``stale_s``) or its newest segment cannot be read.
+
+        The segment is cut to start about ``start_delay_s`` behind now (by the agent's sample
+        clock): a player keeps the delay it starts with, and the newest segment can be up to one
+        segment length older than the ones that follow it.
+        """
+        now = time.time() if now_s is None else now_s
+        st = live_state(db, self.counter_id)
+        if st is None or not st.fresh(now, self.stale_s):
+            return None
+        self.site, self.counter = st.site, st.counter
+        try:
+            pcm, rate = self._get(store, st.session, st.seq)
+        except (StoreError, CodecError) as e:
+            logger.info("live: counter %s: newest live segment unreadable (%s); using stored chunks",
+                        self.counter_id, e)
+            return None
+        self.format = LiveFormat(st.session, rate, pcm.shape[1])
+        self.next_seq = st.seq + 1
+        if st.wall_start_s is not None:
+            cut = int((now - self.start_delay_s - st.wall_start_s) * rate)
+            cut = max(0, min(cut, pcm.shape[0] - int(MIN_START_S * rate)))
+            pcm = pcm[cut:]
+        return Segment(st.session, st.seq, pcm)
+
+    def poll(self, db: Session) -> list[tuple[str, int]]:
+        """The (session, seq) of segments published since the last poll, in order. A new
+        agent session is followed from its newest segment; a listener more than
+        ``max_behind`` segments behind skips ahead."""
+        assert self.format is not None, "start() first"
+        st = live_state(db, self.counter_id)
+        if st is None or st.session is None or st.seq is None:
+            return []
+        if st.session != self.format.session_id:
+            logger.info("live: counter %s: following new session %s", self.counter_id, st.session)
+            self.format = LiveFormat(st.session, self.format.sample_rate_hz, self.format.channels)
+            self.next_seq = st.seq
+        if st.seq < self.next_seq:
+            return []
+        first = max(self.next_seq, st.seq - self.max_behind + 1)
+        self.skipped += first - self.next_seq
+        self.next_seq = st.seq + 1
+        return [(st.session, n) for n in range(first, st.seq + 1)]
+
+    def fetch(self, store: ObjectStore, session: str, seq: int) -> np.ndarray | None:
+        """One segment's samples; None if it is gone or the store is unreachable (live audio
+        skips what it cannot get).
+
+        Raises:
+            AudioUnavailable: the segment has another audio format than the stream.
+        """
+        assert self.format is not None, "start() first"
+        try:
+            pcm, rate = self._get(store, session, seq)
+        except (StoreError, CodecError) as e:  # StoreUnavailable included
+            logger.warning("live: counter %s: skipping live segment %s/%d: %s", self.counter_id, session, seq, e)
+            self.skipped += 1
+            return None
+        if (rate, pcm.shape[1]) != (self.format.sample_rate_hz, self.format.channels):
+            raise AudioUnavailable(f"counter {self.counter_id}", "the live feed changed its audio format")
+        return pcm
+
+    def _get(self, store: ObjectStore, session: str, seq: int) -> tuple[np.ndarray, int]:
+        data = store.get_bytes(live_key(site=self.site, counter=self.counter, session=session, seq=seq))
+        return decode_flac(data), flac_streaminfo(data).sample_rate_hz

@@ -1,0 +1,233 @@
+"""Transcript search: substring matches in segments, newest interaction first.
+
+Chinese has no spaces between words, so search is by substring (下班 finds 你们是不是快下班了),
+served by a character-trigram index (migration 0003):
+
+* SQLite: the FTS5 table ``segments_fts`` (``tokenize='trigram'``), queried with a quoted
+  phrase, which FTS5 matches as a substring.
+* PostgreSQL: ``ILIKE '%...%'`` on ``segments.text``, which the pg_trgm GIN index serves.
+
+On SQLite the FTS5 count of matches (capped, ~1 ms) picks one of two plans: few matches are
+fetched from the index and sorted by time; many (a common phrase: sorting 30,000 matches takes
+~30 ms) are found faster by walking interactions newest first (``ix_interactions_wall_start``)
+and testing each segment with ``LIKE`` until ``limit`` hits. Filters that may leave few recent
+interactions (counter, staff, rule, review state, rating) always take the index plan.
+
+A trigram index cannot look up fewer than three characters: such queries fall back to
+``LIKE`` on SQLite, walking newest first (fast for common pairs like 下班, a full scan for
+rare ones), and stay ``ILIKE`` on PostgreSQL (which then scans as well). Matching is
+case-insensitive for Latin letters on both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import Select, and_, column, exists, func, literal_column, select, table
+from sqlalchemy.orm import Session
+
+from domain.errors import Invalid
+from storage.queries import rating_of
+from storage.tables import Counter, Flag, Interaction, Segment, Site, Staff
+
+TRIGRAM_MIN_CHARS = 3
+MAX_QUERY_CHARS = 200
+SNIPPET_CONTEXT_CHARS = 40
+MARK_OPEN, MARK_CLOSE = "【", "】"
+
+_fts = table("segments_fts", column("rowid"), column("segments_fts"))
+
+
+class SearchError(Invalid):
+    """A query the search refuses (empty or too long); ``reason`` says why."""
+
+    code = "bad_query"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("search", reason)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrow a search. ``sites``: the sites the caller may see (None: all); the others
+    are plain filters by name or value."""
+
+    sites: tuple[str, ...] | None = None
+    site: str | None = None
+    counter: str | None = None
+    staff: str | None = None
+    since_s: float | None = None
+    until_s: float | None = None
+    rule: str | None = None
+    review_state: str | None = None
+    rating: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    interaction_id: int
+    segment_id: int
+    site: str
+    counter: str
+    wall_start_s: float
+    offset_s: float                 # segment start within the interaction
+    end_s: float
+    speaker: str
+    text: str                       # the segment text, cut to a window around the first hit
+    hits: list[tuple[int, int]] = field(default_factory=list)   # [start, end) of each hit in ``text``
+    snippet: str = ""               # ``text`` with each hit in 【】
+    truncated_start: bool = False   # ``text`` starts inside the segment
+    truncated_end: bool = False
+
+
+def _like_pattern(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def fts_phrase(q: str) -> str:
+    """``q`` as one FTS5 string: with the trigram tokenizer, a substring match."""
+    return '"' + q.replace('"', '""') + '"'
+
+
+def find_hits(text: str, q: str) -> list[tuple[int, int]]:
+    """Non-overlapping [start, end) spans of ``q`` in ``text``, ignoring case where that keeps
+    offsets exact."""
+    hay, needle = text.lower(), q.lower()
+    if len(hay) != len(text) or len(needle) != len(q):      # case folding changed lengths
+        hay, needle = text, q
+    out, i = [], hay.find(needle)
+    while i >= 0 and needle:
+        out.append((i, i + len(needle)))
+        i = hay.find(needle, i + len(needle))
+    return out
+
+
+def make_snippet(text: str, q: str, *, context_chars: int = SNIPPET_CONTEXT_CHARS) -> tuple[str, list[tuple[int, int]],
+                                                                                             str, bool, bool]:
+    """(window, hits in window, marked snippet, cut at start, cut at end) for ``text``."""
+    spans = find_hits(text, q)
+    a, b = 0, len(text)
+    if spans and len(text) > 2 * context_chars + len(q):
+        a = max(0, spans[0][0] - context_chars)
+        b = min(len(text), spans[0][1] + context_chars)
+    window = text[a:b]
+    local = [(s - a, e - a) for s, e in spans if s >= a and e <= b]
+    parts, pos = [], 0
+    for s, e in local:
+        parts += [window[pos:s], MARK_OPEN, window[s:e], MARK_CLOSE]
+        pos = e
+    parts.append(window[pos:])
+    return window, local, "".join(parts), a > 0, b < len(text)
+
+
+def _filtered(stmt: Select, f: SearchFilters) -> Select:
+    if f.sites is not None:
+        stmt = stmt.where(Site.name.in_(f.sites))
+    if f.site:
+        stmt = stmt.where(Site.name == f.site)
+    if f.counter:
+        stmt = stmt.where(Counter.name == f.counter)
+    if f.staff:
+        stmt = stmt.where(exists().where(Staff.id == Interaction.staff_id, Staff.name == f.staff))
+    if f.since_s is not None:
+        stmt = stmt.where(Interaction.wall_start_s >= f.since_s)
+    if f.until_s is not None:
+        stmt = stmt.where(Interaction.wall_start_s < f.until_s)
+    if f.rule or f.review_state:
+        cond = [Flag.interaction_id == Interaction.id]
+        if f.rule:
+            cond.append(Flag.rule == f.rule)
+        if f.review_state:
+            cond.append(Flag.review_state == f.review_state)
+        stmt = stmt.where(exists().where(and_(*cond)))
+    if f.rating:
+        stmt = stmt.where(rating_of() == f.rating)
+    return stmt
+
+
+def _selective(f: SearchFilters) -> bool:
+    """Filters that may leave few of the recent interactions (a newest-first scan could then
+    read far back); a site scope and a time window do not count."""
+    return bool(f.counter or f.staff or f.rule or f.review_state or f.rating)
+
+
+def fts_match_count(session: Session, query: str, *, cap: int) -> int:
+    """How many segments contain ``query`` per the FTS5 index (SQLite, >= 3 characters), counted
+    up to ``cap``: about a millisecond for thousands of matches."""
+    return session.execute(select(func.count()).select_from(
+        select(_fts.c.rowid).where(_fts.c.segments_fts.op("MATCH")(fts_phrase(query))).limit(cap).subquery())
+    ).scalar_one()
+
+
+def time_first_threshold(limit: int, segments: int) -> int:
+    """Matches above which scanning the newest interactions for the substring beats sorting all
+    matches: scanning costs about limit * segments / matches rows, sorting about matches rows
+    (each a bit dearer), so they meet near sqrt(0.4 * limit * segments)."""
+    return max(500, int((0.4 * limit * max(segments, 1)) ** 0.5))
+
+
+def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,
+                     time_first: bool = False) -> Select:
+    """The SELECT for ``query`` on ``dialect`` ('sqlite' or 'postgresql'): rows of
+    (segment id, interaction id, site, counter, wall start, segment start, end, speaker, text).
+
+    On SQLite with three or more characters the matches come from the FTS5 index and are then
+    sorted (cheap when they are few); ``time_first`` instead walks interactions newest first
+    and tests each segment with LIKE, stopping at ``limit`` hits (cheap when matches are many).
+
+    Raises:
+        SearchError: the query is empty or longer than MAX_QUERY_CHARS.
+    """
+    q = query.strip()
+    if not q:
+        raise SearchError("empty query")
+    if len(q) > MAX_QUERY_CHARS:
+        raise SearchError(f"query longer than {MAX_QUERY_CHARS} characters")
+    stmt = (select(Segment.id, Interaction.id, Site.name, Counter.name, Interaction.wall_start_s, Segment.start_s,
+                   Segment.end_s, Segment.speaker, Segment.text)
+            .join(Interaction, Segment.interaction_id == Interaction.id)
+            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id))
+    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and not time_first:
+        stmt = stmt.join(_fts, literal_column("segments_fts.rowid") == Segment.id).where(
+            _fts.c.segments_fts.op("MATCH")(fts_phrase(q)))
+    elif dialect == "postgresql":
+        stmt = stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))
+    else:
+        stmt = stmt.where(Segment.text.like(_like_pattern(q), escape="\\"))
+    stmt = _filtered(stmt, filters)
+    return stmt.order_by(Interaction.wall_start_s.desc(), Interaction.id.desc(), Segment.start_s).limit(limit)
+
+
+def search_segments(session: Session, query: str, *, filters: SearchFilters = SearchFilters(),
+                    limit: int = 50, mask_text: Callable[[str], str] | None = None) -> list[SearchHit]:
+    """Segments whose text contains ``query``, newest interaction first, at most ``limit``.
+
+    ``mask_text`` (e.g. :func:`domain.pii.mask`) is applied to each whole segment before the
+    snippet is cut; a segment whose masked text no longer contains ``query`` is left out, so a
+    search cannot confirm a hidden number.
+
+    Raises:
+        SearchError: the query is empty or too long.
+    """
+    q = query.strip()
+    dialect = session.get_bind().dialect.name
+    time_first = False
+    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and 0 < len(q) <= MAX_QUERY_CHARS \
+            and not _selective(filters):
+        # Sorting every match costs ~1 us each (30 ms at 30,000); for such common phrases the
+        # newest interactions hold enough hits, so scan those instead.
+        segments = session.execute(select(func.max(Segment.id))).scalar_one() or 0
+        cap = time_first_threshold(limit, segments)
+        time_first = fts_match_count(session, q, cap=cap) >= cap
+    stmt = search_statement(q, dialect=dialect, filters=filters, limit=limit, time_first=time_first)
+    out = []
+    for seg_id, inter_id, site, counter, wall, start, end, speaker, text in session.execute(stmt):
+        if mask_text is not None:
+            text = mask_text(text)
+            if not find_hits(text, q):
+                continue
+        window, spans, snippet, cut_a, cut_b = make_snippet(text, q)
+        out.append(SearchHit(interaction_id=inter_id, segment_id=seg_id, site=site, counter=counter,
+                             wall_start_s=wall, offset_s=start, end_s=end, speaker=speaker, text=window,
+                             hits=spans, snippet=snippet, truncated_start=cut_a, truncated_end=cut_b))
+    return out

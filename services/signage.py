@@ -1,0 +1,496 @@
+"""Waiting-area screens, server side, shared by the API and the CLI: screens and their machine
+users, playlists, schedules and emergency notices (interrupts), what one screen gets to play on
+its own (its manifest), a preview of what it shows at a given time, and what it reports back
+(heartbeats, proof of play).
+
+The schedule rules themselves (who plays what when, overlaps, overnight windows) are the
+player's own pure model, :mod:`signage.schedule`; this module loads a site's schedule from the
+tables into that model and stores what the model accepts. Content files: :mod:`services.signage_content`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.timezones import site_zone
+from services.accounts import Principal, new_token, token_digest
+from services.alarms import set_screen_alarm
+from services.catalog import events_cursor, now_serving, visible_site
+from services.signage_content import ContentView, content_view
+from signage.schedule import (
+    Content,
+    Interrupt,
+    NowPlaying,
+    Playlist,
+    PlaylistItem,
+    Schedule,
+    ScheduleEntry,
+    ScreenRef,
+    entry_from_dict,
+    entry_to_dict,
+    resolve,
+    schedule_to_dict,
+    validate,
+    validate_playlist,
+)
+from storage.engine import write_session
+from storage.tables import (
+    Alarm,
+    ApiToken,
+    SignageContent,
+    SignageInterrupt,
+    SignagePlay,
+    SignagePlaylist,
+    SignageSchedule,
+    SignageScreen,
+    Site,
+    User,
+    now_s,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class SignageError(Invalid):
+    """A signage request that cannot be done; ``code`` says which."""
+
+    def __init__(self, code: str, reason: str, **params: Any) -> None:
+        super().__init__("signage", reason, code=code, **params)
+
+
+class ScreenNameTaken(SignageError, Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__("name_taken", f"screen name {name!r} is already in use; choose another name")
+
+
+class NotFoundHere(NotFound):
+    """A screen, playlist, schedule or interrupt that does not exist in the caller's sites."""
+
+    def __init__(self, what: str, code: str, **params: Any) -> None:
+        super().__init__(what, "not found", code=code, **params)
+
+
+def screen_user_name(name: str) -> str:
+    return f"screen:{name}"
+
+
+# -- screens ---------------------------------------------------------------------------------------
+
+def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] | tuple[str, ...] = ()) -> tuple[int, str]:
+    """Create (or update the groups of) screen ``name`` at ``site`` and issue a new token for its
+    machine user; every earlier token of that user is revoked (a re-registered screen, or a
+    replaced box, leaves no working old token behind). Returns (screen id, token); the token
+    is shown once. One transaction: the screen row is locked while it is checked and changed.
+
+    Screen names are unique across sites; a screen never moves to another site here (that would
+    hand one site's screen, and its proof of play, to whoever manages the other).
+
+    Raises:
+        SignageError: ``unknown_site``; ScreenNameTaken (a screen of that name is at another site).
+    """
+    token = new_token()
+    try:
+        with write_session(engine) as s:
+            site_id = s.scalar(select(Site.id).where(Site.name == site))
+            if site_id is None:
+                raise SignageError("unknown_site", f"no site {site!r} (register a counter there first)")
+            row = s.scalar(select(SignageScreen).where(SignageScreen.name == name).with_for_update())
+            if row is not None and row.site_id != site_id:
+                raise ScreenNameTaken(name)
+            user = s.scalar(select(User).where(User.name == screen_user_name(name)).with_for_update())
+            if user is None:
+                user = User(name=screen_user_name(name), role="screen", sites=[site])
+                s.add(user)
+            user.role, user.sites, user.active = "screen", [site], True
+            s.flush()
+            s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+            s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="screen"))
+            if row is None:
+                row = SignageScreen(site_id=site_id, name=name, groups=list(groups), status={})
+                s.add(row)
+            elif groups:
+                row.groups = list(groups)
+            row.user_id = user.id
+            s.flush()
+            return row.id, token
+    except IntegrityError as e:   # the same name registered at the same moment elsewhere
+        raise ScreenNameTaken(name) from e
+
+
+def screen_ref(row: SignageScreen) -> ScreenRef:
+    return ScreenRef(row.name, frozenset(row.groups or ()))
+
+
+def visible_screen(db: Session, user: Principal, name: str) -> tuple[SignageScreen, Site]:
+    """The screen, if ``user`` may use it: staff of its site, or the screen's own machine user.
+
+    Raises:
+        NotFoundHere: no such screen in the user's sites. Forbidden: another screen's machine user.
+    """
+    row = db.execute(select(SignageScreen, Site).join(Site, SignageScreen.site_id == Site.id)
+                     .where(SignageScreen.name == name)).first()
+    if row is None or not user.can_see(row[1].name):
+        raise NotFoundHere(f"screen {name!r}", "screen_not_found", screen=name)
+    if user.role == "screen" and row[0].user_id != user.id:
+        raise Forbidden(f"screen {name!r}", "a screen reads its own manifest only", code="other_screen")
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class ScreenView:
+    id: int
+    site: str
+    name: str
+    groups: list[str]
+    last_heartbeat_s: float | None = None
+    status: dict = field(default_factory=dict)
+    alarms: list[str] = field(default_factory=list)
+
+
+def list_screens(db: Session, user: Principal) -> list[ScreenView]:
+    q = select(SignageScreen, Site.name).join(Site, SignageScreen.site_id == Site.id).order_by(SignageScreen.name)
+    if user.sites:
+        q = q.where(Site.name.in_(user.sites))
+    alarms: dict[int, list[str]] = {}
+    for screen_id, kind in db.execute(select(Alarm.screen_id, Alarm.kind).where(Alarm.screen_id.is_not(None),
+                                                                               Alarm.cleared_s.is_(None))):
+        alarms.setdefault(screen_id, []).append(kind)
+    return [ScreenView(s.id, site, s.name, s.groups or [], s.last_heartbeat_s, s.status or {},
+                       sorted(alarms.get(s.id, []))) for s, site in db.execute(q)]
+
+
+# -- the schedule of a site ------------------------------------------------------------------------------
+
+def schedule_row_dict(e: SignageSchedule) -> dict:
+    return {"id": e.id, "playlist_id": e.playlist_id, "screens": e.screens, "groups": e.groups,
+            "weekdays": e.weekdays, "start_time": e.start_time, "end_time": e.end_time,
+            "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority}
+
+
+def _interrupt(i: SignageInterrupt) -> Interrupt:
+    return Interrupt(id=i.id, title=i.title, body=i.body, started_s=i.started_s, screens=frozenset(i.screens or ()))
+
+
+def site_schedule(db: Session, site_id: int) -> Schedule:
+    """Everything scheduled at the site, with the interrupts that are not cleared."""
+    contents = {c.id: Content(id=c.id, kind=c.kind, name=c.name, sha256=c.sha256, title=c.title, body=c.body)
+                for c in db.scalars(select(SignageContent).where(SignageContent.site_id == site_id))}
+    playlists = {p.id: Playlist(id=p.id, name=p.name, items=tuple(PlaylistItem(int(i["content_id"]),
+                                                                                float(i["duration_s"]))
+                                                                   for i in p.items or ()))
+                 for p in db.scalars(select(SignagePlaylist).where(SignagePlaylist.site_id == site_id))}
+    entries = tuple(entry_from_dict(schedule_row_dict(e)) for e in
+                    db.scalars(select(SignageSchedule).where(SignageSchedule.site_id == site_id)
+                               .order_by(SignageSchedule.id)))
+    interrupts = tuple(_interrupt(i) for i in db.scalars(select(SignageInterrupt).where(
+        SignageInterrupt.site_id == site_id, SignageInterrupt.cleared_s.is_(None))))
+    return Schedule(contents=contents, playlists=playlists, entries=entries, interrupts=interrupts)
+
+
+def interrupts_open_at(db: Session, site_id: int, at_s: float) -> tuple[Interrupt, ...]:
+    """The site's interrupts that were open at ``at_s``: started by then and not cleared by then
+    (one never cleared stays open)."""
+    return tuple(_interrupt(i) for i in db.scalars(select(SignageInterrupt).where(
+        SignageInterrupt.site_id == site_id, SignageInterrupt.started_s <= at_s,
+        or_(SignageInterrupt.cleared_s.is_(None), SignageInterrupt.cleared_s > at_s))))
+
+
+def site_screens(db: Session, site_id: int) -> tuple[ScreenRef, ...]:
+    return tuple(screen_ref(r) for r in db.scalars(select(SignageScreen).where(SignageScreen.site_id == site_id)))
+
+
+# -- playlists ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlaylistView:
+    id: int
+    site: str
+    name: str
+    items: list[dict]
+
+
+def _check_playlist(db: Session, site_id: int, name: str, items: list[tuple[int, float]]) -> None:
+    validate_playlist(Playlist(0, name, tuple(PlaylistItem(c, d) for c, d in items)), site_schedule(db, site_id).contents)
+
+
+def _items(items: list[tuple[int, float]]) -> list[dict]:
+    return [{"content_id": c, "duration_s": d} for c, d in items]
+
+
+def add_playlist(engine: Engine, user: Principal, *, site: str, name: str,
+                 items: list[tuple[int, float]]) -> PlaylistView:
+    """A playlist of (content id, seconds) items of the site's content.
+
+    Raises:
+        SiteNotFound; ScheduleError (``empty_playlist``, ``unknown_content``, ``bad_item``).
+    """
+    with write_session(engine) as s:
+        site_id = visible_site(s, user, site).id
+        _check_playlist(s, site_id, name, items)
+        row = SignagePlaylist(site_id=site_id, name=name, items=_items(items))
+        s.add(row)
+        s.flush()
+        return PlaylistView(row.id, site, row.name, list(row.items))
+
+
+def _playlist_row(db: Session, user: Principal, playlist_id: int) -> SignagePlaylist:
+    row = db.execute(select(SignagePlaylist, Site.name).join(Site, SignagePlaylist.site_id == Site.id)
+                     .where(SignagePlaylist.id == playlist_id)).first()
+    if row is None or not user.can_see(row[1]):
+        raise NotFoundHere(f"playlist {playlist_id}", "playlist_not_found", playlist_id=playlist_id)
+    return row[0]
+
+
+def replace_playlist(engine: Engine, user: Principal, playlist_id: int, *, site: str, name: str,
+                     items: list[tuple[int, float]]) -> PlaylistView:
+    """Replace a playlist's name and items (validated like a new one); schedules that play it
+    play the new items from their next manifest poll. A playlist cannot move to another site."""
+    with write_session(engine) as s:
+        row = _playlist_row(s, user, playlist_id)
+        site_id = visible_site(s, user, site).id
+        if site_id != row.site_id:
+            raise Invalid(f"playlist {playlist_id}", "belongs to another site; a playlist cannot move",
+                          code="playlist_moved")
+        _check_playlist(s, site_id, name, items)
+        row.name, row.items = name, _items(items)
+        return PlaylistView(row.id, site, row.name, list(row.items))
+
+
+def delete_playlist(engine: Engine, user: Principal, playlist_id: int) -> None:
+    """Delete a playlist no schedule plays (Conflict ``in_use`` naming the schedules that do)."""
+    with write_session(engine) as s:
+        row = _playlist_row(s, user, playlist_id)
+        users = list(s.scalars(select(SignageSchedule.id).where(SignageSchedule.playlist_id == row.id)
+                               .order_by(SignageSchedule.id)))
+        if users:
+            raise Conflict(f"playlist {row.id} ({row.name!r})", f"is played by schedule(s) "
+                           f"{', '.join(map(str, users))}: delete those first", code="in_use", schedule_ids=users)
+        s.delete(row)
+
+
+def list_playlists(db: Session, user: Principal, site: str) -> list[PlaylistView]:
+    s = visible_site(db, user, site)
+    return [PlaylistView(p.id, site, p.name, list(p.items or [])) for p in
+            db.scalars(select(SignagePlaylist).where(SignagePlaylist.site_id == s.id).order_by(SignagePlaylist.id))]
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+
+def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tuple[int, dict]:
+    """Assign a playlist to screens and groups; ``raw`` is the entry's fields as the wire carries
+    them (``signage.schedule.entry_from_dict``). Returns (id, stored fields).
+
+    Raises:
+        SiteNotFound; ScheduleError when invalid, or when it overlaps a schedule of the same
+        priority on a shared screen (both named).
+    """
+    with write_session(engine) as s:
+        site_id = visible_site(s, user, site).id
+        current = site_schedule(s, site_id)
+        entry = entry_from_dict({**raw, "id": 0})   # id 0 stands for the new schedule until it has one
+        validate(Schedule(contents=current.contents, playlists=current.playlists,
+                          entries=(*current.entries, entry)), screens=site_screens(s, site_id))
+        wire = entry_to_dict(entry)
+        row = SignageSchedule(site_id=site_id, **{k: v for k, v in wire.items() if k != "id"})
+        s.add(row)
+        s.flush()
+        return row.id, {**wire, "id": row.id}
+
+
+def list_schedules(db: Session, user: Principal, site: str) -> list[dict]:
+    s = visible_site(db, user, site)
+    return [schedule_row_dict(e) for e in
+            db.scalars(select(SignageSchedule).where(SignageSchedule.site_id == s.id).order_by(SignageSchedule.id))]
+
+
+def delete_schedule(engine: Engine, user: Principal, schedule_id: int) -> None:
+    with write_session(engine) as s:
+        row = s.execute(select(SignageSchedule, Site.name).join(Site, SignageSchedule.site_id == Site.id)
+                        .where(SignageSchedule.id == schedule_id)).first()
+        if row is None or not user.can_see(row[1]):
+            raise NotFoundHere(f"schedule {schedule_id}", "schedule_not_found", schedule_id=schedule_id)
+        s.delete(row[0])
+
+
+# -- interrupts (emergency notices) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InterruptView:
+    id: int
+    site: str
+    title: str
+    body: str
+    screens: list[str]
+    started_s: float
+    cleared_s: float | None
+
+
+def _interrupt_view(i: SignageInterrupt, site: str) -> InterruptView:
+    return InterruptView(i.id, site, i.title, i.body, list(i.screens or []), i.started_s, i.cleared_s)
+
+
+def add_interrupt(engine: Engine, user: Principal, *, site: str, title: str, body: str,
+                  screens: list[str]) -> InterruptView:
+    """An emergency notice: pre-empts every schedule on its screens (empty: all) until cleared."""
+    with write_session(engine) as s:
+        row = SignageInterrupt(site_id=visible_site(s, user, site).id, title=title, body=body, screens=screens,
+                               started_s=now_s())
+        s.add(row)
+        s.flush()
+        return _interrupt_view(row, site)
+
+
+def list_interrupts(db: Session, user: Principal, site: str, *, open_only: bool = True) -> list[InterruptView]:
+    """The site's emergency notices, newest first: only those still open unless ``open_only`` is off."""
+    s = visible_site(db, user, site)
+    q = select(SignageInterrupt).where(SignageInterrupt.site_id == s.id)
+    if open_only:
+        q = q.where(SignageInterrupt.cleared_s.is_(None))
+    rows = db.scalars(q.order_by(SignageInterrupt.started_s.desc(), SignageInterrupt.id.desc()).limit(500))
+    return [_interrupt_view(r, site) for r in rows]
+
+
+def clear_interrupt(engine: Engine, user: Principal, interrupt_id: int) -> InterruptView:
+    with write_session(engine) as s:
+        row = s.execute(select(SignageInterrupt, Site.name).join(Site, SignageInterrupt.site_id == Site.id)
+                        .where(SignageInterrupt.id == interrupt_id)).first()
+        if row is None or not user.can_see(row[1]):
+            raise NotFoundHere(f"interrupt {interrupt_id}", "interrupt_not_found", interrupt_id=interrupt_id)
+        if row[0].cleared_s is None:
+            row[0].cleared_s = now_s()
+        return _interrupt_view(row[0], row[1])
+
+
+# -- per screen: manifest, serving, preview ------------------------------------------------------------
+
+def _serving(db: Session, site_id: int) -> list[dict]:
+    return [{"counter": x.counter, "paused": x.paused, "ticket": x.ticket, "called_s": x.called_s}
+            for x in now_serving(db, site_id=site_id)]
+
+
+def manifest(db: Session, user: Principal, name: str) -> dict:
+    """Everything the screen needs to play on its own: its schedule (contents with SHA-256 and
+    download URLs, playlists, the entries that reach it, open interrupts for it), the site's time
+    zone and title, and what the counters are serving."""
+    screen, site = visible_screen(db, user, name)
+    ref = screen_ref(screen)
+    full = site_schedule(db, site.id)
+    entries = tuple(e for e in full.entries if e.targets(ref))
+    playlists = {e.playlist_id: full.playlists[e.playlist_id] for e in entries if e.playlist_id in full.playlists}
+    needed = {i.content_id for p in playlists.values() for i in p.items}
+    mine = Schedule(contents={k: v for k, v in full.contents.items() if k in needed}, playlists=playlists,
+                    entries=entries, interrupts=tuple(i for i in full.interrupts if i.targets(ref)))
+    wire = schedule_to_dict(mine)
+    for c in wire["contents"]:
+        c["url"] = f"/api/v1/signage/content/{c['id']}" if c["kind"] != "text" else None
+    return {"screen": screen.name, "groups": screen.groups or [], "site": site.name, "hall": site.title or site.name,
+            "timezone": site_zone(site.timezone).key, "generated_s": now_s(), "schedule": wire,
+            "now_serving": _serving(db, site.id), "serving_cursor": events_cursor(db)}
+
+
+def serving_since(db: Session, user: Principal, name: str, since: int) -> dict | None:
+    """``{cursor, now_serving}`` of the screen's site, or None while no event came since ``since``
+    (a primary-key lookup: screens poll several times a second)."""
+    _screen, site = visible_screen(db, user, name)
+    cursor = events_cursor(db)
+    if cursor == since:
+        return None
+    return {"cursor": cursor, "now_serving": _serving(db, site.id)}
+
+
+@dataclass(frozen=True)
+class PreviewView:
+    screen: str
+    at: dt.datetime
+    kind: str
+    schedule_id: int | None = None
+    playlist_id: int | None = None
+    playlist: str | None = None
+    item_index: int | None = None
+    content: ContentView | None = None
+    item_start: dt.datetime | None = None
+    item_end: dt.datetime | None = None
+    interrupt: InterruptView | None = None
+
+
+def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = None) -> PreviewView:
+    """What the screen would show at ``at`` (default: now; without a zone: the site's local time):
+    ``interrupt`` (the notice open then), ``playlist`` (the scheduled item and its window) or
+    ``default`` (the board)."""
+    screen, site = visible_screen(db, user, name)
+    tz = site_zone(site.timezone)
+    when = at or dt.datetime.now(tz)
+    when = when.astimezone(tz) if when.tzinfo else when.replace(tzinfo=tz)
+    sched = site_schedule(db, site.id)
+    # the interrupts open at that moment pre-empt, as on the screen (one never cleared: from its start on)
+    sched = Schedule(contents=sched.contents, playlists=sched.playlists, entries=sched.entries,
+                     interrupts=interrupts_open_at(db, site.id, when.timestamp()))
+    np: NowPlaying = resolve(sched, screen_ref(screen), when.replace(tzinfo=None))
+    if np.kind == "playlist":
+        c = db.get(SignageContent, np.content.id)
+        entry: ScheduleEntry = np.entry
+        return PreviewView(screen=name, at=when, kind=np.kind, schedule_id=entry.id, playlist_id=np.playlist.id,
+                           playlist=np.playlist.name, item_index=np.item_index, content=content_view(c, site.name),
+                           item_start=np.item_start.replace(tzinfo=tz), item_end=np.item_end.replace(tzinfo=tz))
+    if np.kind == "interrupt":
+        return PreviewView(screen=name, at=when, kind=np.kind,
+                           interrupt=_interrupt_view(db.get(SignageInterrupt, np.interrupt.id), site.name))
+    return PreviewView(screen=name, at=when, kind=np.kind)
+
+
+# -- what screens report --------------------------------------------------------------------------------
+
+def heartbeat(engine: Engine, user: Principal, name: str, *, playing: str, cache_items: int,
+              offline_periods: list[tuple[float, float]], errors: list[str]) -> None:
+    """Record a screen's heartbeat: what plays, its cache, the periods it could not reach the
+    server; clears its screen-gone alarm."""
+    with write_session(engine) as s:
+        screen, _ = visible_screen(s, user, name)
+        screen.last_heartbeat_s = now_s()
+        old = dict(screen.status or {})
+        periods = [list(p) for p in (old.get("offline_periods") or [])] + [list(p) for p in offline_periods]
+        screen.status = {"playing": playing, "cache_items": cache_items, "errors": errors[-20:],
+                         "offline_periods": periods[-50:]}
+        set_screen_alarm(s, screen.id, gone=False, at_s=screen.last_heartbeat_s)   # heard from again
+
+
+def report_plays(engine: Engine, user: Principal, name: str, plays: list[dict]) -> int:
+    """Store proof-of-play rows from the screen; rows already received (same ``uid``) are ignored.
+    Returns how many were added.
+
+    Raises:
+        Conflict: the same rows are being stored by another request right now (send again).
+    """
+    try:
+        with write_session(engine) as s:
+            screen, _ = visible_screen(s, user, name)
+            uids = [p["uid"] for p in plays]
+            known = set(s.scalars(select(SignagePlay.uid).where(SignagePlay.uid.in_(uids)))) if uids else set()
+            added = 0
+            for p in plays:
+                if p["uid"] in known:
+                    continue
+                known.add(p["uid"])
+                s.add(SignagePlay(screen_id=screen.id, received_s=now_s(), **p))
+                added += 1
+            return added
+    except IntegrityError as e:   # the same rows sent twice at once
+        raise Conflict("proof of play", "rows already being stored; send again", code="plays_in_flight") from e
+
+
+def list_plays(db: Session, user: Principal, name: str, *, since_s: float | None = None,
+               limit: int = 1000) -> list[SignagePlay]:
+    screen, _ = visible_screen(db, user, name)
+    q = select(SignagePlay).where(SignagePlay.screen_id == screen.id)
+    if since_s is not None:
+        q = q.where(SignagePlay.started_s >= since_s)
+    return list(db.scalars(q.order_by(SignagePlay.started_s, SignagePlay.id).limit(limit)))
+

@@ -1,0 +1,369 @@
+"""Every table of the metadata database, on one SQLAlchemy metadata (``Base.metadata``).
+
+One metadata holds them all, so a process that imports any table has every foreign key target
+(an agent storing an alarm needs ``signage_screens`` known), and Alembic's ``migrations/env.py``
+sees the whole schema. The schema itself is created and changed only by the migrations
+(:mod:`storage.schema`), never by ``create_all``, so SQLite and PostgreSQL follow one history.
+
+Recordings: sites, counters, staff and shifts, recording sessions and their chunks, hall events,
+alarms, the job queue, interactions with their transcript segments and flags. People: users,
+tokens, the audit log, complaints. Waiting-area screens: the ``signage_*`` tables (everything
+belongs to a site; each screen has a machine user whose token reads that screen's manifest).
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from domain.timezones import DEFAULT_TIMEZONE
+
+
+def now_s() -> float:
+    """The time as stored in the tables: Unix seconds."""
+    return time.time()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    retention_days: Mapped[int] = mapped_column(Integer, default=180)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(63))
+    channels: Mapped[str] = mapped_column(String(20), default="staff,customer")
+    # Health, from agent heartbeats.
+    last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_level_dbfs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_loud_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent_status: Mapped[str] = mapped_column(String(40), default="unknown")
+    paused: Mapped[bool] = mapped_column(default=False)
+    # Live listen (migration 0005): the newest ~1 s live segment the agent published, so any
+    # API process can follow the feed through this row (issue 4, item 4).
+    live_session: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    live_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    live_wall_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    live_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    site: Mapped[Site] = relationship()
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Shift(Base):
+    """Who was on duty at a counter, and when (unix seconds; end open while on duty)."""
+
+    __tablename__ = "shifts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RecordingSession(Base):
+    """One run of a capture agent (a recording session): chunks are numbered within it."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    ended_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Samples up to here have been cut into interactions (the worker's cursor).
+    planned_until_sample: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("session_id", "seq"), Index("ix_chunks_counter_time", "counter_id", "wall_start_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    samples: Mapped[int] = mapped_column(Integer)
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    rms_dbfs: Mapped[float] = mapped_column(Float)
+    peak_dbfs: Mapped[float] = mapped_column(Float)
+    stored_s: Mapped[float] = mapped_column(Float, default=now_s)
+    # The counter's hash chain over chunks (migration 0006, storage/integrity.py).
+    prev_chain_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chain_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Event(Base):
+    """Hall events: queue calls, rating presses, pause/resume."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_counter_time", "counter_id", "at_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    kind: Mapped[str] = mapped_column(String(20))     # domain.vocab.EVENT_KINDS
+    at_s: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Alarm(Base):
+    """An alarm about a counter, or (migration 0007, ``screen-gone``) a waiting-area screen."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_open", "counter_id", "kind", "cleared_s"),
+                      Index("ix_alarms_screen_open", "screen_id", "kind", "cleared_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    screen_id: Mapped[int | None] = mapped_column(ForeignKey("signage_screens.id", name="fk_alarms_screen_id"),
+                                                  nullable=True)
+    #: one of domain.vocab.ALARM_KINDS
+    kind: Mapped[str] = mapped_column(String(40))
+    since_s: Mapped[float] = mapped_column(Float)
+    cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "state", "lease_until_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))     # plan | analyze
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="queued")   # domain.vocab.JOB_STATES
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Asked for again while running: queue it once more when this run finishes.
+    rerun: Mapped[bool] = mapped_column(default=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    #: When the job was last (re)queued (migration 0006), for the queue-age metric.
+    queued_s: Mapped[float | None] = mapped_column(Float, nullable=True, default=now_s)
+    finished_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    #: Temporary failures (store unavailable) since the job last succeeded or was (re)queued,
+    #: and when the first of them happened (migration 0008): they do not use up ``attempts``,
+    #: but set the backoff and, lasting long enough, fail the job for good (storage.jobs).
+    temp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    temp_failing_since_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (UniqueConstraint("session_id", "start_sample"), Index("ix_inter_counter_time", "counter_id", "wall_start_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    end_sample: Mapped[int] = mapped_column(BigInteger)
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    wall_end_s: Mapped[float] = mapped_column(Float)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    rulebook_version: Mapped[str] = mapped_column(String(100), default="")
+    analyzed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Legal hold (migration 0006): retention keeps a held interaction and its audio.
+    hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hold_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    segments: Mapped[list["Segment"]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
+    flags: Mapped[list["Flag"]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
+
+
+class Segment(Base):
+    """A transcribed utterance; times in seconds from the interaction's start."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(10))
+    speaker_confidence: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_rule", "rule"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(50))
+    phrase: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[float] = mapped_column(Float)
+    review_state: Mapped[str] = mapped_column(String(12), default="open")   # domain.vocab.REVIEW_STATES
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reviewed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class User(Base):
+    """A person (admin, supervisor, viewer) or a machine (agent, screen)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))     # domain.vocab.ROLES
+    #: Sites this user may see; empty: every site (admins and cluster-wide machines only).
+    sites: Mapped[list] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class ApiToken(Base):
+    """Bearer tokens; only their sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    expires_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_used_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditLog(Base):
+    """Who did what to which recording, when and from where. Append-only: the API has no
+    route that changes or deletes rows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_time", "at_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))    # e.g. audio.play, audio.download, audio.live, login
+    target: Mapped[str] = mapped_column(String(300), default="")
+    client: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Complaint(Base):
+    """A complaint (投诉) linked to an interaction, with its finding; every one gets an answer."""
+
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"),
+                                                       nullable=True)
+    received_s: Mapped[float] = mapped_column(Float, default=now_s)
+    complainant: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text)
+    due_s: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(12), default="open")   # domain.vocab.COMPLAINT_STATES
+    finding: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    answered_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# -- waiting-area screens ----------------------------------------------------------------------
+
+class SignageScreen(Base):
+    __tablename__ = "signage_screens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The player's last report: what plays, cache state, offline periods it lived through.
+    status: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SignageContent(Base):
+    __tablename__ = "signage_content"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))          # video | image | text
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), default="")   # empty for text
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class SignagePlaylist(Base):
+    __tablename__ = "signage_playlists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    items: Mapped[list] = mapped_column(JSON, default=list)    # [{content_id, duration_s}]
+
+
+class SignageSchedule(Base):
+    __tablename__ = "signage_schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    playlist_id: Mapped[int] = mapped_column(ForeignKey("signage_playlists.id"))
+    screens: Mapped[list] = mapped_column(JSON, default=list)
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    weekdays: Mapped[list] = mapped_column(JSON, default=list)  # 0 = Monday
+    start_time: Mapped[str] = mapped_column(String(8))          # HH:MM[:SS], local to the site
+    end_time: Mapped[str] = mapped_column(String(8))
+    start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignageInterrupt(Base):
+    __tablename__ = "signage_interrupts"
+    __table_args__ = (Index("ix_signage_interrupts_open", "site_id", "cleared_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    screens: Mapped[list] = mapped_column(JSON, default=list)   # empty: every screen of the site
+    started_s: Mapped[float] = mapped_column(Float, default=now_s)
+    cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SignagePlay(Base):
+    """Proof of play: one row per item shown (or skipped), as the player reported it."""
+
+    __tablename__ = "signage_plays"
+    __table_args__ = (Index("ix_signage_plays_screen_time", "screen_id", "started_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(40), unique=True)   # from the player: resends are idempotent
+    screen_id: Mapped[int] = mapped_column(ForeignKey("signage_screens.id"))
+    kind: Mapped[str] = mapped_column(String(12))               # playlist | interrupt | default
+    status: Mapped[str] = mapped_column(String(10))             # played | skipped
+    content_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    playlist_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    schedule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    interrupt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_s: Mapped[float] = mapped_column(Float)
+    ended_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    received_s: Mapped[float] = mapped_column(Float, default=now_s)
