@@ -20,11 +20,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage.engine import read_session
 from storage.store_errors import StoreError
@@ -104,7 +104,7 @@ class LatencyMiddleware:
                               status=str(code)).observe(seconds)
 
 
-def route_template(scope: dict) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's full template, or 'unmatched'. FastAPI (0.16x) nests included
     routers, so ``scope['route'].path`` lacks the outer prefixes: take them from the real path."""
     template = getattr(scope.get("route"), "path", None)

@@ -57,7 +57,8 @@ def _load_soak_env():  # noqa: ANN202 - a module
 
 
 _env = _load_soak_env()
-PgCluster, decode_input, make_input = _env.PgCluster, _env.decode_input, _env.make_input
+from tests.support.postgres import PgCluster  # noqa: E402 - after the path set-up above
+decode_input, make_input = _env.decode_input, _env.make_input
 
 RATE_HZ = 16000
 SITE = "hall"

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir")
     db_pool_size: int = Field(10, ge=1, le=500, description="database connections kept open per process")
     db_max_overflow: int = Field(20, ge=0, le=1000, description="extra connections under load, per process")
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=3600,
+                                         description="how long a SQLite statement waits for another process's lock")
     s3_endpoint: str | None = Field(None, description="host:port of MinIO/S3; default: the embedded server")
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None

@@ -103,5 +103,5 @@ class ChunkMeta:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ChunkMeta":
+    def from_dict(cls, d: dict[str, Any]) -> ChunkMeta:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})

@@ -17,8 +17,8 @@ one, so text keeps its length (search hit offsets stay right) and separators sta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from domain.vocab import REVIEWERS
 
@@ -26,7 +26,7 @@ KEEP_LAST = 4
 MASK_CHAR = "*"
 
 _DIGITS = {**{str(i): str(i) for i in range(10)}, **{chr(0xFF10 + i): str(i) for i in range(10)},
-           **dict(zip("零〇一二三四五六七八九", "00123456789")), "幺": "1"}
+           **dict(zip("零〇一二三四五六七八九", "00123456789", strict=True)), "幺": "1"}
 _D = "[" + "".join(_DIGITS) + "]"
 # Groups of digits joined by one space or hyphen; a final X/x only counts for an ID card.
 _RUN = re.compile(f"{_D}+(?:[ \\-]{_D}+)*[Xx]?")

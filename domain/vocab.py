@@ -18,7 +18,7 @@ ChannelMap = Literal["staff,customer", "customer,staff", "mono"]
 CHANNEL_MAPS: dict[str, tuple[str, str] | None] = {
     "staff,customer": (STAFF, CUSTOMER), "customer,staff": (CUSTOMER, STAFF), "mono": None}
 CHANNELS: tuple[str, ...] = get_args(ChannelMap)
-DEFAULT_CHANNELS = "staff,customer"
+DEFAULT_CHANNELS: ChannelMap = "staff,customer"
 
 # -- hall events ---------------------------------------------------------------------------------
 

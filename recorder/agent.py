@@ -255,6 +255,7 @@ class Agent:
             self._level_count += x.size
 
     def _store_chunk(self, chunk: PcmChunk) -> None:
+        assert self.session_wall_start_s is not None  # set by _capture() with the first block, before any chunk
         data = encode_flac(chunk.pcm, self.sample_rate_hz)
         meta = ChunkMeta(
             site=self.site, counter=self.counter, session=self.session, seq=self._seq,

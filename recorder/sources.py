@@ -21,11 +21,15 @@ import re
 import subprocess
 import threading
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from domain.audio import SAMPLE_RATE_HZ
 from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    import pyaudio
 
 logger = logging.getLogger("recorder")
 
@@ -75,7 +79,7 @@ class Source(ABC):
     def stop(self) -> None:
         """Release the device or child process; safe to call twice or before ``start()``."""
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         self.start()
         return self
 
@@ -124,19 +128,19 @@ class PyAudioSource(Source):
                          sample_rate_hz=sample_rate_hz)
         self.device = device
         self._behind = False
-        self._pa = None
-        self._stream = None
+        self._pa: pyaudio.PyAudio | None = None
+        self._stream: pyaudio.Stream | None = None
 
     def start(self) -> None:
         import pyaudio  # imported here: PortAudio probes every host API when loaded
 
         if self._stream is not None:
             return
-        self._pa = pyaudio.PyAudio()
+        self._pa = pa = pyaudio.PyAudio()
         try:
-            index = self._find_device()
+            index = self._find_device(pa)
             try:
-                self._stream = self._pa.open(
+                self._stream = pa.open(
                     format=pyaudio.paInt16, channels=self.channels, rate=self.sample_rate_hz,
                     input=True, input_device_index=index, frames_per_buffer=self.block_frames,
                 )
@@ -144,14 +148,13 @@ class PyAudioSource(Source):
                 raise SourceError(self.spec, f"cannot open input device {index} at "
                                   f"{self.sample_rate_hz} Hz, {self.channels} ch: {e}") from e
         except BaseException:
-            self._pa.terminate()
+            pa.terminate()
             self._pa = None
             raise
         logger.info("source %s: opened device %d at %d Hz, %d ch", self.spec, index,
                     self.sample_rate_hz, self.channels)
 
-    def _find_device(self) -> int:
-        pa = self._pa
+    def _find_device(self, pa: pyaudio.PyAudio) -> int:
         devices = [pa.get_device_info_by_index(i) for i in range(pa.get_device_count())]
         inputs = [d for d in devices if int(d.get("maxInputChannels", 0)) > 0]
         names = ", ".join(f"{int(d['index'])}:{d['name']}" for d in inputs) or "none"
@@ -228,7 +231,7 @@ class FfmpegSource(Source):
         options.update(input_options or {})
         self.input_options = options
         self.ffmpeg_cmd = ffmpeg_cmd
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
         self._stderr_thread: threading.Thread | None = None
         self._ended = False
@@ -237,7 +240,7 @@ class FfmpegSource(Source):
         """The ffmpeg command line this source runs."""
         import ffmpeg
 
-        opts = dict(self.input_options)
+        opts: dict[str, str | None] = dict(self.input_options)
         if self.realtime:
             opts["re"] = None
         stream = ffmpeg.input(self.input, **opts).output(
@@ -269,8 +272,9 @@ class FfmpegSource(Source):
                                                name="ffmpeg-stderr", daemon=True)
         self._stderr_thread.start()
 
-    def _drain_stderr(self, proc: subprocess.Popen) -> None:
+    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         # ffmpeg blocks once the stderr pipe fills; keep reading it and remember the tail.
+        assert proc.stderr is not None  # start() runs ffmpeg with stderr=PIPE
         for raw in proc.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
@@ -287,6 +291,7 @@ class FfmpegSource(Source):
         frame_bytes = 2 * self.channels
         want = self.block_frames * frame_bytes
         buf = bytearray()
+        assert self._proc.stdout is not None  # start() runs ffmpeg with stdout=PIPE
         while len(buf) < want:
             piece = self._proc.stdout.read(want - len(buf))
             if not piece:
@@ -319,12 +324,13 @@ class FfmpegSource(Source):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        assert proc.stdout is not None  # start() runs ffmpeg with stdout=PIPE
         proc.stdout.close()
         if self._stderr_thread is not None:
             self._stderr_thread.join(timeout=2.0)
 
 
-def decode_file(path: "str | os.PathLike[str]", *, channels: int, block_frames: int = SAMPLE_RATE_HZ * 30) -> np.ndarray:
+def decode_file(path: str | os.PathLike[str], *, channels: int, block_frames: int = SAMPLE_RATE_HZ * 30) -> np.ndarray:
     """Every frame of the audio file ``path`` as int16 (frames, channels) at 16 kHz, decoded by
     ffmpeg as fast as it can (the file source, not in real time)."""
     src = FfmpegSource(str(path), channels=channels, realtime=False, block_frames=block_frames)

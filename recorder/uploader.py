@@ -8,6 +8,7 @@ spool order (oldest session first, then by sequence number) however long the sto
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -95,7 +96,7 @@ class Uploader:
         for meta in self.spool.pending():
             if stop_event.is_set():
                 break
-            if self._retrying(stop_event, meta.key, lambda m=meta: self._store_one(m)):
+            if self._retrying(stop_event, meta.key, functools.partial(self._store_one, meta)):
                 done += 1
             else:
                 break
@@ -125,7 +126,7 @@ class Uploader:
         date the server refuses, which would keep this chunk, and the spool, stuck."""
         if self.retention_days is None:
             return None
-        return (dt.datetime.fromtimestamp(meta.wall_start_s, dt.timezone.utc)
+        return (dt.datetime.fromtimestamp(meta.wall_start_s, dt.UTC)
                 + dt.timedelta(days=self.retention_days))
 
     def _retrying(self, stop_event: threading.Event, what: str, action: Callable[[], None]) -> bool:

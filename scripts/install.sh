@@ -39,4 +39,6 @@ echo "install: Python packages" >&2
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
 echo "install: speech model" >&2
 .venv/bin/counterwatch model >/dev/null
+echo "install: database schema (counterwatch db upgrade)" >&2
+.venv/bin/counterwatch db upgrade >/dev/null
 echo "install: done" >&2

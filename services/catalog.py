@@ -87,6 +87,18 @@ class CounterInfo:
     timezone: str = ""
 
 
+def _counter_row(s: Session, info: CounterInfo) -> Counter:
+    """The row of the counter ``info`` describes.
+
+    Raises:
+        UnknownCounter: no such counter (any more).
+    """
+    c = s.get(Counter, info.id)
+    if c is None:
+        raise UnknownCounter(info.site, info.name)
+    return c
+
+
 class Catalog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -149,7 +161,7 @@ class Catalog:
         info = self.counter(site, counter)
         at = at_s or now_s()
         with write_session(self.engine) as s:
-            site_id = s.get(Counter, info.id).site_id
+            site_id = _counter_row(s, info).site_id
             person = s.scalar(select(Staff).where(Staff.site_id == site_id, Staff.name == staff_name))
             if person is None:
                 person = Staff(site_id=site_id, name=staff_name)
@@ -220,7 +232,7 @@ class Catalog:
             ev = Event(counter_id=info.id, kind=kind, at_s=at_s, payload=payload or {})
             s.add(ev)
             if kind in ("pause", "resume"):
-                s.get(Counter, info.id).paused = kind == "pause"
+                _counter_row(s, info).paused = kind == "pause"
             s.flush()
             return ev.id
 
@@ -242,7 +254,7 @@ class Catalog:
         """
         info = self.counter(site, counter)
         with write_session(self.engine) as s:
-            c = s.get(Counter, info.id)
+            c = _counter_row(s, info)
             c.live_session, c.live_seq = session, seq
             c.live_wall_start_s, c.live_at_s = wall_start_s, at_s or now_s()
 
@@ -253,7 +265,7 @@ class Catalog:
         at = at_s or now_s()
         info = self.counter(site, counter)
         with write_session(self.engine) as s:
-            c = s.get(Counter, info.id)
+            c = _counter_row(s, info)
             c.last_heartbeat_s, c.last_level_dbfs, c.agent_status = at, level_dbfs, status
             if level_dbfs > loud_dbfs:
                 c.last_loud_s = at
@@ -288,6 +300,7 @@ def counters_status(db: Session, *, sites: tuple[str, ...] = ()) -> list[Counter
     open_alarms: dict[int, list[str]] = {}
     for counter_id, kind in db.execute(select(Alarm.counter_id, Alarm.kind).where(
             Alarm.counter_id.is_not(None), Alarm.cleared_s.is_(None)).order_by(Alarm.kind)):
+        assert counter_id is not None  # the query takes counter alarms only
         open_alarms.setdefault(counter_id, []).append(kind)
     return [CounterStatus(id=c.id, site=site, name=c.name, channels=c.channels, paused=c.paused,
                           agent_status=c.agent_status, last_heartbeat_s=c.last_heartbeat_s,

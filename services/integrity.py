@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from sqlalchemy import Tuple, select, tuple_
 from sqlalchemy.engine import Engine
@@ -137,14 +137,15 @@ def verify_day(engine: Engine, store: ObjectStore, *, counter_id: int, start_s: 
         if not rows:
             return report
         first = s.scalars(select(Chunk).where(Chunk.key == rows[0].key)).one()
-        first_wall = s.get(RecordingSession, first.session_id).wall_start_s
-        before = s.scalar(q.where(_order() < tuple_(first_wall, first.session_id, first.seq)).order_by(
+        first_wall = _session_wall_start_s(s, first)
+        before_chunk = s.scalar(q.where(_order() < tuple_(first_wall, first.session_id, first.seq)).order_by(
             RecordingSession.wall_start_s.desc(), Chunk.session_id.desc(), Chunk.seq.desc()).limit(1))
         last = s.scalars(select(Chunk).where(Chunk.key == rows[-1].key)).one()
-        last_wall = s.get(RecordingSession, last.session_id).wall_start_s
-        after = s.scalar(q.where(_order() > tuple_(last_wall, last.session_id, last.seq)).order_by(
+        last_wall = _session_wall_start_s(s, last)
+        after_chunk = s.scalar(q.where(_order() > tuple_(last_wall, last.session_id, last.seq)).order_by(
             RecordingSession.wall_start_s, Chunk.session_id, Chunk.seq).limit(1))
-        before, after = (_row(before) if before else None), (_row(after) if after else None)
+        before = _row(before_chunk) if before_chunk else None
+        after = _row(after_chunk) if after_chunk else None
         sessions = sorted({r.session_id for r in rows})
         rows_of = {sid: {c.key for c in s.scalars(select(Chunk).where(Chunk.session_id == sid))} for sid in sessions}
 
@@ -156,7 +157,7 @@ def verify_day(engine: Engine, store: ObjectStore, *, counter_id: int, start_s: 
 
     prev = before
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
-        for row, obj_problem in zip(rows, pool.map(lambda r: _check_object(store, r), rows)):
+        for row, obj_problem in zip(rows, pool.map(lambda r: _check_object(store, r), rows), strict=True):
             for k in [k for k in orphans.get(row.session_id, []) if k < row.key]:
                 report.problems.append(Broken(k, "object in the store has no catalog row (row deleted?)"))
                 orphans[row.session_id].remove(k)
@@ -174,8 +175,14 @@ def verify_day(engine: Engine, store: ObjectStore, *, counter_id: int, start_s: 
                                                  "chunk (a row at the end of the day was removed or edited)"))
     if report.problems:
         logger.warning("verify: counter #%s: %d problem(s), first at %s: %s", counter_id, len(report.problems),
-                       report.first.key, report.first.what)
+                       report.problems[0].key, report.problems[0].what)
     return report
+
+
+def _session_wall_start_s(s: Session, chunk: Chunk) -> float:
+    session = s.get(RecordingSession, chunk.session_id)
+    assert session is not None  # the chunk was selected through a join with its session
+    return session.wall_start_s
 
 
 def _check_row(row: _Row, prev: _Row | None, report: DayReport) -> Iterator[Broken]:
@@ -188,8 +195,10 @@ def _check_row(row: _Row, prev: _Row | None, report: DayReport) -> Iterator[Brok
             # Nothing before it in the catalog: the chain's start was deleted by retention.
             report.anchored_after_retention = True
         else:
+            # The chunk before may have no chain hash itself (reported on that chunk).
+            before_hash = f"{expected_prev[:12]}..." if expected_prev is not None else "(none)"
             yield Broken(row.key, f"link broken: prev_chain_sha256 {row.prev[:12]}... is not the chain hash "
-                                  f"{expected_prev[:12]}... of the chunk before ({prev.key}): a row between them "
+                                  f"{before_hash} of the chunk before ({prev.key}): a row between them "
                                   f"was removed or one of them edited")
     if chain_link(row.prev, row.sha256, row.key, row.start_sample, row.samples) != row.chain:
         yield Broken(row.key, "row edited: chain_sha256 does not match the row's sha256, key, start_sample, samples")

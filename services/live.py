@@ -151,20 +151,22 @@ class LiveSegmentFollower:
         st = live_state(db, self.counter_id)
         if st is None or not st.fresh(now, self.stale_s):
             return None
+        session, seq = st.session, st.seq
+        assert session is not None and seq is not None  # fresh() says both are set
         self.site, self.counter = st.site, st.counter
         try:
-            pcm, rate = self._get(store, st.session, st.seq)
+            pcm, rate = self._get(store, session, seq)
         except (StoreError, CodecError) as e:
             logger.info("live: counter %s: newest live segment unreadable (%s); using stored chunks",
                         self.counter_id, e)
             return None
-        self.format = LiveFormat(st.session, rate, pcm.shape[1])
-        self.next_seq = st.seq + 1
+        self.format = LiveFormat(session, rate, pcm.shape[1])
+        self.next_seq = seq + 1
         if st.wall_start_s is not None:
             cut = int((now - self.start_delay_s - st.wall_start_s) * rate)
             cut = max(0, min(cut, pcm.shape[0] - int(MIN_START_S * rate)))
             pcm = pcm[cut:]
-        return Segment(st.session, st.seq, pcm)
+        return Segment(session, seq, pcm)
 
     def poll(self, db: Session) -> list[tuple[str, int]]:
         """The (session, seq) of segments published since the last poll, in order. A new

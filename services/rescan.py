@@ -166,7 +166,7 @@ def _fetch(store: ObjectStore, m: re.Match) -> _Candidate:
 
 
 def _day_bounds(day: str) -> tuple[float, float]:
-    d = dt.datetime.strptime(day, "%Y/%m/%d").replace(tzinfo=dt.timezone.utc)
+    d = dt.datetime.strptime(day, "%Y/%m/%d").replace(tzinfo=dt.UTC)
     return d.timestamp(), (d + dt.timedelta(days=1)).timestamp()
 
 

@@ -19,8 +19,8 @@ an error: it is reported in ``locked`` and its row kept until a run after its da
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from sqlalchemy import Exists, delete, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
@@ -127,8 +127,9 @@ def plan(engine: Engine, *, now: float | None = None) -> RetentionPlan:
                 if complaint is not None:
                     out.kept.append(Kept(inter.id, site.name, f"open complaint #{complaint}"))
                     continue
-                n_seg = s.scalar(select(func.count()).select_from(Segment).where(Segment.interaction_id == inter.id))
-                n_flag = s.scalar(select(func.count()).select_from(Flag).where(Flag.interaction_id == inter.id))
+                n_seg = s.execute(select(func.count()).select_from(Segment)
+                                  .where(Segment.interaction_id == inter.id)).scalar_one()
+                n_flag = s.execute(select(func.count()).select_from(Flag).where(Flag.interaction_id == inter.id)).scalar_one()
                 out.interactions.append(DoomedInteraction(inter.id, site.name, counter, inter.session_id,
                                                           inter.wall_start_s, n_seg, n_flag))
             doomed = {i.id for i in out.interactions if i.site == site.name}
@@ -193,7 +194,7 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         result.interactions += 1
     for batch in retention.chunks:
         done: list[int] = []
-        for cid, key in zip(batch.ids, batch.keys):
+        for cid, key in zip(batch.ids, batch.keys, strict=True):
             try:
                 store.delete(key)
             except ObjectLocked as e:
@@ -211,7 +212,7 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
             continue
         with write_session(engine) as s:
             s.execute(delete(Chunk).where(Chunk.id.in_(done)))
-            seqs = [q for q, c in zip(batch.seqs, batch.ids) if c in done]
+            seqs = [q for q, c in zip(batch.seqs, batch.ids, strict=True) if c in done]
             detail = (f"{batch.site}/{batch.counter} session {batch.session_id}: {len(done)} chunk(s), seq "
                       f"{_ranges(seqs)}; chain continues from {batch.last_chain_sha256}")
             _audit(s, f"chunks:{batch.session_id}", detail)

@@ -20,8 +20,8 @@ case-insensitive for Latin letters on both.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import Select, and_, column, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import Engine
@@ -27,12 +27,12 @@ from services.catalog import events_cursor, now_serving, visible_site
 from services.signage_content import ContentView, content_view
 from signage.schedule import (
     Content,
+    ContentKind,
     Interrupt,
     NowPlaying,
     Playlist,
     PlaylistItem,
     Schedule,
-    ScheduleEntry,
     ScreenRef,
     entry_from_dict,
     entry_to_dict,
@@ -162,6 +162,7 @@ def list_screens(db: Session, user: Principal) -> list[ScreenView]:
     alarms: dict[int, list[str]] = {}
     for screen_id, kind in db.execute(select(Alarm.screen_id, Alarm.kind).where(Alarm.screen_id.is_not(None),
                                                                                Alarm.cleared_s.is_(None))):
+        assert screen_id is not None  # the query takes screen alarms only
         alarms.setdefault(screen_id, []).append(kind)
     return [ScreenView(s.id, site, s.name, s.groups or [], s.last_heartbeat_s, s.status or {},
                        sorted(alarms.get(s.id, []))) for s, site in db.execute(q)]
@@ -181,7 +182,9 @@ def _interrupt(i: SignageInterrupt) -> Interrupt:
 
 def site_schedule(db: Session, site_id: int) -> Schedule:
     """Everything scheduled at the site, with the interrupts that are not cleared."""
-    contents = {c.id: Content(id=c.id, kind=c.kind, name=c.name, sha256=c.sha256, title=c.title, body=c.body)
+    # signage_content.kind is a plain string column; the uploads and text announcements write only ContentKinds.
+    contents = {c.id: Content(id=c.id, kind=cast(ContentKind, c.kind), name=c.name, sha256=c.sha256, title=c.title,
+                              body=c.body)
                 for c in db.scalars(select(SignageContent).where(SignageContent.site_id == site_id))}
     playlists = {p.id: Playlist(id=p.id, name=p.name, items=tuple(PlaylistItem(int(i["content_id"]),
                                                                                 float(i["duration_s"]))
@@ -434,15 +437,21 @@ def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = No
     sched = Schedule(contents=sched.contents, playlists=sched.playlists, entries=sched.entries,
                      interrupts=interrupts_open_at(db, site.id, when.timestamp()))
     np: NowPlaying = resolve(sched, screen_ref(screen), when.replace(tzinfo=None))
+    # The schedule was read from the site's rows in this session, so the rows it names are there.
     if np.kind == "playlist":
+        # resolve() gives a playlist answer its entry, playlist, content and the item's start and end
+        assert np.entry is not None and np.playlist is not None and np.content is not None
+        assert np.item_start is not None and np.item_end is not None
         c = db.get(SignageContent, np.content.id)
-        entry: ScheduleEntry = np.entry
-        return PreviewView(screen=name, at=when, kind=np.kind, schedule_id=entry.id, playlist_id=np.playlist.id,
+        assert c is not None
+        return PreviewView(screen=name, at=when, kind=np.kind, schedule_id=np.entry.id, playlist_id=np.playlist.id,
                            playlist=np.playlist.name, item_index=np.item_index, content=content_view(c, site.name),
                            item_start=np.item_start.replace(tzinfo=tz), item_end=np.item_end.replace(tzinfo=tz))
     if np.kind == "interrupt":
-        return PreviewView(screen=name, at=when, kind=np.kind,
-                           interrupt=_interrupt_view(db.get(SignageInterrupt, np.interrupt.id), site.name))
+        assert np.interrupt is not None  # resolve() gives an interrupt answer its interrupt
+        i = db.get(SignageInterrupt, np.interrupt.id)
+        assert i is not None
+        return PreviewView(screen=name, at=when, kind=np.kind, interrupt=_interrupt_view(i, site.name))
     return PreviewView(screen=name, at=when, kind=np.kind)
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -102,13 +102,13 @@ async def spool(chunks: AsyncIterator[bytes], *, limit_bytes: int, accept_head: 
                     raise UploadTooLarge(limit_bytes)
                 if len(head) < HEAD_BYTES:
                     head += part[:HEAD_BYTES - len(head)]
-                if not head_checked and len(head) >= HEAD_BYTES:
+                if accept_head is not None and not head_checked and len(head) >= HEAD_BYTES:
                     head_checked = True
                     if not accept_head(bytes(head)):
                         raise BadHead()
                 sha.update(part)
                 f.write(part)
-        if not head_checked and not accept_head(bytes(head)):
+        if accept_head is not None and not head_checked and not accept_head(bytes(head)):
             raise BadHead()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -227,7 +227,7 @@ def store_upload(engine: Engine, store: ObjectStore, user: Principal, *, site: s
                 _put_spooled(store, key, up, ctype)
         except StoreError:
             with write_session(engine) as s:
-                s.execute(SignageContent.__table__.delete().where(SignageContent.id == view.id))
+                s.execute(delete(SignageContent).where(SignageContent.id == view.id))
             raise
     return view
 

@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from domain.timezones import site_zone
 from signage import metrics, slides
@@ -98,6 +99,10 @@ def tune_malloc(arena_max: int | None, mmap_threshold: int | None) -> bool:
     return done
 
 
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
 def _has_video_track(vlc: ModuleType, media: vlc_types.Media) -> bool:
     """Whether parsed ``media`` has a video track. python-vlc's ``Media.tracks_get()`` never
     frees libVLC's track array (one leak per call), so this asks libVLC directly and releases it."""
@@ -133,7 +138,9 @@ class Player:
         self._media_started = 0.0
         self._current_content: int | None = None
         self._saw_video = False
-        self._preloaded: dict[str, object] = {}
+        self._preloaded: dict[str, vlc_types.Media] = {}
+        #: The preloaded next item being parsed: (content id, media, time.monotonic() at the start).
+        self._preload_check: tuple[int, vlc_types.Media, float] | None = None
         self._ticker_sig: tuple | None = None
         self._switch_t = 0.0
         self._version_seen: int | None = None
@@ -159,10 +166,10 @@ class Player:
             root.overrideredirect(True)   # no window manager needed (kiosk boxes often have none)
             root.geometry(f"{w}x{h}+0+0")
             root.attributes("-fullscreen", True)
-        root.configure(bg="#%02x%02x%02x" % slides.BOARD_BG, cursor="none")
+        root.configure(bg=_hex(slides.BOARD_BG), cursor="none")
         th = self.opt.ticker_height_px
         self.size = (w, h - th)
-        self._video = tk.Frame(root, width=w, height=h - th, bg="#%02x%02x%02x" % slides.BOARD_BG)
+        self._video = tk.Frame(root, width=w, height=h - th, bg=_hex(slides.BOARD_BG))
         self._video.pack(side="top", fill="both", expand=True)
         self._ticker_img = tk.PhotoImage(width=w, height=th)
         self._ticker = tk.Label(root, image=self._ticker_img, bd=0, highlightthickness=0, bg="#141414")
@@ -206,8 +213,9 @@ class Player:
             self._instance.release()
         finally:
             self._tk.destroy()
-            # Tk objects must die in the thread that made them (else Tcl_AsyncDelete aborts)
-            self._ticker_img = self._ticker = self._video = self._tk = None
+            # Tk objects must die in the thread that made them (else Tcl_AsyncDelete aborts): drop
+            # them here, leaving the window attributes unset as they were before _open()
+            del self._ticker_img, self._ticker, self._video, self._tk
             self._preload_check = None
 
     def _media(self, path: Path, kind: str) -> vlc_types.Media:
@@ -318,6 +326,7 @@ class Player:
         the schedule decides the picture (text page, board minute and calls)."""
         d = self.cache.root / "slides"
         if np.kind == "interrupt":
+            assert np.interrupt is not None  # resolve() gives an interrupt answer its interrupt
             p = d / f"interrupt-{np.interrupt.id}-{self.size[0]}x{self.size[1]}.png"
             if not p.exists():
                 slides.save_png(slides.interrupt_slide(np.interrupt.title, np.interrupt.body, size=self.size), p)
@@ -330,6 +339,8 @@ class Player:
                 slides.save_png(slides.board(hall=self._hall, now=local, rows=self._rows, size=self.size), p)
             return p, "image", (stamp, sig)
         c = np.content
+        # resolve() gives a playlist answer its content and the item's start and end
+        assert c is not None and np.item_start is not None and np.item_end is not None
         if c.kind == "text":
             digest = hashlib.sha256(f"{c.title}\0{c.body}".encode()).hexdigest()[:16]
             first = d / f"text-{c.id}-{digest}-{self.size[0]}x{self.size[1]}-1.png"
@@ -358,7 +369,7 @@ class Player:
 
     def _check_health(self, np: NowPlaying) -> None:
         vlc = self._vlc
-        pc = getattr(self, "_preload_check", None)
+        pc = self._preload_check
         if pc is not None:
             cid, m, t0 = pc
             st = m.get_parsed_status()

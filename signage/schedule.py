@@ -85,7 +85,7 @@ class ScheduleEntry:
     def overnight(self) -> bool:
         return self.end_time < self.start_time
 
-    def targets(self, screen: "ScreenRef") -> bool:
+    def targets(self, screen: ScreenRef) -> bool:
         return screen.name in self.screens or bool(self.groups & screen.groups)
 
     def runs_on(self, day: dt.date) -> bool:
@@ -125,7 +125,7 @@ class Interrupt:
     started_s: float
     screens: frozenset[str] = frozenset()
 
-    def targets(self, screen: "ScreenRef") -> bool:
+    def targets(self, screen: ScreenRef) -> bool:
         return not self.screens or screen.name in self.screens
 
 
@@ -163,9 +163,11 @@ class NowPlaying:
     def key(self) -> tuple:
         """Identity of what is on screen: a player switches media when this changes."""
         if self.kind == "interrupt":
+            assert self.interrupt is not None  # resolve() always gives an interrupt answer its interrupt
             return ("interrupt", self.interrupt.id)
         if self.kind == "default":
             return ("default",)
+        assert self.entry is not None  # resolve() always gives a playlist answer its entry
         return ("playlist", self.entry.id, self.item_index, self.item_start)
 
 

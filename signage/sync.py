@@ -13,9 +13,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -242,6 +243,7 @@ class Syncer:
     def _calls_loop(self, stop: threading.Event) -> None:
         """Every ``calls_poll_s``: anything new since the cursor? Then the new now-serving rows
         replace the manifest's (offline periods and errors are the main loop's business)."""
+        assert self.client is not None  # run() starts this thread only with a client
         wait_s = self.calls_poll_s
         while not stop.wait(wait_s):
             sent = time.monotonic()
@@ -322,6 +324,7 @@ class Syncer:
             self.send_heartbeat()
 
     def send_plays(self) -> None:
+        assert self.client is not None  # sync_once() sends only with a client
         sent, rows = self.cache.unsent()
         for i in range(0, len(rows), 500):
             batch = rows[i:i + 500]
@@ -329,6 +332,7 @@ class Syncer:
             self.cache.mark_sent(sent + i + len(batch))
 
     def send_heartbeat(self) -> None:
+        assert self.client is not None  # sync_once() sends only with a client
         with self._lock:
             offline, errors = list(self._unsent_offline), list(self._errors)
         self.client.heartbeat(self.screen, {"playing": self.status(), "cache_items": self.cache.count(),

@@ -35,12 +35,14 @@ _WRITE = "counterwatch_write"
 T = TypeVar("T")
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout_s: float = 30.0) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout_s: float = 30.0,
+                sqlite_busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url``. SQLite: WAL, foreign keys, deferred reads and immediate writes
-    (see the module notes). PostgreSQL: a pool of ``pool_size`` connections plus
-    ``max_overflow`` more under load, each checked before use."""
+    (see the module notes), waiting up to ``sqlite_busy_timeout_s`` for another process's write
+    lock. PostgreSQL: a pool of ``pool_size`` connections plus ``max_overflow`` more under
+    load, each checked before use."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False},
                                pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
 
         @event.listens_for(engine, "connect")

@@ -20,11 +20,12 @@ unseen forever.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, cast
 
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
 
 from storage.engine import read_session, write_session
@@ -137,8 +138,10 @@ class JobQueue:
     def extend(self, job_id: int, owner: str, *, lease_s: float) -> bool:
         """Push the lease forward; False if the job is no longer ours."""
         with write_session(self.engine) as s:
-            res = s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
-                            .values(lease_until_s=now_s() + lease_s))
+            # Session.execute() is typed as returning a Result; for an UPDATE it is a CursorResult (rowcount).
+            res = cast(CursorResult[Any], s.execute(
+                update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                .values(lease_until_s=now_s() + lease_s)))
             return res.rowcount == 1
 
     @staticmethod
@@ -147,12 +150,14 @@ class JobQueue:
 
         The caller commits its results in the same transaction only when this returns True,
         so a job whose lease was taken over is finished exactly once, by one worker."""
-        res = session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
-                              .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
-                                      lease_until_s=None, lease_owner=None, rerun=False,
-                                      temp_failures=0, temp_failing_since_s=None,
-                                      attempts=case((Job.rerun, 0), else_=Job.attempts),
-                                      queued_s=case((Job.rerun, now_s()), else_=Job.queued_s)))
+        # Session.execute() is typed as returning a Result; for an UPDATE it is a CursorResult (rowcount).
+        res = cast(CursorResult[Any], session.execute(
+            update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+            .values(state=case((Job.rerun, "queued"), else_="done"), finished_s=now_s(),
+                    lease_until_s=None, lease_owner=None, rerun=False,
+                    temp_failures=0, temp_failing_since_s=None,
+                    attempts=case((Job.rerun, 0), else_=Job.attempts),
+                    queued_s=case((Job.rerun, now_s()), else_=Job.queued_s))))
         return res.rowcount == 1
 
     def finish(self, job_id: int, owner: str) -> bool:

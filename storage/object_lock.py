@@ -90,7 +90,7 @@ class ObjectLockMixin:
     def _retention(self, key: str, mode: str, until: dt.datetime) -> Retention | None:
         # A chunk captured while the agent's clock was wrong, or spooled for longer than its
         # retention, has a date already past: evidence is stored all the same, unlocked.
-        if until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=RETAIN_UNTIL_MARGIN_S):
+        if until > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=RETAIN_UNTIL_MARGIN_S):
             if self._past_retention_run:
                 logger.info("store %s: writing with retention again, after %d object(s) written unlocked "
                             "because their retention date had passed", self.endpoint, self._past_retention_run)
@@ -310,7 +310,7 @@ class ObjectLockMixin:
         """(mode, retain-until) if that version is under retention or legal hold now, else None."""
         retention = self._client.get_object_retention(self.bucket, key, version_id=version_id)
         if retention is not None and retention.retain_until_date is not None \
-                and retention.retain_until_date > dt.datetime.now(dt.timezone.utc):
+                and retention.retain_until_date > dt.datetime.now(dt.UTC):
             return retention.mode, retention.retain_until_date
         if self._client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id):
             return "LEGAL_HOLD", None

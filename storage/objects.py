@@ -31,7 +31,7 @@ from pathlib import Path
 import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import check_bucket_name, genheaders
+from minio.helpers import DictType, check_bucket_name, genheaders
 from minio.sse import Sse, SseKMS, SseS3
 
 from storage.object_lock import OBJECT_LOCK_SETTINGS, ObjectLockMixin, ObjectLockState
@@ -204,14 +204,14 @@ class ObjectStore(ObjectLockMixin):
         if retain_until is not None:
             mode = self.object_lock().write_mode
             if mode is not None:
-                retention = self._retention(key, mode, retain_until.astimezone(dt.timezone.utc))
+                retention = self._retention(key, mode, retain_until.astimezone(dt.UTC))
         if len(data) > MAX_PUT_BYTES:
             raise ValueError(f"{len(data)} bytes is over the single-PUT limit of {MAX_PUT_BYTES}")
         md5 = hashlib.md5(data, usedforsecurity=False)
         sha256 = hashlib.sha256(data).hexdigest()
         user_meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
         user_meta[SHA256_META] = sha256
-        headers: dict[str, str] = {
+        headers: DictType = {  # minio-py's header dict: values may also be lists (genheaders() gives one)
             "Content-Type": content_type,
             "Content-MD5": base64.b64encode(md5.digest()).decode("ascii"),
         }

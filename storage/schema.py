@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from domain.errors import Unavailable
 
@@ -31,7 +35,7 @@ class SchemaOutdated(Unavailable):
         self.head = head
 
 
-def _config():  # -> alembic.config.Config
+def _config() -> Config:
     from alembic.config import Config
 
     cfg = Config()

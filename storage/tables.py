@@ -189,8 +189,8 @@ class Interaction(Base):
     hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     hold_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    segments: Mapped[list["Segment"]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
-    flags: Mapped[list["Flag"]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
+    segments: Mapped[list[Segment]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
+    flags: Mapped[list[Flag]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
 
 
 class Segment(Base):

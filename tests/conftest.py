@@ -1,10 +1,23 @@
-"""Shared fixtures: test data paths and one loaded speech model per session."""
+"""Shared fixtures: test data paths, one loaded speech model per session, and the real servers
+(S3, PostgreSQL, PulseAudio) with a fresh bucket, database and app for each test.
+
+One fixture name per resource: ``s3_server`` (one per run), ``own_s3_server`` (a test's own,
+for stopping and restarting), ``object_store`` (a fresh bucket), ``pg_server``, ``db_url`` (a
+fresh migrated database on each backend), ``app_env`` (the API over both), ``pulse``.
+"""
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.postgres import PgCluster
+from tests.support.pulse import Pulse, running_pulse
+from tests.support.stack import AppEnv, make_app_env
+from tests.support.stores import store_on
 
 DATA = Path(__file__).parent / "data"
 
@@ -35,16 +48,7 @@ def analyzer(model_path: str):
     return Analyzer(Transcriber(model_path, cpu_threads=2), load_rulebook())
 
 
-# -- real servers: S3 (rclone) and PostgreSQL -----------------------------------------------------
-
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
-
+# -- real servers: S3 (rclone), PostgreSQL, PulseAudio ---------------------------------------------
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory):
@@ -55,54 +59,41 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture()
-def object_store(s3_server):
-    from storage.objects import ObjectStore
+def own_s3_server(tmp_path: Path):
+    """A server of the test's own, for tests that stop and restart it."""
+    from storage.s3server import S3Server
 
-    store = ObjectStore(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
-                        secret_key=s3_server.secret_key, bucket=f"cw-{uuid.uuid4().hex[:16]}", timeout_s=3.0)
+    with S3Server(data_dir=tmp_path / "s3-data") as server:
+        yield server
+
+
+@pytest.fixture()
+def object_store(s3_server):
+    store = store_on(s3_server, timeout_s=3.0)
     store.ensure_bucket()
     return store
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def pg_server():
+def pg_server() -> Iterator[str]:
     """A private PostgreSQL cluster from Debian's packages, on loopback, for this test run."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        raise RuntimeError("PostgreSQL is not installed: run scripts/install.sh --test")
-    bindir = os.path.dirname(bins[-1])
-    root = tempfile.mkdtemp(prefix="cw-pg-")
-    as_user: list[str] = []
-    if os.geteuid() == 0:   # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = os.path.join(root, "data"), _free_port()
-    subprocess.run([*as_user, f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "cw", "--no-sync", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(root, "log"), "-o",
-                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
-                    "start"], check=True, capture_output=True)
+    cluster = PgCluster()
+    cluster.start(fsync=False)
     try:
-        yield f"postgresql+psycopg://cw@127.0.0.1:{port}"
+        yield cluster.url.rsplit("/", 1)[0]
     finally:
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop_immediate()
+        cluster.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A fresh, migrated database on each backend (parity: the same tests run on both)."""
-    from sqlalchemy import create_engine, text
-
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'cw.db'}"
     else:
+        from sqlalchemy import create_engine, text
+
         base = request.getfixturevalue("pg_server")
         name = f"cw_{uuid.uuid4().hex[:12]}"
         eng = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
@@ -117,3 +108,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     upgrade(eng)
     eng.dispose()
     return url
+
+
+@pytest.fixture()
+def app_env(db_url: str, object_store) -> Iterator[AppEnv]:
+    """The API over a fresh database (both backends) and a fresh bucket; sites ``hall``
+    (counters c1, c2, c3) and ``annex`` (counter a1)."""
+    env = make_app_env(db_url, object_store)
+    try:
+        yield env
+    finally:
+        env.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    """``pulseaudio`` as this user (root works) in its own runtime dir, with a 16 kHz mono null
+    sink ``counter1`` (also the default sink); stopped afterwards."""
+    import shutil
+
+    for tool in ("pulseaudio", "paplay", "parec"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} not installed: run scripts/install.sh --test")
+    with running_pulse(tmp_path_factory.mktemp("pulse"), sink="counter1") as p:
+        yield p

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from domain import pii
 from domain.vocab import CHANNEL_MAPS, STAFF, UNKNOWN
@@ -130,7 +130,7 @@ class Analyzer:
     def analyze_audio(self, audio: Audio, *, name: str, channels: str = "staff,customer",
                       boundaries_s: Sequence[float] = ()) -> Analysis:
         if channels not in CHANNEL_MAPS:
-            raise TranscribeError(f"channels must be one of {', '.join(CHANNEL_MAPS)}, got {channels!r}")
+            raise TranscribeError("channels", f"must be one of {', '.join(CHANNEL_MAPS)}, got {channels!r}")
         roles = CHANNEL_MAPS[channels] if audio.channels == 2 else None
         words: list[Word] = []
         next_report_s = PROGRESS_EVERY_S

@@ -8,8 +8,9 @@ of stored sessions (sample numbers).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 DEFAULT_SPLIT_SILENCE_S = 8.0
 

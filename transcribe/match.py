@@ -11,8 +11,8 @@ ordinary words ("理什么" for 急什么, "下班前") from matching.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from transcribe.normalize import PARTICLES, Token, is_han, pinyin_of
 from transcribe.rules import Phrase

@@ -80,4 +80,4 @@ def tokenize(text: str) -> list[Token]:
         elif is_han(ch) and ch not in _FILLERS:
             han_positions.append((i, ch, clause))
     py = pinyin_of("".join(ch for _, ch, _ in han_positions))
-    return [Token(ch, p, i, c) for (i, ch, c), p in zip(han_positions, py)]
+    return [Token(ch, p, i, c) for (i, ch, c), p in zip(han_positions, py, strict=True)]

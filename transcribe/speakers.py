@@ -11,8 +11,8 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -207,7 +207,7 @@ def attribute_mono(words: Sequence[Word], regions: Sequence[tuple[float, float]]
             spans[-1][1].extend(chars[pos:])
         scores = [cue_score(cl) for cl, _ in spans]
         turn_score = sum(scores)
-        for (cl, cl_chars), own in zip(spans, scores):
+        for (cl, cl_chars), own in zip(spans, scores, strict=True):
             if cl_chars:
                 pieces.append((cl, cl_chars, own, turn_score))
     return _assign(pieces)

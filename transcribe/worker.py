@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from domain.errors import NotFound
 from domain.flac import CodecError, decode_flac
 from storage import queries
 from storage.engine import DB_UNAVAILABLE, read_session, write_session
@@ -49,6 +51,18 @@ DB_RETRY_MAX_S = 30.0
 
 class MissingAudio(Exception):
     """Chunks needed for an interaction are missing or damaged in the store."""
+
+
+def _recording_session(s: Session, sid: str) -> RecordingSession:
+    """The catalog row of recording session ``sid``.
+
+    Raises:
+        NotFound: no such session (retention removed it after the job was queued).
+    """
+    sess = s.get(RecordingSession, sid)
+    if sess is None:
+        raise NotFound(f"recording session {sid}", "not in the catalog (removed by retention?)")
+    return sess
 
 
 @dataclass(frozen=True)
@@ -218,7 +232,7 @@ class Worker:
             MissingAudio: a chunk in the range is missing, out of order or fails its checksum.
         """
         parts: list[np.ndarray] = []
-        expect = None
+        expect: int | None = None   # where the next chunk must start; None until one is read
         with read_session(self.engine) as s:
             rows = list(queries.chunks_of(s, session_id, from_sample=start, to_sample=end))
         for c in rows:
@@ -235,7 +249,7 @@ class Worker:
             a, b = max(start - c.start_sample, 0), min(end - c.start_sample, c.samples)
             parts.append(pcm[a:b])
             expect = c.start_sample + c.samples
-        if not parts or rows[0].start_sample > start or expect < end:
+        if not parts or expect is None or rows[0].start_sample > start or expect < end:
             raise MissingAudio(f"session {session_id}: samples {start}-{end} not all stored")
         return (np.concatenate(parts).T.astype(np.float32) / 32768.0)
 
@@ -244,7 +258,7 @@ class Worker:
     def _plan(self, job: Claimed) -> None:
         sid = job.payload["session"]
         with read_session(self.engine) as s:
-            sess = s.get(RecordingSession, sid)
+            sess = _recording_session(s, sid)
             rate, cursor = sess.sample_rate_hz, sess.planned_until_sample
             ended = sess.ended_s is not None
             counter_id, wall0 = sess.counter_id, sess.wall_start_s
@@ -289,7 +303,7 @@ class Worker:
         if gap_to is not None and new_cursor >= avail:
             new_cursor = gap_to
         with write_session(self.engine) as s:
-            s.get(RecordingSession, sid).planned_until_sample = new_cursor
+            _recording_session(s, sid).planned_until_sample = new_cursor
             for a, b in closed:
                 enqueue(s, kind="analyze", key=analyze_key(sid, a), payload={"session": sid, "start": a, "end": b},
                         requeue_done=True)
@@ -307,9 +321,11 @@ class Worker:
     def _analyze(self, job: Claimed) -> None:
         sid, start, end = job.payload["session"], int(job.payload["start"]), int(job.payload["end"])
         with read_session(self.engine) as s:
-            sess = s.get(RecordingSession, sid)
+            sess = _recording_session(s, sid)
             counter = s.get(Counter, sess.counter_id)
+            assert counter is not None  # sessions.counter_id is a foreign key to counters
             site = s.get(Site, counter.site_id)
+            assert site is not None  # counters.site_id is a foreign key to sites
             rate, wall0, channels, counter_id = sess.sample_rate_hz, sess.wall_start_s, counter.channels, counter.id
             name = f"{site.name}/{counter.name}/{sid}@{start / rate:.1f}s"
         t0 = time.perf_counter()

@@ -29,7 +29,7 @@ class EventCreate(BaseModel):
     level: RatingLevel | None = Field(None, description="rating level")
 
     @model_validator(mode="after")
-    def _fields_fit_kind(self) -> "EventCreate":
+    def _fields_fit_kind(self) -> EventCreate:
         if self.kind == "rating" and self.level is None:
             raise ValueError("a rating needs a level")
         if self.kind != "rating" and self.level is not None:

@@ -34,6 +34,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -71,6 +72,7 @@ def _pcm_bytes(store: ObjectStore, ref: ChunkRef, channels: int) -> bytes:
 async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, first: list[ChunkRef], *,
                   max_s: float, idle_s: float, poll_s: float) -> AsyncIterator[bytes]:
     fmt = follower.format
+    assert fmt is not None  # live() streams only a started follower
     yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
     t0 = last_new = time.monotonic()
     pending, sent = first, 0
@@ -78,7 +80,8 @@ async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, fi
         while True:
             for ref in pending:
                 try:
-                    yield await run_in_threadpool(_pcm_bytes, store, ref, follower.format.channels)
+                    # fmt's channels hold for the whole stream: the follower only follows sessions of one format
+                    yield await run_in_threadpool(_pcm_bytes, store, ref, fmt.channels)
                     sent += 1
                 except (AudioUnavailable, StoreUnavailable) as e:
                     # Live audio skips what it cannot get; the recording itself is intact or
@@ -105,13 +108,14 @@ def _poll_segments(engine: Engine, follower: LiveSegmentFollower) -> list[tuple[
         return follower.poll(s)
 
 
-def _pcm_le(pcm) -> bytes:
+def _pcm_le(pcm: np.ndarray) -> bytes:
     return pcm.astype("<i2").tobytes()
 
 
 async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSegmentFollower, first: Segment, *,
                            max_s: float, idle_s: float, poll_s: float) -> AsyncIterator[bytes]:
     fmt = follower.format
+    assert fmt is not None  # live() streams only a follower that started with a segment
     yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
     yield _pcm_le(first.pcm)
     t0 = last_new = time.monotonic()

@@ -18,6 +18,7 @@ from counterwatch.stack import StackError, database_url, object_store, paths, re
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from services.alarms import AlarmOptions
     from storage.objects import ObjectStore
 
 logger = logging.getLogger("counterwatch")
@@ -55,7 +56,8 @@ def open_engine(s: Settings, *, service: bool = False, stop: threading.Event | N
     from storage.schema import SchemaOutdated, require_current
 
     try:
-        eng = make_engine(database_url(s), pool_size=s.db_pool_size, max_overflow=s.db_max_overflow)
+        eng = make_engine(database_url(s), pool_size=s.db_pool_size, max_overflow=s.db_max_overflow,
+                          sqlite_busy_timeout_s=s.sqlite_busy_timeout_s)
         retry_unavailable("database", lambda: require_current(eng), stop=stop,
                           give_up_s=None if service else 300.0, busy_only=not service)
     except SchemaOutdated as e:
@@ -93,7 +95,7 @@ def stop_on_signals(stop: threading.Event, what: str, on_second: Callable[[], No
     signal.signal(signal.SIGTERM, handler)
 
 
-def alarm_options(s: Settings):  # -> services.alarms.AlarmOptions
+def alarm_options(s: Settings) -> AlarmOptions:
     """The health-alarm thresholds from the settings: one place for the worker's sweep, `up`'s
     health loop and `status`."""
     from services.alarms import AlarmOptions

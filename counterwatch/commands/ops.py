@@ -63,7 +63,7 @@ def verify(ctx: click.Context, counter_name: str, site: str | None, date_str: st
         if not report.chunks:
             click.echo("note: no chunks recorded that day")
         return
-    first = report.first
+    first = report.problems[0]  # not report.ok: there is a first problem
     click.echo(f"BROKEN {where} {day} ({tz}): first broken link at {first.key}: {first.what}")
     for p in report.problems[1:]:
         click.echo(f"  also {p.key}: {p.what}")
@@ -141,7 +141,8 @@ def db_upgrade(ctx: click.Context, data_dir: Path | None) -> None:
     s = settings_of(ctx, data_dir=data_dir)
     url = database_url(s)
     try:
-        before, after = retry_unavailable("database", lambda: upgrade(make_engine(url)), give_up_s=300.0)
+        engine = make_engine(url, sqlite_busy_timeout_s=s.sqlite_busy_timeout_s)
+        before, after = retry_unavailable("database", lambda: upgrade(engine), give_up_s=300.0, busy_only=True)
     except Exception as e:  # a bad URL or a down server: many kinds
         where = url if s.database_url is not None else str(paths(s).db)
         fail(redact_url(f"database {where}: {e.__class__.__name__}: {e}", url))

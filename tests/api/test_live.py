@@ -9,13 +9,12 @@ import uuid
 import httpx
 import numpy as np
 import pytest
-from fixtures_audio import *  # noqa: F401,F403 - fixtures
-from fixtures_audio import RATE, AudioEnv
 
 from api.app import create_app
 from api.routes.live import LIVE_POLL_S
 from services.audio import WAV_HEADER_BYTES
 from storage.engine import make_engine
+from tests.support.stack import RATE, AppEnv
 
 CHUNK = RATE            # 1 s chunks: how an agent is set up for live listening
 MAX_S = 5.0
@@ -60,8 +59,8 @@ def _pcm(speech: np.ndarray, k: int) -> np.ndarray:
     return speech[k * CHUNK:(k + 1) * CHUNK]
 
 
-def test_live_stream_delivers_chunks_stored_after_it_started(audio_env: AudioEnv, live_server, speech: np.ndarray):
-    env = audio_env
+def test_live_stream_delivers_chunks_stored_after_it_started(app_env: AppEnv, live_server, speech: np.ndarray):
+    env = app_env
     url = live_server()
     session, wall0 = uuid.uuid4().hex, time.time() - 60
     for k in (0, 1):                                 # recorded before anyone listens
@@ -94,14 +93,14 @@ def test_live_stream_delivers_chunks_stored_after_it_started(audio_env: AudioEnv
     delays = [listener.when(WAV_HEADER_BYTES + (i + 2) * block) - t for i, t in enumerate(stored_at)]
     assert max(delays) < LIVE_POLL_S + 1.0, delays   # seen at the next poll (plus fetch and decode)
     (row,) = env.audit_rows("audio.live")
-    assert (row.user_name, row.target) == (env.users[tok], f"counter:{cid}")
+    assert (row.user_name, row.target) == (env.names[tok], f"counter:{cid}")
     assert row.detail.startswith(f"hall/c1 session {session}")
 
 
-def test_two_api_processes_serve_the_same_live_audio(audio_env: AudioEnv, live_server, speech: np.ndarray,
+def test_two_api_processes_serve_the_same_live_audio(app_env: AppEnv, live_server, speech: np.ndarray,
                                                      db_url: str):
     """No per-process state: a second app over the same database and store streams the same."""
-    env = audio_env
+    env = app_env
     engine2 = make_engine(db_url)
     try:
         urls = [live_server(), live_server(create_app(engine=engine2, store=env.store))]
@@ -124,8 +123,8 @@ def test_two_api_processes_serve_the_same_live_audio(audio_env: AudioEnv, live_s
         engine2.dispose()
 
 
-def test_live_needs_a_supervisor_of_the_site(audio_env: AudioEnv, speech: np.ndarray):
-    env = audio_env
+def test_live_needs_a_supervisor_of_the_site(app_env: AppEnv, speech: np.ndarray):
+    env = app_env
     env.store_chunk(site="hall", counter="c1", session=uuid.uuid4().hex, wall0=time.time(), seq=0, start=0,
                     part=_pcm(speech, 0))
     cid = env.counter_id("hall", "c1")
@@ -144,8 +143,8 @@ def test_live_needs_a_supervisor_of_the_site(audio_env: AudioEnv, speech: np.nda
 
 
 @pytest.mark.parametrize("backlog", [0, 2])
-def test_backlog_chunks(audio_env: AudioEnv, live_server, speech: np.ndarray, backlog: int):
-    env = audio_env
+def test_backlog_chunks(app_env: AppEnv, live_server, speech: np.ndarray, backlog: int):
+    env = app_env
     session, wall0 = uuid.uuid4().hex, time.time() - 60
     for k in range(3):
         env.store_chunk(site="hall", counter="c1", session=session, wall0=wall0, seq=k, start=k * CHUNK,

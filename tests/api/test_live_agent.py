@@ -21,8 +21,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from fixtures_audio import *
-from fixtures_audio import RATE, AudioEnv
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -32,6 +30,7 @@ from recorder.sources import parse_source
 from services.audio import WAV_HEADER_BYTES
 from storage.engine import make_engine
 from storage.tables import Counter
+from tests.support.stack import RATE, AppEnv
 
 WINDOW = RATE // 4
 FRAME_BYTES = 4             # stereo int16
@@ -106,9 +105,9 @@ def heard_delays(li: Listener, source: np.ndarray, wall0: float) -> tuple[list[f
 
 
 @pytest.mark.slow
-def test_agent_live_audio_reaches_two_api_processes_within_3s(audio_env: AudioEnv, live_server, speech: np.ndarray,
+def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, live_server, speech: np.ndarray,
                                                                db_url: str, tmp_path: Path):
-    env = audio_env
+    env = app_env
     source = speech[:16 * RATE]
     wav = tmp_path / "counter.wav"
     with wave.open(str(wav), "wb") as w:
@@ -175,8 +174,8 @@ def test_agent_live_audio_reaches_two_api_processes_within_3s(audio_env: AudioEn
                 f.write(json.dumps({"db": db_url.split(":")[0], "heard": heard, "arrival": arrival}) + "\n")
 
 
-def test_stale_live_feed_falls_back_to_stored_chunks(audio_env: AudioEnv, live_server, speech: np.ndarray):
-    env = audio_env
+def test_stale_live_feed_falls_back_to_stored_chunks(app_env: AppEnv, live_server, speech: np.ndarray):
+    env = app_env
     session, wall0 = uuid.uuid4().hex, time.time() - 60
     for k in (0, 1):
         env.store_chunk(site="hall", counter="c1", session=session, wall0=wall0, seq=k, start=k * RATE,

@@ -7,14 +7,14 @@ PHONE, ID_CARD = "13812345678", "11010119900307123X"
 TEXT = f"好的，您的电话是{PHONE}，身份证号{ID_CARD}，请稍等"
 
 
-def _env(api_env):
-    iid = api_env.add_interaction(wall_start_s=time.time() - 100, segments=[(0, 5, "customer", TEXT)],
+def _env(app_env):
+    iid = app_env.add_interaction(wall_start_s=time.time() - 100, segments=[(0, 5, "customer", TEXT)],
                                   flags=[{"type": "forbidden", "rule": "F-TEST", "phrase": "稍等", "evidence": TEXT}])
-    return iid, api_env.client(api_env.make_user("viewer")), api_env.client(api_env.make_user("supervisor"))
+    return iid, app_env.client(app_env.make_user("viewer")), app_env.client(app_env.make_user("supervisor"))
 
 
-def test_interaction_detail_and_flags(api_env):
-    iid, viewer, supervisor = _env(api_env)
+def test_interaction_detail_and_flags(app_env):
+    iid, viewer, supervisor = _env(app_env)
     shown = viewer.get(f"/api/v1/interactions/{iid}").json()
     text = shown["segments"][0]["text"]
     assert PHONE not in text and ID_CARD not in text and "*******5678" in text and "**************123X" in text
@@ -25,8 +25,8 @@ def test_interaction_detail_and_flags(api_env):
     assert PHONE in supervisor.get("/api/v1/flags").text
 
 
-def test_search(api_env):
-    iid, viewer, supervisor = _env(api_env)
+def test_search(app_env):
+    iid, viewer, supervisor = _env(app_env)
     hits = viewer.get("/api/v1/interactions/search", params={"q": "请稍等"}).json()
     assert len(hits) == 1 and PHONE not in hits[0]["text"] and PHONE not in hits[0]["snippet"]
     assert hits[0]["text"][hits[0]["hits"][0][0]:hits[0]["hits"][0][1]] == "请稍等"

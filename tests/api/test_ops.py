@@ -25,43 +25,43 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_health_and_ready_need_no_auth(api_env):
-    c = api_env.client()
+def test_health_and_ready_need_no_auth(app_env):
+    c = app_env.client()
     assert c.get("/healthz").json() == {"ok": True}
     r = c.get("/readyz")
     assert r.status_code == 200 and r.json() == {"ready": True}
 
 
-def test_not_ready_when_the_store_is_down(api_env):
+def test_not_ready_when_the_store_is_down(app_env):
     dead = ObjectStore(endpoint=f"127.0.0.1:{_closed_port()}", access_key="k", secret_key="s" * 8, bucket="cw-dead",
                        timeout_s=1.0)
-    r = TestClient(create_app(engine=api_env.engine, store=dead)).get("/readyz")
+    r = TestClient(create_app(engine=app_env.engine, store=dead)).get("/readyz")
     assert r.status_code == 503 and r.json() == {"ready": False, "reasons": ["object store unreachable"]}
     assert "127.0.0.1" not in r.text
 
 
-def test_not_ready_when_the_database_is_down(api_env, tmp_path):
+def test_not_ready_when_the_database_is_down(app_env, tmp_path):
     gone = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'cw.db'}")
-    r = TestClient(create_app(engine=gone, store=api_env.store)).get("/readyz")
+    r = TestClient(create_app(engine=gone, store=app_env.store)).get("/readyz")
     assert r.status_code == 503 and r.json()["reasons"] == ["database unreachable"]
-    m = TestClient(create_app(engine=gone, store=api_env.store)).get("/metrics")
+    m = TestClient(create_app(engine=gone, store=app_env.store)).get("/metrics")
     assert m.status_code == 200 and _samples(m.text)[("counterwatch_metrics_db_up", ())] == 0
 
 
-def test_metrics_count_flags_jobs_and_latency(api_env):
+def test_metrics_count_flags_jobs_and_latency(app_env):
     now = time.time()
-    iid = api_env.add_interaction(wall_start_s=now - 100, segments=[(0, 3, "staff", "您好")],
+    iid = app_env.add_interaction(wall_start_s=now - 100, segments=[(0, 3, "staff", "您好")],
                                   flags=[{"type": "forbidden", "rule": "F-CLOSING"},
                                          {"type": "forbidden", "rule": "F-CLOSING"},
                                          {"type": "missing_courtesy", "rule": "C-THANKS"}])
-    with Session(api_env.engine) as s, s.begin():
+    with Session(app_env.engine) as s, s.begin():
         enqueue(s, kind="plan", key="plan:x", payload={})
     time.sleep(0.2)
-    viewer = api_env.make_user("viewer")
-    c = api_env.client(viewer)
+    viewer = app_env.make_user("viewer")
+    c = app_env.client(viewer)
     assert c.get(f"/api/v1/interactions/{iid}").status_code == 200
     assert c.get("/api/v1/interactions/2147483000").status_code == 404
-    m = api_env.client().get("/metrics")       # no token needed
+    m = app_env.client().get("/metrics")       # no token needed
     assert m.status_code == 200 and m.headers["content-type"].startswith("text/plain")
     got = _samples(m.text)
     assert got[("counterwatch_flags", (("review_state", "open"), ("rule", "F-CLOSING"), ("type", "forbidden")))] == 2

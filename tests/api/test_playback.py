@@ -9,46 +9,45 @@ import wave
 
 import numpy as np
 import pytest
-from fixtures_audio import *  # noqa: F401,F403 - fixtures
-from fixtures_audio import RATE, AudioEnv
 from sqlalchemy.orm import Session
 
 from domain.flac import decode_flac
 from services.audio import WAV_HEADER_BYTES, RangeNotSatisfiable, parse_range, wav_header
 from storage.tables import Chunk, RecordingSession
+from tests.support.stack import RATE, AppEnv
 
 API = "/api/v1/interactions"
 START, END = int(1.3 * RATE) + 7, int(20.7 * RATE) + 3     # not on chunk or frame-block edges
 
 
 @pytest.fixture()
-def recorded(audio_env: AudioEnv, speech: np.ndarray):
+def recorded(app_env: AppEnv, speech: np.ndarray):
     """One session of real speech in 2 s chunks, and an interaction inside it; returns
     (interaction id, expected WAV bytes, the interaction's samples)."""
-    sess = audio_env.store_session(speech, chunk_s=2.0)
-    iid = audio_env.add_interaction(session=sess.id, start_sample=START, end_sample=END,
+    sess = app_env.store_session(speech, chunk_s=2.0)
+    iid = app_env.add_interaction(session=sess.id, start_sample=START, end_sample=END,
                                     segments=[(0.5, 2.0, "S", "您好")])
     pcm = speech[START:END]
     wav = wav_header(sample_rate_hz=RATE, channels=2, data_bytes=pcm.size * 2) + pcm.astype("<i2").tobytes()
     return iid, wav, pcm
 
 
-def _fetches(audio_env: AudioEnv, monkeypatch) -> list[str]:
+def _fetches(app_env: AppEnv, monkeypatch) -> list[str]:
     """Record the keys the app reads from the store."""
     got: list[str] = []
-    real = audio_env.store.get_bytes
+    real = app_env.store.get_bytes
 
     def get_bytes(key: str, **kw) -> bytes:
         got.append(key)
         return real(key, **kw)
 
-    monkeypatch.setattr(audio_env.store, "get_bytes", get_bytes)
+    monkeypatch.setattr(app_env.store, "get_bytes", get_bytes)
     return got
 
 
-def test_whole_file_is_a_valid_wav_of_the_stored_samples(audio_env: AudioEnv, recorded):
+def test_whole_file_is_a_valid_wav_of_the_stored_samples(app_env: AppEnv, recorded):
     iid, wav, pcm = recorded
-    r = audio_env.client(audio_env.token("viewer")).get(f"{API}/{iid}/audio")
+    r = app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/audio")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "audio/wav" and r.headers["accept-ranges"] == "bytes"
     assert int(r.headers["content-length"]) == WAV_HEADER_BYTES + pcm.size * 2 == len(r.content)
@@ -67,22 +66,22 @@ def test_whole_file_is_a_valid_wav_of_the_stored_samples(audio_env: AudioEnv, re
     ("bytes=10-999999999", 10, None),          # past the end: cut to the end
     ("bytes=40-47", 40, 47),                   # across the header's end
 ])
-def test_ranges_serve_the_exact_bytes(audio_env: AudioEnv, recorded, header, first, last):
+def test_ranges_serve_the_exact_bytes(app_env: AppEnv, recorded, header, first, last):
     iid, wav, _ = recorded
     size = len(wav)
     first = size - 100 if first is None else first
     last = size - 1 if last is None else last
-    r = audio_env.client(audio_env.token("viewer")).get(f"{API}/{iid}/audio", headers={"Range": header})
+    r = app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/audio", headers={"Range": header})
     assert r.status_code == 206, r.text
     assert r.headers["content-range"] == f"bytes {first}-{last}/{size}"
     assert int(r.headers["content-length"]) == last - first + 1
     assert r.content == wav[first:last + 1]
 
 
-def test_a_seek_decodes_to_the_stored_samples_and_reads_only_its_chunks(audio_env: AudioEnv, recorded, monkeypatch):
+def test_a_seek_decodes_to_the_stored_samples_and_reads_only_its_chunks(app_env: AppEnv, recorded, monkeypatch):
     iid, _, pcm = recorded
-    client = audio_env.client(audio_env.token("supervisor"))
-    fetched = _fetches(audio_env, monkeypatch)
+    client = app_env.client(app_env.token("supervisor"))
+    fetched = _fetches(app_env, monkeypatch)
     frame0, frames = 180_000, 4_000                  # 11.25 s into the interaction, 0.25 s
     a = WAV_HEADER_BYTES + frame0 * 4
     r = client.get(f"{API}/{iid}/audio", headers={"Range": f"bytes={a}-{a + frames * 4 - 1}"})
@@ -94,16 +93,16 @@ def test_a_seek_decodes_to_the_stored_samples_and_reads_only_its_chunks(audio_en
 
 
 @pytest.mark.parametrize("header", ["bytes=999999999-", "bytes=-0", "bytes=500-400", "bytes=x-1", "bytes=-"])
-def test_unsatisfiable_ranges_are_416(audio_env: AudioEnv, recorded, header):
+def test_unsatisfiable_ranges_are_416(app_env: AppEnv, recorded, header):
     iid, wav, _ = recorded
-    r = audio_env.client(audio_env.token("viewer")).get(f"{API}/{iid}/audio", headers={"Range": header})
+    r = app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/audio", headers={"Range": header})
     assert r.status_code == 416, (header, r.status_code)
     assert r.headers["content-range"] == f"bytes */{len(wav)}"
 
 
-def test_ignored_ranges_send_the_whole_file(audio_env: AudioEnv, recorded):
+def test_ignored_ranges_send_the_whole_file(app_env: AppEnv, recorded):
     iid, wav, _ = recorded
-    client = audio_env.client(audio_env.token("viewer"))
+    client = app_env.client(app_env.token("viewer"))
     for headers in ({"Range": "bytes=0-1,5-6"}, {"Range": "items=0-1"},
                     {"Range": "bytes=0-1", "If-Range": '"another-version"'}):
         r = client.get(f"{API}/{iid}/audio", headers=headers)
@@ -123,30 +122,30 @@ def test_parse_range():
             parse_range(bad, 100)
 
 
-def test_playback_is_audited_once_per_minute_per_user(audio_env: AudioEnv, recorded):
+def test_playback_is_audited_once_per_minute_per_user(app_env: AppEnv, recorded):
     iid, _, _ = recorded
-    tok = audio_env.token("supervisor")
-    client = audio_env.client(tok)
+    tok = app_env.token("supervisor")
+    client = app_env.client(tok)
     for header in ("bytes=0-", "bytes=1000-2000", "bytes=-100"):
         assert client.get(f"{API}/{iid}/audio", headers={"Range": header}).status_code == 206
-    rows = audio_env.audit_rows("audio.play")
+    rows = app_env.audit_rows("audio.play")
     assert len(rows) == 1
     row = rows[0]
-    assert (row.user_name, row.target, row.client) == (audio_env.users[tok], f"interaction:{iid}", "testclient")
+    assert (row.user_name, row.target, row.client) == (app_env.names[tok], f"interaction:{iid}", "testclient")
     assert row.detail.startswith("hall/c1 session ")
-    other = audio_env.token("viewer")
-    assert audio_env.client(other).get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-9"}).status_code == 206
-    assert [r.user_name for r in audio_env.audit_rows("audio.play")] == [audio_env.users[tok], audio_env.users[other]]
+    other = app_env.token("viewer")
+    assert app_env.client(other).get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-9"}).status_code == 206
+    assert [r.user_name for r in app_env.audit_rows("audio.play")] == [app_env.names[tok], app_env.names[other]]
     # The row is there before the audio: a refused range writes none, an accepted one was counted.
     assert client.get(f"{API}/{iid}/audio", headers={"Range": "bytes=99999999-"}).status_code == 416
-    assert len(audio_env.audit_rows("audio.play")) == 2
+    assert len(app_env.audit_rows("audio.play")) == 2
 
 
 @pytest.mark.parametrize("fmt", ["flac", "wav"])
-def test_evidence_download_has_a_checksum_and_is_audited(audio_env: AudioEnv, recorded, fmt):
+def test_evidence_download_has_a_checksum_and_is_audited(app_env: AppEnv, recorded, fmt):
     iid, wav, pcm = recorded
-    tok = audio_env.token("supervisor")
-    r = audio_env.client(tok).get(f"{API}/{iid}/evidence", params={"format": fmt})
+    tok = app_env.token("supervisor")
+    r = app_env.client(tok).get(f"{API}/{iid}/evidence", params={"format": fmt})
     assert r.status_code == 200, r.text
     digest = hashlib.sha256(r.content).hexdigest()
     assert r.headers["x-content-sha256"] == digest
@@ -155,52 +154,52 @@ def test_evidence_download_has_a_checksum_and_is_audited(audio_env: AudioEnv, re
     assert disposition.startswith('attachment; filename="hall_c1_') and disposition.endswith(f'_i{iid}.{fmt}"')
     got = decode_flac(r.content) if fmt == "flac" else r.content
     assert np.array_equal(got, pcm) if fmt == "flac" else got == wav
-    (row,) = audio_env.audit_rows("audio.download")
-    assert (row.user_name, row.target) == (audio_env.users[tok], f"interaction:{iid}")
+    (row,) = app_env.audit_rows("audio.download")
+    assert (row.user_name, row.target) == (app_env.names[tok], f"interaction:{iid}")
     assert f"sha256={digest}" in row.detail and row.detail.startswith("hall/c1 ")
 
 
-def test_site_scope_roles_and_authentication(audio_env: AudioEnv, recorded):
+def test_site_scope_roles_and_authentication(app_env: AppEnv, recorded):
     iid, _, _ = recorded
-    annex = audio_env.token("supervisor", ["annex"])
+    annex = app_env.token("supervisor", ["annex"])
     for path in (f"{API}/{iid}/audio", f"{API}/{iid}/evidence"):
-        r = audio_env.client(annex).get(path, headers={"Range": "bytes=0-99"})
+        r = app_env.client(annex).get(path, headers={"Range": "bytes=0-99"})
         assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {iid}"
-        assert audio_env.client().get(path).status_code == 401
-        assert audio_env.client(audio_env.token("agent", [])).get(path).status_code == 403
-    assert audio_env.client(audio_env.token("viewer")).get(f"{API}/{iid}/evidence").status_code == 403
-    assert audio_env.audit_rows("audio.play") == [] and audio_env.audit_rows("audio.download") == []
+        assert app_env.client().get(path).status_code == 401
+        assert app_env.client(app_env.token("agent", [])).get(path).status_code == 403
+    assert app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/evidence").status_code == 403
+    assert app_env.audit_rows("audio.play") == [] and app_env.audit_rows("audio.download") == []
     # Ids are integers in range; anything else never reaches the catalog or the store.
-    sup = audio_env.client(audio_env.token("supervisor"))
+    sup = app_env.client(app_env.token("supervisor"))
     for bad in ("..%2F..%2Fetc", "1.5", "-1", "0", "2147483648", "hall%2Fc1%2F00000001.flac"):
         assert sup.get(f"{API}/{bad}/audio").status_code in (404, 422), bad
 
 
-def test_missing_and_damaged_audio(audio_env: AudioEnv, recorded, speech: np.ndarray):
+def test_missing_and_damaged_audio(app_env: AppEnv, recorded, speech: np.ndarray):
     iid, _, _ = recorded
-    client = audio_env.client(audio_env.token("supervisor"))
-    with Session(audio_env.engine) as s:
+    client = app_env.client(app_env.token("supervisor"))
+    with Session(app_env.engine) as s:
         keys = [c.key for c in s.query(Chunk).order_by(Chunk.seq)]
     # Samples the catalog does not cover (retention removed them): 404 before any audit.
-    gap = audio_env.add_interaction(session=audio_env.store_session(speech[:RATE * 4], chunk_s=2.0).id,
+    gap = app_env.add_interaction(session=app_env.store_session(speech[:RATE * 4], chunk_s=2.0).id,
                                     start_sample=0, end_sample=RATE * 6)
     assert client.get(f"{API}/{gap}/audio").status_code == 404
     assert client.get(f"{API}/{gap}/evidence").status_code == 404
     # An object whose bytes changed fails its SHA-256: loud, not silently served.
-    audio_env.store.put_bytes(keys[0], b"not the recorded audio")
+    app_env.store.put_bytes(keys[0], b"not the recorded audio")
     r = client.get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-99"})
     assert r.status_code == 500 and "damaged" in r.json()["detail"]["reason"]
     assert client.get(f"{API}/{iid}/evidence").status_code == 500
     # An object gone from the store.
-    audio_env.store.delete(keys[0])
+    app_env.store.delete(keys[0])
     assert client.get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-99"}).status_code == 404
 
 
-def test_catalog_keys_with_path_tricks_are_refused(audio_env: AudioEnv):
+def test_catalog_keys_with_path_tricks_are_refused(app_env: AppEnv):
     """Keys come from the catalog only; one that tries to climb out of its prefix is refused
     by the store layer and never fetched."""
-    counter_id = audio_env.counter_id("hall", "c1")
-    with Session(audio_env.engine) as s, s.begin():
+    counter_id = app_env.counter_id("hall", "c1")
+    with Session(app_env.engine) as s, s.begin():
         sid = uuid.uuid4().hex
         s.add(RecordingSession(id=sid, counter_id=counter_id, wall_start_s=1e9,
                         sample_rate_hz=RATE, channels=2))
@@ -208,6 +207,6 @@ def test_catalog_keys_with_path_tricks_are_refused(audio_env: AudioEnv):
         s.add(Chunk(counter_id=counter_id, session_id=sid, seq=0, start_sample=0,
                     samples=RATE, sample_rate_hz=RATE, channels=2, codec="flac", sha256="0" * 64, size_bytes=1,
                     key="hall/c1/../../../etc/passwd", wall_start_s=1e9, rms_dbfs=-30, peak_dbfs=-6))
-    iid = audio_env.add_interaction(session=sid, start_sample=0, end_sample=RATE)
-    r = audio_env.client(audio_env.token("supervisor")).get(f"{API}/{iid}/audio")
+    iid = app_env.add_interaction(session=sid, start_sample=0, end_sample=RATE)
+    r = app_env.client(app_env.token("supervisor")).get(f"{API}/{iid}/audio")
     assert r.status_code == 500 and "damaged" in r.json()["detail"]["reason"]

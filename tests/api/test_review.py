@@ -20,15 +20,15 @@ def _t(*args: int) -> float:
     return dt.datetime(*args, tzinfo=CST).timestamp()
 
 
-def test_review_flow(api_env):
-    iid = api_env.add_interaction(wall_start_s=time.time() - 600, staff="张三",
+def test_review_flow(app_env):
+    iid = app_env.add_interaction(wall_start_s=time.time() - 600, staff="张三",
                                   segments=[(0.0, 3.0, "staff", "你自己去网上办")],
                                   flags=[dict(type="forbidden", rule="F-SELF-SERVE", phrase="你自己去网上办",
                                               start_s=0.0, end_s=3.0),
                                          dict(type="missing_courtesy", rule="C-THANKS")])
-    sup = api_env.make_user("supervisor", ["hall"])
-    viewer = api_env.client(api_env.make_user("viewer", ["hall"]))
-    c = api_env.client(sup)
+    sup = app_env.make_user("supervisor", ["hall"])
+    viewer = app_env.client(app_env.make_user("viewer", ["hall"]))
+    c = app_env.client(sup)
     queue = c.get("/api/v1/flags", params={"review_state": "open"}).json()
     assert {f["rule"] for f in queue} == {"F-SELF-SERVE", "C-THANKS"}
     assert all(f["interaction_id"] == iid and f["site"] == "hall" and f["counter"] == "c1" for f in queue)
@@ -47,21 +47,21 @@ def test_review_flow(api_env):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["review_state"] == "confirmed" and body["review_note"] == "录音核实，属实"
-    assert body["reviewed_by"] == api_env.names[sup] and body["reviewed_s"] >= before - 1
+    assert body["reviewed_by"] == app_env.names[sup] and body["reviewed_s"] >= before - 1
     assert [f["rule"] for f in c.get("/api/v1/flags", params={"review_state": "open"}).json()] == ["C-THANKS"]
     assert [f["id"] for f in c.get("/api/v1/flags", params={"review_state": "confirmed"}).json()] == [fid]
     assert c.get("/api/v1/flags", params={"rule": "F-SELF-SERVE", "counter": "c2"}).json() == []
-    with Session(api_env.engine) as s:
+    with Session(app_env.engine) as s:
         f = s.get(Flag, fid)
         assert f.reviewed_by is not None and f.review_state == "confirmed"
         assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "flag.review",
                                                       AuditLog.target == f"flag:{fid}")) == "confirmed"
 
 
-def test_complaints_are_listed_overdue_first_and_answered(api_env):
-    iid = api_env.add_interaction(wall_start_s=time.time() - 3600)
-    other = api_env.add_interaction(site="annex", counter="a1", wall_start_s=time.time() - 3600)
-    c = api_env.client(api_env.make_user("supervisor", ["hall"]))
+def test_complaints_are_listed_overdue_first_and_answered(app_env):
+    iid = app_env.add_interaction(wall_start_s=time.time() - 3600)
+    other = app_env.add_interaction(site="annex", counter="a1", wall_start_s=time.time() - 3600)
+    c = app_env.client(app_env.make_user("supervisor", ["hall"]))
     now = time.time()
     later = c.post("/api/v1/complaints", json={"site": "hall", "complainant": "王女士", "summary": "态度冷淡",
                                                "due_s": now + 86400, "interaction_id": iid})
@@ -86,25 +86,25 @@ def test_complaints_are_listed_overdue_first_and_answered(api_env):
     assert c.patch("/api/v1/complaints/999999", json={"finding": "x"}).status_code == 404
 
 
-def _report_dataset(api_env) -> None:
+def _report_dataset(app_env) -> None:
     """March 2026 at site hall (Asia/Shanghai): 张三 at c1 three times, 李四 at c2 once; one
     interaction in February and one at the annex that the report must leave out."""
     i1 = _t(2026, 3, 2, 10, 0)
-    api_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1, duration_s=60, flags=[
+    app_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1, duration_s=60, flags=[
         dict(type="missing_courtesy", rule="C-THANKS"),
         dict(type="forbidden", rule="F-RUDE", review_state="confirmed")])
-    api_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1 + 300, duration_s=60)
-    api_env.add_interaction(counter="c1", staff="张三", wall_start_s=_t(2026, 3, 31, 23, 50), duration_s=60,
+    app_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1 + 300, duration_s=60)
+    app_env.add_interaction(counter="c1", staff="张三", wall_start_s=_t(2026, 3, 31, 23, 50), duration_s=60,
                             flags=[dict(type="missing_courtesy", rule="C-FAREWELL")])
-    api_env.add_interaction(counter="c2", staff="李四", wall_start_s=i1, duration_s=60, flags=[
+    app_env.add_interaction(counter="c2", staff="李四", wall_start_s=i1, duration_s=60, flags=[
         dict(type="missing_courtesy", rule="C-GREETING", review_state="dismissed"),
         dict(type="forbidden", rule="F-CLOSING"),
         dict(type="forbidden", rule="F-CLOSING", review_state="dismissed")])
-    api_env.add_interaction(counter="c2", staff="李四", wall_start_s=_t(2026, 2, 28, 23, 30), duration_s=60,
+    app_env.add_interaction(counter="c2", staff="李四", wall_start_s=_t(2026, 2, 28, 23, 30), duration_s=60,
                             flags=[dict(type="forbidden", rule="F-RUDE")])
-    api_env.add_interaction(site="annex", counter="a1", staff="赵六", wall_start_s=i1, duration_s=60,
+    app_env.add_interaction(site="annex", counter="a1", staff="赵六", wall_start_s=i1, duration_s=60,
                             flags=[dict(type="forbidden", rule="F-RUDE")])
-    agent = api_env.client(api_env.make_user("agent", []))
+    agent = app_env.client(app_env.make_user("agent", []))
     for counter, at, level in (("c1", i1 + 70, "满意"),          # 10 s after the first one ended
                                ("c1", i1 + 330, "非常满意"),     # during the second
                                ("c2", i1 + 20, "不满意"),        # during 李四's
@@ -115,9 +115,9 @@ def _report_dataset(api_env) -> None:
         assert r.status_code == 201, r.text
 
 
-def test_monthly_report_json_and_csv(api_env):
-    _report_dataset(api_env)
-    c = api_env.client(api_env.make_user("supervisor", ["hall"]))
+def test_monthly_report_json_and_csv(app_env):
+    _report_dataset(app_env)
+    c = app_env.client(app_env.make_user("supervisor", ["hall"]))
     r = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall"})
     assert r.status_code == 200, r.text
     rep = r.json()
@@ -159,8 +159,8 @@ def test_monthly_report_json_and_csv(api_env):
     assert feb["total"]["ratings"]["不满意"] == 0
 
 
-def test_events_validation_and_now_serving(api_env):
-    agent = api_env.client(api_env.make_user("agent", []))
+def test_events_validation_and_now_serving(app_env):
+    agent = app_env.client(app_env.make_user("agent", []))
     r = agent.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": "A012"})
     assert r.status_code == 201 and r.json()["payload"] == {"ticket": "A012"}
     at = time.time()
@@ -174,13 +174,13 @@ def test_events_validation_and_now_serving(api_env):
         assert r.status_code == 422, (bad, r.text)
     assert agent.post("/api/v1/events", json={"site": "hall", "counter": "c2", "kind": "pause"}).status_code == 201
 
-    screen = api_env.client(api_env.make_user("screen", ["hall"]))
+    screen = app_env.client(app_env.make_user("screen", ["hall"]))
     board = {x["counter"]: x for x in screen.get("/api/v1/events/now-serving", params={"site": "hall"}).json()}
-    assert set(board) == {"c1", "c2"}
+    assert set(board) == {"c1", "c2", "c3"}        # every counter of the site
     assert board["c1"]["ticket"] == "A012" and not board["c1"]["paused"]
     assert board["c2"]["ticket"] is None and board["c2"]["paused"]
     assert screen.get("/api/v1/events/now-serving", params={"site": "annex"}).status_code == 403
-    sup = api_env.client(api_env.make_user("supervisor", ["hall"]))
-    assert {c["name"]: c["paused"] for c in sup.get("/api/v1/counters").json()} == {"c1": False, "c2": True}
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    assert {c["name"]: c["paused"] for c in sup.get("/api/v1/counters").json()} == {"c1": False, "c2": True, "c3": False}
     assert agent.post("/api/v1/events", json={"site": "hall", "counter": "c2", "kind": "resume"}).status_code == 201
     assert not {x["counter"]: x for x in sup.get("/api/v1/events/now-serving").json()}["c2"]["paused"]

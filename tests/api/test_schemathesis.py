@@ -23,12 +23,12 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @pytest.fixture()
-def auth(api_env) -> dict[str, str]:
-    APP.state.engine, APP.state.store = api_env.engine, api_env.store
-    api_env.add_interaction(wall_start_s=time.time() - 120, staff="张三",
+def auth(app_env) -> dict[str, str]:
+    APP.state.engine, APP.state.store = app_env.engine, app_env.store
+    app_env.add_interaction(wall_start_s=time.time() - 120, staff="张三",
                             segments=[(0.0, 2.0, "staff", "您好，请问办理什么业务")],
                             flags=[dict(type="forbidden", rule="F-RUDE"), dict(type="missing_courtesy", rule="C-THANKS")])
-    return {"Authorization": f"Bearer {api_env.make_user('admin')}"}
+    return {"Authorization": f"Bearer {app_env.make_user('admin')}"}
 
 
 @schema.exclude(path_regex=r"/live$").parametrize()

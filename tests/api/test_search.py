@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import time
 
-from fixtures_audio import *  # noqa: F401,F403 - fixtures
-from fixtures_audio import AudioEnv
 from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 
 from services.search import find_hits, fts_phrase, make_snippet, search_statement
 from storage.tables import Interaction, Segment
+from tests.support.stack import AppEnv
 
 API = "/api/v1/interactions"
 NOW = time.time()
 
 
-def _seed(env: AudioEnv) -> dict[str, int]:
+def _seed(env: AppEnv) -> dict[str, int]:
     ids = {}
     ids["old"] = env.add_interaction(wall_start_s=NOW - 7200, staff="王芳", segments=[
         (0.5, 3.0, "S", "您好，请问您办理什么业务？"), (3.5, 6.0, "C", "你们是不是快下班了"),
@@ -30,47 +29,47 @@ def _seed(env: AudioEnv) -> dict[str, int]:
     return ids
 
 
-def _get(env: AudioEnv, token: str, **params) -> list[dict]:
+def _get(env: AppEnv, token: str, **params) -> list[dict]:
     r = env.client(token).get(f"{API}/search", params=params)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def test_substring_search_finds_chinese_inside_words_newest_first(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    admin = audio_env.token("admin", [])
-    hits = _get(audio_env, admin, q="下班")          # two characters: the LIKE fallback
+def test_substring_search_finds_chinese_inside_words_newest_first(app_env: AppEnv):
+    ids = _seed(app_env)
+    admin = app_env.token("admin", [])
+    hits = _get(app_env, admin, q="下班")          # two characters: the LIKE fallback
     assert [h["interaction_id"] for h in hits] == [ids["annex"], ids["new"], ids["old"]]
     old = hits[-1]
     assert old["text"] == "你们是不是快下班了" and old["snippet"] == "你们是不是快【下班】了"
     assert old["hits"] == [[6, 8]] and old["offset_s"] == 3.5 and old["site"] == "hall" and old["counter"] == "c1"
     assert abs(old["wall_start_s"] - (NOW - 7200)) < 1e-3
-    hits = _get(audio_env, admin, q="快下班")         # three characters: the trigram index
+    hits = _get(app_env, admin, q="快下班")         # three characters: the trigram index
     assert [(h["interaction_id"], h["snippet"]) for h in hits] == [(ids["old"], "你们是不是【快下班】了")]
-    assert _get(audio_env, admin, q="下班了") and len(_get(audio_env, admin, q="下班了")) == 2
-    assert _get(audio_env, admin, q="没有这句话") == []
+    assert _get(app_env, admin, q="下班了") and len(_get(app_env, admin, q="下班了")) == 2
+    assert _get(app_env, admin, q="没有这句话") == []
 
 
-def test_latin_text_special_characters_and_case(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    admin = audio_env.token("admin", [])
+def test_latin_text_special_characters_and_case(app_env: AppEnv):
+    ids = _seed(app_env)
+    admin = app_env.token("admin", [])
     for q in ("wifi", "WIFI", "abc_100%", "c_1", "%", "_"):
-        hits = _get(audio_env, admin, q=q)
+        hits = _get(app_env, admin, q=q)
         assert [h["interaction_id"] for h in hits] == [ids["new"]], q
         assert hits[0]["offset_s"] == 12.25
-    hit = _get(audio_env, admin, q="wifi")[0]
+    hit = _get(app_env, admin, q="wifi")[0]
     s, e = hit["hits"][0]
     assert hit["text"][s:e] == "WiFi" and "【WiFi】" in hit["snippet"]
-    assert _get(audio_env, admin, q='"quoted" OR x') == []          # FTS syntax is not interpreted
-    assert _get(audio_env, admin, q="a'b") == []
+    assert _get(app_env, admin, q='"quoted" OR x') == []          # FTS syntax is not interpreted
+    assert _get(app_env, admin, q="a'b") == []
 
 
-def test_filters(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    admin = audio_env.token("admin", [])
+def test_filters(app_env: AppEnv):
+    ids = _seed(app_env)
+    admin = app_env.token("admin", [])
 
     def found(**p) -> list[int]:
-        return [h["interaction_id"] for h in _get(audio_env, admin, q="下班", **p)]
+        return [h["interaction_id"] for h in _get(app_env, admin, q="下班", **p)]
 
     assert found(site="annex") == [ids["annex"]]
     assert found(counter="c2") == [ids["new"]]
@@ -81,32 +80,32 @@ def test_filters(audio_env: AudioEnv):
     assert found(review_state="open") == [ids["new"]]
     assert found(review_state="confirmed", rule="C-THANKS") == []
     assert found(limit=1) == [ids["annex"]]
-    audio_env.catalog.add_event("hall", "c2", kind="rating", at_s=NOW - 600 + 70, payload={"level": "不满意"})
+    app_env.catalog.add_event("hall", "c2", kind="rating", at_s=NOW - 600 + 70, payload={"level": "不满意"})
     assert found(rating="不满意") == [ids["new"]]
     assert found(rating="满意") == []
-    r = audio_env.client(admin).get(f"{API}/search", params={"q": "下班", "rating": "great"})
+    r = app_env.client(admin).get(f"{API}/search", params={"q": "下班", "rating": "great"})
     assert r.status_code == 422
 
 
-def test_site_scope_and_roles(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    hall = audio_env.token("supervisor", ["hall"])
-    viewer = audio_env.token("viewer", ["annex"])
-    assert {h["site"] for h in _get(audio_env, hall, q="下班")} == {"hall"}
-    assert [h["interaction_id"] for h in _get(audio_env, viewer, q="下班")] == [ids["annex"]]
-    assert audio_env.client(hall).get(f"{API}/search", params={"q": "下班", "site": "annex"}).status_code == 403
-    assert audio_env.client().get(f"{API}/search", params={"q": "下班"}).status_code == 401
-    assert audio_env.client("cw_not-a-token").get(f"{API}/search", params={"q": "下班"}).status_code == 401
-    agent = audio_env.token("agent", [])
-    assert audio_env.client(agent).get(f"{API}/search", params={"q": "下班"}).status_code == 403
+def test_site_scope_and_roles(app_env: AppEnv):
+    ids = _seed(app_env)
+    hall = app_env.token("supervisor", ["hall"])
+    viewer = app_env.token("viewer", ["annex"])
+    assert {h["site"] for h in _get(app_env, hall, q="下班")} == {"hall"}
+    assert [h["interaction_id"] for h in _get(app_env, viewer, q="下班")] == [ids["annex"]]
+    assert app_env.client(hall).get(f"{API}/search", params={"q": "下班", "site": "annex"}).status_code == 403
+    assert app_env.client().get(f"{API}/search", params={"q": "下班"}).status_code == 401
+    assert app_env.client("cw_not-a-token").get(f"{API}/search", params={"q": "下班"}).status_code == 401
+    agent = app_env.token("agent", [])
+    assert app_env.client(agent).get(f"{API}/search", params={"q": "下班"}).status_code == 403
     for bad in ({"q": ""}, {"q": "x" * 201}, {"q": "下班", "limit": 0}, {"q": "   "}):
-        assert audio_env.client(hall).get(f"{API}/search", params=bad).status_code == 422, bad
+        assert app_env.client(hall).get(f"{API}/search", params=bad).status_code == 422, bad
 
 
-def test_detail_and_scope(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    hall = audio_env.token("viewer", ["hall"])
-    r = audio_env.client(hall).get(f"{API}/{ids['old']}")
+def test_detail_and_scope(app_env: AppEnv):
+    ids = _seed(app_env)
+    hall = app_env.token("viewer", ["hall"])
+    r = app_env.client(hall).get(f"{API}/{ids['old']}")
     assert r.status_code == 200, r.text
     d = r.json()
     assert (d["site"], d["counter"], d["staff"], d["duration_s"]) == ("hall", "c1", "王芳", 60.0)
@@ -116,32 +115,32 @@ def test_detail_and_scope(audio_env: AudioEnv):
     assert (f["rule"], f["type"], f["review_state"], f["review_note"]) == ("F-OFF-WORK", "forbidden", "confirmed", "")
     # Another site's interaction and a missing one look the same.
     for i in (ids["annex"], 999999):
-        r = audio_env.client(hall).get(f"{API}/{i}")
+        r = app_env.client(hall).get(f"{API}/{i}")
         assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {i}"
-    assert audio_env.client(hall).get(f"{API}/1%2F..%2F2").status_code in (404, 422)
-    assert audio_env.client(hall).get(f"{API}/99999999999").status_code == 422
-    assert audio_env.client().get(f"{API}/{ids['old']}").status_code == 401
+    assert app_env.client(hall).get(f"{API}/1%2F..%2F2").status_code in (404, 422)
+    assert app_env.client(hall).get(f"{API}/99999999999").status_code == 422
+    assert app_env.client().get(f"{API}/{ids['old']}").status_code == 401
 
 
-def test_index_follows_inserts_updates_and_deletes(audio_env: AudioEnv):
-    ids = _seed(audio_env)
-    admin = audio_env.token("admin", [])
-    with Session(audio_env.engine) as s, s.begin():
+def test_index_follows_inserts_updates_and_deletes(app_env: AppEnv):
+    ids = _seed(app_env)
+    admin = app_env.token("admin", [])
+    with Session(app_env.engine) as s, s.begin():
         s.execute(update(Segment).where(Segment.text == "你们是不是快下班了").values(text="今天人很多"))
-    assert [h["interaction_id"] for h in _get(audio_env, admin, q="快下班")] == []
-    assert [h["interaction_id"] for h in _get(audio_env, admin, q="人很多")] == [ids["old"]]
-    with Session(audio_env.engine) as s, s.begin():     # segments go with their interaction (cascade)
+    assert [h["interaction_id"] for h in _get(app_env, admin, q="快下班")] == []
+    assert [h["interaction_id"] for h in _get(app_env, admin, q="人很多")] == [ids["old"]]
+    with Session(app_env.engine) as s, s.begin():     # segments go with their interaction (cascade)
         s.execute(delete(Interaction).where(Interaction.id == ids["new"]))
-    assert [h["interaction_id"] for h in _get(audio_env, admin, q="下班了")] == [ids["annex"]]
-    assert _get(audio_env, admin, q="五点下班") == []
-    if audio_env.engine.dialect.name == "sqlite":
-        with audio_env.engine.begin() as c:
+    assert [h["interaction_id"] for h in _get(app_env, admin, q="下班了")] == [ids["annex"]]
+    assert _get(app_env, admin, q="五点下班") == []
+    if app_env.engine.dialect.name == "sqlite":
+        with app_env.engine.begin() as c:
             c.execute(text("INSERT INTO segments_fts(segments_fts) VALUES ('integrity-check')"))
 
 
-def test_the_index_is_used(audio_env: AudioEnv):
+def test_the_index_is_used(app_env: AppEnv):
     """The three-character query goes through the trigram index on each backend."""
-    eng = audio_env.engine
+    eng = app_env.engine
     stmt = search_statement("快下班", dialect=eng.dialect.name)
     sql = str(stmt.compile(eng, compile_kwargs={"literal_binds": True}))
     with eng.connect() as c:
@@ -163,16 +162,16 @@ def test_snippet_helpers():
     assert snippet == "甲" * 10 + "【下班】" + "乙" * 10
 
 
-def test_every_search_plan_agrees_with_a_plain_scan(audio_env: AudioEnv):
+def test_every_search_plan_agrees_with_a_plain_scan(app_env: AppEnv):
     """SQLite scans common phrases newest first and sorts rare ones from the FTS index;
     PostgreSQL uses the trigram index: all must return exactly what a plain scan finds."""
     from sqlalchemy import select
 
     from storage.tables import Segment
 
-    _seed(audio_env)
-    dialect = audio_env.engine.dialect.name
-    with Session(audio_env.engine) as s:
+    _seed(app_env)
+    dialect = app_env.engine.dialect.name
+    with Session(app_env.engine) as s:
         texts = dict(s.execute(select(Segment.id, Segment.text)).all())
         for q in ("快下班", "下班了", "wifi", "abc_100%", "没有这句话"):
             expect = {i for i, t in texts.items() if q.lower() in t.lower()}

@@ -26,11 +26,11 @@ def _operations(app) -> list[tuple[str, str]]:
     return ops
 
 
-def test_every_route_needs_a_token(api_env):
-    ops = _operations(api_env.app)
+def test_every_route_needs_a_token(app_env):
+    ops = _operations(app_env.app)
     assert len(ops) >= 10
-    anon = api_env.client()
-    forged = api_env.client("cw_not-a-real-token")
+    anon = app_env.client()
+    forged = app_env.client("cw_not-a-real-token")
     for method, path in ops:
         for client in (anon, forged):
             r = client.request(method, path)
@@ -38,9 +38,9 @@ def test_every_route_needs_a_token(api_env):
             assert r.headers.get("www-authenticate") == "Bearer"
 
 
-def test_viewer_cannot_review_or_handle_complaints(api_env):
-    api_env.add_interaction(wall_start_s=time.time() - 60, flags=[dict(type="forbidden", rule="F-RUDE")])
-    viewer = api_env.client(api_env.make_user("viewer", ["hall"]))
+def test_viewer_cannot_review_or_handle_complaints(app_env):
+    app_env.add_interaction(wall_start_s=time.time() - 60, flags=[dict(type="forbidden", rule="F-RUDE")])
+    viewer = app_env.client(app_env.make_user("viewer", ["hall"]))
     fid = viewer.get("/api/v1/flags").json()[0]["id"]
     assert viewer.post(f"/api/v1/flags/{fid}/review", json={"state": "dismissed"}).status_code == 403
     assert viewer.get("/api/v1/complaints").status_code == 403
@@ -48,12 +48,12 @@ def test_viewer_cannot_review_or_handle_complaints(api_env):
     assert viewer.get("/api/v1/reports/monthly", params={"month": "2026-03"}).status_code == 403
 
 
-def test_supervisor_sees_only_own_sites(api_env):
-    api_env.add_interaction(wall_start_s=time.time() - 60, flags=[dict(type="forbidden", rule="F-RUDE")])
-    api_env.add_interaction(site="annex", counter="a1", wall_start_s=time.time() - 60,
+def test_supervisor_sees_only_own_sites(app_env):
+    app_env.add_interaction(wall_start_s=time.time() - 60, flags=[dict(type="forbidden", rule="F-RUDE")])
+    app_env.add_interaction(site="annex", counter="a1", wall_start_s=time.time() - 60,
                             flags=[dict(type="forbidden", rule="F-CLOSING")])
-    hall = api_env.client(api_env.make_user("supervisor", ["hall"]))
-    annex = api_env.client(api_env.make_user("supervisor", ["annex"]))
+    hall = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    annex = app_env.client(app_env.make_user("supervisor", ["annex"]))
     hall_flag = hall.get("/api/v1/flags").json()
     assert [f["site"] for f in hall_flag] == ["hall"]
     assert [f["site"] for f in annex.get("/api/v1/flags").json()] == ["annex"]
@@ -72,34 +72,34 @@ def test_supervisor_sees_only_own_sites(api_env):
     rep = annex.get("/api/v1/reports/monthly", params={"month": month}).json()
     assert rep["sites"] == ["annex"] and {r["site"] for r in rep["by_counter"]} <= {"annex"}
     assert {c["site"] for c in annex.get("/api/v1/counters").json()} == {"annex"}
-    admin = api_env.client(api_env.make_user("admin"))
+    admin = app_env.client(app_env.make_user("admin"))
     assert {f["site"] for f in admin.get("/api/v1/flags").json()} == {"hall", "annex"}
 
 
-def test_events_need_an_agent_or_admin(api_env):
+def test_events_need_an_agent_or_admin(app_env):
     body = {"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": "B007"}
     for role in ("viewer", "supervisor", "screen"):
-        r = api_env.client(api_env.make_user(role, ["hall"])).post("/api/v1/events", json=body)
+        r = app_env.client(app_env.make_user(role, ["hall"])).post("/api/v1/events", json=body)
         assert r.status_code == 403, role
     for role in ("agent", "admin"):
-        assert api_env.client(api_env.make_user(role, [])).post("/api/v1/events", json=body).status_code == 201
-    annex_agent = api_env.client(api_env.make_user("agent", ["annex"]))
+        assert app_env.client(app_env.make_user(role, [])).post("/api/v1/events", json=body).status_code == 201
+    annex_agent = app_env.client(app_env.make_user("agent", ["annex"]))
     assert annex_agent.post("/api/v1/events", json=body).status_code == 403
-    agent = api_env.client(api_env.make_user("agent", []))
+    agent = app_env.client(app_env.make_user("agent", []))
     assert agent.get("/api/v1/events/now-serving").status_code == 403   # screens read, agents write
-    assert api_env.client(api_env.make_user("viewer", ["hall"])).get("/api/v1/events/now-serving").status_code == 403
+    assert app_env.client(app_env.make_user("viewer", ["hall"])).get("/api/v1/events/now-serving").status_code == 403
 
 
-def test_audit_log_is_admin_only_and_read_only(api_env):
-    admin = api_env.client(api_env.make_user("admin"))
+def test_audit_log_is_admin_only_and_read_only(app_env):
+    admin = app_env.client(app_env.make_user("admin"))
     assert admin.get("/api/v1/audit").status_code == 200
     for role in ("supervisor", "viewer"):
-        assert api_env.client(api_env.make_user(role, ["hall"])).get("/api/v1/audit").status_code == 403
-    for route in api_env.app.routes:
+        assert app_env.client(app_env.make_user(role, ["hall"])).get("/api/v1/audit").status_code == 403
+    for route in app_env.app.routes:
         path = getattr(route, "path", "")
         if "/audit" in path:
             assert set(getattr(route, "methods", set())) <= {"GET", "HEAD"}, (path, route.methods)
-    for path, item in api_env.app.openapi()["paths"].items():
+    for path, item in app_env.app.openapi()["paths"].items():
         if "/audit" in path:
             assert set(item) <= {"get"}, path
     for method in ("put", "patch", "delete", "post"):
@@ -107,12 +107,12 @@ def test_audit_log_is_admin_only_and_read_only(api_env):
         assert admin.request(method, "/api/v1/audit/1").status_code in (404, 405)
 
 
-def test_wrong_password_is_refused_and_audited(api_env):
-    api_env.make_user("supervisor", ["hall"], name="王主管", password=PASSWORD)
-    anon = api_env.client()
+def test_wrong_password_is_refused_and_audited(app_env):
+    app_env.make_user("supervisor", ["hall"], name="王主管", password=PASSWORD)
+    anon = app_env.client()
     r = anon.post("/api/v1/auth/login", json={"name": "王主管", "password": "not the password"})
     assert r.status_code == 401 and "cw_session" not in r.cookies
-    with Session(api_env.engine) as s:
+    with Session(app_env.engine) as s:
         assert s.scalar(select(AuditLog.user_name).where(AuditLog.action == "login.failed")) == "王主管"
     r = anon.post("/api/v1/auth/login", json={"name": "王主管", "password": PASSWORD})
     assert r.status_code == 200
@@ -121,24 +121,24 @@ def test_wrong_password_is_refused_and_audited(api_env):
     assert anon.get("/api/v1/auth/me").json()["name"] == "王主管"   # the cookie authenticates
 
 
-def test_tokens_are_not_logged_and_never_in_urls(api_env, caplog):
+def test_tokens_are_not_logged_and_never_in_urls(app_env, caplog):
     caplog.set_level(logging.DEBUG)
-    api_env.make_user("supervisor", ["hall"], name="sup-log", password=PASSWORD)
-    client = api_env.client()
+    app_env.make_user("supervisor", ["hall"], name="sup-log", password=PASSWORD)
+    client = app_env.client()
     token = client.post("/api/v1/auth/login", json={"name": "sup-log", "password": PASSWORD}).json()["token"]
-    bearer = api_env.make_user("admin")
-    admin = api_env.client(bearer)
+    bearer = app_env.make_user("admin")
+    admin = app_env.client(bearer)
     for path in ("/api/v1/flags", "/api/v1/complaints", "/api/v1/counters", "/api/v1/audit"):
         client.get(path)
         admin.get(path)
     admin.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "pause"})
     for secret in (token, bearer):
         assert secret not in caplog.text
-    with Session(api_env.engine) as s:
+    with Session(app_env.engine) as s:
         for row in s.scalars(select(AuditLog)):
             assert token not in f"{row.target} {row.detail}" and bearer not in f"{row.target} {row.detail}"
     # No operation takes a credential in its URL.
-    for item in api_env.app.openapi()["paths"].values():
+    for item in app_env.app.openapi()["paths"].values():
         for op in item.values():
             for p in op.get("parameters", []):
                 assert not re.search(r"token|key|secret|session|password|auth", p["name"], re.I), p

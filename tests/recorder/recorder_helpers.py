@@ -1,7 +1,6 @@
 """Helpers shared by the recorder tests (imported as a module; fixtures live in conftest)."""
 from __future__ import annotations
 
-import uuid
 import wave
 from pathlib import Path
 
@@ -10,15 +9,6 @@ import numpy as np
 from recorder.sources import decode_file
 
 RATE_HZ = 16000
-
-
-def make_store(server, *, timeout_s: float = 5.0):
-    """An ObjectStore on ``server`` with a bucket name unique to this test run."""
-    from storage.objects import ObjectStore
-
-    return ObjectStore(endpoint=server.endpoint, access_key=server.access_key,
-                       secret_key=server.secret_key, bucket=f"rec-{uuid.uuid4().hex[:12]}",
-                       timeout_s=timeout_s)
 
 
 def read_all(path: Path, *, channels: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from recorder_helpers import best_correlation, make_store, write_wav
+from recorder_helpers import best_correlation, write_wav
 
 from domain.chunks import ChunkMeta
 from domain.flac import decode_flac
@@ -19,6 +19,7 @@ from recorder.agent import STATUS_SPOOL_FULL, STATUS_STORE_UNREACHABLE, Agent, H
 from recorder.sources import FfmpegSource, parse_source
 from recorder.uploader import Backoff
 from storage.objects import ObjectInfo, ObjectStore
+from tests.support.stores import store_on
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)
 
@@ -80,10 +81,10 @@ def run_in_thread(agent: Agent, stop: threading.Event) -> tuple[threading.Thread
 
 
 @pytest.mark.slow
-def test_file_source_every_sample_reaches_the_store(tmp_path: Path, s3, speech_stereo: np.ndarray) -> None:
+def test_file_source_every_sample_reaches_the_store(tmp_path: Path, own_s3_server, speech_stereo: np.ndarray) -> None:
     original = speech_stereo[:5 * 16000 + 123]  # 5 s and a partial last chunk
     wav = write_wav(tmp_path / "in.wav", original)
-    store, rec = make_store(s3), Recorded()
+    store, rec = store_on(own_s3_server), Recorded()
     agent = agent_for(parse_source(f"ffmpeg:{wav}", channels=2), tmp_path, store, rec, chunk_s=1.5)
     t0 = time.monotonic()
     stats = agent.run(threading.Event())  # returns by itself: the file ends, the spool drains
@@ -100,12 +101,12 @@ def test_file_source_every_sample_reaches_the_store(tmp_path: Path, s3, speech_s
 
 
 @pytest.mark.slow
-def test_pulseaudio_capture_reaches_the_store(pulse_env, tmp_path: Path, s3, speech_mono: np.ndarray) -> None:
+def test_pulseaudio_capture_reaches_the_store(pulse_env, tmp_path: Path, own_s3_server, speech_mono: np.ndarray) -> None:
     """The key path: speech played into a PulseAudio sink, captured through PyAudio from the
     sink's monitor, chunked, spooled and uploaded; the store holds every captured sample."""
     played = speech_mono[:4 * 16000]
     wav = write_wav(tmp_path / "speech.wav", played)
-    store, rec = make_store(s3), Recorded()
+    store, rec = store_on(own_s3_server), Recorded()
     source = parse_source("pyaudio:pulse", channels=1)
     agent = agent_for(source, tmp_path, store, rec, chunk_s=1.0)
     stop = threading.Event()
@@ -131,12 +132,12 @@ def test_pulseaudio_capture_reaches_the_store(pulse_env, tmp_path: Path, s3, spe
 
 
 @pytest.mark.slow
-def test_store_outage_loses_nothing_and_keeps_order(tmp_path: Path, s3, speech_stereo: np.ndarray,
+def test_store_outage_loses_nothing_and_keeps_order(tmp_path: Path, own_s3_server, speech_stereo: np.ndarray,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     """The S3 server is down for 20 s in the middle of a 27 s capture: nothing is lost, and
     the chunks reach the store in order once it is back."""
     wav = write_wav(tmp_path / "in.wav", speech_stereo)
-    store, rec = make_store(s3, timeout_s=2.0), Recorded()
+    store, rec = store_on(own_s3_server, timeout_s=2.0), Recorded()
     agent = agent_for(FfmpegSource(str(wav), channels=2), tmp_path, store, rec, chunk_s=2.0,
                       backoff=Backoff(initial_s=0.5, max_s=2.0))
     stop = threading.Event()
@@ -144,11 +145,11 @@ def test_store_outage_loses_nothing_and_keeps_order(tmp_path: Path, s3, speech_s
         thread, result = run_in_thread(agent, stop)
         try:
             time.sleep(2.5)
-            s3.stop()
+            own_s3_server.stop()
             uploaded_before = len(rec.stored)
             time.sleep(20.0)
             pending_during = len(agent.spool)
-            s3.start()
+            own_s3_server.start()
             thread.join(60)
         finally:
             stop.set()
@@ -166,10 +167,10 @@ def test_store_outage_loses_nothing_and_keeps_order(tmp_path: Path, s3, speech_s
     assert retries and all(r.getMessage().startswith("counter c1:") for r in retries)
 
 
-def test_restarted_agent_uploads_leftovers_first(tmp_path: Path, s3, speech_mono: np.ndarray) -> None:
+def test_restarted_agent_uploads_leftovers_first(tmp_path: Path, own_s3_server, speech_mono: np.ndarray) -> None:
     wav1 = write_wav(tmp_path / "one.wav", speech_mono[:3 * 16000])
     wav2 = write_wav(tmp_path / "two.wav", speech_mono[3 * 16000:5 * 16000])
-    store = make_store(s3)
+    store = store_on(own_s3_server)
     # First run: the store is unreachable (nothing listens there); stop gives up after 0.3 s.
     dead = ObjectStore(endpoint="127.0.0.1:9", access_key="k", secret_key="s", bucket=store.bucket,
                        timeout_s=1.0)
@@ -218,9 +219,9 @@ def test_full_spool_keeps_old_audio_and_drops_new(tmp_path: Path, speech_mono: n
 
 
 @pytest.mark.slow
-def test_first_sigint_finishes_chunk_and_uploads(tmp_path: Path, s3, speech_mono: np.ndarray) -> None:
+def test_first_sigint_finishes_chunk_and_uploads(tmp_path: Path, own_s3_server, speech_mono: np.ndarray) -> None:
     wav = write_wav(tmp_path / "in.wav", speech_mono[:8 * 16000])
-    store, rec = make_store(s3), Recorded()
+    store, rec = store_on(own_s3_server), Recorded()
     source = FfmpegSource(str(wav), channels=1)
     agent = agent_for(source, tmp_path, store, rec, chunk_s=1.0)
     stop = threading.Event()

@@ -7,20 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from recorder_helpers import make_store, write_wav
+from recorder_helpers import write_wav
 
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
+from tests.support.stores import store_on
 
 
 @pytest.mark.slow
-def test_clock_jumps_do_not_move_chunks(tmp_path: Path, s3, speech_mono: np.ndarray) -> None:
+def test_clock_jumps_do_not_move_chunks(tmp_path: Path, own_s3_server, speech_mono: np.ndarray) -> None:
     t0 = 1_800_000_000.0
     readings = iter([t0] + [t0 - 3600.0, t0 + 7200.0] * 1000)   # then back an hour, then forward two
     stored = []
     wav = write_wav(tmp_path / "in.wav", speech_mono[:35 * 1600])
     agent = Agent(site="s1", counter="c1", source=FfmpegSource(str(wav), channels=1, realtime=False),
-                  spool_dir=tmp_path / "spool", store=make_store(s3), chunk_s=1.0, quota_bytes=10_000_000,
+                  spool_dir=tmp_path / "spool", store=store_on(own_s3_server), chunk_s=1.0, quota_bytes=10_000_000,
                   on_stored=lambda meta, _info: stored.append(meta), clock=lambda: next(readings), heartbeat_s=0.1)
     agent.run(threading.Event())
     assert len(stored) == 4

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from recorder_helpers import RATE_HZ, make_store, write_wav
+from recorder_helpers import RATE_HZ, write_wav
 from sqlalchemy.orm import Session
 
 from domain.chunks import live_prefix
@@ -20,6 +20,7 @@ from recorder.uploader import Backoff
 from services.catalog import Catalog
 from storage.engine import make_engine
 from storage.tables import Counter
+from tests.support.stores import store_on
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)
 
@@ -41,11 +42,11 @@ def test_full_queue_drops_blocks_instead_of_waiting(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path, s3,
+def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path, own_s3_server,
                                                                  speech_stereo: np.ndarray) -> None:
     original = speech_stereo[:5 * RATE_HZ]
     wav = write_wav(tmp_path / "in.wav", original)
-    store = make_store(s3)
+    store = store_on(own_s3_server)
     published: list[LiveMeta] = []
     old = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
                 spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, chunk_s=10.0, backoff=QUICK,
@@ -80,13 +81,13 @@ def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_store_outage_skips_live_audio_only(tmp_path: Path, s3, db_url: str, speech_stereo: np.ndarray) -> None:
+def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_url: str, speech_stereo: np.ndarray) -> None:
     original = speech_stereo[:12 * RATE_HZ]
     wav = write_wav(tmp_path / "in.wav", original)
     engine = make_engine(db_url)
     catalog = Catalog(engine)
     info = catalog.add_counter("hall", "c1")
-    store = make_store(s3, timeout_s=1.0)
+    store = store_on(own_s3_server, timeout_s=1.0)
     published: list[LiveMeta] = []
 
     def on_live(m: LiveMeta) -> None:
@@ -102,11 +103,11 @@ def test_store_outage_skips_live_audio_only(tmp_path: Path, s3, db_url: str, spe
     t.start()
     try:
         _wait(lambda: len(published) >= 2, 10, "live segments before the outage")
-        s3.stop()
+        own_s3_server.stop()
         down_at = time.time()
         time.sleep(3.0)
         before_up = len(published)
-        s3.start()
+        own_s3_server.start()
         up_at = time.time()
         _wait(lambda: published[-1].published_s > up_at, 10, "live segments after the outage")
     finally:

@@ -11,8 +11,8 @@ from services import alarms as health
 from services.alarms import AlarmOptions
 
 
-def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> None:  # noqa: ANN001
-    env = signage_env
+def test_screen_gone_raised_and_cleared(app_env, db_url, monkeypatch) -> None:  # noqa: ANN001
+    env = app_env
     sup = env.client(env.make_user("supervisor"))
     token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
     sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "never-on"})   # no heartbeat yet: no alarm
@@ -43,7 +43,7 @@ def test_screen_gone_raised_and_cleared(signage_env, db_url, monkeypatch) -> Non
     assert {s["name"]: s["alarms"] for s in sup.get("/api/v1/signage/screens").json()}["lobby"] == []
 
 
-def test_two_sweeps_at_once_raise_one_alarm(signage_env) -> None:  # noqa: ANN001
+def test_two_sweeps_at_once_raise_one_alarm(app_env) -> None:  # noqa: ANN001
     """The worker sweep and `up`'s health loop evaluating at the same moment: one alarm, not two."""
     import threading
 
@@ -54,7 +54,7 @@ def test_two_sweeps_at_once_raise_one_alarm(signage_env) -> None:  # noqa: ANN00
     from storage.engine import writer
     from storage.tables import Alarm
 
-    env = signage_env
+    env = app_env
     sup = env.client(env.make_user("supervisor"))
     token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
     assert env.client(token).post("/api/v1/signage/screens/lobby/heartbeat", json={}).status_code == 204

@@ -33,8 +33,8 @@ def _setup(env, media):  # noqa: ANN001, ANN202
     return c, screen_token, video, text, r.json()
 
 
-def test_content_schedule_manifest_preview(signage_env, media) -> None:  # noqa: ANN001
-    env = signage_env
+def test_content_schedule_manifest_preview(app_env, media) -> None:  # noqa: ANN001
+    env = app_env
     c, screen_token, video, text, playlist = _setup(env, media)
     r = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"], "screens": ["lobby"],
                                                   "weekdays": [0, 1, 2, 3, 4], "start_time": "08:00",
@@ -99,8 +99,8 @@ def test_content_schedule_manifest_preview(signage_env, media) -> None:  # noqa:
     assert st["status"]["offline_periods"] == [[1.0, 5.0]] and st["last_heartbeat_s"]
 
 
-def test_permissions(signage_env, media) -> None:  # noqa: ANN001
-    env = signage_env
+def test_permissions(app_env, media) -> None:  # noqa: ANN001
+    env = app_env
     c, screen_token, video, *_ = _setup(env, media)
     other = c.post("/api/v1/signage/screens", json={"site": "hall", "name": "door"}).json()["token"]
     s = env.client(screen_token)
@@ -118,8 +118,8 @@ def test_permissions(signage_env, media) -> None:  # noqa: ANN001
     assert annex_screen.get(f"/api/v1/signage/content/{video['id']}").status_code == 404
 
 
-def test_upload_rules(signage_env, media) -> None:  # noqa: ANN001
-    c = signage_env.client(signage_env.make_user("supervisor"))
+def test_upload_rules(app_env, media) -> None:  # noqa: ANN001
+    c = app_env.client(app_env.make_user("supervisor"))
     png = media["blue_png"].read_bytes()
     ok = c.post("/api/v1/signage/content", params={"site": "hall", "name": "蓝色.png"}, content=png)
     assert ok.status_code == 201 and ok.json()["kind"] == "image"
@@ -139,8 +139,8 @@ def test_upload_rules(signage_env, media) -> None:  # noqa: ANN001
                   content=b"MZ\x90\0" * 100).status_code == 415
 
 
-def test_overnight_schedule_through_the_api(signage_env, media) -> None:  # noqa: ANN001
-    c, _, video, text, playlist = _setup(signage_env, media)
+def test_overnight_schedule_through_the_api(app_env, media) -> None:  # noqa: ANN001
+    c, _, video, text, playlist = _setup(app_env, media)
     night = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
                                                       "screens": ["lobby"], "weekdays": [4],
                                                       "start_time": "22:00", "end_time": "06:00"})
@@ -155,8 +155,8 @@ def test_overnight_schedule_through_the_api(signage_env, media) -> None:  # noqa
     assert "Saturday from 05:00 to 06:00" in r.json()["detail"]["reason"]
 
 
-def test_preview_honours_interrupts_open_at_that_time(signage_env, media) -> None:  # noqa: ANN001
-    env = signage_env
+def test_preview_honours_interrupts_open_at_that_time(app_env, media) -> None:  # noqa: ANN001
+    env = app_env
     c, _, video, text, playlist = _setup(env, media)
     assert c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
                                                      "screens": ["lobby"]}).status_code == 201
@@ -194,8 +194,8 @@ def test_preview_honours_interrupts_open_at_that_time(signage_env, media) -> Non
                  params={"at": "2026-11-23T10:10:00"}).json()["kind"] == "interrupt"   # site-wide notice
 
 
-def test_reregistering_revokes_the_old_token(signage_env, media) -> None:  # noqa: ANN001
-    env = signage_env
+def test_reregistering_revokes_the_old_token(app_env, media) -> None:  # noqa: ANN001
+    env = app_env
     c = env.client(env.make_user("supervisor"))
     first = c.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
     assert env.client(first).get("/api/v1/signage/screens/lobby/manifest").status_code == 200
@@ -214,8 +214,8 @@ def test_reregistering_revokes_the_old_token(signage_env, media) -> None:  # noq
     assert env.client(door).get("/api/v1/signage/screens/door/manifest").status_code == 200
 
 
-def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
-    env = signage_env
+def test_update_and_delete(app_env, media) -> None:  # noqa: ANN001
+    env = app_env
     c, screen_token, video, text, playlist = _setup(env, media)
     key = f"signage/content/{video['sha256']}"
     twin = c.post("/api/v1/signage/content", params={"site": "hall", "name": "red-again.mp4"},
@@ -291,13 +291,13 @@ def test_update_and_delete(signage_env, media) -> None:  # noqa: ANN001
     assert c.delete("/api/v1/signage/playlists/424242").status_code == 404
 
 
-def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:  # noqa: ANN001
+def test_big_upload_streams_in_and_out(app_env, media, monkeypatch) -> None:  # noqa: ANN001
     """A 12 MiB video goes through a temporary file to the store (in 5 MiB parts here) and comes
     back streamed, byte for byte; one byte over the limit is refused with the limit named."""
     import services.signage_content
 
     monkeypatch.setattr(services.signage_content, "PART_BYTES", 5 * 1024 * 1024)   # multipart: 3 parts
-    env = signage_env
+    env = app_env
     env.app.state.signage_max_upload_bytes = 12 * 1024 * 1024
     c = env.client(env.make_user("supervisor"))
     head = media["red"].read_bytes()
@@ -333,10 +333,10 @@ def test_big_upload_streams_in_and_out(signage_env, media, monkeypatch) -> None:
     print(f"12 MiB upload {up_s:.2f} s")
 
 
-def test_a_screen_name_of_another_site_cannot_be_taken_over(signage_env) -> None:  # noqa: ANN001
+def test_a_screen_name_of_another_site_cannot_be_taken_over(app_env) -> None:  # noqa: ANN001
     """Screen names are unique across sites: a supervisor of the annex registering 'lobby' (the
     hall's) gets 409 and neither moves the screen nor revokes its player's token."""
-    env = signage_env
+    env = app_env
     hall = env.client(env.make_user("supervisor", ["hall"]))
     token = hall.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
     player = env.client(token)
@@ -366,11 +366,11 @@ def test_a_screen_name_of_another_site_cannot_be_taken_over(signage_env) -> None
     assert player.get("/api/v1/signage/screens/lobby/manifest").status_code == 401
 
 
-def test_upload_racing_the_delete_of_its_twin_keeps_the_file(signage_env, media, monkeypatch) -> None:  # noqa: ANN001
+def test_upload_racing_the_delete_of_its_twin_keeps_the_file(app_env, media, monkeypatch) -> None:  # noqa: ANN001
     """An upload finds the file already stored (another row has the same SHA-256) and skips the
     put; the other row is deleted, with the file, before the upload commits its row. The upload
     stores the file again from its temporary file: no row without a file."""
-    env = signage_env
+    env = app_env
     c = env.client(env.make_user("supervisor"))
     data = media["blue_png"].read_bytes()
     first = c.post("/api/v1/signage/content", params={"site": "hall", "name": "a.png"}, content=data).json()
@@ -393,7 +393,7 @@ def test_upload_racing_the_delete_of_its_twin_keeps_the_file(signage_env, media,
     assert got.status_code == 200 and got.content == data
 
 
-def test_upload_holds_no_transaction_while_the_body_streams(signage_env, media, db_url) -> None:  # noqa: ANN001
+def test_upload_holds_no_transaction_while_the_body_streams(app_env, media, db_url) -> None:  # noqa: ANN001
     """While a slow upload's body is on its way, the database is not held: other writes go
     through at once (SQLite: no write lock), and PostgreSQL shows no "idle in transaction"."""
     import threading
@@ -402,7 +402,7 @@ def test_upload_holds_no_transaction_while_the_body_streams(signage_env, media, 
     from signage_helpers import serve
     from sqlalchemy import create_engine, text
 
-    env = signage_env
+    env = app_env
     sup = env.make_user("supervisor")
     server, thread, port = serve(env.app, 0)
     go_on, answer = threading.Event(), {}

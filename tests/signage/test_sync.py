@@ -23,8 +23,8 @@ def _restore_to(engine, last_id: int) -> None:  # noqa: ANN001
             conn.execute(text("SELECT setval(pg_get_serial_sequence('events', 'id'), :n)"), {"n": last_id})
 
 
-def test_now_serving_follows_the_server_after_a_restore(signage_env, tmp_path: Path) -> None:  # noqa: ANN001
-    env = signage_env
+def test_now_serving_follows_the_server_after_a_restore(app_env, tmp_path: Path) -> None:  # noqa: ANN001
+    env = app_env
     sup = env.client(env.make_user("supervisor"))
     token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
 

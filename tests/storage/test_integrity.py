@@ -38,8 +38,8 @@ def day(catalog, object_store):
     return start, end, before, s1 + s2, after
 
 
-def _verify(catalog, store, start, end):
-    return verify_day(catalog.engine, store, counter_id=catalog.counter("hall", "c1").id, start_s=start, end_s=end)
+def _verify(catalog, object_store, start, end):
+    return verify_day(catalog.engine, object_store, counter_id=catalog.counter("hall", "c1").id, start_s=start, end_s=end)
 
 
 def test_chain_links_every_chunk_to_the_one_before(catalog, object_store, day):

@@ -21,14 +21,15 @@ from recorder.spool import Spool
 from recorder.uploader import Uploader
 from storage.object_lock import ObjectLockState
 from storage.objects import ObjectStore, parse_sse
+from tests.support.stores import store_on
 
 pytestmark = pytest.mark.slow
 
 
-def _raw_headers(store: ObjectStore, key: str) -> dict[str, str]:
+def _raw_headers(object_store: ObjectStore, key: str) -> dict[str, str]:
     # rclone keeps the request's headers with the object and sends them back on HEAD, which
     # shows what our PUT carried.
-    return {k.lower(): v for k, v in store._client.stat_object(store.bucket, key).metadata.items()}  # noqa: SLF001
+    return {k.lower(): v for k, v in object_store._client.stat_object(object_store.bucket, key).metadata.items()}  # noqa: SLF001
 
 
 def _spooled_chunk(spool: Spool, wall0: float) -> ChunkMeta:
@@ -41,46 +42,46 @@ def _spooled_chunk(spool: Spool, wall0: float) -> ChunkMeta:
 
 
 @pytest.mark.parametrize("setting", ["auto", "governance"])
-def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, store_on, tmp_path: Path, caplog,
+def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, tmp_path: Path, caplog,
                                                              setting: str):
-    store = ObjectStore(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
+    object_store = ObjectStore(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
                         secret_key=s3_server.secret_key, bucket=store_on(s3_server).bucket, object_lock=setting)
-    store.ensure_bucket()
+    object_store.ensure_bucket()
     caplog.set_level(logging.INFO, logger="storage.objects")
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
     wall0 = 1_790_000_000.0
     meta = _spooled_chunk(spool, wall0)
-    uploader = Uploader(spool, store, retention_days=180)
+    uploader = Uploader(spool, object_store, retention_days=180)
     # Locked (where the store can) until capture time + the site's retention.
     assert uploader.retain_until(meta) == dt.datetime.fromtimestamp(wall0, dt.timezone.utc) + dt.timedelta(days=180)
-    assert Uploader(spool, store).retain_until(meta) is None
+    assert Uploader(spool, object_store).retain_until(meta) is None
 
     assert uploader.upload_pending(threading.Event()) == 1
-    state = store.object_lock()
+    state = object_store.object_lock()
     assert (state.supported, state.enabled, state.write_mode) == (False, False, None)
-    assert store.object_lock() is state                       # probed once, cached
+    assert object_store.object_lock() is state                       # probed once, cached
     lines = [r for r in caplog.records if "Object Lock not supported" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].levelno == (logging.INFO if setting == "auto" else logging.WARNING)
     assert len(spool) == 0
-    assert store.get_bytes(meta.key, expected_sha256=meta.sha256)
-    sent = _raw_headers(store, meta.key)
+    assert object_store.get_bytes(meta.key, expected_sha256=meta.sha256)
+    sent = _raw_headers(object_store, meta.key)
     assert not any(k.startswith("x-amz-object-lock") for k in sent), sent
-    store.delete(meta.key)                                    # a plain delete where there is no lock
-    assert store.stat(meta.key) is None
+    object_store.delete(meta.key)                                    # a plain delete where there is no lock
+    assert object_store.stat(meta.key) is None
 
 
-def test_sse_s3_header_goes_with_every_put_and_an_unconfirmed_one_is_reported_once(s3_server, store_on, caplog):
+def test_sse_s3_header_goes_with_every_put_and_an_unconfirmed_one_is_reported_once(s3_server, caplog):
     bucket = store_on(s3_server).bucket
-    store = ObjectStore(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
+    object_store = ObjectStore(endpoint=s3_server.endpoint, access_key=s3_server.access_key,
                         secret_key=s3_server.secret_key, bucket=bucket, sse="s3")
-    store.ensure_bucket()
+    object_store.ensure_bucket()
     caplog.set_level(logging.WARNING, logger="storage.objects")
     for n in range(2):
-        info = store.put_bytes(f"hall/c1/x/{n}.flac", b"audio %d" % n, content_type="audio/flac",
+        info = object_store.put_bytes(f"hall/c1/x/{n}.flac", b"audio %d" % n, content_type="audio/flac",
                                metadata={"site": "hall"})
-        assert store.get_bytes(info.key, expected_sha256=hashlib.sha256(b"audio %d" % n).hexdigest())
-        sent = _raw_headers(store, info.key)
+        assert object_store.get_bytes(info.key, expected_sha256=hashlib.sha256(b"audio %d" % n).hexdigest())
+        sent = _raw_headers(object_store, info.key)
         assert sent.get("x-amz-server-side-encryption") == "AES256"
         assert sent.get("x-amz-meta-site") == "hall" and "x-amz-meta-content-md5" not in sent
     unconfirmed = [r for r in caplog.records if "did not confirm server-side encryption" in r.getMessage()]
@@ -111,24 +112,24 @@ def test_sse_settings_are_checked(s3_server, monkeypatch):
     assert (s.s3_sse, s.s3_object_lock) == ("kms:minio-kes-key", "compliance")
 
 
-def _as_if_locked(store: ObjectStore) -> ObjectStore:
+def _as_if_locked(object_store: ObjectStore) -> ObjectStore:
     # rclone has no Object Lock; give the store the probe's answer for a MinIO bucket created
     # --with-lock. rclone accepts the lock headers and echoes them (_raw_headers), which shows
     # what each PUT carried.
-    store._lock_state = ObjectLockState(supported=True, enabled=True, write_mode=GOVERNANCE)  # noqa: SLF001
-    return store
+    object_store._lock_state = ObjectLockState(supported=True, enabled=True, write_mode=GOVERNANCE)  # noqa: SLF001
+    return object_store
 
 
-def _lock_headers(store: ObjectStore, key: str) -> dict[str, str]:
-    return {k: v for k, v in _raw_headers(store, key).items() if k.startswith("x-amz-object-lock")}
+def _lock_headers(object_store: ObjectStore, key: str) -> dict[str, str]:
+    return {k: v for k, v in _raw_headers(object_store, key).items() if k.startswith("x-amz-object-lock")}
 
 
-def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(store, caplog):
-    store = _as_if_locked(store)
+def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(object_store, caplog):
+    object_store = _as_if_locked(object_store)
     caplog.set_level(logging.DEBUG, logger="storage.objects")
     now = dt.datetime.now(dt.timezone.utc)
-    store.put_bytes("hall/c1/x/future.flac", b"a", retain_until=now + dt.timedelta(days=1))
-    sent = _lock_headers(store, "hall/c1/x/future.flac")
+    object_store.put_bytes("hall/c1/x/future.flac", b"a", retain_until=now + dt.timedelta(days=1))
+    sent = _lock_headers(object_store, "hall/c1/x/future.flac")
     assert sent.get("x-amz-object-lock-mode") == "GOVERNANCE"
     assert sent.get("x-amz-object-lock-retain-until-date", "").startswith((now + dt.timedelta(days=1)).strftime("%Y-%m-%d"))
 
@@ -136,24 +137,24 @@ def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(store, caplog
     # close that the server's clock may already be past it: MinIO would answer 400 for ever.
     for n, until in enumerate([now - dt.timedelta(days=30), now - dt.timedelta(seconds=1),
                                now + dt.timedelta(seconds=60)]):
-        info = store.put_bytes(f"hall/c1/x/past{n}.flac", b"b%d" % n, retain_until=until)
-        assert store.get_bytes(info.key) == b"b%d" % n
-        assert _lock_headers(store, info.key) == {}
+        info = object_store.put_bytes(f"hall/c1/x/past{n}.flac", b"b%d" % n, retain_until=until)
+        assert object_store.get_bytes(info.key) == b"b%d" % n
+        assert _lock_headers(object_store, info.key) == {}
     warned = [r for r in caplog.records if "is past" in r.getMessage() and r.levelno == logging.WARNING]
     assert len(warned) == 1 and "hall/c1/x/past0.flac" in warned[0].getMessage()
 
-    store.put_bytes("hall/c1/x/again.flac", b"c", retain_until=now + dt.timedelta(days=1))
-    assert _lock_headers(store, "hall/c1/x/again.flac").get("x-amz-object-lock-mode") == "GOVERNANCE"
+    object_store.put_bytes("hall/c1/x/again.flac", b"c", retain_until=now + dt.timedelta(days=1))
+    assert _lock_headers(object_store, "hall/c1/x/again.flac").get("x-amz-object-lock-mode") == "GOVERNANCE"
     assert any("after 3 object(s) written unlocked" in r.getMessage() for r in caplog.records)
-    store.put_bytes("hall/c1/x/past3.flac", b"d", retain_until=now - dt.timedelta(days=1))
+    object_store.put_bytes("hall/c1/x/past3.flac", b"d", retain_until=now - dt.timedelta(days=1))
     assert len([r for r in caplog.records if "is past" in r.getMessage() and r.levelno == logging.WARNING]) == 2
 
 
-def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(store, tmp_path: Path):
-    store = _as_if_locked(store)
+def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(object_store, tmp_path: Path):
+    object_store = _as_if_locked(object_store)
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
     meta = _spooled_chunk(spool, dt.datetime.now(dt.timezone.utc).timestamp() - 10 * 86400)
-    uploader = Uploader(spool, store, retention_days=7)
+    uploader = Uploader(spool, object_store, retention_days=7)
     stop = threading.Event()
     timer = threading.Timer(20.0, stop.set)         # a refused PUT would be retried until then
     timer.start()
@@ -162,26 +163,26 @@ def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(store, tmp_pa
     finally:
         timer.cancel()
     assert uploader.retries == 0 and len(spool) == 0
-    assert _lock_headers(store, meta.key) == {}
+    assert _lock_headers(object_store, meta.key) == {}
 
 
-def test_delete_when_the_lock_probe_was_refused_asks_the_versioning(store):
+def test_delete_when_the_lock_probe_was_refused_asks_the_versioning(object_store):
     # An AccessDenied Object Lock probe says nothing about versioning: the bucket's versioning
     # is asked (rclone: never versioned) before choosing a plain delete.
-    store._lock_state = ObjectLockState(supported=False, enabled=False, write_mode=None, known=False)  # noqa: SLF001
-    store.put_bytes("hall/c1/x/a.flac", b"a")
-    assert store.versioned() is False
-    store.delete("hall/c1/x/a.flac")
-    assert store.stat("hall/c1/x/a.flac") is None
+    object_store._lock_state = ObjectLockState(supported=False, enabled=False, write_mode=None, known=False)  # noqa: SLF001
+    object_store.put_bytes("hall/c1/x/a.flac", b"a")
+    assert object_store.versioned() is False
+    object_store.delete("hall/c1/x/a.flac")
+    assert object_store.stat("hall/c1/x/a.flac") is None
 
 
-def test_delete_with_versioning_unknown_removes_versions_or_falls_back_on_a_store_without(store):
+def test_delete_with_versioning_unknown_removes_versions_or_falls_back_on_a_store_without(object_store):
     # Versioning unknown (GetBucketVersioning refused too): the key's versions are listed and
     # removed; rclone keeps no versions (ListObjectVersions: NotImplemented), so the plain
     # delete is used and the object is really gone.
-    store._versioning_probed, store._versioned = True, None  # noqa: SLF001
-    store.put_bytes("hall/c1/x/b.flac", b"b")
-    store.delete("hall/c1/x/b.flac")
-    assert store.stat("hall/c1/x/b.flac") is None
-    store.delete("hall/c1/x/b.flac")                # not there: not an error
-    assert list(store.iter_keys("hall/")) == []
+    object_store._versioning_probed, object_store._versioned = True, None  # noqa: SLF001
+    object_store.put_bytes("hall/c1/x/b.flac", b"b")
+    object_store.delete("hall/c1/x/b.flac")
+    assert object_store.stat("hall/c1/x/b.flac") is None
+    object_store.delete("hall/c1/x/b.flac")                # not there: not an error
+    assert list(object_store.iter_keys("hall/")) == []

@@ -12,6 +12,7 @@ import urllib3
 
 from storage.objects import ObjectInfo, ObjectStore
 from storage.store_errors import BadKey, ChecksumMismatch, ObjectNotFound, StoreError, StoreUnavailable, check_key
+from tests.support.stores import store_on
 
 # Longest keys allowed (1024 bytes), in parts short enough for a local filesystem's 255.
 LONG_ASCII = "/".join(["k" * 200] * 5) + "/" + "k" * 19
@@ -22,92 +23,92 @@ def _md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
 
 
-def test_round_trip(store: ObjectStore, tmp_path: Path) -> None:
+def test_round_trip(object_store: ObjectStore, tmp_path: Path) -> None:
     data = b"fLaC" + bytes(range(256)) * 40
     src = tmp_path / "chunk.flac"
     src.write_bytes(data)
 
-    info = store.put_file("site1/c01/2026/01/02/s/00000001.flac", src, content_type="audio/flac",
+    info = object_store.put_file("site1/c01/2026/01/02/s/00000001.flac", src, content_type="audio/flac",
                           metadata={"Counter": "c01"})
-    store.put_bytes("site1/c01/2026/01/02/s/00000002.flac", b"second")
-    store.put_bytes("site1/c02/x.json", b"{}", content_type="application/json")
+    object_store.put_bytes("site1/c01/2026/01/02/s/00000002.flac", b"second")
+    object_store.put_bytes("site1/c02/x.json", b"{}", content_type="application/json")
 
     assert info == ObjectInfo(key="site1/c01/2026/01/02/s/00000001.flac", size_bytes=len(data),
                               md5_hex=hashlib.md5(data).hexdigest(),
                               metadata={"counter": "c01",
                                         "sha256": hashlib.sha256(data).hexdigest()})
-    assert store.get_bytes(info.key) == data
-    assert store.stat(info.key) == info
-    assert sorted(store.iter_keys()) == [
+    assert object_store.get_bytes(info.key) == data
+    assert object_store.stat(info.key) == info
+    assert sorted(object_store.iter_keys()) == [
         "site1/c01/2026/01/02/s/00000001.flac",
         "site1/c01/2026/01/02/s/00000002.flac",
         "site1/c02/x.json",
     ]
-    assert sorted(store.iter_keys("site1/c01/")) == [
+    assert sorted(object_store.iter_keys("site1/c01/")) == [
         "site1/c01/2026/01/02/s/00000001.flac",
         "site1/c01/2026/01/02/s/00000002.flac",
     ]
-    assert list(store.iter_keys("site1/c0")) != []
-    assert list(store.iter_keys("nothing-here/")) == []
+    assert list(object_store.iter_keys("site1/c0")) != []
+    assert list(object_store.iter_keys("nothing-here/")) == []
 
-    store.delete(info.key)
-    assert store.stat(info.key) is None
-    store.delete(info.key)  # deleting what is gone is fine
+    object_store.delete(info.key)
+    assert object_store.stat(info.key) is None
+    object_store.delete(info.key)  # deleting what is gone is fine
     with pytest.raises(ObjectNotFound) as err:
-        store.get_bytes(info.key)
+        object_store.get_bytes(info.key)
     assert err.value.code == "NoSuchKey"
     assert err.value.object_name == info.key
-    assert info.key in str(err.value) and store.bucket in str(err.value)
+    assert info.key in str(err.value) and object_store.bucket in str(err.value)
 
 
-def test_iter_keys_streams(store: ObjectStore) -> None:
+def test_iter_keys_streams(object_store: ObjectStore) -> None:
     for i in range(3):
-        store.put_bytes(f"p/{i}", b"x")
-    keys = store.iter_keys("p/")
+        object_store.put_bytes(f"p/{i}", b"x")
+    keys = object_store.iter_keys("p/")
     assert next(keys) == "p/0"
     keys.close()
 
 
-def test_overwrite_replaces_object_and_metadata(store: ObjectStore) -> None:
-    store.put_bytes("k", b"one", metadata={"v": "1"})
-    store.put_bytes("k", b"two", metadata={"v": "2"})
-    assert store.get_bytes("k") == b"two"
-    info = store.stat("k")
+def test_overwrite_replaces_object_and_metadata(object_store: ObjectStore) -> None:
+    object_store.put_bytes("k", b"one", metadata={"v": "1"})
+    object_store.put_bytes("k", b"two", metadata={"v": "2"})
+    assert object_store.get_bytes("k") == b"two"
+    info = object_store.stat("k")
     assert info is not None and info.metadata["v"] == "2"
 
 
-def test_sha256_metadata_and_verified_get(store: ObjectStore) -> None:
+def test_sha256_metadata_and_verified_get(object_store: ObjectStore) -> None:
     data = b"counter audio"
     sha = hashlib.sha256(data).hexdigest()
-    store.put_bytes("a/b", data)
+    object_store.put_bytes("a/b", data)
 
-    info = store.stat("a/b")
+    info = object_store.stat("a/b")
     assert info is not None and info.metadata["sha256"] == sha
-    assert store.get_bytes("a/b", expected_sha256=sha) == data
-    assert store.get_bytes("a/b", expected_sha256=sha.upper()) == data
+    assert object_store.get_bytes("a/b", expected_sha256=sha) == data
+    assert object_store.get_bytes("a/b", expected_sha256=sha.upper()) == data
     with pytest.raises(ChecksumMismatch) as err:
-        store.get_bytes("a/b", expected_sha256=hashlib.sha256(b"other").hexdigest())
+        object_store.get_bytes("a/b", expected_sha256=hashlib.sha256(b"other").hexdigest())
     assert err.value.code == "SHA256Mismatch" and err.value.object_name == "a/b"
 
 
-def test_server_rejects_body_not_matching_content_md5(store: ObjectStore) -> None:
+def test_server_rejects_body_not_matching_content_md5(object_store: ObjectStore) -> None:
     """rclone checks Content-MD5 itself: a signed PUT whose body differs is refused."""
-    client = store._client
+    client = object_store._client
     with pytest.raises(ChecksumMismatch) as err:
-        with store._errors("bad"):
-            client._put_object(store.bucket, "bad", b"hello", {"Content-MD5": _md5_b64(b"other")})
+        with object_store._errors("bad"):
+            client._put_object(object_store.bucket, "bad", b"hello", {"Content-MD5": _md5_b64(b"other")})
     assert err.value.code == "BadDigest"
-    assert store.stat("bad") is None
+    assert object_store.stat("bad") is None
 
     # Same through a presigned URL (signature covers only the host), with a control.
-    url = client.presigned_put_object(store.bucket, "pre")
+    url = client.presigned_put_object(object_store.bucket, "pre")
     http = urllib3.PoolManager(retries=False)
     wrong = http.request("PUT", url, body=b"hello", headers={"Content-MD5": _md5_b64(b"other")})
     assert wrong.status == 400 and b"<Code>BadDigest</Code>" in wrong.data
-    assert store.stat("pre") is None
+    assert object_store.stat("pre") is None
     right = http.request("PUT", url, body=b"hello", headers={"Content-MD5": _md5_b64(b"hello")})
     assert right.status == 200
-    assert store.get_bytes("pre") == b"hello"
+    assert object_store.get_bytes("pre") == b"hello"
 
 
 @pytest.mark.parametrize("key", [
@@ -115,67 +116,67 @@ def test_server_rejects_body_not_matching_content_md5(store: ObjectStore) -> Non
     LONG_ASCII + "k", LONG_UTF8 + "é",
 ], ids=["dotdot", "inner-dotdot", "dot", "leading-slash", "empty-part", "trailing-slash",
         "backslash", "nul", "ctrl", "del", "empty", "too-long", "too-long-utf8"])
-def test_bad_keys_refused(store: ObjectStore, key: str) -> None:
+def test_bad_keys_refused(object_store: ObjectStore, key: str) -> None:
     with pytest.raises(BadKey) as err:
         check_key(key)
     assert err.value.code == "BadKey"
     with pytest.raises(BadKey):
-        store.put_bytes(key, b"x")
+        object_store.put_bytes(key, b"x")
     with pytest.raises(BadKey):
-        store.stat(key)
+        object_store.stat(key)
 
 
 @pytest.mark.parametrize("key", ["x", "a/b.c/d-e_f.flac", LONG_ASCII, LONG_UTF8, "a b/ü"],
                          ids=["short", "path", "long-ascii", "long-utf8", "space-umlaut"])
-def test_good_keys_accepted(store: ObjectStore, key: str) -> None:
+def test_good_keys_accepted(object_store: ObjectStore, key: str) -> None:
     assert len(LONG_ASCII.encode()) == len(LONG_UTF8.encode()) == 1024
     assert check_key(key) == key
-    store.put_bytes(key, b"ok")
-    assert store.get_bytes(key) == b"ok"
-    assert list(store.iter_keys()) == [key]
+    object_store.put_bytes(key, b"ok")
+    assert object_store.get_bytes(key) == b"ok"
+    assert list(object_store.iter_keys()) == [key]
 
 
-def test_bad_prefix_refused(store: ObjectStore) -> None:
+def test_bad_prefix_refused(object_store: ObjectStore) -> None:
     with pytest.raises(BadKey):
-        list(store.iter_keys("../"))
+        list(object_store.iter_keys("../"))
     with pytest.raises(BadKey):
-        list(store.iter_keys("a//"))
+        list(object_store.iter_keys("a//"))
 
 
-def test_missing_bucket_is_a_store_error(s3_server, store_on) -> None:
-    store = store_on(s3_server)
+def test_missing_bucket_is_a_store_error(s3_server) -> None:
+    object_store = store_on(s3_server)
     with pytest.raises(StoreError) as err:
-        store.put_bytes("k", b"x")
+        object_store.put_bytes("k", b"x")
     assert type(err.value) is StoreError and err.value.code == "NoSuchBucket"
-    store.ensure_bucket()
-    store.ensure_bucket()
-    store.put_bytes("k", b"x")
+    object_store.ensure_bucket()
+    object_store.ensure_bucket()
+    object_store.put_bytes("k", b"x")
 
 
-def test_wrong_credentials(s3_server, store) -> None:
+def test_wrong_credentials(s3_server, object_store) -> None:
     bad = ObjectStore(endpoint=s3_server.endpoint, access_key="nobody", secret_key="wrong",
-                      bucket=store.bucket)
+                      bucket=object_store.bucket)
     with pytest.raises(StoreError) as err:
         bad.ping()
     assert type(err.value) is StoreError and err.value.code == "AccessDenied"
 
 
-def test_ping(store: ObjectStore) -> None:
-    assert store.ping() is True
+def test_ping(object_store: ObjectStore) -> None:
+    assert object_store.ping() is True
 
 
 def test_nothing_listening_is_unavailable_quickly() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    store = ObjectStore(endpoint=f"127.0.0.1:{port}", access_key="a", secret_key="b",
+    object_store = ObjectStore(endpoint=f"127.0.0.1:{port}", access_key="a", secret_key="b",
                         bucket="nobody-here", timeout_s=2.0)
     began = time.monotonic()
     with pytest.raises(StoreUnavailable) as err:
-        store.put_bytes("k", b"x")
+        object_store.put_bytes("k", b"x")
     assert time.monotonic() - began < 5
     assert err.value.code == "Unavailable"
-    assert store.ping() is False
+    assert object_store.ping() is False
 
 
 def test_hung_server_times_out_within_timeout() -> None:
@@ -184,14 +185,14 @@ def test_hung_server_times_out_within_timeout() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)  # the kernel completes handshakes; nobody ever reads
         port = listener.getsockname()[1]
-        store = ObjectStore(endpoint=f"127.0.0.1:{port}", access_key="a", secret_key="b",
+        object_store = ObjectStore(endpoint=f"127.0.0.1:{port}", access_key="a", secret_key="b",
                             bucket="hung", timeout_s=1.0)
         began = time.monotonic()
         with pytest.raises(StoreUnavailable):
-            store.stat("k")
+            object_store.stat("k")
         elapsed = time.monotonic() - began
     assert 0.9 < elapsed < 4
 
 
-def test_repr_has_no_secret(s3_server, store) -> None:
-    assert s3_server.secret_key not in repr(store)
+def test_repr_has_no_secret(s3_server, object_store) -> None:
+    assert s3_server.secret_key not in repr(object_store)

@@ -30,6 +30,7 @@ from storage.engine import make_engine
 from storage.objects import ObjectStore
 from storage.schema import upgrade
 from storage.tables import Chunk, Interaction, Job
+from tests.support.stores import store_on
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
@@ -38,10 +39,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "counterwatch" / "samples"
 RATE = 16000
 
 
-def _record(catalog: Catalog, store: ObjectStore, spool: Path, audio: Path, *, chunk_s: float = 4.0) -> str:
+def _record(catalog: Catalog, object_store: ObjectStore, spool: Path, audio: Path, *, chunk_s: float = 4.0) -> str:
     """One agent session from ``audio`` (decoded as fast as it goes); returns the session id."""
     agent = Agent(site="hall", counter="c1", source=FfmpegSource(str(audio), channels=1, realtime=False),
-                  spool_dir=spool, store=store, chunk_s=chunk_s, quota_bytes=50_000_000, live_s=0,
+                  spool_dir=spool, store=object_store, chunk_s=chunk_s, quota_bytes=50_000_000, live_s=0,
                   on_stored=lambda meta, _info: catalog.register_chunk(meta), heartbeat_s=1.0)
     stats = agent.run(threading.Event())
     assert stats.leftover_chunks == 0 and stats.chunks_uploaded > 1
@@ -64,16 +65,16 @@ def _backup(db: Path, to: Path) -> None:
     dst.close()
 
 
-def _fresh(tmp_path: Path, server, store_on):  # noqa: ANN001, ANN202
+def _fresh(tmp_path: Path, server):  # noqa: ANN001, ANN202
     """A migrated SQLite catalog with counter hall/c1 (mono) and an empty bucket on ``server``."""
     db = tmp_path / "cw.db"
     eng = make_engine(f"sqlite:///{db}")
     upgrade(eng)
     catalog = Catalog(eng)
     counter_id = catalog.add_counter("hall", "c1", channels="mono").id
-    store = store_on(server)
-    store.ensure_bucket()
-    return db, eng, catalog, counter_id, store
+    object_store = store_on(server)
+    object_store.ensure_bucket()
+    return db, eng, catalog, counter_id, object_store
 
 
 def _restore(backup: Path, db: Path) -> None:
@@ -82,22 +83,22 @@ def _restore(backup: Path, db: Path) -> None:
         extra.unlink(missing_ok=True)
 
 
-def _verify_all_days(engine, store, counter_id: int, rows: dict[str, tuple]) -> None:
+def _verify_all_days(engine, object_store, counter_id: int, rows: dict[str, tuple]) -> None:
     days = {dt.datetime.fromtimestamp(r[6], dt.timezone.utc).date() for r in rows.values()}
     for day in days:
         start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
-        report = verify_day(engine, store, counter_id=counter_id, start_s=start, end_s=start + 86400)
+        report = verify_day(engine, object_store, counter_id=counter_id, start_s=start, end_s=start + 86400)
         assert report.ok, report.problems
         assert report.chunks > 0
 
 
 def test_rescan_after_a_restore_registers_lost_chunks_once_and_the_worker_transcribes_them(
-        tmp_path: Path, own_server, store_on, analyzer):
-    db, eng, catalog, counter_id, store = _fresh(tmp_path, own_server, store_on)
+        tmp_path: Path, own_s3_server, analyzer):
+    db, eng, catalog, counter_id, object_store = _fresh(tmp_path, own_s3_server)
 
-    before = _record(catalog, store, tmp_path / "spool", SAMPLES / "counter-polite-mono.flac")
+    before = _record(catalog, object_store, tmp_path / "spool", SAMPLES / "counter-polite-mono.flac")
     _backup(db, tmp_path / "backup.db")
-    after = _record(catalog, store, tmp_path / "spool", SAMPLES / "counter-rude-stereo.flac")
+    after = _record(catalog, object_store, tmp_path / "spool", SAMPLES / "counter-rude-stereo.flac")
     truth = _rows(eng)
     lost = {k for k, r in truth.items() if r[0] == after}
     assert lost and len(lost) < len(truth)
@@ -107,16 +108,16 @@ def test_rescan_after_a_restore_registers_lost_chunks_once_and_the_worker_transc
     eng = make_engine(f"sqlite:///{db}")
     assert set(_rows(eng)) == set(truth) - lost
 
-    preview = rescan(eng, store, dry_run=True)
+    preview = rescan(eng, object_store, dry_run=True)
     assert {r.meta.key for r in preview.found} == lost and preview.registered == 0 and not preview.problems
     assert set(_rows(eng)) == set(truth) - lost
 
     # The command, as an operator runs it after a restore.
-    env = stack_env(f"sqlite:///{db}", own_server, store)
+    env = stack_env(f"sqlite:///{db}", own_s3_server, object_store)
     done = cli("catalog", "rescan", env=env)
     assert done.returncode == 0, done.stderr
     assert f"{len(lost)} registered in 1 session(s) queued for transcription, 0 problem(s)" in done.stdout, done.stdout
-    again = rescan(eng, store)
+    again = rescan(eng, object_store)
     assert again.registered == 0 and not again.found and again.known == len(truth) and not again.problems
 
     # Every chunk once, with the very rows (and hash chain) the agent had registered.
@@ -126,14 +127,14 @@ def test_rescan_after_a_restore_registers_lost_chunks_once_and_the_worker_transc
         assert row[:6] == truth[key][:6], key
         assert row[6] == pytest.approx(truth[key][6], abs=1e-6)
         assert row[7:] == truth[key][7:], f"{key}: chain differs"
-    _verify_all_days(eng, store, counter_id, rows)
+    _verify_all_days(eng, object_store, counter_id, rows)
     with Session(eng) as s:
         assert s.scalar(select(func.count()).select_from(Job).where(Job.key == f"plan:{after}")) == 1
 
     # The worker plans and transcribes the re-registered session (its end was lost with the
     # restore: it closes once nothing new came for session_idle_end_s).
     time.sleep(1.5)
-    worker = Worker(engine=eng, store=store, analyzer=analyzer, name="rescan",
+    worker = Worker(engine=eng, store=object_store, analyzer=analyzer, name="rescan",
                     options=WorkerOptions(lease_s=30, session_idle_end_s=1.0))
     worker.work(threading.Event(), burst=True)
     with Session(eng) as s:
@@ -155,27 +156,27 @@ def _chunk(session: str, seq: int, wall0: float, *, seconds: float = 1.0) -> tup
     return meta, data
 
 
-def test_rescan_without_object_metadata_falls_back_to_key_and_flac_header(tmp_path: Path, own_server, store_on):
+def test_rescan_without_object_metadata_falls_back_to_key_and_flac_header(tmp_path: Path, own_s3_server):
     """rclone serve s3 forgets user metadata when it restarts: the rows come back from the key,
     the FLAC header (its MD5 of the samples checked) and the chunk before."""
-    db, eng, catalog, counter_id, store = _fresh(tmp_path, own_server, store_on)
+    db, eng, catalog, counter_id, object_store = _fresh(tmp_path, own_s3_server)
     wall0 = time.time() - 30
     spanning, fresh = "a" * 32, "b" * 32
     metas = [_chunk(spanning, q, wall0) for q in range(5)] + [_chunk(fresh, q, wall0 + 10) for q in range(3)]
     for i, (meta, data) in enumerate(metas):
         if i == 3:      # the backup is taken in the middle of the first session
             _backup(db, tmp_path / "backup.db")
-        store.put_bytes(meta.key, data, content_type="audio/flac", metadata=object_metadata(meta))
+        object_store.put_bytes(meta.key, data, content_type="audio/flac", metadata=object_metadata(meta))
         catalog.register_chunk(meta)
     truth = _rows(eng)
     eng.dispose()
     _restore(tmp_path / "backup.db", db)
-    own_server.stop()
-    own_server.start()
-    assert store.stat(metas[0][0].key).metadata.keys() <= {"content-md5"}, "rclone kept the metadata"
+    own_s3_server.stop()
+    own_s3_server.start()
+    assert object_store.stat(metas[0][0].key).metadata.keys() <= {"content-md5"}, "rclone kept the metadata"
 
     eng = make_engine(f"sqlite:///{db}")
-    report = rescan(eng, store)
+    report = rescan(eng, object_store)
     assert not report.problems, report.problems
     assert report.registered == 5 and report.known == 3
     assert {r.source for r in report.found} == {FROM_KEY_AND_FLAC}
@@ -188,51 +189,51 @@ def test_rescan_without_object_metadata_falls_back_to_key_and_flac_header(tmp_pa
         # Estimated from the store's date (Last-Modified has whole seconds): the upload
         # happened right after the chunk, here within seconds of its wall time.
         assert abs(row[6] - truth[key][6]) < 45, key
-    _verify_all_days(eng, store, counter_id, rows)
-    assert rescan(eng, store).registered == 0
+    _verify_all_days(eng, object_store, counter_id, rows)
+    assert rescan(eng, object_store).registered == 0
 
     # A chunk whose predecessor is gone everywhere cannot be placed; a damaged one does not
     # decode; one whose samples do not match the FLAC header's MD5 is altered.
     lone, data = _chunk("c" * 32, 2, wall0 + 20)
-    store.put_bytes(lone.key, data, content_type="audio/flac")
+    object_store.put_bytes(lone.key, data, content_type="audio/flac")
     bad, bad_data = _chunk("d" * 32, 0, wall0 + 20)
-    store.put_bytes(bad.key, bad_data[:-40] + bytes(40), content_type="audio/flac")
+    object_store.put_bytes(bad.key, bad_data[:-40] + bytes(40), content_type="audio/flac")
     forged, forged_data = _chunk("9" * 32, 0, wall0 + 20)
-    store.put_bytes(forged.key, forged_data[:26] + b"\x11" * 16 + forged_data[42:], content_type="audio/flac")
-    report = rescan(eng, store, site="hall", counter="c1")
+    object_store.put_bytes(forged.key, forged_data[:26] + b"\x11" * 16 + forged_data[42:], content_type="audio/flac")
+    report = rescan(eng, object_store, site="hall", counter="c1")
     assert report.registered == 0
     assert {p.key: p.what.split(":")[0] for p in report.problems} == {
         lone.key: "cannot place", bad.key: "unusable", forged.key: "altered"}
     eng.dispose()
 
 
-def test_rescan_uses_metadata_when_the_store_kept_it(tmp_path: Path, s3_server, store_on):
+def test_rescan_uses_metadata_when_the_store_kept_it(tmp_path: Path, s3_server):
     db = tmp_path / "cw.db"
     eng = make_engine(f"sqlite:///{db}")
     upgrade(eng)
     catalog = Catalog(eng)
     catalog.add_counter("hall", "c1", channels="mono")
-    store = store_on(s3_server)
-    store.ensure_bucket()
+    object_store = store_on(s3_server)
+    object_store.ensure_bucket()
     _backup(db, tmp_path / "backup.db")
     wall0 = time.time() - 100
     metas = [_chunk("e" * 32, q, wall0) for q in range(3)]
     for meta, data in metas:
-        store.put_bytes(meta.key, data, content_type="audio/flac", metadata=object_metadata(meta))
+        object_store.put_bytes(meta.key, data, content_type="audio/flac", metadata=object_metadata(meta))
         catalog.register_chunk(meta)
     truth = _rows(eng)
     eng.dispose()
     _restore(tmp_path / "backup.db", db)
     eng = make_engine(f"sqlite:///{db}")
     since = dt.datetime.fromtimestamp(metas[0][0].session_wall_start_s, dt.timezone.utc).date()
-    assert rescan(eng, store, since=since + dt.timedelta(days=1)).listed == 0
+    assert rescan(eng, object_store, since=since + dt.timedelta(days=1)).listed == 0
     # An object overwritten through S3 with other audio but the original metadata (sha256
     # included) no longer matches the sha256 stored with it, and is refused.
     other, other_data = _chunk("8" * 32, 0, wall0)
     _, swapped = _chunk("8" * 32, 1, wall0)
-    store._client.put_object(store.bucket, other.key, io.BytesIO(swapped), len(swapped),  # noqa: SLF001
+    object_store._client.put_object(object_store.bucket, other.key, io.BytesIO(swapped), len(swapped),  # noqa: SLF001
                              content_type="audio/flac", metadata=object_metadata(other))
-    report = rescan(eng, store, since=since)
+    report = rescan(eng, object_store, since=since)
     assert [(p.key, p.what.split(":")[0]) for p in report.problems] == [(other.key, "altered")]
     assert report.registered == 3 and {r.source for r in report.found} == {FROM_METADATA}
     assert not any(r.wall_estimated for r in report.found)

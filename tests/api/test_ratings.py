@@ -1,0 +1,43 @@
+"""One rule decides which interaction a rating press belongs to (domain.vocab.RATING_WINDOW_S,
+storage.queries.rating_of): the interaction page, the search's rating filter and the monthly
+report agree on every case."""
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.timezones import site_zone
+from domain.vocab import RATING_WINDOW_S
+from tests.support.stack import AppEnv
+
+T = dt.datetime(2026, 11, 10, 10, 0, tzinfo=site_zone("Asia/Shanghai")).timestamp()
+
+
+def _seed(env: AppEnv) -> dict[str, int]:
+    seg = [(0.0, 2.0, "staff", "您好，请问办理什么业务")]
+    ids = {
+        "a": env.add_interaction(counter="c1", wall_start_s=T, duration_s=60, segments=seg),
+        "b": env.add_interaction(counter="c1", wall_start_s=T + 200, duration_s=60, segments=seg),
+        "c": env.add_interaction(counter="c2", wall_start_s=T, duration_s=60, segments=seg),
+        "d": env.add_interaction(counter="c2", wall_start_s=T + 80, duration_s=60, segments=seg),
+    }
+    for counter, at, level in (("c1", T + 60 + RATING_WINDOW_S - 10, "满意"),      # a: inside the window
+                               ("c1", T + 260 + RATING_WINDOW_S + 30, "不满意"),   # b: too late for b
+                               ("c2", T + 90, "一般")):                             # d started before it: d's
+        env.catalog.add_event("hall", counter, kind="rating", at_s=at, payload={"level": level})
+    return ids
+
+
+def test_interaction_search_and_report_agree_on_ratings(app_env: AppEnv):
+    ids = _seed(app_env)
+    c = app_env.client(app_env.make_user("supervisor"))
+    got = {k: c.get(f"/api/v1/interactions/{i}").json()["rating"] for k, i in ids.items()}
+    assert got == {"a": "满意", "b": None, "c": None, "d": "一般"}
+
+    for level, expected in (("满意", {ids["a"]}), ("一般", {ids["d"]}), ("不满意", set())):
+        hits = c.get("/api/v1/interactions/search", params={"q": "办理什么", "rating": level}).json()
+        assert {h["interaction_id"] for h in hits} == expected, level
+
+    report = c.get("/api/v1/reports/monthly", params={"month": "2026-11", "site": "hall"}).json()
+    by_counter = {r["name"]: r["ratings"] for r in report["by_counter"]}
+    assert by_counter["c1"] == {"非常满意": 0, "满意": 1, "一般": 0, "不满意": 0}
+    assert by_counter["c2"] == {"非常满意": 0, "满意": 0, "一般": 1, "不满意": 0}
