@@ -6,6 +6,8 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MAX_ROW_ID
+from services.signage import InterruptView
+from services.signage_content import ContentView
 
 MAX_ID = MAX_ROW_ID
 
@@ -43,20 +45,6 @@ class TextContentEdit(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=200)
     body: str | None = Field(None, max_length=20000)
 
-
-class ContentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    site: str
-    kind: str
-    name: str
-    sha256: str
-    size_bytes: int
-    content_type: str
-    title: str
-    body: str
-    url: str | None
 
 
 class PlaylistItemIn(BaseModel):
@@ -103,13 +91,6 @@ class InterruptCreate(BaseModel):
     screens: list[str] = Field(default_factory=list, description="empty: every screen of the site")
 
 
-class InterruptPublic(InterruptCreate):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    started_s: float
-    cleared_s: float | None
-
 
 class PlayIn(BaseModel):
     uid: str = Field(min_length=8, max_length=40)
@@ -149,7 +130,7 @@ class Preview(BaseModel):
     playlist_id: int | None = Field(None, ge=1, le=MAX_ID)
     playlist: str | None = None
     item_index: int | None = None
-    content: ContentPublic | None = None
+    content: ContentView | None = None
     item_start: dt.datetime | None = None
     item_end: dt.datetime | None = None
-    interrupt: InterruptPublic | None = None
+    interrupt: InterruptView | None = None

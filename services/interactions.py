@@ -102,14 +102,11 @@ class InteractionView:
     sample_rate_hz: int
     channels: int
     rulebook_version: str
+    duration_s: float
     analyzed_s: float | None
     rating: str | None
     segments: list[SegmentView] = field(default_factory=list)
     flags: list[FlagView] = field(default_factory=list)
-
-    @property
-    def duration_s(self) -> float:
-        return self.wall_end_s - self.wall_start_s
 
 
 def _flag_query() -> Select:
@@ -191,7 +188,7 @@ def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callab
     rating = db.scalar(select(rating_of()).where(Interaction.id == inter.id))
     return InteractionView(
         id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, staff=staff,
-        wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s,
+        wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
         sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,
         rulebook_version=inter.rulebook_version, analyzed_s=inter.analyzed_s, rating=rating,
         segments=[SegmentView(g.id, g.start_s, g.end_s, g.speaker, g.speaker_confidence, show(g.text))

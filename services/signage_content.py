@@ -177,15 +177,13 @@ class ContentView:
     content_type: str
     title: str
     body: str
-
-    @property
-    def url(self) -> str | None:
-        return f"/api/v1/signage/content/{self.id}" if self.kind != "text" else None
+    url: str | None        # where a screen downloads the file (None for text)
 
 
 def content_view(c: SignageContent, site: str) -> ContentView:
     return ContentView(id=c.id, site=site, kind=c.kind, name=c.name, sha256=c.sha256, size_bytes=c.size_bytes,
-                       content_type=c.content_type, title=c.title, body=c.body)
+                       content_type=c.content_type, title=c.title, body=c.body,
+                       url=f"/api/v1/signage/content/{c.id}" if c.kind != "text" else None)
 
 
 def _put_spooled(store: ObjectStore, key: str, up: Spooled, content_type: str) -> None:

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import Person, ReadDb, RowId
-from api.schemas import InteractionFlagPublic
 from domain import pii
 from domain.vocab import RatingLevel, ReviewState
-from services.interactions import check_site, interaction_detail
+from services.interactions import InteractionView, check_site, interaction_detail
 from services.search import MAX_QUERY_CHARS, SearchFilters, search_segments
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
@@ -36,35 +35,6 @@ class SearchHitPublic(BaseModel):
     truncated_end: bool
 
 
-class SegmentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    start_s: float
-    end_s: float
-    speaker: str
-    speaker_confidence: float
-    text: str
-
-
-class InteractionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    site: str
-    counter: str
-    counter_id: int
-    staff: str | None
-    wall_start_s: float
-    wall_end_s: float
-    duration_s: float
-    sample_rate_hz: int
-    channels: int
-    rulebook_version: str
-    analyzed_s: float | None
-    rating: str | None
-    segments: list[SegmentPublic]
-    flags: list[InteractionFlagPublic]
 
 
 @router.get("/search", response_model=list[SearchHitPublic])
@@ -89,8 +59,7 @@ def search(user: Person, db: ReadDb,
     return [SearchHitPublic.model_validate(h) for h in hits]
 
 
-@router.get("/{interaction_id}", response_model=InteractionPublic)
-def get_interaction(interaction_id: RowId, user: Person, db: ReadDb) -> InteractionPublic:
+@router.get("/{interaction_id}", response_model=InteractionView)
+def get_interaction(interaction_id: RowId, user: Person, db: ReadDb) -> InteractionView:
     """One interaction: its counter, times, transcript segments and flags with their review."""
-    view = interaction_detail(db, user, interaction_id)
-    return InteractionPublic.model_validate(view)
+    return interaction_detail(db, user, interaction_id)

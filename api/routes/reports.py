@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict
 
 from api.deps import ReadDb, Supervisor
 from services import reports
@@ -13,42 +12,19 @@ from services import reports
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-class ReportRow(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    site: str
-    name: str
-    interactions: int
-    courtesy_score: float | None        # share of interactions without a missing-courtesy flag
-    courtesy_by_rule: dict[str, float]  # per courtesy rule: share of interactions without its flag
-    forbidden_by_rule: dict[str, int]   # forbidden-phrase flags per rule
-    flags_open: int
-    flags_confirmed: int
-    flags_dismissed: int
-    ratings: dict[str, int]             # 非常满意 / 满意 / 一般 / 不满意
 
 
-class MonthlyReport(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    month: str
-    sites: list[str]
-    by_staff: list[ReportRow]
-    by_counter: list[ReportRow]
-    total: ReportRow
-
-
-@router.get("/monthly", response_model=MonthlyReport,
+@router.get("/monthly", response_model=reports.MonthlyReport,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "the report (JSON, or CSV with a header row)"}})
 def monthly_report(user: Supervisor, db: ReadDb,
                    month: str = Query(pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM"),
                    site: str | None = Query(None, max_length=63),
-                   format: Literal["json", "csv"] = "json") -> MonthlyReport | Response:  # noqa: A002 - API name
+                   format: Literal["json", "csv"] = "json") -> reports.MonthlyReport | Response:  # noqa: A002 - API name
     """The month's report over the visible sites (or one ``site``), months in the site's time zone."""
     report = reports.monthly_for(db, user, month=month, site=site)
     if format == "csv":
         # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
         return Response("\ufeff" + reports.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.csv"'})
-    return MonthlyReport.model_validate(report)
+    return report

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, RowId, StoreDep, Supervisor, require
-from api.schemas_signage import ContentPublic, TextContentCreate, TextContentEdit
+from api.schemas_signage import ContentView, TextContentCreate, TextContentEdit
 from services import signage_content as content
 from services.accounts import Principal
 from services.catalog import visible_site
@@ -19,10 +19,10 @@ router = APIRouter(prefix="/signage/content", tags=["signage"])
 ScreenOrStaff = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
 
 
-@router.post("", response_model=ContentPublic, status_code=201)
+@router.post("", response_model=ContentView, status_code=201)
 async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: StoreDep,
                          site: str = Query(min_length=1, max_length=63),
-                         name: str = Query(min_length=1, max_length=300)) -> ContentPublic:
+                         name: str = Query(min_length=1, max_length=300)) -> ContentView:
     """Upload a video or image as the raw request body (``Content-Type`` is not trusted: the
     format is read from the file). The body is streamed to a temporary file (counted and hashed
     on the way), then to the store, once per SHA-256, under ``signage/content/<sha256>``.
@@ -43,19 +43,19 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
                                        name=name, up=up)
     finally:
         up.remove()
-    return ContentPublic.model_validate(view)
+    return view
 
 
-@router.post("/text", response_model=ContentPublic, status_code=201)
-def add_text(body: TextContentCreate, user: Supervisor, request: Request) -> ContentPublic:
+@router.post("/text", response_model=ContentView, status_code=201)
+def add_text(body: TextContentCreate, user: Supervisor, request: Request) -> ContentView:
     """A text announcement (办事指南, 收费标准, 温馨提示 ...): screens render it into slides."""
-    return ContentPublic.model_validate(content.add_text(request.app.state.engine, user, site=body.site,
-                                                         name=body.name, title=body.title, body=body.body))
+    return content.add_text(request.app.state.engine, user, site=body.site,
+                                                         name=body.name, title=body.title, body=body.body)
 
 
-@router.get("", response_model=list[ContentPublic])
-def list_content(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[ContentPublic]:
-    return [ContentPublic.model_validate(c) for c in content.list_content(db, user, site)]
+@router.get("", response_model=list[ContentView])
+def list_content(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[ContentView]:
+    return [c for c in content.list_content(db, user, site)]
 
 
 @router.get("/{content_id}", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
@@ -69,12 +69,12 @@ def download_content(content_id: RowId, user: ScreenOrStaff, db: ReadDb, store: 
                                       "Cache-Control": "private, max-age=31536000, immutable"})
 
 
-@router.patch("/{content_id}", response_model=ContentPublic)
-def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, request: Request) -> ContentPublic:
+@router.patch("/{content_id}", response_model=ContentView)
+def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, request: Request) -> ContentView:
     """Change a text announcement's name, title or body; screens render the new text at their
     next manifest poll. 422 for a video or image (upload a new file instead)."""
-    return ContentPublic.model_validate(content.edit_text(request.app.state.engine, user, content_id, name=body.name,
-                                                          title=body.title, body=body.body))
+    return content.edit_text(request.app.state.engine, user, content_id, name=body.name,
+                                                          title=body.title, body=body.body)
 
 
 @router.delete("/{content_id}", status_code=204)

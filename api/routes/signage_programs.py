@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import ReadDb, RowId, Supervisor
 from api.schemas_signage import (
     InterruptCreate,
-    InterruptPublic,
+    InterruptView,
     PlaylistCreate,
     PlaylistPublic,
     ScheduleCreate,
@@ -74,21 +74,21 @@ def delete_schedule(schedule_id: RowId, user: Supervisor, request: Request) -> R
     return Response(status_code=204)
 
 
-@router.post("/interrupts", response_model=InterruptPublic, status_code=201)
-def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptPublic:
+@router.post("/interrupts", response_model=InterruptView, status_code=201)
+def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptView:
     """An emergency notice: pre-empts every schedule on its screens until cleared."""
-    return InterruptPublic.model_validate(signage.add_interrupt(request.app.state.engine, user, site=body.site,
+    return signage.add_interrupt(request.app.state.engine, user, site=body.site,
                                                                 title=body.title, body=body.body,
-                                                                screens=body.screens))
+                                                                screens=body.screens)
 
 
-@router.get("/interrupts", response_model=list[InterruptPublic])
+@router.get("/interrupts", response_model=list[InterruptView])
 def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63),
-                    open_only: bool = Query(True, alias="open")) -> list[InterruptPublic]:
+                    open_only: bool = Query(True, alias="open")) -> list[InterruptView]:
     """The site's emergency notices, newest first: only those still open unless ``open=false``."""
-    return [InterruptPublic.model_validate(i) for i in signage.list_interrupts(db, user, site, open_only=open_only)]
+    return [i for i in signage.list_interrupts(db, user, site, open_only=open_only)]
 
 
-@router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptPublic)
-def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptPublic:
-    return InterruptPublic.model_validate(signage.clear_interrupt(request.app.state.engine, user, interrupt_id))
+@router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptView)
+def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptView:
+    return signage.clear_interrupt(request.app.state.engine, user, interrupt_id)
