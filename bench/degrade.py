@@ -640,6 +640,13 @@ def _summary(e: dict) -> str:
     return " ".join(f"{k}={e[k]}" for k in keys if k in e)
 
 
+def _check_variant(ap: argparse.ArgumentParser, variant: str) -> None:
+    try:
+        variant_params(variant)
+    except ValueError as e:
+        ap.error(str(e))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -659,14 +666,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cache:
         variants = all_variants() if args.variants == "all" else args.variants.split(",")
         for v in variants:
-            variant_params(v)
+            _check_variant(ap, v)
         res = ensure_cache(args.set, variants, seed=args.seed, cache=Path(args.cache), babble_dirs=babble,
                            log=lambda m: print(m, file=sys.stderr, flush=True))
         print(f"{len(res)} files under {Path(args.cache) / set_name(args.set) / f'seed{args.seed}'}")
         return 0
     if not (args.variant and args.out and args.inputs):
         ap.error("give --variant, --out and input files, or --cache")
-    variant_params(args.variant)
+    _check_variant(ap, args.variant)
     for src in args.inputs:
         src = Path(src)
         target = Path(args.out) / f"{dialogue_id(src)}-{args.variant}.flac"
