@@ -24,9 +24,10 @@ PASSWORD = "correct horse battery"
 ARTIFACTS = Path(os.environ.get("COUNTERWATCH_TEST_ARTIFACTS",
                                 Path(__file__).resolve().parents[2] / "test-artifacts")) / "console"
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
-#: Requests the console cancels on purpose: a recording's or a live stream's audio when the
-#: player leaves the page, and the waveform fetch of a player that was closed before it ended.
-CANCELLED_MEDIA = re.compile(r"/api/v1/(interactions/\d+/audio|counters/\d+/live)$")
+#: Requests cancelled on purpose: a recording's or a live stream's audio when the player leaves
+#: the page (the waveform fetch too, if it had not ended), and the browser's own favicon fetch
+#: when a test navigates while it is under way.
+CANCELLED_MEDIA = re.compile(r"/api/v1/(interactions/\d+/audio|counters/\d+/live)$|/static/favicon\.svg$")
 # Recorded before any script of the page runs: CSP violations are events, not always console lines.
 _CSP_PROBE = """
 window.__cspViolations = [];
@@ -94,10 +95,21 @@ def csp_violations(page) -> list[str]:  # noqa: ANN001 - playwright Page
     return page.evaluate("window.__cspViolations || []")
 
 
+# Visible form fields that have neither a <label> nor an aria-label / aria-labelledby (the date
+# and time boxes inside an open Element Plus picker panel have only their placeholders).
+_UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((e) => e.type !== 'hidden' && e.getClientRects().length && !e.closest('[aria-hidden=true], .el-picker-panel'))
+  .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+  .map((e) => e.outerHTML.slice(0, 120))"""
+
+
 def shoot(page, name: str) -> list[Path]:  # noqa: ANN001 - playwright Page
-    """Full-page screenshots of the page as it is, 1440 and 390 px wide, under ARTIFACTS; at
-    390 px the page must not scroll sideways (wide tables scroll inside their own box)."""
+    """Full-page screenshots of the page as it is, 1440 and 390 px wide, under ARTIFACTS; every
+    visible form field must have a label, and at 390 px the page must not scroll sideways (wide
+    tables scroll inside their own box)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    unlabelled = page.evaluate(_UNLABELLED)
+    assert unlabelled == [], f"{name}: form fields without a label: {unlabelled}"
     before = page.viewport_size
     paths = []
     try:
