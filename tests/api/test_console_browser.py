@@ -1,22 +1,24 @@
 """The web console in a real browser (Debian's chromium, driven by Playwright) over the real
-API served by uvicorn, on a real stack with one interaction analysed by the real worker."""
+API served by uvicorn, on a real stack with one interaction analysed by the real worker: login,
+counters, search and jump-to-hit playback through the waveform player, review, complaints, the
+monthly report and its CSV, an expired session; every page under its CSP, without console errors
+or failed requests, photographed at 1440 and 390 px."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
-from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
+from browser_support import ARGS, CHROMIUM, PASSWORD, csp_violations, new_page, serve_app, shoot
 
 from api.app import create_app
 from services.accounts import add_user
 from services.catalog import Catalog
 from storage.engine import make_engine, sqlite_url
 from storage.schema import upgrade
-from tests.transcribe.test_worker import _pcm, store_session
+from tests.support.recordings import join_speech, store_session
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
@@ -31,7 +33,7 @@ def served(tmp_path: Path, object_store, analyzer, data_dir: Path):
     upgrade(engine)
     catalog = Catalog(engine)
     catalog.add_counter("hall", "c1")
-    store_session(catalog, object_store, _pcm(data_dir, "dev05-stereo-clean.flac"))
+    store_session(catalog, object_store, join_speech(data_dir, "dev05-stereo-clean.flac"), end=True)
     worker = Worker(engine=engine, store=object_store, analyzer=analyzer, name="w-console",
                     options=WorkerOptions(lease_s=6.0, poll_s=0.2))
     assert worker.work(threading.Event(), burst=True) >= 2
@@ -52,33 +54,42 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
     hit = api.get("/api/v1/interactions/search", params={"q": "多少遍"}).json()[0]
     offset = hit["offset_s"]
     assert offset > 5
-    shots = Path("/tmp/cw-console")
-    shots.mkdir(exist_ok=True)
+    shots: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page, errors = new_page(browser)
-            page.goto(base + "/")
+            answer = page.goto(base + "/")
+            csp = answer.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+            expect(page.locator("#login-form")).to_be_visible()
+            expect(page).to_have_title(re.compile("^登录 · 窗口服务录音管理台"))
+            expect(page.locator("#top")).to_have_count(0)             # no navigation before login
+            shots += shoot(page, "login")
             page.fill("#login-form input[name=name]", SUPERVISOR)
             page.fill("#login-form input[name=password]", "wrong password")
-            page.click("#login-form button")
+            page.click("#login-form button[type=submit]")
             expect(page.locator("#login-error")).to_contain_text("用户名或密码错误")
             page.fill("#login-form input[name=password]", PASSWORD)
-            page.click("#login-form button")
+            page.click("#login-form button[type=submit]")
             expect(page.locator("#whoami")).to_contain_text(SUPERVISOR)
             expect(page.locator(".counter")).to_contain_text("c1")
+            expect(page).to_have_title(re.compile("^窗口状态 · "))
             assert page.evaluate("document.cookie") == ""          # HttpOnly: invisible to scripts
+            assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
+            shots += shoot(page, "counters")
 
             page.click("a[data-page=search]")
             page.fill("#search-q", "多少遍")
-            page.click("#search-form button")
+            page.click("#search-form button[type=submit]")
             first = page.locator("#search-results li.hit").first
             expect(first.locator("mark")).to_have_text("多少遍")
+            shots += shoot(page, "search")
             first.click()
             expect(page).to_have_url(re.compile(rf"#/interaction/{hit['interaction_id']}\?t="))
             assert "token" not in page.url and "cw_" not in page.url
             page.wait_for_function("(o) => { const a = document.querySelector('#player');"
-                                   " return a.readyState >= 1 && a.currentTime >= o - 0.05; }", arg=offset,
+                                   " return !!a && a.readyState >= 1 && a.currentTime >= o - 0.05; }", arg=offset,
                                    timeout=20000)
             if page.evaluate("document.querySelector('#player').paused"):
                 page.evaluate("document.querySelector('#player').play()")
@@ -88,21 +99,91 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
                                    timeout=15000)
             expect(page.locator("#transcript li.playing")).to_have_count(1)
             expect(page.locator("#transcript li.flagged").first).to_be_visible()
-            page.screenshot(path=str(shots / "interaction.png"), full_page=True)
+            # the waveform (wavesurfer.js) with the flags as regions; a region plays from its start
+            wave = page.locator(".waveform > div")
+            page.wait_for_function("() => { const h = document.querySelector('.waveform > div');"
+                                   " return h && h.shadowRoot && h.shadowRoot.querySelectorAll('[part~=region]').length > 0; }",
+                                   timeout=20000)
+            regions = wave.locator("[part~=region]")
+            flags = {f["id"]: f for f in api.get(f"/api/v1/interactions/{hit['interaction_id']}").json()["flags"]}
+            region = regions.last                                   # drawn last: on top where regions overlap
+            region_flag = flags[int(region.get_attribute("part").split()[-1])]
             page.evaluate("document.querySelector('#player').pause()")
+            region.click()
+            page.wait_for_function("(s) => Math.abs(document.querySelector('#player').currentTime - s) < 1.0",
+                                   arg=region_flag["start_s"], timeout=10000)
+            # a transcript line plays from its start too
+            line = page.locator("#transcript li").nth(0)
+            line.locator("button").click()
+            start0 = float(line.get_attribute("data-start"))
+            page.wait_for_function("(s) => Math.abs(document.querySelector('#player').currentTime - s) < 1.0",
+                                   arg=start0, timeout=10000)
+            expect(page).to_have_title(re.compile(rf"^录音 #{hit['interaction_id']} · "))
+            page.evaluate("document.querySelector('#player').pause()")
+            shots += shoot(page, "interaction")
 
             page.click("a[data-page=review]")
             row = page.locator("#review-rows tr", has_text="F-REPEAT-BLAME").first
             expect(row).to_be_visible()
-            flag_id = int(row.get_attribute("data-flag"))
-            page.screenshot(path=str(shots / "review.png"), full_page=True)
-            row.locator("input.review-note").fill("回放核实，属实")
+            flag_id = int(row.locator("[data-flag]").get_attribute("data-flag"))
+            shots += shoot(page, "review")
+            row.locator(".review-note input").fill("回放核实，属实")
             row.locator("button.confirm").click()
-            expect(page.locator(f"#review-rows tr[data-flag='{flag_id}']")).to_have_count(0)
+            expect(page.locator(f"#review-rows tr:has([data-flag='{flag_id}'])")).to_have_count(0)
+
+            # complaints: one about this interaction, then its answer
+            page.click("a[data-page=complaints]")
+            form = page.locator("#complaint-form")
+            expect(form.locator(".el-select")).to_contain_text("hall")
+            form.locator("input[name=interaction_id]").fill(str(hit["interaction_id"]))
+            form.locator("input[name=complainant]").fill("李先生")
+            form.locator("textarea[name=summary]").fill("工作人员态度生硬")
+            form.locator("button[type=submit]").click()
+            item = page.locator("#complaint-list li[data-complaint]", has_text="工作人员态度生硬")
+            expect(item).to_contain_text("待答复")
+            expect(item.locator("a")).to_have_text(re.compile(rf"回放录音 #{hit['interaction_id']}"))
+            shots += shoot(page, "complaints")
+            item.locator("textarea").fill("经回放核实，已批评教育并向投诉人致歉。")
+            item.locator("button.answer-submit").click()
+            expect(item).to_contain_text("已答复")
+            expect(item).to_contain_text("已批评教育")
 
             page.click("a[data-page=reports]")
             expect(page.locator("#report-charts figure")).to_have_count(3)
-            page.screenshot(path=str(shots / "reports.png"), full_page=True)
+            expect(page.locator("#report-charts canvas")).to_have_count(3)
+            expect(page.locator("#report-table")).to_contain_text("合计")
+            shots += shoot(page, "reports")
+            href = page.locator("#report-csv").get_attribute("href")
+            assert href.startswith("/api/v1/reports/monthly?") and "format=csv" in href
+            csv = page.request.get(base + href)                    # the session cookie, as a click would send
+            assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
+            assert "courtesy_score" in csv.text()
+
+            # a month picked in the date picker (Element Plus, zh-CN) gives that month's report
+            page.locator("#report-month").click()
+            expect(page.locator(".el-picker-panel:visible")).to_contain_text("一月")
+            page.keyboard.press("Escape")
+
+            # the session ends (the cookie is gone): the next call says so and login returns here
+            page.context.clear_cookies()
+            page.click("a[data-page=review]")
+            expect(page.locator("#login-expired")).to_contain_text("会话已过期")
+            expect(page).to_have_url(re.compile(r"#/login\?redirect=(/|%2F)review"))
+            page.fill("#login-form input[name=name]", SUPERVISOR)
+            page.fill("#login-form input[name=password]", PASSWORD)
+            page.click("#login-form button[type=submit]")
+            expect(page).to_have_url(re.compile(r"#/review$"))
+            expect(page.locator("#page-review")).to_be_visible()
+
+            # keyboard: the skip link and the navigation are reachable, with a visible focus ring
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            page.locator(".skip-link").focus()
+            assert page.locator(".skip-link").bounding_box()["x"] >= 0        # shown while focused
+            page.keyboard.press("Tab")
+            focused = page.evaluate("(() => { const e = document.activeElement;"
+                                    " return [e.tagName, e.dataset.page, getComputedStyle(e).outlineStyle]; })()")
+            assert focused[0] == "A" and focused[1] == "counters" and focused[2] != "none"
+            assert csp_violations(page) == []
             assert errors == []
         finally:
             browser.close()
@@ -111,5 +192,8 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
     assert confirmed[flag_id]["reviewed_by"] == SUPERVISOR and confirmed[flag_id]["review_note"] == "回放核实，属实"
     plays = api.get("/api/v1/audit", params={"action": "audio.play"}).json()
     assert any(a["user_name"] == SUPERVISOR for a in plays)
-    for path in shots.glob("*.png"):
-        shutil.copy(path, tmp_path / path.name)
+    [complaint] = api.get("/api/v1/complaints").json()
+    assert (complaint["interaction_id"], complaint["complainant"], complaint["state"]) == \
+        (hit["interaction_id"], "李先生", "answered")
+    assert complaint["finding"] == "经回放核实，已批评教育并向投诉人致歉。"
+    assert len(shots) == 2 * 7 and all(s.stat().st_size > 5_000 for s in shots)

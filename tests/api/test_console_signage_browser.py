@@ -3,11 +3,13 @@ the real API served by uvicorn, on SQLite and the real rclone S3 server: a super
 screen, uploads an image, writes a text announcement, builds and edits a playlist, schedules it,
 sees a conflicting schedule refused with its reason, previews the screen inside the schedule,
 starts and clears an emergency notice, and reads proof of play; every effect is checked through
-the API as well."""
+the API as well. Every tab is photographed at 1440 and 390 px; no console error, failed request or
+CSP violation is allowed."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser_support import ARGS, CHROMIUM, PASSWORD, new_page, serve_app
+from browser_support import ARGS, CHROMIUM, PASSWORD, csp_violations, el_confirm, el_select, new_page, serve_app, shoot
 
 from api.app import create_app
 from services.accounts import add_user
@@ -60,13 +62,20 @@ def _login(page, base: str, name: str) -> None:  # noqa: ANN001
     page.goto(base + "/")
     page.fill("#login-form input[name=name]", name)
     page.fill("#login-form input[name=password]", PASSWORD)
-    page.click("#login-form button")
+    page.click("#login-form button[type=submit]")
 
 
 def _tab(page, name: str) -> None:  # noqa: ANN001
     """Open a tab of 屏幕节目 and wait until it shows fresh data."""
     page.click(f"#sg-tabs a[data-tab={name}]")
     page.wait_for_selector(f"#page-signage[data-ready={name}]", state="attached")
+
+
+def _at(form, iso: str) -> None:  # noqa: ANN001 - playwright Locator
+    """Type a site-local time (YYYY-MM-DDTHH:MM:SS) into the preview's date-time picker."""
+    box = form.locator("input[name=at]")
+    box.fill(iso.replace("T", " "))
+    box.press("Enter")
 
 
 def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, object_store, tmp_path: Path):
@@ -92,12 +101,13 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             expect(page.locator("#page-counters")).to_be_visible()
             expect(page.locator("#page-signage")).to_be_hidden()
             page.click("#logout")
+            expect(page.locator("#login-form")).to_be_visible()       # logged out on the server first
 
             _login(page, base, SUPERVISOR)
             expect(page.locator("#whoami")).to_contain_text(SUPERVISOR)
             page.click("a[data-page=signage]")
             page.wait_for_selector("#page-signage[data-ready=screens]", state="attached")
-            expect(page.locator("#sg-site")).to_have_value("hall")
+            expect(page.locator(".sg-site")).to_contain_text("hall")
 
             # -- screens: register one, read its token once, see it online after a heartbeat
             page.fill("#sg-screen-form input[name=name]", "lobby")
@@ -106,7 +116,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             token = page.locator("#sg-screen-token code").inner_text()
             assert token.startswith("cw_")
             screen_api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-            row = page.locator("#sg-screen-rows tr[data-screen=lobby]")
+            row = page.locator("#sg-screen-rows tr:has([data-screen=lobby])")
             expect(row).to_contain_text("hall-a")
             expect(row).to_contain_text("未连接")
             assert screen_api.post(f"{V1}/screens/lobby/heartbeat",
@@ -115,6 +125,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             _tab(page, "screens")
             expect(row).to_contain_text("在线")
             expect(row).to_contain_text("默认画面")
+            shoot(page, "signage-screens")
             [lobby] = [s for s in api.get(f"{V1}/screens").json() if s["name"] == "lobby"]
             assert lobby["site"] == "hall" and lobby["groups"] == ["hall-a"] and lobby["last_heartbeat_s"]
 
@@ -138,6 +149,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             text_row.locator("button[type=submit]").click()
             expect(page.locator("#sg-content-rows tr", has_text="办事指南-户籍")).to_contain_text("户口簿")
             page.screenshot(path=str(tmp_path / "signage-content.png"), full_page=True)
+            shoot(page, "signage-content")
             content = {c["name"]: c for c in api.get(f"{V1}/content", params={"site": "hall"}).json()}
             img, text = content["蓝色指引.png"], content["办事指南-户籍"]
             assert img["kind"] == "image" and img["sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
@@ -150,10 +162,10 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             page.click("#sg-playlist-add")
             page.click("#sg-playlist-add")
             items = page.locator("#sg-playlist-items tr.pl-item")
-            items.nth(0).locator("select.pl-content").select_option(str(text["id"]))
-            items.nth(0).locator("input.pl-duration").fill("20")
-            items.nth(1).locator("select.pl-content").select_option(str(img["id"]))
-            items.nth(1).locator("input.pl-duration").fill("10")
+            el_select(page, items.nth(0).locator(".pl-content"), "办事指南-户籍（文字公告）")
+            items.nth(0).locator(".pl-duration input").fill("20")
+            el_select(page, items.nth(1).locator(".pl-content"), "蓝色指引.png（图片）")
+            items.nth(1).locator(".pl-duration input").fill("10")
             items.nth(1).locator("button.up").click()
             page.click("#sg-playlist-save")
             pl_row = page.locator("#sg-playlist-rows tr", has_text="上午")
@@ -162,8 +174,9 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             assert [(i["content_id"], i["duration_s"]) for i in playlist["items"]] == [(img["id"], 10), (text["id"], 20)]
             pl_row.locator("button.edit").click()
             expect(page.locator("#sg-playlist-title")).to_contain_text(f"#{playlist['id']}")
-            page.locator("#sg-playlist-items tr.pl-item").nth(1).locator("input.pl-duration").fill("25")
+            page.locator("#sg-playlist-items tr.pl-item").nth(1).locator(".pl-duration input").fill("25")
             page.screenshot(path=str(tmp_path / "signage-playlist.png"), full_page=True)
+            shoot(page, "signage-playlists")
             page.click("#sg-playlist-save")
             expect(pl_row).to_contain_text("35 秒")
             [playlist] = api.get(f"{V1}/playlists", params={"site": "hall"}).json()
@@ -172,6 +185,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             # -- content in a playlist cannot be deleted: the reason is on the page
             _tab(page, "content")
             page.locator("#sg-content-rows tr", has_text="蓝色指引.png").locator("button.delete").click()
+            el_confirm(page, "删除")
             expect(page.locator("#sg-error")).to_contain_text("仍在使用中")
             expect(page.locator("#sg-error")).to_contain_text(f"播放列表 #{playlist['id']}")
             assert api.get(f"{V1}/content/{img['id']}").status_code == 200
@@ -179,20 +193,24 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             # -- schedules: one for the screen, then one through its group that conflicts
             _tab(page, "schedules")
             form = page.locator("#sg-schedule-form")
-            form.locator("select[name=playlist_id]").select_option(str(playlist["id"]))
-            form.locator("#sg-schedule-screens input[value=lobby]").check()
+            el_select(page, form.locator(".sg-playlist-select"), f"上午（#{playlist['id']}）")
+            form.locator("#sg-schedule-screens label:has(input[value=lobby])").click()
+            expect(form.locator("#sg-schedule-screens input[value=lobby]")).to_be_checked()
             form.locator("input[name=start_time]").fill("08:00")
             form.locator("input[name=end_time]").fill("18:00")
             form.locator("input[name=start_date]").fill(past.isoformat())
+            form.locator("input[name=start_date]").press("Enter")
             form.locator("input[name=end_date]").fill((today + dt.timedelta(days=7)).isoformat())
+            form.locator("input[name=end_date]").press("Enter")
             form.locator("button[type=submit]").click()
-            expect(page.locator("#sg-schedule-rows tr[data-schedule]")).to_have_count(1)
+            expect(page.locator("#sg-schedule-rows tr:has([data-schedule])")).to_have_count(1)
             [sched] = api.get(f"{V1}/schedules", params={"site": "hall"}).json()
             assert (sched["screens"], sched["start_time"][:5], sched["end_time"][:5], sched["weekdays"],
                     sched["priority"]) == (["lobby"], "08:00", "18:00", list(range(7)), 0)
-            expect(page.locator(f"#sg-schedule-rows tr[data-schedule='{sched['id']}']")).to_contain_text("08:00–18:00")
+            expect(page.locator(f"#sg-schedule-rows tr:has([data-schedule='{sched['id']}'])")).to_contain_text("08:00–18:00")
             assert sched["start_date"] == past.isoformat()
-            form.locator("#sg-schedule-screens input[value=lobby]").uncheck()
+            form.locator("#sg-schedule-screens label:has(input[value=lobby])").click()
+            expect(form.locator("#sg-schedule-screens input[value=lobby]")).not_to_be_checked()
             form.locator("input[name=groups]").fill("hall-a")
             form.locator("input[name=start_time]").fill("11:00")
             form.locator("input[name=end_time]").fill("13:00")
@@ -202,8 +220,10 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             expect(refusal).to_contain_text("时间冲突")
             expect(refusal).to_contain_text("both play on 'lobby'")      # the API's reason, as given
             expect(refusal).to_contain_text(f"涉及排期 #{sched['id']}")
-            expect(page.locator(f"#sg-schedule-rows tr[data-schedule='{sched['id']}']")).to_have_class("conflict")
+            expect(page.locator(f"#sg-schedule-rows tr:has([data-schedule='{sched['id']}'])")).to_have_class(
+                re.compile(r"\bconflict\b"))
             page.screenshot(path=str(tmp_path / "signage-conflict.png"), full_page=True)
+            shoot(page, "signage-schedules")
             assert [s["id"] for s in api.get(f"{V1}/schedules", params={"site": "hall"}).json()] == [sched["id"]]
 
             # -- preview inside the schedule: the image first, the announcement after 10 s
@@ -216,31 +236,32 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             assert screen_api.post(f"{V1}/screens/lobby/plays", json=posted).json()["added"] == 2
             _tab(page, "preview")
             pv = page.locator("#sg-preview-form")
-            expect(pv.locator("select[name=screen]")).to_have_value("lobby")
-            pv.locator("input[name=at]").fill(f"{past.isoformat()}T08:00:05")
+            expect(pv.locator(".sg-preview-screen")).to_contain_text("lobby")
+            _at(pv, f"{past.isoformat()}T08:00:05")
             pv.locator("button[type=submit]").click()
             info = page.locator("#sg-preview-info")
             expect(info).to_contain_text("第 1/2 项：蓝色指引.png")
             expect(info).to_contain_text("上午")
             page.wait_for_function("() => { const i = document.querySelector('#sg-preview-slide .slide img');"
                                    " return i && i.complete && i.naturalWidth === 640; }")
-            pv.locator("input[name=at]").fill(f"{past.isoformat()}T08:00:15")
+            _at(pv, f"{past.isoformat()}T08:00:15")
             pv.locator("button[type=submit]").click()
             expect(info).to_contain_text("第 2/2 项：办事指南-户籍")
             expect(page.locator("#sg-preview-slide .slide.text h2")).to_have_text("办事指南")
             expect(page.locator("#sg-preview-slide .slide.text")).to_contain_text("户口簿")
             got = api.get(f"{V1}/screens/lobby/preview", params={"at": f"{past.isoformat()}T08:00:15"}).json()
             assert got["kind"] == "playlist" and got["content"]["id"] == text["id"] and got["item_index"] == 1
-            plays = page.locator("#sg-play-rows tr[data-play]")
+            plays = page.locator("#sg-play-rows tr:has([data-play])")
             expect(plays).to_have_count(2)
             expect(plays.first).to_contain_text("已跳过")
             expect(plays.first).to_contain_text("no picture after 3 s")
             expect(plays.nth(1)).to_contain_text("蓝色指引.png")
             page.screenshot(path=str(tmp_path / "signage-preview.png"), full_page=True)
+            shoot(page, "signage-preview")
 
             # -- an emergency notice pre-empts the schedule until it is cleared
             at_future = f"{future.isoformat()}T08:00:05"
-            pv.locator("input[name=at]").fill(at_future)
+            _at(pv, at_future)
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide")).to_have_attribute("data-kind", "playlist")
             _tab(page, "interrupts")
@@ -250,17 +271,19 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             notice = page.locator("#sg-interrupt-list li[data-interrupt]")
             expect(notice).to_have_count(1)
             expect(notice).to_contain_text("消防演练")
+            shoot(page, "signage-interrupts")
             manifest = screen_api.get(f"{V1}/screens/lobby/manifest").json()
             assert [i["title"] for i in manifest["schedule"]["interrupts"]] == ["紧急通知"]
             assert api.get(f"{V1}/screens/lobby/preview").json()["kind"] == "interrupt"
 
             _tab(page, "preview")
-            expect(pv.locator("input[name=at]")).to_have_value(at_future)
+            expect(pv.locator("input[name=at]")).to_have_value(at_future.replace("T", " "))
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide")).to_have_attribute("data-kind", "interrupt")
             expect(page.locator("#sg-preview-slide .slide.alert")).to_contain_text("消防演练，请听从工作人员指挥")
             expect(info).to_contain_text("紧急通知")
-            pv.locator("input[name=now]").check()
+            pv.locator(".sg-now").click()
+            expect(pv.locator("input[name=now]")).to_be_checked()
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide .slide.alert h2")).to_have_text("紧急通知")
             page.screenshot(path=str(tmp_path / "signage-interrupt.png"), full_page=True)
@@ -274,7 +297,8 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             _tab(page, "preview")
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide")).not_to_have_attribute("data-kind", "interrupt")
-            pv.locator("input[name=now]").uncheck()
+            pv.locator(".sg-now").click()
+            expect(pv.locator("input[name=now]")).not_to_be_checked()
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide")).to_have_attribute("data-kind", "playlist")
             expect(info).to_contain_text("第 1/2 项：蓝色指引.png")
@@ -283,20 +307,25 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             # -- the playlist is played by the schedule: refused; delete the schedule, then both go
             _tab(page, "playlists")
             pl_row.locator("button.delete").click()
+            el_confirm(page, "删除")
             expect(page.locator("#sg-error")).to_contain_text(f"排期 #{sched['id']}")
             _tab(page, "schedules")
-            page.locator(f"#sg-schedule-rows tr[data-schedule='{sched['id']}'] button.delete").click()
-            expect(page.locator("#sg-schedule-rows tr[data-schedule]")).to_have_count(0)
+            page.locator(f"#sg-schedule-rows tr:has([data-schedule='{sched['id']}']) button.delete").click()
+            el_confirm(page, "删除")
+            expect(page.locator("#sg-schedule-rows tr:has([data-schedule])")).to_have_count(0)
             assert api.get(f"{V1}/schedules", params={"site": "hall"}).json() == []
             _tab(page, "playlists")
             pl_row.locator("button.delete").click()
-            expect(page.locator("#sg-playlist-rows tr[data-playlist]")).to_have_count(0)
+            el_confirm(page, "删除")
+            expect(page.locator("#sg-playlist-rows tr:has([data-playlist])")).to_have_count(0)
             assert api.get(f"{V1}/playlists", params={"site": "hall"}).json() == []
             _tab(page, "content")
             page.locator("#sg-content-rows tr", has_text="蓝色指引.png").locator("button.delete").click()
-            expect(page.locator("#sg-content-rows tr[data-content]")).to_have_count(1)
+            el_confirm(page, "删除")
+            expect(page.locator("#sg-content-rows tr:has([data-content])")).to_have_count(1)
             assert [c["id"] for c in api.get(f"{V1}/content", params={"site": "hall"}).json()] == [text["id"]]
             assert api.get(f"{V1}/content/{img['id']}").status_code == 404
+            assert csp_violations(page) == []
             assert errors == []
         finally:
             browser.close()

@@ -4,7 +4,6 @@ while it records (the process imports only what `record` imports: the alarms tab
 to the screens table must resolve there too)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest

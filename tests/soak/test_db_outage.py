@@ -18,7 +18,7 @@ from services.catalog import Catalog
 from storage.engine import make_engine
 from storage.schema import upgrade
 from storage.tables import Interaction, Job
-from tests.transcribe.test_worker import store_session
+from tests.support.recordings import store_session
 from transcribe.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def test_worker_waits_out_a_database_outage_and_then_works(soak, how: str, tmp_p
             except BaseException as e:  # noqa: BLE001 - the assertion below reports it
                 errors.append(e)
 
-        first = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600)
+        first = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600, end=True).id
         t = threading.Thread(target=work, name="worker")
         t.start()
         try:
@@ -54,7 +54,7 @@ def test_worker_waits_out_a_database_outage_and_then_works(soak, how: str, tmp_p
             time.sleep(3.0)
             assert t.is_alive() and not errors, f"the worker ended on a database outage: {errors!r}"
             pg.start()
-            second = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600)
+            second = store_session(catalog, object_store, pcm, counter="c1", chunk_s=5.0, wall0=time.time() - 600, end=True).id
             _wait_interactions(eng, second, 1, alive=t.is_alive)
         finally:
             stop.set()

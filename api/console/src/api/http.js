@@ -1,0 +1,57 @@
+/* The one place that calls the API. No token is ever kept by the console: login sets an
+ * HttpOnly session cookie, and every call (and every <audio>/<img> source) is authenticated by
+ * it. A 401 on any call but the login itself ends the session (see session.js). */
+import { ApiError } from '../errors.js'
+
+export const API = '/api/v1'
+let unauthorized = () => {}
+
+/** Called on a 401 answer: the session has expired or was ended elsewhere. */
+export function onUnauthorized(fn) {
+  unauthorized = fn
+}
+
+/** The URL of an API path with query parameters (empty ones left out). */
+export function apiUrl(path, params) {
+  let url = API + path
+  if (params) {
+    const q = new URLSearchParams()
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v)
+    if ([...q].length) url += `?${q}`
+  }
+  return url
+}
+
+/** A call to the API; `body` goes as JSON, `raw` (a File or Blob) as the request body itself.
+ * Throws ApiError; `session: false` keeps a 401 from ending the session (login, first look). */
+export async function request(path, { method = 'GET', body, params, raw, session = true } = {}) {
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } }
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json'
+    opts.body = JSON.stringify(body)
+  }
+  if (raw !== undefined) {
+    opts.headers['Content-Type'] = raw.type || 'application/octet-stream'
+    opts.body = raw
+  }
+  let r
+  try {
+    r = await fetch(apiUrl(path, params), opts)
+  } catch (e) {
+    throw new ApiError(0, null)
+  }
+  if (!r.ok) {
+    let detail = null
+    try {
+      detail = (await r.json()).detail
+    } catch (e) {
+      // not JSON: the status alone says what happened
+    }
+    if (r.status === 401 && session) unauthorized()
+    throw new ApiError(r.status, detail)
+  }
+  return r.status === 204 ? null : r.json()
+}
+
+export const get = (path, params) => request(path, { params })
+export const post = (path, body, params) => request(path, { method: 'POST', body, params })
