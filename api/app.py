@@ -28,6 +28,7 @@ from api.routes import (
     signage_screens,
 )
 from storage.objects import ObjectStore
+from transcribe.rules import Rulebook, load_rulebook
 
 logger = logging.getLogger(__name__)
 CONSOLE = Path(__file__).parent / "console" / "dist"      # the built console (scripts/build_console.sh)
@@ -42,11 +43,14 @@ ROUTERS = [auth.router, counters.router, admin.router, flags.router, complaints.
            signage_programs.router]
 
 
-def create_app(*, engine: Engine, store: ObjectStore) -> FastAPI:
+def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None) -> FastAPI:
+    """The app over ``engine`` and ``store``; ``rulebook``: the one the workers judge by (its rule
+    names and severities are what the console shows; default: the shipped one)."""
     app = FastAPI(title="counterwatch", version="0.1.0",
                   description="Counter recordings: search, playback, live listen, review, complaints, events.")
     app.state.engine = engine
     app.state.store = store
+    app.state.rulebook = rulebook if rulebook is not None else load_rulebook()
     errors.install(app)
     errors.document(app)
 

@@ -21,6 +21,7 @@ from services import audit as audit_log
 from services.accounts import Principal, principal_for_token
 from storage.engine import read_session
 from storage.objects import ObjectStore
+from transcribe.rules import Rulebook
 
 COOKIE = "cw_session"
 #: The largest row id the database keeps (32-bit integer columns).
@@ -42,9 +43,14 @@ def get_store(request: Request) -> ObjectStore:
     return request.app.state.store
 
 
+def get_rulebook(request: Request) -> Rulebook:
+    return request.app.state.rulebook
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ReadDb = Annotated[Session, Depends(get_db)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
+RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
 
 class RoleForbidden(Forbidden):

@@ -129,7 +129,7 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
         health = threading.Thread(target=_health_loop, args=(eng, s, stop), name="health")
         health.start()
         threads.append(health)
-        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port)
+        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port, rules=s.rules)
         threads.append(api_thread)
         write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
                     pid=os.getpid(), api_url=f"http://127.0.0.1:{api_server.port}")
@@ -192,10 +192,12 @@ class ApiServer:
         return self._server.started
 
 
-def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int) -> tuple[ApiServer, threading.Thread]:
+def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int,
+              rules: Path | None = None) -> tuple[ApiServer, threading.Thread]:
     from api.app import create_app
+    from transcribe.rules import load_rulebook
 
-    server = ApiServer(create_app(engine=eng, store=store), host, port)
+    server = ApiServer(create_app(engine=eng, store=store, rulebook=load_rulebook(rules)), host, port)
     t = threading.Thread(target=server.run, name="api")
     t.start()
     deadline = time.monotonic() + 15
@@ -214,7 +216,7 @@ def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int) -> tuple
 def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     """Serve the API and the web console. Several can run behind a load balancer."""
     s = settings_of(ctx, data_dir=data_dir)
-    server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port)
+    server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port, rules=s.rules)
     click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
     stop = threading.Event()
     stop_on_signals(stop, "api")
