@@ -63,6 +63,9 @@ REVIEW_STATES: tuple[str, ...] = get_args(ReviewState)
 ReviewVerdict = Literal["confirmed", "dismissed"]
 ComplaintState = Literal["open", "answered"]
 COMPLAINT_STATES: tuple[str, ...] = get_args(ComplaintState)
+#: A flag at least this confident is a finding the console shows as such and the reports count
+#: (unless dismissed); below it the flag waits in 待确认 (uncertain) until a supervisor confirms it.
+CERTAIN_CONFIDENCE = 0.5
 Severity = Literal["low", "medium", "high"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from domain.timezones import DEFAULT_TIMEZONE
@@ -189,6 +189,10 @@ class Interaction(Base):
     hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     hold_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Whether the recogniser could follow the speech well enough to judge it (migration 0010);
+    #: an interaction that is not assessable (无法判定) gets no courtesy flags and counts in no score.
+    assessable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    assessable_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     segments: Mapped[list[Segment]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
     flags: Mapped[list[Flag]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
 
@@ -223,6 +227,10 @@ class Flag(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     reviewed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     review_note: Mapped[str] = mapped_column(Text, default="")
+    #: The rule's severity when the flag was made, and why the flag has its confidence (match
+    #: cost, speaker certainty, audio quality): [{"kind", "value", "text"}] (migration 0010).
+    severity: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    confidence_reasons: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class User(Base):
