@@ -190,6 +190,8 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="write every analysis result to this file")
     ap.add_argument("--errors", action="store_true", help="list every false positive and negative")
     ap.add_argument("--prompt", default=None, help="initial prompt for the decoder (experiment)")
+    ap.add_argument("--asr-cache", default=str(degrade.DEFAULT_CACHE / "asr"),
+                    help="keep the recogniser's output per audio and options here ('' = off)")
     args = ap.parse_args()
 
     if args.set and args.corpus:
@@ -200,8 +202,11 @@ def main() -> int:
         variants = degrade.all_variants() if args.variants == "all" else args.variants.split(",")
     from transcribe.asr import AsrOptions
 
-    analyzer = Analyzer(Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt)),
-                        load_rulebook(args.rules))
+    transcriber = Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt))
+    if args.asr_cache:
+        from asr_cache import CachedTranscriber
+        transcriber = CachedTranscriber(transcriber, Path(args.asr_cache))  # type: ignore[assignment]
+    analyzer = Analyzer(transcriber, load_rulebook(args.rules))
     results = []
     for name in sets:
         corpus, labels, by_dialogue = set_entries(name, variants, only=args.only, seed=args.seed,

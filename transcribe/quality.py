@@ -1,0 +1,105 @@
+"""Could the recogniser follow the speech? Signals per interaction and the 无法判定 verdict.
+
+Measured on hall-condition variants of the development and tuning sets (docs/benchmarks.md,
+"Not assessable"): what separates audio the recogniser could not follow from audio it could is
+how few characters it wrote for the speech it heard (characters per second of voiced audio,
+for the staff's own turns on stereo), together with the decoder's own average log-probability.
+An interaction below the thresholds is not assessable: it gets no courtesy or audio flags and
+counts in no score, and forbidden findings in it wait for a person (see :mod:`transcribe.judge`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from domain.vocab import STAFF
+from transcribe.asr import AsrSegment
+from transcribe.interactions import InteractionSpan
+from transcribe.normalize import is_han
+from transcribe.speakers import Utterance
+from transcribe.turns import Turn, frame_levels_db
+
+#: Fewer recognised characters than this per second of voiced audio: the recogniser lost track.
+MIN_CHARS_PER_VOICED_S = 1.5
+#: Below this duration-weighted average log-probability the decoder was guessing.
+MIN_AVG_LOGPROB = -1.2
+#: Less voiced audio than this (s) is too little to judge either way; the chars test is skipped.
+MIN_VOICED_S = 2.0
+
+
+@dataclass(frozen=True)
+class Quality:
+    """One interaction's signals and verdict. ``audio_factor`` (0-1) scales its flags' confidence."""
+
+    assessable: bool = True
+    reason: str = ""
+    audio_factor: float = 1.0
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        s = self.signals
+        parts = []
+        if "snr_db" in s:
+            parts.append(f"信噪比约 {s['snr_db']:.0f} dB")
+        if "chars_per_voiced_s" in s:
+            parts.append(f"每秒有声音频识别 {s['chars_per_voiced_s']:.1f} 字")
+        if "avg_logprob" in s:
+            parts.append(f"识别平均对数概率 {s['avg_logprob']:.2f}")
+        return "，".join(parts) or "音频质量未测"
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def snr_db(mono: np.ndarray, sample_rate_hz: int, regions: Sequence[tuple[float, float]], lo: float, hi: float) -> float:
+    """Mean power in the voiced frames over mean power in the others, within [lo, hi] (dB)."""
+    levels = frame_levels_db(mono[int(lo * sample_rate_hz):int(hi * sample_rate_hz)], sample_rate_hz)
+    if len(levels) == 0:
+        return 0.0
+    t = lo + (np.arange(len(levels)) + 0.5) * 0.02
+    voiced = np.zeros(len(levels), dtype=bool)
+    for a, b in regions:
+        voiced |= (t >= a) & (t < b)
+    p = 10 ** (levels / 10)
+    if voiced.all() or not voiced.any():
+        s, n = np.percentile(p, 95), np.percentile(p, 10)
+    else:
+        s, n = p[voiced].mean(), p[~voiced].mean()
+    return float(10 * np.log10((s + 1e-12) / (n + 1e-12)))
+
+
+def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Sequence[Utterance],
+            regions: Sequence[tuple[float, float]], turns: Sequence[Turn] | None,
+            mono: np.ndarray, sample_rate_hz: int) -> Quality:
+    """The signals of one interaction and whether it can be assessed."""
+    lo, hi = inter.start_s, inter.end_s
+    segs = [s for s in segments if _overlap(s.start_s, s.end_s, lo, hi) > 0]
+    dur = sum(max(s.end_s - s.start_s, 0.01) for s in segs)
+    logprob = sum(s.avg_logprob * max(s.end_s - s.start_s, 0.01) for s in segs) / dur if segs else -3.0
+    no_speech = sum(s.no_speech_prob * max(s.end_s - s.start_s, 0.01) for s in segs) / dur if segs else 1.0
+    voiced = sum(_overlap(a, b, lo, hi) for a, b in regions)
+    mine = [u for u in utts if lo <= u.start_s < hi]
+    chars = sum(1 for u in mine for c in u.chars if is_han(c.char))
+    signals = {"avg_logprob": round(logprob, 3), "no_speech_prob": round(no_speech, 3), "voiced_s": round(voiced, 2),
+               "chars": float(chars), "snr_db": round(snr_db(mono, sample_rate_hz, regions, lo, hi), 1)}
+    judged_s, judged_chars = voiced, chars
+    if turns is not None:
+        # Stereo: the staff's own turns are what the courtesy checks judge.
+        staff_s = sum(t.end_s - t.start_s for t in turns if t.speaker == STAFF and lo <= t.start_s < hi)
+        staff_chars = sum(1 for u in mine if u.speaker == STAFF for c in u.chars if is_han(c.char))
+        signals.update(staff_voiced_s=round(staff_s, 2), staff_chars=float(staff_chars))
+        judged_s, judged_chars = staff_s, staff_chars
+    cps = judged_chars / judged_s if judged_s > 0 else 0.0
+    signals["chars_per_voiced_s"] = round(cps, 2)
+    reasons = []
+    if judged_s >= MIN_VOICED_S and cps < MIN_CHARS_PER_VOICED_S:
+        who = "工作人员" if turns is not None else ""
+        reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
+    if logprob < MIN_AVG_LOGPROB:
+        reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
+    factor = float(np.clip(1.0 + (logprob + 0.5) * 0.5, 0.6, 1.0)) if segs else 0.6
+    q = Quality(assessable=not reasons, reason="；".join(reasons), audio_factor=round(factor, 3), signals=signals)
+    return q
