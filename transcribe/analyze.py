@@ -20,7 +20,7 @@ from transcribe.errors import TranscribeError
 from transcribe.hallucination import is_hallucination
 from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, InteractionSpan, split_interactions
 from transcribe.judge import SPEAKER_THRESHOLD, Finding, Judge
-from transcribe.quality import Quality, measure
+from transcribe.quality import Quality, measure, overall
 from transcribe.rules import Rulebook
 from transcribe.speakers import attribute_mono, attribute_stereo, speech_regions
 from transcribe.turns import Turn, channel_turns
@@ -58,14 +58,24 @@ class Analysis:
     quality: dict[int, Quality] = field(default_factory=dict)
     #: Stereo: each side's turns from the channels (what the audio rules judge); mono: None.
     turns: list[Turn] | None = None
+    #: Seconds of voiced audio (VAD) in the whole recording.
+    voiced_s: float = 0.0
+
+    def assessment(self) -> Quality:
+        """The whole recording's verdict: 无法判定 if any interaction is, or if there was
+        speech and nothing was recognised."""
+        return overall(list(self.quality.values()), voiced_s=self.voiced_s)
 
     def quality_of(self, index: int) -> Quality:
         return self.quality.get(index, Quality())
 
     def to_dict(self) -> dict:
         """The stable JSON shape of ``counterwatch analyze --json``."""
+        verdict = self.assessment()
         return {
             "file": self.file,
+            "assessable": verdict.assessable,
+            "assessable_reason": verdict.reason,
             "duration": round(self.duration_s, 3),
             "language": self.language,
             "rulebook_version": self.rulebook_version,
@@ -83,6 +93,7 @@ class Analysis:
                        "interaction": f.interaction, "confidence": round(f.confidence, 3),
                        "severity": f.severity, "confidence_reasons": list(f.reasons)}
                       for f in self.flags],
+            "turns": None if self.turns is None else [t.to_list() for t in self.turns],
         }
 
     def to_json(self) -> str:
@@ -145,7 +156,8 @@ class Analyzer:
                                           split_silence_s=self.split_silence_s, boundaries_s=boundaries_s)
         result = Analysis(file=name, duration_s=audio.duration_s, language="zh",
                           rulebook_version=self.rulebook.version,
-                          channels="mono" if roles is None else channels, turns=turns)
+                          channels="mono" if roles is None else channels, turns=turns,
+                          voiced_s=round(sum(b - a for a, b in regions), 2))
         result.segments = [TranscriptSegment(u.start_s, u.end_s, u.speaker, u.speaker_confidence, u.text) for u in utts]
         result.interactions = interactions
         result.quality = {i.index: measure(i, segments=kept, utts=utts, regions=regions, turns=turns, mono=mono,

@@ -17,7 +17,7 @@ from transcribe.match import PhraseMatcher
 from transcribe.normalize import Token, is_han, tokenize
 from transcribe.patterns import Hit, RuleMatcher, quoted_exclusions
 from transcribe.quality import Quality
-from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
+from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, Rulebook
 from transcribe.speakers import Utterance
 from transcribe.turns import Turn
 

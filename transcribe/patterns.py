@@ -78,7 +78,7 @@ class PatternMatcher:
 
 def _disjoint(ms: Sequence[Match]) -> bool:
     s = sorted(ms, key=lambda m: m.start)
-    return all(x.end <= y.start for x, y in zip(s, s[1:]))
+    return all(x.end <= y.start for x, y in zip(s, s[1:], strict=False))
 
 
 def _chains(seq: list[list[Match]], within: int) -> list[tuple[int, int, float, float]]:

@@ -100,6 +100,28 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
         reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
     if logprob < MIN_AVG_LOGPROB:
         reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
-    factor = float(np.clip(1.0 + (logprob + 0.5) * 0.5, 0.6, 1.0)) if segs else 0.6
-    q = Quality(assessable=not reasons, reason="；".join(reasons), audio_factor=round(factor, 3), signals=signals)
-    return q
+    return Quality(assessable=not reasons, reason="；".join(reasons),
+                   audio_factor=audio_factor(logprob if segs else None), signals=signals)
+
+
+def audio_factor(avg_logprob: float | None) -> float:
+    """How much the audio lets one trust a flag (0.6-1): 1 while the decoder is sure (average
+    log-probability -0.5 or better), less as it guesses."""
+    if avg_logprob is None:
+        return 0.6
+    return round(float(np.clip(1.0 + (avg_logprob + 0.5) * 0.5, 0.6, 1.0)), 3)
+
+
+def overall(qualities: Sequence[Quality], *, voiced_s: float) -> Quality:
+    """One verdict for a whole recording (the worker keeps one per stored interaction): not
+    assessable if any of its interactions is not, or if it has voiced audio but nothing was
+    recognised at all."""
+    if not qualities:
+        if voiced_s >= MIN_VOICED_S:
+            return Quality(False, f"有声音频 {voiced_s:.0f} 秒未识别出任何字", 0.6,
+                           {"voiced_s": round(voiced_s, 2), "chars": 0.0, "chars_per_voiced_s": 0.0})
+        return Quality(signals={"voiced_s": round(voiced_s, 2)})
+    bad = [q for q in qualities if not q.assessable]
+    pick = bad[0] if bad else max(qualities, key=lambda q: q.signals.get("voiced_s", 0.0))
+    return Quality(not bad, "；".join(dict.fromkeys(q.reason for q in bad)),
+                   min(q.audio_factor for q in qualities), pick.signals)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from importlib import resources
 from pathlib import Path
 
@@ -160,7 +161,7 @@ class Rulebook:
     required: tuple[RequiredRule, ...]
     audio: tuple[AudioRule, ...] = ()
     #: The YAML this rulebook was parsed from (the rule bench and a stored rulebook keep it).
-    text: str = field(default="", compare=False, repr=False)
+    text: str = dc_field(default="", compare=False, repr=False)
 
     def rules(self) -> Iterator[tuple[str, AnyRule]]:
         """(flag type, rule) for every rule, in rulebook order."""

@@ -64,7 +64,7 @@ def _smooth(mask: np.ndarray) -> np.ndarray:
     out = mask.copy()
     gap, short = int(CLOSE_GAP_S / FRAME_S), int(MIN_TURN_S / FRAME_S)
     runs = _runs(out)
-    for (_, b), (c, _) in zip(runs, runs[1:]):
+    for (_, b), (c, _) in zip(runs, runs[1:], strict=False):
         if c - b < gap:
             out[b:c] = True
     for a, b in _runs(out):
