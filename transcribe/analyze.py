@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain import pii
-from domain.vocab import CHANNEL_MAPS
+from domain.vocab import CHANNEL_MAPS, STAFF
 from transcribe.asr import AsrSegment, Transcriber, Word
 from transcribe.audio import Audio, load_audio
 from transcribe.errors import TranscribeError
@@ -148,8 +148,9 @@ class Analyzer:
         regions = speech_regions(mono, audio.sample_rate_hz)
         turns = None
         if roles:
-            utts = attribute_stereo(words, audio.samples, audio.sample_rate_hz, roles)
             turns = channel_turns(audio.samples, audio.sample_rate_hz, roles)
+            utts = attribute_stereo(words, audio.samples, audio.sample_rate_hz, roles,
+                                    turns=[(t.speaker, t.start_s, t.end_s) for t in turns])
         else:
             utts = attribute_mono(words, regions)
         interactions = split_interactions([(u.start_s, u.end_s) for u in utts],
@@ -160,8 +161,10 @@ class Analyzer:
                           voiced_s=round(sum(b - a for a, b in regions), 2))
         result.segments = [TranscriptSegment(u.start_s, u.end_s, u.speaker, u.speaker_confidence, u.text) for u in utts]
         result.interactions = interactions
+        staff_channel = audio.samples[roles.index(STAFF)] if roles else None
         result.quality = {i.index: measure(i, segments=kept, utts=utts, regions=regions, turns=turns, mono=mono,
-                                           sample_rate_hz=audio.sample_rate_hz) for i in interactions}
+                                           sample_rate_hz=audio.sample_rate_hz, staff_channel=staff_channel)
+                          for i in interactions}
         for i in interactions:
             q = result.quality[i.index]
             if not q.assessable:

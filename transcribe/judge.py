@@ -17,7 +17,7 @@ from transcribe.match import PhraseMatcher
 from transcribe.normalize import Token, is_han, tokenize
 from transcribe.patterns import Hit, RuleMatcher, quoted_exclusions
 from transcribe.quality import Quality
-from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, Rulebook
+from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
 from transcribe.speakers import Utterance
 from transcribe.turns import Turn
 
@@ -261,6 +261,11 @@ class Judge:
 
 def _side_name(side: str) -> str:
     return {STAFF: "工作人员", CUSTOMER: "群众"}.get(side, "任一方")
+
+
+def window_of(rule: RequiredRule, inter: InteractionSpan) -> tuple[float, float]:
+    """The part of ``inter`` where ``rule``'s words count (before any ``after`` trigger)."""
+    return _window(rule.where, inter)
 
 
 def _window(where: Position, inter: InteractionSpan) -> tuple[float, float]:

@@ -54,26 +54,20 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
-def snr_db(mono: np.ndarray, sample_rate_hz: int, regions: Sequence[tuple[float, float]], lo: float, hi: float) -> float:
-    """Mean power in the voiced frames over mean power in the others, within [lo, hi] (dB)."""
-    levels = frame_levels_db(mono[int(lo * sample_rate_hz):int(hi * sample_rate_hz)], sample_rate_hz)
-    if len(levels) == 0:
+def snr_db(x: np.ndarray, sample_rate_hz: int, lo: float, hi: float) -> float:
+    """Estimated SNR of ``x`` within [lo, hi] (dB): the loud speech frames (95th percentile of
+    20 ms frame power) over the floor between words and turns (20th percentile), which is the
+    hall's babble and noise when there is any and digital silence when there is none."""
+    levels = frame_levels_db(x[int(lo * sample_rate_hz):int(hi * sample_rate_hz)], sample_rate_hz)
+    if len(levels) < 10:
         return 0.0
-    t = lo + (np.arange(len(levels)) + 0.5) * 0.02
-    voiced = np.zeros(len(levels), dtype=bool)
-    for a, b in regions:
-        voiced |= (t >= a) & (t < b)
     p = 10 ** (levels / 10)
-    if voiced.all() or not voiced.any():
-        s, n = np.percentile(p, 95), np.percentile(p, 10)
-    else:
-        s, n = p[voiced].mean(), p[~voiced].mean()
-    return float(10 * np.log10((s + 1e-12) / (n + 1e-12)))
+    return float(min(10 * np.log10(np.percentile(p, 95) / max(np.percentile(p, 20), 1e-12)), 90.0))
 
 
 def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Sequence[Utterance],
             regions: Sequence[tuple[float, float]], turns: Sequence[Turn] | None,
-            mono: np.ndarray, sample_rate_hz: int) -> Quality:
+            mono: np.ndarray, sample_rate_hz: int, staff_channel: np.ndarray | None = None) -> Quality:
     """The signals of one interaction and whether it can be assessed."""
     lo, hi = inter.start_s, inter.end_s
     segs = [s for s in segments if _overlap(s.start_s, s.end_s, lo, hi) > 0]
@@ -84,7 +78,7 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     mine = [u for u in utts if lo <= u.start_s < hi]
     chars = sum(1 for u in mine for c in u.chars if is_han(c.char))
     signals = {"avg_logprob": round(logprob, 3), "no_speech_prob": round(no_speech, 3), "voiced_s": round(voiced, 2),
-               "chars": float(chars), "snr_db": round(snr_db(mono, sample_rate_hz, regions, lo, hi), 1)}
+               "chars": float(chars), "snr_db": round(snr_db(mono if staff_channel is None else staff_channel, sample_rate_hz, lo, hi), 1)}
     judged_s, judged_chars = voiced, chars
     if turns is not None:
         # Stereo: the staff's own turns are what the courtesy checks judge.

@@ -24,6 +24,11 @@ from transcribe.normalize import clauses, to_simplified
 TURN_GAP_S = 0.3
 #: Stereo: the part of a word (from its end) whose channel levels decide who said it.
 WORD_TAIL_S = 0.25
+#: Stereo: a word whose tail lies this much in one side's turns, and at most OTHER_COVER in the
+#: other's, is that side's with TURN_CONFIDENCE.
+TURN_COVER = 0.6
+OTHER_COVER = 0.2
+TURN_CONFIDENCE = 0.85
 
 
 @dataclass(frozen=True)
@@ -84,18 +89,40 @@ def channel_levels_db(samples: np.ndarray, sample_rate_hz: int, start_s: float, 
     return 10 * np.log10(np.mean(seg * seg, axis=1) + 1e-12)
 
 
+def _turn_side(turns: Sequence[tuple[str, float, float]], a: float, b: float) -> str | None:
+    """The one side whose turns cover most of [a, b] while the other's barely touch it."""
+    cover: dict[str, float] = {}
+    for side, t0, t1 in turns:
+        cover[side] = cover.get(side, 0.0) + max(0.0, min(b, t1) - max(a, t0))
+    span = max(b - a, 1e-3)
+    sides = sorted(cover.items(), key=lambda kv: -kv[1])
+    if sides and sides[0][1] >= TURN_COVER * span and (len(sides) == 1 or sides[1][1] <= OTHER_COVER * span):
+        return sides[0][0]
+    return None
+
+
 def attribute_stereo(words: Sequence[Word], samples: np.ndarray, sample_rate_hz: int,
-                     roles: tuple[str, str], *, max_gap_s: float = 1.0) -> list[Utterance]:
-    """Give each word to the louder channel and group consecutive same-side words."""
+                     roles: tuple[str, str], *, max_gap_s: float = 1.0,
+                     turns: Sequence[tuple[str, float, float]] = ()) -> list[Utterance]:
+    """Give each word to the louder channel and group consecutive same-side words. ``turns``
+    ((side, start, end): :func:`transcribe.turns.channel_turns`) decide a word that lies in one
+    side's turn only: over babble and strong crosstalk a single syllable's levels mislead, a
+    turn's smoothed own-speech frames much less."""
     out: list[Utterance] = []
     for w in _clean_words(words):
         # Whisper often starts the first word after a pause too early, into the silence or the
         # other side's last syllable; its end is reliable, so judge the word by its tail.
-        lv = channel_levels_db(samples, sample_rate_hz, max(w.start_s, w.end_s - WORD_TAIL_S), w.end_s)
+        tail = max(w.start_s, w.end_s - WORD_TAIL_S)
+        lv = channel_levels_db(samples, sample_rate_hz, tail, w.end_s)
         k = int(np.argmax(lv))
         diff_db = float(abs(lv[0] - lv[1]))
         conf = 1.0 / (1.0 + math.exp(-diff_db / 2.0))
         speaker = roles[k]
+        side = _turn_side(turns, tail, w.end_s) if turns else None
+        if side is not None and side != speaker:
+            speaker, conf = side, TURN_CONFIDENCE
+        elif side is not None:
+            conf = max(conf, TURN_CONFIDENCE)
         chars = word_chars(w)
         if not chars:
             continue
