@@ -16,7 +16,7 @@ from transcribe.match import PhraseMatcher
 from transcribe.normalize import is_han, tokenize
 from transcribe.rules import AudioRule
 from transcribe.speakers import Utterance
-from transcribe.turns import Turn
+from transcribe.turns import CLOSE_GAP_S, Turn
 
 #: The excuse ("请稍等") counts when the staff said it this long before the wait began.
 EXCUSE_BEFORE_S = 10.0
@@ -63,15 +63,19 @@ def silences(rule: AudioRule, turns: Sequence[Turn], utts: Sequence[Utterance], 
 
 
 def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> list[AudioHit]:
-    """The staff starting to speak while the customer speaks, for longer than the threshold."""
+    """The staff starting to speak while the customer speaks (or paused under CLOSE_GAP_S), and
+    both speaking for longer than the threshold during that staff turn."""
     mine = _inside(turns, lo, hi)
+    cust = [t for t in mine if t.speaker == CUSTOMER]
     out = []
     for s in (t for t in mine if t.speaker == STAFF):
-        for c in (t for t in mine if t.speaker == CUSTOMER):
-            if c.start_s < s.start_s < c.end_s:
-                ms = (min(s.end_s, c.end_s) - s.start_s) * 1000
-                if ms > rule.threshold:
-                    out.append(AudioHit(s.start_s, min(s.end_s, c.end_s), round(ms), f"群众说话时工作人员插话 {ms:.0f} 毫秒"))
+        if not any(c.start_s < s.start_s <= c.end_s + CLOSE_GAP_S for c in cust):
+            continue
+        both = [(max(s.start_s, c.start_s), min(s.end_s, c.end_s)) for c in cust
+                if c.start_s < s.end_s and s.start_s < c.end_s]
+        ms = sum(b - a for a, b in both) * 1000
+        if ms > rule.threshold:
+            out.append(AudioHit(s.start_s, max(b for _, b in both), round(ms), f"群众说话时工作人员插话 {ms:.0f} 毫秒"))
     return out
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FRAME_S = 0.02
-#: A pause shorter than this inside a side's speech does not end its turn.
-CLOSE_GAP_S = 0.3
+#: A pause shorter than this inside a side's speech does not end its turn (the pause at a comma).
+CLOSE_GAP_S = 0.6
 #: Own-speech runs shorter than this are dropped (clicks, crosstalk bursts).
 MIN_TURN_S = 0.2
 #: Speech frames are at least this far above the channel's noise floor ...
