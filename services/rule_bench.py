@@ -32,6 +32,7 @@ from storage.tables import Counter, Interaction, RecordingSession, Site, StoredR
 from transcribe.interactions import split_interactions
 from transcribe.judge import Finding, Judge
 from transcribe.quality import Quality, audio_factor
+from transcribe.errors import RulebookError
 from transcribe.rules import Rulebook, parse_rulebook
 from transcribe.speakers import CharTime, Utterance
 from transcribe.turns import Turn
@@ -146,6 +147,7 @@ def candidate(base: Rulebook, draft: Draft) -> Rulebook:
         raise BadDraft("the rule must be one mapping with an id")
     if not isinstance(book, dict):
         raise BadDraft("the rulebook in force has no YAML text to add the rule to")
+    _check_rule(draft, book.get("sets"))
     rules = [r for r in (book.get(draft.section) or []) if not (isinstance(r, dict) and r.get("id") == rule["id"])]
     for other in SECTIONS:
         if other != draft.section:
@@ -155,6 +157,21 @@ def candidate(base: Rulebook, draft: Draft) -> Rulebook:
     book["version"] = f"{base.version}+{rule['id']}.{stamp}"[:100]
     text = yaml.safe_dump(book, allow_unicode=True, sort_keys=False)
     return parse_rulebook(text, source="draft")
+
+
+def _check_rule(draft: Draft, sets: object) -> None:
+    """Parse the one rule on its own, so an error names its own lines ("rule.phrases", line 2)."""
+    head = yaml.safe_dump({"version": "draft", "sets": sets}, allow_unicode=True) if sets else "version: draft\n"
+    head += f"{draft.section}:\n"
+    body = "".join(f"  - {line}\n" if k == 0 else f"    {line}\n"
+                   for k, line in enumerate((draft.rule or "").strip("\n").splitlines()))
+    try:
+        parse_rulebook(head + body, source="rule")
+    except RulebookError as e:
+        offset = head.count("\n")
+        field = (e.field or "").replace(f"{draft.section}[0]", "rule", 1)
+        raise RulebookError("rule", e.reason, line=None if e.line is None else max(1, e.line - offset),
+                            field=field or None) from e
 
 
 def _check_period(since_s: float, until_s: float) -> None:
