@@ -29,10 +29,10 @@ from services.rulebooks import current, rule_labels
 from storage.engine import write_session
 from storage.jobs import analyze_key, enqueue
 from storage.tables import Counter, Interaction, RecordingSession, Site, StoredRulebook, now_s
+from transcribe.errors import RulebookError
 from transcribe.interactions import split_interactions
 from transcribe.judge import Finding, Judge
 from transcribe.quality import Quality, audio_factor
-from transcribe.errors import RulebookError
 from transcribe.rules import Rulebook, parse_rulebook
 from transcribe.speakers import CharTime, Utterance
 from transcribe.turns import Turn

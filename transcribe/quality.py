@@ -77,8 +77,9 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     voiced = sum(_overlap(a, b, lo, hi) for a, b in regions)
     mine = [u for u in utts if lo <= u.start_s < hi]
     chars = sum(1 for u in mine for c in u.chars if is_han(c.char))
+    snr = snr_db(mono if staff_channel is None else staff_channel, sample_rate_hz, lo, hi)
     signals = {"avg_logprob": round(logprob, 3), "no_speech_prob": round(no_speech, 3), "voiced_s": round(voiced, 2),
-               "chars": float(chars), "snr_db": round(snr_db(mono if staff_channel is None else staff_channel, sample_rate_hz, lo, hi), 1)}
+               "chars": float(chars), "snr_db": round(snr, 1)}
     judged_s, judged_chars = voiced, chars
     if turns is not None:
         # Stereo: the staff's own turns are what the courtesy checks judge.
