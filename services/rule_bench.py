@@ -199,7 +199,7 @@ def judge_stored(judge: Judge, inter: Interaction, *, mono: bool) -> list[Findin
     spans = split_interactions([(u.start_s, u.end_s) for u in utts])
     signals = dict(inter.signals or {})
     q = Quality(assessable=inter.assessable, reason=inter.assessable_reason, signals=signals,
-                audio_factor=audio_factor(signals.get("avg_logprob")))
+                audio_factor=audio_factor(signals.get("avg_logprob"), signals.get("snr_db")))
     turns = None if mono else [Turn.from_list(t) for t in (inter.turns or [])]
     return judge.judge(utts, spans, mono=mono, turns=turns, quality={s.index: q for s in spans})
 

@@ -1,9 +1,12 @@
 """Could the recogniser follow the speech? Signals per interaction and the 无法判定 verdict.
 
 Measured on hall-condition variants of the development and tuning sets (docs/benchmarks.md,
-"Not assessable"): what separates audio the recogniser could not follow from audio it could is
-how few characters it wrote for the speech it heard (characters per second of voiced audio,
-for the staff's own turns on stereo), together with the decoder's own average log-probability.
+"Not assessable"): what separates audio the recogniser could not follow from audio it could is,
+first, the estimated SNR of the speech over the hall's babble (the staff's channel on stereo);
+then how few characters it wrote for the speech it heard (characters per second of voiced
+audio, of the staff's own turns on stereo: nothing recognised at all is the extreme case), and
+the decoder's own average log-probability. The no-speech probability did not separate them
+(0.1-0.6 on clean and busy audio alike) and is recorded only.
 An interaction below the thresholds is not assessable: it gets no courtesy or audio flags and
 counts in no score, and forbidden findings in it wait for a person (see :mod:`transcribe.judge`).
 """
@@ -21,10 +24,18 @@ from transcribe.normalize import is_han
 from transcribe.speakers import Utterance
 from transcribe.turns import Turn, frame_levels_db
 
-#: Fewer recognised characters than this per second of voiced audio: the recogniser lost track.
-MIN_CHARS_PER_VOICED_S = 1.5
+#: Fewer recognised characters than this per second of voiced audio (mono) or of the staff's
+#: own turns (stereo, where turns include their pauses): the recogniser lost track.
+MIN_CHARS_PER_VOICED_S = {"mono": 1.5, "stereo": 1.0}
 #: Below this duration-weighted average log-probability the decoder was guessing.
-MIN_AVG_LOGPROB = -1.2
+MIN_AVG_LOGPROB = -1.0
+#: Below this estimated SNR (loud speech frames over the floor between words: the hall's
+#: babble) the recogniser gets about every third character wrong or worse (CER 0.27-0.88 on the
+#: very busy hall variants of the tuning set, 0.15-0.43 above it).
+MIN_SNR_DB = 17.0
+#: At and above this SNR the audio costs a flag no confidence; down to MIN_SNR_DB, up to SNR_COST.
+GOOD_SNR_DB = 25.0
+SNR_COST = 0.15
 #: Less voiced audio than this (s) is too little to judge either way; the chars test is skipped.
 MIN_VOICED_S = 2.0
 
@@ -90,21 +101,27 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     cps = judged_chars / judged_s if judged_s > 0 else 0.0
     signals["chars_per_voiced_s"] = round(cps, 2)
     reasons = []
-    if judged_s >= MIN_VOICED_S and cps < MIN_CHARS_PER_VOICED_S:
+    if judged_s >= MIN_VOICED_S and cps < MIN_CHARS_PER_VOICED_S["mono" if turns is None else "stereo"]:
         who = "工作人员" if turns is not None else ""
         reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
+    if snr < MIN_SNR_DB:
+        reasons.append(f"背景人声或噪声过强（信噪比约 {snr:.0f} dB）")
     if logprob < MIN_AVG_LOGPROB:
         reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
     return Quality(assessable=not reasons, reason="；".join(reasons),
-                   audio_factor=audio_factor(logprob if segs else None), signals=signals)
+                   audio_factor=audio_factor(logprob if segs else None, snr), signals=signals)
 
 
-def audio_factor(avg_logprob: float | None) -> float:
+def audio_factor(avg_logprob: float | None, snr: float | None = None) -> float:
     """How much the audio lets one trust a flag (0.6-1): 1 while the decoder is sure (average
-    log-probability -0.5 or better), less as it guesses."""
+    log-probability -0.5 or better) and the speech stands GOOD_SNR_DB above the hall, less as the
+    decoder guesses or the hall gets louder."""
     if avg_logprob is None:
         return 0.6
-    return round(float(np.clip(1.0 + (avg_logprob + 0.5) * 0.5, 0.6, 1.0)), 3)
+    f = float(np.clip(1.0 + (avg_logprob + 0.5) * 0.5, 0.6, 1.0))
+    if snr is not None:
+        f = min(f, float(np.clip(1.0 - SNR_COST * (GOOD_SNR_DB - snr) / (GOOD_SNR_DB - MIN_SNR_DB), 0.6, 1.0)))
+    return round(f, 3)
 
 
 def overall(qualities: Sequence[Quality], *, voiced_s: float) -> Quality:

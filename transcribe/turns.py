@@ -20,7 +20,7 @@ CLOSE_GAP_S = 0.6
 #: Own-speech runs shorter than this are dropped (clicks, crosstalk bursts).
 MIN_TURN_S = 0.2
 #: Speech frames are at least this far above the channel's noise floor ...
-ABOVE_FLOOR_DB = 8.0
+ABOVE_FLOOR_DB = 12.0
 #: ... and no further than this below the channel's loud speech.
 BELOW_TOP_DB = 30.0
 #: A frame whose other channel is louder by at least (crosstalk attenuation - this) is crosstalk.
