@@ -23,6 +23,7 @@ from api.routes import (
     interactions,
     live,
     reports,
+    rules,
     signage_content,
     signage_programs,
     signage_screens,
@@ -40,7 +41,7 @@ API_PREFIX = "/api/v1"
 #: Routers of the API, one per resource.
 ROUTERS = [auth.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
-           signage_programs.router]
+           signage_programs.router, rules.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None) -> FastAPI:

@@ -43,8 +43,11 @@ def get_store(request: Request) -> ObjectStore:
     return request.app.state.store
 
 
-def get_rulebook(request: Request) -> Rulebook:
-    return request.app.state.rulebook
+def get_rulebook(request: Request, db: Annotated[Session, Depends(get_db)]) -> Rulebook:
+    """The rulebook in force: the one applied in the rule bench, else the settings' file."""
+    from services.rulebooks import current
+
+    return current(db, request.app.state.rulebook)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -25,6 +25,7 @@ punctuation dropped; digits count as errors against Chinese numerals).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import sys
@@ -37,10 +38,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import degrade  # noqa: E402
 
+from domain.vocab import CERTAIN_CONFIDENCE  # noqa: E402
 from transcribe.analyze import Analyzer  # noqa: E402
-from transcribe.asr import Transcriber  # noqa: E402
+from transcribe.asr import AsrOptions, Transcriber  # noqa: E402
 from transcribe.model import resolve_model  # noqa: E402
 from transcribe.rules import load_rulebook  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentOptions(AsrOptions):
+    """Decoding settings tried against hall noise (issue 14); the shipped ones are AsrOptions."""
+
+    hotwords: str | None = None
+    vad_threshold: float | None = None
+    no_speech_threshold: float | None = None
+
+    def transcribe_kwargs(self) -> dict:
+        kw = super().transcribe_kwargs()
+        if self.hotwords:
+            kw["hotwords"] = self.hotwords
+        if self.vad_threshold is not None:
+            kw["vad_parameters"] = {**kw["vad_parameters"], "threshold": self.vad_threshold}
+        if self.no_speech_threshold is not None:
+            kw["no_speech_threshold"] = self.no_speech_threshold
+        return kw
+
+
+def hotwords(rulebook, which: str | None) -> str | None:  # noqa: ANN001
+    if which is None:
+        return None
+    words = [w.text for r in rulebook.required for w in r.words]
+    if which == "all":
+        words += [p.text for r in rulebook.forbidden for p in r.phrases]
+    return " ".join(dict.fromkeys(words))
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -66,6 +96,19 @@ def predicted_units(entry: dict, result: dict) -> list[tuple[str, set[str], set[
             if best == k and _overlap(a, b, lo, hi) > 0:
                 mset.add(f["rule"])
         out.append((f"{entry['file']}#{k}", fset, mset))
+    return out
+
+
+def unit_assessable(entry: dict, result: dict) -> list[bool]:
+    """Per labelled unit: False where the product said 无法判定 (the file, or for a shift file
+    a predicted interaction overlapping the labelled one)."""
+    if "interactions" not in entry:
+        return [bool(result.get("assessable", True))]
+    out = []
+    for li in entry["interactions"]:
+        bad = [i for i in result["interactions"] if not i.get("assessable", True)
+               and _overlap(i["start"], i["end"], li["start"], li["end"]) > 0]
+        out.append(not bad)
     return out
 
 
@@ -190,6 +233,15 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="write every analysis result to this file")
     ap.add_argument("--errors", action="store_true", help="list every false positive and negative")
     ap.add_argument("--prompt", default=None, help="initial prompt for the decoder (experiment)")
+    ap.add_argument("--hotwords", choices=("courtesy", "all"), default=None,
+                    help="decode with the rulebook's courtesy words (or all its phrases) as hotwords (experiment)")
+    ap.add_argument("--vad-threshold", type=float, default=None, help="VAD speech threshold (experiment; 0.5)")
+    ap.add_argument("--no-speech-threshold", type=float, default=None,
+                    help="decoder no-speech threshold (experiment; 0.6)")
+    ap.add_argument("--enhance", choices=("noisereduce", "rnnoise", "webrtc"), default=None,
+                    help="speech enhancement before recognition (experiment; bench/enhance.py)")
+    ap.add_argument("--asr-cache", default=str(degrade.DEFAULT_CACHE / "asr"),
+                    help="keep the recogniser's output per audio and options here ('' = off)")
     args = ap.parse_args()
 
     if args.set and args.corpus:
@@ -198,10 +250,19 @@ def main() -> int:
     variants = None
     if args.variants:
         variants = degrade.all_variants() if args.variants == "all" else args.variants.split(",")
-    from transcribe.asr import AsrOptions
-
-    analyzer = Analyzer(Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt)),
-                        load_rulebook(args.rules))
+    rulebook = load_rulebook(args.rules)
+    options: AsrOptions = AsrOptions(initial_prompt=args.prompt)
+    if args.hotwords or args.vad_threshold is not None or args.no_speech_threshold is not None:
+        options = ExperimentOptions(initial_prompt=args.prompt, hotwords=hotwords(rulebook, args.hotwords),
+                                    vad_threshold=args.vad_threshold, no_speech_threshold=args.no_speech_threshold)
+    transcriber = Transcriber(resolve_model(args.model), options=options)
+    if args.asr_cache:
+        from asr_cache import CachedTranscriber
+        transcriber = CachedTranscriber(transcriber, Path(args.asr_cache))  # type: ignore[assignment]
+    if args.enhance:
+        from enhance import EnhancingTranscriber
+        transcriber = EnhancingTranscriber(transcriber, args.enhance)  # type: ignore[assignment]
+    analyzer = Analyzer(transcriber, rulebook)
     results = []
     for name in sets:
         corpus, labels, by_dialogue = set_entries(name, variants, only=args.only, seed=args.seed,
@@ -216,6 +277,9 @@ def main() -> int:
 
 def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool) -> list[dict]:
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
+    certain: dict[tuple[str, str], Score] = defaultdict(Score)
+    judged: dict[str, Score] = defaultdict(Score)      # missing courtesy on assessable units only
+    units: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])   # units, not assessable, audio flags
     per_rule: dict[tuple[str, str], Score] = defaultdict(Score)
     cer: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # errors, ref chars, hyp chars, files
     snr: dict[str, list[float]] = defaultdict(list)
@@ -227,9 +291,19 @@ def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dic
         res = analyzer.analyze_file(entry["_path"], channels=channels).to_dict()
         results.append(res)
         variant = entry["variant"]
-        for (unit, pf, pm), (_, tf, tm) in zip(predicted_units(entry, res), truth_units(entry)):
+        sure = {**res, "flags": [f for f in res["flags"] if f["confidence"] >= CERTAIN_CONFIDENCE]}
+        verdicts = unit_assessable(entry, res)
+        units[variant][2] += sum(1 for f in res["flags"] if f["type"] == "audio")
+        for (unit, pf, pm), (_, sf, sm), (_, tf, tm), ok in zip(predicted_units(entry, res), predicted_units(entry, sure),
+                                                                truth_units(entry), verdicts):
             scores[(variant, "forbidden")].add(unit, pf, tf)
             scores[(variant, "missing_courtesy")].add(unit, pm, tm)
+            certain[(variant, "forbidden")].add(unit, sf, tf)
+            certain[(variant, "missing_courtesy")].add(unit, sm, tm)
+            units[variant][0] += 1
+            units[variant][1] += not ok
+            if ok:
+                judged[variant].add(unit, pm, tm)
             for rule in pf | tf:
                 per_rule[(variant, rule)].add(unit, pf & {rule}, tf & {rule})
         ref = reference_text(entry, by_dialogue)
@@ -248,6 +322,14 @@ def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dic
     print(f"\n{'variant':<{w}} {'flags':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
     for (variant, kind), s in sorted(scores.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
         print(f"{variant:<{w}} {kind:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
+    print(f"\ncertain flags only (confidence >= {CERTAIN_CONFIDENCE}; the rest wait in 待确认):")
+    print(f"{'variant':<{w}} {'flags':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
+    for (variant, kind), s in sorted(certain.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        print(f"{variant:<{w}} {kind:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
+    print(f"\n{'variant':<{w}} {'units':>5} {'not assessable':>14} {'courtesy R (assessable)':>23} {'audio flags':>11}")
+    for variant in order:
+        n, bad, audio = units[variant]
+        print(f"{variant:<{w}} {n:5d} {bad:14d} {judged[variant].recall:23.3f} {audio:11d}")
     print(f"\n{'variant':<{w}} {'forbidden rule':<17} {'P':>6} {'R':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
     for (variant, rule), s in sorted(per_rule.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
         print(f"{variant:<{w}} {rule:<17} {s.precision:6.3f} {s.recall:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
@@ -268,6 +350,10 @@ def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dic
         for (variant, kind), s in sorted(scores.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
             for e in s.errors:
                 print(f"{variant} {kind} {e}")
+        for r, e in zip(results, labels):
+            for f in r["flags"]:
+                if f["type"] == "audio":
+                    print(f"{e['variant']} audio FP {e['file']} {f['rule']} {f['start']}-{f['end']} {f['evidence']}")
     print(f"\n{len(labels)} files in {time.perf_counter() - t0:.0f} s")
     return results
 

@@ -39,6 +39,10 @@ BY_CODE: dict[str, str] = {
     "unauthenticated": "请先登录",
     "bad_credentials": "用户名或密码错误",
     "range_not_satisfiable": "请求的音频范围无效",
+    "bad_rulebook": "规则无效，请按提示的行号和字段修改",
+    "bad_draft": "试验的规则无效：请给出整份规则，或一条带 id 的规则",
+    "bad_period": "时间段无效：结束时间须晚于开始时间",
+    "rulebook_version_in_force": "该规则版本已在使用或曾经应用过，请修改 version 后再应用",
 }
 
 BY_KIND: tuple[tuple[type[DomainError], str], ...] = (

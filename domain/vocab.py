@@ -49,14 +49,15 @@ SITE_BOUND_ROLES = ("supervisor", "viewer", "screen")
 AgentStatus = Literal["ok", "spool-near-quota", "spool-full", "store-unreachable"]
 AGENT_STATUSES: tuple[str, ...] = get_args(AgentStatus)
 AlarmKind = Literal["silent-microphone", "agent-gone", "spool-near-quota", "spool-full", "store-unreachable",
-                    "screen-gone"]
+                    "screen-gone", "unintelligible-audio"]
 ALARM_KINDS: tuple[str, ...] = get_args(AlarmKind)
 #: Alarms raised from an agent's own heartbeat status (the status of the same name).
 HEARTBEAT_ALARMS = ("spool-full", "spool-near-quota", "store-unreachable")
 
 # -- findings and their review ----------------------------------------------------------------------
 
-FlagType = Literal["forbidden", "missing_courtesy"]
+#: ``audio``: a rule on the recording's sound (冷场, 抢话, speech rate, raised voice).
+FlagType = Literal["forbidden", "missing_courtesy", "audio"]
 FLAG_TYPES: tuple[str, ...] = get_args(FlagType)
 ReviewState = Literal["open", "confirmed", "dismissed"]
 REVIEW_STATES: tuple[str, ...] = get_args(ReviewState)
@@ -66,6 +67,18 @@ COMPLAINT_STATES: tuple[str, ...] = get_args(ComplaintState)
 #: A flag at least this confident is a finding the console shows as such and the reports count
 #: (unless dismissed); below it the flag waits in 待确认 (uncertain) until a supervisor confirms it.
 CERTAIN_CONFIDENCE = 0.5
+#: The review queue's two parts: 待确认 (below CERTAIN_CONFIDENCE and not reviewed yet) and the rest.
+Certainty = Literal["uncertain", "certain"]
+CERTAINTIES: tuple[str, ...] = get_args(Certainty)
+#: A rule whose reviewed flags were confirmed less often than this is pointed out to admins ...
+LOW_PRECISION = 0.7
+#: ... once at least this many of its flags have been reviewed.
+PRECISION_MIN_REVIEWED = 5
+#: A counter whose analysed interactions were not assessable at least this often (of at least
+#: UNINTELLIGIBLE_MIN interactions in the last UNINTELLIGIBLE_WINDOW_S) raises an alarm.
+UNINTELLIGIBLE_SHARE = 0.3
+UNINTELLIGIBLE_MIN = 5
+UNINTELLIGIBLE_WINDOW_S = 24 * 3600.0
 Severity = Literal["low", "medium", "high"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
@@ -89,8 +102,11 @@ LABELS: dict[str, dict[str, str]] = {
     "agent_status": {"ok": "正常", "spool-near-quota": "缓存将满", "spool-full": "缓存已满",
                      "store-unreachable": "存储不可达"},
     "alarm": {"silent-microphone": "麦克风无声", "agent-gone": "采集端离线", "spool-near-quota": "缓存将满",
-              "spool-full": "缓存已满，正在丢失录音", "store-unreachable": "存储不可达", "screen-gone": "信息屏离线"},
-    "flag_type": {"forbidden": "服务忌语", "missing_courtesy": "缺少文明用语"},
+              "spool-full": "缓存已满，正在丢失录音", "store-unreachable": "存储不可达", "screen-gone": "信息屏离线",
+              "unintelligible-audio": "录音常无法识别，请检查麦克风"},
+    "flag_type": {"forbidden": "服务忌语", "missing_courtesy": "缺少文明用语", "audio": "语音行为"},
+    "certainty": {"uncertain": "待确认", "certain": "确定"},
+    "assessable": {"true": "可判定", "false": "无法判定"},
     "review_state": {"open": "待审核", "confirmed": "已确认", "dismissed": "已驳回"},
     "complaint_state": {"open": "待答复", "answered": "已答复"},
     "severity": {"low": "轻微", "medium": "一般", "high": "严重"},

@@ -5,7 +5,9 @@ spool full, store unreachable: :func:`set_counter_alarm`, called by the catalog)
 (:func:`evaluate`: every worker's, ``counterwatch up``'s health loop, ``counterwatch status``)
 raises or clears the alarms that come from silence: ``agent-gone`` (no heartbeat),
 ``silent-microphone`` (input below the threshold during the site's opening hours, in the
-site's time zone, while the counter is not paused) and ``screen-gone``. Raising is idempotent
+site's time zone, while the counter is not paused) and ``screen-gone``; and
+``unintelligible-audio``, a counter whose recent interactions the recogniser often could not
+follow (无法判定: a microphone turned away, covered or too far from the staff). Raising is idempotent
 under concurrent sweeps: the counter's or screen's row is locked before its open alarm is
 looked for.
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.timezones import local_time
+from domain.vocab import UNINTELLIGIBLE_MIN, UNINTELLIGIBLE_SHARE, UNINTELLIGIBLE_WINDOW_S
 from storage.engine import read_session, write_session
-from storage.tables import Alarm, Counter, SignageScreen, Site, now_s
+from storage.tables import Alarm, Counter, Interaction, SignageScreen, Site, now_s
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,11 @@ class AlarmOptions:
     #: A registered screen silent this long (its player sends a heartbeat every 10 s).
     screen_gone_after_s: float = 120.0
     opening_hours: tuple[int, int] = (0, 24)
+    #: ``unintelligible-audio``: this share of not-assessable interactions, of at least
+    #: ``unintelligible_min`` analysed in the last ``unintelligible_window_s``.
+    unintelligible_share: float = UNINTELLIGIBLE_SHARE
+    unintelligible_min: int = UNINTELLIGIBLE_MIN
+    unintelligible_window_s: float = UNINTELLIGIBLE_WINDOW_S
 
 
 def set_counter_alarm(s: Session, counter_id: int, kind: str, active: bool, at: float, detail: str) -> None:
@@ -82,6 +90,21 @@ def evaluate_screen_alarms(db: Session, *, now_s: float, gone_after_s: float = A
                          detail=f"no heartbeat for {age or 0:.0f} s")
 
 
+def evaluate_unintelligible(s: Session, counter_id: int, *, now: float, options: AlarmOptions = AlarmOptions()) -> None:
+    """Raise or clear the counter's ``unintelligible-audio`` alarm from its interactions of the
+    last ``unintelligible_window_s`` (by wall-clock start), in the caller's transaction."""
+    since = now - options.unintelligible_window_s
+    total, bad = s.execute(select(func.count(), func.coalesce(func.sum(
+        case((Interaction.assessable.is_(False), 1), else_=0)), 0)).where(
+        Interaction.counter_id == counter_id, Interaction.wall_start_s >= since,
+        Interaction.analyzed_s.is_not(None))).one()
+    share = bad / total if total else 0.0
+    active = total >= options.unintelligible_min and share >= options.unintelligible_share
+    set_counter_alarm(s, counter_id, "unintelligible-audio", active, now,
+                      f"{bad} of {total} interactions in the last {options.unintelligible_window_s / 3600:.0f} h "
+                      f"not assessable ({share:.0%}); check the microphone")
+
+
 def evaluate(engine: Engine, options: AlarmOptions = AlarmOptions(), *, now: float | None = None) -> list[OpenAlarm]:
     """Raise or clear the silence alarms of every counter and screen; return the open alarms."""
     now = now or now_s()
@@ -98,6 +121,7 @@ def evaluate(engine: Engine, options: AlarmOptions = AlarmOptions(), *, now: flo
                       and now - c.last_loud_s > options.silent_after_s)
             set_counter_alarm(s, c.id, "silent-microphone", silent, now,
                               f"input below threshold for {now - (c.last_loud_s or now):.0f} s")
+            evaluate_unintelligible(s, c.id, now=now, options=options)
         evaluate_screen_alarms(s, now_s=now, gone_after_s=options.screen_gone_after_s)
     return open_alarms(engine)
 

@@ -193,6 +193,11 @@ class Interaction(Base):
     #: an interaction that is not assessable (无法判定) gets no courtesy flags and counts in no score.
     assessable: Mapped[bool] = mapped_column(default=True, server_default=true())
     assessable_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Stereo turns from the channels, [[speaker, start_s, end_s, level_db], ...] (what the audio
+    #: rules judge; the rule bench re-judges them), and the recognition signals behind
+    #: ``assessable`` ({"snr_db", "avg_logprob", "chars_per_voiced_s", ...}) (migration 0040).
+    turns: Mapped[list] = mapped_column(JSON, default=list)
+    signals: Mapped[dict] = mapped_column(JSON, default=dict)
     segments: Mapped[list[Segment]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
     flags: Mapped[list[Flag]] = relationship(cascade="all, delete-orphan", order_by="Flag.start_s")
 
@@ -231,6 +236,23 @@ class Flag(Base):
     #: cost, speaker certainty, audio quality): [{"kind", "value", "text"}] (migration 0010).
     severity: Mapped[str] = mapped_column(String(10), default="", server_default="")
     confidence_reasons: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class StoredRulebook(Base):
+    """A rulebook applied from the rule bench (migration 0041). The newest ``active`` one is what
+    the workers judge by, ahead of the file in the settings; its ``text`` is the YAML."""
+
+    __tablename__ = "rulebooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: The period re-analysed when it was applied (wall-clock seconds).
+    period_from_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    period_to_s: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class User(Base):

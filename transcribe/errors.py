@@ -37,7 +37,7 @@ class RulebookError(TranscribeError, Invalid):
 
     def __init__(self, path: str, reason: str, *, line: int | None = None, field: str | None = None) -> None:
         where = path if line is None else f"{path}:{line}"
-        super().__init__(where, f"{field}: {reason}" if field else reason)
+        super().__init__(where, f"{field}: {reason}" if field else reason, line=line, field=field)
         self.reason = reason
         self.path = path
         self.line = line

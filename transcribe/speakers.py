@@ -24,6 +24,11 @@ from transcribe.normalize import clauses, to_simplified
 TURN_GAP_S = 0.3
 #: Stereo: the part of a word (from its end) whose channel levels decide who said it.
 WORD_TAIL_S = 0.25
+#: Stereo: a word whose tail lies this much in one side's turns, and at most OTHER_COVER in the
+#: other's, is that side's with TURN_CONFIDENCE.
+TURN_COVER = 0.6
+OTHER_COVER = 0.2
+TURN_CONFIDENCE = 0.85
 
 
 @dataclass(frozen=True)
@@ -84,18 +89,40 @@ def channel_levels_db(samples: np.ndarray, sample_rate_hz: int, start_s: float, 
     return 10 * np.log10(np.mean(seg * seg, axis=1) + 1e-12)
 
 
+def _turn_side(turns: Sequence[tuple[str, float, float]], a: float, b: float) -> str | None:
+    """The one side whose turns cover most of [a, b] while the other's barely touch it."""
+    cover: dict[str, float] = {}
+    for side, t0, t1 in turns:
+        cover[side] = cover.get(side, 0.0) + max(0.0, min(b, t1) - max(a, t0))
+    span = max(b - a, 1e-3)
+    sides = sorted(cover.items(), key=lambda kv: -kv[1])
+    if sides and sides[0][1] >= TURN_COVER * span and (len(sides) == 1 or sides[1][1] <= OTHER_COVER * span):
+        return sides[0][0]
+    return None
+
+
 def attribute_stereo(words: Sequence[Word], samples: np.ndarray, sample_rate_hz: int,
-                     roles: tuple[str, str], *, max_gap_s: float = 1.0) -> list[Utterance]:
-    """Give each word to the louder channel and group consecutive same-side words."""
+                     roles: tuple[str, str], *, max_gap_s: float = 1.0,
+                     turns: Sequence[tuple[str, float, float]] = ()) -> list[Utterance]:
+    """Give each word to the louder channel and group consecutive same-side words. ``turns``
+    ((side, start, end): :func:`transcribe.turns.channel_turns`) decide a word that lies in one
+    side's turn only: over babble and strong crosstalk a single syllable's levels mislead, a
+    turn's smoothed own-speech frames much less."""
     out: list[Utterance] = []
     for w in _clean_words(words):
         # Whisper often starts the first word after a pause too early, into the silence or the
         # other side's last syllable; its end is reliable, so judge the word by its tail.
-        lv = channel_levels_db(samples, sample_rate_hz, max(w.start_s, w.end_s - WORD_TAIL_S), w.end_s)
+        tail = max(w.start_s, w.end_s - WORD_TAIL_S)
+        lv = channel_levels_db(samples, sample_rate_hz, tail, w.end_s)
         k = int(np.argmax(lv))
         diff_db = float(abs(lv[0] - lv[1]))
         conf = 1.0 / (1.0 + math.exp(-diff_db / 2.0))
         speaker = roles[k]
+        side = _turn_side(turns, tail, w.end_s) if turns else None
+        if side is not None and side != speaker:
+            speaker, conf = side, TURN_CONFIDENCE
+        elif side is not None:
+            conf = max(conf, TURN_CONFIDENCE)
         chars = word_chars(w)
         if not chars:
             continue
@@ -118,12 +145,17 @@ _STAFF_CUES = [
     (r"请(问您|出示|稍等|稍候|收好|慢走|坐|把|您|提供|先|到|下次)", 1.0),
     (r"什么业务|有什么可以帮|下一个|一共是|欢迎|马上|不客气|没关系|配合|理解|再见|慢走|应该做的", 1.0),
     (r"已经办好|办理完毕|请收好|凭证", 1.0),
+    # Insults at a counter come from behind the glass far more often than in front of it.
+    (r"你(是不是)?(傻|笨|蠢)|脑子(有|进)", 1.0),
 ]
 _CUSTOMER_CUES = [
     (r"^(那|那么)?我(想|来|要|已经|还|不会|不知道|看不|明天|补|先|这个|就问)", -1.5),
     (r"^(好的|好吧|太好了|行|嗯)(谢谢(你)?)?$", -1.0),
     (r"^谢谢$", -0.6),
-    (r"谢谢你|给你|同志|不好意思|师傅", -1.0),
+    (r"谢谢你|^给你|给你$|同志|不好意思|师傅", -1.0),
+    (r"^(那|要是.{0,8}那)?我(换|找|自己|再|去|第一次|怕|的)(?!.*您)", -1.2),
+    (r"那我(?!.*您)", -0.8),
+    (r"真的不懂|不太明白|不太会", -1.0),
     (r"你们", -0.8),
     (r"是不是", -0.5),
     (r"请问(?!您).*(需要|在哪|怎么|吗|这个)", -1.0),

@@ -39,7 +39,7 @@ from storage.objects import ObjectStore
 from storage.store_errors import StoreError, StoreUnavailable
 from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Segment, Shift, Site, now_s
 from transcribe import metrics
-from transcribe.analyze import Analyzer
+from transcribe.analyze import Analysis, Analyzer
 from transcribe.audio import Audio
 from transcribe.interactions import group_spans
 from transcribe.speakers import speech_regions
@@ -342,11 +342,12 @@ class Worker:
             inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=start, end_sample=end,
                                 wall_start_s=wall_start, wall_end_s=wall0 + end / rate, staff_id=staff_id,
                                 rulebook_version=result.rulebook_version, analyzed_s=now_s(),
-                                text="\n".join(seg.text for seg in result.segments))
+                                text="\n".join(seg.text for seg in result.segments), **_assessment_fields(result))
             inter.segments = [Segment(start_s=x.start_s, end_s=x.end_s, speaker=x.speaker,
                                       speaker_confidence=x.speaker_confidence, text=x.text) for x in result.segments]
             inter.flags = [Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence, start_s=f.start_s,
-                                end_s=f.end_s, speaker=f.speaker, confidence=f.confidence) for f in result.flags]
+                                end_s=f.end_s, speaker=f.speaker, confidence=f.confidence, severity=f.severity,
+                                confidence_reasons=list(f.reasons)) for f in result.flags]
             s.add(inter)
             if not JobQueue.finish_in(s, job.id, self.name):
                 logger.warning("worker %s: %s: lease lost; discarding this result", self.name, job.key)
@@ -355,3 +356,9 @@ class Worker:
         metrics.observe_analysis(audio_s=(end - start) / rate, processing_s=time.perf_counter() - t0)
         logger.info("worker %s: %s: %d segments, %d flags", self.name, name, len(result.segments), len(result.flags))
 
+
+def _assessment_fields(result: Analysis) -> dict:
+    """The interaction columns of the not-assessable verdict and the audio rules' input (issue 14)."""
+    verdict = result.assessment()
+    return {"assessable": verdict.assessable, "assessable_reason": verdict.reason, "signals": verdict.signals,
+            "turns": [t.to_list() for t in result.turns or ()]}

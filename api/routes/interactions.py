@@ -6,10 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import Person, ReadDb, RowId
+from api.deps import Person, ReadDb, RowId, RulebookDep
 from domain import pii
 from domain.vocab import RatingLevel, ReviewState
-from services.interactions import InteractionView, check_site, interaction_detail
+from services.interactions import (
+    InteractionSummary,
+    InteractionView,
+    check_site,
+    interaction_detail,
+    list_interactions,
+)
+from services.rulebooks import rule_labels
 from services.search import MAX_QUERY_CHARS, SearchFilters, search_segments
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
@@ -35,6 +42,15 @@ class SearchHitPublic(BaseModel):
     truncated_end: bool
 
 
+@router.get("", response_model=list[InteractionSummary])
+def list_(user: Person, db: ReadDb, site: Name = None, counter: Name = None,
+          assessable: bool | None = Query(None, description="false: the interactions marked 无法判定"),
+          since_s: float | None = Query(None, ge=0), until_s: float | None = Query(None, ge=0),
+          limit: int = Query(200, ge=1, le=1000)) -> list[InteractionSummary]:
+    """Analysed interactions of the visible sites, newest first, with whether each could be
+    assessed and why not."""
+    return list_interactions(db, user, site=site, counter=counter, assessable=assessable, since_s=since_s,
+                             until_s=until_s, limit=limit)
 
 
 @router.get("/search", response_model=list[SearchHitPublic])
@@ -60,6 +76,7 @@ def search(user: Person, db: ReadDb,
 
 
 @router.get("/{interaction_id}", response_model=InteractionView)
-def get_interaction(interaction_id: RowId, user: Person, db: ReadDb) -> InteractionView:
-    """One interaction: its counter, times, transcript segments and flags with their review."""
-    return interaction_detail(db, user, interaction_id)
+def get_interaction(interaction_id: RowId, user: Person, db: ReadDb, rulebook: RulebookDep) -> InteractionView:
+    """One interaction: its counter, times, transcript segments and flags with their review;
+    ``assessable`` / ``assessable_reason``: whether the recogniser could follow it (无法判定)."""
+    return interaction_detail(db, user, interaction_id, rule_labels=rule_labels(rulebook))

@@ -106,15 +106,20 @@ def format_table(result: Analysis) -> str:
     """A readable report of one analysis."""
     lines = [f"== {result.file}  {result.duration_s:.1f} s  channels={result.channels}  "
              f"rulebook {result.rulebook_version}"]
+    verdict = result.assessment()
+    if not result.interactions and not verdict.assessable:
+        lines.append(f"-- not assessable (无法判定): {verdict.reason}")
     for i in result.interactions:
-        lines.append(f"-- interaction {i.index}  {i.start_s:7.2f}-{i.end_s:7.2f} s")
+        q = result.quality_of(i.index)
+        note = "" if q.assessable else f"  not assessable (无法判定): {q.reason}"
+        lines.append(f"-- interaction {i.index}  {i.start_s:7.2f}-{i.end_s:7.2f} s{note}")
         for s in result.segments:
             if i.start_s <= s.start_s <= i.end_s:
                 lines.append(f"   {s.start_s:7.2f}-{s.end_s:7.2f}  {s.speaker:<8} {s.speaker_confidence:4.2f}  {s.text}")
     if result.flags:
         lines.append(f"   {'type':<17} {'rule':<15} {'at':>15}  {'conf':>4}  {'int':>3}  evidence")
         for f in result.flags:
-            what = f"{f.evidence} ({f.phrase})" if f.type == "forbidden" else "-"
+            what = f"{f.evidence} ({f.phrase})" if f.type == "forbidden" else f.evidence or "-"
             lines.append(f"   {f.type:<17} {f.rule:<15} {f.start_s:7.2f}-{f.end_s:7.2f}  {f.confidence:4.2f}  "
                          f"{f.interaction:>3}  {what}")
     else:

@@ -37,13 +37,20 @@ logger = logging.getLogger("counterwatch")
 def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | None = None) -> Worker:
     """A worker over ``engine`` and ``store`` whose sweeps also evaluate the health alarms (so a
     deployment without `counterwatch up` still raises them)."""
-    from services import alarms
+    from services import alarms, rulebooks
     from transcribe.worker import Worker, WorkerOptions
 
     options = alarm_options(s)
-    return Worker(engine=engine, store=store, analyzer=build_analyzer(s), name=name,
-                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s),
-                  on_sweep=lambda: alarms.evaluate(engine, options))
+    analyzer = build_analyzer(s)
+    from_settings = analyzer.rulebook
+
+    def on_sweep() -> None:
+        alarms.evaluate(engine, options)
+        # A rulebook applied in the rule bench takes over from the settings' file (issue 14).
+        rulebooks.follow(engine, analyzer, from_settings)
+
+    return Worker(engine=engine, store=store, analyzer=analyzer, name=name,
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s), on_sweep=on_sweep)
 
 
 @click.command()

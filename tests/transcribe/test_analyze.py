@@ -107,14 +107,15 @@ def test_cli_json_contract_and_bad_file_exit_code(data_dir: Path, tmp_path: Path
 
     (line,) = p.stdout.strip().splitlines()
     obj = json.loads(line)
-    assert set(obj) >= {"file", "duration", "language", "rulebook_version", "segments", "interactions", "flags"}
+    assert set(obj) >= {"file", "duration", "language", "rulebook_version", "segments", "interactions", "flags",
+                        "assessable", "assessable_reason", "turns"}
     assert obj["language"] == "zh" and obj["file"].endswith("dev24-mono-noisy.flac")
     assert set(obj["segments"][0]) >= {"start", "end", "speaker", "text"}
-    assert set(obj["interactions"][0]) == {"index", "start", "end"}
+    assert set(obj["interactions"][0]) == {"index", "start", "end", "assessable", "assessable_reason", "signals"}
     assert {f["rule"] for f in obj["flags"] if f["type"] == "forbidden"} == {"F-RUDE", "F-NOT-MINE"}
     for f in obj["flags"]:
         assert set(f) == {"type", "rule", "phrase", "evidence", "start", "end", "speaker", "interaction",
-                          "confidence"}
+                          "confidence", "severity", "confidence_reasons"}
 
 
 def test_cli_table_and_rulebook_error(data_dir: Path, tmp_path: Path):

@@ -1,4 +1,4 @@
-from transcribe.analyze import _window
+from transcribe.judge import window_of as _window
 from transcribe.interactions import InteractionSpan as Interaction
 from transcribe.interactions import interaction_of, split_interactions
 from transcribe.rules import load_rulebook

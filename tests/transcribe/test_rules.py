@@ -19,7 +19,8 @@ REFERENCE = {
 }
 REQUIRED = {
     "C-GREETING": ("您好, 你好", "first", 15),
-    "C-PLEASE": ("请", "anywhere", 0),
+    # 请 and its usual phrases (请问, 请稍等, 请出示, 请您 ...), which may be heard as homophones
+    "C-PLEASE": ("请, 请问, 请讲, 请您, 请坐, 请把, 请到, 请先, 请稍等, 请出示, 请收好", "anywhere", 0),
     "C-THANKS": ("谢谢, 感谢, 多谢", "anywhere", 0),
     "C-FAREWELL": ("再见, 慢走, 欢迎再来, 欢迎下次再来, 欢迎您再来", "last", 15),
 }

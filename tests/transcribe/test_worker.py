@@ -195,3 +195,40 @@ def test_audio_dropped_by_the_agent_does_not_stall_planning(stack, data_dir: Pat
     worker.work(threading.Event(), burst=True)
     rude, polite = _rules_by_interaction(eng)
     assert ("forbidden", "F-SELF-SERVE") in rude and polite == set()
+
+
+def test_analysis_fields_are_stored_and_a_rulebook_applied_in_the_bench_takes_over(stack, data_dir: Path, analyzer):
+    """Issue 14: the verdict, turns, signals, severities and reasons are stored; a rulebook applied
+    from the rule bench is what the worker judges by after its next sweep."""
+    from services import rulebooks
+    from services.accounts import add_user, principal_for_token
+    from services.rule_bench import Draft, apply
+
+    eng, catalog, store, worker = stack
+    store_session(catalog, store, _pcm(data_dir, "dev05-stereo-clean.flac"))
+    worker.work(threading.Event(), burst=True)
+    with Session(eng) as s:
+        (inter,) = s.scalars(select(Interaction))
+        assert inter.assessable is True and inter.assessable_reason == ""
+        assert {t[0] for t in inter.turns} == {"staff", "customer"} and inter.signals["chars_per_voiced_s"] > 2
+        assert inter.flags and all(f.severity and {r["kind"] for r in f.confidence_reasons} ==
+                                   {"match", "speaker", "audio"} for f in inter.flags)
+        period = (inter.wall_start_s - 1, inter.wall_end_s + 1)
+    token = add_user(eng, "bench-admin", role="admin", sites=[]).token
+    with Session(eng) as s:
+        admin = principal_for_token(s, eng, token)
+    assert admin is not None
+    old = analyzer.rulebook
+    try:
+        applied = apply(eng, admin, Draft(rule="id: F-SITE-WALL\nphrases: [墙上]\n"), default=old,
+                        since_s=period[0], until_s=period[1])
+        assert applied.queued == 1
+        rulebooks.follow(eng, analyzer, old)
+        assert analyzer.rulebook.version == applied.version
+        worker.work(threading.Event(), burst=True)
+        with Session(eng) as s:
+            (inter,) = s.scalars(select(Interaction))
+            assert inter.rulebook_version == applied.version
+            assert "F-SITE-WALL" in {f.rule for f in inter.flags}      # dev05: 墙上贴着
+    finally:
+        analyzer.set_rulebook(old)

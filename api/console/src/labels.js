@@ -4,7 +4,7 @@
 export const APP_TITLE = '窗口服务录音管理台'
 
 export const ROLE = { admin: '管理员', supervisor: '主管', viewer: '查看员' }
-export const FLAG_TYPE = { forbidden: '服务忌语', missing_courtesy: '缺少文明用语' }
+export const FLAG_TYPE = { forbidden: '服务忌语', missing_courtesy: '缺少文明用语', audio: '语音行为' }
 export const REVIEW_STATE = { open: '待审核', confirmed: '已确认', dismissed: '已驳回' }
 export const SPEAKER = { staff: '工作人员', customer: '客户' }
 export const ALARM = {

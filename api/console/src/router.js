@@ -19,6 +19,7 @@ const routes = [
     path: '/complaints', name: 'complaints', component: () => import('./views/ComplaintsView.vue'),
     meta: { title: '投诉处理', supervisor: true },
   },
+  { path: '/rules', name: 'rules', component: () => import('./views/RuleBench.vue'), meta: { title: '规则试验台', supervisor: true } },
   { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: '月度报表', supervisor: true } },
   {
     path: '/signage', component: () => import('./views/SignageView.vue'), meta: { title: '屏幕节目', supervisor: true },

@@ -1,0 +1,277 @@
+"""The rulebook applied to a transcript: utterances (who said what, when) in, findings out.
+
+The analyzer calls this after recognition and speaker attribution; the rule bench calls it on
+stored transcripts, so a draft rule is judged exactly as the worker would judge it. Every
+finding says why it has its confidence (``reasons``): how well the words matched, how sure the
+speaker is, how good the audio was; the confidence is their product.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from domain.vocab import CERTAIN_CONFIDENCE, CUSTOMER, STAFF, UNKNOWN
+from transcribe import audio_rules
+from transcribe.interactions import InteractionSpan
+from transcribe.match import PhraseMatcher
+from transcribe.normalize import Token, is_han, tokenize
+from transcribe.patterns import Hit, RuleMatcher, quoted_exclusions
+from transcribe.quality import Quality
+from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
+from transcribe.speakers import Utterance
+from transcribe.turns import Turn
+
+#: A flag needs the speaker to be the rule's side with at least this probability.
+SPEAKER_THRESHOLD = 0.5
+#: A missing courtesy word is sure on stereo audio, less so on mono (a turn may be misattributed).
+MISSING_CONFIDENCE = {"stereo": 0.95, "mono": 0.8}
+#: In an interaction that is not assessable a forbidden finding is kept only if at least this
+#: sure before the audio is counted, and then waits in 待确认 (below CERTAIN_CONFIDENCE).
+UNASSESSABLE_KEEP = 0.8
+UNASSESSABLE_CAP = round(CERTAIN_CONFIDENCE - 0.05, 3)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken: a forbidden phrase said, a courtesy word missing, an audio rule crossed."""
+
+    type: str                 # domain.vocab.FLAG_TYPES
+    rule: str
+    phrase: str
+    evidence: str
+    start_s: float
+    end_s: float
+    speaker: str
+    interaction: int
+    confidence: float
+    severity: str = ""
+    reasons: tuple[dict, ...] = field(default=())
+
+
+def reason(kind: str, value: float, text: str) -> dict:
+    return {"kind": kind, "value": round(float(value), 3), "text": text}
+
+
+def _speaker_text(side: str, p: float, mono: bool) -> str:
+    who = {STAFF: "工作人员", CUSTOMER: "群众"}.get(side, "任一方")
+    how = "单声道按措辞推断" if mono else "立体声按通道电平判定"
+    return f"说话人为{who}的把握 {p:.2f}（{how}）"
+
+
+def _audio_reason(q: Quality) -> dict:
+    return reason("audio", q.audio_factor, f"音频：{q.describe()}")
+
+
+def p_side(utt: Utterance, side: str) -> float:
+    if side == "any":
+        return 1.0
+    p = utt.p_staff()
+    return p if side == STAFF else 1.0 - p
+
+
+@dataclass
+class Scored:
+    """An utterance with its tokens and interaction, ready for matching."""
+
+    utt: Utterance
+    tokens: list[Token]
+    interaction: int
+    turn: int           # its index among the interaction's utterances
+
+    def times(self, a: int, b: int) -> tuple[float, float, str]:
+        chars = self.utt.chars[a:max(b, a + 1)]
+        return chars[0].start_s, chars[-1].end_s, "".join(c.char for c in chars)
+
+
+def _term_phrase(text: str) -> Phrase:
+    n = sum(1 for ch in text if is_han(ch))
+    return Phrase(text=text, match="fuzzy" if n >= 3 else "pinyin", standalone=False)
+
+
+class Judge:
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rulebook = rulebook
+        self._forbidden = [(r, RuleMatcher(r)) for r in rulebook.forbidden]
+        self._required = [(r, PhraseMatcher(r.words)) for r in rulebook.required]
+        self._after = {id(r.where): PhraseMatcher(r.where.after) for r, _ in self._forbidden + self._required
+                       if r.where.after}
+
+    def judge(self, utts: Sequence[Utterance], interactions: Sequence[InteractionSpan], *, mono: bool,
+              turns: Sequence[Turn] | None = None, quality: dict[int, Quality] | None = None) -> list[Finding]:
+        """Every finding of the rulebook in ``utts`` (time order), grouped by ``interactions``."""
+        from transcribe.interactions import interaction_of
+
+        quality = quality or {}
+        scored: list[Scored] = []
+        count: dict[int, int] = {}
+        for u in utts:
+            i = interaction_of(interactions, u.start_s)
+            scored.append(Scored(u, tokenize(u.text), i, count.get(i, 0)))
+            count[i] = count.get(i, 0) + 1
+        out: list[Finding] = []
+        for inter in interactions:
+            mine = [s for s in scored if s.interaction == inter.index]
+            q = quality.get(inter.index, Quality())
+            out += self._forbidden_in(inter, mine, q, mono=mono)
+            if q.assessable:
+                out += self._missing_in(inter, mine, q, mono=mono)
+                out += self._audio_in(inter, [s.utt for s in mine], turns, q)
+        return sorted(out, key=lambda f: (f.start_s, f.rule))
+
+    # -- position ------------------------------------------------------------------------------
+
+    def _triggers(self, where: Position, mine: list[Scored]) -> list[float]:
+        """End times of the customer's utterances that say one of ``where.after``."""
+        m = self._after.get(id(where))
+        if m is None:
+            return []
+        return [s.utt.end_s for s in mine if p_side(s.utt, CUSTOMER) >= SPEAKER_THRESHOLD and m.find(s.tokens)]
+
+    def _placed(self, where: Position, inter: InteractionSpan, s: Scored, t: float, n_turns: int,
+                triggers: list[float]) -> bool:
+        if where.first_s is not None and t - inter.start_s > where.first_s:
+            return False
+        if where.last_s is not None and inter.end_s - t > where.last_s:
+            return False
+        if where.first_turns is not None and s.turn >= where.first_turns:
+            return False
+        if where.last_turns is not None and s.turn < n_turns - where.last_turns:
+            return False
+        if where.after:
+            lim = where.after_within_s
+            return any(e <= t + 0.5 and (lim is None or t - e <= lim) for e in triggers)
+        return True
+
+    # -- forbidden -----------------------------------------------------------------------------
+
+    def _quoted(self, rule: ForbiddenRule, s: Scored, evidence: str, t: float, mine: list[Scored]) -> bool:
+        """The other side said these words shortly before: the staff is repeating a question."""
+        limits = [x.within_s for x in quoted_exclusions(rule)]
+        if not limits or sum(1 for ch in evidence if is_han(ch)) < 2:
+            return False
+        other = CUSTOMER if rule.speaker != CUSTOMER else STAFF
+        m = PhraseMatcher([_term_phrase("".join(ch for ch in evidence if is_han(ch)))])
+        return any(o is not s and p_side(o.utt, other) >= SPEAKER_THRESHOLD and t - max(limits) <= o.utt.start_s <= t
+                   and m.find(o.tokens) for o in mine)
+
+    def _forbidden_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool) -> list[Finding]:
+        out: list[Finding] = []
+        for rule, matcher in self._forbidden:
+            triggers = self._triggers(rule.where, mine)
+            for s in mine:
+                side = p_side(s.utt, rule.speaker)
+                if side < SPEAKER_THRESHOLD:
+                    continue
+                for hit in matcher.find(s.tokens, s.utt.text):
+                    start, end, evidence = s.times(hit.a, hit.b)
+                    if not self._placed(rule.where, inter, s, start, len(mine), triggers):
+                        continue
+                    if self._quoted(rule, s, evidence, start, mine):
+                        continue
+                    f = self._forbidden_finding(rule, s, hit, start, end, evidence, side, q, mono=mono)
+                    if f is not None:
+                        out.append(f)
+        return out
+
+    def _forbidden_finding(self, rule: ForbiddenRule, s: Scored, hit: Hit, start: float, end: float, evidence: str,
+                           side: float, q: Quality, *, mono: bool) -> Finding | None:
+        how = {"phrase": "词句", "pattern": "句式", "regex": "正则"}[hit.how]
+        reasons = [reason("match", hit.confidence,
+                          f"“{evidence}”匹配{how}“{hit.what}”" + (f"（拼音容错代价 {hit.cost:.2f}）" if hit.cost else "")),
+                   reason("speaker", side, _speaker_text(rule.speaker, side, mono))]
+        conf = hit.confidence * side
+        if not q.assessable:
+            if conf < UNASSESSABLE_KEEP:
+                return None
+            reasons.append(reason("audio", UNASSESSABLE_CAP, f"无法判定的音频（{q.reason}），需人工确认"))
+            conf = min(conf, UNASSESSABLE_CAP)
+        else:
+            reasons.append(_audio_reason(q))
+            conf *= q.audio_factor
+        return Finding("forbidden", rule.id, hit.what, evidence, start, end, s.utt.speaker, s.interaction,
+                       round(conf, 4), rule.severity, tuple(reasons))
+
+    # -- missing courtesy ---------------------------------------------------------------------------
+
+    def _missing_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool) -> list[Finding]:
+        out: list[Finding] = []
+        for rule, matcher in self._required:
+            lo, hi = _window(rule.where, inter)
+            triggers = self._triggers(rule.where, mine)
+            if rule.where.after:
+                if not triggers:
+                    continue        # the customer never said what the rule answers
+                lo = max(lo, min(triggers) - 0.5)
+                if rule.where.after_within_s is not None:
+                    hi = min(hi, min(triggers) + rule.where.after_within_s)
+            best_other = 0.0     # strongest evidence that went to the other side
+            satisfied = False
+            for s in mine:
+                if rule.where.first_turns is not None and s.turn >= rule.where.first_turns:
+                    continue
+                if rule.where.last_turns is not None and s.turn < len(mine) - rule.where.last_turns:
+                    continue
+                for m in matcher.find(s.tokens):
+                    start, end, _ = s.times(s.tokens[m.start].index, s.tokens[m.end - 1].index + 1)
+                    if start >= hi or end <= lo:
+                        continue
+                    side = p_side(s.utt, rule.speaker)
+                    if side >= SPEAKER_THRESHOLD:
+                        satisfied = True
+                        break
+                    best_other = max(best_other, side)
+                if satisfied:
+                    break
+            if satisfied:
+                continue
+            base = MISSING_CONFIDENCE["mono" if mono else "stereo"]
+            words = "、".join(w.text for w in rule.words[:4])
+            reasons = [reason("match", base, f"{'单声道' if mono else '立体声'}录音中未听到“{words}”"),
+                       reason("speaker", 1.0 - best_other,
+                              f"听到过相近的词，但为{_side_name(rule.speaker)}所说的把握只有 {best_other:.2f}" if best_other
+                              else "没有任何一方说出"),
+                       _audio_reason(q)]
+            conf = base * (1.0 - best_other) * q.audio_factor
+            out.append(Finding("missing_courtesy", rule.id, "", "", lo, hi,
+                               rule.speaker if rule.speaker != "any" else UNKNOWN, inter.index, round(conf, 4),
+                               rule.severity, tuple(reasons)))
+        return out
+
+    # -- audio ---------------------------------------------------------------------------------------
+
+    def _audio_in(self, inter: InteractionSpan, utts: list[Utterance], turns: Sequence[Turn] | None,
+                  q: Quality) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in self.rulebook.audio:
+            for h in audio_rules.find(rule, turns, utts, inter.start_s, inter.end_s + 0.5):
+                out.append(self._audio_finding(rule, h, inter, q, mono=turns is None))
+        return out
+
+    @staticmethod
+    def _audio_finding(rule: AudioRule, h: audio_rules.AudioHit, inter: InteractionSpan, q: Quality, *,
+                       mono: bool) -> Finding:
+        measured = 0.9
+        reasons = [reason("match", measured, h.text),
+                   reason("speaker", h.p_staff, _speaker_text(STAFF, h.p_staff, mono) if h.p_staff < 1.0
+                          else "工作人员通道（立体声）"),
+                   _audio_reason(q)]
+        return Finding("audio", rule.id, rule.label, h.text, h.start_s, h.end_s, STAFF, inter.index,
+                       round(measured * h.p_staff * q.audio_factor, 4), rule.severity, tuple(reasons))
+
+
+def _side_name(side: str) -> str:
+    return {STAFF: "工作人员", CUSTOMER: "群众"}.get(side, "任一方")
+
+
+def window_of(rule: RequiredRule, inter: InteractionSpan) -> tuple[float, float]:
+    """The part of ``inter`` where ``rule``'s words count (before any ``after`` trigger)."""
+    return _window(rule.where, inter)
+
+
+def _window(where: Position, inter: InteractionSpan) -> tuple[float, float]:
+    lo, hi = inter.start_s, inter.end_s
+    if where.first_s is not None:
+        hi = min(hi, inter.start_s + where.first_s)
+    if where.last_s is not None:
+        lo = max(lo, inter.end_s - where.last_s)
+    return lo, hi

@@ -1,0 +1,139 @@
+"""Could the recogniser follow the speech? Signals per interaction and the 无法判定 verdict.
+
+Measured on hall-condition variants of the development and tuning sets (docs/benchmarks.md,
+"Not assessable"): what separates audio the recogniser could not follow from audio it could is,
+first, the estimated SNR of the speech over the hall's babble (the staff's channel on stereo);
+then how few characters it wrote for the speech it heard (characters per second of voiced
+audio, of the staff's own turns on stereo: nothing recognised at all is the extreme case), and
+the decoder's own average log-probability. The no-speech probability did not separate them
+(0.1-0.6 on clean and busy audio alike) and is recorded only.
+An interaction below the thresholds is not assessable: it gets no courtesy or audio flags and
+counts in no score, and forbidden findings in it wait for a person (see :mod:`transcribe.judge`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from domain.vocab import STAFF
+from transcribe.asr import AsrSegment
+from transcribe.interactions import InteractionSpan
+from transcribe.normalize import is_han
+from transcribe.speakers import Utterance
+from transcribe.turns import Turn, frame_levels_db
+
+#: Fewer recognised characters than this per second of voiced audio (mono) or of the staff's
+#: own turns (stereo, where turns include their pauses): the recogniser lost track.
+MIN_CHARS_PER_VOICED_S = {"mono": 1.5, "stereo": 1.0}
+#: Below this duration-weighted average log-probability the decoder was guessing.
+MIN_AVG_LOGPROB = -1.0
+#: Below this estimated SNR (loud speech frames over the floor between words: the hall's
+#: babble) the recogniser gets about every third character wrong or worse (CER 0.27-0.88 on the
+#: very busy hall variants of the tuning set, 0.15-0.43 above it).
+MIN_SNR_DB = 17.0
+#: At and above this SNR the audio costs a flag no confidence; down to MIN_SNR_DB, up to SNR_COST.
+GOOD_SNR_DB = 25.0
+SNR_COST = 0.15
+#: Less voiced audio than this (s) is too little to judge either way; the chars test is skipped.
+MIN_VOICED_S = 2.0
+
+
+@dataclass(frozen=True)
+class Quality:
+    """One interaction's signals and verdict. ``audio_factor`` (0-1) scales its flags' confidence."""
+
+    assessable: bool = True
+    reason: str = ""
+    audio_factor: float = 1.0
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        s = self.signals
+        parts = []
+        if "snr_db" in s:
+            parts.append(f"信噪比约 {s['snr_db']:.0f} dB")
+        if "chars_per_voiced_s" in s:
+            parts.append(f"每秒有声音频识别 {s['chars_per_voiced_s']:.1f} 字")
+        if "avg_logprob" in s:
+            parts.append(f"识别平均对数概率 {s['avg_logprob']:.2f}")
+        return "，".join(parts) or "音频质量未测"
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def snr_db(x: np.ndarray, sample_rate_hz: int, lo: float, hi: float) -> float:
+    """Estimated SNR of ``x`` within [lo, hi] (dB): the loud speech frames (95th percentile of
+    20 ms frame power) over the floor between words and turns (20th percentile), which is the
+    hall's babble and noise when there is any and digital silence when there is none."""
+    levels = frame_levels_db(x[int(lo * sample_rate_hz):int(hi * sample_rate_hz)], sample_rate_hz)
+    if len(levels) < 10:
+        return 0.0
+    p = 10 ** (levels / 10)
+    return float(min(10 * np.log10(np.percentile(p, 95) / max(np.percentile(p, 20), 1e-12)), 90.0))
+
+
+def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Sequence[Utterance],
+            regions: Sequence[tuple[float, float]], turns: Sequence[Turn] | None,
+            mono: np.ndarray, sample_rate_hz: int, staff_channel: np.ndarray | None = None) -> Quality:
+    """The signals of one interaction and whether it can be assessed."""
+    lo, hi = inter.start_s, inter.end_s
+    segs = [s for s in segments if _overlap(s.start_s, s.end_s, lo, hi) > 0]
+    dur = sum(max(s.end_s - s.start_s, 0.01) for s in segs)
+    logprob = sum(s.avg_logprob * max(s.end_s - s.start_s, 0.01) for s in segs) / dur if segs else -3.0
+    no_speech = sum(s.no_speech_prob * max(s.end_s - s.start_s, 0.01) for s in segs) / dur if segs else 1.0
+    voiced = sum(_overlap(a, b, lo, hi) for a, b in regions)
+    mine = [u for u in utts if lo <= u.start_s < hi]
+    chars = sum(1 for u in mine for c in u.chars if is_han(c.char))
+    snr = snr_db(mono if staff_channel is None else staff_channel, sample_rate_hz, lo, hi)
+    signals = {"avg_logprob": round(logprob, 3), "no_speech_prob": round(no_speech, 3), "voiced_s": round(voiced, 2),
+               "chars": float(chars), "snr_db": round(snr, 1)}
+    judged_s, judged_chars = voiced, chars
+    if turns is not None:
+        # Stereo: the staff's own turns are what the courtesy checks judge.
+        staff_s = sum(t.end_s - t.start_s for t in turns if t.speaker == STAFF and lo <= t.start_s < hi)
+        staff_chars = sum(1 for u in mine if u.speaker == STAFF for c in u.chars if is_han(c.char))
+        signals.update(staff_voiced_s=round(staff_s, 2), staff_chars=float(staff_chars))
+        judged_s, judged_chars = staff_s, staff_chars
+    cps = judged_chars / judged_s if judged_s > 0 else 0.0
+    signals["chars_per_voiced_s"] = round(cps, 2)
+    reasons = []
+    if judged_s >= MIN_VOICED_S and cps < MIN_CHARS_PER_VOICED_S["mono" if turns is None else "stereo"]:
+        who = "工作人员" if turns is not None else ""
+        reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
+    if snr < MIN_SNR_DB:
+        reasons.append(f"背景人声或噪声过强（信噪比约 {snr:.0f} dB）")
+    if logprob < MIN_AVG_LOGPROB:
+        reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
+    return Quality(assessable=not reasons, reason="；".join(reasons),
+                   audio_factor=audio_factor(logprob if segs else None, snr), signals=signals)
+
+
+def audio_factor(avg_logprob: float | None, snr: float | None = None) -> float:
+    """How much the audio lets one trust a flag (0.6-1): 1 while the decoder is sure (average
+    log-probability -0.5 or better) and the speech stands GOOD_SNR_DB above the hall, less as the
+    decoder guesses or the hall gets louder."""
+    if avg_logprob is None:
+        return 0.6
+    f = float(np.clip(1.0 + (avg_logprob + 0.5) * 0.5, 0.6, 1.0))
+    if snr is not None:
+        f = min(f, float(np.clip(1.0 - SNR_COST * (GOOD_SNR_DB - snr) / (GOOD_SNR_DB - MIN_SNR_DB), 0.6, 1.0)))
+    return round(f, 3)
+
+
+def overall(qualities: Sequence[Quality], *, voiced_s: float) -> Quality:
+    """One verdict for a whole recording (the worker keeps one per stored interaction): not
+    assessable if any of its interactions is not, or if it has voiced audio but nothing was
+    recognised at all."""
+    if not qualities:
+        if voiced_s >= MIN_VOICED_S:
+            return Quality(False, f"有声音频 {voiced_s:.0f} 秒未识别出任何字", 0.6,
+                           {"voiced_s": round(voiced_s, 2), "chars": 0.0, "chars_per_voiced_s": 0.0})
+        return Quality(signals={"voiced_s": round(voiced_s, 2)})
+    bad = [q for q in qualities if not q.assessable]
+    pick = bad[0] if bad else max(qualities, key=lambda q: q.signals.get("voiced_s", 0.0))
+    return Quality(not bad, "；".join(dict.fromkeys(q.reason for q in bad)),
+                   min(q.audio_factor for q in qualities), pick.signals)
