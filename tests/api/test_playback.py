@@ -191,7 +191,7 @@ def test_missing_and_damaged_audio(app_env: AppEnv, recorded, speech: np.ndarray
     assert r.status_code == 500 and "damaged" in r.json()["detail"]["reason"]
     assert client.get(f"{API}/{iid}/evidence").status_code == 500
     # An object gone from the store.
-    app_env.store.delete(keys[0])
+    app_env.store.delete(keys[0], evidence=True)
     assert client.get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-99"}).status_code == 404
 
 

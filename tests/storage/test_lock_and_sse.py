@@ -67,7 +67,7 @@ def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, tmp_pat
     assert object_store.get_bytes(meta.key, expected_sha256=meta.sha256)
     sent = _raw_headers(object_store, meta.key)
     assert not any(k.startswith("x-amz-object-lock") for k in sent), sent
-    object_store.delete(meta.key)                                    # a plain delete where there is no lock
+    object_store.delete(meta.key, evidence=True)                                    # a plain delete where there is no lock
     assert object_store.stat(meta.key) is None
 
 

@@ -22,7 +22,7 @@ from domain.chunks import ChunkMeta
 from domain.flac import encode_flac
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
-from recorder.uploader import object_metadata
+from domain.chunks import object_metadata
 from services.catalog import Catalog
 from services.integrity import verify_day
 from services.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
