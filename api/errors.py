@@ -32,6 +32,7 @@ from domain.errors import (
     Upstream,
 )
 from domain.messages import message
+from storage.engine import DB_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DataError, bad_value)
     app.add_exception_handler(RequestValidationError, bad_request)
+
+    async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        # The database restarting or away: "try again", which agents and the console do.
+        logger.warning("api: database unavailable: %s", str(exc).splitlines()[0][:200])
+        return error_response(Unavailable("database", "unavailable; try again shortly", code="database_unavailable"))
+
+    for kind in DB_UNAVAILABLE:
+        app.add_exception_handler(kind, database_down)
 
 
 ERROR_SCHEMA = {

@@ -77,7 +77,12 @@ def _private_sqlite_file(url: str) -> None:
     path = Path(name)
     if not path.parent.is_dir():
         return
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    # Never open (and close) a database file that exists: closing any descriptor of it drops the
+    # POSIX locks SQLite connections of this process hold on it, and the database corrupts.
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if p.exists() and p.stat().st_mode & 0o077:
             p.chmod(0o600)
