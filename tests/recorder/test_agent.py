@@ -25,6 +25,7 @@ from recorder.uploader import Backoff
 from storage.objects import ObjectStore
 from storage.tables import Chunk
 from tests.support.agents import AgentApi, agent_api
+from tests.support.net import wait_for
 from tests.support.stores import store_on
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)
@@ -162,7 +163,7 @@ def test_store_outage_loses_nothing_and_keeps_order(tmp_path: Path, own_s3_serve
         stop = threading.Event()
         thread, result = run_in_thread(agent, stop)
         try:
-            time.sleep(2.5)
+            wait_for(lambda: len(rec.stored) >= 1, 15, "the first chunk stored")   # (a loaded machine is slow)
             own_s3_server.stop()
             uploaded_before = len(rec.stored)
             time.sleep(20.0)
