@@ -60,6 +60,7 @@ def _load_soak_env():  # noqa: ANN202 - a module
 
 _env = _load_soak_env()
 from tests.support.postgres import PgCluster  # noqa: E402 - after the path set-up above
+
 decode_input, make_input = _env.decode_input, _env.make_input
 
 RATE_HZ = 16000
@@ -445,7 +446,7 @@ class Soak:
                     raise RuntimeError(f"agent {a.name} did not start recording: see {a.log}")
                 time.sleep(0.1)
         self.t0 = time.monotonic()
-        self.report.started_utc = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        self.report.started_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         self.log(f"streaming {self.opts.agents} agents for {self.stream_s:.0f} s; injections planned: "
                  + ", ".join(f"{i.kind}@{i.at_s:.0f}s" for i in plan))
         pending = list(plan)

@@ -19,7 +19,7 @@ PLAY = {"uid": "u" * 32, "kind": "playlist", "status": "played", "started_s": 1_
 @pytest.mark.parametrize("password", ["1e999", "-1e999", "NaN", "Infinity", "1", "null", "[]"])
 def test_a_login_password_that_is_not_a_string_is_a_422(app_env: AppEnv, password: str):
     app_env.make_user("supervisor", ["hall"], name="num-sup", password=PASSWORD)
-    r = app_env.client().post("/api/v1/auth/login", content='{"name": "num-sup", "password": %s}' % password,
+    r = app_env.client().post("/api/v1/auth/login", content=f'{{"name": "num-sup", "password": {password}}}',
                               headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and "password" in r.text, (password, r.status_code, r.text)
     assert app_env.audit_rows("login.failed") == []        # not even counted as a try
