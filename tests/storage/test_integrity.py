@@ -173,3 +173,16 @@ def test_migration_chains_chunks_stored_before_it(tmp_path, object_store):
     with Session(eng) as s:
         assert s.scalars(select(Chunk.prev_chain_sha256).where(Chunk.key == keys[0])).one() == GENESIS
     eng.dispose()
+
+
+def test_an_overlap_is_reported_as_an_overlap_not_a_gap(catalog, object_store, day):
+    """Issue 11: a chunk starting 48,000 samples (3 s) before the previous one ended."""
+    start, end, _, keys, _ = day
+    with Session(catalog.engine) as s, s.begin():
+        c = s.scalars(select(Chunk).where(Chunk.key == keys[3])).one()
+        prev = s.scalars(select(Chunk).where(Chunk.key == keys[2])).one()
+        c.start_sample = prev.start_sample + prev.samples - 48_000
+        c.chain_sha256 = chain_link(c.prev_chain_sha256, c.sha256, c.key, c.start_sample, c.samples)
+    report = _verify(catalog, object_store, start, end)
+    assert report.first.key == keys[3], report.problems
+    assert f"overlap of 48000 samples after {keys[2]}" in report.first.what and "gap" not in report.first.what
