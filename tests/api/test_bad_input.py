@@ -4,7 +4,9 @@ Range header and the image limits have their tests in tests/api/test_playback.py
 tests/signage/test_api.py)."""
 from __future__ import annotations
 
+import struct
 import time
+import zlib
 
 import pytest
 
@@ -97,3 +99,29 @@ def test_look_alike_names_of_existing_users_are_refused_and_names_are_nfkc(app_e
         add_user(app_env.engine, "ANNA", role="admin")           # the same but for case
     made = add_user(app_env.engine, "Ｂｏｂ", role="admin")      # full-width: stored NFKC
     assert made.name == "Bob"
+
+
+def _png(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` (one tiny IDAT: the pixels are never there)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(30000, 30000), (9000, 10), (7000, 7000)])
+def test_an_image_declaring_too_many_pixels_is_refused_and_nothing_is_stored(app_env: AppEnv, size):
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    keys = set(app_env.store.iter_keys(""))
+    r = sup.post("/api/v1/signage/content", params={"site": "hall", "name": "巨大.png"}, content=_png(*size))
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "image_too_large", r.text
+    assert sup.get("/api/v1/signage/content", params={"site": "hall"}).json() == []
+    assert set(app_env.store.iter_keys("")) == keys
+    # A polyglot (an HTML page after a PNG header) is served as what it was stored as, never sniffed.
+    poly = _png(2, 2) + b"<html><script>alert(1)</script></html>"
+    ok = sup.post("/api/v1/signage/content", params={"site": "hall", "name": "poly.png"}, content=poly)
+    assert ok.status_code == 201, ok.text
+    got = sup.get(f"/api/v1/signage/content/{ok.json()['id']}")
+    assert got.headers["x-content-type-options"] == "nosniff" and got.headers["content-type"] == "image/png"
+    assert "default-src 'none'" in got.headers["content-security-policy"]
