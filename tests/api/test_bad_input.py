@@ -1,7 +1,7 @@
 """Issue 11, item 6: the "smaller" findings, each sent as the bad input it was and answered with a
 clear 4xx that names what was wrong, with nothing already stored changed (both backends; the
-Range header and the image limits have their tests in tests/api/test_playback.py and
-tests/signage/test_api.py)."""
+5000-digit Range header is in tests/api/test_playback.py, the screen account turned viewer in
+tests/counterwatch/test_user_tokens.py, the overlap in tests/storage/test_integrity.py)."""
 from __future__ import annotations
 
 import struct
@@ -125,3 +125,20 @@ def test_an_image_declaring_too_many_pixels_is_refused_and_nothing_is_stored(app
     got = sup.get(f"/api/v1/signage/content/{ok.json()['id']}")
     assert got.headers["x-content-type-options"] == "nosniff" and got.headers["content-type"] == "image/png"
     assert "default-src 'none'" in got.headers["content-security-policy"]
+
+
+def test_a_screens_now_serving_cursor_does_not_move_with_another_sites_events(app_env: AppEnv):
+    _, screen = _screen(app_env)
+    admin = app_env.client(app_env.make_user("admin"))
+    assert admin.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "queue_call",
+                                              "ticket": "A001"}).status_code == 201
+    cursor = screen.get("/api/v1/signage/screens/lobby/manifest").json()["serving_cursor"]
+    for n in range(3):
+        assert admin.post("/api/v1/events", json={"site": "annex", "counter": "a1", "kind": "queue_call",
+                                                  "ticket": f"B00{n}"}).status_code == 201
+    r = screen.get("/api/v1/signage/screens/lobby/serving", params={"since": cursor})
+    assert r.status_code == 204, r.text                 # nothing of the other site shows, not even a tick
+    assert admin.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "queue_call",
+                                              "ticket": "A002"}).status_code == 201
+    r = screen.get("/api/v1/signage/screens/lobby/serving", params={"since": cursor})
+    assert r.status_code == 200 and r.json()["cursor"] != cursor and "B00" not in r.text, r.text
