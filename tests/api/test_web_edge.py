@@ -40,7 +40,8 @@ def test_a_cookie_session_changes_nothing_without_the_header_or_from_another_ori
     ]
     for r in refused:
         assert r.status_code == 403, (r.request.headers, r.status_code, r.text)
-        assert r.json()["detail"]["code"] == "csrf_refused" and r.json()["detail"]["message"], r.text
+        assert r.json()["detail"]["code"] == "csrf_refused", r.text
+        assert r.json()["detail"]["message"] == "无法确认请求来自本系统页面，已拒绝；请在控制台页面中操作", r.text
     assert _complaints(app_env) == 0
     rows = app_env.audit_rows("csrf.refused")
     assert len(rows) == len(refused) + 1 and rows[-1].target == "POST /api/v1/auth/logout"
