@@ -11,9 +11,10 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from api import errors, ops
+from api import edge, errors, ops
 from api.routes import (
     admin,
+    agent,
     audio,
     auth,
     complaints,
@@ -39,15 +40,19 @@ CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
 API_PREFIX = "/api/v1"
 
 #: Routers of the API, one per resource.
-ROUTERS = [auth.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
+ROUTERS = [auth.router, agent.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router]
 
 
-def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None) -> FastAPI:
+def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None,
+               trusted_proxies: tuple[str, ...] = ()) -> FastAPI:
     """The app over ``engine`` and ``store``; ``rulebook``: the one the workers judge by (its rule
-    names and severities are what the console shows; default: the shipped one)."""
-    app = FastAPI(title="counterwatch", version="0.1.0",
+    names and severities are what the console shows; default: the shipped one);
+    ``trusted_proxies``: addresses or networks whose ``X-Forwarded-*`` headers are believed
+    (:mod:`api.edge`). The OpenAPI description is at ``/openapi.json``; there is no ``/docs``
+    page (it needs inline script and a CDN, which the CSP of every page forbids)."""
+    app = FastAPI(title="counterwatch", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Counter recordings: search, playback, live listen, review, complaints, events.")
     app.state.engine = engine
     app.state.store = store
@@ -69,6 +74,8 @@ def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None 
         api.include_router(r)
     app.include_router(api)
     ops.install(app, engine=engine)     # /readyz, /metrics, request latency
+    # Last added, so outermost: proxies, CSRF and the security headers wrap everything.
+    app.add_middleware(edge.Edge, trusted_proxies=edge.parse_proxies(trusted_proxies))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

@@ -24,6 +24,9 @@ from storage.objects import ObjectStore
 from transcribe.rules import Rulebook
 
 COOKIE = "cw_session"
+#: The cookie's name over HTTPS: the __Host- prefix makes the browser refuse it unless it is
+#: Secure, for Path=/ and without a Domain, so no other host of the domain can set or read it.
+SECURE_COOKIE = "__Host-cw_session"
 #: The largest row id the database keeps (32-bit integer columns).
 MAX_ROW_ID = 2_147_483_647
 #: A row id in a path: out-of-range values get 422, not a database error.
@@ -63,11 +66,16 @@ class RoleForbidden(Forbidden):
         super().__init__("this operation", f"needs role {' or '.join(roles)}", roles=list(roles))
 
 
+def cookie_name(request: Request) -> str:
+    """The session cookie's name for this request (``__Host-`` prefixed over HTTPS)."""
+    return SECURE_COOKIE if request.url.scheme == "https" else COOKIE
+
+
 def _token(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.cookies.get(COOKIE)
+    return request.cookies.get(cookie_name(request))
 
 
 def current_user(request: Request, db: ReadDb) -> Principal:
@@ -77,6 +85,7 @@ def current_user(request: Request, db: ReadDb) -> Principal:
     user = principal_for_token(db, request.app.state.engine, token)
     if user is None:
         raise Unauthenticated("token", "invalid or expired token", code="bad_token")
+    request.state.principal = user      # for the audit of refused attempts (api.errors)
     return user
 
 
@@ -98,6 +107,8 @@ Supervisor = Annotated[Principal, Depends(require("admin", "supervisor"))]
 Person = Annotated[Principal, Depends(require("admin", "supervisor", "viewer"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Agent = Annotated[Principal, Depends(require("admin", "agent"))]
+#: A capture agent's token (bound to its counter: :func:`services.ingest.binding`).
+CaptureAgent = Annotated[Principal, Depends(require("agent"))]
 
 
 def client_of(request: Request) -> str:
@@ -109,3 +120,8 @@ def audit(request: Request, user: Principal | None, *, action: str, target: str 
     """Append an audit row (committed before the data is served)."""
     audit_log.record(request.app.state.engine, user, action=action, target=target, client=client_of(request),
                      detail=detail, user_name=user_name)
+
+
+def filters_detail(**values: object) -> str:
+    """The filters of a listing or search as ``k=v`` pairs for its audit row (unset ones left out)."""
+    return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items() if v is not None)[:2000]

@@ -12,8 +12,10 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import (
     Conflict,
@@ -30,6 +32,7 @@ from domain.errors import (
     Upstream,
 )
 from domain.messages import message
+from storage.engine import DB_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +76,45 @@ def invalid(loc: list[str], msg: str) -> JSONResponse:
     return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with the floats JSON cannot hold (inf, nan) written as strings."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _audit_refusal(request: Request, error: DomainError, status: int) -> None:
+    # A refused attempt on something of another site (or not there) by a known principal: the
+    # audit log shows who probes what (issue 11).
+    from services import audit
+
+    user = getattr(request.state, "principal", None)
+    if user is None:
+        return
+    client = request.client.host if request.client else ""
+    audit.record(request.app.state.engine, user, action="access.refused", target=f"{request.method} {request.url.path}"[:300],
+                 client=client, detail=f"{status} {error.code}: {error.what}")
+
+
 def install(app: FastAPI) -> None:
     """Map every domain error, and database values it cannot hold, to their answers."""
 
-    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return error_response(exc)
+        response = error_response(exc)
+        if response.status_code in (403, 404):
+            await run_in_threadpool(_audit_refusal, request, exc, response.status_code)
+        return response
+
+    async def bad_request(_request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own 422, but safe to serialise: JSON's 1e999 and NaN parse as floats that
+        # JSON cannot hold, and echoing them back answered 500 (issue 11).
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": _finite(list(exc.errors()))}, status_code=422)
 
     async def bad_value(_request: Request, exc: Exception) -> JSONResponse:
         # Values the database cannot hold (NUL bytes in text, out-of-range numbers) are the
@@ -88,6 +124,15 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DataError, bad_value)
+    app.add_exception_handler(RequestValidationError, bad_request)
+
+    async def database_down(_request: Request, exc: Exception) -> JSONResponse:
+        # The database restarting or away: "try again", which agents and the console do.
+        logger.warning("api: database unavailable: %s", str(exc).splitlines()[0][:200])
+        return error_response(Unavailable("database", "unavailable; try again shortly", code="database_unavailable"))
+
+    for kind in DB_UNAVAILABLE:
+        app.add_exception_handler(kind, database_down)
 
 
 ERROR_SCHEMA = {

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import MAX_ROW_ID
 from services.signage import InterruptView
@@ -17,7 +18,9 @@ MAX_ID = MAX_ROW_ID
 class ScreenCreate(BaseModel):
     site: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    groups: list[str] = Field(default_factory=list, max_length=20)
+    groups: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(default_factory=list, max_length=20)
+    token_ttl_days: int | None = Field(365, ge=1, le=3650,
+                                       description="the token expires after this many days; null: never (explicitly)")
 
 
 class ScreenPublic(BaseModel):
@@ -92,7 +95,7 @@ class InterruptCreate(BaseModel):
 
 
 
-class PlayIn(BaseModel):
+class _PlayFields(BaseModel):
     uid: str = Field(min_length=8, max_length=40)
     kind: str = Field(pattern=r"^(playlist|interrupt|default)$")
     status: str = Field(pattern=r"^(played|skipped)$")
@@ -105,19 +108,36 @@ class PlayIn(BaseModel):
     reason: str = Field("", max_length=2000)
 
 
-class PlayPublic(PlayIn):
+class PlayIn(_PlayFields):
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> PlayIn:
+        if self.ended_s is not None and self.ended_s < self.started_s:
+            raise ValueError("ended_s is before started_s")
+        return self
+
+
+class PlayPublic(_PlayFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     received_s: float
 
 
+Moment = Annotated[float, Field(ge=0, le=1e11)]
+
+
 class Heartbeat(BaseModel):
     playing: str = Field("", max_length=300)
-    cache_items: int = 0
-    offline_periods: list[tuple[float, float]] = Field(default_factory=list, max_length=100,
-                                                       description="(from_s, to_s) the server could not be reached")
-    errors: list[str] = Field(default_factory=list, max_length=50)
+    cache_items: int = Field(0, ge=0, le=1_000_000)
+    offline_periods: list[tuple[Moment, Moment]] = Field(default_factory=list, max_length=100,
+                                                         description="(from_s, to_s) the server could not be reached")
+    errors: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _periods_in_order(self) -> Heartbeat:
+        if any(b < a for a, b in self.offline_periods):
+            raise ValueError("an offline period ends before it starts")
+        return self
 
 
 class Preview(BaseModel):

@@ -3,13 +3,15 @@
 
     python bench/soak.py --minutes 10 --agents 3 --seed 1
 
-Starts a real ``rclone serve s3``, a private PostgreSQL cluster, N ``counterwatch record``
-agents playing speech files in real time through the ffmpeg file source, and one
-``counterwatch worker``, each as its own OS process. While the agents stream, at seeded random
-moments it SIGKILLs the S3 server and restarts it on the same port and folder, stops
-PostgreSQL hard (``pg_ctl stop -m immediate``, or SIGKILL of the postmaster and its children)
-and restarts it, and SIGKILLs the worker and restarts it. The worker is also supervised like
-its systemd unit (``Restart=always``): an exit nobody caused is restarted and reported.
+Starts a real ``rclone serve s3``, a private PostgreSQL cluster, one ``counterwatch api``, N
+``counterwatch record`` agents playing speech files in real time through the ffmpeg file source
+and sending through the API with their own tokens (issue 11: an agent has no database URL and no
+store key), and one ``counterwatch worker``, each as its own OS process. While the agents stream,
+at seeded random moments it SIGKILLs the S3 server and restarts it on the same port and folder,
+stops PostgreSQL hard (``pg_ctl stop -m immediate``, or SIGKILL of the postmaster and its
+children) and restarts it, SIGKILLs the worker and restarts it, and SIGKILLs the API and
+restarts it on its port. The worker is also supervised like its systemd unit
+(``Restart=always``): an exit nobody caused is restarted and reported.
 
 At the end the agents are stopped cleanly (SIGTERM), their spools drain, the worker finishes
 every job (bounded wait), and the run is checked: each session's chunks cover the captured
@@ -58,12 +60,13 @@ def _load_soak_env():  # noqa: ANN202 - a module
 
 _env = _load_soak_env()
 from tests.support.postgres import PgCluster  # noqa: E402 - after the path set-up above
+
 decode_input, make_input = _env.decode_input, _env.make_input
 
 RATE_HZ = 16000
 SITE = "hall"
 BUCKET = "soak"
-KINDS = ("s3", "db", "worker")
+KINDS = ("s3", "db", "worker", "api")
 
 
 # -- options and results --------------------------------------------------------------------------
@@ -86,8 +89,8 @@ class SoakOptions:
 
 @dataclass
 class Injection:
-    kind: str            # s3 | db | worker
-    how: str             # SIGKILL rclone | pg_ctl stop -m immediate | SIGKILL postmaster | SIGKILL worker
+    kind: str            # s3 | db | worker | api
+    how: str             # SIGKILL rclone | pg_ctl stop -m immediate | SIGKILL postmaster | SIGKILL worker | SIGKILL api
     at_s: float          # seconds after the agents started
     down_s: float = 0.0  # until the replacement answered
     note: str = ""
@@ -166,8 +169,10 @@ def plan_injections(rng: random.Random, *, stream_s: float, per_kind: int) -> li
             elif kind == "db":
                 how = db_ways[k] if k < len(db_ways) else rng.choice(db_ways)
                 inj = Injection(kind, how, at, rng.uniform(3, 12))
-            else:
+            elif kind == "worker":
                 inj = Injection(kind, "SIGKILL worker", at, rng.uniform(1, 8))
+            else:
+                inj = Injection(kind, "SIGKILL api", at, rng.uniform(3, 12))
             out.append(inj)
     return sorted(out, key=lambda i: i.at_s)
 
@@ -207,6 +212,9 @@ class Soak:
         self.s3 = None
         self.pg: PgCluster | None = None
         self.worker: _Proc | None = None
+        self.api: _Proc | None = None
+        self.api_port = 0
+        self.api_coming: tuple[Injection, float] | None = None
         self.agents: list[_Proc] = []
         self.env: dict[str, str] = {}
         self.t0 = 0.0
@@ -227,6 +235,49 @@ class Soak:
 
     def start_worker(self) -> None:
         self.worker = _Proc("worker", self.cw("worker"), self.env, self.logs / "worker.log")
+
+    def start_api(self, *, wait_s: float | None = 60.0) -> None:
+        """``counterwatch api`` on its fixed port; with ``wait_s``, waits until it answers
+        (it binds its port once the database answers, so a restart during an outage comes later)."""
+        self.api = _Proc("api", self.cw("api", "--host", "127.0.0.1", "--port", str(self.api_port)), self.env,
+                         self.logs / "api.log")
+        if wait_s is None:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and self.api.poll() is None:
+            if self._api_answers():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the API did not start: see {self.api.log}")
+
+    def _api_answers(self) -> bool:
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(f"{self.api_url}/healthz", timeout=1).read()
+            return True
+        except OSError:
+            return False
+
+    def check_api(self) -> None:
+        """Report the API back after a restart; an exit nobody caused is a problem (restarted)."""
+        if self.api_coming is not None and self._api_answers():
+            inj, since = self.api_coming
+            self.api_coming = None
+            inj.down_s = self.now() - since
+            self.log(f"RESTORED api after {inj.down_s:.1f} s")
+        if "api" not in self.down and self.api is not None and self.api.poll() is not None:
+            self.report.problems.append(f"the API exited with {self.api.poll()} at {self.now():.0f} s (see {self.api.log})")
+            self.start_api(wait_s=None)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def agent_env(self, token_file: Path) -> dict[str, str]:
+        """An agent's environment: the API and its token, nothing of the database or store."""
+        env = {k: v for k, v in self.env.items() if not k.startswith(("COUNTERWATCH_DATABASE", "COUNTERWATCH_S3_"))}
+        return {**env, "COUNTERWATCH_API_URL": self.api_url, "COUNTERWATCH_TOKEN_FILE": str(token_file)}
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -260,6 +311,8 @@ class Soak:
             placed = make_input(wav, channels=channels, length_s=self.stream_s + 120, rng=self.rng)
             subprocess.run(self.cw("counter", "add", name, "--channels", "mono" if channels == 1 else "staff,customer"),
                            env=self.env, check=True, capture_output=True)
+            subprocess.run(self.cw("agent", "token", "--counter", name, "--out", str(self.work / "agents" / f"{name}.token")),
+                           env=self.env, check=True, capture_output=True)
             self.inputs.append((CounterResult(counter=name, channels=channels), wav, placed))
 
     # -- fault injection ------------------------------------------------------------------------------
@@ -277,6 +330,9 @@ class Soak:
                 self.pg.sigkill()
             else:
                 self.pg.stop_immediate()
+        elif inj.kind == "api":
+            os.kill(self.api.pid, signal.SIGKILL)
+            self.api.p.wait()
         else:
             if self.worker is None or self.worker.poll() is not None:
                 inj.note = "worker was not running"
@@ -316,6 +372,10 @@ class Soak:
                 raise RuntimeError("the S3 server could not be restarted on its port")
         elif kind == "db":
             self.pg.start()
+        elif kind == "api":
+            self.start_api(wait_s=None)
+            self.api_coming = (inj, since)      # down until it answers (after the database, if that is down too)
+            return
         else:
             self.start_worker()
             self.worker_coming = (inj, since)   # down until it has loaded its model
@@ -365,6 +425,10 @@ class Soak:
     def stream(self) -> None:
         plan = plan_injections(self.rng, stream_s=self.stream_s, per_kind=self.per_kind)
         self.report.injections = plan
+        from storage.s3server import free_port
+
+        self.api_port = free_port()
+        self.start_api()
         self.start_worker()
         self._wait_worker_ready(120.0)
         for res, wav, _ in self.inputs:
@@ -372,7 +436,8 @@ class Soak:
             self.agents.append(_Proc(res.counter, self.cw("record", "--counter", res.counter, "--source",
                                                           f"ffmpeg:{wav}", "--channels", str(res.channels),
                                                           "--spool-dir", str(spool)),
-                                     self.env, self.logs / f"{res.counter}.log"))
+                                     self.agent_env(self.work / "agents" / f"{res.counter}.token"),
+                                     self.logs / f"{res.counter}.log"))
         # The clock starts once every agent records, so the stream lasts the full time.
         deadline = time.monotonic() + 60
         for a in self.agents:
@@ -381,7 +446,7 @@ class Soak:
                     raise RuntimeError(f"agent {a.name} did not start recording: see {a.log}")
                 time.sleep(0.1)
         self.t0 = time.monotonic()
-        self.report.started_utc = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        self.report.started_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         self.log(f"streaming {self.opts.agents} agents for {self.stream_s:.0f} s; injections planned: "
                  + ", ".join(f"{i.kind}@{i.at_s:.0f}s" for i in plan))
         pending = list(plan)
@@ -393,6 +458,7 @@ class Soak:
                     self.restore(kind)
             self.supervise_worker()
             self.check_worker_back()
+            self.check_api()
             for a in self.agents:
                 if a.poll() is not None:
                     raise RuntimeError(f"agent {a.name} exited early with {a.poll()}: see {a.log}")
@@ -401,6 +467,10 @@ class Soak:
             self.restore(kind)
         self._wait_worker_ready()
         self.check_worker_back()
+        deadline = time.monotonic() + 60
+        while self.api_coming is not None and time.monotonic() < deadline:
+            self.check_api()
+            time.sleep(0.2)
         self.report.streamed_s = self.now()
         self.log("stopping the agents (SIGTERM)")
         for a in self.agents:
@@ -584,6 +654,13 @@ class Soak:
             if a.poll() is None:
                 a.p.kill()
                 a.p.wait()
+        if self.api is not None and self.api.poll() is None:
+            self.api.p.send_signal(signal.SIGTERM)
+            try:
+                self.api.p.wait(30)
+            except subprocess.TimeoutExpired:
+                self.api.p.kill()
+                self.api.p.wait()
         if self.worker is not None and self.worker.poll() is None:
             self.worker.p.send_signal(signal.SIGTERM)
             try:

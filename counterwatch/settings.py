@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     s3_object_lock: Literal["auto", "off", "governance", "compliance"] = Field(
         "auto", description="write chunks under Object Lock retention until their retention date; auto: "
                             "governance mode when the bucket has Object Lock")
+    # -- capture agents (issue 11): the API and a token bound to the counter, nothing else --
+    api_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+                                description="the API agents send to, e.g. https://cw.hall.local; default: the "
+                                            "embedded stack's (stack.json)")
+    token_file: Path | None = Field(None, description="an agent's token file (mode 0600, from `counterwatch agent "
+                                                      "token`); default: data_dir/agents/<counter>.token")
+    trusted_proxies: str = Field("", pattern=r"^[0-9A-Fa-f.:/, ]*$",
+                                 description="comma-separated addresses or networks of reverse proxies whose "
+                                             "X-Forwarded-For/-Proto/-Host the API believes; default: none")
     site: str = Field("hall", description="site name of this box's counters")
     chunk_s: float = Field(10.0, gt=0, le=300)
     live_s: float = Field(1.0, ge=0, le=10, description="live segment length for live listening; 0: off")

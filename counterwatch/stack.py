@@ -38,6 +38,11 @@ class StackPaths:
         return self.root / "spool"
 
     @property
+    def agents(self) -> Path:
+        """Agents' token files of the embedded stack (``<counter>.token``, mode 0600)."""
+        return self.root / "agents"
+
+    @property
     def state(self) -> Path:
         """Endpoint and credentials of the running embedded S3 server (mode 0600)."""
         return self.root / "stack.json"
@@ -45,6 +50,15 @@ class StackPaths:
 
 def paths(settings: Settings) -> StackPaths:
     return StackPaths(settings.data_dir.resolve())
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` made (with parents) and readable by its owner only (0700): the data directory
+    holds recordings, the database and credentials (issue 11)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
 
 
 def shown_url(url: str) -> str:
@@ -75,13 +89,13 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url.get_secret_value()
     p = paths(settings)
-    p.root.mkdir(parents=True, exist_ok=True)
+    private_dir(p.root)
     return f"sqlite:///{p.db}"
 
 
 def write_state(p: StackPaths, *, endpoint: str, access_key: str, secret_key: str, pid: int,
                 api_url: str | None = None) -> None:
-    p.root.mkdir(parents=True, exist_ok=True)
+    private_dir(p.root)
     tmp = p.state.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -119,3 +133,32 @@ def object_store(settings: Settings) -> ObjectStore:
                            object_lock=settings.s3_object_lock)
     except ValueError as e:     # e.g. SSE-KMS without TLS
         raise StackError(f"object store: {e}") from e
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), atomically; the folder is
+    made 0700 if it is new."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def read_secret(path: Path, what: str) -> str:
+    """The first line of a secret file that only its owner can read.
+
+    Raises:
+        StackError: missing, unreadable, empty, or readable by others (names the chmod).
+    """
+    try:
+        if path.stat().st_mode & 0o077:
+            raise StackError(f"{what} {path} is readable by others; refusing to use it (chmod 600 {path})")
+        value = path.read_text(encoding="utf-8").strip().splitlines()
+    except OSError as e:
+        raise StackError(f"{what} {path}: {e.strerror}") from e
+    if not value or not value[0].strip():
+        raise StackError(f"{what} {path} is empty")
+    return value[0].strip()

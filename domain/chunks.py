@@ -105,3 +105,20 @@ class ChunkMeta:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChunkMeta:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+def object_metadata(meta: ChunkMeta) -> dict[str, str]:
+    """User metadata stored with a chunk object (ASCII strings, lower-case keys): what a rescan
+    needs to register the chunk again from the store alone."""
+    return {
+        "sha256": meta.sha256,
+        "site": meta.site,
+        "counter": meta.counter,
+        "session": meta.session,
+        "seq": str(meta.seq),
+        "start-sample": str(meta.start_sample),
+        "samples": str(meta.samples),
+        "sample-rate-hz": str(meta.sample_rate_hz),
+        "channels": str(meta.channels),
+        "session-wall-start-s": repr(meta.session_wall_start_s),
+    }

@@ -43,6 +43,22 @@ BY_CODE: dict[str, str] = {
     "bad_draft": "试验的规则无效：请给出整份规则，或一条带 id 的规则",
     "bad_period": "时间段无效：结束时间须晚于开始时间",
     "rulebook_version_in_force": "该规则版本已在使用或曾经应用过，请修改 version 后再应用",
+    "login_throttled": "登录失败次数过多，请稍后再试",
+    "csrf_refused": "无法确认请求来自本系统页面，已拒绝；请在控制台页面中操作",
+    "bad_token": "登录已失效，请重新登录",
+    "bad_display_name": "名称为空、过长，或含有不可见字符、控制字符（如零宽字符、文字方向控制符）",
+    "name_confusable": "该名称与已有名称过于相似，容易混淆，请换一个名称",
+    "user_kind": "采集端、信息屏等机器账号不能与人员账号互相转换",
+    "bad_user": "用户信息无效",
+    "user_not_found": "用户不存在",
+    "token_not_found": "令牌不存在",
+    "agent_unbound": "该令牌不是绑定窗口的采集端令牌",
+    "agent_binding": "采集端令牌只能写入其绑定窗口的数据",
+    "chunk_mismatch": "录音片段与其声明的校验值、大小或格式不符，已拒绝",
+    "chunk_too_large": "录音片段过大",
+    "bad_play_ref": "播放记录引用了不存在或其他服务点的内容",
+    "image_too_large": "图片尺寸过大，请缩小后再上传",
+    "EvidenceProtected": "录音证据只能由保存期限清理删除",
 }
 
 BY_KIND: tuple[tuple[type[DomainError], str], ...] = (

@@ -1,7 +1,8 @@
-"""One counter's recording agent: capture -> chunk -> FLAC -> spool, and spool -> store.
+"""One counter's recording agent: capture -> chunk -> FLAC -> spool, and spool -> API.
 
 Two threads per agent. The capture thread reads the source, cuts chunks, encodes and spools
-them; it never touches the network, so a slow or absent store cannot make it miss audio. The
+them; it never touches the network, so a slow or absent API (or store) cannot make it miss
+audio. The
 uploader thread drains the spool in order. :meth:`Agent.run` starts both, sends heartbeats,
 and on the way out lets the uploader finish what was captured. With ``live_s`` > 0 a third,
 best-effort thread publishes ~1 s live segments (:mod:`recorder.live`); the capture thread
@@ -25,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -34,11 +36,10 @@ from domain.flac import CODEC, encode_flac
 from domain.names import check_name
 from domain.vocab import AGENT_STATUSES
 from recorder.chunker import Chunker, PcmChunk
-from recorder.live import DEFAULT_KEEP, LivePublisher, LiveStats, OnLive
+from recorder.live import LivePublisher, LiveSink, LiveStats, OnLive
 from recorder.sources import Source, SourceError
 from recorder.spool import Spool, SpoolError, SpoolFull
-from recorder.uploader import Backoff, OnStored, Uploader
-from storage.objects import ObjectStore
+from recorder.uploader import Backoff, ChunkSink, OnStored, Uploader
 
 logger = logging.getLogger("recorder")
 
@@ -52,7 +53,8 @@ class Heartbeat:
 
     ``rms_dbfs`` is the level of the audio captured since the previous heartbeat (``None``
     if none came in); ``status`` is one of ``ok``, ``spool-near-quota``, ``spool-full``
-    (new audio is being dropped) and ``store-unreachable`` (uploads are being retried).
+    (new audio is being dropped) and ``store-unreachable`` (uploads are being retried: the API
+    or its store is away); ``quarantined_chunks``: chunks the API refused for good, kept aside.
     """
 
     counter: str
@@ -61,6 +63,7 @@ class Heartbeat:
     pending_chunks: int
     status: str
     dropped_s: float
+    quarantined_chunks: int = 0
 
 
 @dataclass
@@ -76,20 +79,24 @@ class AgentStats:
     dropped_samples: int = 0
     drop_episodes: int = 0
     leftover_chunks: int = 0  # still in the spool when run() returned
+    quarantined_chunks: int = 0  # refused for good by the API during the run, kept aside
     live: LiveStats | None = None  # live segments, when live_s > 0
 
 
+class LinkSink(ChunkSink, LiveSink, Protocol):
+    """What the agent sends through: :class:`recorder.client.AgentClient`."""
+
+
 class Agent:
-    """Records one counter from ``source`` into ``store`` through a spool in ``spool_dir``."""
+    """Records one counter from ``source`` through a spool in ``spool_dir`` to ``sink`` (the API)."""
 
     def __init__(self, *, site: str, counter: str, source: Source, spool_dir: str | Path,
-                 store: ObjectStore, chunk_s: float = 10.0, quota_bytes: int,
+                 sink: LinkSink, chunk_s: float = 10.0, quota_bytes: int,
                  on_stored: OnStored | None = None,
                  on_heartbeat: Callable[[Heartbeat], None] | None = None,
                  heartbeat_s: float = 10.0, clock: Callable[[], float] = time.time,
                  drain_timeout_s: float = 60.0, backoff: Backoff = Backoff(), live_s: float = 1.0,
-                 on_live: OnLive | None = None, live_keep: int = DEFAULT_KEEP,
-                 retention_days: float | None = None) -> None:
+                 on_live: OnLive | None = None) -> None:
         self.site = check_name("site", site)
         self.counter = check_name("counter", counter)
         self.source = source
@@ -99,9 +106,8 @@ class Agent:
         if self.chunk_samples <= 0:
             raise ValueError(f"chunk_s must be positive, not {chunk_s}")
         self.spool = Spool(spool_dir, site=site, counter=counter, quota_bytes=quota_bytes)
-        # retention_days: chunks written under Object Lock until capture + that (uploader).
-        self.uploader = Uploader(self.spool, store, on_stored=on_stored, backoff=backoff,
-                                 retention_days=retention_days)
+        self.sink = sink
+        self.uploader = Uploader(self.spool, sink, on_stored=on_stored, backoff=backoff)
         self.on_heartbeat = on_heartbeat
         self.heartbeat_s = heartbeat_s
         self.clock = clock
@@ -113,9 +119,9 @@ class Agent:
             raise ValueError(f"live_s must be 0 (off) or positive, not {live_s}")
         self.live: LivePublisher | None = None
         if live_s > 0:
-            self.live = LivePublisher(site=site, counter=counter, session=self.session, store=store,
+            self.live = LivePublisher(site=site, counter=counter, session=self.session, sink=sink,
                                       sample_rate_hz=self.sample_rate_hz, channels=self.channels,
-                                      segment_s=live_s, keep=live_keep, on_live=on_live, clock=clock)
+                                      segment_s=live_s, on_live=on_live, clock=clock)
             self.stats.live = self.live.stats
         self._abort = threading.Event()
         self._capture_done = threading.Event()
@@ -196,13 +202,14 @@ class Agent:
                 self.source.stop()
             if self.live is not None:
                 # The PUT in hand can take up to the store's timeout; live audio is not waited for.
-                self.live.stop(timeout_s=self.uploader.store.timeout_s + 1.0)
+                self.live.stop(timeout_s=self.sink.timeout_s + 1.0)
             upload_halt.set()
             self.uploader.join()
             self._end_drop_episode("agent stopped")
             self.stats.chunks_uploaded = self.uploader.uploaded
             self.stats.upload_retries = self.uploader.retries
             self.stats.leftover_chunks = len(self.spool)
+            self.stats.quarantined_chunks = self.uploader.quarantined
             self._heartbeat()
         logger.info("counter %s: session %s done: %d frames, %d chunk(s) spooled, %d uploaded, "
                     "%.1f s dropped, %d left in the spool", self.counter, self.session,
@@ -310,7 +317,8 @@ class Agent:
         rms = to_dbfs(math.sqrt(sumsq / count) / FULL_SCALE) if count else None
         beat = Heartbeat(counter=self.counter, rms_dbfs=rms, spool_usage_bytes=self.spool.usage_bytes,
                          pending_chunks=len(self.spool), status=self.status,
-                         dropped_s=self.stats.dropped_samples / self.sample_rate_hz)
+                         dropped_s=self.stats.dropped_samples / self.sample_rate_hz,
+                         quarantined_chunks=self.spool.quarantined)
         logger.debug("counter %s: heartbeat %s", self.counter, beat)
         if self.on_heartbeat is None:
             return

@@ -5,16 +5,16 @@ never gives up a sample. Live listening wants the opposite trade: little delay, 
 audio is fine. So the capture thread also hands every block to a :class:`LivePublisher`
 (a non-blocking put into a bounded queue: when the publisher falls behind, blocks are
 dropped, never waited for). The publisher's own thread gathers ``segment_s`` of audio,
-encodes it, PUTs it to ``_live/{site}/{counter}/{session}/{seq:08d}.flac`` and reports it
-through ``on_live`` (the CLI records it on the counter row, which every API process polls;
-issue 4, item 4). Only the newest ``keep`` segments stay in the store.
+encodes it and sends it to the API (``POST /api/v1/agent/live``), which stores it under
+``_live/{site}/{counter}/{session}/{seq:08d}.flac``, points the counter row at it (every API
+process polls that row; issue 4, item 4), keeps only the newest segments and clears what older
+sessions left (:func:`services.ingest.receive_live`); ``on_live`` is told of each one sent.
 
-While the store is down, segments are skipped (with a short, capped pause between attempts);
-nothing is spooled, and the evidence upload is not affected.
+While the API (or its store) is down, segments are skipped (with a short, capped pause between
+attempts); nothing is spooled, and the evidence upload is not affected.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import logging
 import queue
@@ -22,18 +22,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from domain.chunks import live_key, live_prefix
-from domain.flac import CONTENT_TYPE, CodecError, encode_flac
+from domain.chunks import live_key
+from domain.flac import CodecError, encode_flac
 from domain.names import check_name, check_session
-from storage.objects import ObjectStore
-from storage.store_errors import StoreError, StoreUnavailable
+from recorder.client import ApiUnavailable, TransportError
 
 logger = logging.getLogger("recorder")
 
-DEFAULT_KEEP = 30
+
+class LiveSink(Protocol):
+    """Where live segments go: :class:`recorder.client.AgentClient`."""
+
+    def send_live(self, *, session: str, seq: int, start_sample: int, samples: int, session_wall_start_s: float,
+                  data: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,30 +79,26 @@ OnLive = Callable[[LiveMeta], None]
 @dataclass
 class LiveStats:
     segments: int = 0
-    skipped_segments: int = 0          # encoded but not stored (store down or refusing)
+    skipped_segments: int = 0          # encoded but not stored (API down or refusing)
     dropped_blocks: int = 0            # not taken from the capture thread (queue full)
-    deleted: int = 0
 
 
 class LivePublisher:
     """Publishes one agent session's audio as live segments, from a thread of its own."""
 
-    def __init__(self, *, site: str, counter: str, session: str, store: ObjectStore, sample_rate_hz: int,
-                 channels: int, segment_s: float = 1.0, keep: int = DEFAULT_KEEP, on_live: OnLive | None = None,
+    def __init__(self, *, site: str, counter: str, session: str, sink: LiveSink | None, sample_rate_hz: int,
+                 channels: int, segment_s: float = 1.0, on_live: OnLive | None = None,
                  queue_blocks: int = 100, retry_initial_s: float = 1.0, retry_max_s: float = 5.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.site = check_name("site", site)
         self.counter = check_name("counter", counter)
         self.session = check_session(session)
-        self.store = store
+        self.sink = sink
         self.sample_rate_hz = sample_rate_hz
         self.channels = channels
         self.segment_samples = round(segment_s * sample_rate_hz)
         if self.segment_samples <= 0:
             raise ValueError(f"segment_s must be positive, not {segment_s}")
-        if keep < 1:
-            raise ValueError(f"keep must be at least 1, not {keep}")
-        self.keep = keep
         self.on_live = on_live
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
@@ -108,7 +109,6 @@ class LivePublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seq = 0
-        self._published: collections.deque[str] = collections.deque()
         self._failures = 0
         self._retry_at = 0.0
 
@@ -141,7 +141,6 @@ class LivePublisher:
 
     def run(self) -> None:
         """Gather blocks into segments and publish them until :meth:`stop`."""
-        self._remove_old_sessions()
         blocks: list[np.ndarray] = []
         have = 0
         first_sample, wall0 = 0, 0.0
@@ -179,12 +178,11 @@ class LivePublisher:
             self.stats.skipped_segments += 1
             return
         sha = hashlib.sha256(data).hexdigest()
-        key = live_key(site=self.site, counter=self.counter, session=self.session, seq=self._seq)
+        assert self.sink is not None  # a publisher without a sink is only offered blocks (tests)
         try:
-            self.store.put_bytes(key, data, content_type=CONTENT_TYPE, metadata={
-                "start-sample": str(start_sample), "samples": str(pcm.shape[0]),
-                "session-wall-start-s": repr(session_wall_start_s)})
-        except StoreError as e:
+            self.sink.send_live(session=self.session, seq=self._seq, start_sample=start_sample, samples=pcm.shape[0],
+                                session_wall_start_s=session_wall_start_s, data=data)
+        except TransportError as e:
             self._failed(e)
             return
         if self.failing:
@@ -196,46 +194,19 @@ class LivePublisher:
                         published_s=self.clock(), sha256=sha, size_bytes=len(data))
         self._seq += 1
         self.stats.segments += 1
-        self._published.append(key)
         if self.on_live is not None:
             try:
                 self.on_live(meta)
             except Exception:
                 logger.exception("counter %s: live callback failed for segment %d", self.counter, meta.seq)
-        self._trim()
 
-    def _failed(self, error: StoreError) -> None:
+    def _failed(self, error: TransportError) -> None:
         self.stats.skipped_segments += 1
         self._failures += 1
         delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (self._failures - 1))
         self._retry_at = time.monotonic() + delay
-        level = logging.WARNING if isinstance(error, StoreUnavailable) else logging.ERROR
+        level = logging.WARNING if isinstance(error, ApiUnavailable) else logging.ERROR
         # One line per attempt, but the attempts are capped at one every retry_max_s.
         logger.log(level, "counter %s: live segment skipped (%s); next try in %.1f s (attempt %d)",
                    self.counter, error, delay, self._failures)
         self.failing = True
-
-    def _trim(self) -> None:
-        while len(self._published) > self.keep:
-            key = self._published[0]
-            try:
-                self.store.delete(key)
-            except StoreError as e:
-                logger.debug("counter %s: old live segment %s not deleted yet: %s", self.counter, key, e)
-                return
-            self._published.popleft()
-            self.stats.deleted += 1
-
-    def _remove_old_sessions(self) -> None:
-        """Best effort: delete live segments an earlier session of this counter left behind."""
-        prefix = live_prefix(self.site, self.counter)
-        mine = f"{prefix}{self.session}/"
-        try:
-            for key in self.store.iter_keys(prefix):
-                if self._stop.is_set():
-                    return
-                if not key.startswith(mine):
-                    self.store.delete(key)
-                    self.stats.deleted += 1
-        except StoreError as e:
-            logger.info("counter %s: old live segments not cleaned up: %s", self.counter, e)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 UPLOAD_LAG = Histogram(
     "counterwatch_agent_upload_lag_seconds",
-    "Time from the end of a chunk's audio to the chunk being stored and catalogued",
+    "Time from the end of a chunk's audio to the API confirming it stored and catalogued",
     ["counter"], buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600))
 LAST_HEARTBEAT = Gauge("counterwatch_agent_last_heartbeat_timestamp_seconds",
                        "Unix time of the agent's last heartbeat that reached the catalog", ["counter"])
@@ -76,6 +76,9 @@ class AgentCollector(Collector):
                       st.frames_captured / rate)
         yield counter("counterwatch_agent_upload_retries", "Failed upload attempts that were retried",
                       up.retries)
+        yield counter("counterwatch_agent_chunks_quarantined",
+                      "Chunks the API refused for good during this run, moved to the spool's quarantine",
+                      up.quarantined)
         yield gauge("counterwatch_agent_spool_pending_chunks", "Chunks in the spool waiting for upload",
                     len(a.spool))
         yield gauge("counterwatch_agent_spool_pending_bytes", "Bytes of the spool in use", a.spool.usage_bytes)

@@ -1,7 +1,9 @@
 """A crash-safe local spool of encoded chunks waiting for upload, one directory per counter.
 
 Layout: ``<root>/<site>/<counter>/<session>-<seq:08d>.flac`` with its ``.json`` sidecar
-(:meth:`ChunkMeta.to_dict`). Both files are written to a temporary name, fsynced, renamed
+(:meth:`ChunkMeta.to_dict`); chunks the API refused for good are moved to
+``quarantine/`` below that, with a ``.reason`` file, for an operator (:meth:`Spool.quarantine`).
+Both files are written to a temporary name, fsynced, renamed
 into place, and the directory fsynced, audio first: a chunk counts as spooled once its
 sidecar exists, so a crash leaves either a whole chunk or debris that the next
 :class:`Spool` on the directory removes. Removal goes the other way (sidecar first).
@@ -22,6 +24,7 @@ logger = logging.getLogger("recorder")
 
 NEAR_QUOTA_FRACTION = 0.8
 _TMP_PREFIX = ".tmp-"
+QUARANTINE = "quarantine"
 _CHUNK_FILE = re.compile(r"^([0-9a-f]{32})-(\d{8,})\.(flac|json)$")
 
 
@@ -74,11 +77,15 @@ class Spool:
         self.counter = check_name("counter", counter)
         self.quota_bytes = quota_bytes
         self.dir = Path(root) / site / counter
+        self.quarantine_dir = self.dir / QUARANTINE
         self._lock = threading.Lock()
         self._chunks: dict[tuple[str, int], tuple[ChunkMeta, int]] = {}  # -> (meta, bytes on disk)
         self._usage = 0
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            # Recordings wait here: readable by the agent's user only (issue 11).
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if self.dir.stat().st_mode & 0o077:
+                self.dir.chmod(0o700)
         except OSError as e:
             raise SpoolError(f"cannot create spool directory {self.dir}: {e}") from e
         self._recover()
@@ -186,6 +193,33 @@ class Spool:
         audio.with_suffix(".json").unlink(missing_ok=True)
         audio.unlink(missing_ok=True)
         _fsync_dir(self.dir)
+
+    def quarantine(self, meta: ChunkMeta, reason: str) -> Path:
+        """Move a chunk the API refused for good (another chunk holds its number, or it is not
+        what its metadata says) out of the queue into :attr:`quarantine_dir`, with ``reason``
+        beside it; it is never sent again, and never deleted here. Returns its new path."""
+        self.quarantine_dir.mkdir(mode=0o700, exist_ok=True)
+        audio = self.path_of(meta)
+        target = self.quarantine_dir / audio.name
+        _write_durably(target.with_suffix(".reason"), reason.encode("utf-8") + b"\n")
+        for p in (audio, audio.with_suffix(".json")):
+            if p.exists():
+                os.replace(p, self.quarantine_dir / p.name)
+        _fsync_dir(self.quarantine_dir)
+        with self._lock:
+            entry = self._chunks.pop((meta.session, meta.seq), None)
+            if entry is not None:
+                self._usage -= entry[1]
+        _fsync_dir(self.dir)
+        return target
+
+    @property
+    def quarantined(self) -> int:
+        """Chunks in the quarantine folder (an operator empties it after looking)."""
+        try:
+            return sum(1 for p in self.quarantine_dir.iterdir() if p.suffix == ".json")
+        except FileNotFoundError:
+            return 0
 
     def __len__(self) -> int:
         with self._lock:

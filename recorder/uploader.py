@@ -1,28 +1,38 @@
-"""Drain a :class:`~recorder.spool.Spool` into the object store, in order, never losing a chunk.
+"""Drain a :class:`~recorder.spool.Spool` through the API, in order, never losing a chunk.
 
-A chunk leaves the spool only after the store confirmed it (``put_file`` verifies the
-checksum) and the ``on_stored`` callback (e.g. the metadata database insert) returned.
-Failures are retried with capped exponential backoff on the same chunk, so chunks arrive in
-spool order (oldest session first, then by sequence number) however long the store is away.
+A chunk leaves the spool only after the API confirmed it (the server checked its sha256, size
+and FLAC header, stored it once and registered it: :mod:`services.ingest`) and the
+``on_stored`` callback returned. Failures are retried with capped exponential backoff on the
+same chunk, so chunks arrive in spool order (oldest session first, then by sequence number)
+however long the API, its store or its database are away. A chunk the API refuses for good
+(another chunk holds its number, or it is not what its metadata says) is moved to the spool's
+quarantine folder, logged, and counted in the heartbeat; it is never sent again (issue 11).
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from domain.chunks import ChunkMeta
-from domain.flac import CONTENT_TYPE
+from recorder.client import ApiRefused, ApiUnavailable, ChunkRefused
 from recorder.spool import Spool
-from storage.objects import ObjectInfo, ObjectStore
-from storage.store_errors import ChecksumMismatch, StoreError, StoreUnavailable
 
 logger = logging.getLogger("recorder")
 
-OnStored = Callable[[ChunkMeta, ObjectInfo], None]
+OnStored = Callable[[ChunkMeta], None]
+
+
+class ChunkSink(Protocol):
+    """Where chunks go: :class:`recorder.client.AgentClient` (tests use scripted ones)."""
+
+    timeout_s: float
+
+    def send_chunk(self, meta: ChunkMeta, path: Path) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -38,40 +48,19 @@ class Backoff:
         return min(self.max_s, self.initial_s * self.factor ** (attempt - 1))
 
 
-def object_metadata(meta: ChunkMeta) -> dict[str, str]:
-    """User metadata stored with a chunk object (ASCII strings, lower-case keys)."""
-    return {
-        "sha256": meta.sha256,
-        "site": meta.site,
-        "counter": meta.counter,
-        "session": meta.session,
-        "seq": str(meta.seq),
-        "start-sample": str(meta.start_sample),
-        "samples": str(meta.samples),
-        "sample-rate-hz": str(meta.sample_rate_hz),
-        "channels": str(meta.channels),
-        "session-wall-start-s": repr(meta.session_wall_start_s),
-    }
-
-
 class Uploader:
     """Uploads a spool's chunks in order; one instance per spool, driven by one thread."""
 
-    def __init__(self, spool: Spool, store: ObjectStore, *, on_stored: OnStored | None = None,
-                 backoff: Backoff = Backoff(), ensure_bucket: bool = True,
-                 retention_days: float | None = None) -> None:
-        """``retention_days``: chunks are written under Object Lock retention until their
-        capture time plus this many days, where the store's bucket has Object Lock (issue 6);
-        ``None``: never locked."""
+    def __init__(self, spool: Spool, sink: ChunkSink, *, on_stored: OnStored | None = None,
+                 backoff: Backoff = Backoff()) -> None:
         self.spool = spool
-        self.store = store
+        self.sink = sink
         self.on_stored = on_stored
         self.backoff = backoff
         self.uploaded = 0
         self.retries = 0
-        self.failing = False  # True from a failed attempt until the next success
-        self.retention_days = retention_days
-        self._need_bucket = ensure_bucket
+        self.quarantined = 0    # refused for good during this run
+        self.failing = False    # True from a failed attempt until the next success
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -86,80 +75,65 @@ class Uploader:
     def upload_pending(self, stop_event: threading.Event) -> int:
         """Upload every chunk pending now, oldest first; return how many were stored.
 
-        Retries each chunk until it is stored or ``stop_event`` is set (the backoff waits on
-        it, so a stop takes effect at once). Never raises for store or callback failures.
+        Retries each chunk until it is stored, refused for good (quarantined), or ``stop_event``
+        is set (the backoff waits on it, so a stop takes effect at once). Never raises for
+        transport or callback failures.
         """
         done = 0
-        if self._need_bucket and not self._retrying(stop_event, "ensure bucket", self.store.ensure_bucket):
-            return 0
-        self._need_bucket = False
         for meta in self.spool.pending():
             if stop_event.is_set():
                 break
-            if self._retrying(stop_event, meta.key, functools.partial(self._store_one, meta)):
-                done += 1
-            else:
+            stored = self._retrying(stop_event, meta, functools.partial(self._store_one, meta))
+            if stored is None:
                 break
+            done += stored
         return done
 
-    def _store_one(self, meta: ChunkMeta) -> None:
-        path = self.spool.path_of(meta)
-        until = self.retain_until(meta)
-        # Only when locking: stores without the keyword (test doubles, older wrappers) keep working.
-        lock = {"retain_until": until} if until is not None else {}
-        info = self.store.put_file(meta.key, path, content_type=CONTENT_TYPE,
-                                   metadata=object_metadata(meta), **lock)
-        if info.size_bytes != meta.size_bytes:
-            raise ChecksumMismatch("SizeMismatch", f"stored {info.size_bytes} bytes, chunk has "
-                                   f"{meta.size_bytes}", object_name=meta.key)
+    def _store_one(self, meta: ChunkMeta) -> bool:
+        try:
+            self.sink.send_chunk(meta, self.spool.path_of(meta))
+        except ChunkRefused as e:
+            where = self.spool.quarantine(meta, f"{e} {e.detail}")
+            self.quarantined += 1
+            logger.error("counter %s: the API refused chunk %s for good (%s); moved to %s, not sent again",
+                         self.counter, meta.key, e, where)
+            return False
         if self.on_stored is not None:
-            self.on_stored(meta, info)
+            self.on_stored(meta)
         self.spool.remove(meta)
         self.uploaded += 1
         logger.debug("counter %s: stored %s (%d bytes)", self.counter, meta.key, meta.size_bytes)
+        return True
 
-    def retain_until(self, meta: ChunkMeta) -> dt.datetime | None:
-        """Until when ``meta``'s object stays locked: capture time + the site's retention.
-
-        The date may be past (a chunk captured before the clock was set, or spooled longer
-        than the retention period); the store then writes it unlocked rather than sending a
-        date the server refuses, which would keep this chunk, and the spool, stuck."""
-        if self.retention_days is None:
-            return None
-        return (dt.datetime.fromtimestamp(meta.wall_start_s, dt.UTC)
-                + dt.timedelta(days=self.retention_days))
-
-    def _retrying(self, stop_event: threading.Event, what: str, action: Callable[[], None]) -> bool:
-        """Run ``action`` until it succeeds (True) or ``stop_event`` is set (False)."""
+    def _retrying(self, stop_event: threading.Event, meta: ChunkMeta, action: Callable[[], bool]) -> bool | None:
+        """Run ``action`` until it returns (its answer) or ``stop_event`` is set (None)."""
         attempt = 0
         while not stop_event.is_set():
             try:
-                action()
-            except StoreUnavailable as e:
-                level, reason = logging.WARNING, f"store unavailable ({e})"
-            except ChecksumMismatch as e:
-                level, reason = logging.ERROR, f"checksum mismatch ({e})"
-            except StoreError as e:
-                # Refusals such as AccessDenied need an operator, but the chunk must not be
+                result = action()
+            except ApiUnavailable as e:
+                level, reason = logging.WARNING, f"API unavailable ({e})"
+            except ApiRefused as e:
+                # A revoked token or a wrong binding needs an operator, but the chunk must not be
                 # lost meanwhile: keep it and keep trying, loudly.
-                level, reason = logging.ERROR, f"store refused ({e})"
+                level, reason = logging.ERROR, f"API refused ({e})"
             except OSError as e:
                 level, reason = logging.ERROR, f"local error ({e})"
             except Exception as e:  # noqa: BLE001 - on_stored is caller code; keep the chunk
                 level, reason = logging.ERROR, f"on_stored failed ({e.__class__.__name__}: {e})"
             else:
                 if self.failing:
-                    logger.info("counter %s: store reachable again after %d retries", self.counter, attempt)
+                    logger.info("counter %s: API reachable again after %d retries", self.counter, attempt)
                 self.failing = False
-                return True
+                return result
             attempt += 1
             self.retries += 1
             self.failing = True
             delay = self.backoff.delay_s(attempt)
-            logger.log(level, "counter %s: %s: %s; retry %d in %.1f s", self.counter, what, reason,
+            logger.log(level, "counter %s: %s: %s; retry %d in %.1f s", self.counter, meta.key, reason,
                        attempt, delay)
             stop_event.wait(delay)
-        return False
+        return None
 
     def run(self, stop_event: threading.Event, *, poll_s: float = 5.0) -> None:
         """Upload until ``stop_event`` is set, waking on :meth:`notify` or every ``poll_s``."""

@@ -15,9 +15,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from domain.displaynames import check_display_name, check_not_confusable
 from domain.errors import Invalid
 from domain.names import check_name
-from domain.vocab import PEOPLE, ROLES, SITE_BOUND_ROLES
+from domain.vocab import MACHINE_NAME_PREFIXES, MACHINES, PEOPLE, ROLES, SITE_BOUND_ROLES
 from storage.engine import write_session
 from storage.tables import ApiToken, Site, User, now_s
 
@@ -27,6 +28,10 @@ SESSION_TTL_S = 12 * 3600
 #: A token's ``last_used_s`` is written at most this often (it costs a write per request otherwise).
 LAST_USED_EVERY_S = 60.0
 MIN_PASSWORD_CHARS = 8
+#: Tokens expire after this long unless issued with an explicit "no expiry" (issue 11).
+DEFAULT_TOKEN_TTL_S = 365 * 86400.0
+# Verified when the user is unknown, so an unknown name costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash("counterwatch: no such user")
 
 
 class UserError(Invalid):
@@ -34,8 +39,8 @@ class UserError(Invalid):
 
     code = "bad_user"
 
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"user {name!r}", reason)
+    def __init__(self, name: str, reason: str, *, code: str | None = None) -> None:
+        super().__init__(f"user {name!r}", reason, code=code)
         self.name = name
 
 
@@ -44,7 +49,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; without a hash a dummy one is verified, so the answer takes
+    as long either way."""
     if not password_hash:
+        verify_password(_DUMMY_HASH, password)
         return False
     try:
         return _hasher.verify(password_hash, password)
@@ -71,17 +79,25 @@ class NewUser:
 
 
 def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = None, password: str | None = None,
-             token_ttl_s: float | None = None) -> NewUser:
-    """Create a user (or update role, sites and password of an existing one) and issue a token.
+             token_ttl_s: float | None = DEFAULT_TOKEN_TTL_S) -> NewUser:
+    """Create a user (or update role, sites and password of an existing one) and issue a token
+    that expires after ``token_ttl_s`` (None: never, only when asked for explicitly). A new
+    password ends the user's console sessions. Names of machine users (``agent:...``,
+    ``screen:...``) are managed by their own commands; a person never becomes a machine user
+    nor the other way round.
 
     Raises:
-        UserError: a bad role, name, password, or a site-bound role without a site.
-        BadName: a site name that is not allowed.
+        UserError: a bad role, name, password, a site-bound role without a site, a reserved name
+            or a change between a person's and a machine's role.
+        BadDisplayName, ConfusableName: a name with hidden characters, or one that looks like
+            another user's. BadName: a site name that is not allowed.
     """
     if role not in ROLES:
         raise UserError(name, f"role must be one of {', '.join(ROLES)}")
-    if not name or len(name) > 100 or any(c in name for c in "\r\n\t"):
-        raise UserError(name, "name must be 1-100 printable characters")
+    name = check_display_name("user", name)
+    if name.startswith(MACHINE_NAME_PREFIXES):
+        raise UserError(name, "names starting with agent: or screen: belong to machine users, managed by "
+                        "`counterwatch agent token` and screen registration")
     sites = [check_name("site", s) for s in (sites or [])]
     if role in SITE_BOUND_ROLES and not sites:
         raise UserError(name, f"a {role} needs at least one --site")
@@ -89,13 +105,19 @@ def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = 
         raise UserError(name, f"password must have at least {MIN_PASSWORD_CHARS} characters")
     token = new_token()
     with write_session(engine) as s:
-        user = s.scalar(select(User).where(User.name == name))
+        user = s.scalar(select(User).where(User.name == name).with_for_update())
         if user is None:
+            check_not_confusable("user", name, list(s.scalars(select(User.name))))
             user = User(name=name, role=role, sites=sites)
             s.add(user)
+        elif (user.role in MACHINES) != (role in MACHINES):
+            raise UserError(name, f"is a {user.role}: a machine user cannot become a person's account, nor a "
+                            "person's account a machine user", code="user_kind")
         user.role, user.sites, user.active = role, sites, True
         if password is not None:
             user.password_hash = hash_password(password)
+            if user.id is not None:     # a changed password ends the console sessions
+                s.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.label == "console"))
         s.flush()
         s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="cli",
                        expires_s=now_s() + token_ttl_s if token_ttl_s else None))
@@ -111,6 +133,8 @@ class Principal:
     role: str
     sites: tuple[str, ...]       # empty: all sites
     token_id: int
+    #: An agent's one counter: it writes that counter's audio only (None: not bound).
+    counter_id: int | None = None
 
     def can_see(self, site: str) -> bool:
         return not self.sites or site in self.sites
@@ -134,7 +158,7 @@ def principal_for_token(db: Session, engine: Engine, token: str) -> Principal | 
     if tok.last_used_s is None or now - tok.last_used_s > LAST_USED_EVERY_S:
         with write_session(engine) as w:
             w.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_s=now))
-    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id)
+    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id, user.counter_id)
 
 
 @dataclass(frozen=True)
@@ -148,7 +172,8 @@ def login(engine: Engine, name: str, password: str) -> ConsoleSession | None:
     """A console session for a person whose password matches, or None."""
     with write_session(engine) as s:
         user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
-        if user is None or user.role not in PEOPLE or not verify_password(user.password_hash, password):
+        ok = verify_password(user.password_hash if user is not None and user.role in PEOPLE else None, password)
+        if user is None or not ok:
             return None
         token = new_token()
         expires = now_s() + SESSION_TTL_S

@@ -32,6 +32,7 @@ from storage.tables import Chunk, Interaction, RecordingSession
 
 logger = logging.getLogger(__name__)
 
+_MAX_DIGITS = 19
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -126,7 +127,9 @@ def parse_range(header: str | None, size_bytes: int) -> tuple[int, int] | None:
     m = _RANGE.match(header)
     if not m or (not m.group(1) and not m.group(2)):
         raise RangeNotSatisfiable(header, size_bytes)
-    a, b = m.group(1), m.group(2)
+    # More digits than any file size has: read as "past the end", never parsed (Python refuses
+    # to parse integers of more than 4300 digits, which answered 500; issue 11).
+    a, b = (x if len(x) <= _MAX_DIGITS else "9" * _MAX_DIGITS for x in (m.group(1), m.group(2)))
     if not a:                                   # suffix: the last n bytes
         n = int(b)
         if n == 0 or size_bytes == 0:

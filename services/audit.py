@@ -2,11 +2,25 @@
 
 Every access to a recording or a transcript, every change a person makes and every refusal of a
 cross-site attempt is written here before the answer goes out (:func:`record`). The log is
-append-only: nothing in the product changes or deletes its rows.
+append-only: nothing in the product changes or deletes its rows, and on both backends a trigger
+refuses UPDATE and DELETE (migration 0012).
+
+Tamper evidence (issue 11): each row carries ``prev_sha256``, the ``row_sha256`` of the row
+before it (64 zeros for the first), and its own ``row_sha256`` = sha256 over that and the row's
+fields (:func:`row_hash`). Rows are appended under a lock (PostgreSQL: a transaction-level
+advisory lock; SQLite's write transactions are serial anyway), so the chain never forks.
+:func:`verify_chain` walks it and names the first row that does not fit: an edited row fails its
+own hash, a deleted one breaks the next row's link. Cutting rows off the end leaves a shorter
+valid chain: keep the head (:attr:`ChainReport.head_sha256`, printed by ``counterwatch verify
+--audit``) somewhere else to notice that.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -14,15 +28,40 @@ from services.accounts import Principal
 from storage.engine import read_session, write_session
 from storage.tables import AuditLog, now_s
 
+GENESIS = "0" * 64
+#: Any fixed number: the key of the advisory lock appends take on PostgreSQL.
+_PG_LOCK = 7_361_001
+
+
+def row_hash(prev: str, at_s: float, user_id: int | None, user_name: str, action: str, target: str, client: str,
+             detail: str) -> str:
+    """The chain hash of a row whose predecessor's hash is ``prev`` (JSON of the fields, so no
+    separator inside a field can make two rows hash alike)."""
+    fields = [prev, repr(float(at_s)), user_id, user_name, action, target, client, detail]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def append(s: Session, *, user_id: int | None, user_name: str, action: str, target: str = "", client: str = "",
+           detail: str = "") -> AuditLog:
+    """Append one chained row in the caller's write transaction (committed with it)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    prev = s.scalar(select(AuditLog.row_sha256).order_by(AuditLog.id.desc()).limit(1)) or GENESIS
+    row = AuditLog(at_s=now_s(), user_id=user_id, user_name=user_name[:100], action=action[:40], target=target[:300],
+                   client=client[:100], detail=detail)
+    row.prev_sha256 = prev
+    row.row_sha256 = row_hash(prev, row.at_s, user_id, row.user_name, row.action, row.target, row.client, detail)
+    s.add(row)
+    return row
+
 
 def record(engine: Engine, user: Principal | None, *, action: str, target: str = "", client: str = "",
            detail: str = "", user_name: str | None = None) -> None:
     """Append one row and commit it. ``user``: the acting principal (None for the system, e.g.
     retention, or a failed login, named by ``user_name``)."""
     with write_session(engine) as s:
-        s.add(AuditLog(at_s=now_s(), user_id=user.id if user else None,
-                       user_name=(user.name if user else user_name or "")[:100], action=action,
-                       target=target[:300], client=client[:100], detail=detail))
+        append(s, user_id=user.id if user else None, user_name=user.name if user else user_name or "",
+               action=action, target=target, client=client, detail=detail)
 
 
 def rows(db: Session, *, action: str | None = None, since_s: float | None = None, limit: int = 200) -> list[AuditLog]:
@@ -33,6 +72,43 @@ def rows(db: Session, *, action: str | None = None, since_s: float | None = None
     if since_s is not None:
         q = q.where(AuditLog.at_s >= since_s)
     return list(db.scalars(q))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """``rows`` checked; ``broken_id``/``problem``: the first row that does not fit (None: intact);
+    ``head_sha256``: the last row's hash (keep it elsewhere to detect rows cut off the end)."""
+
+    rows: int
+    head_sha256: str
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def verify_chain(engine: Engine, *, batch: int = 5000) -> ChainReport:
+    """Walk the audit log in id order and check every link and every row's own hash."""
+    prev, n, last_id = GENESIS, 0, 0
+    with read_session(engine) as s:
+        while True:
+            page = list(s.execute(select(AuditLog.id, AuditLog.at_s, AuditLog.user_id, AuditLog.user_name,
+                                         AuditLog.action, AuditLog.target, AuditLog.client, AuditLog.detail,
+                                         AuditLog.prev_sha256, AuditLog.row_sha256)
+                                  .where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)))
+            if not page:
+                return ChainReport(n, prev)
+            for r in page:
+                if r.prev_sha256 != prev:
+                    why = ("has no chain hash" if r.prev_sha256 is None else
+                           "does not link to the row before it (a row before it was deleted, or it was edited)")
+                    return ChainReport(n, prev, r.id, why)
+                if r.row_sha256 != row_hash(r.prev_sha256, r.at_s, r.user_id, r.user_name, r.action, r.target,
+                                            r.client, r.detail):
+                    return ChainReport(n, prev, r.id, "was edited: its fields do not match its hash")
+                prev, n, last_id = r.row_sha256, n + 1, r.id
 
 
 #: Range requests of one listening share one ``audio.play`` row while it is younger than this.

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.chunks import ChunkMeta
+from domain.displaynames import check_display_name, check_not_confusable
 from domain.errors import Conflict, Invalid, NotFound
 from domain.names import check_name
 from domain.vocab import CHANNELS, DEFAULT_CHANNELS, EVENT_KINDS, HEARTBEAT_ALARMS
@@ -114,11 +115,14 @@ class Catalog:
         with write_session(self.engine) as s:
             st = s.scalar(select(Site).where(Site.name == site))
             if st is None:
+                check_not_confusable("site", site, list(s.scalars(select(Site.name))))
                 st = Site(name=site, title=site)
                 s.add(st)
                 s.flush()
             c = s.scalar(select(Counter).where(Counter.site_id == st.id, Counter.name == counter))
             if c is None:
+                check_not_confusable("counter", counter,
+                                     list(s.scalars(select(Counter.name).where(Counter.site_id == st.id))))
                 c = Counter(site_id=st.id, name=counter, channels=channels)
                 s.add(c)
                 s.flush()
@@ -156,14 +160,15 @@ class Catalog:
     def start_shift(self, site: str, counter: str, staff_name: str, *, at_s: float | None = None) -> int:
         """``staff_name`` is on duty at the counter from ``at_s`` (ends any open shift there).
         Interactions analysed from then on are attributed to them."""
-        if not staff_name.strip() or len(staff_name) > 100:
-            raise CatalogError(f"staff {staff_name!r}", "name must be 1-100 characters")
+        staff_name = check_display_name("staff", staff_name)
         info = self.counter(site, counter)
         at = at_s or now_s()
         with write_session(self.engine) as s:
             site_id = _counter_row(s, info).site_id
             person = s.scalar(select(Staff).where(Staff.site_id == site_id, Staff.name == staff_name))
             if person is None:
+                check_not_confusable("staff", staff_name,
+                                     list(s.scalars(select(Staff.name).where(Staff.site_id == site_id))))
                 person = Staff(site_id=site_id, name=staff_name)
                 s.add(person)
                 s.flush()
@@ -345,8 +350,12 @@ def site_timezones(engine: Engine) -> dict[str, str]:
         return dict(s.execute(select(Site.name, Site.timezone)).all())
 
 
-def events_cursor(db: Session) -> int:
-    """The newest event id anywhere (0: none): cheap (the primary key's index), and it moves
-    whenever a queue call, pause or resume is recorded, so a screen can ask "anything new?"
-    several times a second and have now-serving computed only when something happened."""
-    return int(db.scalar(select(func.max(Event.id))) or 0)
+def events_cursor(db: Session, *, site_id: int | None = None) -> int:
+    """The newest event id (0: none) of the site's counters (``site_id``; None: anywhere):
+    cheap, and it moves whenever a queue call, pause or resume is recorded there, so a screen can
+    ask "anything new?" several times a second and have now-serving computed only when something
+    happened. Per site, so a screen learns nothing of other sites' activity (issue 11)."""
+    q = select(func.max(Event.id))
+    if site_id is not None:
+        q = q.where(Event.counter_id.in_(select(Counter.id).where(Counter.site_id == site_id)))
+    return int(db.scalar(q) or 0)

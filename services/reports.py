@@ -118,6 +118,14 @@ def monthly(db: Session, *, month: str, sites: list[Site]) -> MonthlyReport:
         total=total.row(",".join(s.name for s in sites), "合计", rules))
 
 
+def _cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: one starting with = + - @ or a tab/CR (a formula, e.g.
+    a staff name ``=HYPERLINK(...)``) gets a leading apostrophe (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(report: MonthlyReport) -> str:
     rows = [("staff", r) for r in report.by_staff] + [("counter", r) for r in report.by_counter] + \
            [("total", report.total)]
@@ -129,7 +137,7 @@ def to_csv(report: MonthlyReport) -> str:
                 "flags_dismissed", *(f"rating:{lv}" for lv in RATING_LEVELS), *(f"courtesy:{r}" for r in courtesy),
                 *(f"forbidden:{r}" for r in forbidden)])
     for group, r in rows:
-        w.writerow([report.month, r.site, group, r.name, r.interactions,
+        w.writerow([report.month, _cell(r.site), group, _cell(r.name), r.interactions,
                     "" if r.courtesy_score is None else r.courtesy_score, r.flags_open, r.flags_confirmed,
                     r.flags_dismissed, *(r.ratings[lv] for lv in RATING_LEVELS),
                     *(r.courtesy_by_rule.get(c, "") for c in courtesy), *(r.forbidden_by_rule.get(f, 0) for f in forbidden)])

@@ -7,7 +7,7 @@ finds the ones without a row, checks each and registers it through
 continues and the session is queued for planning (transcription).
 
 What a chunk row needs comes from the object's user metadata, which the uploader stores with
-every chunk (:func:`recorder.uploader.object_metadata`): site, counter, session, seq, start
+every chunk (:func:`domain.chunks.object_metadata`): site, counter, session, seq, start
 sample, samples, rate, channels, sha256, the session's wall-clock start. A store that lost the
 metadata (``rclone serve s3`` keeps it in memory only) still has the key and the FLAC file:
 

@@ -27,13 +27,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.errors import Invalid
+from services import audit
 from storage.engine import read_session, write_session
 from storage.jobs import analyze_key, plan_key
 from storage.objects import ObjectStore
 from storage.store_errors import ObjectLocked, StoreError
 from storage.tables import (
-    AuditLog,
     Chunk,
+    ChunkClaim,
     Complaint,
     Counter,
     Flag,
@@ -167,8 +168,7 @@ class RetentionResult:
 
 
 def _audit(s: Session, target: str, detail: str) -> None:
-    s.add(AuditLog(at_s=now_s(), user_id=None, user_name=ACTOR, action="retention.delete", target=target[:300],
-                   client="", detail=detail))
+    audit.append(s, user_id=None, user_name=ACTOR, action="retention.delete", target=target, detail=detail)
 
 
 def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> RetentionResult:
@@ -196,7 +196,7 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         done: list[int] = []
         for cid, key in zip(batch.ids, batch.keys, strict=True):
             try:
-                store.delete(key)
+                store.delete(key, evidence=True)      # holds and open complaints checked above
             except ObjectLocked as e:
                 until = e.retain_until.isoformat() if e.retain_until else "its legal hold is released"
                 result.locked.append(f"{key}: locked ({e.mode}) until {until}")
@@ -212,6 +212,9 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
             continue
         with write_session(engine) as s:
             s.execute(delete(Chunk).where(Chunk.id.in_(done)))
+            s.execute(delete(ChunkClaim).where(ChunkClaim.session_id == batch.session_id,
+                                               ChunkClaim.seq.in_([q for q, c in zip(batch.seqs, batch.ids, strict=True)
+                                                                   if c in done])))
             seqs = [q for q, c in zip(batch.seqs, batch.ids, strict=True) if c in done]
             detail = (f"{batch.site}/{batch.counter} session {batch.session_id}: {len(done)} chunk(s), seq "
                       f"{_ranges(seqs)}; chain continues from {batch.last_chain_sha256}")
@@ -263,7 +266,6 @@ def set_hold(engine: Engine, interaction_id: int, *, hold: bool, reason: str = "
         if inter is None:
             raise HoldError(interaction_id, "not found")
         inter.hold, inter.hold_reason, inter.hold_s = hold, (reason if hold else ""), (now_s() if hold else None)
-        s.add(AuditLog(at_s=now_s(), user_id=None, user_name=actor[:100],
-                       action="interaction.hold" if hold else "interaction.release",
-                       target=f"interaction:{interaction_id}", client="", detail=reason))
+        audit.append(s, user_id=None, user_name=actor, action="interaction.hold" if hold else "interaction.release",
+                     target=f"interaction:{interaction_id}", detail=reason)
     logger.info("retention: interaction %d %s by %s", interaction_id, "held" if hold else "released", actor)

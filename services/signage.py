@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.displaynames import check_display_name, check_not_confusable
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.timezones import site_zone
 from services.accounts import Principal, new_token, token_digest
@@ -84,11 +85,13 @@ def screen_user_name(name: str) -> str:
 
 # -- screens ---------------------------------------------------------------------------------------
 
-def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] | tuple[str, ...] = ()) -> tuple[int, str]:
+def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] | tuple[str, ...] = (),
+                    token_ttl_days: float | None = 365) -> tuple[int, str]:
     """Create (or update the groups of) screen ``name`` at ``site`` and issue a new token for its
     machine user; every earlier token of that user is revoked (a re-registered screen, or a
     replaced box, leaves no working old token behind). Returns (screen id, token); the token
-    is shown once. One transaction: the screen row is locked while it is checked and changed.
+    is shown once and expires after ``token_ttl_days`` (None: never). One transaction: the
+    screen row is locked while it is checked and changed.
 
     Screen names are unique across sites; a screen never moves to another site here (that would
     hand one site's screen, and its proof of play, to whoever manages the other).
@@ -105,14 +108,19 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
             row = s.scalar(select(SignageScreen).where(SignageScreen.name == name).with_for_update())
             if row is not None and row.site_id != site_id:
                 raise ScreenNameTaken(name)
+            if row is None:
+                check_not_confusable("screen", name, list(s.scalars(select(SignageScreen.name))))
             user = s.scalar(select(User).where(User.name == screen_user_name(name)).with_for_update())
+            if user is not None and user.role != "screen":
+                raise SignageError("user_kind", f"user {user.name!r} is a {user.role}, not a screen's machine user")
             if user is None:
                 user = User(name=screen_user_name(name), role="screen", sites=[site])
                 s.add(user)
             user.role, user.sites, user.active = "screen", [site], True
             s.flush()
             s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-            s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="screen"))
+            s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="screen",
+                           expires_s=now_s() + token_ttl_days * 86400 if token_ttl_days else None))
             if row is None:
                 row = SignageScreen(site_id=site_id, name=name, groups=list(groups), status={})
                 s.add(row)
@@ -235,6 +243,7 @@ def add_playlist(engine: Engine, user: Principal, *, site: str, name: str,
     Raises:
         SiteNotFound; ScheduleError (``empty_playlist``, ``unknown_content``, ``bad_item``).
     """
+    name = check_display_name("playlist", name)
     with write_session(engine) as s:
         site_id = visible_site(s, user, site).id
         _check_playlist(s, site_id, name, items)
@@ -256,6 +265,7 @@ def replace_playlist(engine: Engine, user: Principal, playlist_id: int, *, site:
                      items: list[tuple[int, float]]) -> PlaylistView:
     """Replace a playlist's name and items (validated like a new one); schedules that play it
     play the new items from their next manifest poll. A playlist cannot move to another site."""
+    name = check_display_name("playlist", name)
     with write_session(engine) as s:
         row = _playlist_row(s, user, playlist_id)
         site_id = visible_site(s, user, site).id
@@ -396,14 +406,14 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
         c["url"] = f"/api/v1/signage/content/{c['id']}" if c["kind"] != "text" else None
     return {"screen": screen.name, "groups": screen.groups or [], "site": site.name, "hall": site.title or site.name,
             "timezone": site_zone(site.timezone).key, "generated_s": now_s(), "schedule": wire,
-            "now_serving": _serving(db, site.id), "serving_cursor": events_cursor(db)}
+            "now_serving": _serving(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id)}
 
 
 def serving_since(db: Session, user: Principal, name: str, since: int) -> dict | None:
     """``{cursor, now_serving}`` of the screen's site, or None while no event came since ``since``
     (a primary-key lookup: screens poll several times a second)."""
     _screen, site = visible_screen(db, user, name)
-    cursor = events_cursor(db)
+    cursor = events_cursor(db, site_id=site.id)     # the site's own events: nothing of other sites shows
     if cursor == since:
         return None
     return {"cursor": cursor, "now_serving": _serving(db, site.id)}
@@ -481,8 +491,10 @@ def report_plays(engine: Engine, user: Principal, name: str, plays: list[dict]) 
     try:
         with write_session(engine) as s:
             screen, _ = visible_screen(s, user, name)
+            _check_play_refs(s, screen.site_id, plays)
             uids = [p["uid"] for p in plays]
-            known = set(s.scalars(select(SignagePlay.uid).where(SignagePlay.uid.in_(uids)))) if uids else set()
+            known = set(s.scalars(select(SignagePlay.uid).where(SignagePlay.screen_id == screen.id,
+                                                                SignagePlay.uid.in_(uids)))) if uids else set()
             added = 0
             for p in plays:
                 if p["uid"] in known:
@@ -493,6 +505,28 @@ def report_plays(engine: Engine, user: Principal, name: str, plays: list[dict]) 
             return added
     except IntegrityError as e:   # the same rows sent twice at once
         raise Conflict("proof of play", "rows already being stored; send again", code="plays_in_flight") from e
+
+
+_PLAY_REFS = (("content_id", SignageContent), ("playlist_id", SignagePlaylist), ("schedule_id", SignageSchedule),
+              ("interrupt_id", SignageInterrupt))
+
+
+def _check_play_refs(s: Session, site_id: int, plays: list[dict]) -> None:
+    """Refuse proof of play naming content, playlists, schedules or notices that are not of the
+    screen's site (or not at all); nothing is stored then.
+
+    Raises:
+        SignageError: ``bad_play_ref`` naming the field and the ids.
+    """
+    for field_name, table in _PLAY_REFS:
+        ids = {p[field_name] for p in plays if p.get(field_name) is not None}
+        if not ids:
+            continue
+        mine = set(s.scalars(select(table.id).where(table.id.in_(ids), table.site_id == site_id)))
+        if ids - mine:
+            bad = sorted(ids - mine)
+            raise SignageError("bad_play_ref", f"{field_name} {', '.join(map(str, bad[:20]))}: no such "
+                               f"{field_name[:-3]} at the screen's site", field=field_name, ids=bad[:20])
 
 
 def list_plays(db: Session, user: Principal, name: str, *, since_s: float | None = None,

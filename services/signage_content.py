@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from domain.displaynames import check_display_name
 from domain.errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
 from services.accounts import Principal
 from services.catalog import visible_site
@@ -158,12 +159,43 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+#: The largest image a screen is asked to show: 8192 px a side, 40 megapixels (a 4K screen is
+#: 8.3); a PNG that declares 30000 x 30000 would take 3.6 GB to decode on every screen.
+MAX_IMAGE_SIDE_PX = 8192
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+class ImageTooLarge(Invalid):
+    code = "image_too_large"
+
+
+def check_image(path: Path) -> None:
+    """Refuse an image that does not open as one (its header is read, not its pixels) or whose
+    size is past :data:`MAX_IMAGE_SIDE_PX` / :data:`MAX_IMAGE_PIXELS`.
+
+    Raises:
+        ImageTooLarge; BadHead: the file does not open as an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge("image", f"declares far more pixels than {MAX_IMAGE_PIXELS // 1_000_000} megapixels") from e
+    except (UnidentifiedImageError, OSError) as e:
+        raise BadHead() from e
+    if max(width, height) > MAX_IMAGE_SIDE_PX or width * height > MAX_IMAGE_PIXELS:
+        raise ImageTooLarge("image", f"is {width} x {height} px; at most {MAX_IMAGE_SIDE_PX} px a side and "
+                            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels", width_px=width, height_px=height)
+
+
 def check_content_name(name: str) -> str:
     """``name`` if it is a fit name for content; raise :class:`~domain.errors.Invalid` otherwise."""
     if not name or len(name) > 200 or _NAME_BAD.search(name) or name.startswith(".") or ".." in name:
         raise Invalid(f"content name {name!r}", "must be 1-200 characters without '/', '\\', '..', a leading '.' "
                       "or control characters", code="bad_content_name")
-    return name
+    return check_display_name("content name", name, max_chars=200)
 
 
 @dataclass(frozen=True)
@@ -203,6 +235,8 @@ def store_upload(engine: Engine, store: ObjectStore, user: Principal, *, site: s
     if head is None:
         raise BadHead()
     kind, ctype = head
+    if kind == "image":
+        check_image(up.path)
     key = content_key(up.sha256)
     with write_session(engine) as s:
         site_id = visible_site(s, user, site).id
@@ -232,7 +266,7 @@ def store_upload(engine: Engine, store: ObjectStore, user: Principal, *, site: s
 
 def add_text(engine: Engine, user: Principal, *, site: str, name: str, title: str, body: str) -> ContentView:
     """A text announcement (办事指南, 收费标准, 温馨提示 ...): screens render it into slides."""
-    check_content_name(name)
+    name = check_content_name(name)
     with write_session(engine) as s:
         row = SignageContent(site_id=visible_site(s, user, site).id, kind="text", name=name, title=title, body=body,
                              content_type="text/plain")

@@ -13,6 +13,7 @@ A database that is down, restarting or (SQLite) locked past the busy timeout rai
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_t
     lock. PostgreSQL: a pool of ``pool_size`` connections plus ``max_overflow`` more under
     load, each checked before use."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False},
                                pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout_s)
 
@@ -61,6 +63,29 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_t
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=pool_timeout_s)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file readable by its owner only (0600), or make an existing one so:
+    it holds personal data (issue 11). SQLite gives its -wal and -shm files the database file's
+    mode."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return
+    # Never open (and close) a database file that exists: closing any descriptor of it drops the
+    # POSIX locks SQLite connections of this process hold on it, and the database corrupts.
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            p.chmod(0o600)
 
 
 def sqlite_url(path: Path) -> str:

@@ -20,10 +20,12 @@ from minio.objectlockconfig import ObjectLockConfig
 from minio.retention import COMPLIANCE, GOVERNANCE, Retention
 from minio.xml import unmarshal
 
+from domain.chunks import CHUNK_KEY
 from storage.store_errors import (
     NO_LOCK_CODES,
     NOT_FOUND_CODES,
     UNSUPPORTED_CODES,
+    EvidenceProtected,
     ObjectLocked,
     StoreError,
     check_key,
@@ -194,8 +196,13 @@ class ObjectLockMixin:
         return state
 
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, evidence: bool = False) -> None:
         """Remove the object; removing one that is not there is not an error.
+
+        Evidence (a key of the chunk layout, :data:`domain.chunks.CHUNK_KEY`) is write-once: it
+        is deleted only when the caller says ``evidence=True``, which retention does after its
+        legal-hold and open-complaint checks (issue 11); anything else raises
+        :class:`EvidenceProtected` and deletes nothing.
 
         In a versioned bucket (every bucket with Object Lock is), or one whose versioning the
         store would not tell (see :meth:`versioned`), every version of the key is removed, not
@@ -205,9 +212,13 @@ class ObjectLockMixin:
             ObjectLocked: a version is under retention (or legal hold) and stays.
             StoreError: AccessDenied listing the versions of a bucket whose versioning is
                 unknown (a plain delete could leave the data in the bucket).
+            EvidenceProtected: a chunk key without ``evidence=True``.
             StoreUnavailable, StoreError, BadKey.
         """
         check_key(key)
+        if not evidence and CHUNK_KEY.match(key):
+            raise EvidenceProtected("EvidenceProtected", "recorded chunks are write-once; only retention deletes them",
+                                    bucket_name=self.bucket, object_name=key)
         versioned = self.versioned()
         if versioned is False:
             self._delete_plain(key)

@@ -37,9 +37,11 @@ from minio.sse import Sse, SseKMS, SseS3
 from storage.object_lock import OBJECT_LOCK_SETTINGS, ObjectLockMixin, ObjectLockState
 from storage.store_errors import (
     CHECKSUM_CODES,
+    EXISTS_CODES,
     NOT_FOUND_CODES,
     TEMPORARY_CODES,
     ChecksumMismatch,
+    ObjectExists,
     ObjectNotFound,
     StoreError,
     StoreUnavailable,
@@ -137,6 +139,8 @@ class ObjectStore(ObjectLockMixin):
     def _error(self, code: str, status: int, message: str, key: str | None) -> StoreError:
         if code in NOT_FOUND_CODES:
             cls: type[StoreError] = ObjectNotFound
+        elif code in EXISTS_CODES:
+            cls = ObjectExists
         elif code in CHECKSUM_CODES:
             cls = ChecksumMismatch
         elif code in TEMPORARY_CODES or status >= 500:
@@ -181,8 +185,12 @@ class ObjectStore(ObjectLockMixin):
     def put_bytes(self, key: str, data: bytes, *,
                   content_type: str = "application/octet-stream",
                   metadata: dict[str, str] | None = None,
-                  retain_until: dt.datetime | None = None) -> ObjectInfo:
+                  retain_until: dt.datetime | None = None, if_absent: bool = False) -> ObjectInfo:
         """Upload ``data`` in one PUT that the server checks against ``Content-MD5``.
+
+        ``if_absent``: a write-once PUT (``If-None-Match: *``): a store that honours it (MinIO,
+        AWS) refuses to replace an object at the key (:class:`ObjectExists`); one that does not
+        (rclone serve s3) ignores the header, so callers check first as well (issue 11).
 
         ``metadata`` keys are stored as ``x-amz-meta-<key>`` (ASCII values); ``sha256`` is
         always set to the data's SHA-256. The store's server-side encryption goes with every
@@ -196,6 +204,7 @@ class ObjectStore(ObjectLockMixin):
         Raises:
             BadKey: ``key`` is not a clean relative path.
             ChecksumMismatch: the server rejected the body's MD5, or its ETag differs.
+            ObjectExists: ``if_absent`` and the key holds an object already.
             StoreUnavailable: the server cannot be reached or is failing; retry later.
             StoreError: any other refusal (code says which).
         """
@@ -220,6 +229,8 @@ class ObjectStore(ObjectLockMixin):
         # x-amz-object-lock-retain-until-date); only those, as it would also rename ours
         # (Content-MD5) to user metadata. Object Lock needs the Content-MD5 we send.
         headers.update(genheaders(None, self.sse, None, retention, False))
+        if if_absent:
+            headers["If-None-Match"] = "*"
         with self._errors(key):
             # Minio.put_object() turns any header it does not know (Content-MD5 included) into
             # x-amz-meta-*; _put_object() is the single PUT it calls underneath and sends our

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-from domain.errors import Conflict, Damaged, Invalid, NotFound, Unavailable, Upstream
+from domain.errors import Conflict, Damaged, Forbidden, Invalid, NotFound, Unavailable, Upstream
 
 MAX_KEY_BYTES = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -22,6 +22,8 @@ _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 TEMPORARY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"})
 CHECKSUM_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch"})
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchVersion"})
+# A conditional PUT (If-None-Match: *) found an object at the key (MinIO, AWS: 412).
+EXISTS_CODES = frozenset({"PreconditionFailed", "HTTP412"})
 # A bucket without Object Lock (MinIO, AWS), or a server that does not implement it.
 NO_LOCK_CODES = frozenset({"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"})
 UNSUPPORTED_CODES = frozenset({"NotImplemented", "MethodNotAllowed", "InvalidRequest", "InvalidArgument"})
@@ -52,6 +54,14 @@ class ChecksumMismatch(StoreError, Damaged):
 
 class ObjectNotFound(StoreError, NotFound):
     """No object at that key."""
+
+
+class ObjectExists(StoreError, Conflict):
+    """A write-once PUT found an object at the key already; nothing was written."""
+
+
+class EvidenceProtected(StoreError, Forbidden):
+    """A delete of a recorded chunk outside retention: evidence is write-once."""
 
 
 class ObjectLocked(StoreError, Conflict):

@@ -267,6 +267,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    #: An agent's one counter (migration 0011): its token writes that counter's audio only.
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", name="fk_users_counter_id"),
+                                                   nullable=True)
 
 
 class ApiToken(Base):
@@ -284,10 +287,12 @@ class ApiToken(Base):
 
 class AuditLog(Base):
     """Who did what to which recording, when and from where. Append-only: the API has no
-    route that changes or deletes rows."""
+    route that changes or deletes rows, a trigger refuses UPDATE and DELETE (migration 0012),
+    and each row carries the hash of the one before (``services.audit``)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_time", "at_s"),)
+    __table_args__ = (Index("ix_audit_time", "at_s"), Index("ix_audit_action_user", "action", "user_name", "at_s"),
+                      Index("ix_audit_action_client", "action", "client", "at_s"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at_s: Mapped[float] = mapped_column(Float, default=now_s)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -296,6 +301,23 @@ class AuditLog(Base):
     target: Mapped[str] = mapped_column(String(300), default="")
     client: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: The hash chain (migration 0011): the previous row's ``row_sha256`` and this row's own.
+    prev_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ChunkClaim(Base):
+    """The first upload of a session's chunk number claims it with its content (migration 0011):
+    only that content is ever written under the chunk's key (``services.ingest``)."""
+
+    __tablename__ = "chunk_claims"
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    claimed_s: Mapped[float] = mapped_column(Float, default=now_s)
 
 
 class Complaint(Base):
@@ -383,9 +405,11 @@ class SignagePlay(Base):
     """Proof of play: one row per item shown (or skipped), as the player reported it."""
 
     __tablename__ = "signage_plays"
-    __table_args__ = (Index("ix_signage_plays_screen_time", "screen_id", "started_s"),)
+    __table_args__ = (Index("ix_signage_plays_screen_time", "screen_id", "started_s"),
+                      UniqueConstraint("screen_id", "uid", name="uq_signage_plays_screen_uid"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uid: Mapped[str] = mapped_column(String(40), unique=True)   # from the player: resends are idempotent
+    #: From the player, unique per screen (migration 0011): its resends are idempotent.
+    uid: Mapped[str] = mapped_column(String(40))
     screen_id: Mapped[int] = mapped_column(ForeignKey("signage_screens.id"))
     kind: Mapped[str] = mapped_column(String(12))               # playlist | interrupt | default
     status: Mapped[str] = mapped_column(String(10))             # played | skipped

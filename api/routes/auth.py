@@ -4,9 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import COOKIE, CurrentUser, audit
+from api.deps import CurrentUser, audit, client_of, cookie_name
 from domain.errors import Unauthenticated
 from services import accounts
+from services import login as logins
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -28,17 +29,17 @@ class LoginOut(UserPublic):
     expires_s: float
 
 
-@router.post("/login", response_model=LoginOut)
+@router.post("/login", response_model=LoginOut, responses={429: {"description": "too many failed logins; see Retry-After"}})
 def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
-    """Exchange name and password for a session token (also set as an HttpOnly cookie)."""
-    session = accounts.login(request.app.state.engine, body.name, body.password)
+    """Exchange name and password for a session token (also set as an HttpOnly cookie,
+    ``__Host-`` prefixed over HTTPS). Throttled per account and per client after repeated
+    failures: 429 with ``Retry-After`` (:mod:`services.login`)."""
+    session = logins.login(request.app.state.engine, body.name, body.password, client=client_of(request))
     if session is None:
-        audit(request, None, action="login.failed", user_name=body.name)
         raise Unauthenticated("login", "wrong name or password", code="bad_credentials")
     user = session.principal
-    audit(request, user, action="login")
-    response.set_cookie(COOKIE, session.token, max_age=accounts.SESSION_TTL_S, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(cookie_name(request), session.token, max_age=accounts.SESSION_TTL_S, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
     return LoginOut(id=user.id, name=user.name, role=user.role, sites=list(user.sites), token=session.token,
                     expires_s=session.expires_s)
 
@@ -46,7 +47,9 @@ def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
 @router.post("/logout", status_code=204)
 def logout(user: CurrentUser, request: Request, response: Response) -> Response:
     accounts.revoke_token(request.app.state.engine, user.token_id)
-    response.delete_cookie(COOKIE)
+    audit(request, user, action="logout", detail=f"token {user.token_id}")
+    response.delete_cookie(cookie_name(request), path="/", secure=request.url.scheme == "https", httponly=True,
+                           samesite="strict")
     response.status_code = 204
     return response
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser, ReadDb
+from api.deps import Person, ReadDb
 from services.catalog import CounterStatus, counters_status
 
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -11,5 +11,7 @@ router = APIRouter(prefix="/counters", tags=["counters"])
 
 
 @router.get("", response_model=list[CounterStatus])
-def list_counters(user: CurrentUser, db: ReadDb) -> list[CounterStatus]:
+def list_counters(user: Person, db: ReadDb) -> list[CounterStatus]:
+    """Counters of the visible sites with their health (people only: agents and screens read
+    nothing of the hall)."""
     return counters_status(db, sites=user.sites)

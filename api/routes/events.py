@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import Agent, ReadDb, require
+from domain.errors import Forbidden
 from domain.vocab import EventKind, RatingLevel
 from services.accounts import Principal
 from services.catalog import Catalog
@@ -63,9 +64,13 @@ def add_event(body: EventCreate, user: Agent, request: Request) -> EventPublic:
     """Record a hall event. Queue calls and rating presses also cut recordings into
     interactions; pause/resume set the counter's 暂停服务 state."""
     check_site(user, body.site)
+    catalog = Catalog(request.app.state.engine)
+    if user.counter_id is not None and catalog.counter(body.site, body.counter).id != user.counter_id:
+        raise Forbidden(f"counter {body.site}/{body.counter}", "a capture agent's token records events of its own "
+                        "counter only", code="agent_binding")
     payload = {k: v for k, v in (("ticket", body.ticket), ("level", body.level)) if v is not None}
     at = body.at_s if body.at_s is not None else now_s()
-    event_id = Catalog(request.app.state.engine).add_event(body.site, body.counter, kind=body.kind, at_s=at,
+    event_id = catalog.add_event(body.site, body.counter, kind=body.kind, at_s=at,
                                                            payload=payload)
     return EventPublic(id=event_id, site=body.site, counter=body.counter, kind=body.kind, at_s=at, payload=payload)
 

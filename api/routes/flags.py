@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Person, ReadDb, RowId, RulebookDep, Supervisor, audit
+from api.deps import Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail
 from domain.vocab import Certainty, FlagType, ReviewState, ReviewVerdict
 from services import interactions
 from services.interactions import FlagView
@@ -19,7 +19,7 @@ class FlagReview(BaseModel):
 
 
 @router.get("", response_model=list[FlagView])
-def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, rule: str | None = Query(None, max_length=50),
+def list_flags(user: Person, db: ReadDb, request: Request, rulebook: RulebookDep, rule: str | None = Query(None, max_length=50),
                counter: str | None = Query(None, max_length=63), site: str | None = Query(None, max_length=63),
                review_state: ReviewState | None = None, type: FlagType | None = None,  # noqa: A002 - API name
                certainty: Certainty | None = Query(None, description="uncertain: 待确认 (confidence below "
@@ -28,8 +28,13 @@ def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, rule: str | None
     """Flags of the visible sites, newest interaction first; open ones are the review queue.
     Each has ``severity``, ``rule_label`` (the rulebook's name of the rule), ``confidence_reasons``
     and ``certainty``."""
-    return interactions.list_flags(db, user, rule=rule, counter=counter, site=site, review_state=review_state,
+    rows = interactions.list_flags(db, user, rule=rule, counter=counter, site=site, review_state=review_state,
                                    type=type, certainty=certainty, limit=limit, rule_labels=rule_labels(rulebook))
+    db.close()
+    audit(request, user, action="flags.list", detail=filters_detail(rule=rule, counter=counter, site=site,
+                                                                    review_state=review_state, type=type,
+                                                                    certainty=certainty, rows=len(rows)))
+    return rows
 
 
 @router.post("/{flag_id}/review", response_model=FlagView)
@@ -39,5 +44,5 @@ def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, request: Req
     replaces the earlier one, the audit log keeps both)."""
     flag = interactions.review_flag(request.app.state.engine, user, flag_id, state=body.state, note=body.note,
                                     rule_labels=rule_labels(rulebook))
-    audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=body.state)
+    audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=f"{body.state}: {body.note}")
     return flag

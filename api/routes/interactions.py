@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import Person, ReadDb, RowId, RulebookDep
+from api.deps import Person, ReadDb, RowId, RulebookDep, audit, filters_detail
 from domain import pii
 from domain.vocab import RatingLevel, ReviewState
 from services.interactions import (
@@ -54,7 +54,7 @@ def list_(user: Person, db: ReadDb, site: Name = None, counter: Name = None,
 
 
 @router.get("/search", response_model=list[SearchHitPublic])
-def search(user: Person, db: ReadDb,
+def search(user: Person, db: ReadDb, request: Request,
            q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS, description="text to find (substring)"),
            site: Name = None, counter: Name = None, staff: Name = None,
            since_s: float | None = Query(None, ge=0), until_s: float | None = Query(None, ge=0),
@@ -72,11 +72,21 @@ def search(user: Person, db: ReadDb,
                             since_s=since_s, until_s=until_s, rule=rule, review_state=review_state, rating=rating)
     hits = search_segments(db, q, filters=filters, limit=limit,
                            mask_text=None if user.role in pii.UNMASKED_ROLES else pii.mask)
+    db.close()
+    audit(request, user, action="search", detail=filters_detail(q=q, site=site, counter=counter, staff=staff,
+                                                                since_s=since_s, until_s=until_s, rule=rule,
+                                                                review_state=review_state, rating=rating, hits=len(hits)))
     return [SearchHitPublic.model_validate(h) for h in hits]
 
 
 @router.get("/{interaction_id}", response_model=InteractionView)
-def get_interaction(interaction_id: RowId, user: Person, db: ReadDb, rulebook: RulebookDep) -> InteractionView:
-    """One interaction: its counter, times, transcript segments and flags with their review;
-    ``assessable`` / ``assessable_reason``: whether the recogniser could follow it (无法判定)."""
-    return interaction_detail(db, user, interaction_id, rule_labels=rule_labels(rulebook))
+def get_interaction(interaction_id: RowId, user: Person, db: ReadDb, request: Request,
+                    rulebook: RulebookDep) -> InteractionView:
+    """One interaction: its counter, times, transcript segments and flags with their review
+    (audited: ``transcript.view``); ``assessable`` / ``assessable_reason``: whether the recogniser
+    could follow it (无法判定)."""
+    view = interaction_detail(db, user, interaction_id, rule_labels=rule_labels(rulebook))
+    db.close()
+    audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
+          detail=f"{view.site}/{view.counter} {len(view.segments)} segments")
+    return view

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, RowId, StoreDep, Supervisor, require
+from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit, require
 from api.schemas_signage import ContentView, TextContentCreate, TextContentEdit
 from services import signage_content as content
 from services.accounts import Principal
@@ -28,7 +28,7 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
     on the way), then to the store, once per SHA-256, under ``signage/content/<sha256>``.
     413 as soon as it passes the limit, 415 for an unknown format, 422 for a bad name."""
     await run_in_threadpool(visible_site, db, user, site)
-    content.check_content_name(name)
+    name = content.check_content_name(name)
     # No transaction (nor pooled connection) while the body streams in: a few slow uploads must
     # not hold the pool, or sit "idle in transaction" on PostgreSQL.
     await run_in_threadpool(db.close)
@@ -43,14 +43,18 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
                                        name=name, up=up)
     finally:
         up.remove()
+    await run_in_threadpool(audit, request, user, action="content.upload", target=f"content:{view.id}",
+                            detail=f"{site} {view.kind} {view.sha256} {view.size_bytes} bytes: {name}")
     return view
 
 
 @router.post("/text", response_model=ContentView, status_code=201)
 def add_text(body: TextContentCreate, user: Supervisor, request: Request) -> ContentView:
     """A text announcement (办事指南, 收费标准, 温馨提示 ...): screens render it into slides."""
-    return content.add_text(request.app.state.engine, user, site=body.site,
-                                                         name=body.name, title=body.title, body=body.body)
+    view = content.add_text(request.app.state.engine, user, site=body.site, name=body.name, title=body.title,
+                            body=body.body)
+    audit(request, user, action="content.text", target=f"content:{view.id}", detail=f"{body.site}: {view.name}")
+    return view
 
 
 @router.get("", response_model=list[ContentView])
@@ -64,17 +68,22 @@ def download_content(content_id: RowId, user: ScreenOrStaff, db: ReadDb, store: 
     from the store."""
     c, body = content.open_file(db, store, user, content_id)
     db.close()
+    # nosniff (api.edge) and a sandbox: a polyglot image is never run as a page or script.
     return StreamingResponse(body, media_type=c.content_type or "application/octet-stream",
                              headers={"ETag": f'"{c.sha256}"', "Content-Length": str(c.size_bytes),
-                                      "Cache-Control": "private, max-age=31536000, immutable"})
+                                      "Cache-Control": "private, max-age=31536000, immutable",
+                                      "Content-Security-Policy": "default-src 'none'; sandbox",
+                                      "Content-Disposition": "inline"})
 
 
 @router.patch("/{content_id}", response_model=ContentView)
 def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, request: Request) -> ContentView:
     """Change a text announcement's name, title or body; screens render the new text at their
     next manifest poll. 422 for a video or image (upload a new file instead)."""
-    return content.edit_text(request.app.state.engine, user, content_id, name=body.name,
-                                                          title=body.title, body=body.body)
+    view = content.edit_text(request.app.state.engine, user, content_id, name=body.name, title=body.title,
+                             body=body.body)
+    audit(request, user, action="content.edit", target=f"content:{content_id}", detail=f"{view.site}: {view.name}")
+    return view
 
 
 @router.delete("/{content_id}", status_code=204)
@@ -82,4 +91,5 @@ def delete_content(content_id: RowId, user: Supervisor, store: StoreDep, request
     """Delete content that no playlist uses (409 naming the playlists that do). Its file leaves
     the store unless another content row (any site) has the same SHA-256."""
     content.delete_content(request.app.state.engine, store, user, content_id)
+    audit(request, user, action="content.delete", target=f"content:{content_id}")
     return Response(status_code=204)

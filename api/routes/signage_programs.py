@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ReadDb, RowId, Supervisor
+from api.deps import ReadDb, RowId, Supervisor, audit
 from api.schemas_signage import (
     InterruptCreate,
     InterruptView,
@@ -24,22 +24,27 @@ def _items(body: PlaylistCreate) -> list[tuple[int, float]]:
 
 @router.post("/playlists", response_model=PlaylistPublic, status_code=201)
 def add_playlist(body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
-    return PlaylistPublic.model_validate(signage.add_playlist(request.app.state.engine, user, site=body.site,
-                                                              name=body.name, items=_items(body)))
+    p = PlaylistPublic.model_validate(signage.add_playlist(request.app.state.engine, user, site=body.site,
+                                                           name=body.name, items=_items(body)))
+    audit(request, user, action="playlist.create", target=f"playlist:{p.id}", detail=f"{body.site} {body.name}")
+    return p
 
 
 @router.put("/playlists/{playlist_id}", response_model=PlaylistPublic)
 def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
     """Replace a playlist's name and items (validated like a new one); schedules that play it
     play the new items from their next manifest poll."""
-    return PlaylistPublic.model_validate(signage.replace_playlist(request.app.state.engine, user, playlist_id,
-                                                                  site=body.site, name=body.name, items=_items(body)))
+    p = PlaylistPublic.model_validate(signage.replace_playlist(request.app.state.engine, user, playlist_id,
+                                                               site=body.site, name=body.name, items=_items(body)))
+    audit(request, user, action="playlist.replace", target=f"playlist:{playlist_id}", detail=f"{body.site} {body.name}")
+    return p
 
 
 @router.delete("/playlists/{playlist_id}", status_code=204)
 def delete_playlist(playlist_id: RowId, user: Supervisor, request: Request) -> Response:
     """Delete a playlist no schedule plays (409 naming the schedules that do)."""
     signage.delete_playlist(request.app.state.engine, user, playlist_id)
+    audit(request, user, action="playlist.delete", target=f"playlist:{playlist_id}")
     return Response(status_code=204)
 
 
@@ -59,7 +64,9 @@ def add_schedule(body: ScheduleCreate, user: Supervisor, request: Request) -> Sc
     raw = body.model_dump(exclude={"site"})
     raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
                end_date=body.end_date.isoformat() if body.end_date else None)
-    _, row = signage.add_schedule(request.app.state.engine, user, site=body.site, raw=raw)
+    schedule_id, row = signage.add_schedule(request.app.state.engine, user, site=body.site, raw=raw)
+    audit(request, user, action="schedule.create", target=f"schedule:{schedule_id}",
+          detail=f"{body.site} playlist {body.playlist_id}")
     return _schedule_public(row, body.site)
 
 
@@ -71,15 +78,18 @@ def list_schedules(user: Supervisor, db: ReadDb, site: str = Query(min_length=1,
 @router.delete("/schedules/{schedule_id}", status_code=204)
 def delete_schedule(schedule_id: RowId, user: Supervisor, request: Request) -> Response:
     signage.delete_schedule(request.app.state.engine, user, schedule_id)
+    audit(request, user, action="schedule.delete", target=f"schedule:{schedule_id}")
     return Response(status_code=204)
 
 
 @router.post("/interrupts", response_model=InterruptView, status_code=201)
 def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptView:
     """An emergency notice: pre-empts every schedule on its screens until cleared."""
-    return signage.add_interrupt(request.app.state.engine, user, site=body.site,
-                                                                title=body.title, body=body.body,
-                                                                screens=body.screens)
+    notice = signage.add_interrupt(request.app.state.engine, user, site=body.site, title=body.title, body=body.body,
+                                   screens=body.screens)
+    audit(request, user, action="interrupt.create", target=f"interrupt:{notice.id}",
+          detail=f"{body.site} screens {','.join(body.screens) or 'all'}: {body.title}")
+    return notice
 
 
 @router.get("/interrupts", response_model=list[InterruptView])
@@ -91,4 +101,6 @@ def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1
 
 @router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptView)
 def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptView:
-    return signage.clear_interrupt(request.app.state.engine, user, interrupt_id)
+    notice = signage.clear_interrupt(request.app.state.engine, user, interrupt_id)
+    audit(request, user, action="interrupt.clear", target=f"interrupt:{interrupt_id}", detail=f"{notice.site}: {notice.title}")
+    return notice

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ReadDb, Supervisor, require
+from api.deps import ReadDb, Supervisor, audit, require
 from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenPublic
 from domain.errors import TooLarge
 from services import signage
@@ -33,8 +33,12 @@ def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, request: Reques
     visible_site(db, user, body.site)
     db.close()
     screen_id, token = signage.register_screen(request.app.state.engine, site=body.site, name=body.name,
-                                               groups=body.groups)
+                                               groups=body.groups, token_ttl_days=body.token_ttl_days)
     screen = next(s for s in signage.list_screens(db, user) if s.id == screen_id)
+    db.close()
+    audit(request, user, action="screen.register", target=f"screen:{body.name}",
+          detail=f"{body.site}: token issued, older ones revoked; "
+                 + (f"expires in {body.token_ttl_days} days" if body.token_ttl_days else "no expiry"))
     return ScreenPublic(id=screen.id, site=body.site, name=screen.name, groups=screen.groups, token=token)
 
 

@@ -1,8 +1,7 @@
-"""The catalog and its people: counters, hall events, staff on duty, users, rescans."""
+"""The catalog: counters, hall events, staff on duty, rescans (users: :mod:`counterwatch.commands.users`)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ import click
 
 from counterwatch.commands.common import data_option, fail, open_engine, open_store, settings_of, site_option
 from counterwatch.commands.ops import EXIT_BROKEN, EXIT_UNREACHABLE, parse_date
-from domain.vocab import CHANNELS, DEFAULT_CHANNELS, EVENT_KINDS, RATING_LEVELS, ROLES
+from domain.vocab import CHANNELS, DEFAULT_CHANNELS, EVENT_KINDS, RATING_LEVELS
 
 
 @click.group()
@@ -122,37 +121,6 @@ def staff_off(ctx: click.Context, counter_name: str, site: str | None, at_s: flo
     except CatalogError as e:
         fail(str(e))
     click.echo(f"{n} shift(s) ended at {s.site}/{counter_name}")
-
-
-@click.group()
-def user() -> None:
-    """Users of the API and console, and machine tokens."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--site", "sites", multiple=True, help="Site the user may see (repeatable); none: all (admin).")
-@click.option("--password", is_flag=True, help="Ask for a console password (or read COUNTERWATCH_USER_PASSWORD).")
-@data_option
-@click.pass_context
-def user_add(ctx: click.Context, name: str, role: str, sites: tuple[str, ...], password: bool,
-             data_dir: Path | None) -> None:
-    """Create or update user NAME and print a new API token (shown once)."""
-    from domain.names import BadName
-    from services.accounts import UserError, add_user
-
-    s = settings_of(ctx, data_dir=data_dir)
-    pw = None
-    if password:
-        pw = os.environ.get("COUNTERWATCH_USER_PASSWORD") or click.prompt(
-            "password", hide_input=True, confirmation_prompt=True)
-    try:
-        u = add_user(open_engine(s), name, role=role, sites=list(sites), password=pw)
-    except (UserError, BadName) as e:
-        fail(str(e))
-    click.echo(f"user {u.name} (#{u.id}) role={u.role} sites={','.join(u.sites) or 'all'}", err=True)
-    click.echo(u.token)
 
 
 @click.group()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from counterwatch.commands.common import data_option, fail, open_engine, open_store, settings_of, site_option
+from counterwatch.settings import Settings
 from counterwatch.stack import database_url, paths, redact_url
 from domain.audio import SAMPLE_RATE_HZ
 
@@ -24,25 +25,52 @@ def parse_date(value: str, option: str = "--date") -> dt.date:
 
 
 @click.command()
-@click.option("--counter", "counter_name", required=True, help="Counter name (or its numeric id).")
+@click.option("--counter", "counter_name", default=None, help="Counter name (or its numeric id).")
 @site_option
-@click.option("--date", "date_str", required=True, help="Day to verify, YYYY-MM-DD in the site's time zone.")
+@click.option("--date", "date_str", default=None, help="Day to verify, YYYY-MM-DD in the site's time zone.")
+@click.option("--audit", "audit_log", is_flag=True, help="Verify the audit log's hash chain instead.")
 @data_option
 @click.pass_context
-def verify(ctx: click.Context, counter_name: str, site: str | None, date_str: str, data_dir: Path | None) -> None:
-    """Prove a counter's day of recording is complete and unaltered.
+def verify(ctx: click.Context, counter_name: str | None, site: str | None, date_str: str | None, audit_log: bool,
+           data_dir: Path | None) -> None:
+    """Prove a counter's day of recording (--counter, --date), or the audit log (--audit), is
+    complete and unaltered.
 
-    Re-reads every chunk of the day from the store and checks its sha256, the counter's hash
-    chain and the sample continuity within each session. Prints OK, or the first broken link
-    (key and what broke). Exit status 1 when something is broken, 4 when the store cannot be
-    reached.
+    A day: re-reads every chunk of the day from the store and checks its sha256, the counter's
+    hash chain and the sample continuity within each session. Prints OK, or the first broken
+    link (key and what broke). Exit status 1 when something is broken, 4 when the store cannot
+    be reached.
+
+    --audit: walks the audit log and checks every row's link to the row before and its own
+    hash; prints OK with the number of rows and the head hash (note it elsewhere: rows cut off
+    the end leave a shorter valid chain), or the first broken row. Exit status 1 when broken.
     """
+    s = settings_of(ctx, site=site, data_dir=data_dir)
+    if audit_log:
+        _verify_audit(s)
+        return
+    if not (counter_name and date_str):
+        fail("give --counter and --date (a day of recording), or --audit")
+    _verify_day(s, counter_name, date_str)
+
+
+def _verify_audit(s: Settings) -> None:
+    from services.audit import verify_chain
+
+    report = verify_chain(open_engine(s))
+    if report.ok:
+        click.echo(f"OK audit log: {report.rows} rows, chain intact, head {report.head_sha256}")
+        return
+    click.echo(f"BROKEN audit log: row {report.broken_id} {report.problem} ({report.rows} rows before it verified)")
+    sys.exit(EXIT_BROKEN)
+
+
+def _verify_day(s: Settings, counter_name: str, date_str: str) -> None:
     from domain.timezones import day_bounds
     from services.catalog import Catalog, UnknownCounter
     from services.integrity import verify_day
     from storage.store_errors import StoreUnavailable
 
-    s = settings_of(ctx, site=site, data_dir=data_dir)
     day = parse_date(date_str)
     eng = open_engine(s)
     try:

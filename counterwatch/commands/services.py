@@ -23,7 +23,16 @@ from counterwatch.commands.common import (
 )
 from counterwatch.metrics_http import serve_metrics
 from counterwatch.settings import Settings
-from counterwatch.stack import StackError, database_url, paths, read_state, write_state
+from counterwatch.stack import (
+    StackError,
+    StackPaths,
+    database_url,
+    paths,
+    private_dir,
+    read_state,
+    write_secret,
+    write_state,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -97,6 +106,7 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
 
     s = settings_of(ctx, data_dir=data_dir)
     p = paths(s)
+    private_dir(p.root)
     p.s3_dir.mkdir(parents=True, exist_ok=True)
     old: dict = {}
     if p.state.exists():
@@ -137,6 +147,7 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
         health.start()
         threads.append(health)
         api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port, rules=s.rules)
+        issued = _agent_tokens(eng, p)
         threads.append(api_thread)
         write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
                     pid=os.getpid(), api_url=f"http://127.0.0.1:{api_server.port}")
@@ -146,7 +157,9 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
         click.echo(f"  workers    {workers}")
         click.echo(f"  API        http://127.0.0.1:{api_server.port}/api/v1  (OpenAPI at /docs)")
         click.echo(f"  console    http://127.0.0.1:{api_server.port}/")
+        click.echo(f"  agents     tokens in {p.agents}" + (f" (new: {', '.join(issued)})" if issued else ""))
         click.echo(f"  record:    counterwatch record --data {p.root} --counter NAME --source ffmpeg:FILE")
+        click.echo(f"  a counter added later: counterwatch agent token --data {p.root} --counter NAME")
         click.echo(f"  users:     counterwatch user add NAME --role admin --data {p.root} --password")
         click.echo("Ctrl-C to stop.", nl=True)
         sys.stdout.flush()
@@ -180,8 +193,9 @@ class ApiServer:
         if port == 0 or not port_is_free(host, port):
             port = free_port(host)
         self.port = port
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
-                                                     access_log=False, lifespan="off"))
+        # proxy_headers off: X-Forwarded-* are believed from the configured proxies only (api.edge).
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False,
+                                                     server_header=False, access_log=False, lifespan="off"))
 
     @property
     def should_exit(self) -> bool:
@@ -199,12 +213,17 @@ class ApiServer:
         return self._server.started
 
 
-def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int,
-              rules: Path | None = None) -> tuple[ApiServer, threading.Thread]:
+def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: Path | None = None,
+              trusted_proxies: str = "") -> tuple[ApiServer, threading.Thread]:
     from api.app import create_app
     from transcribe.rules import load_rulebook
 
-    server = ApiServer(create_app(engine=eng, store=store, rulebook=load_rulebook(rules)), host, port)
+    proxies = tuple(p for p in trusted_proxies.split(",") if p.strip())
+    try:
+        app = create_app(engine=eng, store=store, rulebook=load_rulebook(rules), trusted_proxies=proxies)
+    except ValueError as e:      # a trusted proxy that is no address
+        fail(str(e))
+    server = ApiServer(app, host, port)
     t = threading.Thread(target=server.run, name="api")
     t.start()
     deadline = time.monotonic() + 15
@@ -223,7 +242,8 @@ def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int,
 def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     """Serve the API and the web console. Several can run behind a load balancer."""
     s = settings_of(ctx, data_dir=data_dir)
-    server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port, rules=s.rules)
+    server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port, rules=s.rules,
+                          trusted_proxies=s.trusted_proxies)
     click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
     stop = threading.Event()
     stop_on_signals(stop, "api")
@@ -231,6 +251,23 @@ def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None
         pass
     server.should_exit = True
     t.join()
+
+
+def _agent_tokens(engine: Engine, p: StackPaths) -> list[str]:
+    """Issue a token into ``DATA/agents/<counter>.token`` for each counter that has none, so
+    `counterwatch record --data DATA` finds its own (the embedded stack's agents run here)."""
+    from services.catalog import Catalog
+    from services.tokens import issue_agent_token
+
+    issued = []
+    for c in Catalog(engine).counters():
+        path = p.agents / f"{c.name}.token"
+        if path.exists():
+            continue
+        t = issue_agent_token(engine, site=c.site, counter=c.name, actor="up")
+        write_secret(path, t.token + "\n")
+        issued.append(f"{c.site}/{c.name}")
+    return issued
 
 
 def _alive(pid: int) -> bool:

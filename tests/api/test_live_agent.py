@@ -1,5 +1,5 @@
-"""Live listen end to end: a real agent plays a file in real time into the S3 server and the
-database (SQLite and PostgreSQL), two API processes over one database stream it, and the
+"""Live listen end to end: a real agent plays a file in real time through the API into the S3
+server and the database (SQLite and PostgreSQL), two API processes over one database stream it, and the
 audio a listener gets matches the source (cross-correlation) within 3 s of capture.
 
 Delay is measured against the agent's sample clock: sample ``k`` of the session was captured at
@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from recorder.agent import Agent
+from recorder.client import AgentClient
 from recorder.live import LiveMeta
 from recorder.sources import parse_source
 from services.audio import WAV_HEADER_BYTES
+from services.tokens import issue_agent_token
 from storage.engine import make_engine
 from storage.tables import Counter
 from tests.support.stack import RATE, AppEnv
@@ -116,15 +118,12 @@ def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, l
         w.setframerate(RATE)
         w.writeframes(source.astype("<i2").tobytes())
     published: list[LiveMeta] = []
-
-    def on_live(m: LiveMeta) -> None:
-        env.catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq, wall_start_s=m.wall_start_s,
-                             at_s=m.published_s)
-        published.append(m)
-
+    # The agent sends to a third API process, as in service (its own box talks to the API only).
+    sender = live_server(create_app(engine=env.engine, store=env.store))
+    token = issue_agent_token(env.engine, site="hall", counter="c1", actor="test").token
     agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
-                  spool_dir=tmp_path / "spool", store=env.store, quota_bytes=50_000_000, chunk_s=10.0,
-                  on_stored=lambda meta, _info: env.catalog.register_chunk(meta), on_live=on_live, live_s=1.0)
+                  spool_dir=tmp_path / "spool", sink=AgentClient(api_url=sender, token=token), quota_bytes=50_000_000,
+                  chunk_s=10.0, on_live=published.append, live_s=1.0)
     stop = threading.Event()
     runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     engine2 = make_engine(db_url)

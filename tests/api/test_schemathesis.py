@@ -16,6 +16,9 @@ from api.app import create_app
 #: counter's session ends (tested on its own in test_live.py).
 EXCLUDED = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/counters/{counter_id}/live")}
 
+# A chunk's body is binary FLAC (schema: string, format binary): sent as the raw bytes.
+schemathesis.serializer.alias("audio/flac", "application/octet-stream")
+
 # The schema is loaded once at import; each test then points this app at its own fresh stack
 # (schemathesis.pytest.from_fixture does not work with pytest 9: it reads Function._nodeid).
 APP = create_app(engine=None, store=None)

@@ -21,6 +21,9 @@ COMPOSE = ROOT / "docs" / "deploy" / "compose.yaml"
 # Options that read their own variable rather than a setting (click envvar=...).
 CLI_ENVVARS = {"COUNTERWATCH_CONFIG", "COUNTERWATCH_DATA", "COUNTERWATCH_WORKER_METRICS_PORT",
                "COUNTERWATCH_AGENT_METRICS_PORT", "COUNTERWATCH_USER_PASSWORD"}
+#: The S3 user (env file) of each counterwatch service: docs/deploy/minio/<role>.json.
+ROLE_ENV = {"api": "s3-api.env", "worker": "s3-worker.env", "rescan": "s3-worker.env",
+            "retention": "s3-retention.env"}
 SHARED = ("COUNTERWATCH_S3_ENDPOINT", "COUNTERWATCH_S3_BUCKET", "COUNTERWATCH_S3_SSE", "COUNTERWATCH_SITE")
 
 
@@ -39,8 +42,10 @@ def test_compose_has_the_production_services_sharing_database_and_store(compose:
     cw = _counterwatch_services(compose)
     assert {"worker", "api", "migrate"} <= cw.keys()
     for name, svc in cw.items():
-        # Secrets come from the shared env file only, never written into the compose file.
-        assert svc["env_file"] == ["counterwatch.env"], name
+        # Secrets come from env files only, never written into the compose file: the database's
+        # shared, the S3 user's per role (issue 11: least privilege; none for migrate).
+        assert svc["env_file"][0] == "counterwatch.env" and len(svc["env_file"]) <= 2, name
+        assert svc["env_file"][1:] == ([] if name == "migrate" else [ROLE_ENV[name]]), name
         env = svc["environment"]
         assert not any(re.search(r"PASSWORD|SECRET|ACCESS_KEY|DATABASE_URL", k) for k in env), (name, env)
         assert all(env[k] == cw["worker"]["environment"][k] for k in SHARED), name
@@ -63,31 +68,52 @@ def test_compose_has_the_production_services_sharing_database_and_store(compose:
                     _check_setting_name(line.split("=", 1)[0])
 
 
-def test_minio_app_user_has_a_narrow_policy_and_minio_is_not_on_all_interfaces(compose: dict):
+def _policy(role: str) -> tuple[dict, set[str], set[str]]:
+    policy = json.loads((COMPOSE.parent / "minio" / f"{role}.json").read_text(encoding="utf-8"))
+    allowed = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+    denied = {a for st in policy["Statement"] if st["Effect"] == "Deny" for a in st["Action"]}
+    return policy, allowed, denied
+
+
+def _allowed_on(policy: dict, action: str) -> set[str]:
+    return {r for st in policy["Statement"] if st["Effect"] == "Allow" and action in st["Action"]
+            for r in st["Resource"]}
+
+
+def test_minio_users_per_role_have_least_privilege_and_minio_is_not_on_all_interfaces(compose: dict):
     services = compose["services"]
     init = services["minio-init"]
     script = "\n".join(init["command"])
     # Not the built-in readwrite (s3:*, BypassGovernanceRetention included): only detached.
     assert not re.search(r"policy attach local readwrite", script)
-    assert "policy detach local readwrite" in script
-    assert re.search(r"policy attach local counterwatch-app --user", script)
-    (mount,) = [v for v in init["volumes"] if v.endswith(":ro")]
-    source, target = mount.split(":")[:2]
-    assert f"policy create local counterwatch-app {target}" in script
-    policy = json.loads((COMPOSE.parent / source).read_text(encoding="utf-8"))
-    allowed = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
-    denied = {a for st in policy["Statement"] if st["Effect"] == "Deny" for a in st["Action"]}
-    assert not any("*" in a for a in allowed | denied), allowed
-    assert {"s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket"} <= denied
-    assert not allowed & denied
-    # What storage/objects.py sends: objects, listings, the lock probe, retention on PUT, and
-    # the version-aware delete of a locked (versioned) bucket.
-    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:PutObjectRetention",
-            "s3:GetObjectRetention", "s3:GetObjectLegalHold", "s3:GetBucketObjectLockConfiguration",
-            "s3:GetBucketVersioning", "s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= allowed
+    assert "policy detach local $$old" in script and "for old in readwrite counterwatch-app" in script
+    assert "for role in api worker retention" in script
+    assert "policy create local counterwatch-$$role /etc/counterwatch/minio/$$role.json" in script
+    assert "policy attach local counterwatch-$$role --user" in script
+    mounts = dict(v.split(":")[:2] for v in init["volumes"] if v.endswith(":ro"))
+    assert mounts["./minio"] == "/etc/counterwatch/minio"
+    assert {f"./{f}" for f in set(ROLE_ENV.values())} <= mounts.keys()
+    assert "counterwatch.env" not in init["env_file"]          # it never sees the database password
     bucket = _counterwatch_services(compose)["worker"]["environment"]["COUNTERWATCH_S3_BUCKET"]
-    for st in policy["Statement"]:
-        assert all(r in (f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*") for r in st["Resource"]), st
+    probe = {"s3:ListBucket", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketVersioning", "s3:GetObject"}
+    for role in ("api", "worker", "retention"):
+        policy, allowed, denied = _policy(role)
+        assert not any("*" in a for a in allowed | denied), (role, allowed)
+        assert {"s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket",
+                "s3:PutObjectLegalHold"} <= denied, role
+        assert not allowed & denied and probe <= allowed, role
+        for st in policy["Statement"]:
+            assert all(r == f"arn:aws:s3:::{bucket}" or r.startswith(f"arn:aws:s3:::{bucket}/") for r in st["Resource"]), st
+    _, worker, _ = _policy("worker")
+    assert worker == probe | {"s3:GetBucketLocation"}                         # reads, nothing else
+    api, allowed, _ = _policy("api")
+    assert {"s3:PutObject", "s3:PutObjectRetention"} <= allowed and "s3:DeleteObjectVersion" not in allowed
+    # The API deletes live segments and signage media, never a chunk.
+    assert _allowed_on(api, "s3:DeleteObject") == {f"arn:aws:s3:::{bucket}/_live/*", f"arn:aws:s3:::{bucket}/signage/*"}
+    _, allowed, _ = _policy("retention")
+    assert "s3:PutObject" not in allowed
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:GetObjectRetention",
+            "s3:GetObjectLegalHold"} <= allowed
     # Published on an explicit address only (plain HTTP on all interfaces otherwise).
     for port in services["minio"]["ports"]:
         host = port.rsplit(":", 2)

@@ -11,6 +11,7 @@ from recorder_helpers import write_wav
 
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
+from tests.support.agents import agent_api
 from tests.support.stores import store_on
 
 
@@ -20,10 +21,11 @@ def test_clock_jumps_do_not_move_chunks(tmp_path: Path, own_s3_server, speech_mo
     readings = iter([t0] + [t0 - 3600.0, t0 + 7200.0] * 1000)   # then back an hour, then forward two
     stored = []
     wav = write_wav(tmp_path / "in.wav", speech_mono[:35 * 1600])
-    agent = Agent(site="s1", counter="c1", source=FfmpegSource(str(wav), channels=1, realtime=False),
-                  spool_dir=tmp_path / "spool", store=store_on(own_s3_server), chunk_s=1.0, quota_bytes=10_000_000,
-                  on_stored=lambda meta, _info: stored.append(meta), clock=lambda: next(readings), heartbeat_s=0.1)
-    agent.run(threading.Event())
+    with agent_api(store_on(own_s3_server), tmp_path=tmp_path, channels="mono") as api:
+        agent = Agent(site="s1", counter="c1", source=FfmpegSource(str(wav), channels=1, realtime=False),
+                      spool_dir=tmp_path / "spool", sink=api.client(), chunk_s=1.0, quota_bytes=10_000_000,
+                      on_stored=stored.append, clock=lambda: next(readings), heartbeat_s=0.1)
+        agent.run(threading.Event())
     assert len(stored) == 4
     first = stored[0].session_wall_start_s
     assert abs(first - (t0 - stored[0].samples / 16000)) < 1.0 or abs(first - t0) < 1.0

@@ -1,9 +1,8 @@
 """`counterwatch record --metrics-port`: a real agent (file source played in real time) records
-into the real S3 server and SQLite while Prometheus-format metrics are scraped from it; the
+through the real API into the real S3 server and SQLite while Prometheus-format metrics are scraped from it; the
 numbers must be there and agree with what the spool, the store and the catalog hold."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -17,12 +16,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from test_agent_alarms import agent_env
 
+from counterwatch.stack import write_secret
 from domain.flac import decode_flac
-from services.catalog import Catalog
 from storage.engine import make_engine
 from storage.schema import upgrade
 from storage.tables import Chunk
+from tests.support.agents import serve_agent_api
 
 pytestmark = pytest.mark.slow
 
@@ -58,12 +59,13 @@ def test_agent_metrics_count_what_the_spool_store_and_catalog_hold(tmp_path: Pat
     db = f"sqlite:///{tmp_path / 'cw.db'}"
     eng = make_engine(db)
     upgrade(eng)
-    Catalog(eng).add_counter("hall", "c1", channels="mono")
+    api_ctx = serve_agent_api(eng, object_store, site="hall", counter="c1", channels="mono")
+    api = api_ctx.__enter__()
+    token_file = tmp_path / "c1.token"
+    write_secret(token_file, api.token)
     port = _free_port()
-    env = {**os.environ, "COUNTERWATCH_DATABASE_URL": db, "COUNTERWATCH_S3_ENDPOINT": s3_server.endpoint,
-           "COUNTERWATCH_S3_ACCESS_KEY": s3_server.access_key, "COUNTERWATCH_S3_SECRET_KEY": s3_server.secret_key,
-           "COUNTERWATCH_S3_BUCKET": object_store.bucket, "COUNTERWATCH_CHUNK_S": "1",
-           "COUNTERWATCH_HEARTBEAT_S": "0.5", "COUNTERWATCH_SPOOL_DIR": str(tmp_path / "spool")}
+    env = agent_env(api.url, token_file, COUNTERWATCH_CHUNK_S="1", COUNTERWATCH_HEARTBEAT_S="0.5",
+                    COUNTERWATCH_SPOOL_DIR=str(tmp_path / "spool"))
     started = time.time()
     agent = subprocess.Popen([sys.executable, "-m", "counterwatch", "record", "--counter", "c1",
                               "--source", f"ffmpeg:{wav}", "--metrics-port", str(port)],
@@ -115,6 +117,7 @@ def test_agent_metrics_count_what_the_spool_store_and_catalog_hold(tmp_path: Pat
         if agent.poll() is None:
             agent.send_signal(signal.SIGTERM)
         out, err = agent.communicate(timeout=60)
+        api_ctx.__exit__(None, None, None)
     assert agent.returncode == 0, err
     with Session(eng) as s:
         final_rows = s.scalar(select(func.count()).select_from(Chunk))

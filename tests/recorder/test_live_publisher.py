@@ -1,5 +1,6 @@
-"""Live segments from a real agent into a real S3 server: what is published, what is kept, and
-that a store outage costs live audio only (the evidence chunks all arrive, in order)."""
+"""Live segments from a real agent through the real API into a real S3 server: what is published,
+what is kept, and that a store outage costs live audio only (the evidence chunks all arrive, in
+order)."""
 from __future__ import annotations
 
 import threading
@@ -17,9 +18,9 @@ from recorder.agent import Agent
 from recorder.live import LiveMeta, LivePublisher
 from recorder.sources import parse_source
 from recorder.uploader import Backoff
-from services.catalog import Catalog
-from storage.engine import make_engine
+from services import ingest
 from storage.tables import Counter
+from tests.support.agents import agent_api
 from tests.support.stores import store_on
 
 QUICK = Backoff(initial_s=0.1, max_s=0.5)
@@ -33,7 +34,7 @@ def _wait(cond, timeout_s: float, what: str) -> None:
 
 
 def test_full_queue_drops_blocks_instead_of_waiting(tmp_path: Path) -> None:
-    pub = LivePublisher(site="s1", counter="c1", session="0" * 32, store=None, sample_rate_hz=RATE_HZ,
+    pub = LivePublisher(site="s1", counter="c1", session="0" * 32, sink=None, sample_rate_hz=RATE_HZ,
                         channels=1, queue_blocks=2)
     block = np.zeros((1600, 1), np.int16)
     t0 = time.monotonic()
@@ -43,14 +44,17 @@ def test_full_queue_drops_blocks_instead_of_waiting(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path, own_s3_server,
-                                                                 speech_stereo: np.ndarray) -> None:
+                                                                 speech_stereo: np.ndarray, monkeypatch) -> None:
     original = speech_stereo[:5 * RATE_HZ]
     wav = write_wav(tmp_path / "in.wav", original)
     store = store_on(own_s3_server)
     published: list[LiveMeta] = []
+    monkeypatch.setattr(ingest, "LIVE_KEEP", 3)         # the API keeps the newest 3 (30 in service)
+    api_ctx = agent_api(store, tmp_path=tmp_path)
+    api = api_ctx.__enter__()
     old = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
-                spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, chunk_s=10.0, backoff=QUICK,
-                live_s=1.0, live_keep=3, on_live=published.append)
+                spool_dir=tmp_path / "spool", sink=api.client(), quota_bytes=50_000_000, chunk_s=10.0, backoff=QUICK,
+                live_s=1.0, on_live=published.append)
     old.run(threading.Event())
     assert len(published) >= 3
     assert [m.seq for m in published] == list(range(len(published)))
@@ -69,14 +73,16 @@ def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path,
     new_published: list[LiveMeta] = []
     short = write_wav(tmp_path / "short.wav", original[:int(1.5 * RATE_HZ)])
     new = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{short}", channels=2),
-                spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, backoff=QUICK,
+                spool_dir=tmp_path / "spool", sink=api.client(), quota_bytes=50_000_000, backoff=QUICK,
                 on_live=new_published.append)
     new.run(threading.Event())
     assert {k.split("/")[3] for k in store.iter_keys(live_prefix("s1", "c1"))} <= {new.session}
     assert len(new_published) == 1 and new.stats.live.segments == 1
     off = Agent(site="s1", counter="c2", source=parse_source(f"ffmpeg:{short}", channels=2),
-                spool_dir=tmp_path / "spool2", store=store, quota_bytes=50_000_000, backoff=QUICK, live_s=0)
+                spool_dir=tmp_path / "spool2", sink=api.client(token=api.token_for("c2")), quota_bytes=50_000_000,
+                backoff=QUICK, live_s=0)
     off.run(threading.Event())
+    api_ctx.__exit__(None, None, None)
     assert off.live is None and list(store.iter_keys(live_prefix("s1", "c2"))) == []
 
 
@@ -84,20 +90,14 @@ def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path,
 def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_url: str, speech_stereo: np.ndarray) -> None:
     original = speech_stereo[:12 * RATE_HZ]
     wav = write_wav(tmp_path / "in.wav", original)
-    engine = make_engine(db_url)
-    catalog = Catalog(engine)
-    info = catalog.add_counter("hall", "c1")
     store = store_on(own_s3_server, timeout_s=1.0)
+    api_ctx = agent_api(store, db_url=db_url, site="hall")
+    api = api_ctx.__enter__()
+    engine, info = api.engine, api.catalog.counter("hall", "c1")
     published: list[LiveMeta] = []
-
-    def on_live(m: LiveMeta) -> None:
-        catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq, wall_start_s=m.wall_start_s,
-                         at_s=m.published_s)
-        published.append(m)
-
     agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
-                  spool_dir=tmp_path / "spool", store=store, quota_bytes=50_000_000, chunk_s=2.0, backoff=QUICK,
-                  on_stored=lambda meta, _info: catalog.register_chunk(meta), on_live=on_live)
+                  spool_dir=tmp_path / "spool", sink=api.client(timeout_s=3.0), quota_bytes=50_000_000, chunk_s=2.0,
+                  backoff=QUICK, on_live=published.append)
     result: dict = {}
     t = threading.Thread(target=lambda: result.setdefault("stats", agent.run(threading.Event())))
     t.start()
@@ -130,4 +130,4 @@ def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_ur
     last = published[-1]
     assert live_row[:2] == (agent.session, last.seq) and live_row[3] >= up_at
     assert abs(live_row[2] - last.wall_start_s) < 1e-6
-    engine.dispose()
+    api_ctx.__exit__(None, None, None)

@@ -1,4 +1,5 @@
-"""Uploader retry logic against a scripted fake store (the real store is in test_agent.py)."""
+"""Uploader retry and quarantine logic against a scripted sink (the real API and store are in
+test_agent.py and tests/api/test_agent_ingest.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,38 +10,33 @@ from pathlib import Path
 import pytest
 
 from domain.chunks import ChunkMeta
+from recorder.client import ApiRefused, ApiUnavailable, ChunkRefused
 from recorder.spool import Spool
 from recorder.uploader import Backoff, Uploader
-from storage.objects import ObjectInfo
-from storage.store_errors import ChecksumMismatch, StoreUnavailable
 
 FAST = Backoff(initial_s=0.001, max_s=0.004)
 
 
-class FakeStore:
-    """Records puts; ``failures`` is a list of exceptions to raise on the next put calls."""
+class FakeSink:
+    """Records chunks sent; ``failures`` is a list of exceptions to raise on the next calls."""
+
+    timeout_s = 1.0
 
     def __init__(self, failures: list[Exception] | None = None) -> None:
         self.failures = list(failures or [])
         self.objects: dict[str, bytes] = {}
         self.order: list[str] = []
         self.calls = 0
-        self.bucket_calls = 0
 
-    def ensure_bucket(self) -> None:
-        self.bucket_calls += 1
-
-    def put_file(self, key, path, *, content_type="application/octet-stream", metadata=None) -> ObjectInfo:
+    def send_chunk(self, meta: ChunkMeta, path: Path) -> bool:
         self.calls += 1
         if self.failures:
             raise self.failures.pop(0)
         data = Path(path).read_bytes()
-        assert content_type == "audio/flac"
-        assert metadata["sha256"] == hashlib.sha256(data).hexdigest()
-        self.objects[key] = data
-        self.order.append(key)
-        return ObjectInfo(key=key, size_bytes=len(data), md5_hex=hashlib.md5(data).hexdigest(),
-                          metadata=dict(metadata))
+        assert meta.sha256 == hashlib.sha256(data).hexdigest()
+        self.objects[meta.key] = data
+        self.order.append(meta.key)
+        return True
 
 
 def fill(spool: Spool, n: int, session: str = "f" * 32, wall_s: float = 1_700_000_000.0) -> list[ChunkMeta]:
@@ -68,17 +64,17 @@ def test_backoff_doubles_from_half_a_second_to_30() -> None:
 def test_uploads_in_order_and_empties_spool(spool: Spool) -> None:
     old = fill(spool, 3, session="0" * 32, wall_s=1000.0)
     new = fill(spool, 4, session="1" * 32, wall_s=2000.0)
-    store = FakeStore()
+    store = FakeSink()
     assert Uploader(spool, store, backoff=FAST).upload_pending(threading.Event()) == 7
     assert store.order == [m.key for m in old + new]
-    assert len(spool) == 0 and store.bucket_calls == 1
+    assert len(spool) == 0
 
 
 def test_retries_keep_order_and_log(spool: Spool, caplog: pytest.LogCaptureFixture) -> None:
     metas = fill(spool, 4)
-    store = FakeStore([StoreUnavailable("Unavailable", "refused")] * 3
-                      + [ChecksumMismatch("BadDigest", "md5")]
-                      + [StoreUnavailable("Unavailable", "refused")])
+    store = FakeSink([ApiUnavailable("refused")] * 3
+                     + [ApiRefused("HTTP 401 bad_token", status=401)]
+                     + [ApiUnavailable("HTTP 503", status=503)])
     uploader = Uploader(spool, store, backoff=FAST)
     with caplog.at_level(logging.WARNING, logger="recorder"):
         assert uploader.upload_pending(threading.Event()) == 4
@@ -96,14 +92,14 @@ def test_chunk_stays_until_on_stored_returns(spool: Spool) -> None:
     seen: list[tuple[str, int]] = []
     fail_once = [True]
 
-    def on_stored(meta: ChunkMeta, info: ObjectInfo) -> None:
+    def on_stored(meta: ChunkMeta) -> None:
         # The chunk is still spooled while the callback runs.
         assert spool.path_of(meta).exists()
         seen.append((meta.key, len(spool)))
         if fail_once.pop() if fail_once else False:
             raise RuntimeError("database down")
 
-    store = FakeStore()
+    store = FakeSink()
     assert Uploader(spool, store, on_stored=on_stored, backoff=FAST).upload_pending(threading.Event()) == 2
     # First callback failed: the chunk was kept and uploaded again before moving on.
     assert [k for k, _ in seen] == [metas[0].key, metas[0].key, metas[1].key]
@@ -112,7 +108,7 @@ def test_chunk_stays_until_on_stored_returns(spool: Spool) -> None:
 
 def test_stop_interrupts_backoff_and_keeps_chunks(spool: Spool) -> None:
     fill(spool, 2)
-    store = FakeStore([StoreUnavailable("Unavailable", "down")] * 1000)
+    store = FakeSink([ApiUnavailable("down")] * 1000)
     stop = threading.Event()
     uploader = Uploader(spool, store, backoff=Backoff(initial_s=60.0, max_s=60.0))
     t = threading.Timer(0.2, stop.set)
@@ -123,7 +119,7 @@ def test_stop_interrupts_backoff_and_keeps_chunks(spool: Spool) -> None:
 
 
 def test_thread_uploads_what_is_notified(spool: Spool) -> None:
-    store = FakeStore()
+    store = FakeSink()
     uploader = Uploader(spool, store, backoff=FAST)
     halt = threading.Event()
     uploader.start(halt)
@@ -136,3 +132,24 @@ def test_thread_uploads_what_is_notified(spool: Spool) -> None:
     halt.set()
     uploader.join(5)
     assert store.order == [m.key for m in metas]
+
+
+def test_a_chunk_refused_for_good_is_quarantined_once_and_the_rest_goes_on(spool: Spool,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    metas = fill(spool, 3)
+    store = FakeSink([ChunkRefused("HTTP 409 chunk_conflict", status=409, code="chunk_conflict",
+                                   detail={"stored_sha256": "a" * 64, "offered_sha256": metas[0].sha256})])
+    uploader = Uploader(spool, store, backoff=FAST)
+    with caplog.at_level(logging.ERROR, logger="recorder"):
+        assert uploader.upload_pending(threading.Event()) == 2
+    assert store.calls == 3 and store.order == [m.key for m in metas[1:]]       # never sent again
+    assert uploader.quarantined == 1 and uploader.retries == 0 and len(spool) == 0
+    assert spool.quarantined == 1
+    kept = spool.quarantine_dir / spool.path_of(metas[0]).name
+    assert kept.read_bytes() == f"chunk {metas[0].session} {metas[0].seq}".encode()
+    reason = kept.with_suffix(".reason").read_text()
+    assert "chunk_conflict" in reason and "a" * 64 in reason
+    assert any("refused chunk" in r.getMessage() and "moved to" in r.getMessage() for r in caplog.records)
+    # A new spool on the folder (the agent restarted) does not pick the quarantined chunk up.
+    again = Spool(spool.dir.parent.parent, site="s1", counter="c1", quota_bytes=10**6)
+    assert len(again) == 0 and again.quarantined == 1

@@ -1,6 +1,7 @@
-"""Issue 6, item 7: ten minutes of three agents streaming while the S3 server, PostgreSQL and
-the worker are killed and restarted at seeded random moments; nothing may be lost, stored
-twice or transcribed twice, and every counter's hash chain must verify.
+"""Issue 6, item 7 (and issue 11): ten minutes of three agents streaming through a real
+`counterwatch api` process while the S3 server, PostgreSQL, the worker and the API are killed and
+restarted at seeded random moments; nothing may be lost, stored twice or transcribed twice, and
+every counter's hash chain must verify.
 
 The seed is fixed so a failure can be replayed (``python bench/soak.py --seed N``);
 ``COUNTERWATCH_SOAK_SEED`` picks another one.

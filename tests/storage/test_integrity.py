@@ -71,7 +71,7 @@ def test_an_altered_object_is_the_first_broken_link(catalog, object_store, day):
 
 def test_a_deleted_object_is_reported(catalog, object_store, day):
     start, end, _, keys, _ = day
-    object_store.delete(keys[5])
+    object_store.delete(keys[5], evidence=True)
     report = _verify(catalog, object_store, start, end)
     assert report.first.key == keys[5] and "missing" in report.first.what
 
@@ -90,7 +90,7 @@ def test_a_deleted_row_and_object_still_break_the_chain(catalog, object_store, d
     start, end, _, keys, _ = day
     with Session(catalog.engine) as s, s.begin():
         s.execute(delete(Chunk).where(Chunk.key == keys[1]))
-    object_store.delete(keys[1])
+    object_store.delete(keys[1], evidence=True)
     report = _verify(catalog, object_store, start, end)
     assert report.first.key == keys[2] and "link broken" in report.first.what
 
@@ -99,7 +99,7 @@ def test_the_last_row_of_the_day_deleted_with_its_object(catalog, object_store, 
     start, end, _, keys, after = day
     with Session(catalog.engine) as s, s.begin():
         s.execute(delete(Chunk).where(Chunk.key == keys[-1]))
-    object_store.delete(keys[-1])
+    object_store.delete(keys[-1], evidence=True)
     report = _verify(catalog, object_store, start, end)
     assert report.first.key == after[0] and "next chunk after this day" in report.first.what
 
@@ -131,7 +131,7 @@ def test_verify_command(catalog, object_store, day, db_url, s3_server):
     ok = cli(*args, env=env)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("OK hall/c1") and "7 chunks" in ok.stdout
-    object_store.delete(keys[4])
+    object_store.delete(keys[4], evidence=True)
     bad = cli(*args, env=env)
     assert bad.returncode == 1, bad.stderr
     assert bad.stdout.startswith("BROKEN") and f"first broken link at {keys[4]}: object missing" in bad.stdout
@@ -173,3 +173,16 @@ def test_migration_chains_chunks_stored_before_it(tmp_path, object_store):
     with Session(eng) as s:
         assert s.scalars(select(Chunk.prev_chain_sha256).where(Chunk.key == keys[0])).one() == GENESIS
     eng.dispose()
+
+
+def test_an_overlap_is_reported_as_an_overlap_not_a_gap(catalog, object_store, day):
+    """Issue 11: a chunk starting 48,000 samples (3 s) before the previous one ended."""
+    start, end, _, keys, _ = day
+    with Session(catalog.engine) as s, s.begin():
+        c = s.scalars(select(Chunk).where(Chunk.key == keys[3])).one()
+        prev = s.scalars(select(Chunk).where(Chunk.key == keys[2])).one()
+        c.start_sample = prev.start_sample + prev.samples - 48_000
+        c.chain_sha256 = chain_link(c.prev_chain_sha256, c.sha256, c.key, c.start_sample, c.samples)
+    report = _verify(catalog, object_store, start, end)
+    assert report.first.key == keys[3], report.problems
+    assert f"overlap of 48000 samples after {keys[2]}" in report.first.what and "gap" not in report.first.what

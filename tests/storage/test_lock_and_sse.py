@@ -12,15 +12,22 @@ import logging
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from minio.retention import GOVERNANCE
+from sqlalchemy import update
 
 from counterwatch.settings import SettingsError, load_settings
 from domain.chunks import ChunkMeta
+from domain.flac import encode_flac
 from recorder.spool import Spool
 from recorder.uploader import Uploader
+from services.ingest import retain_until
+from storage.engine import write_session
 from storage.object_lock import ObjectLockState
 from storage.objects import ObjectStore, parse_sse
+from storage.tables import Site
+from tests.support.agents import agent_api
 from tests.support.stores import store_on
 
 pytestmark = pytest.mark.slow
@@ -33,7 +40,7 @@ def _raw_headers(object_store: ObjectStore, key: str) -> dict[str, str]:
 
 
 def _spooled_chunk(spool: Spool, wall0: float) -> ChunkMeta:
-    data = b"fLaC" + bytes(range(256)) * 8
+    data = encode_flac(np.zeros((16000, 1), np.int16), 16000)
     meta = ChunkMeta(site="hall", counter="c1", session="f" * 32, seq=0, start_sample=0, samples=16000,
                      sample_rate_hz=16000, channels=1, codec="flac", sha256=hashlib.sha256(data).hexdigest(),
                      size_bytes=len(data), session_wall_start_s=wall0, rms_dbfs=-30.0, peak_dbfs=-6.0)
@@ -51,12 +58,12 @@ def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, tmp_pat
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
     wall0 = 1_790_000_000.0
     meta = _spooled_chunk(spool, wall0)
-    uploader = Uploader(spool, object_store, retention_days=180)
-    # Locked (where the store can) until capture time + the site's retention.
-    assert uploader.retain_until(meta) == dt.datetime.fromtimestamp(wall0, dt.timezone.utc) + dt.timedelta(days=180)
-    assert Uploader(spool, object_store).retain_until(meta) is None
+    # Locked (where the store can) until capture time + the site's retention (the API decides).
+    assert retain_until(meta, 180) == dt.datetime.fromtimestamp(wall0, dt.UTC) + dt.timedelta(days=180)
+    assert retain_until(meta, None) is None
 
-    assert uploader.upload_pending(threading.Event()) == 1
+    with agent_api(object_store, tmp_path=tmp_path, site="hall", channels="mono") as api:
+        assert Uploader(spool, api.client()).upload_pending(threading.Event()) == 1
     state = object_store.object_lock()
     assert (state.supported, state.enabled, state.write_mode) == (False, False, None)
     assert object_store.object_lock() is state                       # probed once, cached
@@ -67,7 +74,7 @@ def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, tmp_pat
     assert object_store.get_bytes(meta.key, expected_sha256=meta.sha256)
     sent = _raw_headers(object_store, meta.key)
     assert not any(k.startswith("x-amz-object-lock") for k in sent), sent
-    object_store.delete(meta.key)                                    # a plain delete where there is no lock
+    object_store.delete(meta.key, evidence=True)                                    # a plain delete where there is no lock
     assert object_store.stat(meta.key) is None
 
 
@@ -127,7 +134,7 @@ def _lock_headers(object_store: ObjectStore, key: str) -> dict[str, str]:
 def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(object_store, caplog):
     object_store = _as_if_locked(object_store)
     caplog.set_level(logging.DEBUG, logger="storage.objects")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     object_store.put_bytes("hall/c1/x/future.flac", b"a", retain_until=now + dt.timedelta(days=1))
     sent = _lock_headers(object_store, "hall/c1/x/future.flac")
     assert sent.get("x-amz-object-lock-mode") == "GOVERNANCE"
@@ -153,15 +160,18 @@ def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(object_store,
 def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(object_store, tmp_path: Path):
     object_store = _as_if_locked(object_store)
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
-    meta = _spooled_chunk(spool, dt.datetime.now(dt.timezone.utc).timestamp() - 10 * 86400)
-    uploader = Uploader(spool, object_store, retention_days=7)
-    stop = threading.Event()
-    timer = threading.Timer(20.0, stop.set)         # a refused PUT would be retried until then
-    timer.start()
-    try:
-        assert uploader.upload_pending(stop) == 1
-    finally:
-        timer.cancel()
+    meta = _spooled_chunk(spool, dt.datetime.now(dt.UTC).timestamp() - 10 * 86400)
+    with agent_api(object_store, tmp_path=tmp_path, site="hall", channels="mono") as api:
+        with write_session(api.engine) as s:
+            s.execute(update(Site).values(retention_days=7))
+        uploader = Uploader(spool, api.client())
+        stop = threading.Event()
+        timer = threading.Timer(20.0, stop.set)         # a refused PUT would be retried until then
+        timer.start()
+        try:
+            assert uploader.upload_pending(stop) == 1
+        finally:
+            timer.cancel()
     assert uploader.retries == 0 and len(spool) == 0
     assert _lock_headers(object_store, meta.key) == {}
 

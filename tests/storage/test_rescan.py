@@ -18,11 +18,10 @@ from ops_helpers import cli, stack_env
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.chunks import ChunkMeta
+from domain.chunks import ChunkMeta, object_metadata
 from domain.flac import encode_flac
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
-from recorder.uploader import object_metadata
 from services.catalog import Catalog
 from services.integrity import verify_day
 from services.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
@@ -30,6 +29,7 @@ from storage.engine import make_engine
 from storage.objects import ObjectStore
 from storage.schema import upgrade
 from storage.tables import Chunk, Interaction, Job
+from tests.support.agents import serve_agent_api
 from tests.support.stores import store_on
 from transcribe.worker import Worker, WorkerOptions
 
@@ -41,12 +41,13 @@ RATE = 16000
 
 def _record(catalog: Catalog, object_store: ObjectStore, spool: Path, audio: Path, *, chunk_s: float = 4.0) -> str:
     """One agent session from ``audio`` (decoded as fast as it goes); returns the session id."""
-    agent = Agent(site="hall", counter="c1", source=FfmpegSource(str(audio), channels=1, realtime=False),
-                  spool_dir=spool, store=object_store, chunk_s=chunk_s, quota_bytes=50_000_000, live_s=0,
-                  on_stored=lambda meta, _info: catalog.register_chunk(meta), heartbeat_s=1.0)
-    stats = agent.run(threading.Event())
-    assert stats.leftover_chunks == 0 and stats.chunks_uploaded > 1
-    catalog.end_session(agent.session)
+    with serve_agent_api(catalog.engine, object_store, site="hall", counter="c1") as api:
+        client = api.client()
+        agent = Agent(site="hall", counter="c1", source=FfmpegSource(str(audio), channels=1, realtime=False),
+                      spool_dir=spool, sink=client, chunk_s=chunk_s, quota_bytes=50_000_000, live_s=0, heartbeat_s=1.0)
+        stats = agent.run(threading.Event())
+        assert stats.leftover_chunks == 0 and stats.chunks_uploaded > 1
+        client.end_session(agent.session)
     return agent.session
 
 
@@ -84,9 +85,9 @@ def _restore(backup: Path, db: Path) -> None:
 
 
 def _verify_all_days(engine, object_store, counter_id: int, rows: dict[str, tuple]) -> None:
-    days = {dt.datetime.fromtimestamp(r[6], dt.timezone.utc).date() for r in rows.values()}
+    days = {dt.datetime.fromtimestamp(r[6], dt.UTC).date() for r in rows.values()}
     for day in days:
-        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
         report = verify_day(engine, object_store, counter_id=counter_id, start_s=start, end_s=start + 86400)
         assert report.ok, report.problems
         assert report.chunks > 0
@@ -225,7 +226,7 @@ def test_rescan_uses_metadata_when_the_store_kept_it(tmp_path: Path, s3_server):
     eng.dispose()
     _restore(tmp_path / "backup.db", db)
     eng = make_engine(f"sqlite:///{db}")
-    since = dt.datetime.fromtimestamp(metas[0][0].session_wall_start_s, dt.timezone.utc).date()
+    since = dt.datetime.fromtimestamp(metas[0][0].session_wall_start_s, dt.UTC).date()
     assert rescan(eng, object_store, since=since + dt.timedelta(days=1)).listed == 0
     # An object overwritten through S3 with other audio but the original metadata (sha256
     # included) no longer matches the sha256 stored with it, and is refused.

@@ -56,9 +56,13 @@ class AppEnv:
     def token(self, role: str, sites: Sequence[str] = ("hall",)) -> str:
         return self.make_user(role, sites)
 
-    def client(self, token: str | None = None) -> TestClient:
-        """A client for the app; with ``token`` it sends ``Authorization: Bearer``."""
-        return TestClient(self.app, headers={"Authorization": f"Bearer {token}"} if token else {})
+    def client(self, token: str | None = None, *, console: bool = True) -> TestClient:
+        """A client for the app; with ``token`` it sends ``Authorization: Bearer``; ``console``: it
+        sends the console's ``X-Counterwatch: 1`` too (cookie sessions need it for changes)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if console:
+            headers["X-Counterwatch"] = "1"
+        return TestClient(self.app, headers=headers)
 
     def counter_id(self, site: str, counter: str) -> int:
         return self.catalog.counter(site, counter).id

@@ -4,12 +4,14 @@ import { ERROR_CODE, FIELD, HTTP_STATUS } from './labels.js'
 
 export class ApiError extends Error {
   /** status: HTTP status (0: no answer); detail: the API's `detail` (a string, FastAPI's list
-   * of field errors, or an object such as a schedule refusal's {code, reason, schedule_ids}). */
-  constructor(status, detail) {
+   * of field errors, or an object such as a schedule refusal's {code, reason, schedule_ids});
+   * retryAfter: seconds from a 429's Retry-After (null: none). */
+  constructor(status, detail, retryAfter = null) {
     super(`HTTP ${status}`)
     this.name = 'ApiError'
     this.status = status
     this.detail = detail
+    this.retryAfter = retryAfter
   }
 }
 

@@ -32,7 +32,8 @@ export const SIGNAGE_TABS = [
 
 /** Codes in the API's error answers ({code, reason, ...}). */
 export const ERROR_CODE = {
-  conflict: '时间冲突', bad_range: '时间或日期范围无效', unknown_playlist: '播放列表不存在',
+  conflict: '时间冲突', login_throttled: '登录失败次数过多，请稍后再试',
+  csrf_refused: '请求来源未通过安全检查，请刷新页面后重试', bad_range: '时间或日期范围无效', unknown_playlist: '播放列表不存在',
   unknown_content: '素材不存在', empty_playlist: '播放列表为空', bad_item: '播放时长无效',
   no_target: '未选择屏幕或分组', bad_weekdays: '星期无效', in_use: '仍在使用中', name_taken: '名称已被使用',
 }

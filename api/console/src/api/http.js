@@ -1,9 +1,12 @@
 /* The one place that calls the API. No token is ever kept by the console: login sets an
  * HttpOnly session cookie, and every call (and every <audio>/<img> source) is authenticated by
- * it. A 401 on any call but the login itself ends the session (see session.js). */
+ * it. A 401 on any call but the login itself ends the session (see session.js). Every call
+ * sends `X-Counterwatch: 1`: the server refuses a cookie session's change without it (CSRF:
+ * a form or a no-cors fetch from another page cannot send it). */
 import { ApiError } from '../errors.js'
 
 export const API = '/api/v1'
+export const CSRF_HEADER = 'X-Counterwatch'
 let unauthorized = () => {}
 
 /** Called on a 401 answer: the session has expired or was ended elsewhere. */
@@ -25,7 +28,7 @@ export function apiUrl(path, params) {
 /** A call to the API; `body` goes as JSON, `raw` (a File or Blob) as the request body itself.
  * Throws ApiError; `session: false` keeps a 401 from ending the session (login, first look). */
 export async function request(path, { method = 'GET', body, params, raw, session = true } = {}) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } }
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', [CSRF_HEADER]: '1' } }
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json'
     opts.body = JSON.stringify(body)
@@ -48,7 +51,8 @@ export async function request(path, { method = 'GET', body, params, raw, session
       // not JSON: the status alone says what happened
     }
     if (r.status === 401 && session) unauthorized()
-    throw new ApiError(r.status, detail)
+    const wait = Number.parseInt(r.headers.get('Retry-After') || '', 10)
+    throw new ApiError(r.status, detail, Number.isFinite(wait) ? wait : null)
   }
   return r.status === 204 ? null : r.json()
 }

@@ -1,0 +1,114 @@
+"""What capture agents send: chunks, live segments, heartbeats and session ends (issue 11).
+
+Only a capture agent's token (``counterwatch agent token``) reaches these routes, and only for
+its own counter; it reads nothing but its own binding (:func:`hello`). Checks, the write-once
+rule and the alarms are :mod:`services.ingest`'s.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CaptureAgent, ReadDb, StoreDep, client_of
+from domain.errors import TooLarge
+from domain.names import SESSION_PATTERN
+from domain.vocab import AgentStatus
+from services import ingest
+from services.ingest import ChunkClaimed, Hello
+
+router = APIRouter(prefix="/agent", tags=["agent"])
+
+# "recording", not "session": a recording session's id, never a credential in a URL.
+Recording = Annotated[str, Query(pattern=f"^{SESSION_PATTERN}$", description="the recording session's id (32 hex digits)")]
+Count = Annotated[int, Query(ge=0, le=2**40)]
+#: Wall-clock time of the recording session's first sample (unix seconds).
+Seconds = Annotated[float, Query(ge=0, le=1e11)]
+Level = Annotated[float, Query(ge=-200, le=10)]
+AUDIO = {"content": {"audio/flac": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
+
+
+async def _body(chunks: AsyncIterator[bytes], limit: int, what: str) -> bytes:
+    data = bytearray()
+    async for part in chunks:
+        data += part
+        if len(data) > limit:
+            raise TooLarge(what, f"larger than {limit} bytes", code="chunk_too_large")
+    return bytes(data)
+
+
+class ChunkStored(BaseModel):
+    key: str
+    sha256: str
+    new: bool = Field(description="false: the same chunk was stored before (a retry)")
+
+
+@router.get("/hello", response_model=Hello)
+def hello(user: CaptureAgent, db: ReadDb) -> Hello:
+    """The agent's own binding: its site and counter, the counter's channel map, and when its
+    token expires."""
+    return ingest.hello(db, user)
+
+
+@router.post("/chunks", response_model=ChunkStored, status_code=201, openapi_extra={"requestBody": AUDIO},
+             responses={200: {"model": ChunkStored, "description": "the same chunk again: stored before"},
+                        409: {"description": "another chunk holds this session and number (both hashes)"}})
+async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response, recording: Recording,
+                    seq: Count, start_sample: Count, samples: Annotated[int, Query(ge=1, le=2**31 - 1)],
+                    sample_rate_hz: Annotated[int, Query(ge=8000, le=192000)],
+                    channels: Annotated[int, Query(ge=1, le=2)],
+                    sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
+                    size_bytes: Annotated[int, Query(ge=1, le=ingest.MAX_CHUNK_BYTES)],
+                    recording_start_s: Seconds, rms_dbfs: Level = -100.0, peak_dbfs: Level = -100.0) -> ChunkStored:
+    """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
+    ``size_bytes`` and its FLAC header (samples, rate, channels, 16 bits: 422 naming the field),
+    stored once under the key derived here, and registered. 201: stored now; 200: the same
+    chunk was stored before; 409: another chunk holds the number (refused, both hashes in the
+    answer, alarm ``chunk-conflict``; the stored one stays)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > ingest.MAX_CHUNK_BYTES:
+        raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
+    data = await _body(request.stream(), ingest.MAX_CHUNK_BYTES, "chunk")
+    claimed = ChunkClaimed(session=recording, seq=seq, start_sample=start_sample, samples=samples,
+                           sample_rate_hz=sample_rate_hz, channels=channels, sha256=sha256, size_bytes=size_bytes,
+                           session_wall_start_s=recording_start_s, rms_dbfs=rms_dbfs, peak_dbfs=peak_dbfs)
+    receipt = await run_in_threadpool(ingest.receive_chunk, request.app.state.engine, store, user, claimed, data,
+                                      client=client_of(request))
+    response.status_code = 201 if receipt.new else 200
+    return ChunkStored(key=receipt.key, sha256=receipt.sha256, new=receipt.new)
+
+
+@router.post("/live", status_code=204, openapi_extra={"requestBody": AUDIO})
+async def put_live(user: CaptureAgent, store: StoreDep, request: Request, recording: Recording, seq: Count,
+                   start_sample: Count, samples: Annotated[int, Query(ge=1, le=10 * 192000)],
+                   recording_start_s: Seconds) -> Response:
+    """One ~1 s live segment (FLAC body) for live listening; best effort, not evidence."""
+    data = await _body(request.stream(), ingest.MAX_LIVE_BYTES, "live segment")
+    await run_in_threadpool(lambda: ingest.receive_live(
+        request.app.state.engine, store, user, session=recording, seq=seq, start_sample=start_sample, samples=samples,
+        session_wall_start_s=recording_start_s, data=data))
+    return Response(status_code=204)
+
+
+class AgentHeartbeat(BaseModel):
+    level_dbfs: float = Field(ge=-200, le=10, description="input level since the last heartbeat")
+    status: AgentStatus
+    quarantined_chunks: int = Field(0, ge=0, le=10**6, description="refused chunks kept aside in the spool")
+
+
+@router.post("/heartbeat", status_code=204)
+def heartbeat(body: AgentHeartbeat, user: CaptureAgent, request: Request) -> Response:
+    ingest.receive_heartbeat(request.app.state.engine, user, level_dbfs=body.level_dbfs, status=body.status,
+                             quarantined_chunks=body.quarantined_chunks)
+    return Response(status_code=204)
+
+
+@router.post("/recordings/{recording}/end", status_code=204)
+def end_session(user: CaptureAgent, request: Request,
+                recording: Annotated[str, Path(pattern=f"^{SESSION_PATTERN}$")]) -> Response:
+    """The agent stopped cleanly: the recording session's last interaction can be closed."""
+    ingest.end_session(request.app.state.engine, user, recording)
+    return Response(status_code=204)

@@ -1,0 +1,340 @@
+"""What capture agents send, received through the API (issue 11): chunks, live segments,
+heartbeats and session ends, each for the agent's own counter only.
+
+An agent holds a token bound to one counter (``users.counter_id``) and no database URL or store
+key. Everything it claims is checked here: a chunk's body against its sha256, size and FLAC
+STREAMINFO (samples, rate, channels, 16 bits); its session against the counter and format it
+started with. The object key is derived here (:attr:`domain.chunks.ChunkMeta.key`), never taken
+from the agent.
+
+Write-once evidence: the first upload of a session's chunk number claims it with its sha256 in a
+committed row (``chunk_claims``) before anything is written, so no other content can ever be
+written under that key; the same chunk again is idempotent. The object is then checked for
+(``stat``) and written with ``If-None-Match: *``, which MinIO and S3 honour and rclone serve s3
+ignores. A different chunk under a claimed number is refused (:class:`ChunkConflict`, 409 with
+both hashes), raises the counter's ``chunk-conflict`` alarm and is audited; the stored chunk
+stays as it was. The claim is committed on its own rather than holding a row lock over the PUT:
+on SQLite that lock would stall every writer for as long as a slow or absent store takes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.chunks import ChunkMeta, live_key, live_prefix, object_metadata
+from domain.errors import Forbidden, Invalid
+from domain.flac import CODEC, CONTENT_TYPE, CodecError, flac_streaminfo
+from domain.names import check_session
+from services import audit
+from services.accounts import Principal
+from services.alarms import set_counter_alarm
+from services.catalog import Catalog, ChunkConflict, CounterInfo
+from storage.engine import read_session, write_session
+from storage.objects import ObjectStore
+from storage.store_errors import ObjectExists, StoreError
+from storage.tables import Alarm, ApiToken, ChunkClaim, Counter, RecordingSession, Site, now_s
+
+logger = logging.getLogger(__name__)
+
+#: The largest chunk body taken (a 300 s stereo chunk of FLAC is about 12 MB).
+MAX_CHUNK_BYTES = 32 * 1024 * 1024
+MAX_LIVE_BYTES = 4 * 1024 * 1024
+#: Live segments kept per counter in the store (the newest); older ones are deleted.
+LIVE_KEEP = 30
+CONFLICT = "chunk-conflict"
+
+
+class NotBound(Forbidden):
+    code = "agent_unbound"
+
+    def __init__(self) -> None:
+        super().__init__("token", "is not an agent token bound to a counter (counterwatch agent token)")
+
+
+class OtherCounter(Forbidden):
+    """The agent names, or writes into a session of, a counter its token is not for."""
+
+    code = "agent_binding"
+
+    def __init__(self, what: str, bound: CounterInfo) -> None:
+        super().__init__(what, f"this token writes for counter {bound.site}/{bound.name} only",
+                         site=bound.site, counter=bound.name)
+
+
+class ChunkMismatch(Invalid):
+    """A body that is not what its metadata says (sha256, size, FLAC header, session format)."""
+
+    code = "chunk_mismatch"
+
+
+def binding(db: Session, user: Principal) -> CounterInfo:
+    """The counter an agent's token writes for.
+
+    Raises:
+        NotBound: not a bound agent token (or its counter is gone).
+    """
+    if user.role != "agent" or user.counter_id is None:
+        raise NotBound()
+    row = db.execute(select(Counter, Site).join(Site, Counter.site_id == Site.id)
+                     .where(Counter.id == user.counter_id)).first()
+    if row is None or not user.can_see(row[1].name):
+        raise NotBound()
+    c, st = row
+    return CounterInfo(c.id, st.name, c.name, c.channels, st.timezone)
+
+
+@dataclass(frozen=True)
+class Hello:
+    """What an agent learns about itself: its counter, the counter's channel map, and when its
+    token expires (None: never)."""
+
+    site: str
+    counter: str
+    channels: str
+    token_expires_s: float | None
+
+
+def hello(db: Session, user: Principal) -> Hello:
+    info = binding(db, user)
+    expires = db.scalar(select(ApiToken.expires_s).where(ApiToken.id == user.token_id))
+    return Hello(info.site, info.name, info.channels, expires)
+
+
+@dataclass(frozen=True)
+class ChunkClaimed:
+    """The fields an agent sends with a chunk body (its site and counter come from the token)."""
+
+    session: str
+    seq: int
+    start_sample: int
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    sha256: str
+    size_bytes: int
+    session_wall_start_s: float
+    rms_dbfs: float
+    peak_dbfs: float
+
+
+@dataclass(frozen=True)
+class ChunkReceipt:
+    key: str
+    sha256: str
+    #: False: this chunk was stored before (a retry after a lost answer).
+    new: bool
+
+
+def check_body(claimed: ChunkClaimed, data: bytes) -> None:
+    """Refuse a body that is not what ``claimed`` says.
+
+    Raises:
+        ChunkMismatch: naming the first field that differs.
+    """
+    got = hashlib.sha256(data).hexdigest()
+    if len(data) != claimed.size_bytes:
+        raise ChunkMismatch("chunk body", f"has {len(data)} bytes, the metadata says {claimed.size_bytes}",
+                            field="size_bytes")
+    if got != claimed.sha256.lower():
+        raise ChunkMismatch("chunk body", f"has sha256 {got}, the metadata says {claimed.sha256}", field="sha256",
+                            body_sha256=got)
+    try:
+        info = flac_streaminfo(data)
+    except CodecError as e:
+        raise ChunkMismatch("chunk body", f"is not FLAC: {e.reason}", field="body") from e
+    for field, header, said in (("samples", info.samples, claimed.samples),
+                                ("sample_rate_hz", info.sample_rate_hz, claimed.sample_rate_hz),
+                                ("channels", info.channels, claimed.channels), ("bits_per_sample", info.bits_per_sample, 16)):
+        if header != said:
+            raise ChunkMismatch("chunk body", f"FLAC header says {field}={header}, the metadata says {said}",
+                                field=field)
+
+
+def retain_until(meta: ChunkMeta, retention_days: float | None) -> dt.datetime | None:
+    """Until when a chunk's object stays locked (where the bucket has Object Lock): its capture
+    time plus the site's retention. The store writes a date already past unlocked."""
+    if retention_days is None:
+        return None
+    return dt.datetime.fromtimestamp(meta.wall_start_s, dt.UTC) + dt.timedelta(days=retention_days)
+
+
+def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta) -> str | None:
+    """Claim (session, seq) for ``meta``, or find the chunk registered or claimed already.
+    Returns None when ``meta`` holds the claim, "registered" when this very chunk is catalogued,
+    else the sha256 of the other chunk that holds the number.
+
+    Raises:
+        OtherCounter: the session belongs to another counter. ChunkMismatch: another format.
+    """
+    for _ in range(2):          # a concurrent claim of the same number: read it the second time
+        try:
+            with write_session(engine) as s:
+                sess = s.get(RecordingSession, meta.session)
+                if sess is not None and sess.counter_id != info.id:
+                    raise OtherCounter(f"session {meta.session}", info)
+                if sess is not None and (sess.sample_rate_hz, sess.channels) != (meta.sample_rate_hz, meta.channels):
+                    raise ChunkMismatch(f"chunk {meta.session}/{meta.seq}", f"is {meta.sample_rate_hz} Hz x "
+                                        f"{meta.channels}, its session is {sess.sample_rate_hz} Hz x {sess.channels}",
+                                        field="channels")
+                claim = s.get(ChunkClaim, (meta.session, meta.seq))
+                if claim is None:
+                    s.add(ChunkClaim(session_id=meta.session, seq=meta.seq, counter_id=info.id, sha256=meta.sha256,
+                                     size_bytes=meta.size_bytes, start_sample=meta.start_sample, claimed_s=now_s()))
+                    return None
+                if claim.counter_id != info.id:
+                    raise OtherCounter(f"session {meta.session}", info)
+                if claim.sha256 != meta.sha256 or claim.start_sample != meta.start_sample:
+                    return claim.sha256
+                return None
+        except IntegrityError:
+            continue
+    raise ChunkConflict(f"chunk {meta.key}", "is being claimed by another upload right now; send again")
+
+
+_ABSENT = "absent"
+
+
+def _differs(store: ObjectStore, key: str, data: bytes) -> str | None:
+    """None when the object at ``key`` is ``data``; :data:`_ABSENT` when there is none; else what
+    it holds (its sha256, or its MD5 where the store lost the metadata, as rclone does on a
+    restart)."""
+    info = store.stat(key)
+    if info is None:
+        return _ABSENT
+    if info.metadata.get("sha256"):
+        stored = info.metadata["sha256"]
+        return None if stored == hashlib.sha256(data).hexdigest() else stored
+    if info.md5_hex:
+        return None if info.md5_hex == hashlib.md5(data, usedforsecurity=False).hexdigest() else f"md5 {info.md5_hex}"
+    stored_data = store.get_bytes(key)
+    return None if stored_data == data else hashlib.sha256(stored_data).hexdigest()
+
+
+def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: ChunkClaimed, data: bytes, *,
+                  client: str = "") -> ChunkReceipt:
+    """Check, store once and register one chunk of the agent's counter.
+
+    Raises:
+        NotBound, OtherCounter; ChunkMismatch (and other Invalid: a bad session id or numbering);
+        ChunkConflict: another chunk holds the number (the alarm is raised, the stored one stays);
+        StoreError: the store refused or is down (StoreUnavailable: retry later).
+    """
+    with read_session(engine) as s:
+        info = binding(s, user)
+        retention_days = s.scalar(select(Site.retention_days).where(Site.name == info.site))
+    check_session(claimed.session)
+    check_body(claimed, data)
+    meta = ChunkMeta(site=info.site, counter=info.name, session=claimed.session, seq=claimed.seq,
+                     start_sample=claimed.start_sample, samples=claimed.samples, sample_rate_hz=claimed.sample_rate_hz,
+                     channels=claimed.channels, codec=CODEC, sha256=claimed.sha256.lower(), size_bytes=len(data),
+                     session_wall_start_s=claimed.session_wall_start_s, rms_dbfs=claimed.rms_dbfs,
+                     peak_dbfs=claimed.peak_dbfs)
+    other = _claim(engine, info, meta)
+    if other is not None:
+        _conflict(engine, user, info, meta, stored_sha256=other, client=client)
+    stored = _differs(store, meta.key, data)
+    if stored == _ABSENT:
+        try:
+            store.put_bytes(meta.key, data, content_type=CONTENT_TYPE, metadata=object_metadata(meta),
+                            retain_until=retain_until(meta, retention_days), if_absent=True)
+            stored = None
+        except ObjectExists:        # written meanwhile (a store that honours If-None-Match)
+            stored = _differs(store, meta.key, data)
+    if stored is not None:
+        _conflict(engine, user, info, meta, stored_sha256=stored, client=client)
+    try:
+        new = Catalog(engine).register_chunk(meta)
+    except ChunkConflict as e:
+        _conflict(engine, user, info, meta, stored_sha256=str(e.params.get("stored_sha256", "?")), client=client)
+    return ChunkReceipt(meta.key, meta.sha256, new)
+
+
+def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored_sha256: str,
+              client: str) -> None:
+    detail = (f"session {meta.session} seq {meta.seq}: stored sha256 {stored_sha256}, refused sha256 "
+              f"{meta.sha256}; the stored chunk is kept")
+    with write_session(engine) as s:
+        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
+        set_counter_alarm(s, info.id, CONFLICT, True, now_s(), detail)
+        audit.append(s, user_id=user.id, user_name=user.name, action="chunk.conflict", target=f"chunk:{meta.key}",
+                     client=client, detail=detail)
+    logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
+    raise ChunkConflict(f"chunk {meta.key}", "another chunk is stored under this session and number; refused",
+                        stored_sha256=stored_sha256, offered_sha256=meta.sha256)
+
+
+def receive_live(engine: Engine, store: ObjectStore, user: Principal, *, session: str, seq: int, start_sample: int,
+                 samples: int, session_wall_start_s: float, data: bytes) -> str:
+    """Store one live segment of the agent's counter, point the counter's live feed at it, and
+    delete the segment :data:`LIVE_KEEP` older (and, at a session's first one, what earlier
+    sessions left). Returns its key.
+
+    Raises:
+        NotBound; ChunkMismatch (not FLAC, or not ``samples`` long); StoreError.
+    """
+    with read_session(engine) as s:
+        info = binding(s, user)
+    try:
+        header = flac_streaminfo(data)
+    except CodecError as e:
+        raise ChunkMismatch("live segment", f"is not FLAC: {e.reason}", field="body") from e
+    if header.samples != samples or header.bits_per_sample != 16:
+        raise ChunkMismatch("live segment", f"FLAC header says {header.samples} samples, the metadata {samples}",
+                            field="samples")
+    key = live_key(site=info.site, counter=info.name, session=session, seq=seq)
+    store.put_bytes(key, data, content_type=CONTENT_TYPE, metadata={
+        "start-sample": str(start_sample), "samples": str(samples), "session-wall-start-s": repr(session_wall_start_s)})
+    Catalog(engine).set_live(info.site, info.name, session=session, seq=seq,
+                             wall_start_s=session_wall_start_s + start_sample / header.sample_rate_hz)
+    try:
+        if seq >= LIVE_KEEP:
+            store.delete(live_key(site=info.site, counter=info.name, session=session, seq=seq - LIVE_KEEP))
+        if seq == 0:
+            mine = f"{live_prefix(info.site, info.name)}{session}/"
+            for old in store.iter_keys(live_prefix(info.site, info.name)):
+                if not old.startswith(mine):
+                    store.delete(old)
+    except StoreError as e:      # old live audio is only clutter: the next segment tries again
+        logger.info("ingest: counter %s/%s: old live segments not deleted yet: %s", info.site, info.name, e)
+    return key
+
+
+def receive_heartbeat(engine: Engine, user: Principal, *, level_dbfs: float, status: str,
+                      quarantined_chunks: int = 0) -> None:
+    """An agent's heartbeat: its level and status (raising or clearing the alarms named like the
+    status), and the chunks it keeps aside after a refusal (``chunk-conflict`` stays open while
+    there are any)."""
+    with read_session(engine) as s:
+        info = binding(s, user)
+    Catalog(engine).heartbeat(info.site, info.name, level_dbfs=level_dbfs, status=status)
+    with write_session(engine) as s:
+        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
+        open_ = s.scalar(select(Alarm.id).where(Alarm.counter_id == info.id, Alarm.kind == CONFLICT,
+                                                Alarm.cleared_s.is_(None)))
+        if quarantined_chunks and open_ is None:
+            set_counter_alarm(s, info.id, CONFLICT, True, now_s(),
+                              f"{quarantined_chunks} refused chunk(s) kept aside in the agent's spool quarantine")
+        elif not quarantined_chunks and open_ is not None:
+            set_counter_alarm(s, info.id, CONFLICT, False, now_s(), "")
+
+
+def end_session(engine: Engine, user: Principal, session: str) -> None:
+    """The agent stopped cleanly: its session (of its counter) can be closed.
+
+    Raises:
+        NotBound; OtherCounter: the session is another counter's.
+    """
+    check_session(session)
+    with read_session(engine) as s:
+        info = binding(s, user)
+        owner = s.scalar(select(RecordingSession.counter_id).where(RecordingSession.id == session))
+    if owner is not None and owner != info.id:
+        raise OtherCounter(f"session {session}", info)
+    Catalog(engine).end_session(session)

@@ -1,0 +1,64 @@
+"""Issue 11, item 3: every access and change the issue found unaudited now leaves its row, with
+who, what and the detail (the review note included): opening a transcript, a search, a CSV
+export, the flag list, a refused cross-site attempt, an emergency notice, deleting content,
+registering a screen (which issues a token), logout."""
+from __future__ import annotations
+
+import time
+
+from tests.support.stack import AppEnv
+
+
+def _last(app_env: AppEnv, action: str):
+    rows = app_env.audit_rows(action)
+    assert rows, f"no {action} row"
+    return rows[-1]
+
+
+def test_each_access_and_change_is_audited_with_its_detail(app_env: AppEnv):
+    iid = app_env.add_interaction(wall_start_s=time.time() - 60, segments=[(0.0, 2.0, "staff", "您好，请坐")],
+                                  flags=[dict(type="forbidden", rule="F-RUDE")])
+    annex_iid = app_env.add_interaction(site="annex", counter="a1", wall_start_s=time.time() - 60)
+    token = app_env.make_user("supervisor", ["hall"])
+    who = app_env.names[token]
+    sup = app_env.client(token)
+
+    assert sup.get(f"/api/v1/interactions/{iid}").status_code == 200
+    row = _last(app_env, "transcript.view")
+    assert (row.user_name, row.target) == (who, f"interaction:{iid}")
+
+    assert sup.get("/api/v1/interactions/search", params={"q": "请坐", "site": "hall"}).status_code == 200
+    assert "请坐" in _last(app_env, "search").detail and "hall" in _last(app_env, "search").detail
+
+    assert sup.get("/api/v1/flags", params={"rule": "F-RUDE"}).status_code == 200
+    assert "F-RUDE" in _last(app_env, "flags.list").detail
+
+    fid = sup.get("/api/v1/flags").json()[0]["id"]
+    assert sup.post(f"/api/v1/flags/{fid}/review", json={"state": "dismissed", "note": "误报，已听录音"}).status_code == 200
+    assert _last(app_env, "flag.review").detail == "dismissed: 误报，已听录音"
+
+    r = sup.get("/api/v1/reports/monthly", params={"month": time.strftime("%Y-%m"), "format": "csv"})
+    assert r.status_code == 200
+    assert _last(app_env, "report.export").user_name == who
+
+    assert sup.get(f"/api/v1/interactions/{annex_iid}").status_code == 404      # another site's
+    assert sup.get("/api/v1/flags", params={"site": "annex"}).status_code == 403
+    refused = [r.target for r in app_env.audit_rows("access.refused") if r.user_name == who]
+    assert f"GET /api/v1/interactions/{annex_iid}" in refused and "GET /api/v1/flags" in refused
+
+    r = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"})
+    assert r.status_code == 201
+    row = _last(app_env, "screen.register")
+    assert "lobby" in row.target and r.json()["token"] not in f"{row.target} {row.detail}"
+
+    r = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "系统维护", "body": "暂停取号"})
+    assert r.status_code == 201, r.text
+    assert _last(app_env, "interrupt.create").user_name == who
+
+    content = sup.post("/api/v1/signage/content/text", json={"site": "hall", "name": "guide", "title": "办事指南"})
+    assert content.status_code == 201, content.text
+    assert sup.delete(f"/api/v1/signage/content/{content.json()['id']}").status_code == 204
+    assert _last(app_env, "content.delete").target == f"content:{content.json()['id']}"
+
+    assert sup.post("/api/v1/auth/logout").status_code == 204
+    assert _last(app_env, "logout").user_name == who
