@@ -9,7 +9,7 @@ log's hash chain columns, proof of play unique per screen
 * ``signage_plays``: ``uid`` unique per screen instead of across all screens.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0041
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
