@@ -68,6 +68,12 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip().split("load average:")[-1].strip()
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -94,6 +100,7 @@ class Level:
     heartbeat_failures: int = 0
     register_retries: int = 0
     live_failures: int = 0
+    api_cpu_s: float = 0.0
     load: str = ""
 
     @property
@@ -350,14 +357,15 @@ class Stack:
 def table(backend: str, levels: list[Level], end: dict) -> str:
     lines = [f"### {backend}", "",
              "| clients | req/s | p50 ms | p95 ms | p99 ms | requests | errors | heartbeat failures "
-             "| registration retries | live failures | load (1/5/15 min) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| registration retries | live failures | API CPU ms/req | load (1/5/15 min) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for lv in levels:
         xs = lv.all
         n_err = sum(lv.errors.values())
         lines.append(f"| {lv.clients} | {(len(xs) + n_err) / lv.seconds:.1f} | {pct(xs, 50) * 1e3:.0f} "
                      f"| {pct(xs, 95) * 1e3:.0f} | {pct(xs, 99) * 1e3:.0f} | {len(xs) + n_err} | {n_err} "
-                     f"| {lv.heartbeat_failures} | {lv.register_retries} | {lv.live_failures} | {lv.load} |")
+                     f"| {lv.heartbeat_failures} | {lv.register_retries} | {lv.live_failures} "
+                     f"| {lv.api_cpu_s * 1e3 / max(1, len(xs) + n_err):.1f} | {lv.load} |")
     lines.append("")
     lines.append("p95 ms by request kind: " + "; ".join(
         f"{lv.clients} clients: " + ", ".join(f"{k} {pct(v, 95) * 1e3:.0f}" for k, v in lv.lat.items())
@@ -382,7 +390,9 @@ def run_backend(backend: str, opts: argparse.Namespace, rng: random.Random) -> s
         asyncio.run(run_level(url, sd, 5, 3.0, rng))
         stack.agent_events(Level(0, 0))
         for n in opts.levels:
+            cpu0 = cpu_s(stack.api.p.pid)
             lv = asyncio.run(run_level(url, sd, n, opts.level_s, rng))
+            lv.api_cpu_s = cpu_s(stack.api.p.pid) - cpu0
             lv.load = uptime()
             stack.agent_events(lv)
             levels.append(lv)
