@@ -4,7 +4,7 @@ A request holds a pooled connection for its read session and, while it audits, a
 FastAPI runs a request's dependencies and its route as separate thread-pool calls. Before the
 read sessions were gated (api.db_gate), more concurrent requests than connections deadlocked
 until the pool timeout: bench/load.py saw every request of 100 clients time out on SQLite.
-Here the pool is 2 + 2 connections and 60 clients send audited transcript reads, searches and
+Here the pool is 2 + 2 connections and 60 clients send transcript reads, searches and
 review listings at once through a real uvicorn: every one is answered, on both backends.
 """
 from __future__ import annotations
@@ -31,7 +31,6 @@ def test_sixty_clients_over_a_pool_of_four_are_all_answered(app_env: AppEnv, db_
     assert slots(engine) == 2
     app = create_app(engine=engine, store=app_env.store)
     paths = [f"/api/v1/interactions/{inter}", "/api/v1/interactions/search?q=办理什么", "/api/v1/flags?review_state=open"]
-    audited_before = len(app_env.audit_rows())
     with serve_app(app) as url:
         def client(i: int) -> list[int]:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
@@ -45,5 +44,3 @@ def test_sixty_clients_over_a_pool_of_four_are_all_answered(app_env: AppEnv, db_
     assert codes == [200] * (3 * CLIENTS)
     # Without the gate, requests deadlock until the pool timeout (10 s) and then answer 500.
     print(f"{3 * CLIENTS} requests in {took:.1f} s")
-    transcript_reads = sum(1 for i in range(CLIENTS) for k in range(3) if (i + k) % len(paths) == 0)
-    assert len(app_env.audit_rows()) - audited_before >= transcript_reads   # every transcript read audited
