@@ -160,9 +160,14 @@ def _indexed_scope(f: SearchFilters) -> bool:
 def scope_segments(session: Session, f: SearchFilters) -> int:
     """About how many segments the interactions matching ``f`` hold (their count, from the
     index, times the mean segments per interaction)."""
-    stmt = _filtered(select(func.count()).select_from(Interaction)
-                     .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id), f)
-    inters = session.execute(stmt).scalar_one()
+    stmt = select(func.count()).select_from(Interaction)
+    # Only the joins the filters need: with a join to counters, SQLite walks every counter's
+    # time window instead of the staff member's rows (ix_inter_staff_time), 0.3 ms against 40.
+    if f.counter or f.sites is not None or f.site:
+        stmt = stmt.join(Counter, Interaction.counter_id == Counter.id)
+    if f.sites is not None or f.site:
+        stmt = stmt.join(Site, Counter.site_id == Site.id)
+    inters = session.execute(_filtered(stmt, f)).scalar_one()
     per = (session.execute(select(func.max(Segment.id))).scalar_one() or 0) / \
         max(1, session.execute(select(func.max(Interaction.id))).scalar_one() or 0)
     return int(inters * max(per, 1.0))
