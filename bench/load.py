@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import random
@@ -54,14 +53,10 @@ KINDS = ("search", "transcript", "playback", "counters", "review")
 WEIGHTS = (4, 2, 2, 1, 1)
 
 
-def _soak_env():  # noqa: ANN202 - a module, loaded by path (bench/signage.py would hide a package)
-    name = "counterwatch_bench_soak_env"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("soak_env.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+def _make_input():  # noqa: ANN202 - bench/soak_env.py's input maker, by path (bench/ is no package)
+    import runpy
+
+    return runpy.run_path(str(Path(__file__).with_name("soak_env.py")))["make_input"]
 
 
 def uptime() -> str:
@@ -271,12 +266,12 @@ class Stack:
         self.api = _Proc("api", cw("api", "--port", str(port)), self.env, self.logs / "api.log")
         self.worker = _Proc("worker", cw("worker"), self.env, self.logs / "worker.log")
         self.procs += [self.api, self.worker]
-        soak = _soak_env()
+        make_input = _make_input()
         length = len(self.opts.levels) * (self.opts.level_s + 5) + 120
         for i, name in enumerate(names):
             channels = 1 if i % 4 == 3 else 2
             wav = self.work / f"{name}.wav"
-            soak.make_input(wav, channels=channels, length_s=length, rng=rng)
+            make_input(wav, channels=channels, length_s=length, rng=rng)
             a = _Proc(name, cw("record", "--counter", name, "--source", f"ffmpeg:{wav}", "--channels", str(channels),
                                "--spool-dir", str(self.work / "spool" / name)), self.env, self.logs / f"{name}.log")
             self.agents.append(a)
