@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import random
 import socket
 import sqlite3
@@ -468,7 +469,8 @@ def main() -> None:
         store = ObjectStore(endpoint=s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
                             bucket="bench-search")
         store.ensure_bucket()
-        out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]})", ""]
+        out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]}, "
+               f"load at start {os.getloadavg()[0]:.2f})", ""]
         pg = None
         if args.postgresql:
             from tests.support.postgres import PgCluster
@@ -484,6 +486,7 @@ def main() -> None:
         if not args.only_search:
             out += bench_seek(tmp, store, args.seeks, rng) + [""]
             out += bench_live(tmp, store, rng)
+    out.append(f"load average at the end (1/5/15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\n".join(out))
 
 
