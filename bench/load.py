@@ -118,9 +118,12 @@ class _Proc:
         out, self.read_to = t[self.read_to:], len(t)
         return out
 
-    def stop(self, timeout_s: float = 60.0) -> int:
+    def stop(self, timeout_s: float = 60.0, *, signalled: bool = False) -> int:
+        """SIGTERM (unless ``signalled`` already: a second one means "stop now" to an agent),
+        then wait up to ``timeout_s`` before SIGKILL."""
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
+            if not signalled:
+                self.p.send_signal(signal.SIGTERM)
             try:
                 self.p.wait(timeout_s)
             except subprocess.TimeoutExpired:
@@ -322,7 +325,7 @@ class Stack:
             return out
         engine = make_engine(self.env["COUNTERWATCH_DATABASE_URL"])
         for a in self.agents:
-            rc = a.stop(120)
+            rc = a.stop(120, signalled=True)
             t = a.text()
             out["agent_exits"].append(rc)
             m = re.search(r"session ([0-9a-f]{32}) done: \d+ frames, (\d+) chunk\(s\) spooled", t)
