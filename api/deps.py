@@ -9,17 +9,17 @@ so no request holds a write lock while it reads or streams.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from api.db_gate import gated_session
 from domain.errors import Forbidden, Unauthenticated
 from services import audit as audit_log
 from services.accounts import Principal, principal_for_token
-from storage.engine import read_session
 from storage.objects import ObjectStore
 from transcribe.rules import Rulebook
 
@@ -37,8 +37,9 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with read_session(request.app.state.engine) as s:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request's read session (api.db_gate: bounded so the pool never runs dry)."""
+    async for s in gated_session(request.app, request.app.state.engine):
         yield s
 
 

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import random
 import socket
 import sqlite3
@@ -45,8 +46,8 @@ from domain.chunks import ChunkMeta  # noqa: E402
 from domain.flac import decode_flac, encode_flac  # noqa: E402
 from services.accounts import add_user  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
-from services.search import search_statement  # noqa: E402
-from storage.engine import make_engine, sqlite_url  # noqa: E402
+from services.search import SearchFilters, search_segments, search_statement  # noqa: E402
+from storage.engine import make_engine, read_session, sqlite_url  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
 from storage.s3server import S3Server  # noqa: E402
 from storage.schema import upgrade
@@ -90,6 +91,7 @@ def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, li
     catalog = Catalog(engine)
     counters = [catalog.add_counter(site, c).id for site, cs in SITES.items() for c in cs]
     engine.dispose()
+    site_of = {cid: i // 4 for i, cid in enumerate(counters)}
     base = _utterances()
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
@@ -99,6 +101,9 @@ def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, li
     now = time.time()
     span_s = 90 * 86400
     with con:
+        con.executemany("INSERT INTO staff (id, site_id, name) VALUES (?, (SELECT id FROM sites WHERE name = ?), ?)",
+                        [(k * len(NAMES) + j + 1, site, name) for k, site in enumerate(SITES)
+                         for j, name in enumerate(NAMES)])
         sessions = {}
         for cid in counters:
             for day in range(90):
@@ -114,7 +119,7 @@ def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, li
             day = min(89, int((wall - (now - span_s)) // 86400))
             start = int((wall - (now - span_s) - day * 86400) * RATE)
             inters.append((i, cid, sessions[(cid, day)], start + i % 1000, start + i % 1000 + 120 * RATE, wall,
-                           wall + 120, "bench", wall + 130, ""))
+                           wall + 120, "bench", wall + 130, "", site_of[cid] * len(NAMES) + rng.randrange(len(NAMES)) + 1))
             t = 0.0
             for _ in range(per):
                 text = _vary(rng, base)
@@ -122,8 +127,8 @@ def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, li
                 segs.append((i, t, t + d, rng.choice("SC"), 0.9, text))
                 t += d + 0.5
         con.executemany("INSERT INTO interactions (id, counter_id, session_id, start_sample, end_sample, "
-                        "wall_start_s, wall_end_s, rulebook_version, analyzed_s, text) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inters)
+                        "wall_start_s, wall_end_s, rulebook_version, analyzed_s, text, staff_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inters)
         con.executemany("INSERT INTO segments (interaction_id, start_s, end_s, speaker, speaker_confidence, text) "
                         "VALUES (?, ?, ?, ?, ?, ?)", segs)     # the FTS triggers index each row
     con.execute("ANALYZE")
@@ -176,7 +181,8 @@ def queries(rng: random.Random, base: list[str], n: int) -> list[str]:
     return out
 
 
-def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int, rng: random.Random) -> list[str]:
+def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int, rng: random.Random,
+                 pg_url: str | None = None) -> list[str]:
     db = tmp / "search.db"
     build_s, base = build_db(db, n_segments, rng)
     lines = [f"database: {n_segments:,} segments built and indexed in {build_s:.1f} s "
@@ -189,7 +195,7 @@ def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int,
     fixed = ["下班", "不知道", "自己看", "快下班", "社保卡", "身份证复印件", "请稍等", "没有这句话的"]
     raw = sqlite3.connect(db)
     hits_per_q = []
-    raw_match, raw_full, api_ms, api_sup, api_two, api_filt = [], [], [], [], [], []
+    raw_match, raw_full, api_ms, api_sup, api_two, api_filt, api_staff = [], [], [], [], [], [], []
     with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as c, \
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}) as cs:
         for q in qs[:20]:                                    # warm the page cache and the pools
@@ -218,6 +224,12 @@ def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int,
             r = c.get("/api/v1/interactions/search", params={"q": q, "counter": "c2",
                                                                    "since_s": time.time() - 7 * 86400})
             api_filt.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+            t0 = time.perf_counter()
+            r = c.get("/api/v1/interactions/search", params={"q": q, "staff": "张伟", "since_s": time.time() - 30 * 86400,
+                                                                   "until_s": time.time()})
+            api_staff.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
         twos = [q[:2] for q in qs[: max(20, n_queries // 5)]]
         for q in twos:
             t0 = time.perf_counter()
@@ -233,7 +245,14 @@ def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int,
             n = raw.execute("SELECT count(*) FROM segments WHERE text LIKE ?", (f"%{q}%",)).fetchone()[0]
             fixed_rows.append(f"| {q:<12} | {n:>8,} | {len(r.json()):>4} | {statistics.median(ms):>7.2f} |")
     raw.close()
+    filt = bench_filters(engine, qs, "SQLite")
     engine.dispose()
+    if pg_url:
+        pg_s = build_pg(db, pg_url)
+        pg_engine = make_engine(pg_url)
+        filt += [f"PostgreSQL: the same rows copied in {pg_s:.1f} s (pg_trgm GIN index)"]
+        filt += bench_filters(pg_engine, qs, "PostgreSQL")
+        pg_engine.dispose()
     lines += [f"query mix: {len(qs)} substrings (3-6 chars) of corpus utterances; matching segments per query: "
               f"median {statistics.median(hits_per_q):,.0f}, p95 {pct(hits_per_q, 95):,.0f}, max {max(hits_per_q):,}",
               "",
@@ -244,11 +263,75 @@ def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int,
               _row("API /interactions/search, admin", api_ms, "HTTP, auth, JSON"),
               _row("API, supervisor of one site", api_sup, "site scope"),
               _row("API, counter + last 7 days", api_filt, "filters"),
+              _row("API, staff + month", api_staff, "filters"),
               _row("API, 2-char queries (LIKE fallback)", api_two, "no trigram"),
               "",
               "| fixed query  | segments | hits | API ms (median of 5) |",
-              "|--------------|----------|------|---------|", *fixed_rows]
+              "|--------------|----------|------|---------|", *fixed_rows, "",
+              "| filtered search, service level (ms)          |     n |     p50 |     p95 |     p99 | note |",
+              "|----------------------------------------------|-------|---------|---------|---------|------|", *filt]
     return lines
+
+
+def filter_cases(now: float) -> list[tuple[str, SearchFilters]]:
+    """The two filtered paths of issue 12: a counter over the last 7 days, a staff member over a month."""
+    return [("counter + last 7 days", SearchFilters(counter="c2", since_s=now - 7 * 86400)),
+            ("staff + month", SearchFilters(staff="张伟", since_s=now - 30 * 86400, until_s=now))]
+
+
+def bench_filters(engine, qs: list[str], label: str) -> list[str]:  # noqa: ANN001
+    """Service-level p50/p95/p99 of the filtered paths: the old plan (every FTS/trigram match
+    joined and sorted, what these filters always took) next to :func:`search_segments`, in the
+    same run on the same database; the hits of both are compared."""
+    dialect = engine.dialect.name
+    rows, mismatches = [], 0
+    with read_session(engine) as s:
+        for name, f in filter_cases(time.time()):
+            old, new = [], []
+            for q in qs[:10]:                                           # warm
+                search_segments(s, q, filters=f)
+            for q in qs:
+                t0 = time.perf_counter()
+                a = [r[0] for r in s.execute(search_statement(q, dialect=dialect, filters=f, limit=50))]
+                old.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                b = [h.segment_id for h in search_segments(s, q, filters=f, limit=50)]
+                new.append((time.perf_counter() - t0) * 1000)
+                mismatches += a != b
+            rows += [_row(f"{label} {name}: old plan (sort all matches)", old, "baseline"),
+                     _row(f"{label} {name}: search_segments", new, "target p95 <= 20 ms")]
+    return rows + [f"({label}: old and new plan returned different hits for {mismatches} of "
+                   f"{2 * len(qs)} queries)"]
+
+
+def build_pg(sqlite_db: Path, url: str) -> float:
+    """Copy the SQLite bench database into PostgreSQL (migrated to head, trigram index)."""
+    import psycopg
+
+    t0 = time.perf_counter()
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    src = sqlite3.connect(sqlite_db)
+    tables = {"sites": None, "counters": None, "staff": None, "sessions": None, "interactions": None,
+              "segments": None}
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
+        pg.execute("DELETE FROM counters")
+        pg.execute("DELETE FROM sites")
+        for t in tables:
+            cur = src.execute(f"SELECT * FROM {t}")
+            cols = [d[0] for d in cur.description]
+            with pg.cursor().copy(f"COPY {t} ({', '.join(cols)}) FROM STDIN") as cp:
+                for row in cur:
+                    cp.write_row(row)
+        for t in tables:
+            pg.execute(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"
+                       if t != "sessions" else "SELECT 1")
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("VACUUM ANALYZE")
+    src.close()
+    return time.perf_counter() - t0
 
 
 def _speech_hour() -> np.ndarray:
@@ -376,6 +459,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seeks", type=int, default=40)
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--postgresql", action="store_true", help="also the filtered paths on PostgreSQL (same data)")
+    ap.add_argument("--only-search", action="store_true", help="skip the seek and live parts")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(args.seed)
@@ -384,10 +469,24 @@ def main() -> None:
         store = ObjectStore(endpoint=s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
                             bucket="bench-search")
         store.ensure_bucket()
-        out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]})", ""]
-        out += bench_search(tmp, store, args.segments, args.queries, rng) + [""]
-        out += bench_seek(tmp, store, args.seeks, rng) + [""]
-        out += bench_live(tmp, store, rng)
+        out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]}, "
+               f"load at start {os.getloadavg()[0]:.2f})", ""]
+        pg = None
+        if args.postgresql:
+            from tests.support.postgres import PgCluster
+
+            pg = PgCluster()
+            pg.start(fsync=False)
+        try:
+            out += bench_search(tmp, store, args.segments, args.queries, rng, pg.url if pg else None) + [""]
+        finally:
+            if pg is not None:
+                pg.stop_immediate()
+                pg.remove()
+        if not args.only_search:
+            out += bench_seek(tmp, store, args.seeks, rng) + [""]
+            out += bench_live(tmp, store, rng)
+    out.append(f"load average at the end (1/5/15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\n".join(out))
 
 

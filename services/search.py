@@ -127,8 +127,8 @@ def _filtered(stmt: Select, f: SearchFilters) -> Select:
         stmt = stmt.where(Site.name == f.site)
     if f.counter:
         stmt = stmt.where(Counter.name == f.counter)
-    if f.staff:
-        stmt = stmt.where(exists().where(Staff.id == Interaction.staff_id, Staff.name == f.staff))
+    if f.staff:   # by id, so that ix_inter_staff_time can serve it
+        stmt = stmt.where(Interaction.staff_id.in_(select(Staff.id).where(Staff.name == f.staff)))
     if f.since_s is not None:
         stmt = stmt.where(Interaction.wall_start_s >= f.since_s)
     if f.until_s is not None:
@@ -149,6 +149,28 @@ def _selective(f: SearchFilters) -> bool:
     """Filters that may leave few of the recent interactions (a newest-first scan could then
     read far back); a site scope and a time window do not count."""
     return bool(f.counter or f.staff or f.rule or f.review_state or f.rating)
+
+
+def _indexed_scope(f: SearchFilters) -> bool:
+    """A counter or staff filter with no flag or rating filter: the interactions in scope can be
+    walked newest first by an index (ix_inter_counter_time, ix_inter_staff_time), and counted."""
+    return bool(f.counter or f.staff) and not (f.rule or f.review_state or f.rating)
+
+
+def scope_segments(session: Session, f: SearchFilters) -> int:
+    """About how many segments the interactions matching ``f`` hold (their count, from the
+    index, times the mean segments per interaction)."""
+    stmt = select(func.count()).select_from(Interaction)
+    # Only the joins the filters need: with a join to counters, SQLite walks every counter's
+    # time window instead of the staff member's rows (ix_inter_staff_time), 0.3 ms against 40.
+    if f.counter or f.sites is not None or f.site:
+        stmt = stmt.join(Counter, Interaction.counter_id == Counter.id)
+    if f.sites is not None or f.site:
+        stmt = stmt.join(Site, Counter.site_id == Site.id)
+    inters = session.execute(_filtered(stmt, f)).scalar_one()
+    per = (session.execute(select(func.max(Segment.id))).scalar_one() or 0) / \
+        max(1, session.execute(select(func.max(Interaction.id))).scalar_one() or 0)
+    return int(inters * max(per, 1.0))
 
 
 def fts_match_count(session: Session, query: str, *, cap: int) -> int:
@@ -213,10 +235,15 @@ def search_segments(session: Session, query: str, *, filters: SearchFilters = Se
     dialect = session.get_bind().dialect.name
     time_first = False
     if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and 0 < len(q) <= MAX_QUERY_CHARS \
-            and not _selective(filters):
+            and (not _selective(filters) or _indexed_scope(filters)):
         # Sorting every match costs ~1 us each (30 ms at 30,000); for such common phrases the
-        # newest interactions hold enough hits, so scan those instead.
-        segments = session.execute(select(func.max(Segment.id))).scalar_one() or 0
+        # newest interactions hold enough hits, so scan those instead. With a counter or staff
+        # filter the scan walks only that scope (by its index), so it is weighed against the
+        # segments in scope: a counter's last 7 days is a few thousand segments at most.
+        if _selective(filters):
+            segments = scope_segments(session, filters)
+        else:
+            segments = session.execute(select(func.max(Segment.id))).scalar_one() or 0
         cap = time_first_threshold(limit, segments)
         time_first = fts_match_count(session, q, cap=cap) >= cap
     stmt = search_statement(q, dialect=dialect, filters=filters, limit=limit, time_first=time_first)

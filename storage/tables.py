@@ -173,7 +173,8 @@ class Job(Base):
 
 class Interaction(Base):
     __tablename__ = "interactions"
-    __table_args__ = (UniqueConstraint("session_id", "start_sample"), Index("ix_inter_counter_time", "counter_id", "wall_start_s"))
+    __table_args__ = (UniqueConstraint("session_id", "start_sample"), Index("ix_inter_counter_time", "counter_id", "wall_start_s"),
+                      Index("ix_inter_staff_time", "staff_id", "wall_start_s"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))

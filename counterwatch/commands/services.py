@@ -183,19 +183,39 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
 
 
 class ApiServer:
-    """uvicorn in a thread, stoppable; remembers the port it bound."""
+    """uvicorn in a thread, stoppable; remembers the port it bound. With ``reuse_port`` it
+    listens with SO_REUSEPORT on exactly ``port``, so several API processes share one port and
+    the kernel spreads new connections over them (sessions live in the database, so any of
+    them serves any client)."""
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, *, reuse_port: bool = False) -> None:
+        import socket
+
         import uvicorn
 
         from storage.s3server import free_port, port_is_free
 
-        if port == 0 or not port_is_free(host, port):
+        self._sockets: list[socket.socket] | None = None
+        if reuse_port:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as e:
+                sock.close()
+                raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror}") from e
+            self._sockets = [sock]
+            port = sock.getsockname()[1]
+        elif port == 0 or not port_is_free(host, port):
             port = free_port(host)
         self.port = port
         # proxy_headers off: X-Forwarded-* are believed from the configured proxies only (api.edge).
+        # Keep-alive longer than a console's pause between requests: a connection the server
+        # closes just as the browser reuses it fails that request (the load bench saw a few).
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False,
-                                                     server_header=False, access_log=False, lifespan="off"))
+                                                     server_header=False, access_log=False, lifespan="off",
+                                                     timeout_keep_alive=75))
 
     @property
     def should_exit(self) -> bool:
@@ -206,7 +226,7 @@ class ApiServer:
         self._server.should_exit = value
 
     def run(self) -> None:
-        self._server.run()
+        self._server.run(sockets=self._sockets)
 
     @property
     def started(self) -> bool:
@@ -214,7 +234,7 @@ class ApiServer:
 
 
 def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: Path | None = None,
-              trusted_proxies: str = "") -> tuple[ApiServer, threading.Thread]:
+              trusted_proxies: str = "", reuse_port: bool = False) -> tuple[ApiServer, threading.Thread]:
     from api.app import create_app
     from transcribe.rules import load_rulebook
 
@@ -223,7 +243,7 @@ def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: P
         app = create_app(engine=eng, store=store, rulebook=load_rulebook(rules), trusted_proxies=proxies)
     except ValueError as e:      # a trusted proxy that is no address
         fail(str(e))
-    server = ApiServer(app, host, port)
+    server = ApiServer(app, host, port, reuse_port=reuse_port)
     t = threading.Thread(target=server.run, name="api")
     t.start()
     deadline = time.monotonic() + 15
@@ -237,13 +257,16 @@ def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: P
 @click.command()
 @click.option("--host", default="127.0.0.1", help="Address to bind (behind a TLS proxy in production).")
 @click.option("--port", type=int, default=8000)
+@click.option("--reuse-port", is_flag=True,
+              help="Listen with SO_REUSEPORT: several API processes on one port share the connections.")
 @data_option
 @click.pass_context
-def api(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
-    """Serve the API and the web console. Several can run behind a load balancer."""
+def api(ctx: click.Context, host: str, port: int, reuse_port: bool, data_dir: Path | None) -> None:
+    """Serve the API and the web console. Several can run behind a load balancer, or on one
+    port of one machine with --reuse-port."""
     s = settings_of(ctx, data_dir=data_dir)
     server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port, rules=s.rules,
-                          trusted_proxies=s.trusted_proxies)
+                          trusted_proxies=s.trusted_proxies, reuse_port=reuse_port)
     click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
     stop = threading.Event()
     stop_on_signals(stop, "api")

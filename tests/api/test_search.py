@@ -178,3 +178,33 @@ def test_every_search_plan_agrees_with_a_plain_scan(app_env: AppEnv):
             for time_first in ((False, True) if dialect == "sqlite" else (False,)):
                 rows = s.execute(search_statement(q, dialect=dialect, time_first=time_first, limit=10_000)).all()
                 assert {r[0] for r in rows} == expect, (q, time_first)
+
+def test_counter_and_staff_filters_over_many_matches_agree_with_sorting_them_all(app_env: AppEnv):
+    """A counter + last 7 days or staff + month search of a common phrase (more matches than
+    the cut-off, so SQLite walks the scope newest first, issue 12): the same hits, in the same
+    order, as sorting every match, and only hits in scope; through the API as well."""
+    from services.search import SearchFilters, search_segments
+
+    phrases = ("请稍等，我看一下", "您好，请问办理什么业务", "请稍等片刻", "谢谢，请慢走")
+    for i in range(90):
+        app_env.add_interaction(counter=("c1", "c2")[i % 2], staff=("王芳", "李强", "张伟")[i % 3],
+                                wall_start_s=NOW - i * 0.4 * 86400,
+                                segments=[(k * 2.0, k * 2.0 + 1.5, "S", phrases[(i + k) % 4]) for k in range(12)])
+    dialect = app_env.engine.dialect.name
+    cases = [SearchFilters(counter="c2", since_s=NOW - 7 * 86400),
+             SearchFilters(staff="王芳", since_s=NOW - 30 * 86400, until_s=NOW + 1)]
+    admin = app_env.token("admin", [])
+    with Session(app_env.engine) as s:
+        for f in cases:
+            expect = [r[0] for r in s.execute(search_statement("请稍等", dialect=dialect, filters=f, limit=50))]
+            got = search_segments(s, "请稍等", filters=f, limit=50)
+            assert len(expect) == 50 and [h.segment_id for h in got] == expect, f
+            inter = {h.interaction_id for h in got}
+            rows = s.execute(text("SELECT i.id, c.name, st.name, i.wall_start_s FROM interactions i "
+                                  "JOIN counters c ON c.id = i.counter_id LEFT JOIN staff st ON st.id = i.staff_id")).all()
+            for iid, counter, staff, wall in rows:
+                if iid in inter:
+                    assert (f.counter in (None, counter)) and (f.staff in (None, staff)) and wall >= f.since_s
+            params = {k: v for k, v in (("counter", f.counter), ("staff", f.staff), ("since_s", f.since_s),
+                                        ("until_s", f.until_s)) if v is not None}
+            assert [h["segment_id"] for h in _get(app_env, admin, q="请稍等", **params)] == expect
