@@ -271,14 +271,26 @@ class Stack:
         self.procs += [self.api, self.worker]
         make_input = _make_input()
         length = len(self.opts.levels) * (self.opts.level_s + 5) + 120
+        url_api = f"http://127.0.0.1:{port}"
+        # An agent box holds the API's address and its own token, nothing of the database or the store.
+        box_env = {k: v for k, v in self.env.items() if not k.startswith(("COUNTERWATCH_DATABASE", "COUNTERWATCH_S3"))}
+        from services.tokens import issue_agent_token
+        from storage.engine import make_engine
+
+        token_engine = make_engine(url)
         for i, name in enumerate(names):
             channels = 1 if i % 4 == 3 else 2
             wav = self.work / f"{name}.wav"
             make_input(wav, channels=channels, length_s=length, rng=rng)
+            token_file = self.work / f"{name}.token"
+            token_file.write_text(issue_agent_token(token_engine, site=SITE, counter=name, actor="bench").token + "\n")
+            token_file.chmod(0o600)
             a = _Proc(name, cw("record", "--counter", name, "--source", f"ffmpeg:{wav}", "--channels", str(channels),
-                               "--spool-dir", str(self.work / "spool" / name)), self.env, self.logs / f"{name}.log")
+                               "--spool-dir", str(self.work / "spool" / name)),
+                      {**box_env, "COUNTERWATCH_API_URL": url_api, "COUNTERWATCH_TOKEN_FILE": str(token_file)},
+                      self.logs / f"{name}.log")
             self.agents.append(a)
-        url_api = f"http://127.0.0.1:{port}"
+        token_engine.dispose()
         deadline = time.monotonic() + 120
         while True:
             try:

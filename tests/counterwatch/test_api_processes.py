@@ -55,7 +55,8 @@ def test_two_api_processes_on_one_port_serve_the_same_session(app_env: AppEnv, d
         wait_for(lambda: all(p.poll() is None for p in procs) and len(list(tmp_path.glob("api*.log"))) == 2
                  and all(b"API http://" in (tmp_path / f"api{k}.log").read_bytes() for k in (1, 2)), 60,
                  "both API processes listening")
-        r = httpx.post(f"{url}/api/v1/auth/login", json={"name": name, "password": PASSWORD}, timeout=30)
+        r = httpx.post(f"{url}/api/v1/auth/login", json={"name": name, "password": PASSWORD},
+                       headers={"X-Counterwatch": "1"}, timeout=30)      # as the console sends it
         assert r.status_code == 200, r.text
         cookies = r.cookies
         assert _search_all_ok(url, cookies, 20) == [200] * 20

@@ -1,12 +1,12 @@
 """An agent never exits on a busy or down database (issue 12, item 1): a real ``counterwatch
-record`` process records a dialogue played in real time while its database is away for
-about 5 s mid-recording (SQLite: another process holds the write lock, the agent's busy
-timeout is 0.5 s; PostgreSQL: the server is stopped hard and restarted). It logs the retries
-with their backoff, keeps recording, and when the database is back every spooled chunk
+record`` process, holding only the API's address and its own token (issue 11), records a
+dialogue played in real time while the API's database is away for about 5 s mid-recording
+(SQLite: another process holds the write lock, the API's busy timeout is 0.5 s; PostgreSQL:
+the server is stopped hard and restarted). The API answers 503, the agent logs the retries
+with their backoff and keeps recording, and when the database is back every spooled chunk
 reaches the catalog and heartbeats resume."""
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
@@ -24,6 +24,7 @@ from services.catalog import Catalog
 from storage.engine import make_engine, read_session
 from storage.schema import upgrade
 from storage.tables import Chunk, Counter
+from tests.support.agents import agent_env, serve_agent_api
 from tests.support.postgres import PgCluster
 
 
@@ -38,9 +39,14 @@ def test_agent_rides_out_a_database_that_is_away(backend: str, tmp_path: Path, s
         pg.start()
         url = pg.url
     try:
-        eng = make_engine(url)
+        eng = make_engine(url, sqlite_busy_timeout_s=0.5)
         upgrade(eng)
         Catalog(eng).add_counter("hall", "c1")
+        api_ctx = serve_agent_api(eng, object_store, site="hall", counter="c1")
+        api = api_ctx.__enter__()
+        token_file = tmp_path / "agent.token"
+        token_file.write_text(api.token + "\n")
+        token_file.chmod(0o600)
         wav = tmp_path / "in.wav"
         pcm = decode_file(data_dir / "dev05-stereo-clean.flac", channels=2)[: 16 * 16000]
         with wave.open(str(wav), "wb") as w:
@@ -48,10 +54,8 @@ def test_agent_rides_out_a_database_that_is_away(backend: str, tmp_path: Path, s
             w.setsampwidth(2)
             w.setframerate(16000)
             w.writeframes(np.ascontiguousarray(pcm).tobytes())
-        env = {**os.environ, "COUNTERWATCH_DATABASE_URL": url, "COUNTERWATCH_S3_ENDPOINT": s3_server.endpoint,
-               "COUNTERWATCH_S3_ACCESS_KEY": s3_server.access_key, "COUNTERWATCH_S3_SECRET_KEY": s3_server.secret_key,
-               "COUNTERWATCH_S3_BUCKET": object_store.bucket, "COUNTERWATCH_SQLITE_BUSY_TIMEOUT_S": "0.5",
-               "COUNTERWATCH_HEARTBEAT_S": "1", "COUNTERWATCH_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+        env = agent_env(api.url, token_file, COUNTERWATCH_HEARTBEAT_S="1", COUNTERWATCH_LOG_LEVEL="INFO",
+                        PYTHONUNBUFFERED="1")
         log = tmp_path / "agent.log"
         with open(log, "wb") as f:
             agent = subprocess.Popen([sys.executable, "-m", "counterwatch", "record", "--counter", "c1", "--source",
@@ -78,6 +82,7 @@ def test_agent_rides_out_a_database_that_is_away(backend: str, tmp_path: Path, s
         finally:
             if agent.poll() is None:
                 agent.kill()
+            api_ctx.__exit__(None, None, None)
         text = log.read_text(errors="replace")
         assert re.search(r"retry \d+ in [\d.]+ s", text), text[-3000:]              # logged backoff
         m = re.search(r"session ([0-9a-f]{32}) done: \d+ frames, (\d+) chunk\(s\) spooled, (\d+) uploaded", text)
