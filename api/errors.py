@@ -4,7 +4,8 @@ Routes and services raise :class:`domain.errors.DomainError` subclasses; the han
 by :func:`install` answers with the status of the error's kind and a body
 ``{"detail": {"code", "message", "what", "reason", ...params}}``: ``code`` is machine-readable,
 ``message`` is the Chinese sentence the console shows, ``what``/``reason`` say it in English for
-logs and operators. Request-shape problems keep FastAPI's own 422 body (a list of field errors).
+logs and operators. Request-shape problems keep FastAPI's own 422 body (a list of field errors),
+each error with a Chinese ``message`` beside pydantic's English ``msg``.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
@@ -29,7 +32,7 @@ from domain.errors import (
     Unsupported,
     Upstream,
 )
-from domain.messages import message
+from domain.messages import field_error, message
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,13 @@ def error_response(error: DomainError) -> JSONResponse:
 
 def invalid(loc: list[str], msg: str) -> JSONResponse:
     """A 422 in FastAPI's own validation-error shape, as the OpenAPI description promises."""
-    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)
+    item = {"loc": loc, "msg": msg, "type": "value_error"}
+    return JSONResponse({"detail": [{**item, "message": field_error(item)}]}, status_code=422)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error)."""
+    return [{**e, "message": field_error(e)} for e in jsonable_encoder(errors)]
 
 
 def install(app: FastAPI) -> None:
@@ -86,8 +95,13 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, DataError)
         return invalid(["body"], f"invalid value: {str(exc.orig).splitlines()[0][:200]}")
 
+    async def bad_request(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": field_errors(list(exc.errors()))}, status_code=422)
+
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DataError, bad_value)
+    app.add_exception_handler(RequestValidationError, bad_request)
 
 
 ERROR_SCHEMA = {

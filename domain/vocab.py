@@ -68,6 +68,25 @@ COMPLAINT_STATES: tuple[str, ...] = get_args(ComplaintState)
 CERTAIN_CONFIDENCE = 0.5
 Severity = Literal["low", "medium", "high"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
+#: Whether a flag is at least CERTAIN_CONFIDENCE confident (the review queue's 待确认 tab: uncertain).
+Certainty = Literal["certain", "uncertain"]
+CERTAINTIES: tuple[str, ...] = get_args(Certainty)
+
+# -- the courtesy score (文明服务得分), as Alibaba SCA's 质检评分 counts it ---------------------------
+#: Every assessable interaction starts at SCORE_FULL points and loses these per counted forbidden
+#: phrase, by the rule's severity, and MISSING_COURTESY_POINTS per courtesy rule it misses (at
+#: least 0). A flag counts when confirmed, or when at least CERTAIN_CONFIDENCE and not dismissed.
+SCORE_FULL = 100
+SEVERITY_POINTS: dict[str, int] = {"high": 30, "medium": 15, "low": 5}
+MISSING_COURTESY_POINTS = 10
+#: A staff member or counter reaches the standard (达标) at this score or above.
+SCORE_PASS = 90
+
+
+def flag_counts(review_state: str, confidence: float) -> bool:
+    """Whether a flag counts against the staff (reports, scores): confirmed on review, or certain
+    (at least CERTAIN_CONFIDENCE) and not dismissed. An open uncertain flag waits in 待确认."""
+    return review_state == "confirmed" or (review_state != "dismissed" and confidence >= CERTAIN_CONFIDENCE)
 
 # -- the work queue -----------------------------------------------------------------------------------
 
@@ -95,6 +114,18 @@ LABELS: dict[str, dict[str, str]] = {
     "complaint_state": {"open": "待答复", "answered": "已答复"},
     "severity": {"low": "轻微", "medium": "一般", "high": "严重"},
     "job_state": {"queued": "排队中", "running": "处理中", "retrying": "等待重试", "done": "已完成", "failed": "失败"},
+    "certainty": {"certain": "确定", "uncertain": "待确认"},
+    "assessable": {"true": "可判定", "false": "无法判定"},
+    "live_source": {"segments": "实时", "chunks": "回放最近录音", "none": "无录音"},
+    "content_kind": {"video": "视频", "image": "图片", "text": "文字公告"},
+    "screen_shows": {"playlist": "排期节目", "interrupt": "紧急通知", "default": "默认画面"},
+    "play_status": {"played": "已播放", "skipped": "已跳过"},
+    "audit_action": {"login": "登录", "login.failed": "登录失败", "audio.play": "回放录音", "audio.download": "下载录音证据",
+                     "audio.live": "实时监听", "transcript.view": "查看录音文本", "transcript.export": "导出录音文本",
+                     "flag.review": "审核检查结果", "complaint.create": "登记投诉", "complaint.answer": "答复投诉",
+                     "complaint.edit": "修改投诉", "interaction.hold": "录音保全", "retention.delete": "到期删除",
+                     "counter.edit": "修改窗口", "site.edit": "修改服务点", "screen.edit": "修改信息屏",
+                     "signage.interrupt": "发布紧急通知", "signage.interrupt.clear": "解除紧急通知"},
 }
 
 
