@@ -100,6 +100,7 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "not_text": "只有文字公告可以编辑",
     "upload_too_large": "文件过大，超过上传上限",
     "bad_expiry": "失效时间应晚于现在",
+    "draft_too_large": "草稿过长，请精简后再保存",
     # request shape (FastAPI's 422 list)
     "invalid_request": "输入的内容不符合要求",
 }
@@ -145,9 +146,14 @@ FIELDS: dict[str, str] = {
     "priority": "优先级", "at": "时间", "since_s": "开始时间", "until_s": "结束时间", "rule": "规则",
     "review_state": "审核状态", "rating": "评价", "type": "类型", "certainty": "确定程度",
     "assessable": "可否判定", "limit": "每页条数", "offset": "起始位置", "sort": "排序", "format": "格式",
-    "action": "操作", "user": "用户", "expires_s": "失效时间", "key": "草稿", "data": "草稿内容",
+    "action": "操作", "user": "用户", "expires_s": "失效时间", "form": "草稿", "data": "草稿内容",
     "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数",
 }
+
+def _num(v: Any) -> Any:
+    """12.0 as 12, 1e11 as 100000000000."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
 
 _TYPE_TEXT: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "missing": "必填",
@@ -160,10 +166,10 @@ _TYPE_TEXT: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
     "float_parsing": "应为数字", "float_type": "应为数字",
     "bool_parsing": "应为“是”或“否”", "bool_type": "应为“是”或“否”",
-    "greater_than": lambda c: f"应大于 {c.get('gt')}",
-    "greater_than_equal": lambda c: f"不能小于 {c.get('ge')}",
-    "less_than": lambda c: f"应小于 {c.get('lt')}",
-    "less_than_equal": lambda c: f"不能大于 {c.get('le')}",
+    "greater_than": lambda c: f"应大于 {_num(c.get('gt'))}",
+    "greater_than_equal": lambda c: f"不能小于 {_num(c.get('ge'))}",
+    "less_than": lambda c: f"应小于 {_num(c.get('lt'))}",
+    "less_than_equal": lambda c: f"不能大于 {_num(c.get('le'))}",
     "literal_error": lambda c: f"应为以下之一：{c.get('expected', '')}",
     "enum": lambda c: f"应为以下之一：{c.get('expected', '')}",
     "date_parsing": "日期格式应为 YYYY-MM-DD", "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",

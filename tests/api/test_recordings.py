@@ -37,15 +37,11 @@ def _dataset(env) -> dict[str, int]:
                                          flags=[dict(type="forbidden", rule="F-RUDE", phrase="有病吧", evidence="有完没完",
                                                      start_s=0.5, end_s=3.0, confidence=0.6)]),
         "muddled": env.add_interaction(counter="c3", wall_start_s=_t(15, 30), duration_s=30,
-                                       segments=[(0, 2, "staff", "……")]),
+                                       segments=[(0, 2, "staff", "……")], assessable=False,
+                                       assessable_reason="语音无法识别"),
         "annex": env.add_interaction(site="annex", counter="a1", staff="赵六", wall_start_s=_t(15, 0),
                                      segments=[(0, 2, "staff", "烦不烦")]),
     }
-    with Session(env.engine) as s, s.begin():
-        from storage.tables import Interaction
-
-        s.get(Interaction, ids["muddled"]).assessable = False
-        s.get(Interaction, ids["muddled"]).assessable_reason = "语音无法识别"
     return ids
 
 

@@ -80,10 +80,11 @@ class AppEnv:
     def add_interaction(self, *, session: str | None = None, site: str = "hall", counter: str = "c1",
                         start_sample: int = 0, end_sample: int | None = None, wall_start_s: float | None = None,
                         duration_s: float | None = None, staff: str | None = None,
-                        segments: Sequence[tuple[float, float, str, str]] = (), flags: Sequence[dict] = ()) -> int:
+                        segments: Sequence[tuple[float, float, str, str]] = (), flags: Sequence[dict] = (),
+                        assessable: bool = True, assessable_reason: str = "") -> int:
         """Insert an analysed interaction directly. Without ``session`` a session row without audio
         is made (ended at the interaction's end). ``segments``: (start_s, end_s, speaker, text);
-        ``flags``: dicts of Flag columns (type, rule, ...)."""
+        ``flags``: dicts of Flag columns (type, rule, ...); ``assessable`` False: 无法判定."""
         if end_sample is None:
             end_sample = start_sample + int((duration_s if duration_s is not None else 60.0) * RATE)
         length_s = (end_sample - start_sample) / RATE
@@ -109,7 +110,8 @@ class AppEnv:
             inter = Interaction(counter_id=c.id, session_id=session, start_sample=start_sample, end_sample=end_sample,
                                 wall_start_s=wall, wall_end_s=wall + length_s, staff_id=staff_id,
                                 rulebook_version="test", analyzed_s=wall + length_s,
-                                text=" ".join(t for *_, t in segments))
+                                text=" ".join(t for *_, t in segments), assessable=assessable,
+                                assessable_reason=assessable_reason)
             inter.segments = [Segment(start_s=a, end_s=b, speaker=sp, speaker_confidence=1.0, text=t, sound=sound_key(t))
                               for a, b, sp, t in segments]
             inter.flags = [Flag(**{"phrase": "", "evidence": "", "start_s": 0.0, "end_s": 0.0, "speaker": "staff",
