@@ -18,6 +18,11 @@ class ScreenCreate(BaseModel):
     site: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     groups: list[str] = Field(default_factory=list, max_length=20)
+    display_name: str | None = Field(None, min_length=1, max_length=100, description="e.g. 一楼大厅屏")
+
+
+class ScreenEdit(BaseModel):
+    display_name: str = Field(min_length=1, max_length=100)
 
 
 class ScreenPublic(BaseModel):
@@ -30,6 +35,7 @@ class ScreenPublic(BaseModel):
     last_heartbeat_s: float | None = None
     status: dict = Field(default_factory=dict)
     alarms: list[str] = Field(default_factory=list, description="open alarms, e.g. screen-gone")
+    display_name: str = ""
     token: str | None = Field(None, description="the screen's bearer token; returned once, at registration")
 
 
@@ -89,6 +95,7 @@ class InterruptCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field("", max_length=5000)
     screens: list[str] = Field(default_factory=list, description="empty: every screen of the site")
+    expires_s: float | None = Field(None, ge=0, le=1e11, description="ends by itself then (unix seconds); none: until cleared")
 
 
 

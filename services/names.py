@@ -72,10 +72,10 @@ class SiteView:
     staff: list[str] = field(default_factory=list)
 
 
-def list_sites(db: Session, user: Principal) -> list[SiteView]:
-    """The sites ``user`` sees, with their counters, screens and staff, by name."""
+def list_sites(db: Session, user: Principal | None) -> list[SiteView]:
+    """The sites ``user`` sees (None: all, the operator CLI), with their counters, screens and staff."""
     q = select(Site).order_by(Site.name)
-    if user.sites:
+    if user is not None and user.sites:
         q = q.where(Site.name.in_(user.sites))
     sites = list(db.scalars(q))
     ids = [s.id for s in sites]
