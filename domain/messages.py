@@ -29,7 +29,8 @@ WEEKDAY_NAMES = "一二三四五六日"
 
 
 def _schedule_conflict(p: dict[str, Any]) -> str:
-    ids = [f"#{i}" if i else "新排期" for i in p.get("schedule_ids") or ()]
+    given = p.get("schedule_ids") or ()
+    ids = [f"#{i}" for i in given if i] + ["新排期" for i in given if not i]   # the stored one first
     day = p.get("weekday")
     when = f"星期{WEEKDAY_NAMES[day]} {p.get('from_time', '')}–{p.get('to_time', '')}" if isinstance(day, int) else ""
     who = "、".join(ids) or "两条排期"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ScalarSelect, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain import pii
@@ -35,7 +35,7 @@ _SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇一二三四五六七八九幺")
 
 
-def _forbidden_count() -> Select:
+def _forbidden_count() -> ScalarSelect:
     return (select(func.count(Flag.id)).where(Flag.interaction_id == Interaction.id, Flag.type == "forbidden",
                                               counted_flag()).correlate(Interaction).scalar_subquery())
 
@@ -191,13 +191,13 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
     masked_digits = user.role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase)
     if masked_digits:
         # A viewer's phrase with digits must not find what masking hides: match masked text here.
-        rows = db.execute(stmt.order_by(*order).limit(MASKED_SCAN_CAP)).all()
+        rows = list(db.execute(stmt.order_by(*order).limit(MASKED_SCAN_CAP)).all())
         lines = _lines(db, [r[0] for r in rows], phrase, key, rules, show)
         rows = [r for r in rows if lines.get(r[0].id) is not None]
         total, page = len(rows), rows[offset:offset + limit]
     else:
         total = db.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
-        page = db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
+        page = list(db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all())
         lines = _lines(db, [r[0] for r in page], phrase, key, rules, show) if q is not None else {}
     summaries = _summaries(db, [r[0].id for r in page], rulebook)
     items = []

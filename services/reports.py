@@ -159,7 +159,7 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
         for row in db.execute(select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence,
                                      Flag.severity).join(Interaction, Flag.interaction_id == Interaction.id)
                               .join(Counter, Interaction.counter_id == Counter.id).where(*window)):
-            flags[row[0]].append(tuple(row[1:]))
+            flags[row[0]].append((row[1], row[2], row[3], row[4], row[5]))
             if row[1] == "missing_courtesy":
                 courtesy_rules.add(row[2])
         for iid, counter, display, staff, assessable, level in inters:

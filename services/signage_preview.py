@@ -52,7 +52,7 @@ def _video_frame(data: bytes) -> Image.Image | None:
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             for frame in container.decode(video=0):
                 return frame.to_image()
     except (av.error.FFmpegError, ValueError, IndexError) as e:

@@ -71,7 +71,7 @@ def csp_violations(page) -> list[str]:  # noqa: ANN001 - playwright Page
 _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter((e) => e.type !== 'hidden' && e.getClientRects().length && !e.closest('[aria-hidden=true], .el-picker-panel'))
   .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
-  .map((e) => e.outerHTML.slice(0, 120))"""
+  .map((e) => `${e.id ? '#' + e.id + ' ' : ''}${e.outerHTML.slice(0, 120)}`)"""
 
 
 def shoot(page, name: str) -> list[Path]:  # noqa: ANN001 - playwright Page
@@ -109,3 +109,19 @@ def el_confirm(page, button: str) -> None:  # noqa: ANN001 - playwright Page
     box = page.locator(".el-message-box")
     box.locator(".el-message-box__btns button", has_text=button).click()
     box.wait_for(state="hidden")
+
+
+def login(page, base: str, name: str, password: str = PASSWORD) -> None:  # noqa: ANN001 - playwright Page
+    """Open the console and log in as ``name``; returns once the header shows who is logged in."""
+    from playwright.sync_api import expect
+
+    page.goto(base + "/")
+    page.fill("#login-form input[name=name]", name)
+    page.fill("#login-form input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#whoami")).to_contain_text(name)
+
+
+def launch(p):  # noqa: ANN001, ANN201 - playwright instance -> Browser
+    """Debian's chromium, headless, able to play audio without a user gesture for each element."""
+    return p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--autoplay-policy=no-user-gesture-required"])
