@@ -94,23 +94,53 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
                 expect(row.locator("a.rec-link")).to_have_attribute("data-interaction", str(rude["id"]))
                 expect(row).to_contain_text(re.compile("原文|读音相近|规则命中"))
                 shots += shoot(page, "task-a-search")
+                # a phrase misheard as written (腿修 for 退休): found by its sound, the span highlighted
+                page.fill("#rec-filters-q", "腿修手续")
+                page.click("#rec-filters button.filter-submit")
+                expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
+                expect(row.locator(".el-tag", has_text="读音相近")).to_be_visible()
+                snippet = row.locator(".snippet mark").first.inner_text()
+                assert snippet == "退休手续", snippet
+                shots += shoot(page, "task-a-sound-alike")
                 # a shared link opens the same result
                 page.goto(page.url)
                 expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
 
+                # the hit opens the recording at the matched line, playing from there
                 row.locator("a.rec-link").click()
-                expect(page).to_have_url(re.compile(rf"#/interaction/{rude['id']}"))
+                expect(page).to_have_url(re.compile(rf"#/interaction/{rude['id']}\?t="))
+                hit_s = float(re.search(r"[?&]t=([0-9.]+)", page.url).group(1))
                 expect(page.locator("#inter-title")).to_contain_text("1号窗口")
                 page.wait_for_function("() => { const a = document.querySelector('#player'); return a && a.readyState >= 1; }",
                                        timeout=20000)
+                page.wait_for_function("(t) => { const a = document.querySelector('#player');"
+                                       " return !a.paused && a.currentTime >= t - 0.5; }", arg=hit_s, timeout=10000)
+                hit_line = page.locator("#transcript li", has_text=snippet).first
+                expect(hit_line).to_be_visible()
+                # replay from another transcript line: a click seeks there and plays; the line is read on screen
+                line = page.locator("#transcript li").nth(1)
+                line_s = float(line.get_attribute("data-start"))
+                line.locator("button").click()
+                page.wait_for_function("(t) => { const a = document.querySelector('#player');"
+                                       " return !a.paused && a.currentTime >= t && a.currentTime < t + 5; }",
+                                       arg=line_s, timeout=10000)
+                expect(line).to_have_class(re.compile(r"\bplaying\b"))
+                assert line.locator(".tx").inner_text().strip()
                 page.locator("#page-interaction h1").click()           # keyboard shortcuts from the page
                 page.keyboard.press("?")
                 expect(page.locator("#shortcuts")).to_be_visible()
                 expect(page.locator("#shortcuts")).to_contain_text("下一条检查结果")
                 page.keyboard.press("Escape")
                 expect(page.locator("#shortcuts")).to_be_hidden()
-                page.keyboard.press("j")
+                # ← five seconds at a time back to the start
+                for _ in range(8):
+                    page.keyboard.press("ArrowLeft")
+                page.wait_for_function("() => document.querySelector('#player').currentTime < 3", timeout=10000)
+                page.keyboard.press("j")                # J: the next flag, focused and playing from its start
                 page.wait_for_function("() => document.activeElement && document.activeElement.dataset.flag")
+                page.wait_for_function("() => !document.querySelector('#player').paused", timeout=10000)
+                page.keyboard.press(" ")                # space pauses, and plays again
+                page.wait_for_function("() => document.querySelector('#player').paused", timeout=10000)
                 page.keyboard.press(" ")
                 page.wait_for_function("() => !document.querySelector('#player').paused", timeout=10000)
                 page.keyboard.press(" ")
@@ -137,7 +167,7 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
         audit = api.get("/api/v1/audit", params={"user": SUPERVISOR}).json()
         assert {"transcript.view", "audio.play", "flag.review"} <= {a["action"] for a in audit}
     env.engine.dispose()
-    assert len(shots) == 6 and all(s.stat().st_size > 5_000 for s in shots)
+    assert len(shots) == 8 and all(s.stat().st_size > 5_000 for s in shots)
 
 
 def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path: Path):
@@ -191,9 +221,11 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
                     page.click("#report-csv")
                 text = Path(got.value.path()).read_bytes().decode("utf-8-sig")
                 rows = list(csv.DictReader(io.StringIO(text)))
-                assert list(rows[0])[:9] == ["月份", "服务点", "分组", "名称", "排名", "服务次数", "可判定", "无法判定", "文明服务得分"]
+                assert list(rows[0])[:9] == ["月份", "服务点", "分组", "名称", "排名", "服务次数", "可判定", "无法判定",
+                                             "文明服务得分"]
                 li = next(r for r in rows if r["名称"] == "李四")
-                assert (li["文明服务得分"], li["达标率"], li["无法判定"], li["服务忌语（严重）"]) == ("70.0", "0.0%", "1", "1")
+                assert (li["文明服务得分"], li["达标率"], li["无法判定"], li["服务忌语（严重）"]) == \
+                    ("70.0", "0.0%", "1", "1")
                 assert next(r for r in rows if r["名称"] == "2号窗口")["服务点"] == "市民服务中心一楼"
                 with page.expect_download() as got:
                     page.click("#report-xlsx")
