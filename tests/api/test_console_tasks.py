@@ -1,7 +1,10 @@
 """The supervisor's daily tasks in the console, in Debian's chromium over the real API (uvicorn),
 on SQLite and PostgreSQL with the rclone S3 server: (a) find the rude interaction by window
-(display name) and afternoon, play it and confirm the flag; (b) the month's scores, a drill-down
-from a bar to the recordings behind it, CSV and XLSX exports with Chinese headers, an empty month;
+(display name) and afternoon, find a misheard phrase by its sound and open the hit at its time,
+replay from a transcript line, use the shortcuts and confirm the flag with a note; (b) the month's
+scores, two uncertain flags reviewed in the queue (one confirmed with a note, one dismissed in bulk)
+and the score that follows, a drill-down from a bar to the recordings behind it, CSV and XLSX
+exports with Chinese headers, an empty month;
 (d) an emergency notice published with confirmation and expiry, seen on the lobby screen's
 preview as the player draws it, ticker included. Each checks the page and the API's state after,
 photographs every page at 1440 and 390 px, and allows no console error, failed request or CSP
@@ -172,6 +175,7 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
 
 def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path: Path):
     from openpyxl import load_workbook
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     env, admin = _stack(db_url, object_store)
@@ -186,9 +190,14 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
         dict(type="forbidden", rule="F-CLOSING", phrase="快下班了", review_state="confirmed")])     # 70 points
     env.add_interaction(counter="c2", staff="李四", wall_start_s=_at(day, 11), duration_s=60, assessable=False,
                         assessable_reason="语音无法识别")
+    # two uncertain flags (below the certain confidence): not counted until a supervisor confirms one
+    unsure = env.add_interaction(counter="c2", staff="李四", wall_start_s=_at(day, 12), duration_s=60, flags=[
+        dict(type="forbidden", rule="F-RUDE", phrase="烦不烦", confidence=0.3),
+        dict(type="forbidden", rule="F-NOT-MINE", phrase="不归我管", confidence=0.3, start_s=5.0, end_s=6.0)])
     with serve_app(env.app) as base:
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}, timeout=10)
         report = api.get("/api/v1/reports/monthly", params={"month": month}).json()
+        li_before = next(r for r in report["by_staff"] if r["name"] == "李四")
         with sync_playwright() as p:
             browser = launch(p)
             try:
@@ -206,12 +215,40 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
                 expect(table.locator("tbody tr").first).to_contain_text("张三")
                 expect(table.locator("tbody tr").first).to_contain_text("100.0 分")
                 expect(table).to_contain_text("2号窗口")
+                expect(table.locator("tbody tr", has_text="李四").first).to_contain_text(f"{li_before['score']:.1f} 分")
                 shots = shoot(page, "task-b-reports")
+
+                # review: confirm one uncertain flag with a note, dismiss the other in bulk with one note
+                page.click("a[data-page=review]")
+                page.click("#review-tabs a[data-tab=uncertain]")
+                group = page.locator(f"#review-groups li.review-group[data-interaction='{unsure}']")
+                rude = group.locator("li.review-flag", has_text="粗鲁")
+                rude.locator(".review-note input").fill("回放核实，属实")
+                rude.locator("button.confirm").click()
+                expect(group.locator("li.review-flag")).to_have_count(1)
+                group.locator("li.review-flag .pick").first.click()
+                expect(page.locator("#review-picked")).to_contain_text("已选 1 条")
+                page.locator("#review-bulk .bulk-note input").fill("误识别，驳回")
+                page.click("#review-bulk .bulk-dismiss")
+                expect(page.locator("#review-groups li.review-group")).to_have_count(0)
+                shots += shoot(page, "task-b-review")
+                reviewed = api.get("/api/v1/reports/monthly", params={"month": month}).json()
+                li_after = next(r for r in reviewed["by_staff"] if r["name"] == "李四")
+                assert li_after["score"] < li_before["score"]            # the confirmed flag counts now
+                page.click("a[data-page=reports]")
+                row = page.locator("#report-table tbody tr", has_text="李四").first
+                expect(row).to_contain_text(f"{li_after['score']:.1f} 分")
 
                 # drill-down: the top bar of the staff ranking (张三, 100 points) opens their recordings
                 chart = page.locator("#chart-staff-score canvas")
                 box = chart.bounding_box()
-                chart.click(position={"x": box["width"] * 0.7, "y": 63})
+                for _ in range(20):                # until the chart's entry animation has drawn the bar
+                    chart.click(position={"x": box["width"] * 0.7, "y": 63})
+                    try:
+                        page.wait_for_function("() => location.hash.startsWith('#/recordings')", timeout=500)
+                        break
+                    except PlaywrightTimeout:
+                        pass
                 expect(page).to_have_url(re.compile(r"#/recordings\?.*staff=%E5%BC%A0%E4%B8%89"))
                 expect(page.locator("#rec-status")).to_contain_text("共 3 条录音")
                 page.go_back()
@@ -225,7 +262,7 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
                                              "文明服务得分"]
                 li = next(r for r in rows if r["名称"] == "李四")
                 assert (li["文明服务得分"], li["达标率"], li["无法判定"], li["服务忌语（严重）"]) == \
-                    ("70.0", "0.0%", "1", "1")
+                    ("70.0", "0.0%", "1", "2")                                 # F-CLOSING and the confirmed F-RUDE
                 assert next(r for r in rows if r["名称"] == "2号窗口")["服务点"] == "市民服务中心一楼"
                 with page.expect_download() as got:
                     page.click("#report-xlsx")
@@ -246,11 +283,15 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
             finally:
                 browser.close()
         after = api.get("/api/v1/reports/monthly", params={"month": month}).json()
-        assert after == report                                       # looking changed nothing
+        assert after == reviewed                                     # looking changed nothing
         exports = [a for a in api.get("/api/v1/audit", params={"user": SUPERVISOR}).json()]
         assert all(a["action"] != "report.edit" for a in exports)
+        states = {f["rule"]: (f["review_state"], f["reviewed_by"], f["review_note"])
+                  for f in api.get(f"/api/v1/interactions/{unsure}").json()["flags"]}
+        assert states == {"F-RUDE": ("confirmed", SUPERVISOR, "回放核实，属实"),
+                          "F-NOT-MINE": ("dismissed", SUPERVISOR, "误识别，驳回")}
     env.engine.dispose()
-    assert len(shots) == 4
+    assert len(shots) == 6
 
 
 def test_d_a_notice_on_the_lobby_preview(db_url, object_store):
