@@ -4,6 +4,7 @@ keeps no copy of its own.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from domain import vocab
@@ -38,6 +39,10 @@ def severity_of(rules: dict[str, RuleInfo], rule: str, stored: str = "") -> str:
     return info.severity if info is not None and info.severity else DEFAULT_SEVERITY
 
 
+#: The keys of the rulebook's phrases, remembered (each search compares the query with all of them).
+_phrase_key = functools.lru_cache(maxsize=4096)(sound_key)
+
+
 def rules_for_phrase(rulebook: Rulebook, query: str) -> list[str]:
     """Forbidden rules that ``query`` names: one of their phrases (as written, or sounding the
     same), or a part of their label. Searching 烦不烦 finds F-RUDE's flags too."""
@@ -45,7 +50,7 @@ def rules_for_phrase(rulebook: Rulebook, query: str) -> list[str]:
     key = sound_key(q)
     out = []
     for r in rulebook.forbidden:
-        if any(p.text == q or (key and sound_key(p.text) == key) for p in r.phrases) or (len(q) >= 2 and q in r.label):
+        if any(p.text == q or (key and _phrase_key(p.text) == key) for p in r.phrases) or (len(q) >= 2 and q in r.label):
             out.append(r.id)
     return out
 

@@ -144,6 +144,8 @@ def _line(segments: list[Segment], q: str, key: str, rule_flags: list[Flag],
         if spans:
             return LineHit(g.id, g.start_s, g.end_s, g.speaker, text, spans, "exact")
     for g, text in shown:
+        if g.sound is not None and key not in g.sound:
+            continue            # the stored key says no: skip tokenising (masking only removes matches)
         found = sound_spans(text, key)
         if found:
             return LineHit(g.id, g.start_s, g.end_s, g.speaker, text, [(m.start, m.end) for m in found], "sound")
