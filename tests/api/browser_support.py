@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
 
 from tests.support.net import free_port, serve_app
 from tests.support.stack import PASSWORD
@@ -125,3 +130,31 @@ def login(page, base: str, name: str, password: str = PASSWORD) -> None:  # noqa
 def launch(p):  # noqa: ANN001, ANN201 - playwright instance -> Browser
     """Debian's chromium, headless, able to play audio without a user gesture for each element."""
     return p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--autoplay-policy=no-user-gesture-required"])
+
+
+class Console(NamedTuple):
+    base: str                   # the served API's base URL
+    api: httpx.Client           # an admin's client of it, to check the API's state
+    page: Any                   # playwright Page, logged in
+
+
+@contextmanager
+def supervisor_console(app: Any, admin_token: str, name: str, *, init_script: str | None = None) -> Iterator[Console]:
+    """``app`` served on a loopback port, an admin's API client, and a page of Debian's chromium
+    logged in as ``name`` (``init_script`` runs before the console's own). When the block ends
+    without an error, the page must have had no console error, failed request or CSP violation."""
+    from playwright.sync_api import sync_playwright
+
+    with serve_app(app) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_token}"},
+                                              timeout=10) as api, sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page, errors = new_page(browser)
+            if init_script:
+                page.add_init_script(init_script)
+            login(page, base, name)
+            yield Console(base, api, page)
+            assert csp_violations(page) == []
+            assert errors == []
+        finally:
+            browser.close()

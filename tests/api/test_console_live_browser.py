@@ -14,10 +14,9 @@ import uuid
 import wave
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
-from browser_support import csp_violations, launch, login, new_page, serve_app, shoot
+from browser_support import shoot, supervisor_console
 
 from recorder.agent import Agent
 from recorder.live import LiveMeta
@@ -92,7 +91,7 @@ class Recorder:
 
 def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db_url, object_store, data_dir: Path,
                                                                                tmp_path: Path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     env = make_app_env(db_url, object_store, counters={"hall": ("c1", "c2")})
     env.catalog.add_counter("hall", "c1", display_name="1号窗口")
@@ -112,69 +111,58 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
     recorders = [Recorder(env, first, tmp_path / "spool-a")]
     try:
         recorders[0].start()
-        with serve_app(env.app) as base:
-            api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}, timeout=10)
-            with sync_playwright() as p:
-                browser = launch(p)
-                try:
-                    page, errors = new_page(browser)
-                    page.add_init_script(_HEARD_PROBE)
-                    login(page, base, SUPERVISOR)
-                    page.click("a[data-page=counters]")
-                    expect(page).to_have_title(re.compile("^窗口状态 · "))
-                    card = page.locator("#counter-grid [data-counter='hall/c1']")
-                    expect(card.locator(".name")).to_have_text("1号窗口")
-                    card.locator("button.listen").click()
-                    t0 = time.monotonic()
-                    dock = page.locator("#live-dock")
-                    expect(dock).to_contain_text("实时监听：")
-                    expect(dock).to_contain_text("1号窗口")
-                    expect(page.locator("#live-source")).to_have_text("实时", timeout=10000)
-                    expect(page.locator("#live-status")).to_contain_text(re.compile(r"实时声音，延迟约 \d+\.\d 秒"))
-                    page.wait_for_function("() => window.__liveHeard > 2", timeout=15000)
-                    shots = shoot(page, "task-c-live")
+        with supervisor_console(env.app, admin, SUPERVISOR, init_script=_HEARD_PROBE) as (base, api, page):
+            page.click("a[data-page=counters]")
+            expect(page).to_have_title(re.compile("^窗口状态 · "))
+            card = page.locator("#counter-grid [data-counter='hall/c1']")
+            expect(card.locator(".name")).to_have_text("1号窗口")
+            card.locator("button.listen").click()
+            t0 = time.monotonic()
+            dock = page.locator("#live-dock")
+            expect(dock).to_contain_text("实时监听：")
+            expect(dock).to_contain_text("1号窗口")
+            expect(page.locator("#live-source")).to_have_text("实时", timeout=10000)
+            expect(page.locator("#live-status")).to_contain_text(re.compile(r"实时声音，延迟约 \d+\.\d 秒"))
+            page.wait_for_function("() => window.__liveHeard > 2", timeout=15000)
+            shots = shoot(page, "task-c-live")
 
-                    # the counters page refreshes every 10 s; the supervisor also goes elsewhere and back
-                    page.wait_for_timeout(11000)
-                    page.click("a[data-page=recordings]")
-                    expect(page).to_have_title(re.compile("^录音查询 · "))
-                    expect(dock).to_be_visible()
-                    # the agent restarts: its recording session ends and a new one begins
-                    while time.monotonic() - t0 < RESTART_AT_S:
-                        page.wait_for_timeout(250)
-                    recorders[0].end()
-                    recorders.append(Recorder(env, second, tmp_path / "spool-b").start(segments=1))
-                    page.click("a[data-page=counters]")
-                    while time.monotonic() - t0 < LISTEN_S:
-                        page.wait_for_timeout(500)
-                    heard = page.evaluate("window.__liveHeard")
-                    elapsed = time.monotonic() - t0
-                    # still playing now: not paused, and moving on
-                    before = page.evaluate("document.querySelector('#live-audio').currentTime")
-                    page.wait_for_function("(t) => { const a = document.querySelector('#live-audio');"
-                                           " return a && !a.paused && a.currentTime > t + 1; }", arg=before, timeout=5000)
-                    assert heard >= elapsed - 8, f"heard {heard:.1f} s of {elapsed:.1f} s of listening"
-                    expect(page.locator("#live-source")).to_have_text("实时")
-                    expect(card.locator("button.listen")).to_have_attribute("aria-pressed", "true")
-                    shots += shoot(page, "task-c-live-after-30s")
+            # the counters page refreshes every 10 s; the supervisor also goes elsewhere and back
+            page.wait_for_timeout(11000)
+            page.click("a[data-page=recordings]")
+            expect(page).to_have_title(re.compile("^录音查询 · "))
+            expect(dock).to_be_visible()
+            # the agent restarts: its recording session ends and a new one begins
+            while time.monotonic() - t0 < RESTART_AT_S:
+                page.wait_for_timeout(250)
+            recorders[0].end()
+            recorders.append(Recorder(env, second, tmp_path / "spool-b").start(segments=1))
+            page.click("a[data-page=counters]")
+            while time.monotonic() - t0 < LISTEN_S:
+                page.wait_for_timeout(500)
+            heard = page.evaluate("window.__liveHeard")
+            elapsed = time.monotonic() - t0
+            # still playing now: not paused, and moving on
+            before = page.evaluate("document.querySelector('#live-audio').currentTime")
+            page.wait_for_function("(t) => { const a = document.querySelector('#live-audio');"
+                                   " return a && !a.paused && a.currentTime > t + 1; }", arg=before, timeout=5000)
+            assert heard >= elapsed - 8, f"heard {heard:.1f} s of {elapsed:.1f} s of listening"
+            expect(page.locator("#live-source")).to_have_text("实时")
+            expect(card.locator("button.listen")).to_have_attribute("aria-pressed", "true")
+            shots += shoot(page, "task-c-live-after-30s")
 
-                    # an idle window: the dock says it replays stored audio, and how old it is
-                    page.locator("#counter-grid [data-counter='hall/c2'] button.listen").click()
-                    expect(dock).to_contain_text("2号窗口")
-                    expect(page.locator("#live-source")).to_have_text("非实时", timeout=10000)
-                    expect(page.locator("#live-status")).to_contain_text("正在回放最近存储的录音")
-                    # an hour, and the test's own minute
-                    expect(page.locator("#live-status")).to_contain_text(re.compile(r"延迟约 6[01] 分钟"))
-                    expect(page.locator("#live-status")).to_contain_text("该窗口当前没有实时声音")
-                    page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
-                                           " return a && !a.paused && a.currentTime > 0.5; }", timeout=10000)
-                    shots += shoot(page, "task-c-replay")
-                    page.click("#live-stop")
-                    expect(dock).to_have_count(0)
-                    assert csp_violations(page) == []
-                    assert errors == []
-                finally:
-                    browser.close()
+            # an idle window: the dock says it replays stored audio, and how old it is
+            page.locator("#counter-grid [data-counter='hall/c2'] button.listen").click()
+            expect(dock).to_contain_text("2号窗口")
+            expect(page.locator("#live-source")).to_have_text("非实时", timeout=10000)
+            expect(page.locator("#live-status")).to_contain_text("正在回放最近存储的录音")
+            # an hour, and the test's own minute
+            expect(page.locator("#live-status")).to_contain_text(re.compile(r"延迟约 6[01] 分钟"))
+            expect(page.locator("#live-status")).to_contain_text("该窗口当前没有实时声音")
+            page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
+                                   " return a && !a.paused && a.currentTime > 0.5; }", timeout=10000)
+            shots += shoot(page, "task-c-replay")
+            page.click("#live-stop")
+            expect(dock).to_have_count(0)
             audit = api.get("/api/v1/audit", params={"user": SUPERVISOR, "action": "audio.live"}).json()
             assert {a["target"] for a in audit} == {f"counter:{c1}", f"counter:{c2}"}
             sessions = {r.agent.session for r in recorders}
