@@ -428,9 +428,9 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
     raw_key, raw_text, api_heard, api_said, api_sup, api_filt, hits = [], [], [], [], [], [], []
     sound_first = 0
     url_q = "/api/v1/interactions"
-    with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as c, \
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}) as cs:
-        for _, heard in pairs[:20]:                          # warm the page cache and the pools
+    with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=120) as c, \
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}, timeout=120) as cs:
+        for _, heard in pairs[:5]:                          # warm the page cache and the pools
             c.get(url_q, params={"q": heard})
         for said, heard in pairs:
             key = '"' + sound_key(heard).replace('"', '""') + '"'
@@ -486,6 +486,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seeks", type=int, default=40)
     ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--sound-queries", type=int, default=40)
     ap.add_argument("--only", choices=("all", "sound"), default="all",
                     help="sound: the text and sound-alike search parts only (no seek, no live)")
     args = ap.parse_args()
@@ -501,12 +502,13 @@ def main() -> None:
         build_s, base = build_db(db, args.segments, rng)
         out += [f"database: {args.segments:,} segments built and indexed in {build_s:.1f} s "
                 f"({db.stat().st_size / 2**20:.0f} MiB with the FTS5 trigram indexes of text and sound)"]
-        out += bench_search(db, base, store, args.queries, rng) + [""]
-        out += bench_sound(db, base, store, args.queries, rng)
+        print("\n".join(out), flush=True)                 # each part as it ends: a long run keeps what it measured
+        parts = [lambda: bench_search(db, base, store, args.queries, rng),
+                 lambda: bench_sound(db, base, store, args.sound_queries, rng)]
         if args.only == "all":
-            out += [""] + bench_seek(tmp, store, args.seeks, rng) + [""]
-            out += bench_live(tmp, store, rng)
-    print("\n".join(out))
+            parts += [lambda: bench_seek(tmp, store, args.seeks, rng), lambda: bench_live(tmp, store, rng)]
+        for part in parts:
+            print("\n".join(["", *part()]), flush=True)
 
 
 if __name__ == "__main__":
