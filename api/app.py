@@ -19,6 +19,7 @@ from api.routes import (
     auth,
     complaints,
     counters,
+    dictionary,
     events,
     flags,
     interactions,
@@ -40,7 +41,8 @@ CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
 API_PREFIX = "/api/v1"
 
 #: Routers of the API, one per resource.
-ROUTERS = [auth.router, agent.router, counters.router, admin.router, flags.router, complaints.router, reports.router, events.router,
+ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.router, flags.router, complaints.router,
+           reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router]
 

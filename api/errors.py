@@ -4,7 +4,8 @@ Routes and services raise :class:`domain.errors.DomainError` subclasses; the han
 by :func:`install` answers with the status of the error's kind and a body
 ``{"detail": {"code", "message", "what", "reason", ...params}}``: ``code`` is machine-readable,
 ``message`` is the Chinese sentence the console shows, ``what``/``reason`` say it in English for
-logs and operators. Request-shape problems keep FastAPI's own 422 body (a list of field errors).
+logs and operators. Request-shape problems keep FastAPI's own 422 body (a list of field errors),
+each error with a Chinese ``message`` beside pydantic's English ``msg``.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from domain.errors import (
     Unsupported,
     Upstream,
 )
-from domain.messages import message
+from domain.messages import field_error, message
 from storage.engine import DB_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,13 @@ def error_response(error: DomainError) -> JSONResponse:
 
 def invalid(loc: list[str], msg: str) -> JSONResponse:
     """A 422 in FastAPI's own validation-error shape, as the OpenAPI description promises."""
-    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, status_code=422)
+    item = {"loc": loc, "msg": msg, "type": "value_error"}
+    return JSONResponse({"detail": [{**item, "message": field_error(item)}]}, status_code=422)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error)."""
+    return [{**e, "message": field_error(e)} for e in _finite(errors)]
 
 
 def _finite(value: Any) -> Any:
@@ -114,13 +121,14 @@ def install(app: FastAPI) -> None:
         # FastAPI's own 422, but safe to serialise: JSON's 1e999 and NaN parse as floats that
         # JSON cannot hold, and echoing them back answered 500 (issue 11).
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse({"detail": _finite(list(exc.errors()))}, status_code=422)
+        return JSONResponse({"detail": field_errors(list(exc.errors()))}, status_code=422)
 
     async def bad_value(_request: Request, exc: Exception) -> JSONResponse:
         # Values the database cannot hold (NUL bytes in text, out-of-range numbers) are the
         # client's mistake, not a server error.
         assert isinstance(exc, DataError)
         return invalid(["body"], f"invalid value: {str(exc.orig).splitlines()[0][:200]}")
+
 
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DataError, bad_value)

@@ -21,6 +21,11 @@ class ScreenCreate(BaseModel):
     groups: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(default_factory=list, max_length=20)
     token_ttl_days: int | None = Field(365, ge=1, le=3650,
                                        description="the token expires after this many days; null: never (explicitly)")
+    display_name: str | None = Field(None, min_length=1, max_length=100, description="e.g. 一楼大厅屏")
+
+
+class ScreenEdit(BaseModel):
+    display_name: str = Field(min_length=1, max_length=100)
 
 
 class ScreenPublic(BaseModel):
@@ -33,6 +38,7 @@ class ScreenPublic(BaseModel):
     last_heartbeat_s: float | None = None
     status: dict = Field(default_factory=dict)
     alarms: list[str] = Field(default_factory=list, description="open alarms, e.g. screen-gone")
+    display_name: str = ""
     token: str | None = Field(None, description="the screen's bearer token; returned once, at registration")
 
 
@@ -92,6 +98,7 @@ class InterruptCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field("", max_length=5000)
     screens: list[str] = Field(default_factory=list, description="empty: every screen of the site")
+    expires_s: float | None = Field(None, ge=0, le=1e11, description="ends by itself then (unix seconds); none: until cleared")
 
 
 

@@ -13,8 +13,14 @@
    random points in the middle (what a browser sends when the user seeks).
 3. Live: times from a chunk being registered to its audio reaching a listener of
    ``GET /api/v1/counters/{id}/live``.
+4. Sound-alike: over the same database (each segment with its pinyin key, migration 0031),
+   phrases written with other characters that sound the same (every character swapped for a
+   homophone, as the recogniser mishears) through ``GET /api/v1/interactions?q=`` (the
+   recordings browser: as written, sounding alike, a rule's flags; ranked, counted), next to the
+   bare FTS5 MATCH on the key index and the plain text search of part 1, in the same run.
 
 Targets (issue #4): search p95 <= 20 ms through the API; first byte of a seek <= 100 ms.
+Issue #13: sound-alike search p95 <= 50 ms at 1M segments. ``--only sound`` runs parts 1 and 4.
 """
 from __future__ import annotations
 
@@ -50,7 +56,8 @@ from services.search import SearchFilters, search_segments, search_statement  # 
 from storage.engine import make_engine, read_session, sqlite_url  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
 from storage.s3server import S3Server  # noqa: E402
-from storage.schema import upgrade
+from storage.schema import upgrade  # noqa: E402
+from transcribe.soundalike import sound_key  # noqa: E402
 
 RATE = 16000
 SITES = {"north": ("c1", "c2", "c3", "c4"), "south": ("c1", "c2", "c3", "c4"), "east": ("c1", "c2", "c3", "c4")}
@@ -81,6 +88,17 @@ def _vary(rng: random.Random, base: list[str]) -> str:
         a = rng.randrange(len(t) // 2)
         t = t[a:]                                   # cut off by the segmenter
     return t
+
+
+_KEYS: dict[str, str] = {}
+
+
+def _key(text: str) -> str:
+    """sound_key, remembered (the varied texts repeat)."""
+    k = _KEYS.get(text)
+    if k is None:
+        k = _KEYS[text] = sound_key(text)
+    return k
 
 
 def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, list[str]]:
@@ -124,13 +142,13 @@ def build_db(path: Path, n_segments: int, rng: random.Random) -> tuple[float, li
             for _ in range(per):
                 text = _vary(rng, base)
                 d = 0.25 * len(text)
-                segs.append((i, t, t + d, rng.choice("SC"), 0.9, text))
+                segs.append((i, t, t + d, rng.choice("SC"), 0.9, text, _key(text)))
                 t += d + 0.5
         con.executemany("INSERT INTO interactions (id, counter_id, session_id, start_sample, end_sample, "
                         "wall_start_s, wall_end_s, rulebook_version, analyzed_s, text, staff_id) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inters)
-        con.executemany("INSERT INTO segments (interaction_id, start_s, end_s, speaker, speaker_confidence, text) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", segs)     # the FTS triggers index each row
+        con.executemany("INSERT INTO segments (interaction_id, start_s, end_s, speaker, speaker_confidence, text, "
+                        "sound) VALUES (?, ?, ?, ?, ?, ?, ?)", segs)     # the FTS triggers index each row
     con.execute("ANALYZE")
     con.close()
     return time.perf_counter() - t0, base
@@ -181,12 +199,9 @@ def queries(rng: random.Random, base: list[str], n: int) -> list[str]:
     return out
 
 
-def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int, rng: random.Random,
+def bench_search(db: Path, base: list[str], store: ObjectStore, n_queries: int, rng: random.Random,
                  pg_url: str | None = None) -> list[str]:
-    db = tmp / "search.db"
-    build_s, base = build_db(db, n_segments, rng)
-    lines = [f"database: {n_segments:,} segments built and indexed in {build_s:.1f} s "
-             f"({db.stat().st_size / 2**20:.0f} MiB with FTS5 trigram index)"]
+    lines = []
     engine = make_engine(sqlite_url(db))
     admin = add_user(engine, "bench-admin", role="admin").token
     supervisor = add_user(engine, "bench-sup", role="supervisor", sites=["north"]).token
@@ -253,7 +268,7 @@ def bench_search(tmp: Path, store: ObjectStore, n_segments: int, n_queries: int,
         filt += [f"PostgreSQL: the same rows copied in {pg_s:.1f} s (pg_trgm GIN index)"]
         filt += bench_filters(pg_engine, qs, "PostgreSQL")
         pg_engine.dispose()
-    lines += [f"query mix: {len(qs)} substrings (3-6 chars) of corpus utterances; matching segments per query: "
+    lines += [f"text search query mix: {len(qs)} substrings (3-6 chars) of corpus utterances; matching segments per query: "
               f"median {statistics.median(hits_per_q):,.0f}, p95 {pct(hits_per_q, 95):,.0f}, max {max(hits_per_q):,}",
               "",
               "| search (ms)                                  |     n |     p50 |     p95 |     p99 | note |",
@@ -453,6 +468,101 @@ def bench_live(tmp: Path, store: ObjectStore, rng: random.Random) -> list[str]:
             _row("registered -> heard by listener", delays, "poll 250 ms")]
 
 
+def _homophones() -> dict[str, list[str]]:
+    """Sound-alike key -> the common Han characters (U+4E00-U+9FA5) that have it."""
+    out: dict[str, list[str]] = {}
+    for cp in range(0x4E00, 0x9FA6):
+        ch = chr(cp)
+        k = sound_key(ch)
+        if len(k) == 1 and k != ch:
+            out.setdefault(k, []).append(ch)
+    return out
+
+
+def misheard(rng: random.Random, base: list[str], n: int) -> list[tuple[str, str]]:
+    """(as said, as misheard): 3-6 Han characters of a real utterance, and the same with every
+    character that has a homophone swapped for one (same sound-alike key, other characters)."""
+    homo = _homophones()
+    common = {c for t in base for c in t}           # prefer the characters people's speech is written with
+    out: list[tuple[str, str]] = []
+    while len(out) < n:
+        t = rng.choice(base)
+        k = rng.randint(3, 6)
+        if len(t) < k:
+            continue
+        a = rng.randrange(len(t) - k + 1)
+        said = t[a:a + k]
+        if not all("\u4e00" <= c <= "\u9fa5" for c in said) or len(sound_key(said)) != k:
+            continue
+        alike = [[h for h in homo.get(sound_key(c), [c]) if h != c] for c in said]
+        heard = "".join(rng.choice([h for h in hs if h in common] or hs or [c]) for c, hs in zip(said, alike, strict=True))
+        if heard != said and sound_key(heard) == sound_key(said):
+            out.append((said, heard))
+    return out
+
+
+def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, rng: random.Random) -> list[str]:
+    engine = make_engine(sqlite_url(db))
+    admin = add_user(engine, "bench-sound-admin", role="admin").token
+    supervisor = add_user(engine, "bench-sound-sup", role="supervisor", sites=["north"]).token
+    app = create_app(engine=engine, store=store)
+    pairs = misheard(rng, base, n_queries)
+    raw = sqlite3.connect(db)
+    raw_key, raw_text, api_heard, api_said, api_sup, api_filt, hits = [], [], [], [], [], [], []
+    sound_first = 0
+    url_q = "/api/v1/interactions"
+    with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=120) as c, \
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}, timeout=120) as cs:
+        for _, heard in pairs[:5]:                          # warm the page cache and the pools
+            c.get(url_q, params={"q": heard})
+        for said, heard in pairs:
+            key = '"' + sound_key(heard).replace('"', '""') + '"'
+            t0 = time.perf_counter()
+            n = raw.execute("SELECT count(*) FROM (SELECT rowid FROM segments_sound_fts WHERE segments_sound_fts "
+                            "MATCH ?)", (key,)).fetchone()[0]
+            raw_key.append((time.perf_counter() - t0) * 1000)
+            hits.append(n)
+            t0 = time.perf_counter()
+            raw.execute("SELECT count(*) FROM (SELECT rowid FROM segments_fts WHERE segments_fts MATCH ?)",
+                        ('"' + said + '"',)).fetchone()
+            raw_text.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            r = c.get(url_q, params={"q": heard})
+            api_heard.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            assert page["total"] >= 1, f"{heard} (for {said}) found nothing"
+            sound_first += page["items"][0]["match"] == "sound"
+            t0 = time.perf_counter()
+            r = c.get(url_q, params={"q": said})
+            api_said.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200 and r.json()["items"][0]["match"] == "exact", r.text
+            t0 = time.perf_counter()
+            r = cs.get(url_q, params={"q": heard})
+            api_sup.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200 and all(i["site"] == "north" for i in r.json()["items"])
+            t0 = time.perf_counter()
+            r = c.get(url_q, params={"q": heard, "counter": "c2", "since_s": time.time() - 7 * 86400})
+            api_filt.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    raw.close()
+    engine.dispose()
+    return [f"sound-alike query mix: {len(pairs)} phrases of 3-6 characters of corpus utterances, every character "
+            f"swapped for a homophone, one the corpus uses where there is one (e.g. {pairs[0][0]} -> {pairs[0][1]}); "
+            f"segments sounding alike per query: "
+            f"median {statistics.median(hits):,.0f}, p95 {pct(hits, 95):,.0f}, max {max(hits):,}; "
+            f"first row a sound-alike hit for {sound_first} of {len(pairs)} (else the misheard text itself exists)",
+            "",
+            "| sound-alike search (ms)                      |     n |     p50 |     p95 |     p99 | note |",
+            "|----------------------------------------------|-------|---------|---------|---------|------|",
+            _row("raw FTS5 MATCH on the key index (baseline)", raw_key, "sqlite3, count all, no join"),
+            _row("raw FTS5 MATCH on the text, as said", raw_text, "sqlite3, count all, no join"),
+            _row("API /interactions?q=misheard, admin", api_heard, "target p95 <= 50 ms"),
+            _row("API /interactions?q=as said, admin", api_said, "exact hits ranked first"),
+            _row("API, misheard, supervisor of one site", api_sup, "site scope"),
+            _row("API, misheard, counter + last 7 days", api_filt, "filters")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segments", type=int, default=1_000_000)
@@ -460,7 +570,9 @@ def main() -> None:
     ap.add_argument("--seeks", type=int, default=40)
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--postgresql", action="store_true", help="also the filtered paths on PostgreSQL (same data)")
-    ap.add_argument("--only-search", action="store_true", help="skip the seek and live parts")
+    ap.add_argument("--sound-queries", type=int, default=40)
+    ap.add_argument("--only", choices=("all", "search", "sound"), default="all",
+                    help="search: text search only; sound: text and sound-alike search (no seek, no live)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(args.seed)
@@ -471,6 +583,11 @@ def main() -> None:
         store.ensure_bucket()
         out = [f"# bench/search.py  (sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]}, "
                f"load at start {os.getloadavg()[0]:.2f})", ""]
+        db = tmp / "search.db"
+        build_s, base = build_db(db, args.segments, rng)
+        out += [f"database: {args.segments:,} segments built and indexed in {build_s:.1f} s "
+                f"({db.stat().st_size / 2**20:.0f} MiB with the FTS5 trigram indexes of text and sound)"]
+        print("\n".join(out), flush=True)                 # each part as it ends: a long run keeps what it measured
         pg = None
         if args.postgresql:
             from tests.support.postgres import PgCluster
@@ -478,16 +595,17 @@ def main() -> None:
             pg = PgCluster()
             pg.start(fsync=False)
         try:
-            out += bench_search(tmp, store, args.segments, args.queries, rng, pg.url if pg else None) + [""]
+            print("\n".join(["", *bench_search(db, base, store, args.queries, rng, pg.url if pg else None)]), flush=True)
         finally:
             if pg is not None:
                 pg.stop_immediate()
                 pg.remove()
-        if not args.only_search:
-            out += bench_seek(tmp, store, args.seeks, rng) + [""]
-            out += bench_live(tmp, store, rng)
-    out.append(f"load average at the end (1/5/15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("\n".join(out))
+        parts = [] if args.only == "search" else [lambda: bench_sound(db, base, store, args.sound_queries, rng)]
+        if args.only == "all":
+            parts += [lambda: bench_seek(tmp, store, args.seeks, rng), lambda: bench_live(tmp, store, rng)]
+        for part in parts:
+            print("\n".join(["", *part()]), flush=True)
+    print(f"load average at the end (1/5/15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

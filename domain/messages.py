@@ -1,9 +1,15 @@
 """Chinese messages for error codes, for people reading the console (the API sends the code too).
 
-:func:`message` picks the message of an error's ``code``; codes without one fall back to the
-message of the error's kind (:class:`domain.errors.DomainError` subclass).
+:func:`message` picks the message of an error's ``code`` (a sentence, or a function of the
+error's ``params`` where the sentence names what was refused); codes without one fall back to the
+message of the error's kind (:class:`domain.errors.DomainError` subclass). :func:`field_error`
+says one of FastAPI's request-validation errors in Chinese, naming the field by its
+:data:`FIELDS` label, so the console never shows pydantic's English.
 """
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from domain.errors import (
     Conflict,
@@ -19,37 +25,65 @@ from domain.errors import (
     Upstream,
 )
 
-BY_CODE: dict[str, str] = {
+WEEKDAY_NAMES = "一二三四五六日"
+
+
+def _schedule_conflict(p: dict[str, Any]) -> str:
+    given = p.get("schedule_ids") or ()
+    ids = [f"#{i}" for i in given if i] + ["新排期" for i in given if not i]   # the stored one first
+    day = p.get("weekday")
+    when = f"星期{WEEKDAY_NAMES[day]} {p.get('from_time', '')}–{p.get('to_time', '')}" if isinstance(day, int) else ""
+    who = "、".join(ids) or "两条排期"
+    where = f"在屏幕或分组“{p['where']}”上" if p.get("where") else ""
+    return f"排期时间冲突：{who}{where}以同一优先级{('于' + when) if when else ''}重叠，请调整时段或优先级"
+
+
+BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
+    # recordings, flags, complaints
     "interaction_not_found": "录音不存在，或不在您可查看的服务点",
     "flag_not_found": "检查结果不存在，或不在您可查看的服务点",
     "complaint_not_found": "投诉不存在，或不在您可查看的服务点",
     "counter_not_found": "窗口不存在，或不在您可查看的服务点",
+    "staff_not_found": "该服务点没有这名工作人员",
     "unknown_counter": "窗口尚未登记",
     "site_not_found": "服务点不存在",
     "site_forbidden": "您无权查看该服务点",
     "role_forbidden": "您的角色无权进行此操作",
     "audio_not_stored": "录音文件不存在（可能已过保存期限）",
+    "audio_damaged": "录音文件已损坏（校验不一致），请联系管理员",
+    "nothing_recorded": "该窗口尚无录音，无法监听",
     "bad_query": "检索内容无效（不能为空，且不超过 200 个字）",
+    "bad_time_range": "时间范围无效：结束时间应晚于开始时间",
+    "no_flags": "请至少选择一条检查结果",
+    "too_many_flags": "一次最多审核 500 条检查结果",
+    "bad_hold": "保全请求无效",
+    "range_not_satisfiable": "请求的音频范围无效",
+    "bad_audio": "音频无法解码",
+    "bad_audio_file": "音频文件无法读取",
+    "unsupported_format": "不支持的文件格式",
+    # names and the catalog
     "bad_name": "名称不合规：只能用字母、数字、“-”或“_”",
     "chunk_conflict": "该录音片段已存在且内容不同，已拒绝覆盖",
     "name_taken": "该名称已被其他服务点使用，请换一个名称",
     "unknown_site": "服务点不存在",
     "unknown_screen": "信息屏不存在",
+    "catalog": "登记信息无效",
+    "bad_rescan": "重新登记的参数无效",
+    "bad_user": "用户信息无效",
     "schema_outdated": "数据库版本过旧，请先运行 counterwatch db upgrade",
+    # sign-in
     "unauthenticated": "请先登录",
+    "bad_token": "会话已过期，请重新登录",
     "bad_credentials": "用户名或密码错误",
-    "range_not_satisfiable": "请求的音频范围无效",
     "bad_rulebook": "规则无效，请按提示的行号和字段修改",
     "bad_draft": "试验的规则无效：请给出整份规则，或一条带 id 的规则",
     "bad_period": "时间段无效：结束时间须晚于开始时间",
     "rulebook_version_in_force": "该规则版本已在使用或曾经应用过，请修改 version 后再应用",
     "login_throttled": "登录失败次数过多，请稍后再试",
     "csrf_refused": "无法确认请求来自本系统页面，已拒绝；请在控制台页面中操作",
-    "bad_token": "登录已失效，请重新登录",
     "bad_display_name": "名称为空、过长，或含有不可见字符、控制字符（如零宽字符、文字方向控制符）",
     "name_confusable": "该名称与已有名称过于相似，容易混淆，请换一个名称",
     "user_kind": "采集端、信息屏等机器账号不能与人员账号互相转换",
-    "bad_user": "用户信息无效",
     "user_not_found": "用户不存在",
     "token_not_found": "令牌不存在",
     "agent_unbound": "该令牌不是绑定窗口的采集端令牌",
@@ -59,6 +93,33 @@ BY_CODE: dict[str, str] = {
     "bad_play_ref": "播放记录引用了不存在或其他服务点的内容",
     "image_too_large": "图片尺寸过大，请缩小后再上传",
     "EvidenceProtected": "录音证据只能由保存期限清理删除",
+    "throttled": "尝试次数过多，请稍后再试",
+    # screens and their programme
+    "screen_not_found": "信息屏不存在，或不在您可管理的服务点",
+    "other_screen": "信息屏只能读取自己的节目单",
+    "playlist_not_found": "播放列表不存在，或不在您可管理的服务点",
+    "schedule_not_found": "排期不存在，或不在您可管理的服务点",
+    "interrupt_not_found": "紧急通知不存在，或不在您可管理的服务点",
+    "content_not_found": "素材不存在，或不在您可管理的服务点",
+    "conflict": _schedule_conflict,
+    "bad_range": "时间或日期范围无效（结束须晚于开始；时段不能为零）",
+    "unknown_playlist": "播放列表不存在",
+    "unknown_content": "播放列表中的素材不存在",
+    "empty_playlist": "播放列表为空，请至少加入一项素材",
+    "bad_item": "播放时长无效（每项 1 秒至 24 小时）",
+    "no_target": "请选择至少一块屏幕或一个分组",
+    "bad_weekdays": "请至少选择一天（星期一至星期日）",
+    "in_use": "仍有排期在播放此项，请先删除相关排期",
+    "playlist_moved": "播放列表不能移到其他服务点",
+    "plays_in_flight": "播放记录正在保存，请稍后重发",
+    "too_many_plays": "一次上报的播放记录过多",
+    "bad_content_name": "素材名称无效",
+    "not_text": "只有文字公告可以编辑",
+    "upload_too_large": "文件过大，超过上传上限",
+    "bad_expiry": "失效时间应晚于现在",
+    "draft_too_large": "草稿过长，请精简后再保存",
+    # request shape (FastAPI's 422 list)
+    "invalid_request": "输入的内容不符合要求",
 }
 
 BY_KIND: tuple[tuple[type[DomainError], str], ...] = (
@@ -77,9 +138,81 @@ BY_KIND: tuple[tuple[type[DomainError], str], ...] = (
 
 def message(error: DomainError) -> str:
     """The Chinese message for ``error``."""
-    if error.code in BY_CODE:
-        return BY_CODE[error.code]
+    known = BY_CODE.get(error.code)
+    if isinstance(known, str):
+        return known
+    if known is not None:
+        return known(error.params)
     for kind, text in BY_KIND:
         if isinstance(error, kind):
             return text
     return "操作失败"
+
+
+# -- request-validation errors (FastAPI / pydantic) ----------------------------------------------------
+
+#: The Chinese name of each request field the console sends (query parameters and body fields).
+FIELDS: dict[str, str] = {
+    "name": "名称", "display_name": "显示名称", "password": "密码", "site": "服务点", "q": "检索内容",
+    "counter": "窗口", "counter_id": "窗口", "staff": "工作人员", "summary": "投诉内容", "complainant": "投诉人",
+    "interaction_id": "录音编号", "due_s": "答复期限", "incident_s": "事发时间", "finding": "处理结果",
+    "note": "审核意见", "state": "状态", "flag_ids": "检查结果", "month": "月份", "months": "月数",
+    "title": "标题", "body": "正文", "groups": "分组", "items": "节目单", "duration_s": "时长",
+    "content_id": "素材", "playlist_id": "播放列表", "screens": "屏幕", "weekdays": "星期",
+    "start_time": "开始时间", "end_time": "结束时间", "start_date": "开始日期", "end_date": "结束日期",
+    "priority": "优先级", "at": "时间", "since_s": "开始时间", "until_s": "结束时间", "rule": "规则",
+    "review_state": "审核状态", "rating": "评价", "type": "类型", "certainty": "确定程度",
+    "assessable": "可否判定", "limit": "每页条数", "offset": "起始位置", "sort": "排序", "format": "格式",
+    "action": "操作", "user": "用户", "expires_s": "失效时间", "form": "草稿", "data": "草稿内容",
+    "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数",
+}
+
+def _num(v: Any) -> Any:
+    """12.0 as 12, 1e11 as 100000000000."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+_TYPE_TEXT: dict[str, str | Callable[[dict[str, Any]], str]] = {
+    "missing": "必填",
+    "string_too_short": lambda c: "不能为空" if c.get("min_length") == 1 else f"至少 {c.get('min_length')} 个字",
+    "string_too_long": lambda c: f"最多 {c.get('max_length')} 个字",
+    "too_short": lambda c: f"至少 {c.get('min_length')} 项",
+    "too_long": lambda c: f"最多 {c.get('max_length')} 项",
+    "string_pattern_mismatch": "格式不正确",
+    "string_type": "应为文字",
+    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+    "float_parsing": "应为数字", "float_type": "应为数字",
+    "bool_parsing": "应为“是”或“否”", "bool_type": "应为“是”或“否”",
+    "greater_than": lambda c: f"应大于 {_num(c.get('gt'))}",
+    "greater_than_equal": lambda c: f"不能小于 {_num(c.get('ge'))}",
+    "less_than": lambda c: f"应小于 {_num(c.get('lt'))}",
+    "less_than_equal": lambda c: f"不能大于 {_num(c.get('le'))}",
+    "literal_error": lambda c: f"应为以下之一：{c.get('expected', '')}",
+    "enum": lambda c: f"应为以下之一：{c.get('expected', '')}",
+    "date_parsing": "日期格式应为 YYYY-MM-DD", "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_type": "日期格式应为 YYYY-MM-DD",
+    "datetime_parsing": "时间格式应为 YYYY-MM-DD HH:MM:SS", "datetime_from_date_parsing": "时间格式应为 YYYY-MM-DD HH:MM:SS",
+    "datetime_type": "时间格式应为 YYYY-MM-DD HH:MM:SS",
+    "json_invalid": "不是有效的 JSON", "model_attributes_type": "格式不正确", "dict_type": "格式不正确",
+    "list_type": "应为列表", "value_error": "取值无效", "extra_forbidden": "不允许的字段",
+    "finite_number": "应为有限的数字",
+}
+
+
+def field_label(loc: Sequence[Any]) -> str:
+    """The Chinese name of the field at ``loc`` (FastAPI's location: ``["body", "items", 0, "duration_s"]``)."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("body", "query", "path", "header", "cookie")]
+    if not names:
+        return ""
+    label = FIELDS.get(names[-1], names[-1])
+    rows = [p for p in loc if isinstance(p, int)]
+    return f"{label}（第 {rows[-1] + 1} 项）" if rows else label
+
+
+def field_error(error: dict[str, Any]) -> str:
+    """One request-validation error (pydantic's ``{type, loc, msg, ctx}``) in Chinese: "月份：格式不正确"."""
+    known = _TYPE_TEXT.get(str(error.get("type", "")))
+    ctx = error.get("ctx") or {}
+    text = known if isinstance(known, str) else known(ctx) if known is not None else "取值无效"
+    name = field_label(error.get("loc") or ())
+    return f"{name}：{text}" if name else text

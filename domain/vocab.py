@@ -84,6 +84,27 @@ UNINTELLIGIBLE_WINDOW_S = 24 * 3600.0
 Severity = Literal["low", "medium", "high"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
+# -- the courtesy score (文明服务得分), as Alibaba SCA's 质检评分 counts it ---------------------------
+#: Every assessable interaction starts at SCORE_FULL points and loses these per counted forbidden
+#: phrase, by the rule's severity, and MISSING_COURTESY_POINTS per courtesy rule it misses (at
+#: least 0). A flag counts when confirmed, or when at least CERTAIN_CONFIDENCE and not dismissed.
+SCORE_FULL = 100
+SEVERITY_POINTS: dict[str, int] = {"high": 30, "medium": 15, "low": 5}
+MISSING_COURTESY_POINTS = 10
+#: A staff member or counter reaches the standard (达标) at this score or above.
+SCORE_PASS = 90
+
+
+def flag_uncertain(review_state: str, confidence: float) -> bool:
+    """待确认: below CERTAIN_CONFIDENCE and not reviewed yet (a reviewed flag is certain either way)."""
+    return review_state == "open" and confidence < CERTAIN_CONFIDENCE
+
+
+def flag_counts(review_state: str, confidence: float) -> bool:
+    """Whether a flag counts against the staff (reports, scores): confirmed on review, or certain
+    (at least CERTAIN_CONFIDENCE) and not dismissed. An open uncertain flag waits in 待确认."""
+    return review_state == "confirmed" or (review_state != "dismissed" and confidence >= CERTAIN_CONFIDENCE)
+
 # -- the work queue -----------------------------------------------------------------------------------
 
 JobKind = Literal["plan", "analyze"]
@@ -114,6 +135,26 @@ LABELS: dict[str, dict[str, str]] = {
     "complaint_state": {"open": "待答复", "answered": "已答复"},
     "severity": {"low": "轻微", "medium": "一般", "high": "严重"},
     "job_state": {"queued": "排队中", "running": "处理中", "retrying": "等待重试", "done": "已完成", "failed": "失败"},
+    "live_source": {"segments": "实时", "chunks": "回放最近录音", "none": "无录音"},
+    "content_kind": {"video": "视频", "image": "图片", "text": "文字公告"},
+    "screen_shows": {"playlist": "排期节目", "interrupt": "紧急通知", "default": "默认画面"},
+    "play_status": {"played": "已播放", "skipped": "已跳过"},
+    "audit_action": {"login": "登录", "login.failed": "登录失败", "login.throttled": "登录被限制", "logout": "退出",
+                     "access.refused": "越权访问被拒绝", "csrf.refused": "非本系统页面的请求被拒绝",
+                     "audio.play": "回放录音", "audio.download": "下载录音证据", "audio.live": "实时监听",
+                     "search": "检索录音文本", "recordings.list": "查询录音", "transcript.view": "查看录音文本",
+                     "transcript.export": "导出录音文本", "flags.list": "查看检查结果", "flag.review": "审核检查结果",
+                     "report.export": "导出报表", "rules.bench": "规则试验", "rules.apply": "应用规则",
+                     "complaint.create": "登记投诉", "complaint.answer": "答复投诉", "complaint.edit": "修改投诉",
+                     "interaction.hold": "录音保全", "interaction.release": "解除保全", "retention.delete": "到期删除",
+                     "chunk.conflict": "录音片段覆盖被拒绝", "counter.edit": "修改窗口", "site.edit": "修改服务点",
+                     "user.add": "添加用户", "user.disable": "停用用户", "token.issue": "签发令牌", "token.revoke": "吊销令牌",
+                     "screen.register": "登记信息屏", "screen.edit": "修改信息屏", "content.upload": "上传素材",
+                     "content.text": "编写文字公告", "content.edit": "修改素材", "content.delete": "删除素材",
+                     "playlist.create": "新建播放列表", "playlist.replace": "修改播放列表", "playlist.delete": "删除播放列表",
+                     "schedule.create": "新建排期", "schedule.replace": "修改排期", "schedule.delete": "删除排期",
+                     "interrupt.create": "发布紧急通知", "interrupt.clear": "解除紧急通知"},
+
 }
 
 

@@ -20,13 +20,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from domain.timezones import DEFAULT_TIMEZONE, local_time
 from services.accounts import Principal
 from storage.engine import read_session, write_session
-from storage.tables import AuditLog, now_s
+from storage.tables import AuditLog, Complaint, Counter, Flag, Interaction, Site, now_s
 
 GENESIS = "0" * 64
 #: Any fixed number: the key of the advisory lock appends take on PostgreSQL.
@@ -64,14 +65,87 @@ def record(engine: Engine, user: Principal | None, *, action: str, target: str =
                action=action, target=target, client=client, detail=detail)
 
 
-def rows(db: Session, *, action: str | None = None, since_s: float | None = None, limit: int = 200) -> list[AuditLog]:
-    """Audit rows, newest first."""
-    q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+def _query(*, action: str | None, since_s: float | None, until_s: float | None, user: str | None):  # noqa: ANN202
+    q = select(AuditLog)
     if action:
         q = q.where(AuditLog.action == action)
     if since_s is not None:
         q = q.where(AuditLog.at_s >= since_s)
-    return list(db.scalars(q))
+    if until_s is not None:
+        q = q.where(AuditLog.at_s < until_s)
+    if user:
+        q = q.where(AuditLog.user_name == user)
+    return q
+
+
+def rows(db: Session, *, action: str | None = None, since_s: float | None = None, until_s: float | None = None,
+         user: str | None = None, offset: int = 0, limit: int = 200) -> list[AuditLog]:
+    """Audit rows, newest first."""
+    q = _query(action=action, since_s=since_s, until_s=until_s, user=user)
+    return list(db.scalars(q.order_by(AuditLog.id.desc()).offset(offset).limit(limit)))
+
+
+@dataclass(frozen=True)
+class AuditView:
+    id: int
+    at_s: float
+    at: str                 # local time in the site's zone, YYYY-MM-DD HH:MM:SS
+    timezone: str
+    site: str | None        # the site of the target, where it has one
+    user_name: str
+    action: str
+    target: str
+    client: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    total: int
+    items: list[AuditView]
+
+
+def _target_sites(db: Session, targets: list[str]) -> dict[str, tuple[str, str]]:
+    """(site name, time zone) of each target that names a recording, counter, flag, complaint or site."""
+    ids: dict[str, list[int]] = {}
+    names: list[str] = []
+    for t in targets:
+        kind, _, ref = t.partition(":")
+        if kind == "site":
+            names.append(ref)
+        elif ref.isdigit() and kind in ("interaction", "counter", "flag", "complaint"):
+            ids.setdefault(kind, []).append(int(ref))
+    site_cols = (Site.name, Site.timezone)
+    queries = {
+        "interaction": select(Interaction.id, *site_cols).join(Counter, Interaction.counter_id == Counter.id)
+        .join(Site, Counter.site_id == Site.id).where(Interaction.id.in_(ids.get("interaction", []))),
+        "counter": select(Counter.id, *site_cols).join(Site, Counter.site_id == Site.id)
+        .where(Counter.id.in_(ids.get("counter", []))),
+        "flag": select(Flag.id, *site_cols).join(Interaction, Flag.interaction_id == Interaction.id)
+        .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+        .where(Flag.id.in_(ids.get("flag", []))),
+        "complaint": select(Complaint.id, *site_cols).join(Site, Complaint.site_id == Site.id)
+        .where(Complaint.id.in_(ids.get("complaint", []))),
+    }
+    out = {f"{kind}:{i}": (site, tz) for kind, q in queries.items() if ids.get(kind) for i, site, tz in db.execute(q)}
+    out.update({f"site:{n}": (n, tz) for n, tz in db.execute(select(Site.name, Site.timezone).where(Site.name.in_(names)))})
+    return out
+
+
+def page(db: Session, *, action: str | None = None, since_s: float | None = None, until_s: float | None = None,
+         user: str | None = None, offset: int = 0, limit: int = 200) -> AuditPage:
+    """Audit rows newest first with the total, each with its target's site and its time in that
+    site's zone (the default zone where the target has no site: a login)."""
+    q = _query(action=action, since_s=since_s, until_s=until_s, user=user)
+    total = db.execute(select(func.count()).select_from(q.with_only_columns(AuditLog.id).subquery())).scalar_one()
+    found = rows(db, action=action, since_s=since_s, until_s=until_s, user=user, offset=offset, limit=limit)
+    sites = _target_sites(db, [a.target for a in found])
+    items = []
+    for a in found:
+        site, tz = sites.get(a.target, (None, DEFAULT_TIMEZONE))
+        items.append(AuditView(a.id, a.at_s, f"{local_time(a.at_s, tz):%Y-%m-%d %H:%M:%S}", tz, site, a.user_name,
+                               a.action, a.target, a.client, a.detail))
+    return AuditPage(total, items)
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,15 @@ class Catalog:
 
     # -- counters -------------------------------------------------------------------------
 
-    def add_counter(self, site: str, counter: str, *, channels: str = DEFAULT_CHANNELS) -> CounterInfo:
-        """Register a counter (and its site); idempotent, updates ``channels``."""
+    def add_counter(self, site: str, counter: str, *, channels: str = DEFAULT_CHANNELS,
+                    display_name: str | None = None) -> CounterInfo:
+        """Register a counter (and its site); idempotent, updates ``channels`` and, when given,
+        ``display_name`` (what people call it: 3号窗口)."""
         check_name("site", site)
         check_name("counter", counter)
+        if display_name is not None and (not display_name.strip() or len(display_name.strip()) > 100):
+            raise CatalogError(f"counter {site}/{counter}", "display name must be 1-100 characters",
+                               code="bad_display_name")
         if channels not in CHANNELS:
             raise CatalogError(f"counter {site}/{counter}", f"channels must be one of {', '.join(CHANNELS)}")
         with write_session(self.engine) as s:
@@ -127,6 +132,8 @@ class Catalog:
                 s.add(c)
                 s.flush()
             c.channels = channels
+            if display_name is not None:
+                c.display_name = display_name.strip()
             return CounterInfo(c.id, site, counter, channels, st.timezone)
 
     def counter(self, site: str, counter: str, *, by_id_too: bool = False) -> CounterInfo:

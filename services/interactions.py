@@ -7,20 +7,26 @@ not tell what exists elsewhere. Viewers get personal numbers masked (:func:`doma
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, not_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
 from domain import pii
-from domain.errors import Forbidden, NotFound
-from domain.vocab import CERTAIN_CONFIDENCE
+from domain.errors import Forbidden, Invalid, NotFound
+from domain.vocab import flag_uncertain
 from services.accounts import Principal
+from services.dictionary import RuleInfo, severity_of
+from services.filters import Filters, apply, certainty_is
+from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, RecordingSession, Site, Staff, User, now_s
+
+#: Flags reviewed in one bulk request at most.
+MAX_BULK_FLAGS = 500
 
 
 class InteractionNotFound(NotFound):
@@ -60,7 +66,8 @@ def _identity(text: str) -> str:
 
 @dataclass(frozen=True)
 class FlagView:
-    """A flag with where it was found and its review."""
+    """A flag with where it was found and its review; ``rule_label`` and ``severity`` from the
+    rulebook the API judges by (the stored severity first), labels as people read them."""
 
     id: int
     interaction_id: int
@@ -79,20 +86,20 @@ class FlagView:
     review_note: str
     reviewed_s: float | None
     reviewed_by: str | None
-    #: The rule's severity when the flag was made, the rulebook's Chinese name of the rule, and
-    #: why the flag has its confidence ([{"kind": match|speaker|audio, "value", "text"}]).
-    severity: str = ""
     rule_label: str = ""
-    confidence_reasons: list[dict] = field(default_factory=list)
-    #: ``uncertain`` (待确认): below CERTAIN_CONFIDENCE and not reviewed yet; else ``certain``.
+    severity: str = ""
+    #: why the flag has its confidence ([{"kind": match|speaker|audio, "value", "text"}])
+    confidence_reasons: list = field(default_factory=list)
+    site_label: str = ""
+    counter_label: str = ""
+    staff: str | None = None
+    assessable: bool = True
+    #: ``uncertain`` (待确认, domain.vocab.flag_uncertain) or ``certain``
     certainty: str = "certain"
 
 
 def certainty_of(confidence: float, review_state: str) -> str:
-    return "uncertain" if confidence < CERTAIN_CONFIDENCE and review_state == "open" else "certain"
-
-
-_UNCERTAIN = and_(Flag.confidence < CERTAIN_CONFIDENCE, Flag.review_state == "open")
+    return "uncertain" if flag_uncertain(review_state, confidence) else "certain"
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,11 @@ class InteractionView:
     site: str
     counter: str
     counter_id: int
+    site_label: str
+    counter_label: str
+    timezone: str
+    assessable: bool
+    assessable_reason: str
     staff: str | None
     wall_start_s: float
     wall_end_s: float
@@ -120,87 +132,129 @@ class InteractionView:
     duration_s: float
     analyzed_s: float | None
     rating: str | None
-    #: False: the recogniser could not follow the speech (无法判定), with the reason; such an
-    #: interaction has no courtesy flags and counts in no score.
-    assessable: bool = True
-    assessable_reason: str = ""
-    signals: dict = field(default_factory=dict)
     segments: list[SegmentView] = field(default_factory=list)
     flags: list[FlagView] = field(default_factory=list)
 
 
 def _flag_query() -> Select:
     reviewer = aliased(User)
-    return (select(Flag, Interaction.wall_start_s, Counter.name, Site.name, reviewer.name)
+    return (select(Flag, Interaction.wall_start_s, Counter.name, Site.name, reviewer.name, Counter.display_name,
+                   Site.title, Staff.name, Interaction.assessable)
             .join(Interaction, Flag.interaction_id == Interaction.id)
             .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+            .outerjoin(Staff, Interaction.staff_id == Staff.id)
             .outerjoin(reviewer, Flag.reviewed_by == reviewer.id))
 
 
-def _one_flag(f: Flag, *, site: str, counter: str, wall_start_s: float, reviewer: str | None,
-              show: Callable[[str], str], labels: Mapping[str, str]) -> FlagView:
-    reasons = [{**r, "text": show(str(r.get("text", "")))} for r in (f.confidence_reasons or [])]
+def flag_view(f: Flag, *, site: str, counter: str, wall_start_s: float, rules: dict[str, RuleInfo] | None,
+              show: Callable[[str], str] = _identity, reviewer: str | None = None, site_title: str = "",
+              counter_display: str = "", staff: str | None = None, assessable: bool = True) -> FlagView:
+    info = (rules or {}).get(f.rule)
     return FlagView(id=f.id, interaction_id=f.interaction_id, site=site, counter=counter, wall_start_s=wall_start_s,
                     type=f.type, rule=f.rule, phrase=show(f.phrase), evidence=show(f.evidence), start_s=f.start_s,
                     end_s=f.end_s, speaker=f.speaker, confidence=f.confidence, review_state=f.review_state,
-                    review_note=f.review_note, reviewed_s=f.reviewed_s, reviewed_by=reviewer, severity=f.severity,
-                    rule_label=labels.get(f.rule, f.rule), confidence_reasons=reasons,
-                    certainty=certainty_of(f.confidence, f.review_state))
+                    review_note=f.review_note, reviewed_s=f.reviewed_s, reviewed_by=reviewer,
+                    rule_label=info.label if info else f.rule,
+                    severity=severity_of(rules or {}, f.rule, f.severity) if f.type != "missing_courtesy" else (f.severity or ""),
+                    confidence_reasons=[{**r, "text": show(str(r.get("text", "")))} for r in (f.confidence_reasons or [])],
+                    site_label=site_label(site, site_title), counter_label=counter_label(counter, counter_display),
+                    staff=staff, assessable=assessable, certainty=certainty_of(f.confidence, f.review_state))
 
 
-def _flag_view(row: tuple, show: Callable[[str], str] = _identity, labels: Mapping[str, str] | None = None) -> FlagView:
-    f, wall_start_s, counter, site, reviewer = row
-    return _one_flag(f, site=site, counter=counter, wall_start_s=wall_start_s, reviewer=reviewer, show=show,
-                     labels=labels or {})
+def _flag_view(row: tuple, show: Callable[[str], str] = _identity, rules: dict[str, RuleInfo] | None = None) -> FlagView:
+    f, wall_start_s, counter, site, reviewer, counter_display, site_title, staff, assessable = row
+    return flag_view(f, site=site, counter=counter, wall_start_s=wall_start_s, rules=rules, show=show, reviewer=reviewer,
+                     site_title=site_title, counter_display=counter_display, staff=staff, assessable=assessable)
+
+
+@dataclass(frozen=True)
+class FlagPage:
+    total: int
+    items: list[FlagView]
 
 
 def list_flags(db: Session, user: Principal | None, *, rule: str | None = None, site: str | None = None,
                counter: str | None = None, review_state: str | None = None, type: str | None = None,  # noqa: A002
-               certainty: str | None = None, limit: int = 200,
-               rule_labels: Mapping[str, str] | None = None) -> list[FlagView]:
+               limit: int = 200, certainty: str | None = None, filters: Filters | None = None, offset: int = 0,
+               rules: dict[str, RuleInfo] | None = None) -> list[FlagView]:
     """Flags newest interaction first; ``user`` None: every site (the operator CLI).
-    ``certainty``: ``uncertain`` (待确认: below CERTAIN_CONFIDENCE and still open) or
-    ``certain`` (the rest); ``rule_labels``: rule id to the rulebook's Chinese name."""
+    ``certainty``: ``uncertain`` (below CERTAIN_CONFIDENCE: the 待确认 tab) or ``certain``;
+    ``filters``: the recordings' filters (services.filters) on the flags' interactions."""
+    return flag_page(db, user, rule=rule, site=site, counter=counter, review_state=review_state, type=type, limit=limit,
+                     certainty=certainty, filters=filters, offset=offset, rules=rules, count=False).items
+
+
+def flag_page(db: Session, user: Principal | None, *, rule: str | None = None, site: str | None = None,
+              counter: str | None = None, review_state: str | None = None, type: str | None = None,  # noqa: A002
+              limit: int = 200, certainty: str | None = None, filters: Filters | None = None, offset: int = 0,
+              rules: dict[str, RuleInfo] | None = None, count: bool = True) -> FlagPage:
+    """:func:`list_flags` with the total of matching flags (``count``)."""
+    f = filters or Filters()
     if user is not None:
         check_site(user, site)
-    q = _flag_query().order_by(Interaction.wall_start_s.desc(), Flag.start_s, Flag.id).limit(limit)
+        check_site(user, f.site)
+    f.check()
+    q = apply(_flag_query(), f, flags=False)
     if user is not None and user.sites:
         q = q.where(Site.name.in_(user.sites))
-    for col, value in ((Flag.rule, rule), (Counter.name, counter), (Site.name, site),
-                       (Flag.review_state, review_state), (Flag.type, type)):
+    for col, value in ((Flag.rule, rule or f.rule), (Site.name, site), (Flag.review_state, review_state or f.review_state),
+                       (Flag.type, type)):
         if value is not None:
             q = q.where(col == value)
+    if counter is not None:
+        q = q.where(Counter.name == counter)
     if certainty is not None:
-        q = q.where(_UNCERTAIN if certainty == "uncertain" else not_(_UNCERTAIN))
+        q = q.where(certainty_is(certainty))
+    total = db.execute(select(func.count()).select_from(q.with_only_columns(Flag.id).subquery())).scalar_one() \
+        if count else 0
+    q = q.order_by(Interaction.wall_start_s.desc(), Flag.start_s, Flag.id).offset(offset).limit(limit)
     show = pii.for_role(user.role) if user is not None else _identity
-    return [_flag_view(r, show, rule_labels) for r in db.execute(q)]
+    return FlagPage(total, [_flag_view(tuple(r), show, rules) for r in db.execute(q)])
 
 
-def visible_flag(db: Session, user: Principal, flag_id: int, *, rule_labels: Mapping[str, str] | None = None) -> FlagView:
+def visible_flag(db: Session, user: Principal, flag_id: int, rules: dict[str, RuleInfo] | None = None) -> FlagView:
     q = _flag_query().where(Flag.id == flag_id)
     if user.sites:
         q = q.where(Site.name.in_(user.sites))
     row = db.execute(q).first()
     if row is None:
         raise FlagNotFound(flag_id)
-    return _flag_view(tuple(row), pii.for_role(user.role), rule_labels)
+    return _flag_view(tuple(row), pii.for_role(user.role), rules)
 
 
 def review_flag(engine: Engine, user: Principal, flag_id: int, *, state: str, note: str,
-                rule_labels: Mapping[str, str] | None = None) -> FlagView:
+                rules: dict[str, RuleInfo] | None = None) -> FlagView:
     """Confirm or dismiss a flag; the reviewer and the time are recorded (a later review replaces
     the earlier one; the audit log keeps both).
 
     Raises:
         FlagNotFound: no such flag in the user's sites.
     """
+    return review_flags(engine, user, [flag_id], state=state, note=note, rules=rules)[0]
+
+
+def review_flags(engine: Engine, user: Principal, flag_ids: list[int], *, state: str, note: str,
+                 rules: dict[str, RuleInfo] | None = None) -> list[FlagView]:
+    """Confirm or dismiss several flags with one note, all or none (one transaction).
+
+    Raises:
+        Invalid ``no_flags`` / ``too_many_flags``; FlagNotFound: one of them is not in the user's
+        sites (then none is changed).
+    """
+    ids = list(dict.fromkeys(flag_ids))
+    if not ids:
+        raise Invalid("flags", "no flag ids given", code="no_flags")
+    if len(ids) > MAX_BULK_FLAGS:
+        raise Invalid("flags", f"at most {MAX_BULK_FLAGS} flags at once", code="too_many_flags")
     with write_session(engine) as s:
-        visible_flag(s, user, flag_id)
-        f = s.get(Flag, flag_id)
-        assert f is not None
-        f.review_state, f.review_note, f.reviewed_by, f.reviewed_s = state, note, user.id, now_s()
+        at = now_s()
+        for flag_id in ids:
+            visible_flag(s, user, flag_id)
+            f = s.get(Flag, flag_id)
+            assert f is not None
+            f.review_state, f.review_note, f.reviewed_by, f.reviewed_s = state, note, user.id, at
     with read_session(engine) as s:
-        return visible_flag(s, user, flag_id, rule_labels=rule_labels)
+        return [visible_flag(s, user, flag_id, rules) for flag_id in ids]
 
 
 def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tuple[Interaction, str, str]:
@@ -218,31 +272,38 @@ def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tu
 
 
 def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callable[[str], str],
-          labels: Mapping[str, str] | None = None) -> InteractionView:
+          rules: dict[str, RuleInfo] | None = None) -> InteractionView:
     sess = db.get(RecordingSession, inter.session_id)
     staff = db.scalar(select(Staff.name).where(Staff.id == inter.staff_id)) if inter.staff_id else None
     rating = db.scalar(select(rating_of()).where(Interaction.id == inter.id))
+    c, st = db.execute(select(Counter, Site).join(Site, Counter.site_id == Site.id)
+                       .where(Counter.id == inter.counter_id)).one()
+    reviewers = dict(db.execute(select(User.id, User.name).where(User.id.in_(
+        [f.reviewed_by for f in inter.flags if f.reviewed_by is not None]))).all()) if inter.flags else {}
     return InteractionView(
-        id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, staff=staff,
+        id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, site_label=site_label(site, st.title),
+        counter_label=counter_label(counter, c.display_name), timezone=st.timezone, assessable=inter.assessable,
+        assessable_reason=inter.assessable_reason, staff=staff,
         wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
         sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,
         rulebook_version=inter.rulebook_version, analyzed_s=inter.analyzed_s, rating=rating,
-        assessable=inter.assessable, assessable_reason=inter.assessable_reason, signals=dict(inter.signals or {}),
         segments=[SegmentView(g.id, g.start_s, g.end_s, g.speaker, g.speaker_confidence, show(g.text))
                   for g in inter.segments],
-        flags=[_one_flag(f, site=site, counter=counter, wall_start_s=inter.wall_start_s, reviewer=None, show=show,
-                         labels=labels or {}) for f in inter.flags])
+        flags=[flag_view(f, site=site, counter=counter, wall_start_s=inter.wall_start_s, rules=rules, show=show,
+                         reviewer=reviewers.get(f.reviewed_by) if f.reviewed_by else None, site_title=st.title,
+                         counter_display=c.display_name, staff=staff, assessable=inter.assessable)
+               for f in inter.flags])
 
 
-def interaction_detail(db: Session, user: Principal, interaction_id: int, *,
-                       rule_labels: Mapping[str, str] | None = None) -> InteractionView:
+def interaction_detail(db: Session, user: Principal, interaction_id: int,
+                       rules: dict[str, RuleInfo] | None = None) -> InteractionView:
     """One interaction: its counter, staff, times, rating, transcript and flags with their review.
 
     Raises:
         InteractionNotFound: no such interaction in the user's sites.
     """
     inter, site, counter = visible_interaction(db, user, interaction_id)
-    return _view(db, inter, site, counter, pii.for_role(user.role), rule_labels)
+    return _view(db, inter, site, counter, pii.for_role(user.role), rules)
 
 
 def recent_interactions(engine: Engine, *, site: str | None = None, counter: str | None = None,
@@ -257,49 +318,3 @@ def recent_interactions(engine: Engine, *, site: str | None = None, counter: str
     with read_session(engine) as s:
         return [_view(s, inter, site_name, counter_name, _identity)
                 for inter, counter_name, site_name in s.execute(stmt).all()]
-
-
-@dataclass(frozen=True)
-class InteractionSummary:
-    """One row of the interaction list (no transcript)."""
-
-    id: int
-    site: str
-    counter: str
-    wall_start_s: float
-    wall_end_s: float
-    rulebook_version: str
-    assessable: bool
-    assessable_reason: str
-    flags: int
-
-
-def list_interactions(db: Session, user: Principal, *, site: str | None = None, counter: str | None = None,
-                      assessable: bool | None = None, since_s: float | None = None, until_s: float | None = None,
-                      limit: int = 200) -> list[InteractionSummary]:
-    """Analysed interactions of the user's sites, newest first; ``assessable=False``: the ones
-    marked 无法判定, with why.
-
-    Raises:
-        SiteForbidden: ``site`` is not one of the user's.
-    """
-    from sqlalchemy import func
-
-    check_site(user, site)
-    n_flags = select(func.count(Flag.id)).where(Flag.interaction_id == Interaction.id).scalar_subquery()
-    q = (select(Interaction, Site.name, Counter.name, n_flags).join(Counter, Interaction.counter_id == Counter.id)
-         .join(Site, Counter.site_id == Site.id).where(Interaction.analyzed_s.is_not(None))
-         .order_by(Interaction.wall_start_s.desc(), Interaction.id.desc()).limit(limit))
-    if user.sites:
-        q = q.where(Site.name.in_(user.sites))
-    for col, value in ((Site.name, site), (Counter.name, counter), (Interaction.assessable, assessable)):
-        if value is not None:
-            q = q.where(col == value)
-    if since_s is not None:
-        q = q.where(Interaction.wall_start_s >= since_s)
-    if until_s is not None:
-        q = q.where(Interaction.wall_start_s < until_s)
-    return [InteractionSummary(id=i.id, site=site_name, counter=counter_name, wall_start_s=i.wall_start_s,
-                               wall_end_s=i.wall_end_s, rulebook_version=i.rulebook_version, assessable=i.assessable,
-                               assessable_reason=i.assessable_reason, flags=int(n or 0))
-            for i, site_name, counter_name, n in db.execute(q)]

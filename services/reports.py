@@ -1,38 +1,69 @@
-"""Monthly assessment report per staff member and per counter: interactions, courtesy score,
-forbidden phrases, review outcomes and customer ratings (as data, or CSV)."""
+"""Monthly assessment report per staff member and per counter, and its trend over months.
+
+The courtesy score (文明服务得分), as Alibaba SCA's 质检评分 counts: each assessable interaction
+starts at ``SCORE_FULL`` (100) points and loses ``SEVERITY_POINTS`` per counted forbidden phrase
+by the rule's severity (high 30, medium 15, low 5) and ``MISSING_COURTESY_POINTS`` (10) per
+courtesy rule it misses, down to 0; a row's score is the mean over its assessable interactions.
+达标率 is the share of assessable interactions with no counted flag at all; 文明用语达标率 the
+share without a missing courtesy word. A flag counts when confirmed, or when certain (at least
+``CERTAIN_CONFIDENCE``) and not dismissed (``domain.vocab.flag_counts``). Interactions that are
+not assessable (无法判定) count in no score and no flag column; they are counted apart
+(``not_assessable``). Ratings count for every interaction. Months are in each site's zone.
+"""
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.timezones import month_bounds
-from domain.vocab import RATING_LEVELS
+from domain.vocab import (
+    MISSING_COURTESY_POINTS,
+    RATING_LEVELS,
+    SCORE_FULL,
+    SEVERITIES,
+    SEVERITY_POINTS,
+    flag_counts,
+    flag_uncertain,
+)
 from services.accounts import Principal
+from services.dictionary import RuleInfo, rules_of, severity_of
 from services.interactions import check_site
+from services.names import counter_label, site_label
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, Site, Staff
+from transcribe.rules import Rulebook
 
 #: The staff name of interactions nobody was on duty for.
 UNASSIGNED = "未登记"
+GROUP_LABELS = {"staff": "人员", "counter": "窗口", "total": "合计"}
 
 
 @dataclass(frozen=True)
 class ReportRow:
     site: str
-    name: str
+    site_label: str
+    group: str                          # staff | counter | total
+    name: str                           # the staff member's name, the counter's id, 合计
+    label: str                          # as people read it (a counter's display name)
     interactions: int
-    courtesy_score: float | None        # share of interactions without a missing-courtesy flag
-    courtesy_by_rule: dict[str, float]  # per courtesy rule: share of interactions without its flag
-    forbidden_by_rule: dict[str, int]   # forbidden-phrase flags per rule
+    assessable: int
+    not_assessable: int                 # 无法判定: in no score
+    score: float | None                 # 文明服务得分, 0-100, mean over assessable interactions
+    compliance_rate: float | None       # 达标率: share of assessable interactions without a counted flag
+    courtesy_rate: float | None         # 文明用语达标率: share without a counted missing-courtesy flag
+    courtesy_by_rule: dict[str, float]  # per courtesy rule: share of assessable interactions without it
+    forbidden_by_rule: dict[str, int]   # counted forbidden phrases per rule
+    forbidden_by_severity: dict[str, int]
     flags_open: int
+    flags_uncertain: int                # open and below CERTAIN_CONFIDENCE: 待确认, not counted
     flags_confirmed: int
     flags_dismissed: int
     ratings: dict[str, int]             # 非常满意 / 满意 / 一般 / 不满意
+    satisfaction_rate: float | None     # (非常满意 + 满意) / rated
+    rank: int | None = None             # by score within its group (1 = best)
 
 
 @dataclass(frozen=True)
@@ -42,118 +73,170 @@ class MonthlyReport:
     by_staff: list[ReportRow]
     by_counter: list[ReportRow]
     total: ReportRow
+    rule_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: str
+    interactions: int
+    not_assessable: int
+    score: float | None
+    compliance_rate: float | None
+    forbidden_by_severity: dict[str, int]
 
 
 @dataclass
 class _Acc:
-    """Running totals of one report row. Flags dismissed on review do not count against staff."""
-
     interactions: int = 0
-    without_courtesy_flag: int = 0
+    assessable: int = 0
+    points: float = 0.0
+    clean: int = 0
+    courtesy_clean: int = 0
     courtesy_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     forbidden: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    severity: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     review: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ratings: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def row(self, site: str, name: str, courtesy_rules: list[str]) -> ReportRow:
-        n = self.interactions
+    def row(self, *, site: str, site_name: str, group: str, name: str, label: str, courtesy_rules: list[str]) -> ReportRow:
+        n, rated = self.assessable, sum(self.ratings.values())
+        share = (lambda k: round(k / n, 4)) if n else (lambda k: None)
         return ReportRow(
-            site=site, name=name, interactions=n,
-            courtesy_score=round(self.without_courtesy_flag / n, 4) if n else None,
+            site=site, site_label=site_name, group=group, name=name, label=label, interactions=self.interactions,
+            assessable=n, not_assessable=self.interactions - n, score=round(self.points / n, 1) if n else None,
+            compliance_rate=share(self.clean), courtesy_rate=share(self.courtesy_clean),
             courtesy_by_rule={r: round(1 - self.courtesy_hits[r] / n, 4) for r in courtesy_rules} if n else {},
             forbidden_by_rule=dict(sorted(self.forbidden.items())),
-            flags_open=self.review["open"], flags_confirmed=self.review["confirmed"],
-            flags_dismissed=self.review["dismissed"], ratings={lv: self.ratings[lv] for lv in RATING_LEVELS})
+            forbidden_by_severity={s: self.severity[s] for s in reversed(SEVERITIES)},
+            flags_open=self.review["open"], flags_uncertain=self.review["uncertain"],
+            flags_confirmed=self.review["confirmed"], flags_dismissed=self.review["dismissed"],
+            ratings={lv: self.ratings[lv] for lv in RATING_LEVELS},
+            satisfaction_rate=round((self.ratings["非常满意"] + self.ratings["满意"]) / rated, 4) if rated else None)
 
 
-def monthly(db: Session, *, month: str, sites: list[Site]) -> MonthlyReport:
+def interaction_points(flags: list[tuple[str, str, str, float, str]], rules: dict[str, RuleInfo]) -> float:
+    """The score of one assessable interaction from its flags (type, rule, state, confidence,
+    stored severity): SCORE_FULL less the points of each counted flag, at least 0."""
+    lost, missing = 0, set()
+    for ftype, rule, state, conf, sev in flags:
+        if not flag_counts(state, conf):
+            continue
+        if ftype == "forbidden":
+            lost += SEVERITY_POINTS[severity_of(rules, rule, sev)]
+        else:
+            missing.add(rule)
+    return max(0, SCORE_FULL - lost - MISSING_COURTESY_POINTS * len(missing))
+
+
+def _ranked(rows: list[ReportRow]) -> list[ReportRow]:
+    """Best score first (unscored last), each with its rank; equal scores share a rank."""
+    ordered = sorted(rows, key=lambda r: (r.score is None, -(r.score or 0), r.site, r.label))
+    out, prev, rank = [], None, 0
+    for n, r in enumerate(ordered, 1):
+        if r.score != prev:
+            rank, prev = n, r.score
+        out.append(replace(r, rank=rank if r.score is not None else None))
+    return out
+
+
+def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -> MonthlyReport:
     """The month's report over ``sites``, each month in its site's own time zone."""
+    rules = rules_of(rulebook)
     staff_acc: dict[tuple[str, str], _Acc] = defaultdict(_Acc)
     counter_acc: dict[tuple[str, str], _Acc] = defaultdict(_Acc)
+    counter_labels: dict[tuple[str, str], str] = {}
     total = _Acc()
     courtesy_rules: set[str] = set()
     for site in sites:
         start, end = month_bounds(month, site.timezone)
+        window = (Counter.site_id == site.id, Interaction.wall_start_s >= start, Interaction.wall_start_s < end)
         inters = db.execute(
-            select(Interaction.id, Counter.name, Staff.name)
+            select(Interaction.id, Counter.name, Counter.display_name, Staff.name, Interaction.assessable, rating_of())
             .join(Counter, Interaction.counter_id == Counter.id).outerjoin(Staff, Interaction.staff_id == Staff.id)
-            .where(Counter.site_id == site.id, Interaction.wall_start_s >= start, Interaction.wall_start_s < end)
-            ).all()
-        accs = {i.id: (staff_acc[site.name, i[2] or UNASSIGNED], counter_acc[site.name, i[1]], total)
-                for i in inters}
-        for group in accs.values():
+            .where(*window)).all()
+        flags: dict[int, list[tuple[str, str, str, float, str]]] = defaultdict(list)
+        for row in db.execute(select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence,
+                                     Flag.severity).join(Interaction, Flag.interaction_id == Interaction.id)
+                              .join(Counter, Interaction.counter_id == Counter.id).where(*window)):
+            flags[row[0]].append((row[1], row[2], row[3], row[4], row[5]))
+            if row[1] == "missing_courtesy":
+                courtesy_rules.add(row[2])
+        for iid, counter, display, staff, assessable, level in inters:
+            counter_labels[site.name, counter] = counter_label(counter, display)
+            group = (staff_acc[site.name, staff or UNASSIGNED], counter_acc[site.name, counter], total)
+            mine = flags[iid]
+            counted = [f for f in mine if flag_counts(f[2], f[3])]
+            missing = {f[1] for f in counted if f[0] == "missing_courtesy"}
+            points = interaction_points(mine, rules)
             for a in group:
                 a.interactions += 1
-        courtesy_flagged: dict[int, set[str]] = defaultdict(set)
-        for inter_id, ftype, rule, state in db.execute(
-                select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state)
-                .join(Interaction, Flag.interaction_id == Interaction.id)
-                .join(Counter, Interaction.counter_id == Counter.id)
-                .where(Counter.site_id == site.id, Interaction.wall_start_s >= start, Interaction.wall_start_s < end)):
-            for a in accs[inter_id]:
-                a.review[state] += 1
-                if state != "dismissed" and ftype == "forbidden":
-                    a.forbidden[rule] += 1
-            if ftype == "missing_courtesy":
-                courtesy_rules.add(rule)
-                if state != "dismissed":
-                    courtesy_flagged[inter_id].add(rule)
-        for inter_id, group in accs.items():
-            for a in group:
-                a.without_courtesy_flag += not courtesy_flagged[inter_id]
-                for rule in courtesy_flagged[inter_id]:
-                    a.courtesy_hits[rule] += 1
-        # Each interaction's rating, by the one rule of which interaction a press belongs to.
-        for inter_id, level in db.execute(
-                select(Interaction.id, rating_of()).join(Counter, Interaction.counter_id == Counter.id)
-                .where(Counter.site_id == site.id, Interaction.wall_start_s >= start, Interaction.wall_start_s < end)):
-            if level in RATING_LEVELS:
-                for a in accs[inter_id]:
+                if level in RATING_LEVELS:
                     a.ratings[level] += 1
-    rules = sorted(courtesy_rules)
+                if not assessable:
+                    continue
+                a.assessable += 1
+                a.points += points
+                a.clean += not counted
+                a.courtesy_clean += not missing
+                for rule in missing:
+                    a.courtesy_hits[rule] += 1
+                for ftype, rule, state, conf, sev in mine:
+                    a.review[state] += 1
+                    if flag_uncertain(state, conf):
+                        a.review["uncertain"] += 1
+                    if ftype == "forbidden" and flag_counts(state, conf):
+                        a.forbidden[rule] += 1
+                        a.severity[severity_of(rules, rule, sev)] += 1
+    cr = sorted(courtesy_rules)
+    labels = {s.name: site_label(s.name, s.title) for s in sites}
     return MonthlyReport(
         month=month, sites=[s.name for s in sites],
-        by_staff=[a.row(s, n, rules) for (s, n), a in sorted(staff_acc.items())],
-        by_counter=[a.row(s, n, rules) for (s, n), a in sorted(counter_acc.items())],
-        total=total.row(",".join(s.name for s in sites), "合计", rules))
+        by_staff=_ranked([a.row(site=s, site_name=labels[s], group="staff", name=n, label=n, courtesy_rules=cr)
+                          for (s, n), a in staff_acc.items()]),
+        by_counter=_ranked([a.row(site=s, site_name=labels[s], group="counter", name=n, label=counter_labels[s, n],
+                                  courtesy_rules=cr) for (s, n), a in counter_acc.items()]),
+        total=total.row(site=",".join(s.name for s in sites), site_name="、".join(labels.values()), group="total",
+                        name="合计", label="合计", courtesy_rules=cr),
+        rule_labels={k: v.label for k, v in rules.items()})
 
 
-def _cell(value: object) -> object:
-    """A cell a spreadsheet shows as text: one starting with = + - @ or a tab/CR (a formula, e.g.
-    a staff name ``=HYPERLINK(...)``) gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def to_csv(report: MonthlyReport) -> str:
-    rows = [("staff", r) for r in report.by_staff] + [("counter", r) for r in report.by_counter] + \
-           [("total", report.total)]
-    courtesy = sorted({k for _, r in rows for k in r.courtesy_by_rule})
-    forbidden = sorted({k for _, r in rows for k in r.forbidden_by_rule})
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["month", "site", "group", "name", "interactions", "courtesy_score", "flags_open", "flags_confirmed",
-                "flags_dismissed", *(f"rating:{lv}" for lv in RATING_LEVELS), *(f"courtesy:{r}" for r in courtesy),
-                *(f"forbidden:{r}" for r in forbidden)])
-    for group, r in rows:
-        w.writerow([report.month, _cell(r.site), group, _cell(r.name), r.interactions,
-                    "" if r.courtesy_score is None else r.courtesy_score, r.flags_open, r.flags_confirmed,
-                    r.flags_dismissed, *(r.ratings[lv] for lv in RATING_LEVELS),
-                    *(r.courtesy_by_rule.get(c, "") for c in courtesy), *(r.forbidden_by_rule.get(f, 0) for f in forbidden)])
-    return out.getvalue()
-
-
-def monthly_for(db: Session, user: Principal, *, month: str, site: str | None = None) -> MonthlyReport:
-    """The month's report over the sites ``user`` sees (or one ``site``).
-
-    Raises:
-        SiteForbidden: ``site`` is not one of the user's.
-    """
+def _sites(db: Session, user: Principal, site: str | None) -> list[Site]:
     check_site(user, site)
     q = select(Site).order_by(Site.name)
     if user.sites:
         q = q.where(Site.name.in_(user.sites))
     if site is not None:
         q = q.where(Site.name == site)
-    return monthly(db, month=month, sites=list(db.scalars(q)))
+    return list(db.scalars(q))
+
+
+def monthly_for(db: Session, user: Principal, *, month: str, rulebook: Rulebook, site: str | None = None) -> MonthlyReport:
+    """The month's report over the sites ``user`` sees (or one ``site``).
+
+    Raises:
+        SiteForbidden: ``site`` is not one of the user's.
+    """
+    return monthly(db, month=month, sites=_sites(db, user, site), rulebook=rulebook)
+
+
+def months_before(month: str, n: int) -> list[str]:
+    """The ``n`` months ending with ``month`` (YYYY-MM), oldest first."""
+    y, m = (int(p) for p in month.split("-"))
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out[::-1]
+
+
+def trend_for(db: Session, user: Principal, *, month: str, months: int, rulebook: Rulebook,
+              site: str | None = None) -> list[TrendPoint]:
+    """Score, 达标率 and forbidden phrases by severity for each of ``months`` months ending with
+    ``month``, over the sites ``user`` sees (or one ``site``)."""
+    sites = _sites(db, user, site)
+    out = []
+    for m in months_before(month, months):
+        t = monthly(db, month=m, sites=sites, rulebook=rulebook).total
+        out.append(TrendPoint(m, t.interactions, t.not_assessable, t.score, t.compliance_rate, t.forbidden_by_severity))
+    return out

@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, column, exists, func, literal_column, select, table
+from sqlalchemy import Select, column, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from domain.errors import Invalid
-from storage.queries import rating_of
-from storage.tables import Counter, Flag, Interaction, Segment, Site, Staff
+from services.filters import Filters, apply
+from storage.tables import Counter, Interaction, Segment, Site
 
 TRIGRAM_MIN_CHARS = 3
 MAX_QUERY_CHARS = 200
@@ -36,6 +36,7 @@ SNIPPET_CONTEXT_CHARS = 40
 MARK_OPEN, MARK_CLOSE = "【", "】"
 
 _fts = table("segments_fts", column("rowid"), column("segments_fts"))
+_sound_fts = table("segments_sound_fts", column("rowid"), column("segments_sound_fts"))
 
 
 class SearchError(Invalid):
@@ -47,20 +48,8 @@ class SearchError(Invalid):
         super().__init__("search", reason)
 
 
-@dataclass(frozen=True)
-class SearchFilters:
-    """Narrow a search. ``sites``: the sites the caller may see (None: all); the others
-    are plain filters by name or value."""
-
-    sites: tuple[str, ...] | None = None
-    site: str | None = None
-    counter: str | None = None
-    staff: str | None = None
-    since_s: float | None = None
-    until_s: float | None = None
-    rule: str | None = None
-    review_state: str | None = None
-    rating: str | None = None
+#: The search's filters are the recordings' filters (services.filters).
+SearchFilters = Filters
 
 
 @dataclass(frozen=True)
@@ -120,54 +109,17 @@ def make_snippet(text: str, q: str, *, context_chars: int = SNIPPET_CONTEXT_CHAR
     return window, local, "".join(parts), a > 0, b < len(text)
 
 
-def _filtered(stmt: Select, f: SearchFilters) -> Select:
-    if f.sites is not None:
-        stmt = stmt.where(Site.name.in_(f.sites))
-    if f.site:
-        stmt = stmt.where(Site.name == f.site)
-    if f.counter:
-        stmt = stmt.where(Counter.name == f.counter)
-    if f.staff:   # by id, so that ix_inter_staff_time can serve it
-        stmt = stmt.where(Interaction.staff_id.in_(select(Staff.id).where(Staff.name == f.staff)))
-    if f.since_s is not None:
-        stmt = stmt.where(Interaction.wall_start_s >= f.since_s)
-    if f.until_s is not None:
-        stmt = stmt.where(Interaction.wall_start_s < f.until_s)
-    if f.rule or f.review_state:
-        cond = [Flag.interaction_id == Interaction.id]
-        if f.rule:
-            cond.append(Flag.rule == f.rule)
-        if f.review_state:
-            cond.append(Flag.review_state == f.review_state)
-        stmt = stmt.where(exists().where(and_(*cond)))
-    if f.rating:
-        stmt = stmt.where(rating_of() == f.rating)
-    return stmt
-
-
-def _selective(f: SearchFilters) -> bool:
-    """Filters that may leave few of the recent interactions (a newest-first scan could then
-    read far back); a site scope and a time window do not count."""
-    return bool(f.counter or f.staff or f.rule or f.review_state or f.rating)
-
-
-def _indexed_scope(f: SearchFilters) -> bool:
-    """A counter or staff filter with no flag or rating filter: the interactions in scope can be
-    walked newest first by an index (ix_inter_counter_time, ix_inter_staff_time), and counted."""
-    return bool(f.counter or f.staff) and not (f.rule or f.review_state or f.rating)
-
-
 def scope_segments(session: Session, f: SearchFilters) -> int:
     """About how many segments the interactions matching ``f`` hold (their count, from the
     index, times the mean segments per interaction)."""
     stmt = select(func.count()).select_from(Interaction)
     # Only the joins the filters need: with a join to counters, SQLite walks every counter's
     # time window instead of the staff member's rows (ix_inter_staff_time), 0.3 ms against 40.
-    if f.counter or f.sites is not None or f.site:
+    if f.counter or f.counter_id is not None or f.sites is not None or f.site:
         stmt = stmt.join(Counter, Interaction.counter_id == Counter.id)
     if f.sites is not None or f.site:
         stmt = stmt.join(Site, Counter.site_id == Site.id)
-    inters = session.execute(_filtered(stmt, f)).scalar_one()
+    inters = session.execute(apply(stmt, f)).scalar_one()
     per = (session.execute(select(func.max(Segment.id))).scalar_one() or 0) / \
         max(1, session.execute(select(func.max(Interaction.id))).scalar_one() or 0)
     return int(inters * max(per, 1.0))
@@ -188,6 +140,43 @@ def time_first_threshold(limit: int, segments: int) -> int:
     return max(500, int((0.4 * limit * max(segments, 1)) ** 0.5))
 
 
+def checked_query(query: str) -> str:
+    """``query`` stripped.
+
+    Raises:
+        SearchError: the query is empty or longer than MAX_QUERY_CHARS.
+    """
+    q = query.strip()
+    if not q:
+        raise SearchError("empty query")
+    if len(q) > MAX_QUERY_CHARS:
+        raise SearchError(f"query longer than {MAX_QUERY_CHARS} characters")
+    return q
+
+
+def text_matches(q: str, *, dialect: str) -> Select:
+    """(segment id, interaction id) of the segments whose text contains ``q``, from the trigram
+    index where it can serve (three characters or more on SQLite; pg_trgm on PostgreSQL)."""
+    stmt = select(Segment.id, Segment.interaction_id)
+    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS:
+        return stmt.join(_fts, literal_column("segments_fts.rowid") == Segment.id).where(
+            _fts.c.segments_fts.op("MATCH")(fts_phrase(q)))
+    if dialect == "postgresql":
+        return stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))
+    return stmt.where(Segment.text.like(_like_pattern(q), escape="\\"))
+
+
+def sound_matches(key: str, *, dialect: str) -> Select:
+    """(segment id, interaction id) of the segments that sound like the phrase whose sound-alike
+    key is ``key`` (transcribe.soundalike): its key is a substring of theirs, found by the trigram
+    index over ``segments.sound`` (migration 0031) from three syllables on."""
+    stmt = select(Segment.id, Segment.interaction_id)
+    if dialect == "sqlite" and len(key) >= TRIGRAM_MIN_CHARS:
+        return stmt.join(_sound_fts, literal_column("segments_sound_fts.rowid") == Segment.id).where(
+            _sound_fts.c.segments_sound_fts.op("MATCH")(fts_phrase(key)))
+    return stmt.where(Segment.sound.like(_like_pattern(key), escape="\\"))
+
+
 def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,
                      time_first: bool = False) -> Select:
     """The SELECT for ``query`` on ``dialect`` ('sqlite' or 'postgresql'): rows of
@@ -200,11 +189,7 @@ def search_statement(query: str, *, dialect: str, filters: SearchFilters = Searc
     Raises:
         SearchError: the query is empty or longer than MAX_QUERY_CHARS.
     """
-    q = query.strip()
-    if not q:
-        raise SearchError("empty query")
-    if len(q) > MAX_QUERY_CHARS:
-        raise SearchError(f"query longer than {MAX_QUERY_CHARS} characters")
+    q = checked_query(query)
     stmt = (select(Segment.id, Interaction.id, Site.name, Counter.name, Interaction.wall_start_s, Segment.start_s,
                    Segment.end_s, Segment.speaker, Segment.text)
             .join(Interaction, Segment.interaction_id == Interaction.id)
@@ -216,7 +201,7 @@ def search_statement(query: str, *, dialect: str, filters: SearchFilters = Searc
         stmt = stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))
     else:
         stmt = stmt.where(Segment.text.like(_like_pattern(q), escape="\\"))
-    stmt = _filtered(stmt, filters)
+    stmt = apply(stmt, filters)
     return stmt.order_by(Interaction.wall_start_s.desc(), Interaction.id.desc(), Segment.start_s).limit(limit)
 
 
@@ -235,12 +220,12 @@ def search_segments(session: Session, query: str, *, filters: SearchFilters = Se
     dialect = session.get_bind().dialect.name
     time_first = False
     if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and 0 < len(q) <= MAX_QUERY_CHARS \
-            and (not _selective(filters) or _indexed_scope(filters)):
+            and (not filters.selective or filters.indexed_scope):
         # Sorting every match costs ~1 us each (30 ms at 30,000); for such common phrases the
         # newest interactions hold enough hits, so scan those instead. With a counter or staff
         # filter the scan walks only that scope (by its index), so it is weighed against the
         # segments in scope: a counter's last 7 days is a few thousand segments at most.
-        if _selective(filters):
+        if filters.selective:
             segments = scope_segments(session, filters)
         else:
             segments = session.execute(select(func.max(Segment.id))).scalar_one() or 0

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,10 +26,10 @@ from services.accounts import Principal, new_token, token_digest
 from services.alarms import set_screen_alarm
 from services.catalog import events_cursor, now_serving, visible_site
 from services.signage_content import ContentView, content_view
+from services.signage_interrupts import InterruptView, in_force, interrupt_of, interrupt_view, interrupts_open_at
 from signage.schedule import (
     Content,
     ContentKind,
-    Interrupt,
     NowPlaying,
     Playlist,
     PlaylistItem,
@@ -46,6 +46,7 @@ from storage.engine import write_session
 from storage.tables import (
     Alarm,
     ApiToken,
+    Counter,
     SignageContent,
     SignageInterrupt,
     SignagePlay,
@@ -86,7 +87,7 @@ def screen_user_name(name: str) -> str:
 # -- screens ---------------------------------------------------------------------------------------
 
 def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] | tuple[str, ...] = (),
-                    token_ttl_days: float | None = 365) -> tuple[int, str]:
+                    token_ttl_days: float | None = 365, display_name: str | None = None) -> tuple[int, str]:
     """Create (or update the groups of) screen ``name`` at ``site`` and issue a new token for its
     machine user; every earlier token of that user is revoked (a re-registered screen, or a
     replaced box, leaves no working old token behind). Returns (screen id, token); the token
@@ -126,6 +127,8 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
                 s.add(row)
             elif groups:
                 row.groups = list(groups)
+            if display_name:
+                row.display_name = display_name.strip()
             row.user_id = user.id
             s.flush()
             return row.id, token
@@ -161,6 +164,7 @@ class ScreenView:
     last_heartbeat_s: float | None = None
     status: dict = field(default_factory=dict)
     alarms: list[str] = field(default_factory=list)
+    display_name: str = ""
 
 
 def list_screens(db: Session, user: Principal) -> list[ScreenView]:
@@ -173,7 +177,7 @@ def list_screens(db: Session, user: Principal) -> list[ScreenView]:
         assert screen_id is not None  # the query takes screen alarms only
         alarms.setdefault(screen_id, []).append(kind)
     return [ScreenView(s.id, site, s.name, s.groups or [], s.last_heartbeat_s, s.status or {},
-                       sorted(alarms.get(s.id, []))) for s, site in db.execute(q)]
+                       sorted(alarms.get(s.id, [])), s.display_name) for s, site in db.execute(q)]
 
 
 # -- the schedule of a site ------------------------------------------------------------------------------
@@ -182,10 +186,6 @@ def schedule_row_dict(e: SignageSchedule) -> dict:
     return {"id": e.id, "playlist_id": e.playlist_id, "screens": e.screens, "groups": e.groups,
             "weekdays": e.weekdays, "start_time": e.start_time, "end_time": e.end_time,
             "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority}
-
-
-def _interrupt(i: SignageInterrupt) -> Interrupt:
-    return Interrupt(id=i.id, title=i.title, body=i.body, started_s=i.started_s, screens=frozenset(i.screens or ()))
 
 
 def site_schedule(db: Session, site_id: int) -> Schedule:
@@ -201,17 +201,9 @@ def site_schedule(db: Session, site_id: int) -> Schedule:
     entries = tuple(entry_from_dict(schedule_row_dict(e)) for e in
                     db.scalars(select(SignageSchedule).where(SignageSchedule.site_id == site_id)
                                .order_by(SignageSchedule.id)))
-    interrupts = tuple(_interrupt(i) for i in db.scalars(select(SignageInterrupt).where(
-        SignageInterrupt.site_id == site_id, SignageInterrupt.cleared_s.is_(None))))
+    interrupts = tuple(interrupt_of(i) for i in db.scalars(select(SignageInterrupt).where(
+        SignageInterrupt.site_id == site_id, SignageInterrupt.cleared_s.is_(None), in_force(now_s()))))
     return Schedule(contents=contents, playlists=playlists, entries=entries, interrupts=interrupts)
-
-
-def interrupts_open_at(db: Session, site_id: int, at_s: float) -> tuple[Interrupt, ...]:
-    """The site's interrupts that were open at ``at_s``: started by then and not cleared by then
-    (one never cleared stays open)."""
-    return tuple(_interrupt(i) for i in db.scalars(select(SignageInterrupt).where(
-        SignageInterrupt.site_id == site_id, SignageInterrupt.started_s <= at_s,
-        or_(SignageInterrupt.cleared_s.is_(None), SignageInterrupt.cleared_s > at_s))))
 
 
 def site_screens(db: Session, site_id: int) -> tuple[ScreenRef, ...]:
@@ -318,6 +310,31 @@ def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tu
         return row.id, {**wire, "id": row.id}
 
 
+def update_schedule(engine: Engine, user: Principal, schedule_id: int, *, raw: dict) -> tuple[str, dict]:
+    """Replace a schedule's fields (validated like a new one, against the others); returns (site,
+    stored fields).
+
+    Raises:
+        NotFoundHere ``schedule_not_found``; ScheduleError as for a new schedule.
+    """
+    with write_session(engine) as s:
+        found = s.execute(select(SignageSchedule, Site.name).join(Site, SignageSchedule.site_id == Site.id)
+                          .where(SignageSchedule.id == schedule_id)).first()
+        if found is None or not user.can_see(found[1]):
+            raise NotFoundHere(f"schedule {schedule_id}", "schedule_not_found", schedule_id=schedule_id)
+        row, site = found
+        current = site_schedule(s, row.site_id)
+        entry = entry_from_dict({**raw, "id": schedule_id})
+        others = tuple(e for e in current.entries if e.id != schedule_id)
+        validate(Schedule(contents=current.contents, playlists=current.playlists, entries=(*others, entry)),
+                 screens=site_screens(s, row.site_id))
+        wire = entry_to_dict(entry)
+        for k, v in wire.items():
+            if k != "id":
+                setattr(row, k, v)
+        return site, wire
+
+
 def list_schedules(db: Session, user: Principal, site: str) -> list[dict]:
     s = visible_site(db, user, site)
     return [schedule_row_dict(e) for e in
@@ -333,60 +350,14 @@ def delete_schedule(engine: Engine, user: Principal, schedule_id: int) -> None:
         s.delete(row[0])
 
 
-# -- interrupts (emergency notices) -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class InterruptView:
-    id: int
-    site: str
-    title: str
-    body: str
-    screens: list[str]
-    started_s: float
-    cleared_s: float | None
-
-
-def _interrupt_view(i: SignageInterrupt, site: str) -> InterruptView:
-    return InterruptView(i.id, site, i.title, i.body, list(i.screens or []), i.started_s, i.cleared_s)
-
-
-def add_interrupt(engine: Engine, user: Principal, *, site: str, title: str, body: str,
-                  screens: list[str]) -> InterruptView:
-    """An emergency notice: pre-empts every schedule on its screens (empty: all) until cleared."""
-    with write_session(engine) as s:
-        row = SignageInterrupt(site_id=visible_site(s, user, site).id, title=title, body=body, screens=screens,
-                               started_s=now_s())
-        s.add(row)
-        s.flush()
-        return _interrupt_view(row, site)
-
-
-def list_interrupts(db: Session, user: Principal, site: str, *, open_only: bool = True) -> list[InterruptView]:
-    """The site's emergency notices, newest first: only those still open unless ``open_only`` is off."""
-    s = visible_site(db, user, site)
-    q = select(SignageInterrupt).where(SignageInterrupt.site_id == s.id)
-    if open_only:
-        q = q.where(SignageInterrupt.cleared_s.is_(None))
-    rows = db.scalars(q.order_by(SignageInterrupt.started_s.desc(), SignageInterrupt.id.desc()).limit(500))
-    return [_interrupt_view(r, site) for r in rows]
-
-
-def clear_interrupt(engine: Engine, user: Principal, interrupt_id: int) -> InterruptView:
-    with write_session(engine) as s:
-        row = s.execute(select(SignageInterrupt, Site.name).join(Site, SignageInterrupt.site_id == Site.id)
-                        .where(SignageInterrupt.id == interrupt_id)).first()
-        if row is None or not user.can_see(row[1]):
-            raise NotFoundHere(f"interrupt {interrupt_id}", "interrupt_not_found", interrupt_id=interrupt_id)
-        if row[0].cleared_s is None:
-            row[0].cleared_s = now_s()
-        return _interrupt_view(row[0], row[1])
-
-
 # -- per screen: manifest, serving, preview ------------------------------------------------------------
 
-def _serving(db: Session, site_id: int) -> list[dict]:
-    return [{"counter": x.counter, "paused": x.paused, "ticket": x.ticket, "called_s": x.called_s}
-            for x in now_serving(db, site_id=site_id)]
+def serving_rows(db: Session, site_id: int) -> list[dict]:
+    """Per counter: its id, the name the hall uses (``display_name``, for the ticker), paused,
+    the latest ticket called and when."""
+    shown = dict(db.execute(select(Counter.name, Counter.display_name).where(Counter.site_id == site_id)).all())
+    return [{"counter": x.counter, "display_name": shown.get(x.counter) or "", "paused": x.paused, "ticket": x.ticket,
+             "called_s": x.called_s} for x in now_serving(db, site_id=site_id)]
 
 
 def manifest(db: Session, user: Principal, name: str) -> dict:
@@ -404,9 +375,10 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
     wire = schedule_to_dict(mine)
     for c in wire["contents"]:
         c["url"] = f"/api/v1/signage/content/{c['id']}" if c["kind"] != "text" else None
-    return {"screen": screen.name, "groups": screen.groups or [], "site": site.name, "hall": site.title or site.name,
+    return {"screen": screen.name, "display_name": screen.display_name, "groups": screen.groups or [], "site": site.name,
+            "hall": site.title or site.name,
             "timezone": site_zone(site.timezone).key, "generated_s": now_s(), "schedule": wire,
-            "now_serving": _serving(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id)}
+            "now_serving": serving_rows(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id)}
 
 
 def serving_since(db: Session, user: Principal, name: str, since: int) -> dict | None:
@@ -416,7 +388,7 @@ def serving_since(db: Session, user: Principal, name: str, since: int) -> dict |
     cursor = events_cursor(db, site_id=site.id)     # the site's own events: nothing of other sites shows
     if cursor == since:
         return None
-    return {"cursor": cursor, "now_serving": _serving(db, site.id)}
+    return {"cursor": cursor, "now_serving": serving_rows(db, site.id)}
 
 
 @dataclass(frozen=True)
@@ -461,7 +433,7 @@ def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = No
         assert np.interrupt is not None  # resolve() gives an interrupt answer its interrupt
         i = db.get(SignageInterrupt, np.interrupt.id)
         assert i is not None
-        return PreviewView(screen=name, at=when, kind=np.kind, interrupt=_interrupt_view(i, site.name))
+        return PreviewView(screen=name, at=when, kind=np.kind, interrupt=interrupt_view(i, site.name))
     return PreviewView(screen=name, at=when, kind=np.kind)
 
 

@@ -256,7 +256,9 @@ class Player:
         self._ref = ScreenRef(self.screen, frozenset(manifest.get("groups") or ()))
         self._tz = site_zone(manifest.get("timezone"))
         self._hall = manifest.get("hall") or ""
-        rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"))
+        # display_name: what the hall calls the counter (3号窗口); older servers send only its id
+        rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"),
+                                  r.get("display_name") or "")
                 for r in manifest.get("now_serving", [])]
         before = {r.counter: (r.ticket, r.called_s) for r in self._rows}
         first = self._version_seen is None
@@ -306,7 +308,7 @@ class Player:
         self._refresh()
         now_s = self.clock()
         local = self.local_time(now_s)
-        np = resolve(self._schedule, self._ref, local, skip_content=self._missing())
+        np = resolve(self._schedule, self._ref, local, skip_content=self._missing(), at_s=now_s)
         path, kind, extra = self._visual(np, local)
         key = (np.key, extra)
         if key != self._display_key:

@@ -28,8 +28,8 @@ class ScheduleError(Invalid):
     ``unknown_playlist``, ``unknown_content``, ``empty_playlist``, ``bad_item``, ``no_target``,
     ``bad_weekdays``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
 
-    def __init__(self, code: str, reason: str, *, entry_ids: tuple = ()) -> None:
-        super().__init__("schedule", reason, code=code, schedule_ids=list(entry_ids))
+    def __init__(self, code: str, reason: str, *, entry_ids: tuple = (), **params: object) -> None:
+        super().__init__("schedule", reason, code=code, schedule_ids=list(entry_ids), **params)
         self.entry_ids = tuple(entry_ids)
 
 
@@ -117,16 +117,22 @@ class ScheduleEntry:
 
 @dataclass(frozen=True)
 class Interrupt:
-    """An emergency notice: pre-empts every schedule on its screens (empty: all) until cleared."""
+    """An emergency notice: pre-empts every schedule on its screens (empty: all) until cleared,
+    or until ``expires_s`` (unix seconds; None: until cleared)."""
 
     id: int
     title: str
     body: str
     started_s: float
     screens: frozenset[str] = frozenset()
+    expires_s: float | None = None
 
     def targets(self, screen: ScreenRef) -> bool:
         return not self.screens or screen.name in self.screens
+
+    def in_force(self, at_s: float | None) -> bool:
+        """Not expired at unix time ``at_s`` (None: do not look at the expiry)."""
+        return at_s is None or self.expires_s is None or at_s < self.expires_s
 
 
 @dataclass(frozen=True)
@@ -244,7 +250,8 @@ def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None
             day, lo, hi = clash
             raise ScheduleError("conflict", f"schedules {a.id} and {b.id} both play on {where!r} at priority "
                                             f"{a.priority} on {_WEEKDAYS[day]} from {_hhmm(lo)} to {_hhmm(hi)}",
-                                entry_ids=(a.id, b.id))
+                                entry_ids=(a.id, b.id), where=where, weekday=day, priority=a.priority,
+                                from_time=_hhmm(lo), to_time="24:00" if round(hi) % _DAY_S == 0 and hi > lo else _hhmm(hi))
 
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -311,8 +318,9 @@ def _time_clash(a: ScheduleEntry, b: ScheduleEntry) -> tuple[int, float, float] 
 # -- resolution ---------------------------------------------------------------------------------
 
 def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
-            skip_content: frozenset[int] = frozenset()) -> NowPlaying:
-    """What ``screen`` shows at local time ``at``.
+            skip_content: frozenset[int] = frozenset(), at_s: float | None = None) -> NowPlaying:
+    """What ``screen`` shows at local time ``at`` (``at_s``: the same moment in unix seconds, so
+    that interrupts past their expiry are left out).
 
     An interrupt for the screen wins (the newest, if several). Otherwise the active entry for the
     screen with the highest priority (ties: the lowest id) plays its playlist from the start of
@@ -320,7 +328,7 @@ def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
     before); items whose content is in ``skip_content`` (corrupt or missing on this screen) are
     left out. Nothing active, or nothing playable: the default board.
     """
-    interrupts = [i for i in schedule.interrupts if i.targets(screen)]
+    interrupts = [i for i in schedule.interrupts if i.targets(screen) and i.in_force(at_s)]
     if interrupts:
         return NowPlaying("interrupt", interrupt=max(interrupts, key=lambda i: (i.started_s, i.id)))
     at = at.replace(tzinfo=None)
@@ -392,7 +400,7 @@ def schedule_to_dict(s: Schedule) -> dict:
                                                                for i in p.items]} for p in s.playlists.values()],
         "entries": [entry_to_dict(e) for e in s.entries],
         "interrupts": [{"id": i.id, "title": i.title, "body": i.body, "started_s": i.started_s,
-                        "screens": sorted(i.screens)} for i in s.interrupts],
+                        "screens": sorted(i.screens), "expires_s": i.expires_s} for i in s.interrupts],
     }
 
 
@@ -407,5 +415,6 @@ def schedule_from_dict(d: dict) -> Schedule:
                     entries=tuple(entry_from_dict(e) for e in d.get("entries", ())),
                     interrupts=tuple(Interrupt(id=i["id"], title=i.get("title", ""), body=i.get("body", ""),
                                                started_s=float(i.get("started_s", 0)),
-                                               screens=frozenset(i.get("screens") or ()))
+                                               screens=frozenset(i.get("screens") or ()),
+                                               expires_s=i.get("expires_s"))
                                      for i in d.get("interrupts", ())))

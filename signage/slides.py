@@ -34,6 +34,12 @@ class ServingRow:
     ticket: str | None
     paused: bool = False
     called_s: float | None = None
+    #: The name the hall uses (3号窗口); empty: the counter's id is shown, as "<id> 窗口".
+    display: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.display or f"{self.counter} 窗口"
 
 
 @lru_cache(maxsize=4)
@@ -173,9 +179,9 @@ def serving_text(rows: list[ServingRow]) -> str:
     parts = []
     for r in rows:
         if r.paused:
-            parts.append(f"{r.counter} {PAUSED}")
+            parts.append(f"{r.label} {PAUSED}")
         elif r.ticket:
-            parts.append(f"请 {r.ticket} 号到 {r.counter} 窗口")
+            parts.append(f"请 {r.ticket} 号到 {r.label}")
     return "    ".join(parts)
 
 
@@ -212,7 +218,7 @@ def board(*, hall: str, now: dt.datetime, rows: list[ServingRow],
     for n, r in enumerate(rows[:per_col * cols]):
         x = m + (n // per_col) * col_w
         yy = y + (n % per_col) * int(h / 16 * 1.5)
-        d.text((x, yy), f"{r.counter}", font=rf, fill=(255, 255, 255))
+        d.text((x, yy), r.display or r.counter, font=rf, fill=(255, 255, 255))
         if r.paused:
             d.text((x + col_w * 0.45, yy), PAUSED, font=rf, fill=(255, 120, 120))
         else:

@@ -33,6 +33,7 @@ class Site(Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
+    #: The site's display name (市民服务中心一楼), shown to people and on the screens; the name is its id.
     title: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     retention_days: Mapped[int] = mapped_column(Integer, default=180)
@@ -44,6 +45,8 @@ class Counter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(63))
+    #: What people call the counter (3号窗口): the console and the screens show it (migration 0030).
+    display_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     channels: Mapped[str] = mapped_column(String(20), default="staff,customer")
     # Health, from agent heartbeats.
     last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -214,6 +217,9 @@ class Segment(Base):
     speaker: Mapped[str] = mapped_column(String(10))
     speaker_confidence: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    #: The sound-alike key of ``text`` (transcribe.soundalike.sound_key; migration 0031), indexed
+    #: like the text; NULL: not keyed.
+    sound: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Flag(Base):
@@ -337,6 +343,39 @@ class Complaint(Base):
     finding: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     answered_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # What the complaint is about (migration 0030): the counter, the staff member, when it happened.
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", name="fk_complaints_counter_id"),
+                                                   nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", name="fk_complaints_staff_id"), nullable=True)
+    incident_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ComplaintRevision(Base):
+    """One change to a complaint, kept for good: who, when, and each changed field's old and new
+    value (``{"finding": ["old", "new"], ...}``). Answered complaints stay editable because of it."""
+
+    __tablename__ = "complaint_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(20))     # create | edit | answer
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ComplaintDraft(Base):
+    """A complaint form being typed, kept for its author only (survives a session expiry): personal
+    data (names, phone numbers) stays on the server, not in a shared hall PC's browser."""
+
+    __tablename__ = "complaint_drafts"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))        # "new", or "complaint:<id>" for an answer
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_s: Mapped[float] = mapped_column(Float, default=now_s)
 
 
 # -- waiting-area screens ----------------------------------------------------------------------
@@ -346,6 +385,7 @@ class SignageScreen(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="", server_default="")   # migration 0030
     groups: Mapped[list] = mapped_column(JSON, default=list)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -400,6 +440,10 @@ class SignageInterrupt(Base):
     screens: Mapped[list] = mapped_column(JSON, default=list)   # empty: every screen of the site
     started_s: Mapped[float] = mapped_column(Float, default=now_s)
     cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Migration 0032: an expiry (None: until cleared) and who started and cleared it.
+    expires_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    cleared_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class SignagePlay(Base):

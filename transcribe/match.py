@@ -47,14 +47,19 @@ def split_syllable(py: str) -> tuple[str, str]:
     return "", py
 
 
+@functools.lru_cache(maxsize=4096)
+def fuzzy_parts(py: str) -> tuple[str, str]:
+    """(initial, final) of toneless syllable ``py`` with the usual fuzzy-pinyin confusions folded
+    (zh→z, n→l, ang→an ...): two syllables sound alike exactly when these are equal."""
+    ini, fin = split_syllable(py)
+    return _FUZZY_INITIAL.get(ini, ini), _FUZZY_FINAL.get(fin, fin)
+
+
 @functools.lru_cache(maxsize=65536)
 def syllable_cost(a: str, b: str) -> float:
     if a == b:
         return 0.0
-    ia, fa = split_syllable(a)
-    ib, fb = split_syllable(b)
-    ca, cb = _FUZZY_INITIAL.get(ia, ia), _FUZZY_INITIAL.get(ib, ib)
-    ga, gb = _FUZZY_FINAL.get(fa, fa), _FUZZY_FINAL.get(fb, fb)
+    (ca, ga), (cb, gb) = fuzzy_parts(a), fuzzy_parts(b)
     if ca == cb and ga == gb:
         return COST_FUZZY
     if ca == cb or ga == gb:

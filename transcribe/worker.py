@@ -42,6 +42,7 @@ from transcribe import metrics
 from transcribe.analyze import Analysis, Analyzer
 from transcribe.audio import Audio
 from transcribe.interactions import group_spans
+from transcribe.soundalike import sound_key
 from transcribe.speakers import speech_regions
 
 logger = logging.getLogger(__name__)
@@ -344,7 +345,8 @@ class Worker:
                                 rulebook_version=result.rulebook_version, analyzed_s=now_s(),
                                 text="\n".join(seg.text for seg in result.segments), **_assessment_fields(result))
             inter.segments = [Segment(start_s=x.start_s, end_s=x.end_s, speaker=x.speaker,
-                                      speaker_confidence=x.speaker_confidence, text=x.text) for x in result.segments]
+                                      speaker_confidence=x.speaker_confidence, text=x.text, sound=sound_key(x.text))
+                              for x in result.segments]
             inter.flags = [Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence, start_s=f.start_s,
                                 end_s=f.end_s, speaker=f.speaker, confidence=f.confidence, severity=f.severity,
                                 confidence_reasons=list(f.reasons)) for f in result.flags]

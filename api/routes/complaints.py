@@ -1,17 +1,21 @@
-"""Complaints (投诉): every one is linked to what happened and gets an answer (件件有回音)."""
+"""Complaints (投诉): every one is linked to what happened and gets an answer (件件有回音); it
+stays editable after the answer, with every change kept; drafts are kept for their author."""
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit
 from domain.vocab import ComplaintState
-from services import complaints
-from services.complaints import ComplaintView
+from services import complaint_drafts, complaints
+from services.complaints import ComplaintView, RevisionView
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
+
+When = Field(None, ge=0, le=1e11)
+DraftForm = Path(pattern=r"^(new|complaint-[0-9]{1,10})$", description="new, or complaint-<id> for an answer")
 
 
 class ComplaintCreate(BaseModel):
@@ -20,19 +24,36 @@ class ComplaintCreate(BaseModel):
     complainant: str = Field("", max_length=200)
     summary: str = Field(min_length=1, max_length=10000)
     due_s: float | None = Field(None, ge=0, le=1e11, description="answer due by (unix seconds); default: in 5 days")
+    counter: str | None = Field(None, min_length=1, max_length=100, description="name or display name")
+    staff: str | None = Field(None, min_length=1, max_length=100)
+    incident_s: float | None = When
 
 
-class ComplaintAnswer(BaseModel):
-    finding: str = Field(min_length=1, max_length=10000)
-    state: Literal["answered"] = "answered"
+class ComplaintEdit(BaseModel):
+    """Fields to change (those left out stay); ``finding`` records or amends the answer."""
 
+    finding: str | None = Field(None, min_length=1, max_length=10000)
+    state: Literal["answered"] | None = None
+    summary: str | None = Field(None, min_length=1, max_length=10000)
+    complainant: str | None = Field(None, max_length=200)
+    interaction_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
+    counter: str | None = Field(None, max_length=100)
+    staff: str | None = Field(None, max_length=100)
+    incident_s: float | None = When
+    due_s: float | None = When
+
+
+class DraftIn(BaseModel):
+    data: dict
 
 
 @router.post("", response_model=ComplaintView, status_code=201)
 def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) -> ComplaintView:
-    """Record a complaint, optionally linked to the interaction it is about (same site)."""
+    """Record a complaint, optionally linked to the interaction it is about (same site): its
+    counter, staff member and time fill in those not given."""
     c = complaints.create(request.app.state.engine, user, site=body.site, summary=body.summary,
-                          complainant=body.complainant, interaction_id=body.interaction_id, due_s=body.due_s)
+                          complainant=body.complainant, interaction_id=body.interaction_id, due_s=body.due_s,
+                          counter=body.counter, staff=body.staff, incident_s=body.incident_s)
     audit(request, user, action="complaint.create", target=f"complaint:{c.id}")
     return c
 
@@ -47,8 +68,36 @@ def list_complaints(user: Supervisor, db: ReadDb, state: ComplaintState | None =
 
 
 @router.patch("/{complaint_id}", response_model=ComplaintView)
-def answer_complaint(complaint_id: RowId, body: ComplaintAnswer, user: Supervisor, request: Request) -> ComplaintView:
-    """Record the finding and mark the complaint answered (a later call amends the finding)."""
-    c = complaints.answer(request.app.state.engine, user, complaint_id, finding=body.finding)
-    audit(request, user, action="complaint.answer", target=f"complaint:{complaint_id}")
+def edit_complaint(complaint_id: RowId, body: ComplaintEdit, user: Supervisor, request: Request) -> ComplaintView:
+    """Change fields and/or record the finding (answering it); answered complaints stay
+    editable, and every change is kept (``GET .../history``)."""
+    fields = body.model_dump(exclude_unset=True, exclude={"finding", "state"})
+    c = complaints.edit(request.app.state.engine, user, complaint_id, finding=body.finding,
+                        answered=body.finding is not None, **fields)
+    action = "complaint.answer" if body.finding is not None else "complaint.edit"
+    audit(request, user, action=action, target=f"complaint:{complaint_id}", detail=",".join(sorted(fields)))
     return c
+
+
+@router.get("/{complaint_id}/history", response_model=list[RevisionView])
+def complaint_history(complaint_id: RowId, user: Supervisor, db: ReadDb) -> list[RevisionView]:
+    """Every change to the complaint, oldest first: who, when, each field's old and new value."""
+    return complaints.history(db, user, complaint_id)
+
+
+@router.get("/drafts/{form}", response_model=complaint_drafts.DraftView | None)
+def get_draft(user: Supervisor, db: ReadDb, form: str = DraftForm) -> complaint_drafts.DraftView | None:
+    """The caller's own draft (null: none, or older than 7 days)."""
+    return complaint_drafts.get_draft(db, user, form)
+
+
+@router.put("/drafts/{form}", response_model=complaint_drafts.DraftView)
+def save_draft(body: DraftIn, user: Supervisor, request: Request, form: str = DraftForm) -> complaint_drafts.DraftView:
+    """Keep the form as the caller's draft (replacing the last)."""
+    return complaint_drafts.save_draft(request.app.state.engine, user, form, body.data)
+
+
+@router.delete("/drafts/{form}", status_code=204)
+def delete_draft(user: Supervisor, request: Request, form: str = DraftForm) -> Response:
+    complaint_drafts.delete_draft(request.app.state.engine, user, form)
+    return Response(status_code=204)

@@ -1,14 +1,15 @@
 """Flags from the courtesy checks, and their review (confirm or dismiss, with a note)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail
-from domain.vocab import Certainty, FlagType, ReviewState, ReviewVerdict
+from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail
+from domain.vocab import Certainty, FlagType, RatingLevel, ReviewState, ReviewVerdict
 from services import interactions
-from services.interactions import FlagView
-from services.rulebooks import rule_labels
+from services.dictionary import rules_of
+from services.filters import Filters
+from services.interactions import MAX_BULK_FLAGS, FlagView
 
 router = APIRouter(prefix="/flags", tags=["flags"])
 
@@ -18,31 +19,55 @@ class FlagReview(BaseModel):
     note: str = Field("", max_length=2000)
 
 
-@router.get("", response_model=list[FlagView])
-def list_flags(user: Person, db: ReadDb, request: Request, rulebook: RulebookDep, rule: str | None = Query(None, max_length=50),
-               counter: str | None = Query(None, max_length=63), site: str | None = Query(None, max_length=63),
+class FlagsReview(FlagReview):
+    flag_ids: list[int] = Field(min_length=1, max_length=MAX_BULK_FLAGS)
+
+
+@router.get("", response_model=list[FlagView], responses={200: {"headers": {"X-Total-Count": {
+    "description": "how many flags match (all pages)", "schema": {"type": "integer"}}}}})
+def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, response: Response, request: Request,
+               rule: str | None = Query(None, max_length=50),
+               counter: str | None = Query(None, max_length=100, description="a counter's name or display name"),
+               site: str | None = Query(None, max_length=63), staff: str | None = Query(None, min_length=1, max_length=100),
+               since_s: float | None = Query(None, ge=0, le=1e11), until_s: float | None = Query(None, ge=0, le=1e11),
                review_state: ReviewState | None = None, type: FlagType | None = None,  # noqa: A002 - API name
-               certainty: Certainty | None = Query(None, description="uncertain: 待确认 (confidence below "
-                                                   "CERTAIN_CONFIDENCE, not reviewed yet); certain: the rest"),
-               limit: int = Query(200, ge=1, le=1000)) -> list[FlagView]:
-    """Flags of the visible sites, newest interaction first; open ones are the review queue.
-    Each has ``severity``, ``rule_label`` (the rulebook's name of the rule), ``confidence_reasons``
-    and ``certainty``."""
-    rows = interactions.list_flags(db, user, rule=rule, counter=counter, site=site, review_state=review_state,
-                                   type=type, certainty=certainty, limit=limit, rule_labels=rule_labels(rulebook))
+               certainty: Certainty | None = Query(None, description="uncertain: below the certain confidence (待确认)"),
+               rating: RatingLevel | None = None, assessable: bool | None = None,
+               offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(200, ge=1, le=1000)) -> list[FlagView]:
+    """Flags of the visible sites, newest interaction first; open ones are the review queue, the
+    open uncertain ones (``certainty=uncertain``) its 待确认 part. Filters as the recordings
+    browser's; the total of matching flags is in ``X-Total-Count``."""
+    filters = Filters(site=site, counter=counter, staff=staff, since_s=since_s, until_s=until_s, rating=rating,
+                      assessable=assessable)
+    page = interactions.flag_page(db, user, rule=rule, review_state=review_state, type=type, certainty=certainty,
+                                  filters=filters, offset=offset, limit=limit, rules=rules_of(rulebook))
     db.close()
-    audit(request, user, action="flags.list", detail=filters_detail(rule=rule, counter=counter, site=site,
-                                                                    review_state=review_state, type=type,
-                                                                    certainty=certainty, rows=len(rows)))
-    return rows
+    audit(request, user, action="flags.list",
+          detail=filters_detail(rule=rule, counter=counter, site=site, staff=staff, since_s=since_s, until_s=until_s,
+                                review_state=review_state, type=type, certainty=certainty, rating=rating,
+                                assessable=assessable, rows=len(page.items), total=page.total))
+    response.headers["X-Total-Count"] = str(page.total)
+    return page.items
+
+
+@router.post("/review", response_model=list[FlagView])
+def review_flags(body: FlagsReview, user: Supervisor, rulebook: RulebookDep, request: Request) -> list[FlagView]:
+    """Confirm or dismiss several flags with one note, all or none (404 naming the first flag
+    not in the user's sites, and then nothing changes)."""
+    if any(not 1 <= i <= MAX_ROW_ID for i in body.flag_ids):
+        raise interactions.FlagNotFound(next(i for i in body.flag_ids if not 1 <= i <= MAX_ROW_ID))
+    flags = interactions.review_flags(request.app.state.engine, user, body.flag_ids, state=body.state, note=body.note,
+                                      rules=rules_of(rulebook))
+    for f in flags:
+        audit(request, user, action="flag.review", target=f"flag:{f.id}", detail=f"{body.state}: {body.note}")
+    return flags
 
 
 @router.post("/{flag_id}/review", response_model=FlagView)
-def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, request: Request,
-                rulebook: RulebookDep) -> FlagView:
+def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, rulebook: RulebookDep, request: Request) -> FlagView:
     """Confirm or dismiss a flag; the reviewer and the time are recorded (a later review
     replaces the earlier one, the audit log keeps both)."""
     flag = interactions.review_flag(request.app.state.engine, user, flag_id, state=body.state, note=body.note,
-                                    rule_labels=rule_labels(rulebook))
+                                    rules=rules_of(rulebook))
     audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=f"{body.state}: {body.note}")
     return flag

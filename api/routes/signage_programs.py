@@ -2,6 +2,8 @@
 and groups, and emergency notices (interrupts) that pre-empt everything."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ReadDb, RowId, Supervisor, audit
@@ -13,7 +15,7 @@ from api.schemas_signage import (
     ScheduleCreate,
     SchedulePublic,
 )
-from services import signage
+from services import signage, signage_interrupts, signage_report
 
 router = APIRouter(prefix="/signage", tags=["signage"])
 
@@ -70,6 +72,18 @@ def add_schedule(body: ScheduleCreate, user: Supervisor, request: Request) -> Sc
     return _schedule_public(row, body.site)
 
 
+@router.put("/schedules/{schedule_id}", response_model=SchedulePublic)
+def update_schedule(schedule_id: RowId, body: ScheduleCreate, user: Supervisor, request: Request) -> SchedulePublic:
+    """Replace a schedule's fields (validated like a new one, against the site's other schedules;
+    the site cannot change)."""
+    raw = body.model_dump(exclude={"site"})
+    raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
+               end_date=body.end_date.isoformat() if body.end_date else None)
+    site, row = signage.update_schedule(request.app.state.engine, user, schedule_id, raw=raw)
+    audit(request, user, action="schedule.replace", target=f"schedule:{schedule_id}", detail=f"{site}")
+    return _schedule_public(row, site)
+
+
 @router.get("/schedules", response_model=list[SchedulePublic])
 def list_schedules(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[SchedulePublic]:
     return [_schedule_public(r, site) for r in signage.list_schedules(db, user, site)]
@@ -84,23 +98,40 @@ def delete_schedule(schedule_id: RowId, user: Supervisor, request: Request) -> R
 
 @router.post("/interrupts", response_model=InterruptView, status_code=201)
 def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptView:
-    """An emergency notice: pre-empts every schedule on its screens until cleared."""
-    notice = signage.add_interrupt(request.app.state.engine, user, site=body.site, title=body.title, body=body.body,
-                                   screens=body.screens)
-    audit(request, user, action="interrupt.create", target=f"interrupt:{notice.id}",
-          detail=f"{body.site} screens {','.join(body.screens) or 'all'}: {body.title}")
+    """An emergency notice: pre-empts every schedule on its screens until cleared or until
+    ``expires_s``; who started it is kept."""
+    notice = signage_interrupts.add_interrupt(request.app.state.engine, user, site=body.site, title=body.title,
+                                              body=body.body, screens=body.screens, expires_s=body.expires_s)
+    audit(request, user, action="interrupt.create", target=f"site:{body.site}",
+          detail=f"interrupt:{notice.id} screens {','.join(body.screens) or 'all'}: {body.title}")
     return notice
 
 
 @router.get("/interrupts", response_model=list[InterruptView])
 def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63),
                     open_only: bool = Query(True, alias="open")) -> list[InterruptView]:
-    """The site's emergency notices, newest first: only those still open unless ``open=false``."""
-    return [i for i in signage.list_interrupts(db, user, site, open_only=open_only)]
+    """The site's emergency notices, newest first: only those on the screens now unless
+    ``open=false`` (the history, with who started and cleared each and whether it expired)."""
+    return signage_interrupts.list_interrupts(db, user, site, open_only=open_only)
 
 
 @router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptView)
 def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptView:
-    notice = signage.clear_interrupt(request.app.state.engine, user, interrupt_id)
-    audit(request, user, action="interrupt.clear", target=f"interrupt:{interrupt_id}", detail=f"{notice.site}: {notice.title}")
+    notice = signage_interrupts.clear_interrupt(request.app.state.engine, user, interrupt_id)
+    audit(request, user, action="interrupt.clear", target=f"site:{notice.site}",
+          detail=f"interrupt:{interrupt_id}: {notice.title}")
     return notice
+
+
+@router.get("/plays/report", response_model=signage_report.PlayReport,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def plays_report(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63),
+                 since_s: float = Query(ge=0, le=1e11), until_s: float = Query(ge=0, le=1e11),
+                 format: Literal["json", "csv"] = "json") -> signage_report.PlayReport | Response:  # noqa: A002
+    """Proof of play per content item of the site's screens, plays started in [since_s, until_s):
+    plays, skips, seconds, screens, first and last; totals; CSV with Chinese headers."""
+    report = signage_report.plays_report(db, user, site=site, since_s=since_s, until_s=until_s)
+    if format == "csv":
+        return Response("\ufeff" + signage_report.to_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="plays-{site}.csv"'})
+    return report

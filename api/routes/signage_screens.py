@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ReadDb, Supervisor, audit, require
-from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenPublic
+from api.deps import ReadDb, StoreDep, Supervisor, audit, require
+from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenEdit, ScreenPublic
 from domain.errors import TooLarge
-from services import signage
+from services import names, signage, signage_preview
 from services.accounts import Principal
 from services.catalog import visible_site
 
@@ -32,19 +32,31 @@ def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, request: Reques
     answer is shown once. 409 ``name_taken`` when another site has a screen of that name."""
     visible_site(db, user, body.site)
     db.close()
+    if body.display_name is not None:
+        names.check_display_name(body.display_name)
     screen_id, token = signage.register_screen(request.app.state.engine, site=body.site, name=body.name,
-                                               groups=body.groups, token_ttl_days=body.token_ttl_days)
+                                               groups=body.groups, token_ttl_days=body.token_ttl_days,
+                                               display_name=body.display_name)
     screen = next(s for s in signage.list_screens(db, user) if s.id == screen_id)
     db.close()
     audit(request, user, action="screen.register", target=f"screen:{body.name}",
           detail=f"{body.site}: token issued, older ones revoked; "
                  + (f"expires in {body.token_ttl_days} days" if body.token_ttl_days else "no expiry"))
-    return ScreenPublic(id=screen.id, site=body.site, name=screen.name, groups=screen.groups, token=token)
+    return ScreenPublic(id=screen.id, site=body.site, name=screen.name, groups=screen.groups, token=token,
+                        display_name=screen.display_name)
 
 
 @router.get("", response_model=list[ScreenPublic])
 def list_screens(user: Supervisor, db: ReadDb) -> list[ScreenPublic]:
     return [ScreenPublic.model_validate(s) for s in signage.list_screens(db, user)]
+
+
+@router.patch("/{name}", response_model=names.ScreenName)
+def rename_screen(name: str, body: ScreenEdit, user: Supervisor, request: Request) -> names.ScreenName:
+    """Set the screen's display name (一楼大厅屏)."""
+    screen = names.set_screen_display_name(request.app.state.engine, name, body.display_name, user=user)
+    audit(request, user, action="screen.edit", target=f"screen:{name}", detail=screen.display_name)
+    return screen
 
 
 @router.get("/{name}/manifest")
@@ -70,6 +82,14 @@ def preview(name: str, user: Supervisor, db: ReadDb,
     """What the screen would show at ``at`` (default: now): ``interrupt`` (the notice open then),
     ``playlist`` (the scheduled item, its window position) or ``default`` (the board)."""
     return Preview.model_validate(signage.preview(db, user, name, at))
+
+
+@router.get("/{name}/preview.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def preview_png(name: str, user: Supervisor, db: ReadDb, store: StoreDep,
+                at: dt.datetime | None = Query(None, description="ISO time; without a zone: the site's local time")) -> Response:
+    """The screen's picture at ``at`` (default now), drawn by the player's own renderer, ticker included."""
+    png = signage_preview.render_png(db, store, user, name, at)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/{name}/heartbeat", status_code=204)

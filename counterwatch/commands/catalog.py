@@ -23,31 +23,62 @@ def counter() -> None:
 @site_option
 @click.option("--channels", type=click.Choice(CHANNELS), default=DEFAULT_CHANNELS,
               help="Which side each stereo channel of this counter's intercom carries.")
+@click.option("--display-name", default=None,
+              help="What people call the counter (3号窗口): the console and the screens' ticker show it.")
 @data_option
 @click.pass_context
-def counter_add(ctx: click.Context, name: str, site: str | None, channels: str, data_dir: Path | None) -> None:
-    """Register counter NAME (idempotent; updates its channel map)."""
+def counter_add(ctx: click.Context, name: str, site: str | None, channels: str, display_name: str | None,
+                data_dir: Path | None) -> None:
+    """Register counter NAME (idempotent; updates its channel map and, if given, its display name)."""
     from domain.names import BadName
     from services.catalog import Catalog, CatalogError
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     try:
-        info = Catalog(open_engine(s)).add_counter(s.site, name, channels=channels)
+        info = Catalog(open_engine(s)).add_counter(s.site, name, channels=channels, display_name=display_name)
     except (BadName, CatalogError) as e:
         fail(str(e))
-    click.echo(f"counter {info.site}/{info.name} (#{info.id}) channels={info.channels}")
+    shown = f" display-name={display_name.strip()}" if display_name else ""
+    click.echo(f"counter {info.site}/{info.name} (#{info.id}) channels={info.channels}{shown}")
 
 
 @counter.command("list")
 @data_option
 @click.pass_context
 def counter_list(ctx: click.Context, data_dir: Path | None) -> None:
-    """List counters with their health."""
-    from services.catalog import Catalog
+    """List counters with their display names and channel maps."""
+    from services.names import list_sites
+    from storage.engine import read_session
 
     s = settings_of(ctx, data_dir=data_dir)
-    for c in Catalog(open_engine(s)).counters():
-        click.echo(f"{c.site}/{c.name}\t#{c.id}\t{c.channels}")
+    with read_session(open_engine(s)) as db:
+        for site in list_sites(db, None):
+            for c in site.counters:
+                click.echo(f"{site.name}/{c.name}\t#{c.id}\t{c.label}")
+
+
+@click.group()
+def site() -> None:
+    """Sites (服务点) and the names people use for them."""
+
+
+@site.command("set")
+@click.argument("name")
+@click.option("--display-name", required=True, help="What people call the site (市民服务中心一楼): the console, "
+              "the reports and the screens show it.")
+@data_option
+@click.pass_context
+def site_set(ctx: click.Context, name: str, display_name: str, data_dir: Path | None) -> None:
+    """Set site NAME's display name."""
+    from services.catalog import SiteNotFound
+    from services.names import BadDisplayName, set_site_display_name
+
+    s = settings_of(ctx, data_dir=data_dir)
+    try:
+        view = set_site_display_name(open_engine(s), name, display_name)
+    except (SiteNotFound, BadDisplayName) as e:
+        fail(str(e))
+    click.echo(f"site {view.name}: display name {view.display_name}")
 
 
 @click.command()

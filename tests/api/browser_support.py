@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
 
 from tests.support.net import free_port, serve_app
 from tests.support.stack import PASSWORD
@@ -71,7 +76,7 @@ def csp_violations(page) -> list[str]:  # noqa: ANN001 - playwright Page
 _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter((e) => e.type !== 'hidden' && e.getClientRects().length && !e.closest('[aria-hidden=true], .el-picker-panel'))
   .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
-  .map((e) => e.outerHTML.slice(0, 120))"""
+  .map((e) => `${e.id ? '#' + e.id + ' ' : ''}${e.outerHTML.slice(0, 120)}`)"""
 
 
 def shoot(page, name: str) -> list[Path]:  # noqa: ANN001 - playwright Page
@@ -109,3 +114,47 @@ def el_confirm(page, button: str) -> None:  # noqa: ANN001 - playwright Page
     box = page.locator(".el-message-box")
     box.locator(".el-message-box__btns button", has_text=button).click()
     box.wait_for(state="hidden")
+
+
+def login(page, base: str, name: str, password: str = PASSWORD) -> None:  # noqa: ANN001 - playwright Page
+    """Open the console and log in as ``name``; returns once the header shows who is logged in."""
+    from playwright.sync_api import expect
+
+    page.goto(base + "/")
+    page.fill("#login-form input[name=name]", name)
+    page.fill("#login-form input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#whoami")).to_contain_text(name)
+
+
+def launch(p):  # noqa: ANN001, ANN201 - playwright instance -> Browser
+    """Debian's chromium, headless, able to play audio without a user gesture for each element."""
+    return p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--autoplay-policy=no-user-gesture-required"])
+
+
+class Console(NamedTuple):
+    base: str                   # the served API's base URL
+    api: httpx.Client           # an admin's client of it, to check the API's state
+    page: Any                   # playwright Page, logged in
+
+
+@contextmanager
+def supervisor_console(app: Any, admin_token: str, name: str, *, init_script: str | None = None) -> Iterator[Console]:
+    """``app`` served on a loopback port, an admin's API client, and a page of Debian's chromium
+    logged in as ``name`` (``init_script`` runs before the console's own). When the block ends
+    without an error, the page must have had no console error, failed request or CSP violation."""
+    from playwright.sync_api import sync_playwright
+
+    with serve_app(app) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_token}"},
+                                              timeout=10) as api, sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page, errors = new_page(browser)
+            if init_script:
+                page.add_init_script(init_script)
+            login(page, base, name)
+            yield Console(base, api, page)
+            assert csp_violations(page) == []
+            assert errors == []
+        finally:
+            browser.close()

@@ -30,7 +30,7 @@ PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", 
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
 #: Values for required query parameters, so that a site's check is reached rather than a 422.
-EXAMPLES = {"q": "您好", "month": "2026-03"}
+EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000"}
 #: Whoever is logged in reads who they are.
 OWN = {"GET /api/v1/auth/me"}
 

@@ -79,13 +79,14 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
             assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
             shots += shoot(page, "counters")
 
-            page.click("a[data-page=search]")
-            page.fill("#search-q", "多少遍")
-            page.click("#search-form button[type=submit]")
-            first = page.locator("#search-results li.hit").first
+            page.click("a[data-page=recordings]")
+            page.fill("#rec-filters-q", "多少遍")
+            page.click("#rec-filters button.filter-submit")
+            first = page.locator("#rec-rows tbody tr").first
             expect(first.locator("mark")).to_have_text("多少遍")
-            shots += shoot(page, "search")
-            first.click()
+            expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
+            shots += shoot(page, "recordings")
+            first.locator("a.rec-link").click()
             expect(page).to_have_url(re.compile(rf"#/interaction/{hit['interaction_id']}\?t="))
             assert "token" not in page.url and "cw_" not in page.url
             page.wait_for_function("(o) => { const a = document.querySelector('#player');"
@@ -123,18 +124,19 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
             shots += shoot(page, "interaction")
 
             page.click("a[data-page=review]")
-            row = page.locator("#review-rows tr", has_text="F-REPEAT-BLAME").first
+            row = page.locator("#review-groups li.review-flag", has_text="指责群众听不懂").first
             expect(row).to_be_visible()
-            flag_id = int(row.locator("[data-flag]").get_attribute("data-flag"))
+            assert "F-REPEAT-BLAME" not in page.locator("#review-groups").inner_text()     # rule names, not ids
+            flag_id = int(row.get_attribute("data-flag"))
             shots += shoot(page, "review")
             row.locator(".review-note input").fill("回放核实，属实")
             row.locator("button.confirm").click()
-            expect(page.locator(f"#review-rows tr:has([data-flag='{flag_id}'])")).to_have_count(0)
+            expect(page.locator(f"#review-groups [data-flag='{flag_id}']")).to_have_count(0)
 
             # complaints: one about this interaction, then its answer
             page.click("a[data-page=complaints]")
             form = page.locator("#complaint-form")
-            expect(form.locator(".el-select")).to_contain_text("hall")
+            expect(form.locator(".el-select").first).to_contain_text("hall")
             form.locator("input[name=interaction_id]").fill(str(hit["interaction_id"]))
             form.locator("input[name=complainant]").fill("李先生")
             form.locator("textarea[name=summary]").fill("工作人员态度生硬")
@@ -143,21 +145,21 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
             expect(item).to_contain_text("待答复")
             expect(item.locator("a")).to_have_text(re.compile(rf"回放录音 #{hit['interaction_id']}"))
             shots += shoot(page, "complaints")
-            item.locator("textarea").fill("经回放核实，已批评教育并向投诉人致歉。")
+            item.locator("textarea.el-textarea__inner").fill("经回放核实，已批评教育并向投诉人致歉。")
             item.locator("button.answer-submit").click()
             expect(item).to_contain_text("已答复")
             expect(item).to_contain_text("已批评教育")
 
             page.click("a[data-page=reports]")
-            expect(page.locator("#report-charts figure")).to_have_count(3)
-            expect(page.locator("#report-charts canvas")).to_have_count(3)
+            expect(page.locator("#report-charts figure")).to_have_count(6)
+            expect(page.locator("#report-charts canvas")).to_have_count(6)
             expect(page.locator("#report-table")).to_contain_text("合计")
             shots += shoot(page, "reports")
             href = page.locator("#report-csv").get_attribute("href")
             assert href.startswith("/api/v1/reports/monthly?") and "format=csv" in href
             csv = page.request.get(base + href)                    # the session cookie, as a click would send
             assert csv.status == 200 and csv.headers["content-type"].startswith("text/csv")
-            assert "courtesy_score" in csv.text()
+            assert csv.text().lstrip("\ufeff").startswith("月份,服务点,分组,名称,排名")
 
             # a month picked in the date picker (Element Plus, zh-CN) gives that month's report
             page.locator("#report-month").click()

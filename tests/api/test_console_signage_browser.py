@@ -186,7 +186,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             _tab(page, "content")
             page.locator("#sg-content-rows tr", has_text="蓝色指引.png").locator("button.delete").click()
             el_confirm(page, "删除")
-            expect(page.locator("#sg-error")).to_contain_text("仍在使用中")
+            expect(page.locator("#sg-error")).to_contain_text("仍有排期在播放此项")
             expect(page.locator("#sg-error")).to_contain_text(f"播放列表 #{playlist['id']}")
             assert api.get(f"{V1}/content/{img['id']}").status_code == 200
 
@@ -209,17 +209,19 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
                     sched["priority"]) == (["lobby"], "08:00", "18:00", list(range(7)), 0)
             expect(page.locator(f"#sg-schedule-rows tr:has([data-schedule='{sched['id']}'])")).to_contain_text("08:00–18:00")
             assert sched["start_date"] == past.isoformat()
-            form.locator("#sg-schedule-screens label:has(input[value=lobby])").click()
+            # the form starts afresh after an add: no screen ticked, no dates
             expect(form.locator("#sg-schedule-screens input[value=lobby]")).not_to_be_checked()
+            expect(form.locator("input[name=start_date]")).to_have_value("")
             form.locator("input[name=groups]").fill("hall-a")
             form.locator("input[name=start_time]").fill("11:00")
             form.locator("input[name=end_time]").fill("13:00")
             form.locator("button[type=submit]").click()
             refusal = page.locator("#sg-schedule-error")
             expect(refusal).to_contain_text("排期被拒绝")
-            expect(refusal).to_contain_text("时间冲突")
-            expect(refusal).to_contain_text("both play on 'lobby'")      # the API's reason, as given
-            expect(refusal).to_contain_text(f"涉及排期 #{sched['id']}")
+            expect(refusal).to_contain_text("排期时间冲突")
+            expect(refusal).to_contain_text(f"#{sched['id']}、新排期在屏幕或分组“lobby”上")   # in Chinese, naming both
+            assert "both play" not in refusal.inner_text()
+            expect(page.locator(f"#sg-calendar [data-schedule='{sched['id']}']").first).to_have_class(re.compile(r"\bconflict\b"))
             expect(page.locator(f"#sg-schedule-rows tr:has([data-schedule='{sched['id']}'])")).to_have_class(
                 re.compile(r"\bconflict\b"))
             page.screenshot(path=str(tmp_path / "signage-conflict.png"), full_page=True)
@@ -242,15 +244,15 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             info = page.locator("#sg-preview-info")
             expect(info).to_contain_text("第 1/2 项：蓝色指引.png")
             expect(info).to_contain_text("上午")
-            page.wait_for_function("() => { const i = document.querySelector('#sg-preview-slide .slide img');"
-                                   " return i && i.complete && i.naturalWidth === 640; }")
+            page.wait_for_function("() => { const i = document.querySelector('#sg-preview-img');"
+                                   " return i && i.complete && i.naturalWidth === 1280; }")   # the player's renderer
             _at(pv, f"{past.isoformat()}T08:00:15")
             pv.locator("button[type=submit]").click()
             expect(info).to_contain_text("第 2/2 项：办事指南-户籍")
-            expect(page.locator("#sg-preview-slide .slide.text h2")).to_have_text("办事指南")
-            expect(page.locator("#sg-preview-slide .slide.text")).to_contain_text("户口簿")
+            expect(page.locator("#sg-preview-img")).to_have_attribute("alt", re.compile("排期节目"))
             got = api.get(f"{V1}/screens/lobby/preview", params={"at": f"{past.isoformat()}T08:00:15"}).json()
             assert got["kind"] == "playlist" and got["content"]["id"] == text["id"] and got["item_index"] == 1
+            expect(page.locator("#sg-plays-report tr", has_text="蓝色指引.png")).to_contain_text("0:00:10")
             plays = page.locator("#sg-play-rows tr:has([data-play])")
             expect(plays).to_have_count(2)
             expect(plays.first).to_contain_text("已跳过")
@@ -267,7 +269,10 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             _tab(page, "interrupts")
             page.fill("#sg-interrupt-form input[name=title]", "紧急通知")
             page.fill("#sg-interrupt-form textarea[name=body]", "消防演练，请听从工作人员指挥")
+            el_select(page, page.locator(".sg-expiry"), "直到手动解除")
             page.click("#sg-interrupt-form button[type=submit]")
+            expect(page.locator(".el-message-box")).to_contain_text("本服务点全部屏幕")
+            el_confirm(page, "立即发布")
             notice = page.locator("#sg-interrupt-list li[data-interrupt]")
             expect(notice).to_have_count(1)
             expect(notice).to_contain_text("消防演练")
@@ -280,18 +285,20 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             expect(pv.locator("input[name=at]")).to_have_value(at_future.replace("T", " "))
             pv.locator("button[type=submit]").click()
             expect(page.locator("#sg-preview-slide")).to_have_attribute("data-kind", "interrupt")
-            expect(page.locator("#sg-preview-slide .slide.alert")).to_contain_text("消防演练，请听从工作人员指挥")
+            expect(page.locator("#sg-preview-img")).to_have_attribute("alt", re.compile("紧急通知"))
             expect(info).to_contain_text("紧急通知")
             pv.locator(".sg-now").click()
             expect(pv.locator("input[name=now]")).to_be_checked()
             pv.locator("button[type=submit]").click()
-            expect(page.locator("#sg-preview-slide .slide.alert h2")).to_have_text("紧急通知")
+            expect(page.locator("#sg-preview-slide")).to_have_attribute("data-kind", "interrupt")
             page.screenshot(path=str(tmp_path / "signage-interrupt.png"), full_page=True)
             assert api.get(f"{V1}/screens/lobby/preview", params={"at": at_future}).json()["kind"] == "interrupt"
 
             _tab(page, "interrupts")
             notice.locator("button.clear").click()
+            el_confirm(page, "解除")
             expect(page.locator("#sg-interrupt-list li[data-interrupt]")).to_have_count(0)
+            expect(page.locator("#sg-interrupt-history tr", has_text="紧急通知")).to_contain_text("已解除")
             assert screen_api.get(f"{V1}/screens/lobby/manifest").json()["schedule"]["interrupts"] == []
             assert api.get(f"{V1}/screens/lobby/preview").json()["kind"] != "interrupt"
             _tab(page, "preview")

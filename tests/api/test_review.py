@@ -87,19 +87,22 @@ def test_complaints_are_listed_overdue_first_and_answered(app_env):
 
 
 def _report_dataset(app_env) -> None:
-    """March 2026 at site hall (Asia/Shanghai): 张三 at c1 three times, 李四 at c2 once; one
-    interaction in February and one at the annex that the report must leave out."""
+    """March 2026 at site hall (Asia/Shanghai): 张三 at c1 three times, 李四 at c2 once and once
+    not assessable; one interaction in February and one at the annex that the report must leave out."""
     i1 = _t(2026, 3, 2, 10, 0)
     app_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1, duration_s=60, flags=[
         dict(type="missing_courtesy", rule="C-THANKS"),
         dict(type="forbidden", rule="F-RUDE", review_state="confirmed")])
-    app_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1 + 300, duration_s=60)
+    app_env.add_interaction(counter="c1", staff="张三", wall_start_s=i1 + 300, duration_s=60, flags=[
+        dict(type="forbidden", rule="F-IMPATIENT", confidence=0.3)])      # uncertain: waits in 待确认
     app_env.add_interaction(counter="c1", staff="张三", wall_start_s=_t(2026, 3, 31, 23, 50), duration_s=60,
                             flags=[dict(type="missing_courtesy", rule="C-FAREWELL")])
     app_env.add_interaction(counter="c2", staff="李四", wall_start_s=i1, duration_s=60, flags=[
         dict(type="missing_courtesy", rule="C-GREETING", review_state="dismissed"),
         dict(type="forbidden", rule="F-CLOSING"),
         dict(type="forbidden", rule="F-CLOSING", review_state="dismissed")])
+    app_env.add_interaction(counter="c2", staff="李四", wall_start_s=_t(2026, 3, 15, 9), duration_s=60,
+                            assessable=False, flags=[dict(type="missing_courtesy", rule="C-THANKS")])
     app_env.add_interaction(counter="c2", staff="李四", wall_start_s=_t(2026, 2, 28, 23, 30), duration_s=60,
                             flags=[dict(type="forbidden", rule="F-RUDE")])
     app_env.add_interaction(site="annex", counter="a1", staff="赵六", wall_start_s=i1, duration_s=60,
@@ -115,7 +118,9 @@ def _report_dataset(app_env) -> None:
         assert r.status_code == 201, r.text
 
 
-def test_monthly_report_json_and_csv(app_env):
+def test_monthly_report_json_csv_xlsx(app_env):
+    from openpyxl import load_workbook
+
     _report_dataset(app_env)
     c = app_env.client(app_env.make_user("supervisor", ["hall"]))
     r = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall"})
@@ -123,40 +128,61 @@ def test_monthly_report_json_and_csv(app_env):
     rep = r.json()
     assert rep["sites"] == ["hall"]
     staff = {row["name"]: row for row in rep["by_staff"]}
-    assert set(staff) == {"张三", "李四"}
+    assert [row["name"] for row in rep["by_staff"]] == ["张三", "李四"]          # ranked by score
     zs, ls = staff["张三"], staff["李四"]
-    assert zs["interactions"] == 3 and zs["courtesy_score"] == 0.3333
+    # 张三: 100 - 30 (F-RUDE, high, confirmed) - 10 (C-THANKS) = 60; 100 (the uncertain flag does
+    # not count); 100 - 10 (C-FAREWELL) = 90: mean 83.3
+    assert (zs["interactions"], zs["score"], zs["rank"]) == (3, 83.3, 1)
+    assert zs["compliance_rate"] == 0.3333 and zs["courtesy_rate"] == 0.3333
     assert zs["courtesy_by_rule"] == {"C-FAREWELL": 0.6667, "C-GREETING": 1.0, "C-THANKS": 0.6667}
-    assert zs["forbidden_by_rule"] == {"F-RUDE": 1}
-    assert (zs["flags_open"], zs["flags_confirmed"], zs["flags_dismissed"]) == (2, 1, 0)
-    assert zs["ratings"] == {"非常满意": 1, "满意": 1, "一般": 0, "不满意": 0}
-    assert ls["interactions"] == 1 and ls["courtesy_score"] == 1.0      # the dismissed flag does not count
+    assert zs["forbidden_by_rule"] == {"F-RUDE": 1} and zs["forbidden_by_severity"] == {"high": 1, "medium": 0, "low": 0}
+    assert (zs["flags_open"], zs["flags_uncertain"], zs["flags_confirmed"], zs["flags_dismissed"]) == (3, 1, 1, 0)
+    assert zs["ratings"] == {"非常满意": 1, "满意": 1, "一般": 0, "不满意": 0} and zs["satisfaction_rate"] == 1.0
+    # 李四: 100 - 30 (F-CLOSING, high); the dismissed flags do not count; the 无法判定 one counts apart
+    assert (ls["interactions"], ls["assessable"], ls["not_assessable"], ls["score"], ls["rank"]) == (2, 1, 1, 70.0, 2)
+    assert ls["courtesy_rate"] == 1.0 and ls["compliance_rate"] == 0.0
     assert ls["forbidden_by_rule"] == {"F-CLOSING": 1}
     assert (ls["flags_open"], ls["flags_confirmed"], ls["flags_dismissed"]) == (1, 0, 2)
-    assert ls["ratings"] == {"非常满意": 0, "满意": 0, "一般": 0, "不满意": 1}
+    assert ls["ratings"] == {"非常满意": 0, "满意": 0, "一般": 0, "不满意": 1} and ls["satisfaction_rate"] == 0.0
     counters = {row["name"]: row for row in rep["by_counter"]}
-    assert {k: v["interactions"] for k, v in counters.items()} == {"c1": 3, "c2": 1}
-    assert counters["c1"]["ratings"] == zs["ratings"]
+    assert {k: v["interactions"] for k, v in counters.items()} == {"c1": 3, "c2": 2}
+    assert counters["c1"]["ratings"] == zs["ratings"] and counters["c1"]["label"] == "c1 号窗口"
     total = rep["total"]
-    assert total["interactions"] == 4 and total["courtesy_score"] == 0.5
+    assert (total["interactions"], total["assessable"], total["score"], total["compliance_rate"]) == (5, 4, 80.0, 0.25)
     assert total["forbidden_by_rule"] == {"F-CLOSING": 1, "F-RUDE": 1}
+    assert rep["rule_labels"]["F-RUDE"] == "粗鲁、侮辱性语言"
 
     r = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall", "format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "report-2026-03.csv" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert list(rows[0])[:6] == ["month", "site", "group", "name", "interactions", "courtesy_score"]
-    by = {(row["group"], row["name"]): row for row in rows}
-    assert set(by) == {("staff", "张三"), ("staff", "李四"), ("counter", "c1"), ("counter", "c2"), ("total", "合计")}
-    z = by["staff", "张三"]
-    assert (z["interactions"], z["courtesy_score"], z["forbidden:F-RUDE"], z["forbidden:F-CLOSING"]) == ("3", "0.3333", "1", "0")
-    assert (z["rating:满意"], z["rating:非常满意"], z["courtesy:C-THANKS"]) == ("1", "1", "0.6667")
-    assert by["total", "合计"]["interactions"] == "4"
+    assert list(rows[0])[:10] == ["月份", "服务点", "分组", "名称", "排名", "服务次数", "可判定", "无法判定", "文明服务得分",
+                                  "达标率"]
+    by = {(row["分组"], row["名称"]): row for row in rows}
+    assert set(by) == {("人员", "张三"), ("人员", "李四"), ("窗口", "c1 号窗口"), ("窗口", "c2 号窗口"), ("合计", "合计")}
+    z = by["人员", "张三"]
+    assert (z["服务次数"], z["文明服务得分"], z["达标率"], z["服务忌语（严重）"]) == ("3", "83.3", "33.3%", "1")
+    assert (z["服务忌语·粗鲁、侮辱性语言"], z["服务忌语·以下班时间为由拒绝办理"], z["满意"], z["非常满意"]) == ("1", "0", "1", "1")
+    assert z["文明用语达标率·致谢"] == "66.7%" and by["合计", "合计"]["服务次数"] == "5"
+
+    r = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall", "format": "xlsx"})
+    assert r.status_code == 200 and "report-2026-03.xlsx" in r.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(r.content))
+    sheet = wb["月度报表"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:4] == ["月份", "服务点", "分组", "名称"] and "达标率" in header
+    first = {h: cell for h, cell in zip(header, sheet[2], strict=True)}
+    assert first["名称"].value == "张三" and first["达标率"].value == 0.3333 and first["达标率"].number_format == "0.0%"
+    assert "文明服务得分" in wb["计分说明"]["A1"].value
 
     feb = c.get("/api/v1/reports/monthly", params={"month": "2026-02"}).json()
     assert feb["total"]["interactions"] == 1 and feb["total"]["forbidden_by_rule"] == {"F-RUDE": 1}
     # The press at 12:00 on 28 February came before that day's only interaction (23:30).
     assert feb["total"]["ratings"]["不满意"] == 0
+    trend = c.get("/api/v1/reports/trend", params={"month": "2026-03", "months": 3, "site": "hall"}).json()
+    assert [(p["month"], p["interactions"], p["score"]) for p in trend] == \
+        [("2026-01", 0, None), ("2026-02", 1, 70.0), ("2026-03", 5, 80.0)]
+    assert c.get("/api/v1/reports/trend", params={"month": "2026-13"}).json()["detail"][0]["message"] == "月份：格式不正确"
 
 
 def test_events_validation_and_now_serving(app_env):

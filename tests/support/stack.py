@@ -25,6 +25,7 @@ from storage.objects import ObjectStore
 from storage.tables import AuditLog, Counter, Flag, Interaction, RecordingSession, Segment, Site, Staff
 from tests.support import recordings
 from tests.support.recordings import StoredSession
+from transcribe.soundalike import sound_key
 
 RATE = 16000
 #: The sites and counters every test stack has.
@@ -115,7 +116,7 @@ class AppEnv:
                                 wall_start_s=wall, wall_end_s=wall + length_s, staff_id=staff_id,
                                 rulebook_version="test", analyzed_s=wall + length_s,
                                 text=" ".join(t for *_, t in segments), **columns)
-            inter.segments = [Segment(start_s=a, end_s=b, speaker=sp, speaker_confidence=1.0, text=t)
+            inter.segments = [Segment(start_s=a, end_s=b, speaker=sp, speaker_confidence=1.0, text=t, sound=sound_key(t))
                               for a, b, sp, t in segments]
             inter.flags = [Flag(**{"phrase": "", "evidence": "", "start_s": 0.0, "end_s": 0.0, "speaker": "staff",
                                    "confidence": 1.0, **f}) for f in flags]

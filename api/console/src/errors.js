@@ -1,10 +1,10 @@
-/* Failed API calls and the Chinese sentences shown for them. The API's own words (English)
- * are shown only after a Chinese sentence, as a detail. */
-import { ERROR_CODE, FIELD, HTTP_STATUS } from './labels.js'
+/* Failed API calls and the Chinese sentences shown for them. Every error the API sends carries a
+ * machine-readable `code` and a Chinese `message` (FastAPI's field errors: one `message` per field);
+ * the console shows those, never the API's English. */
 
 export class ApiError extends Error {
-  /** status: HTTP status (0: no answer); detail: the API's `detail` (a string, FastAPI's list
-   * of field errors, or an object such as a schedule refusal's {code, reason, schedule_ids});
+  /** status: HTTP status (0: no answer); detail: the API's `detail` (a domain error's
+   * {code, message, ...}, or a list of field errors each with its `message`);
    * retryAfter: seconds from a 429's Retry-After (null: none). */
   constructor(status, detail, retryAfter = null) {
     super(`HTTP ${status}`)
@@ -13,31 +13,41 @@ export class ApiError extends Error {
     this.detail = detail
     this.retryAfter = retryAfter
   }
+
+  get code() {
+    return this.detail && !Array.isArray(this.detail) && typeof this.detail === 'object' ? this.detail.code : undefined
+  }
 }
 
-function fieldErrors(list) {
-  return list.map((x) => {
-    const loc = (x.loc || []).filter((p) => p !== 'body' && p !== 'query' && typeof p === 'string')
-    const name = loc.length ? FIELD[loc[loc.length - 1]] || loc[loc.length - 1] : ''
-    return name ? `${name}（${x.msg || ''}）` : x.msg || ''
-  }).join('；')
+/** A sentence per HTTP status, for answers without a message (a proxy's, a dropped connection). */
+const HTTP_STATUS = {
+  0: '无法连接服务器，请检查网络后重试',
+  401: '会话已过期，请重新登录',
+  403: '没有权限执行此操作',
+  404: '找不到所请求的记录',
+  413: '文件或数据过大',
+  422: '输入的内容不符合要求',
+  429: '请求过于频繁，请稍后再试',
+  500: '服务器内部错误，请联系管理员',
+  502: '服务器暂时无法处理，请稍后再试',
+  503: '服务暂时不可用，请稍后再试',
+  504: '服务器响应超时，请稍后再试',
 }
 
-/** The Chinese text for a failed call: a sentence for the status or the API's code, the
- * records it names, then the API's own reason. */
+/** The Chinese text for a failed call. */
 export function describeError(e) {
-  if (!(e instanceof ApiError)) return `页面出错：${e && e.message ? e.message : String(e)}`
+  if (!(e instanceof ApiError)) return `页面出错，请刷新后重试（${e && e.name ? e.name : '未知错误'}）`
   const d = e.detail
-  const base = HTTP_STATUS[e.status] || `请求失败（HTTP ${e.status}）`
-  if (d && typeof d === 'object' && !Array.isArray(d)) {
+  if (Array.isArray(d) && d.length) {
+    return `${HTTP_STATUS[422]}：${d.map((x) => x.message || '取值无效').join('；')}`
+  }
+  if (d && typeof d === 'object' && d.message) {
+    // the records an error names (a playlist still played by schedules ...), unless it names them itself
     const refs = []
-    const schedules = (d.schedule_ids || []).filter((i) => i !== 0) // 0: the schedule being added
+    const schedules = (d.schedule_ids || []).filter((i) => i !== 0 && !d.message.includes(`#${i}`))
     if (schedules.length) refs.push('排期 ' + schedules.map((i) => `#${i}`).join('、'))
     if ((d.playlist_ids || []).length) refs.push('播放列表 ' + d.playlist_ids.map((i) => `#${i}`).join('、'))
-    const what = ERROR_CODE[d.code] || base
-    return `${what}${refs.length ? `（涉及${refs.join('，')}）` : ''}${d.reason ? `：${d.reason}` : ''}`
+    return `${d.message}${refs.length ? `（涉及${refs.join('，')}）` : ''}`
   }
-  if (Array.isArray(d) && d.length) return `${base}：${fieldErrors(d)}`
-  if (typeof d === 'string' && d) return `${base}（服务器说明：${d}）`
-  return base
+  return HTTP_STATUS[e.status] || `请求失败（HTTP ${e.status}）`
 }

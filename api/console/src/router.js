@@ -1,36 +1,34 @@
 /* Pages of the console (hash history: the server serves one HTML page). Each page is its own
- * module, loaded when first opened. */
+ * module, loaded when first opened, with its own title. */
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { onUnauthorized } from './api/http.js'
-import { APP_TITLE } from './labels.js'
-import { canReview, loadMe, session } from './session.js'
+import { APP_TITLE } from './dictionary.js'
+import { canReview, isAdmin, loadMe, session } from './session.js'
 
+const page = (name, title, load, meta = {}) => ({ name, component: load, meta: { title, ...meta } })
 const routes = [
   { path: '/', redirect: '/counters' },
-  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { title: '登录', public: true } },
-  { path: '/counters', name: 'counters', component: () => import('./views/CountersView.vue'), meta: { title: '窗口状态' } },
-  { path: '/search', name: 'search', component: () => import('./views/SearchView.vue'), meta: { title: '录音检索' } },
-  {
-    path: '/interaction/:id(\\d+)', name: 'interaction', component: () => import('./views/InteractionView.vue'),
-    meta: { title: '录音详情' },
-  },
-  { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue'), meta: { title: '待审核', supervisor: true } },
-  {
-    path: '/complaints', name: 'complaints', component: () => import('./views/ComplaintsView.vue'),
-    meta: { title: '投诉处理', supervisor: true },
-  },
-  { path: '/rules', name: 'rules', component: () => import('./views/RuleBench.vue'), meta: { title: '规则试验台', supervisor: true } },
-  { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { title: '月度报表', supervisor: true } },
+  { path: '/login', ...page('login', '登录', () => import('./views/LoginView.vue'), { public: true }) },
+  { path: '/counters', ...page('counters', '窗口状态', () => import('./views/CountersView.vue')) },
+  { path: '/recordings', ...page('recordings', '录音查询', () => import('./views/RecordingsView.vue')) },
+  // the old search page's links (#/search?q=…) open the recordings browser with that phrase
+  { path: '/search', redirect: (to) => ({ name: 'recordings', query: to.query }) },
+  { path: '/interaction/:id(\\d+)', ...page('interaction', '录音详情', () => import('./views/InteractionView.vue')) },
+  { path: '/review', ...page('review', '待审核', () => import('./views/ReviewView.vue'), { supervisor: true }) },
+  { path: '/complaints', ...page('complaints', '投诉处理', () => import('./views/ComplaintsView.vue'), { supervisor: true }) },
+  { path: '/rules', ...page('rules', '规则试验台', () => import('./views/RuleBench.vue'), { supervisor: true }) },
+  { path: '/reports', ...page('reports', '月度报表', () => import('./views/ReportsView.vue'), { supervisor: true }) },
+  { path: '/audit', ...page('audit', '审计日志', () => import('./views/AuditView.vue'), { admin: true }) },
   {
     path: '/signage', component: () => import('./views/SignageView.vue'), meta: { title: '屏幕节目', supervisor: true },
     children: [
       { path: '', redirect: '/signage/screens' },
-      { path: 'screens', name: 'sg-screens', component: () => import('./views/signage/ScreensView.vue'), meta: { title: '屏幕' } },
-      { path: 'content', name: 'sg-content', component: () => import('./views/signage/ContentView.vue'), meta: { title: '素材库' } },
-      { path: 'playlists', name: 'sg-playlists', component: () => import('./views/signage/PlaylistsView.vue'), meta: { title: '播放列表' } },
-      { path: 'schedules', name: 'sg-schedules', component: () => import('./views/signage/SchedulesView.vue'), meta: { title: '排期' } },
-      { path: 'interrupts', name: 'sg-interrupts', component: () => import('./views/signage/InterruptsView.vue'), meta: { title: '紧急通知' } },
-      { path: 'preview', name: 'sg-preview', component: () => import('./views/signage/PreviewView.vue'), meta: { title: '预览与播放记录' } },
+      { path: 'screens', ...page('sg-screens', '屏幕', () => import('./views/signage/ScreensView.vue')) },
+      { path: 'content', ...page('sg-content', '素材库', () => import('./views/signage/ContentView.vue')) },
+      { path: 'playlists', ...page('sg-playlists', '播放列表', () => import('./views/signage/PlaylistsView.vue')) },
+      { path: 'schedules', ...page('sg-schedules', '排期', () => import('./views/signage/SchedulesView.vue')) },
+      { path: 'interrupts', ...page('sg-interrupts', '紧急通知', () => import('./views/signage/InterruptsView.vue')) },
+      { path: 'preview', ...page('sg-preview', '预览与播放记录', () => import('./views/signage/PreviewView.vue')) },
     ],
   },
   { path: '/:rest(.*)*', redirect: '/counters' },
@@ -54,11 +52,16 @@ router.beforeEach(async (to) => {
   }
   if (to.name === 'login') return session.me ? safeRedirect(to.query.redirect) : true
   if (!session.me) return { name: 'login', query: to.fullPath === '/counters' ? {} : { redirect: to.fullPath } }
-  if (to.matched.some((r) => r.meta.supervisor) && !canReview()) return { name: 'counters' }
+  const title = to.matched.map((r) => r.meta.title).filter(Boolean).pop()
+  if ((to.matched.some((r) => r.meta.supervisor) && !canReview()) || (to.matched.some((r) => r.meta.admin) && !isAdmin())) {
+    session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
+    return { name: 'counters' }
+  }
   return true
 })
 
-router.afterEach((to) => {
+router.afterEach((to, from) => {
+  if (from.name && to.name !== 'counters') session.notice = ''
   const titles = to.matched.map((r) => r.meta.title).filter(Boolean).reverse()
   document.title = [...titles, APP_TITLE].join(' · ')
 })

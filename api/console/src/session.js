@@ -1,20 +1,25 @@
 /* Who is logged in. The console keeps no token: the HttpOnly cookie is the session, and
- * GET /auth/me tells whether it is still good. */
+ * GET /auth/me tells whether it is still good. The dictionary (labels, sites) is loaded for
+ * each login. */
 import { reactive } from 'vue'
 import * as auth from './api/auth.js'
+import { forgetDictionary, loadDictionary } from './dictionary.js'
 
 export const session = reactive({
   me: null, // {id, name, role, sites}
   checked: false, // /auth/me asked once since the page loaded
   expired: false, // a call answered 401 while logged in
+  notice: '', // why the last navigation went elsewhere (a page the role may not open)
 })
 
 export const canReview = () => !!session.me && (session.me.role === 'admin' || session.me.role === 'supervisor')
+export const isAdmin = () => !!session.me && session.me.role === 'admin'
 
 /** Ask the server who the cookie belongs to (null: nobody). */
 export async function loadMe() {
   try {
     session.me = await auth.me()
+    await loadDictionary()
   } catch (e) {
     if (e.status !== 401) throw e
     session.me = null
@@ -27,6 +32,7 @@ export async function loadMe() {
 export async function logIn(name, password) {
   await auth.login(name, password)
   session.expired = false
+  forgetDictionary()
   return loadMe()
 }
 
@@ -37,4 +43,5 @@ export async function logOut() {
     // already logged out
   }
   session.me = null
+  forgetDictionary()
 }

@@ -1,5 +1,6 @@
-import { apiUrl, get } from './http.js'
+import { apiUrl, get, patch } from './http.js'
 
 export const listCounters = () => get('/counters')
-/** The live stream of a counter (audio/wav, about 1.2 s behind), for an <audio> element. */
-export const liveUrl = (counterId) => apiUrl(`/counters/${counterId}/live`)
+export const renameCounter = (id, displayName) => patch(`/counters/${id}`, { display_name: displayName })
+/** The live stream of a counter (audio/wav), for an <audio> element. */
+export const liveUrl = (counterId) => apiUrl(`/counters/${counterId}/live`, { max_s: 3600 })

@@ -54,8 +54,14 @@ export async function request(path, { method = 'GET', body, params, raw, session
     const wait = Number.parseInt(r.headers.get('Retry-After') || '', 10)
     throw new ApiError(r.status, detail, Number.isFinite(wait) ? wait : null)
   }
-  return r.status === 204 ? null : r.json()
+  if (r.status === 204) return null
+  const data = await r.json()
+  const total = r.headers.get('X-Total-Count')
+  return total === null ? data : { items: data, total: Number(total) }
 }
 
 export const get = (path, params) => request(path, { params })
 export const post = (path, body, params) => request(path, { method: 'POST', body, params })
+export const put = (path, body) => request(path, { method: 'PUT', body })
+export const patch = (path, body) => request(path, { method: 'PATCH', body })
+export const del = (path) => request(path, { method: 'DELETE' })

@@ -1,8 +1,14 @@
-import { get, post } from './http.js'
+import { apiUrl, get, patch, post } from './http.js'
 
 const screen = (name) => `/signage/screens/${encodeURIComponent(name)}`
 export const listScreens = () => get('/signage/screens')
 /** Register a screen (again: a new token); the answer holds the token, once. */
 export const registerScreen = (body) => post('/signage/screens', body)
+export const renameScreen = (name, displayName) => patch(screen(name), { display_name: displayName })
 export const previewScreen = (name, at) => get(`${screen(name)}/preview`, { at })
+/** The screen's picture, drawn by the player's own renderer (ticker included). */
+export const previewPngUrl = (name, at) => apiUrl(`${screen(name)}/preview.png`, { at })
 export const listPlays = (name, params) => get(`${screen(name)}/plays`, params)
+/** Proof of play per content item with totals; the CSV of it. */
+export const playsReport = (params) => get('/signage/plays/report', params)
+export const playsReportCsvUrl = (params) => apiUrl('/signage/plays/report', { ...params, format: 'csv' })

@@ -4,12 +4,11 @@
 import { ElMessageBox } from 'element-plus'
 import { reactive } from 'vue'
 import { listContent } from '../../api/content.js'
-import { listCounters } from '../../api/counters.js'
 import { listPlaylists } from '../../api/playlists.js'
 import { listSchedules } from '../../api/schedules.js'
 import { listScreens } from '../../api/screens.js'
 import { describeError } from '../../errors.js'
-import { CONTENT_KIND, label } from '../../labels.js'
+import { dict, label } from '../../dictionary.js'
 import { session } from '../../session.js'
 
 export const sg = reactive({
@@ -38,10 +37,7 @@ export async function fillSites() {
     Object.assign(sg, { user: session.me.name, site: null, sites: [], editing: null,
                         preview: { screen: '', at: '', now: false, range: 86400 } })
   }
-  if (!sg.sites.length) {
-    sg.sites = session.me.sites.length ? [...session.me.sites]
-      : [...new Set((await listCounters()).map((c) => c.site))].sort()
-  }
+  if (!sg.sites.length) sg.sites = dict.sites.map((s) => s.name)
   if (!sg.sites.includes(sg.site)) sg.site = sg.sites[0] || null
 }
 
@@ -74,5 +70,5 @@ export async function confirmDelete(what) {
 
 export const contentName = (id) => { const c = sg.content.find((x) => x.id === id); return c ? c.name : `#${id}` }
 export const playlistName = (id) => { const p = sg.playlists.find((x) => x.id === id); return p ? p.name : `#${id}` }
-export const contentLabel = (c) => `${c.name}（${label(CONTENT_KIND, c.kind)}）`
+export const contentLabel = (c) => `${c.name}（${label('content_kind', c.kind)}）`
 export { describeError }

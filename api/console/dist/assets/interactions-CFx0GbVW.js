@@ -1,1 +1,0 @@
-import{j as t,m as o}from"./index-BzE9rC88.js";const e=n=>o("/interactions/search",n),s=n=>o(`/interactions/${encodeURIComponent(n)}`),c=n=>t(`/interactions/${encodeURIComponent(n)}/audio`);export{c as a,s as g,e as s};

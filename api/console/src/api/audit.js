@@ -1,0 +1,4 @@
+import { get } from './http.js'
+
+/** Audit rows newest first: {items, total}. */
+export const listAudit = (params) => get('/audit', params)

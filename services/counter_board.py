@@ -1,0 +1,94 @@
+"""The counters page: each counter with its health and alarms (services.catalog), the name people
+use, who is on duty, today's interactions and counted forbidden phrases (in the site's zone), and
+what a live listener would hear now: the live feed (``segments``, about 1.5 s behind) or, without
+a fresh one, the newest stored audio (``chunks``, as old as that chunk: an idle counter replays
+what it last recorded), as ``api.routes.live`` chooses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.timezones import day_bounds, site_zone
+from services.catalog import counters_status
+from services.filters import counted_flag
+from services.live import LIVE_STALE_S, START_DELAY_S
+from services.names import counter_label, site_label
+from storage.tables import Chunk, Counter, Flag, Interaction, Shift, Site, Staff, now_s
+
+
+@dataclass(frozen=True)
+class LiveNow:
+    """``source``: segments (live), chunks (replaying stored audio) or none (never recorded);
+    ``delay_s``: how far behind the microphone a listener starting now hears; ``audio_s``: when
+    the newest audio was recorded (unix seconds)."""
+
+    source: str
+    delay_s: float | None = None
+    audio_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CounterCard:
+    id: int
+    site: str
+    site_label: str
+    name: str
+    label: str
+    display_name: str
+    channels: str
+    paused: bool
+    agent_status: str
+    last_heartbeat_s: float | None
+    last_level_dbfs: float | None
+    alarms: list[str]
+    staff_on_duty: str | None
+    today_interactions: int
+    today_forbidden: int
+    today_since_s: float
+    today_until_s: float
+    live: LiveNow = field(default_factory=lambda: LiveNow("none"))
+
+
+def _live(c: Counter, newest_chunk: tuple[float, int, int] | None, now: float) -> LiveNow:
+    if c.live_session is not None and c.live_at_s is not None and now - c.live_at_s <= LIVE_STALE_S:
+        return LiveNow("segments", START_DELAY_S, c.live_wall_start_s)
+    if newest_chunk is None:
+        return LiveNow("none")
+    start, samples, rate = newest_chunk
+    return LiveNow("chunks", max(0.0, now - start), start + samples / max(rate, 1))
+
+
+def counter_cards(db: Session, *, sites: tuple[str, ...] = ()) -> list[CounterCard]:
+    """Every counter of ``sites`` (empty: all), as the counters page shows it."""
+    now = now_s()
+    rows = {c.id: c for c in db.scalars(select(Counter))}
+    site_rows = {s.name: s for s in db.scalars(select(Site))}
+    on_duty = dict(db.execute(select(Shift.counter_id, Staff.name).join(Staff, Shift.staff_id == Staff.id)
+                              .where(Shift.end_s.is_(None))).all())
+    newest = (select(Chunk.counter_id, func.max(Chunk.wall_start_s).label("at")).group_by(Chunk.counter_id).subquery())
+    chunks = {cid: (at, samples, rate) for cid, at, samples, rate in db.execute(
+        select(Chunk.counter_id, Chunk.wall_start_s, Chunk.samples, Chunk.sample_rate_hz)
+        .join(newest, (newest.c.counter_id == Chunk.counter_id) & (newest.c.at == Chunk.wall_start_s)))}
+    out = []
+    for st in counters_status(db, sites=sites):
+        site = site_rows[st.site]
+        today = dt.datetime.now(site_zone(site.timezone)).date()
+        since, until = day_bounds(today, site.timezone)
+        n_inter = db.scalar(select(func.count(Interaction.id)).where(
+            Interaction.counter_id == st.id, Interaction.wall_start_s >= since, Interaction.wall_start_s < until)) or 0
+        n_forbidden = db.scalar(select(func.count(Flag.id)).join(Interaction, Flag.interaction_id == Interaction.id).where(
+            Interaction.counter_id == st.id, Interaction.wall_start_s >= since, Interaction.wall_start_s < until,
+            Flag.type == "forbidden", counted_flag())) or 0
+        c = rows[st.id]
+        out.append(CounterCard(
+            id=st.id, site=st.site, site_label=site_label(site.name, site.title), name=st.name,
+            label=counter_label(st.name, c.display_name), display_name=c.display_name, channels=st.channels,
+            paused=st.paused, agent_status=st.agent_status, last_heartbeat_s=st.last_heartbeat_s,
+            last_level_dbfs=st.last_level_dbfs, alarms=st.alarms, staff_on_duty=on_duty.get(st.id),
+            today_interactions=n_inter, today_forbidden=n_forbidden, today_since_s=since, today_until_s=until,
+            live=_live(c, chunks.get(st.id), now)))
+    return out

@@ -1,0 +1,230 @@
+"""The recordings browser: interactions filtered (services.filters), sorted and paged with their
+total, each with its flags summed up; with a phrase, only those whose transcript has it, sounds
+like it, or holds a flag of a rule the phrase belongs to, ranked in that order (exact hits first),
+each with the line that matched and the matched span.
+
+Sound-alike matching: the phrase's key (transcribe.soundalike) as a substring of a segment's
+stored key, served by the trigram index of migration 0031; rule matching:
+services.dictionary.rules_for_phrase.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ScalarSelect, Select, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from domain import pii
+from domain.vocab import flag_counts, flag_uncertain
+from services.accounts import Principal
+from services.dictionary import rules_for_phrase, rules_of, severity_of
+from services.filters import Filters, apply, counted_flag
+from services.interactions import check_site
+from services.names import counter_label, site_label
+from services.search import checked_query, find_hits, sound_matches, text_matches
+from storage.queries import rating_of
+from storage.tables import Counter, Flag, Interaction, Segment, Site, Staff
+from transcribe.rules import Rulebook
+from transcribe.soundalike import sound_key, sound_spans
+
+MAX_LIMIT = 200
+#: A viewer's phrase with digits is matched against masked text in Python, over at most this many.
+MASKED_SCAN_CAP = 2000
+_SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇一二三四五六七八九幺")
+
+
+def _forbidden_count() -> ScalarSelect:
+    return (select(func.count(Flag.id)).where(Flag.interaction_id == Interaction.id, Flag.type == "forbidden",
+                                              counted_flag()).correlate(Interaction).scalar_subquery())
+
+
+_DURATION = Interaction.wall_end_s - Interaction.wall_start_s
+SORTS = {
+    "-time": (Interaction.wall_start_s.desc(), Interaction.id.desc()),
+    "time": (Interaction.wall_start_s, Interaction.id),
+    "-duration": (_DURATION.desc(), Interaction.id.desc()),
+    "duration": (_DURATION, Interaction.id),
+}
+SORT_KEYS = (*SORTS, "-flags")
+
+
+@dataclass(frozen=True)
+class LineHit:
+    """The transcript line that matched the phrase: ``hits`` are [start, end) spans in ``text``."""
+
+    segment_id: int
+    offset_s: float
+    end_s: float
+    speaker: str
+    text: str
+    hits: list[tuple[int, int]]
+    match: str                      # exact | sound | rule
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    forbidden: int = 0              # counted forbidden phrases (domain.vocab.flag_counts)
+    missing_courtesy: int = 0       # counted missing courtesy words
+    open: int = 0
+    uncertain: int = 0              # open and below CERTAIN_CONFIDENCE (待确认)
+    confirmed: int = 0
+    dismissed: int = 0
+    rules: list[str] = field(default_factory=list)
+    worst_severity: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingRow:
+    id: int
+    site: str
+    site_label: str
+    counter: str
+    counter_id: int
+    counter_label: str
+    staff: str | None
+    wall_start_s: float
+    duration_s: float
+    rating: str | None
+    assessable: bool
+    assessable_reason: str
+    flags: FlagSummary
+    match: str | None = None        # exact | sound | rule, with a phrase
+    line: LineHit | None = None
+
+
+@dataclass(frozen=True)
+class RecordingPage:
+    total: int
+    offset: int
+    limit: int
+    sort: str
+    items: list[RecordingRow]
+    rules: list[str] = field(default_factory=list)    # rules the phrase names (their flags are found too)
+
+
+def _base(f: Filters) -> Select:
+    stmt = (select(Interaction, Counter.name, Counter.display_name, Site.name, Site.title, Staff.name, rating_of())
+            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+            .outerjoin(Staff, Interaction.staff_id == Staff.id))
+    return apply(stmt, f)
+
+
+def _summaries(db: Session, ids: list[int], rulebook: Rulebook) -> dict[int, FlagSummary]:
+    rules = rules_of(rulebook)
+    acc: dict[int, dict] = {i: {"forbidden": 0, "missing_courtesy": 0, "open": 0, "uncertain": 0, "confirmed": 0,
+                                "dismissed": 0, "rules": [], "worst": 0} for i in ids}
+    for iid, ftype, rule, state, conf, sev in db.execute(
+            select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence, Flag.severity)
+            .where(Flag.interaction_id.in_(ids)).order_by(Flag.start_s)):
+        a = acc[iid]
+        a[state] = a.get(state, 0) + 1
+        if flag_uncertain(state, conf):
+            a["uncertain"] += 1
+        if flag_counts(state, conf):
+            a[ftype] += 1
+            if rule not in a["rules"]:
+                a["rules"].append(rule)
+            if ftype == "forbidden":
+                a["worst"] = max(a["worst"], _SEVERITY_RANK.get(severity_of(rules, rule, sev), 0))
+    names = {v: k for k, v in _SEVERITY_RANK.items()}
+    return {i: FlagSummary(a["forbidden"], a["missing_courtesy"], a["open"], a["uncertain"], a["confirmed"],
+                           a["dismissed"], a["rules"], names.get(a["worst"])) for i, a in acc.items()}
+
+
+def _line(segments: list[Segment], q: str, key: str, rule_flags: list[Flag],
+          show: Callable[[str], str]) -> LineHit | None:
+    """The first line with the phrase as written, else the first that sounds like it, else the
+    line of the first flag of a rule the phrase names."""
+    shown = [(g, show(g.text)) for g in segments]
+    for g, text in shown:
+        spans = find_hits(text, q)
+        if spans:
+            return LineHit(g.id, g.start_s, g.end_s, g.speaker, text, spans, "exact")
+    for g, text in shown:
+        if g.sound is not None and key not in g.sound:
+            continue            # the stored key says no: skip tokenising (masking only removes matches)
+        found = sound_spans(text, key)
+        if found:
+            return LineHit(g.id, g.start_s, g.end_s, g.speaker, text, [(m.start, m.end) for m in found], "sound")
+    for f in rule_flags:
+        for g, text in shown:
+            if g.start_s - 0.05 <= f.start_s <= g.end_s + 0.05:
+                phrase = show(f.evidence or f.phrase)
+                return LineHit(g.id, g.start_s, g.end_s, g.speaker, text, find_hits(text, phrase) if phrase else [],
+                               "rule", f.rule)
+    return None
+
+
+def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook, q: str | None = None,
+           sort: str = "-time", offset: int = 0, limit: int = 20) -> RecordingPage:
+    """A page of the interactions ``user`` may see that match ``filters`` (and phrase ``q``).
+
+    Raises:
+        SiteForbidden: a site filter the user may not see. SearchError: an empty or too long
+        phrase. BadTimeRange: ``until_s`` not after ``since_s``.
+    """
+    check_site(user, filters.site)
+    filters.check()
+    f = Filters(**{**filters.__dict__, "sites": tuple(user.sites) or None})
+    dialect = db.get_bind().dialect.name
+    show = pii.for_role(user.role)
+    stmt = _base(f)
+    order = SORTS.get(sort, ()) if sort != "-flags" else (_forbidden_count().desc(), Interaction.wall_start_s.desc())
+    phrase = key = ""
+    rules: list[str] = []
+    if q is not None:
+        phrase = checked_query(q)
+        key = sound_key(phrase)
+        rules = rules_for_phrase(rulebook, phrase)
+        exact_ids = text_matches(phrase, dialect=dialect).with_only_columns(Segment.interaction_id)
+        matched = [Interaction.id.in_(exact_ids)]
+        ranks = [(Interaction.id.in_(exact_ids), 0)]
+        if key:
+            sound_ids = sound_matches(key, dialect=dialect).with_only_columns(Segment.interaction_id)
+            matched.append(Interaction.id.in_(sound_ids))
+            ranks.append((Interaction.id.in_(sound_ids), 1))
+        if rules:
+            matched.append(Interaction.id.in_(select(Flag.interaction_id).where(Flag.rule.in_(rules))))
+        stmt = stmt.where(or_(*matched))
+        order = (case(*ranks, else_=2), *order)
+    masked_digits = user.role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase)
+    if masked_digits:
+        # A viewer's phrase with digits must not find what masking hides: match masked text here.
+        rows = list(db.execute(stmt.order_by(*order).limit(MASKED_SCAN_CAP)).all())
+        lines = _lines(db, [r[0] for r in rows], phrase, key, rules, show)
+        rows = [r for r in rows if lines.get(r[0].id) is not None]
+        total, page = len(rows), rows[offset:offset + limit]
+    else:
+        total = db.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
+        page = list(db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all())
+        lines = _lines(db, [r[0] for r in page], phrase, key, rules, show) if q is not None else {}
+    summaries = _summaries(db, [r[0].id for r in page], rulebook)
+    items = []
+    for inter, counter, counter_display, site, site_title, staff, rating in page:
+        line = lines.get(inter.id)
+        items.append(RecordingRow(
+            id=inter.id, site=site, site_label=site_label(site, site_title), counter=counter,
+            counter_id=inter.counter_id, counter_label=counter_label(counter, counter_display), staff=staff,
+            wall_start_s=inter.wall_start_s, duration_s=inter.wall_end_s - inter.wall_start_s, rating=rating,
+            assessable=inter.assessable, assessable_reason=inter.assessable_reason, flags=summaries[inter.id],
+            match=line.match if line else None, line=line))
+    return RecordingPage(total=total, offset=offset, limit=limit, sort=sort, items=items, rules=rules)
+
+
+def _lines(db: Session, inters: list[Interaction], q: str, key: str, rules: list[str],
+           show: Callable[[str], str]) -> dict[int, LineHit | None]:
+    ids = [i.id for i in inters]
+    if not ids or not q:
+        return {}
+    segs: dict[int, list[Segment]] = {i: [] for i in ids}
+    for g in db.scalars(select(Segment).where(Segment.interaction_id.in_(ids)).order_by(Segment.start_s)):
+        segs[g.interaction_id].append(g)
+    flags: dict[int, list[Flag]] = {i: [] for i in ids}
+    if rules:
+        for fl in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.rule.in_(rules))
+                             .order_by(Flag.start_s)):
+            flags[fl.interaction_id].append(fl)
+    return {i: _line(segs[i], q, key, flags[i], show) for i in ids}

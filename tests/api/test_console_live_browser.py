@@ -1,0 +1,178 @@
+"""Supervisor task (c), live listen, in Debian's chromium over the real API (uvicorn) on SQLite
+and PostgreSQL with the rclone S3 server: a real agent records window 1 in real time (FFmpeg
+playing real speech), the supervisor listens from the counters page and the player keeps playing
+for more than 30 s while the page refreshes itself, while they move to another page and back,
+and across a restart of the agent (a new recording session). An idle window with only an
+hour-old recording says it is replaying stored audio, not live, with the delay. The page is
+photographed at 1440 and 390 px; no console error, failed request or CSP violation."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser_support import shoot, supervisor_console
+
+from recorder.agent import Agent
+from recorder.live import LiveMeta
+from recorder.sources import parse_source
+from tests.support.recordings import join_speech
+from tests.support.stack import PASSWORD, RATE, AppEnv, make_app_env
+
+pytestmark = pytest.mark.slow
+SUPERVISOR = "督导员李"
+LISTEN_S = 35.0            # the issue asks for "still playing after 30 s"
+RESTART_AT_S = 15.0        # the agent restarts (a new session) this long into listening
+# Seconds of the live element actually playing (its currentTime moving), summed over the
+# elements the dock creates: a reconnect makes a new one.
+_HEARD_PROBE = """
+window.__liveHeard = 0;
+(() => {
+  let el = null, last = 0;
+  setInterval(() => {
+    const a = document.querySelector('#live-audio');
+    if (a !== el) { el = a; last = a ? a.currentTime : 0; return; }
+    if (a && !a.paused) {
+      const d = a.currentTime - last;
+      if (d > 0 && d < 1) window.__liveHeard += d;
+      last = a.currentTime;
+    }
+  }, 200);
+})();
+"""
+
+
+def _wav(path: Path, pcm: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    return path
+
+
+class Recorder:
+    """A real agent at hall/c1 playing ``wav`` in real time, stored and published for live listening
+    as the agent's uploader and the API do."""
+
+    def __init__(self, env: AppEnv, wav: Path, spool: Path) -> None:
+        self.published: list[LiveMeta] = []
+
+        def on_live(m: LiveMeta) -> None:
+            env.catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq, wall_start_s=m.wall_start_s,
+                                 at_s=m.published_s)
+            self.published.append(m)
+
+        self.agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
+                           spool_dir=spool, store=env.store, quota_bytes=50_000_000, chunk_s=10.0,
+                           on_stored=lambda meta, _info: env.catalog.register_chunk(meta), on_live=on_live,
+                           live_s=1.0)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.agent.run, args=(self.stop,), daemon=True)
+
+    def start(self, *, segments: int = 2) -> Recorder:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while len(self.published) < segments:
+            assert time.monotonic() < deadline, "the agent published no live segments"
+            time.sleep(0.05)
+        return self
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db_url, object_store, data_dir: Path,
+                                                                               tmp_path: Path):
+    from playwright.sync_api import expect
+
+    env = make_app_env(db_url, object_store, counters={"hall": ("c1", "c2")})
+    env.catalog.add_counter("hall", "c1", display_name="1号窗口")
+    env.catalog.add_counter("hall", "c2", display_name="2号窗口")
+    env.make_user("supervisor", ["hall"], name=SUPERVISOR, password=PASSWORD)
+    admin = env.make_user("admin", [])
+    pcm = join_speech(data_dir, "dev01-stereo-clean.flac", "dev05-stereo-clean.flac", "dev07-stereo-clean.flac",
+                      gap_s=1.0)
+    cut = int((RESTART_AT_S + 8) * RATE)           # agent A's file outlasts the restart; B's the rest
+    assert len(pcm) / RATE > LISTEN_S + 15
+    first = _wav(tmp_path / "first.wav", pcm[:cut])
+    second = _wav(tmp_path / "second.wav", pcm[cut:])
+    # window 2 is idle: its newest recording is an hour old
+    env.store_chunk(site="hall", counter="c2", session=uuid.uuid4().hex, wall0=time.time() - 3600, seq=0, start=0,
+                    part=pcm[:5 * RATE])
+    c1, c2 = env.counter_id("hall", "c1"), env.counter_id("hall", "c2")
+    recorders = [Recorder(env, first, tmp_path / "spool-a")]
+    try:
+        recorders[0].start()
+        with supervisor_console(env.app, admin, SUPERVISOR, init_script=_HEARD_PROBE) as (base, api, page):
+            page.click("a[data-page=counters]")
+            expect(page).to_have_title(re.compile("^窗口状态 · "))
+            card = page.locator("#counter-grid [data-counter='hall/c1']")
+            expect(card.locator(".name")).to_have_text("1号窗口")
+            card.locator("button.listen").click()
+            t0 = time.monotonic()
+            dock = page.locator("#live-dock")
+            expect(dock).to_contain_text("实时监听：")
+            expect(dock).to_contain_text("1号窗口")
+            expect(page.locator("#live-source")).to_have_text("实时", timeout=10000)
+            expect(page.locator("#live-status")).to_contain_text(re.compile(r"实时声音，延迟约 \d+\.\d 秒"))
+            page.wait_for_function("() => window.__liveHeard > 2", timeout=15000)
+            shots = shoot(page, "task-c-live")
+
+            # the counters page refreshes every 10 s; the supervisor also goes elsewhere and back
+            page.wait_for_timeout(11000)
+            page.click("a[data-page=recordings]")
+            expect(page).to_have_title(re.compile("^录音查询 · "))
+            expect(dock).to_be_visible()
+            # the agent restarts: its recording session ends and a new one begins
+            while time.monotonic() - t0 < RESTART_AT_S:
+                page.wait_for_timeout(250)
+            recorders[0].end()
+            recorders.append(Recorder(env, second, tmp_path / "spool-b").start(segments=1))
+            page.click("a[data-page=counters]")
+            while time.monotonic() - t0 < LISTEN_S:
+                page.wait_for_timeout(500)
+            heard = page.evaluate("window.__liveHeard")
+            elapsed = time.monotonic() - t0
+            # still playing now: not paused, and moving on
+            before = page.evaluate("document.querySelector('#live-audio').currentTime")
+            page.wait_for_function("(t) => { const a = document.querySelector('#live-audio');"
+                                   " return a && !a.paused && a.currentTime > t + 1; }", arg=before, timeout=5000)
+            assert heard >= elapsed - 8, f"heard {heard:.1f} s of {elapsed:.1f} s of listening"
+            expect(page.locator("#live-source")).to_have_text("实时")
+            expect(card.locator("button.listen")).to_have_attribute("aria-pressed", "true")
+            shots += shoot(page, "task-c-live-after-30s")
+
+            # an idle window: the dock says it replays stored audio, and how old it is
+            page.locator("#counter-grid [data-counter='hall/c2'] button.listen").click()
+            expect(dock).to_contain_text("2号窗口")
+            expect(page.locator("#live-source")).to_have_text("非实时", timeout=10000)
+            expect(page.locator("#live-status")).to_contain_text("正在回放最近存储的录音")
+            # an hour, and the test's own minute
+            expect(page.locator("#live-status")).to_contain_text(re.compile(r"延迟约 6[01] 分钟"))
+            expect(page.locator("#live-status")).to_contain_text("该窗口当前没有实时声音")
+            page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
+                                   " return a && !a.paused && a.currentTime > 0.5; }", timeout=10000)
+            shots += shoot(page, "task-c-replay")
+            page.click("#live-stop")
+            expect(dock).to_have_count(0)
+            audit = api.get("/api/v1/audit", params={"user": SUPERVISOR, "action": "audio.live"}).json()
+            assert {a["target"] for a in audit} == {f"counter:{c1}", f"counter:{c2}"}
+            sessions = {r.agent.session for r in recorders}
+            assert len(sessions) == 2                                # the restart began a new session
+            for a in audit:                                          # each (re)connection audited, live
+                if a["target"] == f"counter:{c1}":
+                    assert re.match(r"hall/c1 live session (\w+)", a["detail"]).group(1) in sessions, a["detail"]
+    finally:
+        for r in recorders:
+            if r.thread.is_alive():
+                r.end()
+        env.engine.dispose()
+    assert len(shots) == 6 and all(s.stat().st_size > 5_000 for s in shots)
