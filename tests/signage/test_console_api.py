@@ -120,8 +120,8 @@ def test_notices_expire_keep_history_and_plays_report(app_env) -> None:  # noqa:
     history = sup.get("/api/v1/signage/interrupts", params={"site": "hall", "open": "false"}).json()
     assert [(i["id"], i["state"]) for i in history] == [(second["id"], "cleared"), (notice["id"], "expired")]
     assert screen.get("/api/v1/signage/screens/lobby/manifest").json()["schedule"]["interrupts"] == []
-    assert [r.action for r in env.audit_rows() if r.action.startswith("signage.")] == \
-        ["signage.interrupt", "signage.interrupt", "signage.interrupt.clear"]
+    assert [r.action for r in env.audit_rows() if r.action.startswith("interrupt.")] == \
+        ["interrupt.create", "interrupt.create", "interrupt.clear"]
 
     # proof of play per content item, with totals and CSV
     text = sup.post("/api/v1/signage/content/text", json={"site": "hall", "name": "guide", "title": "指南", "body": "x"}).json()
