@@ -35,6 +35,7 @@ BY_CODE: dict[str, str] = {
     "name_taken": "该名称已被其他服务点使用，请换一个名称",
     "unknown_site": "服务点不存在",
     "unknown_screen": "信息屏不存在",
+    "model_device": "语音模型无法在指定设备上运行（没有可用的 CUDA 显卡，或该设备不支持所选计算类型）",
     "schema_outdated": "数据库版本过旧，请先运行 counterwatch db upgrade",
     "unauthenticated": "请先登录",
     "bad_credentials": "用户名或密码错误",
