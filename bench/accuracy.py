@@ -190,6 +190,12 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="write every analysis result to this file")
     ap.add_argument("--errors", action="store_true", help="list every false positive and negative")
     ap.add_argument("--prompt", default=None, help="initial prompt for the decoder (experiment)")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="speech windows decoded together (default: the product's, 8); 0: the sequential decoder")
+    ap.add_argument("--no-timestamps", dest="timestamps", action="store_false",
+                    help="batched: without timestamp tokens (the library's default; one text per window)")
+    ap.add_argument("--together", type=int, default=1,
+                    help="transcribe this many files in one batched pass, as the worker does with interactions")
     args = ap.parse_args()
 
     if args.set and args.corpus:
@@ -200,31 +206,48 @@ def main() -> int:
         variants = degrade.all_variants() if args.variants == "all" else args.variants.split(",")
     from transcribe.asr import AsrOptions
 
-    analyzer = Analyzer(Transcriber(resolve_model(args.model), options=AsrOptions(initial_prompt=args.prompt)),
-                        load_rulebook(args.rules))
+    asr = AsrOptions(initial_prompt=args.prompt, timestamps=args.timestamps,
+                     **({} if args.batch_size is None else {"batch_size": args.batch_size}))
+    print(f"decoder: {'sequential' if not asr.batch_size else f'batched, {asr.batch_size} windows'}"
+          f"{', no timestamp tokens' if asr.batch_size and not asr.timestamps else ''}"
+          f"{f', {args.together} files per pass' if args.together > 1 else ''}", file=sys.stderr)
+    analyzer = Analyzer(Transcriber(resolve_model(args.model), options=asr), load_rulebook(args.rules))
     results = []
     for name in sets:
         corpus, labels, by_dialogue = set_entries(name, variants, only=args.only, seed=args.seed,
                                                   cache=Path(args.cache), babble=args.babble_from)
         if len(sets) > 1 or args.set:
             print(f"\n== set {name}: {corpus} ({len(labels)} files) ==")
-        results += score_set(analyzer, labels, by_dialogue, errors=args.errors)
+        results += score_set(analyzer, labels, by_dialogue, errors=args.errors, together=args.together)
     if args.json:
         Path(args.json).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in results) + "\n")
     return 0
 
 
-def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool) -> list[dict]:
+def _analyses(analyzer: Analyzer, labels: list[dict], together: int):  # noqa: ANN202 - iterator of dicts
+    """Each labelled file's analysis, as a dict; ``together`` > 1: files transcribed in groups."""
+    from transcribe.audio import load_audio
+
+    for i in range(0, len(labels), together):
+        group = labels[i:i + together]
+        audios = [load_audio(e["_path"]) for e in group]
+        asr = analyzer.transcriber.transcribe_many([a.mono() for a in audios]) if together > 1 else [None] * len(group)
+        for entry, audio, segments in zip(group, audios, asr, strict=True):
+            channels = "mono" if not entry.get("channels") else (
+                "staff,customer" if entry["channels"].get("left") == "staff" else "customer,staff")
+            yield analyzer.analyze_audio(audio, name=entry["_path"], channels=channels,
+                                         asr_segments=segments).to_dict()
+
+
+def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool,
+              together: int = 1) -> list[dict]:
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     per_rule: dict[tuple[str, str], Score] = defaultdict(Score)
     cer: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])   # errors, ref chars, hyp chars, files
     snr: dict[str, list[float]] = defaultdict(list)
     results = []
     t0 = time.perf_counter()
-    for n, entry in enumerate(labels, 1):
-        channels = "mono" if not entry.get("channels") else (
-            "staff,customer" if entry["channels"].get("left") == "staff" else "customer,staff")
-        res = analyzer.analyze_file(entry["_path"], channels=channels).to_dict()
+    for n, (entry, res) in enumerate(zip(labels, _analyses(analyzer, labels, together), strict=True), 1):
         results.append(res)
         variant = entry["variant"]
         for (unit, pf, pm), (_, tf, tm) in zip(predicted_units(entry, res), truth_units(entry)):

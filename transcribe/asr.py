@@ -6,7 +6,8 @@ Two decoders behind one :class:`Transcriber`:
   ``BatchedInferencePipeline``. VAD packs the speech into windows of up to 30 s and
   ``batch_size`` windows go through the model together, each decoded once. Several recordings
   can share one pass (:meth:`Transcriber.transcribe_many`): the worker hands it a batch of
-  interactions, so short interactions fill windows and batches as one long recording would.
+  interactions, so that short interactions fill batches as one long recording would. Speech
+  after a window's last decoded word (the decoder ended early) is decoded again.
 * sequential (``batch_size`` = 0): ``WhisperModel.transcribe``, window after window, seeking
   to the last complete timestamp and re-decoding with a higher temperature when a window's
   text looks wrong (slower on long, silence-heavy audio; issue 12 has the figures).
@@ -69,6 +70,12 @@ class AsrOptions:
     #: Speech windows (up to 30 s each) decoded together by the batched pipeline; 0: the
     #: sequential decoder.
     batch_size: int = 8
+    #: Batched: decode Whisper's timestamp tokens too, so that each window comes back cut into
+    #: the decoder's own segments, punctuated as the sequential decoder's. Without them (the
+    #: library's default; faster) a window is one piece of text, cut into sentences here
+    #: (:func:`sentences`), often unpunctuated, and mono speaker attribution, which reads
+    #: clauses, lost flags on the corpus's noisy mono files (docs/benchmarks.md).
+    timestamps: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 0:
@@ -87,13 +94,9 @@ class AsrOptions:
         )
 
     def batched_kwargs(self) -> dict:
-        """Arguments of ``BatchedInferencePipeline.transcribe``: the same decoding settings.
-
-        ``without_timestamps=False``: each window is cut into sentence-long segments at the
-        decoder's timestamps, as the sequential decoder does, so the hallucination filter
-        (:mod:`transcribe.hallucination`) drops a made-up sign-off alone, not a whole 30 s
-        window with it. The pipeline always packs speech into windows of at most 30 s."""
-        return dict(self.transcribe_kwargs(), batch_size=max(self.batch_size, 1), without_timestamps=False)
+        """Arguments of ``BatchedInferencePipeline.transcribe``: the same decoding settings."""
+        return dict(self.transcribe_kwargs(), batch_size=max(self.batch_size, 1),
+                    without_timestamps=not self.timestamps)
 
 
 def check_device(device: str, compute_type: str) -> str:
@@ -158,8 +161,9 @@ class Transcriber:
     def transcribe_many(self, recordings: Sequence[np.ndarray]) -> list[list[AsrSegment]]:
         """Segments of each of several 16 kHz mono recordings (times from each one's start).
 
-        Batched: the recordings' speech shares windows and batches (:func:`pack_windows`), so
-        short recordings cost what one long recording would. Sequential: one after the other."""
+        Batched: the recordings' windows (:func:`pack_windows`) go through the model in shared
+        batches, so short recordings fill batches as one long recording would. Sequential: one
+        after the other."""
         if self._pipeline is None:
             return [list(self.transcribe(samples)) for samples in recordings]
         return self._batched(recordings)
@@ -196,7 +200,10 @@ class Transcriber:
             heard: set[Region] = set()
             for s in segments:
                 for k, seg, used in _unpack(s, placed):
-                    out[k].append(seg)
+                    # Sentence-long segments, as the sequential decoder gives: the hallucination
+                    # filter (transcribe.hallucination) then drops a made-up sign-off alone, not
+                    # a whole window of speech with it.
+                    out[k] += sentences(seg)
                     heard |= used
             # A window's decoder may stop early (end of text predicted where the sound changes);
             # the speech after its last word is decoded again, once, in a window of its own.
@@ -218,15 +225,18 @@ class Region:
 
 
 def pack_windows(regions: Sequence[Region], *, window_s: float = 30.0) -> list[list[Region]]:
-    """Consecutive speech regions joined into windows of at most ``window_s`` seconds of speech,
-    as faster-whisper's own batched pipeline packs one recording (``vad.collect_chunks``); here
-    a window may go on into the next recording, so that short interactions fill windows."""
+    """Consecutive speech regions of one recording joined into windows of at most ``window_s``
+    seconds of speech, as faster-whisper's own batched pipeline packs a recording
+    (``vad.collect_chunks``). A window never goes on into the next recording: packed together,
+    the end of one interaction and the start of the next lost words at the join (a farewell
+    heard as the next customer's, bench/accuracy.py --together); windows of several recordings
+    still share batches."""
     limit = int(window_s * SAMPLE_RATE_HZ)
     out: list[list[Region]] = []
     size = 0
     for g in regions:
         n = g.end - g.start
-        if not out or size + n > limit:
+        if not out or size + n > limit or out[-1][-1].recording != g.recording:
             out.append([])
             size = 0
         out[-1].append(g)
@@ -244,6 +254,30 @@ def _unheard_tails(windows: list[list[Region]], heard: set[Region]) -> list[Regi
         if sum(g.end - g.start for g in tail) >= RETRY_MIN_S * SAMPLE_RATE_HZ:
             out += tail
     return out
+
+
+#: Where a window's text is cut into sentences: after these marks, and at a pause between words.
+SENTENCE_END = "。！？!?"
+SENTENCE_PAUSE_S = 1.0
+
+
+def sentences(seg: AsrSegment) -> list[AsrSegment]:
+    """``seg`` cut after sentence-ending punctuation and at pauses of SENTENCE_PAUSE_S between
+    words (a segment without words stays whole). Each piece keeps the segment's scores."""
+    if not seg.words:
+        return [seg]
+    pieces: list[list[Word]] = [[]]
+    for w in seg.words:
+        if pieces[-1] and w.start_s - pieces[-1][-1].end_s >= SENTENCE_PAUSE_S:
+            pieces.append([])
+        pieces[-1].append(w)
+        if w.text.strip() and w.text.strip()[-1] in SENTENCE_END:
+            pieces.append([])
+    pieces = [p for p in pieces if p]
+    if len(pieces) == 1:
+        return [seg]
+    return [AsrSegment(p[0].start_s, p[-1].end_s, "".join(w.text for w in p).strip(), tuple(p), seg.avg_logprob,
+                       seg.no_speech_prob) for p in pieces]
 
 
 def _segment(s) -> AsrSegment:  # noqa: ANN001 - a faster_whisper Segment

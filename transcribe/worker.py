@@ -118,7 +118,7 @@ class Worker:
                         self.sweep()
                         swept = True
                     job = self.queue.claim(self.name, lease_s=self.opts.lease_s)
-                    jobs = [job] if job is None or job.kind != "analyze" else self._claim_more(job, max_jobs, done)
+                    jobs = [] if job is None else [job] if job.kind != "analyze" else self._claim_more(job, max_jobs, done)
                 except DB_UNAVAILABLE as e:
                     # A database restart must not end the worker (issue 6, soak): back off and
                     # reconnect; the pool's pre-ping replaces the broken connections.
@@ -131,18 +131,18 @@ class Worker:
                 if db_failures:
                     logger.info("worker %s: database reachable again after %d retries", self.name, db_failures)
                     db_failures = 0
-                if job is None:
+                if not jobs:
                     if burst or (max_idle_s is not None and time.monotonic() - idle_since > max_idle_s):
                         break
                     stop.wait(self.opts.poll_s)
                     continue
                 try:
-                    self.run_jobs([j for j in jobs if j is not None])
+                    self.run_jobs(jobs)
                 except DB_UNAVAILABLE as e:
                     # The jobs' outcome could not be written: their leases run out and they are
                     # claimed again (their results, if any, were not committed).
                     logger.warning("worker %s: %s: database unavailable (%s); the job will be retried",
-                                   self.name, ", ".join(j.key for j in jobs if j is not None), e.__class__.__name__)
+                                   self.name, ", ".join(j.key for j in jobs), e.__class__.__name__)
                     continue
                 done += len(jobs)
                 idle_since = time.monotonic()
@@ -152,11 +152,11 @@ class Worker:
             logger.info("worker %s: stopped after %d jobs", self.name, done)
         return done
 
-    def _claim_more(self, first: Claimed, max_jobs: int | None, done: int) -> list[Claimed | None]:
+    def _claim_more(self, first: Claimed, max_jobs: int | None, done: int) -> list[Claimed]:
         """``first`` and more queued analyze jobs, to be transcribed together."""
         limit = self.opts.batch_interactions if max_jobs is None else min(self.opts.batch_interactions,
                                                                           max_jobs - done)
-        jobs: list[Claimed | None] = [first]
+        jobs = [first]
         while len(jobs) < limit:
             more = self.queue.claim(self.name, lease_s=self.opts.lease_s, kinds=("analyze",))
             if more is None:
