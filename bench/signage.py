@@ -84,6 +84,7 @@ class OldDesignPlayer(Player):
 
     def _play(self, path: Path, kind: str) -> None:
         self._switch_t = time.monotonic()
+        self._current_kind = "video"    # every item is libVLC's output here
         self._saw_video = False
         media = self._media(path, kind)
         self._mp.set_media(media)

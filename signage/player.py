@@ -147,6 +147,9 @@ class Player:
         self._switch_t = 0.0
         #: A still covers the video area until the video just started shows its first picture.
         self._vout_pending = False
+        self._current_kind: str | None = None
+        #: Guards the switch state against a late event of the item before (VLC thread).
+        self._switch_lock = threading.Lock()
         self._stills: Stills | None = None
         self._version_seen: int | None = None
         self._chime_mp = None
@@ -196,15 +199,17 @@ class Player:
             self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
 
     def _on_vout(self, event: vlc_types.Event) -> None:   # called on a VLC thread
-        # also sent when the old item's output closes (count 0): only a new picture counts
-        if self._saw_video or event.u.new_count < 1:
-            return
-        if self._stills is not None and self._stills.shown is not None:
-            self._vout_pending = True      # the main thread takes the still away (Tk is not thread-safe)
-            self._wake.set()
-            return
-        self._saw_video = True
-        self._gap_done()
+        # also sent when the old item's output closes (count 0): only a new picture counts; and
+        # late, after a switch to a still: that must neither uncover the still nor count a gap
+        with self._switch_lock:
+            if self._saw_video or event.u.new_count < 1 or self._current_kind != "video":
+                return
+            if self._stills is not None and self._stills.shown is not None:
+                self._vout_pending = True      # the main thread takes the still away (Tk is not thread-safe)
+                self._wake.set()
+                return
+            self._saw_video = True
+            self._gap_done()
 
     def _gap_done(self) -> None:
         gap_ms = (time.monotonic() - self._switch_t) * 1000.0
@@ -213,12 +218,15 @@ class Player:
 
     def reveal(self) -> None:
         """Take the still away once the video under it shows its first picture (main thread)."""
-        if self._vout_pending and self._stills is not None:
-            self._vout_pending = False
+        with self._switch_lock:
+            pending, self._vout_pending = self._vout_pending, False
+            if not pending or self._saw_video or self._current_kind != "video":
+                return
+            self._saw_video = True
+        if self._stills is not None:
             self._stills.hide()
             self._tk.update_idletasks()
-            self._saw_video = True
-            self._gap_done()
+        self._gap_done()
 
     def _drop_preloaded(self) -> None:
         for m in self._preloaded.values():
@@ -258,15 +266,16 @@ class Player:
         return m
 
     def _play(self, path: Path, kind: str) -> None:
-        self._switch_t = time.monotonic()
-        self._saw_video = False
-        self._vout_pending = False
+        with self._switch_lock:
+            self._switch_t = time.monotonic()
+            self._current_kind = kind
+            self._saw_video = kind != "video"     # a still is on screen once Tk has drawn it
+            self._vout_pending = False
         self.stats.switches += 1
         assert self._stills is not None  # made by _open
         if kind != "video":
             self._stills.show(path)
             self._tk.update_idletasks()
-            self._saw_video = True
             self._gap_done()
             if self._mp.is_playing():
                 self._mp.set_pause(1)      # under the still, ready to be replaced by the next video
