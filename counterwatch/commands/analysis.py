@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from counterwatch.commands.common import EXIT_BAD_INPUT, EXIT_MODEL, settings_of
+from counterwatch.commands.common import EXIT_BAD_INPUT, EXIT_MODEL, asr_options, settings_of
 from counterwatch.settings import Settings
 from domain.vocab import CHANNELS
 
@@ -49,12 +49,7 @@ def model(ctx: click.Context, model: str | None) -> None:
               help="Which side each stereo channel carries; mono ignores the channels. Default staff,customer.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @click.option("--model", default=None, help="bundled 'base', a CTranslate2 model directory, or a model name.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None,
-              help="Where the model runs [COUNTERWATCH_DEVICE; default cpu].")
-@click.option("--compute-type", default=None,
-              help="CTranslate2 compute type, e.g. int8, int8_float16, float16 [COUNTERWATCH_COMPUTE_TYPE; default int8].")
-@click.option("--batch-size", "asr_batch_size", type=click.IntRange(0, 64), default=None,
-              help="Speech windows decoded together; 0: the sequential decoder [COUNTERWATCH_ASR_BATCH_SIZE; default 8].")
+@asr_options
 @click.option("--split-silence", "split_silence_s", type=float, default=None,
               help="Seconds of silence that end an interaction (default 8).")
 @click.option("--boundary", "boundaries_s", type=float, multiple=True,

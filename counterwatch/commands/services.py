@@ -14,6 +14,7 @@ import click
 from counterwatch.commands.analysis import build_analyzer
 from counterwatch.commands.common import (
     alarm_options,
+    asr_options,
     data_option,
     fail,
     open_engine,
@@ -53,12 +54,7 @@ def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | 
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
 @click.option("--max-idle-s", type=float, default=None, help="Exit after this long without a job.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None,
-              help="Where the speech model runs [COUNTERWATCH_DEVICE; default cpu].")
-@click.option("--compute-type", default=None,
-              help="CTranslate2 compute type, e.g. int8, int8_float16, float16 [COUNTERWATCH_COMPUTE_TYPE; default int8].")
-@click.option("--batch-size", "asr_batch_size", type=click.IntRange(0, 64), default=None,
-              help="Speech windows decoded together; 0: the sequential decoder [COUNTERWATCH_ASR_BATCH_SIZE; default 8].")
+@asr_options
 @click.option("--batch-interactions", "worker_batch_interactions", type=click.IntRange(1, 64), default=None,
               help="Queued interactions transcribed in one batch [COUNTERWATCH_WORKER_BATCH_INTERACTIONS; default 8].")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_WORKER_METRICS_PORT",
