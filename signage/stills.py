@@ -5,7 +5,8 @@ libVLC rebuilds its video output whenever the picture format changes, and an ima
 videos changes it twice; that rebuild kept about 7 KiB per transition (60 MiB a day at one item
 every 10 s; docs/benchmarks.md). So a still never goes through libVLC: it is decoded by Pillow,
 fitted to the video area, and shown by a Tk label laid over the video window; the video player
-is only paused under it, and plays nothing but videos (issue 12). The label also covers the
+is only paused under it, and plays nothing but videos (issue 12; mixed playlists still grow,
+less, in libVLC's video path: docs/benchmarks.md). The label also covers the
 switch from a still to a video until the video's first picture is out, so the screen never
 shows black in between.
 """
