@@ -21,8 +21,9 @@ from browser_support import shoot, supervisor_console
 from recorder.agent import Agent
 from recorder.live import LiveMeta
 from recorder.sources import parse_source
+from tests.support.agents import AgentApi, serve_agent_api
 from tests.support.recordings import join_speech
-from tests.support.stack import PASSWORD, RATE, AppEnv, make_app_env
+from tests.support.stack import PASSWORD, RATE, make_app_env
 
 pytestmark = pytest.mark.slow
 SUPERVISOR = "督导员李"
@@ -57,21 +58,14 @@ def _wav(path: Path, pcm: np.ndarray) -> Path:
 
 
 class Recorder:
-    """A real agent at hall/c1 playing ``wav`` in real time, stored and published for live listening
-    as the agent's uploader and the API do."""
+    """A real agent at hall/c1 playing ``wav`` in real time, sending its chunks and live segments
+    through the agents' API (``link``) with its own token, as an agent box does."""
 
-    def __init__(self, env: AppEnv, wav: Path, spool: Path) -> None:
+    def __init__(self, link: AgentApi, wav: Path, spool: Path) -> None:
         self.published: list[LiveMeta] = []
-
-        def on_live(m: LiveMeta) -> None:
-            env.catalog.set_live(m.site, m.counter, session=m.session, seq=m.seq, wall_start_s=m.wall_start_s,
-                                 at_s=m.published_s)
-            self.published.append(m)
-
         self.agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
-                           spool_dir=spool, store=env.store, quota_bytes=50_000_000, chunk_s=10.0,
-                           on_stored=lambda meta, _info: env.catalog.register_chunk(meta), on_live=on_live,
-                           live_s=1.0)
+                           spool_dir=spool, sink=link.client(timeout_s=5.0), quota_bytes=50_000_000, chunk_s=10.0,
+                           on_live=self.published.append, live_s=1.0)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.agent.run, args=(self.stop,), daemon=True)
 
@@ -108,7 +102,9 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
     env.store_chunk(site="hall", counter="c2", session=uuid.uuid4().hex, wall0=time.time() - 3600, seq=0, start=0,
                     part=pcm[:5 * RATE])
     c1, c2 = env.counter_id("hall", "c1"), env.counter_id("hall", "c2")
-    recorders = [Recorder(env, first, tmp_path / "spool-a")]
+    link_ctx = serve_agent_api(env.engine, env.store, site="hall", counter="c1")
+    link = link_ctx.__enter__()
+    recorders = [Recorder(link, first, tmp_path / "spool-a")]
     try:
         recorders[0].start()
         with supervisor_console(env.app, admin, SUPERVISOR, init_script=_HEARD_PROBE) as (base, api, page):
@@ -135,7 +131,7 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
             while time.monotonic() - t0 < RESTART_AT_S:
                 page.wait_for_timeout(250)
             recorders[0].end()
-            recorders.append(Recorder(env, second, tmp_path / "spool-b").start(segments=1))
+            recorders.append(Recorder(link, second, tmp_path / "spool-b").start(segments=1))
             page.click("a[data-page=counters]")
             while time.monotonic() - t0 < LISTEN_S:
                 page.wait_for_timeout(500)
@@ -174,5 +170,6 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
         for r in recorders:
             if r.thread.is_alive():
                 r.end()
+        link_ctx.__exit__(None, None, None)
         env.engine.dispose()
     assert len(shots) == 6 and all(s.stat().st_size > 5_000 for s in shots)
