@@ -242,6 +242,12 @@ def main() -> int:
                     help="speech enhancement before recognition (experiment; bench/enhance.py)")
     ap.add_argument("--asr-cache", default=str(degrade.DEFAULT_CACHE / "asr"),
                     help="keep the recogniser's output per audio and options here ('' = off)")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="speech windows decoded together (default: the product's, 8); 0: the sequential decoder")
+    ap.add_argument("--no-timestamps", dest="timestamps", action="store_false",
+                    help="batched: without timestamp tokens (the library's default; one text per window)")
+    ap.add_argument("--together", type=int, default=1,
+                    help="transcribe this many files in one batched pass, as the worker does with interactions")
     args = ap.parse_args()
 
     if args.set and args.corpus:
@@ -251,10 +257,15 @@ def main() -> int:
     if args.variants:
         variants = degrade.all_variants() if args.variants == "all" else args.variants.split(",")
     rulebook = load_rulebook(args.rules)
-    options: AsrOptions = AsrOptions(initial_prompt=args.prompt)
+    decoding = dict(initial_prompt=args.prompt, timestamps=args.timestamps,
+                    **({} if args.batch_size is None else {"batch_size": args.batch_size}))
+    options: AsrOptions = AsrOptions(**decoding)
     if args.hotwords or args.vad_threshold is not None or args.no_speech_threshold is not None:
-        options = ExperimentOptions(initial_prompt=args.prompt, hotwords=hotwords(rulebook, args.hotwords),
+        options = ExperimentOptions(**decoding, hotwords=hotwords(rulebook, args.hotwords),
                                     vad_threshold=args.vad_threshold, no_speech_threshold=args.no_speech_threshold)
+    print(f"decoder: {'sequential' if not options.batch_size else f'batched, {options.batch_size} windows'}"
+          f"{', no timestamp tokens' if options.batch_size and not options.timestamps else ''}"
+          f"{f', {args.together} files per pass' if args.together > 1 else ''}", file=sys.stderr)
     transcriber = Transcriber(resolve_model(args.model), options=options)
     if args.asr_cache:
         from asr_cache import CachedTranscriber
@@ -269,13 +280,29 @@ def main() -> int:
                                                   cache=Path(args.cache), babble=args.babble_from)
         if len(sets) > 1 or args.set:
             print(f"\n== set {name}: {corpus} ({len(labels)} files) ==")
-        results += score_set(analyzer, labels, by_dialogue, errors=args.errors)
+        results += score_set(analyzer, labels, by_dialogue, errors=args.errors, together=args.together)
     if args.json:
         Path(args.json).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in results) + "\n")
     return 0
 
 
-def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool) -> list[dict]:
+def _analyses(analyzer: Analyzer, labels: list[dict], together: int):  # noqa: ANN202 - iterator of dicts
+    """Each labelled file's analysis, as a dict; ``together`` > 1: files transcribed in groups."""
+    from transcribe.audio import load_audio
+
+    for i in range(0, len(labels), together):
+        group = labels[i:i + together]
+        audios = [load_audio(e["_path"]) for e in group]
+        asr = analyzer.transcriber.transcribe_many([a.mono() for a in audios]) if together > 1 else [None] * len(group)
+        for entry, audio, segments in zip(group, audios, asr, strict=True):
+            channels = "mono" if not entry.get("channels") else (
+                "staff,customer" if entry["channels"].get("left") == "staff" else "customer,staff")
+            yield analyzer.analyze_audio(audio, name=entry["_path"], channels=channels,
+                                         asr_segments=segments).to_dict()
+
+
+def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dict], *, errors: bool,
+              together: int = 1) -> list[dict]:
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     certain: dict[tuple[str, str], Score] = defaultdict(Score)
     judged: dict[str, Score] = defaultdict(Score)      # missing courtesy on assessable units only
@@ -285,10 +312,7 @@ def score_set(analyzer: Analyzer, labels: list[dict], by_dialogue: dict[str, dic
     snr: dict[str, list[float]] = defaultdict(list)
     results = []
     t0 = time.perf_counter()
-    for n, entry in enumerate(labels, 1):
-        channels = "mono" if not entry.get("channels") else (
-            "staff,customer" if entry["channels"].get("left") == "staff" else "customer,staff")
-        res = analyzer.analyze_file(entry["_path"], channels=channels).to_dict()
+    for n, (entry, res) in enumerate(zip(labels, _analyses(analyzer, labels, together), strict=True), 1):
         results.append(res)
         variant = entry["variant"]
         sure = {**res, "flags": [f for f in res["flags"] if f["confidence"] >= CERTAIN_CONFIDENCE]}

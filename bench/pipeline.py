@@ -9,9 +9,12 @@
    capture + encode + upload (the agent process; its ffmpeg child separately), and the lag
    from the end of each flagged phrase to the moment the flag was searchable in the database.
 2. Throughput: the same audio stored as chunks in advance, then one worker in burst mode on
-   an otherwise idle 2-core box, against bare faster-whisper (same model, same settings) on
-   the same files. Prints audio hours per wall hour for both.
+   an otherwise idle 2-core box, against bare faster-whisper on the same files, same model and
+   decoding settings, in the same process: sequential, batched (batch 8; as the worker decodes,
+   and with the library's default one-segment-per-window), and greedy sequential (beam 1).
+   Prints audio hours per wall hour for each and the box's capacity in counters.
 Targets (issue #3): <= 3 % of one core per counter; lag <= 60 s at 4 counters.
+Target (issue #12): worker >= 0.9 x bare batched (batch 8).
 """
 from __future__ import annotations
 
@@ -130,7 +133,47 @@ def streaming(files: list[str], counters: int, workdir: Path) -> None:
             up.kill()
 
 
-def throughput(files: list[str], workdir: Path) -> None:
+def _bare_sides(model: str, threads: int) -> dict:
+    """Bare faster-whisper, same model and decoding settings as the worker: name -> transcribe(path)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from transcribe.asr import AsrOptions
+
+    bare = WhisperModel(model, device="cpu", compute_type="int8", cpu_threads=threads)
+    batched = BatchedInferencePipeline(bare)
+    opts = AsrOptions(batch_size=8)
+
+    def run(fn):  # noqa: ANN001, ANN202
+        def go(path: str) -> int:
+            segs, _ = fn(path)
+            return sum(1 for _ in segs)
+        return go
+    return {
+        "bare sequential (beam 5)": run(lambda f: bare.transcribe(f, **opts.transcribe_kwargs())),
+        "bare batched (batch 8, beam 5)": run(lambda f: batched.transcribe(f, **opts.batched_kwargs())),
+        "bare batched, no timestamp tokens (library default)": run(
+            lambda f: batched.transcribe(f, **{**opts.batched_kwargs(), "without_timestamps": True})),  # faster, less accurate
+        "bare greedy sequential (beam 1)": run(
+            lambda f: bare.transcribe(f, **{**opts.transcribe_kwargs(), "beam_size": 1})),
+    }
+
+
+def speech_fraction(files: list[str]) -> float:
+    """The share of the audio that VAD calls speech (the planner's detector)."""
+    from transcribe.audio import load_audio
+    from transcribe.planning import PlanState
+
+    speech = total = 0.0
+    for f in files:
+        a = load_audio(f)
+        st = PlanState.start_at(0)
+        st.feed(a.mono(), sample_rate_hz=a.sample_rate_hz)
+        speech += sum(b - a_ for a_, b in st.speech()) / a.sample_rate_hz
+        total += a.duration_s
+    return speech / total
+
+
+def throughput(files: list[str], workdir: Path, *, rounds: int = 1, threads: int = 2) -> None:
     import numpy as np
 
     from domain.chunks import ChunkMeta
@@ -141,57 +184,70 @@ def throughput(files: list[str], workdir: Path) -> None:
     from storage.s3server import S3Server
     from storage.schema import upgrade
     from transcribe.analyze import Analyzer
-    from transcribe.asr import AsrOptions, Transcriber
+    from transcribe.asr import Transcriber
     from transcribe.audio import load_audio
     from transcribe.model import resolve_model
     from transcribe.rules import load_rulebook
     from transcribe.worker import Worker
 
     model = resolve_model(None)
-    audio_s = 0.0
+    audio_s = sum(load_audio(f).duration_s for f in files)
+    analyzer = Analyzer(Transcriber(model, cpu_threads=threads), load_rulebook())
+    sides = _bare_sides(model, threads)
+    times: dict[str, list[float]] = {name: [] for name in ["counterwatch worker", *sides]}
+    jobs = 0
     with S3Server(data_dir=workdir / "s3") as server:
         store = ObjectStore(endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
                             bucket="bench")
         store.ensure_bucket()
-        eng = make_engine(f"sqlite:///{workdir / 'tp.db'}")
-        upgrade(eng)
-        catalog = Catalog(eng)
-        for i, f in enumerate(files):
-            mono = "mono" in Path(f).name
-            catalog.add_counter("hall", f"t{i}", channels="mono" if mono else "staff,customer")
-            a = load_audio(f)
-            pcm = (np.clip(a.samples, -1, 1) * 32767).astype(np.int16).T
-            audio_s += a.duration_s
-            session = uuid.uuid4().hex
-            for seq, start in enumerate(range(0, len(pcm), 160000)):
-                part = pcm[start:start + 160000]
-                data = encode_flac(part, 16000)
-                meta = ChunkMeta(site="hall", counter=f"t{i}", session=session, seq=seq, start_sample=start,
-                                 samples=len(part), sample_rate_hz=16000, channels=part.shape[1], codec="flac",
-                                 sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
-                                 session_wall_start_s=time.time() - 3600, rms_dbfs=-30, peak_dbfs=-3)
-                store.put_bytes(meta.key, data, content_type="audio/flac")
-                catalog.register_chunk(meta)
-            catalog.end_session(session)
-        worker = Worker(engine=eng, store=store,
-                        analyzer=Analyzer(Transcriber(model, cpu_threads=2), load_rulebook()), name="bench")
-        t0 = time.perf_counter()
-        jobs = worker.work(threading.Event(), burst=True)
-        t_worker = time.perf_counter() - t0
-    from faster_whisper import WhisperModel
-
-    bare = WhisperModel(model, device="cpu", compute_type="int8", cpu_threads=2)
-    t0 = time.perf_counter()
-    for f in files:
-        segs, _ = bare.transcribe(f, **AsrOptions().transcribe_kwargs())
-        for _ in segs:
-            pass
-    t_bare = time.perf_counter() - t0
-    print(f"\nthroughput: {len(files)} counter recordings, {audio_s / 60:.1f} min of audio with long silences")
-    print(f"  counterwatch worker (plan+analyze, {jobs} jobs, chunks from S3): {t_worker:6.1f} s -> "
-          f"{audio_s / t_worker:5.1f} audio hours per wall hour")
-    print(f"  bare faster-whisper on the same files:                      {t_bare:6.1f} s -> "
-          f"{audio_s / t_bare:5.1f} audio hours per wall hour")
+        for r in range(rounds):
+            eng = make_engine(f"sqlite:///{workdir / f'tp{r}.db'}")
+            upgrade(eng)
+            catalog = Catalog(eng)
+            for i, f in enumerate(files):
+                mono = "mono" in Path(f).name
+                catalog.add_counter("hall", f"t{i}", channels="mono" if mono else "staff,customer")
+                a = load_audio(f)
+                pcm = (np.clip(a.samples, -1, 1) * 32767).astype(np.int16).T
+                session = uuid.uuid4().hex
+                for seq, start in enumerate(range(0, len(pcm), 160000)):
+                    part = pcm[start:start + 160000]
+                    data = encode_flac(part, 16000)
+                    meta = ChunkMeta(site="hall", counter=f"t{i}", session=session, seq=seq, start_sample=start,
+                                     samples=len(part), sample_rate_hz=16000, channels=part.shape[1], codec="flac",
+                                     sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+                                     session_wall_start_s=time.time() - 3600, rms_dbfs=-30, peak_dbfs=-3)
+                    store.put_bytes(meta.key, data, content_type="audio/flac")
+                    catalog.register_chunk(meta)
+                catalog.end_session(session)
+            worker = Worker(engine=eng, store=store, analyzer=analyzer, name="bench")
+            t0 = time.perf_counter()
+            jobs = worker.work(threading.Event(), burst=True)
+            times["counterwatch worker"].append(time.perf_counter() - t0)
+            eng.dispose()
+            # the bare sides after the worker, in the same process and round
+            for name, run in sides.items():
+                t0 = time.perf_counter()
+                for f in files:
+                    run(f)
+                times[name].append(time.perf_counter() - t0)
+    best = {k: min(v) for k, v in times.items()}
+    x = {k: audio_s / v for k, v in best.items()}
+    frac = speech_fraction(files)
+    print(f"\nthroughput: {len(files)} counter recordings, {audio_s / 60:.1f} min of audio, {frac:.0%} speech "
+          f"(VAD), {threads} threads, int8, beam 5, word timestamps; best of {rounds} round(s); "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"  {'side':<42} {'wall s':>7} {'x realtime':>11} {'audio h / wall h':>17}")
+    for k in times:
+        label = f"{k} ({jobs} jobs, chunks from S3)" if k == "counterwatch worker" else k
+        print(f"  {label:<42} {best[k]:7.1f} {x[k]:11.1f} {x[k]:17.1f}")
+    target = x["bare batched (batch 8, beam 5)"]
+    ratio = x["counterwatch worker"] / target
+    print(f"  worker / bare batched (batch 8): {ratio:.2f} (target >= 0.90: {'met' if ratio >= 0.9 else 'NOT met'}); "
+          f"worker / bare sequential: {x['counterwatch worker'] / x['bare sequential (beam 5)']:.2f}")
+    print(f"  capacity: {int(x['counterwatch worker'])} counters talking {frac:.0%} of the time, realtime "
+          f"(this box, {threads} threads; the worker's cost follows the speech, so about "
+          f"{int(x['counterwatch worker'] * frac / 0.3)} counters talking 30 % of the time)")
 
 
 def main() -> int:
@@ -199,6 +255,8 @@ def main() -> int:
     ap.add_argument("files", nargs="*")
     ap.add_argument("--counters", type=int, default=4)
     ap.add_argument("--skip-streaming", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1, help="throughput rounds (best taken)")
+    ap.add_argument("--threads", type=int, default=2, help="CTranslate2 CPU threads (every side)")
     args = ap.parse_args()
     files = args.files or _default_files()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; files: {', '.join(Path(f).name for f in files)}")
@@ -206,7 +264,7 @@ def main() -> int:
     try:
         if not args.skip_streaming:
             streaming(files, args.counters, workdir)
-        throughput(files, workdir)
+        throughput(files, workdir, rounds=args.rounds, threads=args.threads)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -1,12 +1,14 @@
-"""Signage player benchmark: the gap between items (switch request to first video output, ms)
-and resident memory over many transitions.
+"""Signage player benchmark: the gap between items (switch request to the new picture on
+screen, ms) and resident memory over many transitions, the player as shipped next to the
+design before issue 12 (stills through libVLC too), each in its own process, in the same run.
 
-    python bench/signage.py --transitions 10000
+    python bench/signage.py --transitions 10000 [--baseline-transitions 3000]
 
 Runs the real player (Tk window + VLC) on a private Xvfb display unless DISPLAY is set, from a
 local cache (no server): a playlist alternating two small videos and two images, 1 s each,
 with the clock stepped one item at a time so transitions come back to back.
-Targets (issue 5): gap ≤ 200 ms; no RSS growth beyond noise.
+Targets (issue 5, 12): gap p95 ≤ 200 ms on an idle machine; RSS flat over 10,000 mixed
+transitions (slope within its error of zero).
 """
 from __future__ import annotations
 
@@ -27,7 +29,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signage.player import Player, PlayerOptions  # noqa: E402
-from signage.schedule import Content, Playlist, PlaylistItem, Schedule, ScheduleEntry, schedule_to_dict  # noqa: E402
+from signage.schedule import (  # noqa: E402
+    Content,
+    NowPlaying,
+    Playlist,
+    PlaylistItem,
+    Schedule,
+    ScheduleEntry,
+    resolve,
+    schedule_to_dict,
+)
 from signage.sync import ContentCache  # noqa: E402
 
 
@@ -62,6 +73,45 @@ def _py_state():  # noqa: ANN202 - (tracemalloc snapshot, {type name: count})
     return tracemalloc.take_snapshot(), counts
 
 
+class OldDesignPlayer(Player):
+    """The player before issue 12, for the baseline: stills (images and slides) played by libVLC
+    as still images in the same video output as the videos."""
+
+    def _new_media(self, path: Path, kind: str):  # noqa: ANN202
+        m = self._instance.media_new_path(str(path))
+        m.add_option(":input-repeat=65535" if kind == "video" else ":image-duration=-1")
+        return m
+
+    def _play(self, path: Path, kind: str) -> None:
+        self._switch_t = time.monotonic()
+        self._current_kind = "video"    # every item is libVLC's output here
+        self._saw_video = False
+        media = self._media(path, kind)
+        self._mp.set_media(media)
+        media.release()
+        self._mp.play()
+        self.stats.switches += 1
+
+    def _visual(self, np: NowPlaying, local: dt.datetime):  # noqa: ANN202
+        if np.content is not None and np.content.kind == "image":
+            return self.cache.path(np.content.sha256), "image", ()
+        return super()._visual(np, local)
+
+    def _preload(self, at: dt.datetime) -> None:
+        nxt = resolve(self._schedule, self._ref, at, skip_content=frozenset(self.stats.skipped))
+        if nxt.content is None or nxt.content.kind == "text" or not self.cache.has(nxt.content.sha256):
+            return
+        path = self.cache.path(nxt.content.sha256)
+        key = f"{nxt.content.kind}:{path}"
+        if key in self._preloaded:
+            return
+        m = self._new_media(path, nxt.content.kind)
+        m.parse_with_options(self._vlc.MediaParseFlag.local, 2000)
+        self._drop_preloaded()
+        self._preloaded = {key: m}
+        self._preload_check = (nxt.content.id, m, time.monotonic())
+
+
 def make_media(d: Path) -> list[tuple[str, Path]]:
     from PIL import Image
 
@@ -81,6 +131,10 @@ def make_media(d: Path) -> list[tuple[str, Path]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transitions", type=int, default=10000)
+    ap.add_argument("--baseline-transitions", type=int, default=None,
+                    help="transitions of the design before issue 12 (default: as --transitions; 0: skip it)")
+    ap.add_argument("--design", choices=["shipped", "old"], default=None,
+                    help="run one design in this process and print its figures (default: both, each in a child)")
     ap.add_argument("--kinds", default="video,image",
                     help="which items of the playlist to keep: video, image or both (default video,image)")
     ap.add_argument("--every", type=int, default=100,
@@ -98,6 +152,8 @@ def main() -> None:
     ap.add_argument("--rss-out", type=Path, help="write the RSS samples (transition, KiB) to this file")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    if args.design is None:
+        return compare(args)
     kinds = set(args.kinds.split(","))
     warmup = args.warmup if args.warmup is not None else min(500, args.transitions // 5)
     work = Path(tempfile.mkdtemp(prefix="cw-signage-bench-"))
@@ -123,10 +179,11 @@ def main() -> None:
                          entries=(ScheduleEntry(1, 1, screens=frozenset({"bench"})),))
         cache.save_manifest({"screen": "bench", "timezone": "UTC", "hall": "bench", "schedule": schedule_to_dict(sched),
                              "now_serving": []})
-        t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()]
+        t = [dt.datetime(2026, 11, 23, 9, 0, 0, 500000, tzinfo=dt.UTC).timestamp()]
         opts = PlayerOptions(vlc_args=tuple(args.vlc_arg), malloc_arena_max=args.arena_max or None,
                              malloc_mmap_threshold=args.mmap_threshold or None)
-        player = Player(screen="bench", cache=cache, clock=lambda: t[0], options=opts)
+        cls = OldDesignPlayer if args.design == "old" else Player
+        player = cls(screen="bench", cache=cache, clock=lambda: t[0], options=opts)
         player.stats.gaps_ms = []   # all of them (the player keeps the last 10,000)
         player._open()
         if args.tracemalloc:
@@ -141,6 +198,7 @@ def main() -> None:
                 player.tick()
                 deadline = time.monotonic() + 2.0
                 while not player._saw_video and time.monotonic() < deadline:
+                    player.reveal()
                     player._tk.update()
                     time.sleep(0.002)
                 player._tk.update()
@@ -178,7 +236,8 @@ def main() -> None:
     fhalf = len(fwarm) // 2
     half = len(warm) // 2
     result = {
-        "kinds": args.kinds, "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX") or args.arena_max or "default",
+        "design": args.design, "kinds": args.kinds,
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX") or args.arena_max or "default",
         "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_") or args.mmap_threshold or "default",
         **({"malloc_trim": "every transition"} if args.trim else {}),
         "transitions": args.transitions, "wall_s": round(wall_s, 1), "measured": len(gaps),
@@ -213,6 +272,36 @@ def main() -> None:
             print(f"  {d.size_diff / 1024:+9.1f} KiB {d.count_diff:+7d}  {d.traceback}")
         grew = sorted(((types1.get(k, 0) - types0.get(k, 0), k) for k in set(types0) | set(types1)), reverse=True)
         print("object counts that grew:", ", ".join(f"{k} {d:+d}" for d, k in grew[:10] if d > 0) or "none")
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Both designs, each in a child process (resident memory is per process), side by side."""
+    forward = [f"--kinds={args.kinds}", f"--every={args.every}", f"--arena-max={args.arena_max}",
+               f"--mmap-threshold={args.mmap_threshold}", *(f"--vlc-arg={a}" for a in args.vlc_arg)]
+    if args.warmup is not None:
+        forward.append(f"--warmup={args.warmup}")
+    runs = {}
+    base_n = args.transitions if args.baseline_transitions is None else args.baseline_transitions
+    load0 = os.getloadavg()
+    for design, n in (("shipped", args.transitions), ("old", base_n)):
+        if not n:
+            continue
+        print(f"running {design}: {n} transitions ...", file=sys.stderr, flush=True)
+        out = subprocess.run([sys.executable, __file__, "--design", design, f"--transitions={n}", "--json", *forward],
+                             capture_output=True, text=True, check=True)
+        runs[design] = json.loads(out.stdout.strip().splitlines()[-1])
+    load1 = os.getloadavg()
+    keys = [k for k in runs["shipped"] if k not in ("design",)]
+    print(f"load average before {load0[0]:.2f} / after {load1[0]:.2f} (1 min), {load0[2]:.2f} / {load1[2]:.2f} (15 min)")
+    print(f"{'':30} {'shipped (stills by Tk)':>24} {'before (stills by libVLC)':>26}")
+    for k in keys:
+        print(f"{k:30} {str(runs['shipped'].get(k)):>24} {str(runs.get('old', {}).get(k, '-')):>26}")
+    s = runs["shipped"]
+    flat = s["rss_slope_kib_per_transition"] is not None and abs(s["rss_slope_kib_per_transition"]) <= \
+        2 * s["rss_slope_stderr"] + 0.5
+    print(f"RSS slope (shipped) {s['rss_slope_kib_per_transition']} ± {s['rss_slope_stderr']} KiB/transition: "
+          f"{'flat' if flat else 'NOT flat'}; gap p95 {s['gap_ms_p95']} ms (target ≤ 200: "
+          f"{'met' if s['gap_ms_p95'] is not None and s['gap_ms_p95'] <= 200 else 'NOT met'})")
 
 
 if __name__ == "__main__":

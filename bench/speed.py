@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """counterwatch analysis next to bare faster-whisper, same model, settings and files.
 
-    python bench/speed.py [FILE...] [--rounds N] [--threads T]
+    python bench/speed.py [FILE...] [--rounds N] [--threads T] [--device cpu|cuda] [--compute-type T]
+                          [--batch-size N]
 
 Each side runs in its own process (so peak memory is its own), loads the model once (not
 timed), then processes every file; rounds alternate baseline and counterwatch so that machine
-noise hits both. Prints wall time per side (best round), the ratio counterwatch / baseline,
+noise hits both. Both sides decode the same way: faster-whisper's batched pipeline with
+``--batch-size`` windows (default: counterwatch's, 8), or the sequential decoder with 0, on
+``--device`` (``cuda``: the GPU; CPU threads do not apply there) with ``--compute-type``
+(default int8 on CPU, float16 on CUDA). Prints wall time per side (best round), the ratio counterwatch / baseline,
 the realtime factor (processing seconds per audio second) and peak resident memory.
 Default files: the two shift recordings and four single dialogues of the corpus (counter-like
 audio with long silences), or tests/data when the corpus is not there.
@@ -34,28 +38,35 @@ def _default_files() -> list[str]:
     return sorted(str(p) for p in (ROOT / "tests" / "data").glob("*.flac"))
 
 
-def _side(side: str, files: list[str], threads: int) -> dict:
+def _side(side: str, files: list[str], threads: int, device: str, compute_type: str, batch_size: int) -> dict:
     """Run in a child process: time one side over all files."""
     from transcribe.asr import AsrOptions
     from transcribe.model import resolve_model
 
     model_dir = resolve_model(None)
-    opts = AsrOptions()
+    opts = AsrOptions(batch_size=batch_size)
     if side == "baseline":
-        from faster_whisper import WhisperModel
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+        from transcribe.asr import check_device
+
+        model = WhisperModel(model_dir, device=check_device(device, compute_type), compute_type=compute_type,
+                             cpu_threads=threads)
+        batched = BatchedInferencePipeline(model)
 
         def run(path: str) -> int:
-            segments, _ = model.transcribe(path, **opts.transcribe_kwargs())
+            if batch_size:
+                segments, _ = batched.transcribe(path, **opts.batched_kwargs())
+            else:
+                segments, _ = model.transcribe(path, **opts.transcribe_kwargs())
             return sum(1 for _ in segments)
     else:
         from transcribe.analyze import Analyzer
         from transcribe.asr import Transcriber
         from transcribe.rules import load_rulebook
 
-        analyzer = Analyzer(Transcriber(model_dir, compute_type="int8", cpu_threads=threads, options=opts),
-                            load_rulebook())
+        analyzer = Analyzer(Transcriber(model_dir, device=device, compute_type=compute_type, cpu_threads=threads,
+                                        options=opts), load_rulebook())
 
         def run(path: str) -> int:
             return len(analyzer.analyze_file(path, channels="staff,customer").segments)
@@ -72,12 +83,28 @@ def main() -> int:
     ap.add_argument("files", nargs="*")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2, help="CTranslate2 CPU threads (both sides)")
+    ap.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="where the model runs (both sides)")
+    ap.add_argument("--compute-type", default=None, help="CTranslate2 compute type (default int8; float16 on cuda)")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="speech windows decoded together (default counterwatch's); 0: sequential (both sides)")
     ap.add_argument("--child", choices=["baseline", "counterwatch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     files = args.files or _default_files()
+    from transcribe.asr import AsrOptions
+
+    compute = args.compute_type or ("float16" if args.device == "cuda" else "int8")
+    batch = AsrOptions().batch_size if args.batch_size is None else args.batch_size
     if args.child:
-        print(json.dumps(_side(args.child, files, args.threads)))
+        print(json.dumps(_side(args.child, files, args.threads, args.device, compute, batch)))
         return 0
+    from transcribe.asr import check_device
+    from transcribe.errors import DeviceError
+
+    try:
+        where = check_device(args.device, compute)
+    except DeviceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
 
     from transcribe.audio import load_audio
 
@@ -86,8 +113,9 @@ def main() -> int:
     for r in range(args.rounds):
         order = ["baseline", "counterwatch"] if r % 2 == 0 else ["counterwatch", "baseline"]
         for side in order:
-            out = subprocess.run([sys.executable, __file__, "--child", side, "--threads", str(args.threads), *files],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, __file__, "--child", side, "--threads", str(args.threads),
+                                  "--device", args.device, "--compute-type", compute, "--batch-size", str(batch),
+                                  *files], capture_output=True, text=True, check=True)
             res = json.loads(out.stdout.strip().splitlines()[-1])
             runs[side].append(res)
             print(f"round {r + 1} {side:<13} {res['wall_s']:7.2f} s  peak {res['peak_rss_mib']:6.0f} MiB",
@@ -96,7 +124,10 @@ def main() -> int:
     b, c = best["baseline"], best["counterwatch"]
     print(f"machine: {platform.machine()}, {platform.processor() or '?'}, "
           f"{len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}")
-    print(f"files: {len(files)}, audio {audio_s:.1f} s, threads {args.threads}, rounds {args.rounds} (best taken)")
+    print(f"files: {len(files)}, audio {audio_s:.1f} s, device {where}, {compute}, "
+          f"{f'batched, {batch} windows' if batch else 'sequential'}, "
+          f"{f'threads {args.threads}, ' if where == 'cpu' else ''}rounds {args.rounds} (best taken), "
+          f"load average {__import__('os').getloadavg()[0]:.2f}")
     print(f"{'side':<14} {'wall s':>8} {'RTF':>7} {'x realtime':>11} {'peak MiB':>9}")
     for name, r in (("faster-whisper", b), ("counterwatch", c)):
         print(f"{name:<14} {r['wall_s']:8.2f} {r['wall_s'] / audio_s:7.3f} {audio_s / r['wall_s']:11.1f} "

@@ -31,10 +31,16 @@ class Settings(BaseSettings):
 
     model: str = Field("base", description="bundled 'base', a CTranslate2 model directory, or a model name")
     model_cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = "int8"
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="where the speech model runs; auto: CUDA "
+                                                                     "when there is a GPU")
+    compute_type: str = Field("int8", pattern=r"^[a-z0-9_]+$",
+                              description="CTranslate2 compute type: int8, int8_float16, float16, float32, ...")
     cpu_threads: int = Field(0, ge=0, description="0: as many as CTranslate2 likes")
     beam_size: int = Field(5, ge=1, le=10)
+    asr_batch_size: int = Field(8, ge=0, le=64, description="speech windows decoded together (faster-whisper's "
+                                                              "batched pipeline); 0: the sequential decoder")
+    worker_batch_interactions: int = Field(8, ge=1, le=64,
+                                           description="queued interactions a worker transcribes in one batch")
     rules: Path | None = Field(None, description="rulebook YAML; default: the shipped one")
     channels: ChannelMap = DEFAULT_CHANNELS
     split_silence_s: float = Field(8.0, gt=0)

@@ -70,6 +70,7 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "catalog": "登记信息无效",
     "bad_rescan": "重新登记的参数无效",
     "bad_user": "用户信息无效",
+    "model_device": "语音模型无法在指定设备上运行（没有可用的 CUDA 显卡，或该设备不支持所选计算类型）",
     "schema_outdated": "数据库版本过旧，请先运行 counterwatch db upgrade",
     # sign-in
     "unauthenticated": "请先登录",

@@ -1,5 +1,6 @@
 """The screen player: a full-screen X window (Tk) with a VLC video area and a now-serving
-ticker strip below it.
+ticker strip below it. Stills (images, text pages, the board, notices) are shown by Tk over the
+video area and never go through libVLC (:mod:`signage.stills`, issue 12).
 
 Every ``tick_s`` (≤ 250 ms) the loop resolves the schedule at the injected clock's time and
 switches media when the answer changes, so schedule boundaries are met within one tick. The
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from domain.timezones import site_zone
 from signage import metrics, slides
+from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
     import vlc as vlc_types
@@ -143,6 +145,12 @@ class Player:
         self._preload_check: tuple[int, vlc_types.Media, float] | None = None
         self._ticker_sig: tuple | None = None
         self._switch_t = 0.0
+        #: A still covers the video area until the video just started shows its first picture.
+        self._vout_pending = False
+        self._current_kind: str | None = None
+        #: Guards the switch state against a late event of the item before (VLC thread).
+        self._switch_lock = threading.Lock()
+        self._stills: Stills | None = None
         self._version_seen: int | None = None
         self._chime_mp = None
         if syncer is not None:
@@ -171,6 +179,7 @@ class Player:
         self.size = (w, h - th)
         self._video = tk.Frame(root, width=w, height=h - th, bg=_hex(slides.BOARD_BG))
         self._video.pack(side="top", fill="both", expand=True)
+        self._stills = Stills(root, self._video)
         self._ticker_img = tk.PhotoImage(width=w, height=th)
         self._ticker = tk.Label(root, image=self._ticker_img, bd=0, highlightthickness=0, bg="#141414")
         self._ticker.pack(side="bottom", fill="x")
@@ -190,11 +199,34 @@ class Player:
             self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
 
     def _on_vout(self, event: vlc_types.Event) -> None:   # called on a VLC thread
-        if not self._saw_video:
+        # also sent when the old item's output closes (count 0): only a new picture counts; and
+        # late, after a switch to a still: that must neither uncover the still nor count a gap
+        with self._switch_lock:
+            if self._saw_video or event.u.new_count < 1 or self._current_kind != "video":
+                return
+            if self._stills is not None and self._stills.shown is not None:
+                self._vout_pending = True      # the main thread takes the still away (Tk is not thread-safe)
+                self._wake.set()
+                return
             self._saw_video = True
-            gap_ms = (time.monotonic() - self._switch_t) * 1000.0
-            self.stats.gaps_ms.append(gap_ms)
-            metrics.observe_gap(gap_ms)
+            self._gap_done()
+
+    def _gap_done(self) -> None:
+        gap_ms = (time.monotonic() - self._switch_t) * 1000.0
+        self.stats.gaps_ms.append(gap_ms)
+        metrics.observe_gap(gap_ms)
+
+    def reveal(self) -> None:
+        """Take the still away once the video under it shows its first picture (main thread)."""
+        with self._switch_lock:
+            pending, self._vout_pending = self._vout_pending, False
+            if not pending or self._saw_video or self._current_kind != "video":
+                return
+            self._saw_video = True
+        if self._stills is not None:
+            self._stills.hide()
+            self._tk.update_idletasks()
+        self._gap_done()
 
     def _drop_preloaded(self) -> None:
         for m in self._preloaded.values():
@@ -204,6 +236,9 @@ class Player:
 
     def _close(self) -> None:
         self._drop_preloaded()
+        if self._stills is not None:
+            self._stills.close()
+            self._stills = None
         try:
             self._mp.stop()
             self._mp.release()
@@ -227,21 +262,29 @@ class Player:
 
     def _new_media(self, path: Path, kind: str) -> vlc_types.Media:
         m = self._instance.media_new_path(str(path))
-        if kind == "video":
-            m.add_option(":input-repeat=65535")   # loop until the schedule moves on
-        else:
-            m.add_option(":image-duration=-1")    # a still until the schedule moves on
+        m.add_option(":input-repeat=65535")   # loop until the schedule moves on
         return m
 
     def _play(self, path: Path, kind: str) -> None:
-        self._switch_t = time.monotonic()
-        self._saw_video = False
+        with self._switch_lock:
+            self._switch_t = time.monotonic()
+            self._current_kind = kind
+            self._saw_video = kind != "video"     # a still is on screen once Tk has drawn it
+            self._vout_pending = False
+        self.stats.switches += 1
+        assert self._stills is not None  # made by _open
+        if kind != "video":
+            self._stills.show(path)
+            self._tk.update_idletasks()
+            self._gap_done()
+            if self._mp.is_playing():
+                self._mp.set_pause(1)      # under the still, ready to be replaced by the next video
+            return
         media = self._media(path, kind)
         self._mp.set_media(media)
         # the player holds its own reference now; python-vlc never releases ours (no __del__)
         media.release()
         self._mp.play()
-        self.stats.switches += 1
 
     # -- state from the manifest --
     def _refresh(self) -> None:
@@ -305,11 +348,18 @@ class Player:
 
     # -- one tick --
     def tick(self) -> NowPlaying:
+        self.reveal()
         self._refresh()
         now_s = self.clock()
         local = self.local_time(now_s)
-        np = resolve(self._schedule, self._ref, local, skip_content=self._missing(), at_s=now_s)
-        path, kind, extra = self._visual(np, local)
+        while True:
+            np = resolve(self._schedule, self._ref, local, skip_content=self._missing(), at_s=now_s)
+            try:
+                path, kind, extra = self._visual(np, local)
+                break
+            except StillError as e:
+                assert np.content is not None  # only content images are read from the cache
+                self._skip(np.content.id, f"corrupt: {e}")
         key = (np.key, extra)
         if key != self._display_key:
             self._display_key = key
@@ -353,6 +403,8 @@ class Player:
             span = (np.item_end - np.item_start).total_seconds() / max(1, pages)
             page = min(pages, int((local - np.item_start).total_seconds() // max(span, 0.001)) + 1)
             return first.with_name(first.name[:-6] + f"-{page}.png"), "image", (page,)
+        if c.kind == "image":
+            return fitted(self.cache.path(c.sha256), size=self.size, cache_dir=d), "image", ()
         return self.cache.path(c.sha256), c.kind, ()
 
     def _preload(self, at: dt.datetime) -> None:
@@ -360,6 +412,13 @@ class Player:
         if nxt.content is None or nxt.content.kind == "text" or not self.cache.has(nxt.content.sha256):
             return
         path = self.cache.path(nxt.content.sha256)
+        if nxt.content.kind == "image":
+            assert self._stills is not None  # made by _open
+            try:
+                self._stills.preload(fitted(path, size=self.size, cache_dir=self.cache.root / "slides"))
+            except StillError as e:
+                self._skip(nxt.content.id, f"corrupt: {e}")
+            return
         key = f"{nxt.content.kind}:{path}"
         if key in self._preloaded:
             return
@@ -380,7 +439,7 @@ class Player:
                 if st != vlc.MediaParsedStatus.done or not _has_video_track(vlc, m):
                     self._skip(cid, f"corrupt: VLC finds no picture in it ({st})")
                     self._drop_preloaded()
-        if self._current_content is None or np.content is None or np.content.kind == "text":
+        if self._current_content is None or np.content is None or np.content.kind != "video":
             return
         state = self._mp.get_state()
         broken = state in (vlc.State.Error, vlc.State.Ended) and not self._saw_video

@@ -94,6 +94,9 @@ class RecordingSession(Base):
     ended_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Samples up to here have been cut into interactions (the worker's cursor).
     planned_until_sample: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The worker's VAD stream over this session (transcribe.planning.PlanState), so that each
+    #: plan looks only at audio it has not seen; NULL: not planned yet.
+    plan_state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Chunk(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +125,10 @@ class Analyzer:
         return self.analyze_audio(audio, name=str(path), channels=channels, boundaries_s=boundaries_s)
 
     def analyze_audio(self, audio: Audio, *, name: str, channels: str = "staff,customer",
-                      boundaries_s: Sequence[float] = ()) -> Analysis:
+                      boundaries_s: Sequence[float] = (),
+                      asr_segments: Iterable[AsrSegment] | None = None) -> Analysis:
+        """``asr_segments``: the audio's transcript when it was already transcribed (the worker
+        transcribes several interactions in one batch, :meth:`Transcriber.transcribe_many`)."""
         if channels not in CHANNEL_MAPS:
             raise TranscribeError("channels", f"must be one of {', '.join(CHANNEL_MAPS)}, got {channels!r}")
         roles = CHANNEL_MAPS[channels] if audio.channels == 2 else None
@@ -133,7 +136,8 @@ class Analyzer:
         kept: list[AsrSegment] = []
         next_report_s = PROGRESS_EVERY_S
         mono = audio.mono()
-        for seg in self.transcriber.transcribe(mono):
+        asr = self.transcriber.transcribe(mono) if asr_segments is None else asr_segments
+        for seg in asr:
             if seg.end_s >= next_report_s:
                 logger.info("%s: transcribed %.0f of %.0f s", name, seg.end_s, audio.duration_s)
                 next_report_s = seg.end_s + PROGRESS_EVERY_S

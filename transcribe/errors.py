@@ -30,6 +30,18 @@ class ModelError(TranscribeError):
         self.model = model
 
 
+class DeviceError(ModelError):
+    """The model cannot run where it was asked to: no CUDA device, or a compute type the
+    device does not support. Names the device."""
+
+    code = "model_device"
+
+    def __init__(self, device: str, reason: str) -> None:
+        TranscribeError.__init__(self, f"device {device!r}", reason)
+        self.model = ""
+        self.device = device
+
+
 class RulebookError(TranscribeError, Invalid):
     """A rulebook file that is not valid; names the file, the line and the field."""
 

@@ -2,14 +2,18 @@
 
 Two kinds of job, both in the database queue (:mod:`storage.jobs`):
 
-* ``plan`` (one per recording session): decode the session's new chunks, find speech with
-  VAD, and close every interaction followed by a long silence, a queue call or rating press,
-  or the end of the session; queue an ``analyze`` job for each and move the session's cursor,
-  all in one transaction.
+* ``plan`` (one per recording session): decode the session's chunks not seen yet, run the
+  session's VAD stream over them (:mod:`transcribe.planning`), and close every interaction
+  followed by a long silence, a queue call or rating press, or the end of the session; queue
+  an ``analyze`` job for each and move the session's cursor and VAD state, all in one
+  transaction.
 * ``analyze`` (one per interaction, keyed by session and first sample): decode its audio,
   run the analyzer, and replace the interaction's segments and flags in the same transaction
   that marks the job done. Re-running a job replaces, never duplicates; a job whose lease was
-  taken over by another worker commits nothing.
+  taken over by another worker commits nothing. A worker takes up to
+  ``WorkerOptions.batch_interactions`` queued analyze jobs at once and transcribes them in one
+  batched pass (:meth:`transcribe.asr.Transcriber.transcribe_many`); each is still stored,
+  failed or retried on its own.
 
 A worker also re-queues interactions judged by another rulebook version, and closes the last
 interaction of sessions whose agent went away without saying so.
@@ -24,6 +28,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import delete, func, select
@@ -40,14 +45,15 @@ from storage.store_errors import StoreError, StoreUnavailable
 from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Segment, Shift, Site, now_s
 from transcribe import metrics
 from transcribe.analyze import Analysis, Analyzer
+from transcribe.asr import AsrSegment
 from transcribe.audio import Audio
-from transcribe.interactions import group_spans
+from transcribe.planning import PlanOptions, PlanState, close_interactions
 from transcribe.soundalike import sound_key
-from transcribe.speakers import speech_regions
 
 logger = logging.getLogger(__name__)
 
 DB_RETRY_MAX_S = 30.0
+T = TypeVar("T")
 
 
 class MissingAudio(Exception):
@@ -76,6 +82,8 @@ class WorkerOptions:
     #: A session with no new chunk for this long is treated as ended.
     session_idle_end_s: float = 120.0
     sweep_every_s: float = 30.0
+    #: Analyze jobs transcribed together (those already queued, never waited for); 1: one by one.
+    batch_interactions: int = 8
 
 
 class Worker:
@@ -97,7 +105,8 @@ class Worker:
     def work(self, stop: threading.Event, *, burst: bool = False, max_jobs: int | None = None,
              max_idle_s: float | None = None) -> int:
         """Run jobs until ``stop`` is set; ``burst``: until the queue is empty. Returns the
-        number of jobs done. A job in progress is finished before the loop returns."""
+        number of jobs done. A job (or batch of analyze jobs) in progress is finished before the
+        loop returns."""
         done = 0
         idle_since = time.monotonic()
         db_failures = 0
@@ -110,6 +119,7 @@ class Worker:
                         self.sweep()
                         swept = True
                     job = self.queue.claim(self.name, lease_s=self.opts.lease_s)
+                    jobs = [] if job is None else [job] if job.kind != "analyze" else self._claim_more(job, max_jobs, done)
                 except DB_UNAVAILABLE as e:
                     # A database restart must not end the worker (issue 6, soak): back off and
                     # reconnect; the pool's pre-ping replaces the broken connections.
@@ -122,20 +132,20 @@ class Worker:
                 if db_failures:
                     logger.info("worker %s: database reachable again after %d retries", self.name, db_failures)
                     db_failures = 0
-                if job is None:
+                if not jobs:
                     if burst or (max_idle_s is not None and time.monotonic() - idle_since > max_idle_s):
                         break
                     stop.wait(self.opts.poll_s)
                     continue
                 try:
-                    self.run_job(job)
+                    self.run_jobs(jobs)
                 except DB_UNAVAILABLE as e:
-                    # The job's outcome could not be written: its lease runs out and it is
-                    # claimed again (its result, if any, was not committed).
+                    # The jobs' outcome could not be written: their leases run out and they are
+                    # claimed again (their results, if any, were not committed).
                     logger.warning("worker %s: %s: database unavailable (%s); the job will be retried",
-                                   self.name, job.key, e.__class__.__name__)
+                                   self.name, ", ".join(j.key for j in jobs), e.__class__.__name__)
                     continue
-                done += 1
+                done += len(jobs)
                 idle_since = time.monotonic()
                 if max_jobs is not None and done >= max_jobs:
                     break
@@ -143,20 +153,55 @@ class Worker:
             logger.info("worker %s: stopped after %d jobs", self.name, done)
         return done
 
+    def _claim_more(self, first: Claimed, max_jobs: int | None, done: int) -> list[Claimed]:
+        """``first`` and more queued analyze jobs, to be transcribed together."""
+        limit = self.opts.batch_interactions if max_jobs is None else min(self.opts.batch_interactions,
+                                                                          max_jobs - done)
+        jobs = [first]
+        while len(jobs) < limit:
+            more = self.queue.claim(self.name, lease_s=self.opts.lease_s, kinds=("analyze",))
+            if more is None:
+                break
+            jobs.append(more)
+        return jobs
+
     def run_job(self, job: Claimed) -> None:
+        self.run_jobs([job])
+
+    def run_jobs(self, jobs: list[Claimed]) -> None:
+        """Run one plan job, or a batch of analyze jobs, keeping their leases alive meanwhile."""
         keep_alive = threading.Event()
-        t = threading.Thread(target=self._extend_lease, args=(job, keep_alive), daemon=True)
+        t = threading.Thread(target=self._extend_leases, args=(jobs, keep_alive), daemon=True)
         t.start()
-        t0 = time.perf_counter()
         try:
-            if job.kind == "plan":
-                self._plan(job)
-            elif job.kind == "analyze":
-                self._analyze(job)
+            if len(jobs) == 1 and jobs[0].kind == "plan":
+                job = jobs[0]
+                t0 = time.perf_counter()
+                if self._guarded(job, self._plan, job)[0]:
+                    self._done(job, time.perf_counter() - t0)
+            elif all(j.kind == "analyze" for j in jobs):
+                self._analyze_batch(jobs)
             else:
-                raise ValueError(f"unknown job kind {job.kind}")
-            logger.info("worker %s: %s done in %.1f s", self.name, job.key, time.perf_counter() - t0)
-            metrics.JOBS.labels(job.kind, "done").inc()
+                for job in jobs:
+                    self._guarded(job, self._unknown, job)
+        finally:
+            keep_alive.set()
+            t.join()
+
+    @staticmethod
+    def _unknown(job: Claimed) -> None:
+        raise ValueError(f"unknown job kind {job.kind}")
+
+    def _done(self, job: Claimed, seconds: float) -> None:
+        logger.info("worker %s: %s done in %.1f s", self.name, job.key, seconds)
+        metrics.JOBS.labels(job.kind, "done").inc()
+
+    def _guarded(self, job: Claimed, step: Callable[..., T], *args: object) -> tuple[bool, T | None]:
+        """``step(*args)`` for ``job``: (True, its result); on failure the job is given back (to
+        be retried or failed for good) and (False, None) returned. A database outage is
+        re-raised (nothing can be written)."""
+        try:
+            return True, step(*args)
         except StoreUnavailable as e:
             # An outage is not the job's fault: it must not use up the job's attempts. It is
             # counted apart, with a growing delay, and fails the job once it has lasted a day.
@@ -179,23 +224,23 @@ class Worker:
             logger.error("worker %s: %s failed (attempt %d): %s", self.name, job.key, job.attempts, e)
             self.queue.fail(job.id, self.name, "".join(traceback.format_exception(e)), retry_in_s=10.0 * job.attempts)
             metrics.JOBS.labels(job.kind, "failed").inc()
-        finally:
-            keep_alive.set()
-            t.join()
+        return False, None
 
-    def _extend_lease(self, job: Claimed, done: threading.Event) -> None:
-        while not done.wait(self.opts.lease_s / 3):
-            try:
-                extended = self.queue.extend(job.id, self.name, lease_s=self.opts.lease_s)
-            except DB_UNAVAILABLE as e:
-                # Keep trying: the job's commit checks the lease owner, so nothing is lost
-                # if another worker takes the job over meanwhile.
-                logger.warning("worker %s: cannot extend the lease on %s: database unavailable (%s)",
-                               self.name, job.key, e.__class__.__name__)
-                continue
-            if not extended:
-                logger.warning("worker %s: lost the lease on %s", self.name, job.key)
-                return
+    def _extend_leases(self, jobs: list[Claimed], done: threading.Event) -> None:
+        mine = list(jobs)
+        while mine and not done.wait(self.opts.lease_s / 3):
+            for job in list(mine):
+                try:
+                    extended = self.queue.extend(job.id, self.name, lease_s=self.opts.lease_s)
+                except DB_UNAVAILABLE as e:
+                    # Keep trying: the job's commit checks the lease owner, so nothing is lost
+                    # if another worker takes the job over meanwhile.
+                    logger.warning("worker %s: cannot extend the lease on %s: database unavailable (%s)",
+                                   self.name, job.key, e.__class__.__name__)
+                    continue
+                if not extended:
+                    logger.warning("worker %s: lost the lease on %s", self.name, job.key)
+                    mine.remove(job)
 
     def sweep(self) -> None:
         """Queue planning for sessions gone quiet, and re-analysis after a rulebook change."""
@@ -263,10 +308,14 @@ class Worker:
             rate, cursor = sess.sample_rate_hz, sess.planned_until_sample
             ended = sess.ended_s is not None
             counter_id, wall0 = sess.counter_id, sess.wall_start_s
-            chunks = list(queries.chunks_of(s, sid, from_sample=cursor))
-            last_stored = max((c.stored_s for c in chunks), default=0.0)
-        avail, last_seq, gap_to = cursor, None, None
-        for c in chunks:               # only the contiguous run from the cursor
+            # Sessions planned before the VAD state was kept start a stream at their cursor.
+            state = PlanState.from_json(sess.plan_state) if sess.plan_state else PlanState.start_at(cursor)
+            # From the chunk holding the last sample seen: only chunks not seen yet are read.
+            chunks = list(queries.chunks_of(s, sid, from_sample=max(state.fed - 1, 0)))
+            last_stored = s.scalar(select(Chunk.stored_s).where(Chunk.session_id == sid)
+                                   .order_by(Chunk.seq.desc()).limit(1)) or 0.0
+        avail, last_seq, gap_to = state.fed, None, None
+        for c in chunks:               # only the contiguous run from what was seen
             if c.start_sample > avail:
                 if last_seq is not None and c.seq == last_seq + 1:
                     # Numbering goes on but samples jump: the agent dropped audio (full spool).
@@ -275,36 +324,22 @@ class Worker:
                     logger.warning("worker %s: session %s: %.1f s of audio missing at %.1f s (dropped by the agent)",
                                    self.name, sid, (gap_to - avail) / rate, avail / rate)
                 break
-            avail, last_seq = c.start_sample + c.samples, c.seq
-        gone = not ended and last_stored and now_s() - last_stored > self.opts.session_idle_end_s
-        closed: list[tuple[int, int]] = []
-        new_cursor = cursor
-        if avail > cursor:
-            audio = self.load(sid, cursor, avail)
-            mono = audio.mean(axis=0) if audio.shape[0] > 1 else audio[0]
-            regions = [(cursor + int(a * rate), cursor + int(b * rate)) for a, b in speech_regions(mono, rate)]
-            bounds = sorted(int((t - wall0) * rate) for t in
-                            self._boundaries(counter_id, wall0 + cursor / rate, wall0 + avail / rate))
-            groups = group_spans(regions, boundaries=bounds, gap=int(self.opts.split_silence_s * rate),
-                                 max_len=int(self.opts.max_interaction_s * rate))
-            tail_closed = ended or gone or gap_to is not None
-            for k, (a, b) in enumerate(groups):
-                last = k == len(groups) - 1
-                if last and not tail_closed and avail - b < self.opts.split_silence_s * rate \
-                        and b - a < self.opts.max_interaction_s * rate:
-                    break
-                pad = int(self.opts.pad_s * rate)
-                closed.append((max(cursor, a - pad), min(avail, b + pad)))
-            if closed:
-                new_cursor = closed[-1][1]
-            if len(closed) == len(groups):
-                # Nothing open: the silence at the end needs no second look, but keep enough of
-                # it that speech starting at the very end is still seen whole.
-                new_cursor = max(new_cursor, avail if tail_closed else avail - int(self.opts.split_silence_s * rate))
-        if gap_to is not None and new_cursor >= avail:
-            new_cursor = gap_to
+            avail, last_seq = max(avail, c.start_sample + c.samples), c.seq
+        gone = bool(not ended and last_stored and now_s() - last_stored > self.opts.session_idle_end_s)
+        if avail > state.fed:
+            audio = self.load(sid, state.fed, avail)
+            state.feed(audio.mean(axis=0) if audio.shape[0] > 1 else audio[0], sample_rate_hz=rate)
+        bounds = sorted(int((t - wall0) * rate) for t in
+                        self._boundaries(counter_id, wall0 + cursor / rate, wall0 + avail / rate))
+        opts = PlanOptions(gap=int(self.opts.split_silence_s * rate), pad=int(self.opts.pad_s * rate),
+                           max_len=int(self.opts.max_interaction_s * rate))
+        closed, new_cursor = close_interactions(state, cursor=cursor, boundaries=bounds,
+                                                tail_closed=ended or gone or gap_to is not None, opts=opts)
+        if gap_to is not None:          # a new stream after the hole
+            new_cursor, state = gap_to, PlanState.start_at(gap_to)
         with write_session(self.engine) as s:
-            _recording_session(s, sid).planned_until_sample = new_cursor
+            sess = _recording_session(s, sid)
+            sess.planned_until_sample, sess.plan_state = new_cursor, state.to_json()
             for a, b in closed:
                 enqueue(s, kind="analyze", key=analyze_key(sid, a), payload={"session": sid, "start": a, "end": b},
                         requeue_done=True)
@@ -319,7 +354,39 @@ class Worker:
 
     # -- analyze ---------------------------------------------------------------------------
 
-    def _analyze(self, job: Claimed) -> None:
+    def _analyze_batch(self, jobs: list[Claimed]) -> None:
+        """Read every job's audio, transcribe them all in one batched pass, then analyse and
+        store each; a job whose audio cannot be read fails alone."""
+        ready: list[tuple[Claimed, _Interaction]] = []
+        for job in jobs:
+            t0 = time.perf_counter()
+            ok, got = self._guarded(job, self._prepare, job)
+            if ok and got is not None:
+                got.own_s += time.perf_counter() - t0
+                ready.append((job, got))
+        if not ready:
+            return
+        t0 = time.perf_counter()
+        ok, transcripts = self._guarded(ready[0][0], self.analyzer.transcriber.transcribe_many,
+                                        [p.audio.mono() for _, p in ready])
+        if not ok or transcripts is None:
+            for job, _ in ready[1:]:    # the first one was given back by _guarded
+                self.queue.fail(job.id, self.name, "transcription of its batch failed (see the batch's first job)",
+                                retry_in_s=10.0 * job.attempts)
+            return
+        shared_s = time.perf_counter() - t0
+        total_audio_s = sum(p.audio.duration_s for _, p in ready) or 1.0
+        for (job, p), segments in zip(ready, transcripts, strict=True):
+            t0 = time.perf_counter()
+            ok, stored = self._guarded(job, self._store, job, p, segments)
+            if ok:
+                p.own_s += time.perf_counter() - t0
+                took_s = p.own_s + shared_s * p.audio.duration_s / total_audio_s
+                if stored:
+                    metrics.observe_analysis(audio_s=p.audio.duration_s, processing_s=took_s)
+                self._done(job, took_s)
+
+    def _prepare(self, job: Claimed) -> _Interaction:
         sid, start, end = job.payload["session"], int(job.payload["start"]), int(job.payload["end"])
         with read_session(self.engine) as s:
             sess = _recording_session(s, sid)
@@ -329,19 +396,25 @@ class Worker:
             assert site is not None  # counters.site_id is a foreign key to sites
             rate, wall0, channels, counter_id = sess.sample_rate_hz, sess.wall_start_s, counter.channels, counter.id
             name = f"{site.name}/{counter.name}/{sid}@{start / rate:.1f}s"
-        t0 = time.perf_counter()
         samples = self.load(sid, start, end)
         wall_start = wall0 + start / rate
         bounds = [t - wall_start for t in self._boundaries(counter_id, wall_start, wall0 + end / rate)]
-        result = self.analyzer.analyze_audio(Audio(samples, rate), name=name, channels=channels,
-                                             boundaries_s=[b for b in bounds if b > 0])
+        return _Interaction(sid=sid, start=start, end=end, counter_id=counter_id, channels=channels, name=name,
+                            wall_start_s=wall_start, wall_end_s=wall0 + end / rate, audio=Audio(samples, rate),
+                            boundaries_s=[b for b in bounds if b > 0])
+
+    def _store(self, job: Claimed, p: _Interaction, segments: list[AsrSegment]) -> bool:
+        """Analyse and store; False when the lease was lost meanwhile (nothing stored)."""
+        result = self.analyzer.analyze_audio(p.audio, name=p.name, channels=p.channels,
+                                             boundaries_s=p.boundaries_s, asr_segments=segments)
+        sid, start, counter_id, wall_start = p.sid, p.start, p.counter_id, p.wall_start_s
         with write_session(self.engine) as s:
             s.execute(delete(Interaction).where(Interaction.session_id == sid, Interaction.start_sample == start))
             staff_id = s.scalar(select(Shift.staff_id).where(
                 Shift.counter_id == counter_id, Shift.start_s <= wall_start,
                 (Shift.end_s.is_(None)) | (Shift.end_s > wall_start)).order_by(Shift.start_s.desc()).limit(1))
-            inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=start, end_sample=end,
-                                wall_start_s=wall_start, wall_end_s=wall0 + end / rate, staff_id=staff_id,
+            inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=start, end_sample=p.end,
+                                wall_start_s=wall_start, wall_end_s=p.wall_end_s, staff_id=staff_id,
                                 rulebook_version=result.rulebook_version, analyzed_s=now_s(),
                                 text="\n".join(seg.text for seg in result.segments), **_assessment_fields(result))
             inter.segments = [Segment(start_s=x.start_s, end_s=x.end_s, speaker=x.speaker,
@@ -354,9 +427,9 @@ class Worker:
             if not JobQueue.finish_in(s, job.id, self.name):
                 logger.warning("worker %s: %s: lease lost; discarding this result", self.name, job.key)
                 s.rollback()
-                return
-        metrics.observe_analysis(audio_s=(end - start) / rate, processing_s=time.perf_counter() - t0)
-        logger.info("worker %s: %s: %d segments, %d flags", self.name, name, len(result.segments), len(result.flags))
+                return False
+        logger.info("worker %s: %s: %d segments, %d flags", self.name, p.name, len(result.segments), len(result.flags))
+        return True
 
 
 def _assessment_fields(result: Analysis) -> dict:
@@ -364,3 +437,19 @@ def _assessment_fields(result: Analysis) -> dict:
     verdict = result.assessment()
     return {"assessable": verdict.assessable, "assessable_reason": verdict.reason, "signals": verdict.signals,
             "turns": [t.to_list() for t in result.turns or ()]}
+
+@dataclass
+class _Interaction:
+    """An analyze job's interaction, read and decoded, waiting for its batch's transcription."""
+
+    sid: str
+    start: int
+    end: int
+    counter_id: int
+    channels: str
+    name: str
+    wall_start_s: float
+    wall_end_s: float
+    audio: Audio
+    boundaries_s: list[float]
+    own_s: float = 0.0      # time spent on this job alone (reading, analysing, storing)

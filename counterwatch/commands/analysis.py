@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from counterwatch.commands.common import EXIT_BAD_INPUT, EXIT_MODEL, settings_of
+from counterwatch.commands.common import EXIT_BAD_INPUT, EXIT_MODEL, asr_options, settings_of
 from counterwatch.settings import Settings
 from domain.vocab import CHANNELS
 
@@ -49,15 +49,15 @@ def model(ctx: click.Context, model: str | None) -> None:
               help="Which side each stereo channel carries; mono ignores the channels. Default staff,customer.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @click.option("--model", default=None, help="bundled 'base', a CTranslate2 model directory, or a model name.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where the model runs.")
+@asr_options
 @click.option("--split-silence", "split_silence_s", type=float, default=None,
               help="Seconds of silence that end an interaction (default 8).")
 @click.option("--boundary", "boundaries_s", type=float, multiple=True,
               help="Start of an interaction in seconds (queue call, rating press); repeatable.")
 @click.pass_context
 def analyze(ctx: click.Context, files: tuple[Path, ...], rules: Path | None, channels: str | None,
-            as_json: bool, model: str | None, device: str | None, split_silence_s: float | None,
-            boundaries_s: tuple[float, ...]) -> None:
+            as_json: bool, model: str | None, device: str | None, compute_type: str | None,
+            asr_batch_size: int | None, split_silence_s: float | None, boundaries_s: tuple[float, ...]) -> None:
     """Transcribe FILE... and flag forbidden phrases and missing courtesy words.
 
     Exit status: 0 when every file was analysed, 2 when a file could not be read (after the
@@ -65,7 +65,8 @@ def analyze(ctx: click.Context, files: tuple[Path, ...], rules: Path | None, cha
     """
     from transcribe.errors import AudioError
 
-    s = settings_of(ctx, rules=rules, channels=channels, model=model, device=device, split_silence_s=split_silence_s)
+    s = settings_of(ctx, rules=rules, channels=channels, model=model, device=device, compute_type=compute_type,
+                    asr_batch_size=asr_batch_size, split_silence_s=split_silence_s)
     analyzer = build_analyzer(s)
     failed = 0
     for n, path in enumerate(files, 1):
@@ -95,7 +96,8 @@ def build_analyzer(s: Settings) -> Analyzer:
         sys.exit(EXIT_BAD_INPUT)
     try:
         transcriber = Transcriber(model_path(s), device=s.device, compute_type=s.compute_type,
-                                  cpu_threads=s.cpu_threads, options=AsrOptions(beam_size=s.beam_size))
+                                  cpu_threads=s.cpu_threads,
+                                  options=AsrOptions(beam_size=s.beam_size, batch_size=s.asr_batch_size))
     except ModelError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_MODEL)

@@ -32,6 +32,22 @@ data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False
 site_option = click.option("--site", default=None, help="Site name [COUNTERWATCH_SITE; default hall].")
 
 
+def asr_options(f: Callable) -> Callable:
+    """--device, --compute-type and --batch-size: where and how the speech model decodes."""
+    for option in reversed((
+        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None,
+                     help="Where the speech model runs [COUNTERWATCH_DEVICE; default cpu]."),
+        click.option("--compute-type", default=None,
+                     help="CTranslate2 compute type, e.g. int8, int8_float16, float16 "
+                          "[COUNTERWATCH_COMPUTE_TYPE; default int8]."),
+        click.option("--batch-size", "asr_batch_size", type=click.IntRange(0, 64), default=None,
+                     help="Speech windows decoded together; 0: the sequential decoder "
+                          "[COUNTERWATCH_ASR_BATCH_SIZE; default 8]."),
+    )):
+        f = option(f)
+    return f
+
+
 def settings_of(ctx: click.Context, **overrides: object) -> Settings:
     """The process settings with the command's given options on top."""
     base: Settings = ctx.obj

@@ -14,6 +14,7 @@ import click
 from counterwatch.commands.analysis import build_analyzer
 from counterwatch.commands.common import (
     alarm_options,
+    asr_options,
     data_option,
     fail,
     open_engine,
@@ -38,19 +39,21 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from storage.objects import ObjectStore
+    from transcribe.analyze import Analyzer
     from transcribe.worker import Worker
 
 logger = logging.getLogger("counterwatch")
 
 
-def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | None = None) -> Worker:
+def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | None = None,
+                analyzer: Analyzer | None = None) -> Worker:
     """A worker over ``engine`` and ``store`` whose sweeps also evaluate the health alarms (so a
-    deployment without `counterwatch up` still raises them)."""
+    deployment without `counterwatch up` still raises them). ``analyzer``: default, from ``s``."""
     from services import alarms, rulebooks
     from transcribe.worker import Worker, WorkerOptions
 
     options = alarm_options(s)
-    analyzer = build_analyzer(s)
+    analyzer = analyzer or build_analyzer(s)
     from_settings = analyzer.rulebook
 
     def on_sweep() -> None:
@@ -59,18 +62,23 @@ def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | 
         rulebooks.follow(engine, analyzer, from_settings)
 
     return Worker(engine=engine, store=store, analyzer=analyzer, name=name,
-                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s), on_sweep=on_sweep)
+                  options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s,
+                                        batch_interactions=s.worker_batch_interactions), on_sweep=on_sweep)
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
 @click.option("--max-idle-s", type=float, default=None, help="Exit after this long without a job.")
+@asr_options
+@click.option("--batch-interactions", "worker_batch_interactions", type=click.IntRange(1, 64), default=None,
+              help="Queued interactions transcribed in one batch [COUNTERWATCH_WORKER_BATCH_INTERACTIONS; default 8].")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_WORKER_METRICS_PORT",
               help="Serve Prometheus metrics on 127.0.0.1:PORT [COUNTERWATCH_WORKER_METRICS_PORT; default off].")
 @data_option
 @click.pass_context
-def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: float | None,
+def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: float | None, device: str | None,
+           compute_type: str | None, asr_batch_size: int | None, worker_batch_interactions: int | None,
            metrics_port: int | None, data_dir: Path | None) -> None:
     """Transcribe and check stored recordings: cut sessions into interactions, analyse each.
 
@@ -78,9 +86,11 @@ def worker(ctx: click.Context, burst: bool, max_jobs: int | None, max_idle_s: fl
     Ctrl-C once finishes the current job; twice stops now (the job's lease runs out and
     another worker takes it).
     """
-    s = settings_of(ctx, data_dir=data_dir)
+    s = settings_of(ctx, data_dir=data_dir, device=device, compute_type=compute_type, asr_batch_size=asr_batch_size,
+                    worker_batch_interactions=worker_batch_interactions)
     stop = threading.Event()
-    w = make_worker(s, open_engine(s, service=True, stop=stop), open_store(s))
+    analyzer = build_analyzer(s)    # a model that cannot load (or no GPU) fails before the database is opened
+    w = make_worker(s, open_engine(s, service=True, stop=stop), open_store(s), analyzer=analyzer)
     if metrics_port:
         serve_metrics(metrics_port, actor=f"worker {w.name}")
     stop_on_signals(stop, f"worker {w.name}")
