@@ -134,6 +134,9 @@ class InteractionView:
     rating: str | None
     segments: list[SegmentView] = field(default_factory=list)
     flags: list[FlagView] = field(default_factory=list)
+    #: what the 无法判定 verdict was measured from (estimated SNR, log-probability, characters per
+    #: voiced second, ...; issue 14)
+    signals: dict = field(default_factory=dict)
 
 
 def _flag_query() -> Select:
@@ -283,6 +286,7 @@ def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callab
     return InteractionView(
         id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, site_label=site_label(site, st.title),
         counter_label=counter_label(counter, c.display_name), timezone=st.timezone, assessable=inter.assessable,
+        signals=dict(inter.signals or {}),
         assessable_reason=inter.assessable_reason, staff=staff,
         wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
         sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,
