@@ -39,7 +39,10 @@ def test_two_worker_processes_share_the_queue_and_do_no_job_twice(db_url: str, o
     env = {**os.environ, "COUNTERWATCH_DATABASE_URL": db_url, "COUNTERWATCH_S3_ENDPOINT": s3_server.endpoint,
            "COUNTERWATCH_S3_ACCESS_KEY": s3_server.access_key, "COUNTERWATCH_S3_SECRET_KEY": s3_server.secret_key,
            "COUNTERWATCH_S3_BUCKET": object_store.bucket, "COUNTERWATCH_CPU_THREADS": "1",
-           "COUNTERWATCH_LOG_LEVEL": "INFO"}
+           "COUNTERWATCH_LOG_LEVEL": "INFO",
+           # one analyze job per claim: with batches (default 8) the first worker to claim may
+           # rightly take every queued interaction, and the test could not see the sharing
+           "COUNTERWATCH_WORKER_BATCH_INTERACTIONS": "1"}
     logs = [tmp_path / f"w{k}.log" for k in (1, 2)]
     procs = []
     for k, log in enumerate(logs):

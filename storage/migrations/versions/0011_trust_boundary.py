@@ -53,9 +53,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The name the upgrade drops again: PostgreSQL's own for 0004's UNIQUE(uid), SQLite's by _NAMING.
+    uid_key = 'signage_plays_uid_key' if op.get_bind().dialect.name == 'postgresql' else 'uq_signage_plays_uid'
     with op.batch_alter_table('signage_plays') as batch:
         batch.drop_constraint('uq_signage_plays_screen_uid', type_='unique')
-        batch.create_unique_constraint('signage_plays_uid_key', ['uid'])
+        batch.create_unique_constraint(uid_key, ['uid'])
     op.drop_index('ix_audit_action_client', table_name='audit_log')
     op.drop_index('ix_audit_action_user', table_name='audit_log')
     with op.batch_alter_table('audit_log') as batch:

@@ -19,10 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('sessions') as batch:
-        batch.add_column(sa.Column('plan_state', sa.JSON(), nullable=True))
+    op.add_column('sessions', sa.Column('plan_state', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('sessions') as batch:
-        batch.drop_column('plan_state')
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of ``sessions`` would drop the table its
+    # chunks refer to, which the foreign keys refuse.
+    op.drop_column('sessions', 'plan_state')
