@@ -50,6 +50,7 @@ import uvicorn  # noqa: E402
 from api.app import create_app  # noqa: E402
 from domain.chunks import ChunkMeta  # noqa: E402
 from domain.flac import decode_flac, encode_flac  # noqa: E402
+from services import recordings  # noqa: E402
 from services.accounts import add_user  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
 from services.search import SearchFilters, search_segments, search_statement  # noqa: E402
@@ -509,7 +510,7 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
     pairs = misheard(rng, base, n_queries)
     raw = sqlite3.connect(db)
     raw_key, raw_text, api_heard, api_said, api_sup, api_filt, hits = [], [], [], [], [], [], []
-    sound_first = 0
+    sound_first = capped = 0
     url_q = "/api/v1/interactions"
     with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=120) as c, \
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {supervisor}"}, timeout=120) as cs:
@@ -533,6 +534,7 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
             page = r.json()
             assert page["total"] >= 1, f"{heard} (for {said}) found nothing"
             sound_first += page["items"][0]["match"] == "sound"
+            capped += page["total_capped"]
             t0 = time.perf_counter()
             r = c.get(url_q, params={"q": said})
             api_said.append((time.perf_counter() - t0) * 1000)
@@ -551,7 +553,8 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
             f"swapped for a homophone, one the corpus uses where there is one (e.g. {pairs[0][0]} -> {pairs[0][1]}); "
             f"segments sounding alike per query: "
             f"median {statistics.median(hits):,.0f}, p95 {pct(hits, 95):,.0f}, max {max(hits):,}; "
-            f"first row a sound-alike hit for {sound_first} of {len(pairs)} (else the misheard text itself exists)",
+            f"first row a sound-alike hit for {sound_first} of {len(pairs)} (else the misheard text itself exists); "
+            f"ranked within the newest {recordings.CANDIDATE_CAP:,} matching lines (total a lower bound) for {capped}",
             "",
             "| sound-alike search (ms)                      |     n |     p50 |     p95 |     p99 | note |",
             "|----------------------------------------------|-------|---------|---------|---------|------|",

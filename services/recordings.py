@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ScalarSelect, Select, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select
+from sqlalchemy.orm import Session, aliased
 
 from domain import pii
 from domain.vocab import flag_counts, flag_uncertain
@@ -31,6 +31,11 @@ from transcribe.soundalike import sound_key, sound_spans
 MAX_LIMIT = 200
 #: A viewer's phrase with digits is matched against masked text in Python, over at most this many.
 MASKED_SCAN_CAP = 2000
+#: With a phrase, the browser ranks the interactions of the newest this many matching lines of
+#: each kind (as written, sound-alike, flags of a named rule) in scope; past that the total is a
+#: lower bound (``total_capped``): counting and ranking every match of a common phrase costs
+#: time that grows with the archive, and such a list is narrowed by time or counter anyway.
+CANDIDATE_CAP = 2000
 _SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇一二三四五六七八九幺")
 
@@ -103,6 +108,9 @@ class RecordingPage:
     sort: str
     items: list[RecordingRow]
     rules: list[str] = field(default_factory=list)    # rules the phrase names (their flags are found too)
+    #: True when a phrase matched more than CANDIDATE_CAP lines of a kind: ``total`` is then a
+    #: lower bound, and the ranking covers the newest matches (the oldest for ``sort=time``).
+    total_capped: bool = False
 
 
 def _base(f: Filters) -> Select:
@@ -110,6 +118,35 @@ def _base(f: Filters) -> Select:
             .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
             .outerjoin(Staff, Interaction.staff_id == Staff.id))
     return apply(stmt, f)
+
+
+def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: bool) -> tuple[list[int], bool]:
+    """Interaction ids of the newest (``oldest``: the oldest) CANDIDATE_CAP lines of ``matches``
+    (a select with ``interaction_id`` and ``seq`` columns) in scope ``f``, once each, in that
+    order; and whether more lines match."""
+    iid: ColumnElement[int]
+    seq: ColumnElement[int]
+    if dialect == "postgresql":
+        # Every match from the trigram index first, then the newest of them: the planner must not
+        # walk the primary key backwards testing each row instead (slow for a rare phrase).
+        m = matches.cte("matches").prefix_with("MATERIALIZED")
+        iid, seq, stmt = m.c.interaction_id, m.c.seq, select(m.c.interaction_id)
+    else:
+        # ``seq`` is the index's own rowid: SQLite walks the index in that order and stops at the limit.
+        iid, seq = matches.selected_columns.interaction_id, matches.selected_columns.seq
+        stmt = matches.with_only_columns(iid)
+    stmt = stmt.join(Interaction, iid == Interaction.id).join(Counter, Interaction.counter_id == Counter.id) \
+        .join(Site, Counter.site_id == Site.id)
+    got = db.scalars(apply(stmt, f).order_by(seq.asc() if oldest else seq.desc()).limit(CANDIDATE_CAP + 1)).all()
+    return list(dict.fromkeys(got[:CANDIDATE_CAP])), len(got) > CANDIDATE_CAP
+
+
+def _rows(db: Session, f: Filters, ids: list[int]) -> list:
+    """The browser rows of interactions ``ids``, in that order."""
+    if not ids:
+        return []
+    at = {i: n for n, i in enumerate(ids)}
+    return sorted(db.execute(_base(f).where(Interaction.id.in_(ids))).all(), key=lambda r: at[r[0].id])
 
 
 def _summaries(db: Session, ids: list[int], rulebook: Rulebook) -> dict[int, FlagSummary]:
@@ -175,32 +212,39 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
     order = SORTS.get(sort, ()) if sort != "-flags" else (_forbidden_count().desc(), Interaction.wall_start_s.desc())
     phrase = key = ""
     rules: list[str] = []
-    if q is not None:
+    capped = False
+    if q is None:
+        total = db.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
+        page = list(db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all())
+        lines: dict[int, LineHit | None] = {}
+    else:
         phrase = checked_query(q)
         key = sound_key(phrase)
         rules = rules_for_phrase(rulebook, phrase)
-        exact_ids = text_matches(phrase, dialect=dialect).with_only_columns(Segment.interaction_id)
-        matched = [Interaction.id.in_(exact_ids)]
-        ranks = [(Interaction.id.in_(exact_ids), 0)]
+        kinds = [text_matches(phrase, dialect=dialect)]
         if key:
-            sound_ids = sound_matches(key, dialect=dialect).with_only_columns(Segment.interaction_id)
-            matched.append(Interaction.id.in_(sound_ids))
-            ranks.append((Interaction.id.in_(sound_ids), 1))
+            kinds.append(sound_matches(key, dialect=dialect))
         if rules:
-            matched.append(Interaction.id.in_(select(Flag.interaction_id).where(Flag.rule.in_(rules))))
-        stmt = stmt.where(or_(*matched))
-        order = (case(*ranks, else_=2), *order)
-    masked_digits = user.role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase)
-    if masked_digits:
-        # A viewer's phrase with digits must not find what masking hides: match masked text here.
-        rows = list(db.execute(stmt.order_by(*order).limit(MASKED_SCAN_CAP)).all())
-        lines = _lines(db, [r[0] for r in rows], phrase, key, rules, show)
-        rows = [r for r in rows if lines.get(r[0].id) is not None]
-        total, page = len(rows), rows[offset:offset + limit]
-    else:
-        total = db.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
-        page = list(db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all())
-        lines = _lines(db, [r[0] for r in page], phrase, key, rules, show) if q is not None else {}
+            ruled = aliased(Flag)       # apart from the flags a rule or review-state filter tests
+            kinds.append(select(ruled.interaction_id, ruled.id.label("seq")).where(ruled.rule.in_(rules)))
+        rank: dict[int, int] = {}
+        for r, matches in enumerate(kinds):
+            ids, more = _newest(db, matches, f, dialect=dialect, oldest=sort == "time")
+            capped |= more
+            for i in ids:
+                rank.setdefault(i, r)
+        ordered = sorted(db.scalars(select(Interaction.id).where(Interaction.id.in_(list(rank))).order_by(*order)),
+                         key=rank.__getitem__) if rank else []
+        if user.role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase):
+            # A viewer's phrase with digits must not find what masking hides: match masked text here.
+            capped |= len(ordered) > MASKED_SCAN_CAP
+            rows = _rows(db, f, ordered[:MASKED_SCAN_CAP])
+            lines = _lines(db, [r[0] for r in rows], phrase, key, rules, show)
+            rows = [r for r in rows if lines.get(r[0].id) is not None]
+            total, page = len(rows), rows[offset:offset + limit]
+        else:
+            total, page = len(ordered), _rows(db, f, ordered[offset:offset + limit])
+            lines = _lines(db, [r[0] for r in page], phrase, key, rules, show)
     summaries = _summaries(db, [r[0].id for r in page], rulebook)
     items = []
     for inter, counter, counter_display, site, site_title, staff, rating in page:
@@ -211,7 +255,8 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
             wall_start_s=inter.wall_start_s, duration_s=inter.wall_end_s - inter.wall_start_s, rating=rating,
             assessable=inter.assessable, assessable_reason=inter.assessable_reason, flags=summaries[inter.id],
             match=line.match if line else None, line=line))
-    return RecordingPage(total=total, offset=offset, limit=limit, sort=sort, items=items, rules=rules)
+    return RecordingPage(total=total, offset=offset, limit=limit, sort=sort, items=items, rules=rules,
+                         total_capped=capped)
 
 
 def _lines(db: Session, inters: list[Interaction], q: str, key: str, rules: list[str],

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, column, func, literal_column, select, table
+from sqlalchemy import ColumnClause, Select, column, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from domain.errors import Invalid
@@ -155,26 +155,30 @@ def checked_query(query: str) -> str:
 
 
 def text_matches(q: str, *, dialect: str) -> Select:
-    """(segment id, interaction id) of the segments whose text contains ``q``, from the trigram
-    index where it can serve (three characters or more on SQLite; pg_trgm on PostgreSQL)."""
-    stmt = select(Segment.id, Segment.interaction_id)
+    """(segment id, interaction id, seq) of the segments whose text contains ``q``, from the trigram
+    index where it can serve (three characters or more on SQLite; pg_trgm on PostgreSQL). ``seq``
+    is the segment id as the index yields it: ordering by it lets SQLite walk the index newest
+    first and stop at a LIMIT (ordering by ``segments.id`` would sort every match)."""
     if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS:
-        return stmt.join(_fts, literal_column("segments_fts.rowid") == Segment.id).where(
+        rowid: ColumnClause[int] = literal_column("segments_fts.rowid")
+        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(_fts, rowid == Segment.id).where(
             _fts.c.segments_fts.op("MATCH")(fts_phrase(q)))
+    stmt = select(Segment.id, Segment.interaction_id, Segment.id.label("seq"))
     if dialect == "postgresql":
         return stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))
     return stmt.where(Segment.text.like(_like_pattern(q), escape="\\"))
 
 
 def sound_matches(key: str, *, dialect: str) -> Select:
-    """(segment id, interaction id) of the segments that sound like the phrase whose sound-alike
-    key is ``key`` (transcribe.soundalike): its key is a substring of theirs, found by the trigram
+    """(segment id, interaction id, seq; as :func:`text_matches`) of the segments that sound like
+    the phrase whose sound-alike key is ``key`` (transcribe.soundalike): its key is a substring of theirs, found by the trigram
     index over ``segments.sound`` (migration 0031) from three syllables on."""
-    stmt = select(Segment.id, Segment.interaction_id)
     if dialect == "sqlite" and len(key) >= TRIGRAM_MIN_CHARS:
-        return stmt.join(_sound_fts, literal_column("segments_sound_fts.rowid") == Segment.id).where(
+        rowid: ColumnClause[int] = literal_column("segments_sound_fts.rowid")
+        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(_sound_fts, rowid == Segment.id).where(
             _sound_fts.c.segments_sound_fts.op("MATCH")(fts_phrase(key)))
-    return stmt.where(Segment.sound.like(_like_pattern(key), escape="\\"))
+    return select(Segment.id, Segment.interaction_id, Segment.id.label("seq")).where(
+        Segment.sound.like(_like_pattern(key), escape="\\"))
 
 
 def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,

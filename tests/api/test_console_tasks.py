@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,6 +26,7 @@ import pytest
 from browser_support import el_confirm, el_select, shoot, supervisor_console
 from PIL import Image
 
+from services import recordings
 from signage import slides
 from tests.support.recordings import join_speech, store_session
 from tests.support.stack import PASSWORD, make_app_env
@@ -101,6 +103,12 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
         shots += shoot(page, "task-a-sound-alike")
         # a shared link opens the same result
         page.goto(page.url)
+        expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
+        # a phrase with more matching lines than the browser ranks: it says so and how to narrow
+        with mock.patch.object(recordings, "CANDIDATE_CAP", 1):
+            page.goto(f"{base}/#/recordings?q=烦不烦")
+            expect(page.locator("#rec-status")).to_contain_text("匹配很多，列出最近的 1 条录音（可加时间或窗口条件缩小范围）")
+        page.go_back()
         expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
 
         # the hit opens the recording at the matched line, playing from there

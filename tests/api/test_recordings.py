@@ -118,7 +118,7 @@ def test_viewer_phrase_with_digits_cannot_find_masked_numbers(app_env):
     sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
     assert [i["id"] for i in sup.get("/api/v1/interactions", params={"q": "1381234"}).json()["items"]] == [iid]
     assert viewer.get("/api/v1/interactions", params={"q": "1381234"}).json() == \
-        {"total": 0, "offset": 0, "limit": 20, "sort": "-time", "items": [], "rules": []}
+        {"total": 0, "offset": 0, "limit": 20, "sort": "-time", "items": [], "rules": [], "total_capped": False}
     [row] = viewer.get("/api/v1/interactions", params={"q": "5678"}).json()["items"]
     assert row["line"]["text"] == "我的手机号是*******5678"
 
@@ -165,3 +165,32 @@ def test_transcript_export_txt_srt_docx_audited(app_env):
     assert len(rows) == 4 and all(r.target == f"interaction:{iid}" for r in rows)
     sup.get(f"/api/v1/interactions/{iid}")
     assert app_env.audit_rows("transcript.view")[-1].target == f"interaction:{iid}"
+
+
+def test_common_phrase_is_ranked_within_its_newest_matches(app_env, monkeypatch):
+    """Past CANDIDATE_CAP matching lines of a kind the browser ranks the newest of them and says
+    the total is a lower bound; the filters narrow before the cap, so a counter's older match is
+    still found, and a misheard phrase still ranks its sound-alike hits."""
+    from services import recordings
+
+    monkeypatch.setattr(recordings, "CANDIDATE_CAP", 3)
+    older = app_env.add_interaction(counter="c2", wall_start_s=_t(8), segments=[(0, 2, "staff", "请稍等一下")])
+    newer = [app_env.add_interaction(counter="c1", wall_start_s=_t(9 + h), segments=[(0, 2, "staff", "请稍等一下")])
+             for h in range(5)]
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+
+    page = sup.get("/api/v1/interactions", params={"q": "请稍等"}).json()
+    assert page["total_capped"] is True and page["total"] == 3
+    assert [i["id"] for i in page["items"]] == newer[:1:-1] and {i["match"] for i in page["items"]} == {"exact"}
+    heard = sup.get("/api/v1/interactions", params={"q": "请稍灯"}).json()
+    assert heard["total_capped"] is True and [i["id"] for i in heard["items"]] == newer[:1:-1]
+    assert {i["match"] for i in heard["items"]} == {"sound"}
+    scoped = sup.get("/api/v1/interactions", params={"q": "请稍等", "counter": "c2"}).json()
+    assert scoped["total_capped"] is False and [i["id"] for i in scoped["items"]] == [older]
+    oldest = sup.get("/api/v1/interactions", params={"q": "请稍等", "sort": "time"}).json()
+    assert [i["id"] for i in oldest["items"]] == [older, *newer[:2]]
+
+    monkeypatch.setattr(recordings, "CANDIDATE_CAP", 100)
+    every = sup.get("/api/v1/interactions", params={"q": "请稍等", "limit": 4, "offset": 4}).json()
+    assert every["total_capped"] is False and every["total"] == 6
+    assert [i["id"] for i in every["items"]] == [newer[0], older]
