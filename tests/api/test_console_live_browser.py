@@ -7,12 +7,14 @@ hour-old recording says it is replaying stored audio, not live, with the delay. 
 photographed at 1440 and 390 px; no console error, failed request or CSP violation."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
 import uuid
 import wave
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -153,6 +155,12 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
             expect(page.locator("#live-status")).to_contain_text("正在回放最近存储的录音")
             # an hour, and the test's own minute
             expect(page.locator("#live-status")).to_contain_text(re.compile(r"延迟约 6[01] 分钟"))
+            # when it was recorded, on the site's clock (Asia/Shanghai), not the browser's (UTC here)
+            zone = api.get("/api/v1/sites").json()[0]["timezone"]
+            assert zone != page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+            now = time.time()
+            recorded = {dt.datetime.fromtimestamp(now - s, ZoneInfo(zone)).strftime("%H:%M") for s in range(3480, 3720, 30)}
+            expect(page.locator("#live-status")).to_contain_text(re.compile(rf"录于 ({'|'.join(sorted(recorded))}):\d\d"))
             expect(page.locator("#live-status")).to_contain_text("该窗口当前没有实时声音")
             page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
                                    " return a && !a.paused && a.currentTime > 0.5; }", timeout=10000)
