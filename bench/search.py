@@ -46,6 +46,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import uvicorn  # noqa: E402
+from sqlalchemy import case, func, or_, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from domain.chunks import ChunkMeta  # noqa: E402
@@ -53,11 +55,13 @@ from domain.flac import decode_flac, encode_flac  # noqa: E402
 from services import recordings  # noqa: E402
 from services.accounts import add_user  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
-from services.search import SearchFilters, search_segments, search_statement  # noqa: E402
+from services.search import SearchFilters, search_segments, search_statement, sound_matches, text_matches  # noqa: E402
 from storage.engine import make_engine, read_session, sqlite_url  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
+from storage.queries import rating_of  # noqa: E402
 from storage.s3server import S3Server  # noqa: E402
 from storage.schema import upgrade  # noqa: E402
+from storage.tables import Counter, Interaction, Segment  # noqa: E402
 from transcribe.soundalike import sound_key  # noqa: E402
 
 RATE = 16000
@@ -502,6 +506,20 @@ def misheard(rng: random.Random, base: list[str], n: int) -> list[tuple[str, str
     return out
 
 
+def _old_browse(s: Session, phrase: str) -> int:
+    """The browser's plan before the candidate cap (baseline): every interaction with an exact or
+    sound-alike match counted, and all of them ranked for the first page; returns the total."""
+    key = sound_key(phrase)
+    exact = text_matches(phrase, dialect="sqlite").with_only_columns(Segment.interaction_id)
+    sound = sound_matches(key, dialect="sqlite").with_only_columns(Segment.interaction_id)
+    stmt = (select(Interaction.id, Interaction.wall_start_s, rating_of()).join(Counter, Interaction.counter_id == Counter.id)
+            .where(or_(Interaction.id.in_(exact), Interaction.id.in_(sound))))
+    total = s.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
+    order = (case((Interaction.id.in_(exact), 0), (Interaction.id.in_(sound), 1), else_=2), Interaction.wall_start_s.desc())
+    s.execute(stmt.order_by(*order).limit(20)).all()
+    return total
+
+
 def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, rng: random.Random) -> list[str]:
     engine = make_engine(sqlite_url(db))
     admin = add_user(engine, "bench-sound-admin", role="admin").token
@@ -510,6 +528,7 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
     pairs = misheard(rng, base, n_queries)
     raw = sqlite3.connect(db)
     raw_key, raw_text, api_heard, api_said, api_sup, api_filt, hits = [], [], [], [], [], [], []
+    old_plan: list[float] = []
     sound_first = capped = 0
     url_q = "/api/v1/interactions"
     with Server(app) as url, httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=120) as c, \
@@ -547,6 +566,11 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
             r = c.get(url_q, params={"q": heard, "counter": "c2", "since_s": time.time() - 7 * 86400})
             api_filt.append((time.perf_counter() - t0) * 1000)
             assert r.status_code == 200, r.text
+            with Session(engine) as s:
+                t0 = time.perf_counter()
+                old_total = _old_browse(s, heard)
+                old_plan.append((time.perf_counter() - t0) * 1000)
+            assert old_total >= page["total"], (heard, old_total, page["total"])
     raw.close()
     engine.dispose()
     return [f"sound-alike query mix: {len(pairs)} phrases of 3-6 characters of corpus utterances, every character "
@@ -560,6 +584,7 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
             "|----------------------------------------------|-------|---------|---------|---------|------|",
             _row("raw FTS5 MATCH on the key index (baseline)", raw_key, "sqlite3, count all, no join"),
             _row("raw FTS5 MATCH on the text, as said", raw_text, "sqlite3, count all, no join"),
+            _row("old plan: count and rank every match", old_plan, "baseline, in-process, no HTTP"),
             _row("API /interactions?q=misheard, admin", api_heard, "target p95 <= 50 ms"),
             _row("API /interactions?q=as said, admin", api_said, "exact hits ranked first"),
             _row("API, misheard, supervisor of one site", api_sup, "site scope"),
