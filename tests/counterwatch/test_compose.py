@@ -179,3 +179,67 @@ def test_every_counterwatch_command_and_option_in_compose_exists(compose: dict):
                                  text=True, timeout=120).stdout
             for opt in (w for w in glob if w.startswith("--")):
                 assert opt in top, (name, opt)
+
+
+SYSTEMD = COMPOSE.parent / "systemd"
+#: The env files each systemd unit may read: the database and shared settings, then its S3 user.
+UNIT_ENV = {"counterwatch-api.service": ["counterwatch.env", "s3-api.env"],
+            "counterwatch-worker@.service": ["counterwatch.env", "s3-worker.env"],
+            "counterwatch-retention.service": ["counterwatch.env", "s3-retention.env"],
+            "counterwatch-agent@.service": ["agent-%i.env"],
+            "counterwatch-player@.service": ["player-%i.env"]}
+
+
+def _unit(name: str) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for line in (SYSTEMD / name).read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            k, v = line.split("=", 1)
+            keys.setdefault(k, []).append(v)
+    return keys
+
+
+def test_systemd_units_read_only_the_secrets_of_their_role():
+    """The systemd examples keep the trust boundary as compose does: an agent or a screen reads no
+    database URL and no S3 key, each server role its own S3 user, and the API believes the proxy on
+    its box; every COUNTERWATCH_* name they set is a setting, every option a real one."""
+    assert {p.name for p in SYSTEMD.glob("*.service")} == UNIT_ENV.keys()
+    env_dir = COMPOSE.parent / "env"
+    for name, files in UNIT_ENV.items():
+        unit = _unit(name)
+        assert [Path(f).name for f in unit.get("EnvironmentFile", [])] == files, name
+        for f in files[1:] if files[0] == "counterwatch.env" else []:
+            assert (env_dir / f"{f}.example").exists(), f
+        for value in unit.get("Environment", []):
+            if value.startswith("COUNTERWATCH_"):
+                _check_setting_name(value.split("=", 1)[0])
+    shared = (SYSTEMD / "counterwatch.env.example").read_text(encoding="utf-8")
+    assert "COUNTERWATCH_DATABASE_URL=" in shared
+    assert not re.search(r"^COUNTERWATCH_S3_(ACCESS|SECRET)_KEY", shared, re.M)     # per role only
+    for line in shared.splitlines():
+        if line.startswith("COUNTERWATCH_"):
+            _check_setting_name(line.split("=", 1)[0])
+    agent = _unit("counterwatch-agent@.service")
+    assert agent["LoadCredential"] == ["token:/etc/counterwatch/agent-%i.token"]
+    assert "COUNTERWATCH_TOKEN_FILE=%d/token" in agent["Environment"]
+    api = _unit("counterwatch-api.service")
+    assert "COUNTERWATCH_TRUSTED_PROXIES=127.0.0.1,::1" in api["Environment"]
+    assert "--host 127.0.0.1" in api["ExecStart"][0]                  # behind that proxy only
+    env = {**os.environ, "COUNTERWATCH_LOG_LEVEL": "WARNING"}
+    for name in UNIT_ENV:
+        [start] = _unit(name)["ExecStart"]
+        words = re.sub(r"\$\$\(\([^)]*\)\)", "9201", start.replace("%i", "c1")).strip("'").split()
+        words = words[words.index(next(w for w in words if w.endswith("/counterwatch"))):]
+        rest = ["value" if w.startswith("${") else w for w in words[1:]]
+        shown = subprocess.run([sys.executable, "-m", "counterwatch", *rest, "--help"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, (name, shown.stderr)
+        for opt in (w for w in rest if w.startswith("--")):
+            assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt)
+
+
+def test_compose_api_believes_only_the_proxy_on_its_network_gateway(compose: dict):
+    [net] = compose["networks"]["default"]["ipam"]["config"]
+    api = compose["services"]["api"]
+    assert api["environment"]["COUNTERWATCH_TRUSTED_PROXIES"] == net["gateway"]
+    assert all(p.startswith("127.0.0.1:") for p in api["ports"])
