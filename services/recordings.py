@@ -113,11 +113,11 @@ class RecordingPage:
     total_capped: bool = False
 
 
-def _base(f: Filters) -> Select:
-    stmt = (select(Interaction, Counter.name, Counter.display_name, Site.name, Site.title, Staff.name, rating_of())
+def _columns() -> Select:
+    """What a browser row shows of an interaction."""
+    return (select(Interaction, Counter.name, Counter.display_name, Site.name, Site.title, Staff.name, rating_of())
             .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
             .outerjoin(Staff, Interaction.staff_id == Staff.id))
-    return apply(stmt, f)
 
 
 def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: bool) -> tuple[list[int], bool]:
@@ -141,12 +141,12 @@ def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: b
     return list(dict.fromkeys(got[:CANDIDATE_CAP])), len(got) > CANDIDATE_CAP
 
 
-def _rows(db: Session, f: Filters, ids: list[int]) -> list:
-    """The browser rows of interactions ``ids``, in that order."""
+def _rows(db: Session, ids: list[int]) -> list:
+    """The browser rows of interactions ``ids`` (already filtered), in that order."""
     if not ids:
         return []
     at = {i: n for n, i in enumerate(ids)}
-    return sorted(db.execute(_base(f).where(Interaction.id.in_(ids))).all(), key=lambda r: at[r[0].id])
+    return sorted(db.execute(_columns().where(Interaction.id.in_(ids))).all(), key=lambda r: at[r[0].id])
 
 
 def _summaries(db: Session, ids: list[int], rulebook: Rulebook) -> dict[int, FlagSummary]:
@@ -208,12 +208,12 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
     f = Filters(**{**filters.__dict__, "sites": tuple(user.sites) or None})
     dialect = db.get_bind().dialect.name
     show = pii.for_role(user.role)
-    stmt = _base(f)
     order = SORTS.get(sort, ()) if sort != "-flags" else (_forbidden_count().desc(), Interaction.wall_start_s.desc())
     phrase = key = ""
     rules: list[str] = []
     capped = False
     if q is None:
+        stmt = apply(_columns(), f)
         total = db.execute(select(func.count()).select_from(stmt.with_only_columns(Interaction.id).subquery())).scalar_one()
         page = list(db.execute(stmt.order_by(*order).offset(offset).limit(limit)).all())
         lines: dict[int, LineHit | None] = {}
@@ -238,12 +238,12 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
         if user.role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase):
             # A viewer's phrase with digits must not find what masking hides: match masked text here.
             capped |= len(ordered) > MASKED_SCAN_CAP
-            rows = _rows(db, f, ordered[:MASKED_SCAN_CAP])
+            rows = _rows(db, ordered[:MASKED_SCAN_CAP])
             lines = _lines(db, [r[0] for r in rows], phrase, key, rules, show)
             rows = [r for r in rows if lines.get(r[0].id) is not None]
             total, page = len(rows), rows[offset:offset + limit]
         else:
-            total, page = len(ordered), _rows(db, f, ordered[offset:offset + limit])
+            total, page = len(ordered), _rows(db, ordered[offset:offset + limit])
             lines = _lines(db, [r[0] for r in page], phrase, key, rules, show)
     summaries = _summaries(db, [r[0].id for r in page], rulebook)
     items = []

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnClause, Select, column, func, literal_column, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, TableClause, column, func, select, table
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from domain.errors import Invalid
 from services.filters import Filters, apply
@@ -154,31 +155,32 @@ def checked_query(query: str) -> str:
     return q
 
 
+def _matches(needle: str, col: InstrumentedAttribute[Any], fts: TableClause, *, dialect: str,
+             fold_case: bool) -> Select:
+    """(segment id, interaction id, seq) of the segments whose ``col`` contains ``needle``: by the
+    FTS5 trigram table ``fts`` on SQLite from three characters on, else LIKE (ILIKE on PostgreSQL
+    with ``fold_case``; pg_trgm serves both). ``seq`` is the segment id as the index yields it: ordering by it lets
+    SQLite walk the index newest first and stop at a LIMIT (``segments.id`` would sort every match)."""
+    if dialect == "sqlite" and len(needle) >= TRIGRAM_MIN_CHARS:
+        rowid = fts.c.rowid
+        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(fts, rowid == Segment.id).where(
+            fts.c[fts.name].op("MATCH")(fts_phrase(needle)))
+    like = col.ilike if fold_case and dialect == "postgresql" else col.like
+    return select(Segment.id, Segment.interaction_id, Segment.id.label("seq")).where(
+        like(_like_pattern(needle), escape="\\"))
+
+
 def text_matches(q: str, *, dialect: str) -> Select:
-    """(segment id, interaction id, seq) of the segments whose text contains ``q``, from the trigram
-    index where it can serve (three characters or more on SQLite; pg_trgm on PostgreSQL). ``seq``
-    is the segment id as the index yields it: ordering by it lets SQLite walk the index newest
-    first and stop at a LIMIT (ordering by ``segments.id`` would sort every match)."""
-    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS:
-        rowid: ColumnClause[int] = literal_column("segments_fts.rowid")
-        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(_fts, rowid == Segment.id).where(
-            _fts.c.segments_fts.op("MATCH")(fts_phrase(q)))
-    stmt = select(Segment.id, Segment.interaction_id, Segment.id.label("seq"))
-    if dialect == "postgresql":
-        return stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))
-    return stmt.where(Segment.text.like(_like_pattern(q), escape="\\"))
+    """(segment id, interaction id, seq) of the segments whose text contains ``q`` (:func:`_matches`)."""
+    return _matches(q, Segment.text, _fts, dialect=dialect, fold_case=True)
 
 
 def sound_matches(key: str, *, dialect: str) -> Select:
-    """(segment id, interaction id, seq; as :func:`text_matches`) of the segments that sound like
-    the phrase whose sound-alike key is ``key`` (transcribe.soundalike): its key is a substring of theirs, found by the trigram
-    index over ``segments.sound`` (migration 0031) from three syllables on."""
-    if dialect == "sqlite" and len(key) >= TRIGRAM_MIN_CHARS:
-        rowid: ColumnClause[int] = literal_column("segments_sound_fts.rowid")
-        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(_sound_fts, rowid == Segment.id).where(
-            _sound_fts.c.segments_sound_fts.op("MATCH")(fts_phrase(key)))
-    return select(Segment.id, Segment.interaction_id, Segment.id.label("seq")).where(
-        Segment.sound.like(_like_pattern(key), escape="\\"))
+    """(segment id, interaction id, seq) of the segments that sound like the phrase whose
+    sound-alike key is ``key`` (transcribe.soundalike): its key is a substring of theirs, by the
+    trigram index over ``segments.sound`` (migration 0031). The key holds codes, not letters, so
+    PostgreSQL matches it as it is: LIKE, not ILIKE."""
+    return _matches(key, Segment.sound, _sound_fts, dialect=dialect, fold_case=False)
 
 
 def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,
@@ -199,7 +201,7 @@ def search_statement(query: str, *, dialect: str, filters: SearchFilters = Searc
             .join(Interaction, Segment.interaction_id == Interaction.id)
             .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id))
     if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and not time_first:
-        stmt = stmt.join(_fts, literal_column("segments_fts.rowid") == Segment.id).where(
+        stmt = stmt.join(_fts, _fts.c.rowid == Segment.id).where(
             _fts.c.segments_fts.op("MATCH")(fts_phrase(q)))
     elif dialect == "postgresql":
         stmt = stmt.where(Segment.text.ilike(_like_pattern(q), escape="\\"))

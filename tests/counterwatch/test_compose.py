@@ -158,6 +158,19 @@ def _command_path(words: list[str]) -> list[str]:
     return path
 
 
+def _check_command(name: str, glob: list[str], rest: list[str]) -> None:
+    """``counterwatch GLOB REST`` is a real command and every option in it is one of its options:
+    Click refuses an unknown command or option with exit 2 before it reads --help."""
+    env = {**os.environ, "COUNTERWATCH_LOG_LEVEL": "WARNING"}
+    shown = subprocess.run([sys.executable, "-m", "counterwatch", *glob, *rest, "--help"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, (name, shown.stderr)
+    path = _command_path(rest)
+    assert f"Usage: counterwatch {' '.join(path)} [OPTIONS]" in shown.stdout, (name, shown.stdout)
+    for opt in (w for w in rest if w.startswith("--")):
+        assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt, shown.stdout)
+
+
 def test_every_counterwatch_command_and_option_in_compose_exists(compose: dict):
     services = _counterwatch_services(compose)
     assert services
@@ -166,14 +179,7 @@ def test_every_counterwatch_command_and_option_in_compose_exists(compose: dict):
         command = svc["command"]
         assert command[0] == ".venv/bin/counterwatch", name
         glob, rest = _split(command)
-        # Click refuses an unknown command or option with exit 2 before it reads --help.
-        shown = subprocess.run([sys.executable, "-m", "counterwatch", *glob, *rest, "--help"], env=env,
-                               capture_output=True, text=True, timeout=120)
-        assert shown.returncode == 0, (name, shown.stderr)
-        path = _command_path(rest)
-        assert f"Usage: counterwatch {' '.join(path)} [OPTIONS]" in shown.stdout, (name, shown.stdout)
-        for opt in (w for w in rest if w.startswith("--")):
-            assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt, shown.stdout)
+        _check_command(name, glob, rest)
         if glob:
             top = subprocess.run([sys.executable, "-m", "counterwatch", "--help"], env=env, capture_output=True,
                                  text=True, timeout=120).stdout
@@ -225,17 +231,12 @@ def test_systemd_units_read_only_the_secrets_of_their_role():
     api = _unit("counterwatch-api.service")
     assert "COUNTERWATCH_TRUSTED_PROXIES=127.0.0.1,::1" in api["Environment"]
     assert "--host 127.0.0.1" in api["ExecStart"][0]                  # behind that proxy only
-    env = {**os.environ, "COUNTERWATCH_LOG_LEVEL": "WARNING"}
     for name in UNIT_ENV:
         [start] = _unit(name)["ExecStart"]
         words = re.sub(r"\$\$\(\([^)]*\)\)", "9201", start.replace("%i", "c1")).strip("'").split()
         words = words[words.index(next(w for w in words if w.endswith("/counterwatch"))):]
-        rest = ["value" if w.startswith("${") else w for w in words[1:]]
-        shown = subprocess.run([sys.executable, "-m", "counterwatch", *rest, "--help"], env=env,
-                               capture_output=True, text=True, timeout=120)
-        assert shown.returncode == 0, (name, shown.stderr)
-        for opt in (w for w in rest if w.startswith("--")):
-            assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt)
+        glob, rest = _split(["value" if w.startswith("${") else w for w in words])
+        _check_command(name, glob, rest)
 
 
 def test_compose_api_believes_only_the_proxy_on_its_network_gateway(compose: dict):
