@@ -11,6 +11,7 @@ Corrupt or missing media are skipped and reported as ``skipped`` proof-of-play r
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import ctypes
 import datetime as dt
 import hashlib
@@ -39,6 +40,13 @@ logger = logging.getLogger(__name__)
 
 #: A video that shows no picture this long after its start is treated as broken.
 NO_VIDEO_AFTER_S = 3.0
+#: A page of a text announcement stays up at least this long: a long text in a short item shows
+#: its first pages (the last one says the rest is left off) rather than flipping 90 pages in 10 s.
+MIN_TEXT_PAGE_S = 5.0
+
+
+class Pending(Exception):
+    """The picture is still being drawn (a text announcement, on the text thread)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,13 @@ class Player:
         self._stills: Stills | None = None
         self._version_seen: int | None = None
         self._chime_mp = None
+        #: Text announcements are laid out and drawn on a thread of their own, a page at a time,
+        #: so a long one never holds up the loop (a notice or a queue call shows meanwhile).
+        self._text_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="signage-text")
+        self._text_jobs: dict[str, concurrent.futures.Future] = {}
+        #: pages of each laid-out text (file stem -> count); bounded
+        self._text_pages: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._text_failed: set[str] = set()
         if syncer is not None:
             syncer.on_change = self._wake.set
             syncer.status = lambda: self.stats.current
@@ -235,6 +250,7 @@ class Player:
         self._preload_check = None
 
     def _close(self) -> None:
+        self._text_pool.shutdown(wait=False, cancel_futures=True)
         self._drop_preloaded()
         if self._stills is not None:
             self._stills.close()
@@ -360,6 +376,14 @@ class Player:
             except StillError as e:
                 assert np.content is not None  # only content images are read from the cache
                 self._skip(np.content.id, f"corrupt: {e}")
+            except Pending:
+                if self._display_key is not None:   # what is on screen stays until the page is drawn
+                    self._check_health(np)
+                    self._update_ticker()
+                    return np
+                np = NowPlaying("default")           # nothing on screen yet: the board meanwhile
+                path, kind, extra = self._visual(np, local)
+                break
         key = (np.key, extra)
         if key != self._display_key:
             self._display_key = key
@@ -394,18 +418,62 @@ class Player:
         # resolve() gives a playlist answer its content and the item's start and end
         assert c is not None and np.item_start is not None and np.item_end is not None
         if c.kind == "text":
+            span_s = (np.item_end - np.item_start).total_seconds()
+            budget = max(1, min(slides.MAX_TEXT_PAGES, int(span_s // MIN_TEXT_PAGE_S)))
             digest = hashlib.sha256(f"{c.title}\0{c.body}".encode()).hexdigest()[:16]
-            first = d / f"text-{c.id}-{digest}-{self.size[0]}x{self.size[1]}-1.png"
-            if not first.exists():
-                for n, img in enumerate(slides.text_slides(c.title, c.body, size=self.size), 1):
-                    slides.save_png(img, first.with_name(first.name[:-6] + f"-{n}.png"))
-            pages = len(list(d.glob(first.name[:-6] + "-*.png")))
-            span = (np.item_end - np.item_start).total_seconds() / max(1, pages)
-            page = min(pages, int((local - np.item_start).total_seconds() // max(span, 0.001)) + 1)
-            return first.with_name(first.name[:-6] + f"-{page}.png"), "image", (page,)
+            stem = f"text-{c.id}-{digest}-{self.size[0]}x{self.size[1]}-{budget}"
+            if stem in self._text_failed:
+                raise StillError("the text could not be drawn (see the log)")
+            pages = self._text_pages.get(stem)
+            due = int((local - np.item_start).total_seconds() // (span_s / pages)) + 1 if pages else 1
+            page = min(pages or 1, max(1, due))
+            path = d / f"{stem}-{page}.png"
+            if pages is None or not path.exists():
+                self._draw_text(stem, c.id, c.title, c.body, budget=budget, first=page)
+                raise Pending(stem)
+            return path, "image", (page,)
         if c.kind == "image":
             return fitted(self.cache.path(c.sha256), size=self.size, cache_dir=d), "image", ()
         return self.cache.path(c.sha256), c.kind, ()
+
+    def _draw_text(self, stem: str, content_id: int, title: str, body: str, *, budget: int, first: int) -> None:
+        """Lay out and draw a text announcement's pages on the text thread (once per text, size and
+        page budget), page ``first`` first; wakes the loop as pages land on disk."""
+        job = self._text_jobs.get(stem)
+        if job is not None and not job.done():
+            return
+        self._text_jobs = {k: f for k, f in self._text_jobs.items() if not f.done()}
+        self._text_jobs[stem] = self._text_pool.submit(self._draw_text_job, stem, content_id, title, body,
+                                                       budget, first, self.size)
+
+    def _draw_text_job(self, stem: str, content_id: int, title: str, body: str, budget: int, first: int,
+                       size: tuple[int, int]) -> None:   # on the text thread
+        d = self.cache.root / "slides"
+        try:
+            t0 = time.monotonic()
+            for old in d.glob(f"text-{content_id}-*.png"):   # an older text or size of this content
+                if not old.name.startswith(stem + "-"):
+                    old.unlink(missing_ok=True)
+            layout = slides.layout_text(title, body, size=size, max_pages=budget)
+            n = len(layout.pages)
+            self._text_pages[stem] = n
+            while len(self._text_pages) > 64:
+                self._text_pages.popitem(last=False)
+            first = min(max(1, first), n)
+            for page in [*range(first, n + 1), *range(1, first)]:
+                p = d / f"{stem}-{page}.png"
+                if not p.exists():
+                    slides.save_png(slides.text_page(layout, page), p)
+                if page == first:
+                    self._wake.set()
+            logger.info("screen %s: text %s laid out in %d page(s)%s in %.2f s", self.screen, content_id, n,
+                        " (cut to the page budget)" if layout.cut else "", time.monotonic() - t0)
+        except Exception:   # a thread's error would vanish: log it; the loop asks again
+            logger.exception("screen %s: drawing text %s failed", self.screen, content_id)
+            self._text_pages.pop(stem, None)
+            self._text_failed.add(stem)
+        finally:
+            self._wake.set()
 
     def _preload(self, at: dt.datetime) -> None:
         nxt = resolve(self._schedule, self._ref, at, skip_content=frozenset(self.stats.skipped))

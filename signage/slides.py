@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,8 +53,14 @@ def font_path(weight: str = "Regular") -> str:
     raise SlideError(f"no Noto Sans CJK {weight} font under /usr/share/fonts (apt-get install fonts-noto-cjk)")
 
 
-@lru_cache(maxsize=64)
 def _font(size_px: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The CJK font at ``size_px``; one object per thread (a FreeType face is not thread-safe,
+    and the player draws text pages on a thread of their own)."""
+    return _thread_font(size_px, bold, threading.get_ident())
+
+
+@lru_cache(maxsize=128)
+def _thread_font(size_px: int, bold: bool, _thread: int) -> ImageFont.FreeTypeFont:
     # index 2 of the .ttc is the Simplified Chinese face (SC) in Debian's Noto CJK collection
     path = font_path("Bold" if bold else "Regular")
     try:
@@ -66,12 +73,30 @@ def _width(font: ImageFont.FreeTypeFont, text: str) -> float:
     return font.getlength(text)
 
 
-def wrap(text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
+def wrap(text: str, font: ImageFont.FreeTypeFont, width_px: float, *, max_lines: int | None = None) -> list[str]:
     """Break ``text`` into lines no wider than ``width_px``: anywhere between CJK characters,
-    at spaces within Latin text (a Latin word longer than a line is cut), and at newlines."""
+    at spaces within Latin text (a Latin word longer than a line is cut), and at newlines.
+
+    With ``max_lines``, stops once it has more than that many lines (it returns ``max_lines + 1``
+    then): a caller that only wants to know whether the text fits, or wants its first pages, does
+    not pay for the whole of a 20,000-character announcement. Widths are summed per token (one
+    measurement per distinct token) and measured as a whole only near the line's end (kerning)."""
     lines: list[str] = []
+    widths: dict[str, float] = {}
+
+    def tw(tok: str) -> float:
+        w = widths.get(tok)
+        if w is None:
+            w = widths[tok] = _width(font, tok)
+        return w
+
+    slack = font.size * 0.5
+
+    def full() -> bool:
+        return max_lines is not None and len(lines) > max_lines
+
     for para in text.replace("\r\n", "\n").split("\n"):
-        line = ""
+        line, line_w = "", 0.0
         tokens: list[str] = []
         word = ""
         for ch in para:   # tokens: runs of ASCII letters/digits stay together, everything else alone
@@ -85,71 +110,114 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
         if word:
             tokens.append(word)
         for tok in tokens:
-            if _width(font, line + tok) <= width_px:
-                line += tok
+            est = line_w + tw(tok)
+            if est <= width_px - slack or (est <= width_px + slack and _width(font, line + tok) <= width_px):
+                line, line_w = line + tok, est
                 continue
             if line.strip():
                 lines.append(line.rstrip())
+                if full():
+                    return lines
             line = tok.lstrip() if tok != " " else ""
             while _width(font, line) > width_px and len(line) > 1:   # a token wider than the line
                 cut = len(line)
                 while cut > 1 and _width(font, line[:cut]) > width_px:
                     cut -= 1
                 lines.append(line[:cut])
+                if full():
+                    return lines
                 line = line[cut:]
+            line_w = _width(font, line)
         lines.append(line.rstrip())
+        if full():
+            return lines
     while lines and not lines[-1]:
         lines.pop()
     return lines
 
 
-def text_slides(title: str, body: str, *, size: tuple[int, int] = (1280, 720),
-                min_body_px: int = 0) -> list[Image.Image]:
-    """Render an announcement as one or more full-screen pages.
+#: At most this many pages of one announcement are laid out and drawn (the rest is left off, and
+#: the last page says so): a 20,000-character text at the smallest size is ~60 pages of 1280x656,
+#: which no one reads in an item's time; the cap bounds the time and disk a text costs.
+MAX_TEXT_PAGES = 30
+#: Shown at the end of the last page when the text is longer than the pages allowed.
+MORE = "（下文略）"
 
-    The body is set as large as fits on one page (down to a readable minimum, about 1/18 of the
-    screen height); longer text is paged at that size, each page titled and numbered ``n/N``.
-    """
+
+@dataclass(frozen=True)
+class TextLayout:
+    """An announcement laid out for one screen size: title lines, body size and lines per page.
+    ``cut``: the text had more than the pages allowed (the last page ends with ``MORE``)."""
+
+    size: tuple[int, int]
+    title_lines: tuple[str, ...]
+    title_px: int
+    body_px: int
+    pages: tuple[tuple[str, ...], ...]
+    cut: bool = False
+
+
+def layout_text(title: str, body: str, *, size: tuple[int, int] = (1280, 720), min_body_px: int = 0,
+                max_pages: int = MAX_TEXT_PAGES) -> TextLayout:
+    """Lay out an announcement: the body as large as fits on one page (down to a readable minimum,
+    about 1/18 of the screen height); longer text is paged at that size, at most ``max_pages``
+    pages (the rest is cut, ``cut`` set). Costs about one wrap of ``max_pages`` pages, whatever
+    the length of the text."""
     w, h = size
+    max_pages = max(1, max_pages)
     margin = int(w * 0.06)
     title_px = max(24, h // 12)
-    tfont = _font(title_px, bold=True)
-    title_lines = wrap(title, tfont, w - 2 * margin)[:2]
+    title_lines = tuple(wrap(title, _font(title_px, bold=True), w - 2 * margin, max_lines=2)[:2])
     top = margin + len(title_lines) * int(title_px * 1.3) + h // 40
     bottom = h - margin - h // 20          # room for the page number
     avail = bottom - top
     min_px = max(min_body_px, h // 18)
-    chosen_px, lines = min_px, []
-    for px in range(max(min_px, h // 11), min_px - 1, -2):
-        bfont = _font(px)
-        lines = wrap(body, bfont, w - 2 * margin)
-        if len(lines) * int(px * 1.5) <= avail:
-            chosen_px = px
-            break
-    else:
-        lines = wrap(body, _font(min_px), w - 2 * margin)
-    bfont, line_h = _font(chosen_px), int(chosen_px * 1.5)
-    per_page = max(1, avail // line_h)
-    pages = [lines[i:i + per_page] for i in range(0, len(lines), per_page)] or [[]]
-    out = []
-    for n, page in enumerate(pages, 1):
-        img = Image.new("RGB", size, ANNOUNCE_BG)
-        d = ImageDraw.Draw(img)
-        y = margin
-        for tl in title_lines:
-            d.text((margin, y), tl, font=tfont, fill=(150, 20, 20))
-            y += int(title_px * 1.3)
-        d.line((margin, top - h // 80, w - margin, top - h // 80), fill=(150, 20, 20), width=max(2, h // 240))
-        y = top
-        for line in page:
-            d.text((margin, y), line, font=bfont, fill=(30, 30, 30))
-            y += line_h
-        if len(pages) > 1:
-            label = f"{n}/{len(pages)}"
-            f = _font(max(16, h // 30))
-            d.text((w - margin - _width(f, label), h - margin), label, font=f, fill=(120, 120, 120))
-        out.append(img)
-    return out
+    for px in range(max(min_px, h // 11), min_px + 1, -2):
+        per_page = avail // int(px * 1.5)
+        lines = wrap(body, _font(px), w - 2 * margin, max_lines=max(1, per_page))
+        if len(lines) <= per_page:
+            return TextLayout(size, title_lines, title_px, px, (tuple(lines),))
+    per_page = max(1, avail // int(min_px * 1.5))
+    lines = wrap(body, _font(min_px), w - 2 * margin, max_lines=per_page * max_pages)
+    cut = len(lines) > per_page * max_pages
+    if cut:
+        lines = lines[:per_page * max_pages]
+        lines[-1] = lines[-1][:max(0, len(lines[-1]) - len(MORE))] + MORE
+    pages = tuple(tuple(lines[i:i + per_page]) for i in range(0, len(lines), per_page)) or ((),)
+    return TextLayout(size, title_lines, title_px, min_px, pages, cut)
+
+
+def text_page(layout: TextLayout, n: int) -> Image.Image:
+    """Page ``n`` (1-based) of ``layout``: titled, and numbered ``n/N`` when there are several."""
+    w, h = layout.size
+    margin = int(w * 0.06)
+    tfont, bfont = _font(layout.title_px, bold=True), _font(layout.body_px)
+    line_h = int(layout.body_px * 1.5)
+    top = margin + len(layout.title_lines) * int(layout.title_px * 1.3) + h // 40
+    img = Image.new("RGB", layout.size, ANNOUNCE_BG)
+    d = ImageDraw.Draw(img)
+    y = margin
+    for tl in layout.title_lines:
+        d.text((margin, y), tl, font=tfont, fill=(150, 20, 20))
+        y += int(layout.title_px * 1.3)
+    d.line((margin, top - h // 80, w - margin, top - h // 80), fill=(150, 20, 20), width=max(2, h // 240))
+    y = top
+    for line in layout.pages[n - 1]:
+        d.text((margin, y), line, font=bfont, fill=(30, 30, 30))
+        y += line_h
+    if len(layout.pages) > 1:
+        label = f"{n}/{len(layout.pages)}"
+        f = _font(max(16, h // 30))
+        d.text((w - margin - _width(f, label), h - margin), label, font=f, fill=(120, 120, 120))
+    return img
+
+
+def text_slides(title: str, body: str, *, size: tuple[int, int] = (1280, 720),
+                min_body_px: int = 0, max_pages: int = MAX_TEXT_PAGES) -> list[Image.Image]:
+    """Every page of an announcement (:func:`layout_text`, :func:`text_page`); for short texts
+    and tests: the player draws one page at a time."""
+    layout = layout_text(title, body, size=size, min_body_px=min_body_px, max_pages=max_pages)
+    return [text_page(layout, n) for n in range(1, len(layout.pages) + 1)]
 
 
 def interrupt_slide(title: str, body: str, *, size: tuple[int, int] = (1280, 720)) -> Image.Image:
@@ -163,8 +231,9 @@ def interrupt_slide(title: str, body: str, *, size: tuple[int, int] = (1280, 720
     top = margin + int(h // 8 * 1.5)
     for px in range(max(24, h // 10), 19, -2):
         bfont = _font(px)
-        lines = wrap(body, bfont, w - 2 * margin)
-        if len(lines) * px * 1.4 <= h - top - margin:
+        fits = int((h - top - margin) // (px * 1.4))
+        lines = wrap(body, bfont, w - 2 * margin, max_lines=max(1, fits))   # only what can show
+        if len(lines) <= fits:
             break
     y = top
     for line in lines:

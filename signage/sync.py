@@ -30,9 +30,15 @@ class Unreachable(Exception):
 class Refused(Exception):
     """The API refused the request (4xx): ``status`` says why (401: bad token)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, body: dict | None = None) -> None:
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
+        #: the API's error fields (``code``, ``reason``, ``field``, ``ids`` ...), if it sent them
+        self.body = body or {}
+
+
+#: The references a proof-of-play row carries (the server refuses ones not of the screen's site).
+PLAY_REFS = ("schedule_id", "playlist_id", "interrupt_id", "content_id")
 
 
 class ApiClient:
@@ -58,7 +64,11 @@ class ApiClient:
         if r.status_code >= 500:
             raise Unreachable(f"{self.base_url}{path}: HTTP {r.status_code}")
         if r.status_code >= 400:
-            raise Refused(r.status_code, r.text[:300])
+            try:
+                detail = r.json().get("detail") if len(r.content) < 65536 else None
+            except ValueError:
+                detail = None
+            raise Refused(r.status_code, r.text[:300], detail if isinstance(detail, dict) else None)
         return r
 
     def manifest(self, screen: str) -> dict:
@@ -319,24 +329,77 @@ class Syncer:
         if changed:
             self.cache.save_manifest(manifest)
             self.on_change()
-        self.send_plays()
+        # proof of play and the heartbeat each on their own: a refused one holds up neither the other
+        # nor the next round (issue 24: a deleted schedule's play row jammed both for good)
+        try:
+            self.send_plays()
+        except Refused as e:
+            logger.error("screen %s: the API refused proof of play (kept for the next round): %s", self.screen, e)
         if back or now - self._last_heartbeat >= self.heartbeat_s:
-            self.send_heartbeat()
+            try:
+                self.send_heartbeat()
+            except Refused as e:
+                logger.error("screen %s: the API refused the heartbeat: %s", self.screen, e)
 
     def send_plays(self) -> None:
+        """Send the journal's unsent rows in batches. A batch the API refuses as invalid (400/422)
+        is sent row by row: a row naming something gone at the server (a schedule deleted while it
+        played: ``bad_play_ref``) is sent again without that reference (what played, when, stays
+        true); a row refused all the same is logged and dropped. Either way it leaves the journal
+        and the rows after it go on. Other refusals (401, 409, 413, 429) keep the rows for the next
+        round (raises Refused)."""
         assert self.client is not None  # sync_once() sends only with a client
         sent, rows = self.cache.unsent()
         for i in range(0, len(rows), 500):
             batch = rows[i:i + 500]
-            self.client.post_plays(self.screen, batch)
+            try:
+                self.client.post_plays(self.screen, batch)
+            except Refused as e:
+                if e.status not in (400, 422):
+                    raise
+                logger.warning("screen %s: the API refused %d proof-of-play row(s) (%s); sending them one by one",
+                               self.screen, len(batch), e.body.get("code") or e.status)
+                for row in batch:
+                    self._send_play(row)
             self.cache.mark_sent(sent + i + len(batch))
 
+    def _send_play(self, row: dict) -> None:
+        assert self.client is not None
+        for _ in range(len(PLAY_REFS) + 1):
+            try:
+                self.client.post_plays(self.screen, [row])
+                return
+            except Refused as e:
+                if e.status not in (400, 422):
+                    raise
+                field_name = e.body.get("field")
+                if e.body.get("code") == "bad_play_ref" and field_name in PLAY_REFS and row.get(field_name) is not None:
+                    logger.warning("screen %s: proof of play %s: %s %s is gone at the server; sent without it",
+                                   self.screen, row.get("uid"), field_name, row[field_name])
+                    row = {**row, field_name: None}
+                    continue
+                logger.error("screen %s: proof of play %s refused and dropped: %s", self.screen, row.get("uid"), e)
+                return
+        logger.error("screen %s: proof of play %s refused and dropped", self.screen, row.get("uid"))
+
     def send_heartbeat(self) -> None:
+        """What plays, the cache, offline periods and errors. The body stays within what the API
+        takes (the last 100 periods, 50 errors of 500 characters); a heartbeat refused as invalid
+        drops what it carried (logged), so the next one goes through."""
         assert self.client is not None  # sync_once() sends only with a client
         with self._lock:
             offline, errors = list(self._unsent_offline), list(self._errors)
-        self.client.heartbeat(self.screen, {"playing": self.status(), "cache_items": self.cache.count(),
-                                            "offline_periods": offline, "errors": errors[-50:]})
+        body = {"playing": self.status()[:300], "cache_items": self.cache.count(),
+                "offline_periods": offline[-100:], "errors": [e[:500] for e in errors[-50:]]}
+        try:
+            self.client.heartbeat(self.screen, body)
+        except Refused as e:
+            if e.status in (400, 422):
+                with self._lock:
+                    del self._unsent_offline[:len(offline)]
+                    del self._errors[:len(errors)]
+                self._last_heartbeat = self.clock()
+            raise
         with self._lock:
             del self._unsent_offline[:len(offline)]
             del self._errors[:len(errors)]

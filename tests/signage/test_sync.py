@@ -87,3 +87,51 @@ def test_proof_of_play_journal_is_emptied_once_everything_is_sent(tmp_path: Path
     assert cache.unsent() == (0, [])
     cache.record({"uid": "play-0004", "n": 4})
     assert [r["n"] for r in cache.unsent()[1]] == [4]
+
+
+def test_refused_play_rows_neither_jam_the_journal_nor_the_heartbeats(app_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """Issue 24: a schedule deleted while it played made its proof-of-play row 422 forever, and the
+    rows and heartbeats after it never went. Now the row goes without the gone reference, a row
+    refused all the same is dropped, the rows after them go, and the heartbeat goes regardless
+    (also one carrying more offline periods and longer errors than the API takes)."""
+    env = app_env
+    sup = env.client(env.make_user("supervisor"))
+    token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    text_id = sup.post("/api/v1/signage/content/text", json={"site": "hall", "name": "t", "title": "温馨提示",
+                                                              "body": "请保管好随身物品"}).json()["id"]
+    pl = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "p",
+                                                     "items": [{"content_id": text_id, "duration_s": 10}]}).json()["id"]
+    sched = sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl, "screens": ["lobby"]}).json()
+    cache = ContentCache(tmp_path / "cache")
+    now = time.time()
+
+    def row(uid: str, **refs) -> dict:  # noqa: ANN003
+        return {"uid": uid, "kind": "playlist", "status": "played", "content_id": text_id, "playlist_id": pl,
+                "schedule_id": sched["id"], "interrupt_id": None, "started_s": now - 20, "ended_s": now - 10,
+                "reason": "", **refs}
+    cache.record(row("on-air-when-deleted"))
+    assert sup.delete(f"/api/v1/signage/schedules/{sched['id']}").status_code in (200, 204)
+    cache.record(row("bad-beyond-repair", ended_s=now - 30))       # ends before it starts: 422 whatever its refs
+    cache.record(row("after-them", schedule_id=None))
+    server, thread, port = serve(env.app, 0)
+    try:
+        syncer = Syncer(client=ApiClient(base_url=f"http://127.0.0.1:{port}", token=token), screen="lobby",
+                        cache=cache, heartbeat_s=0.0)
+        syncer._unsent_offline = [(now - 1000 + i, now - 999 + i) for i in range(150)]
+        syncer.report_error("x" * 2000)
+        syncer.sync_once()
+        stored = {r["uid"]: r for r in sup.get("/api/v1/signage/screens/lobby/plays").json()}
+        assert set(stored) == {"on-air-when-deleted", "after-them"}, stored
+        assert stored["on-air-when-deleted"]["schedule_id"] is None
+        assert stored["on-air-when-deleted"]["content_id"] == text_id
+        assert cache.unsent() == (0, [])                  # nothing left to jam the next round
+        screen = sup.get("/api/v1/signage/screens").json()[0]
+        assert screen["last_heartbeat_s"] is not None and screen["last_heartbeat_s"] >= now - 1, screen
+        assert len(screen["status"]["offline_periods"]) == 50
+        # a later round: the next row goes straight through
+        cache.record(row("next-round", schedule_id=None))
+        syncer.sync_once()
+        assert "next-round" in {r["uid"] for r in sup.get("/api/v1/signage/screens/lobby/plays").json()}
+    finally:
+        server.should_exit = True
+        thread.join(10)
