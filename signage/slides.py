@@ -229,12 +229,29 @@ def interrupt_slide(title: str, body: str, *, size: tuple[int, int] = (1280, 720
     tfont = _font(max(28, h // 8), bold=True)
     d.text((w / 2, margin), title, font=tfont, fill=(255, 255, 255), anchor="ma")
     top = margin + int(h // 8 * 1.5)
-    for px in range(max(24, h // 10), 19, -2):
-        bfont = _font(px)
+
+    def attempt(px: int) -> tuple[bool, list[str]]:
         fits = int((h - top - margin) // (px * 1.4))
-        lines = wrap(body, bfont, w - 2 * margin, max_lines=max(1, fits))   # only what can show
-        if len(lines) <= fits:
-            break
+        lines = wrap(body, _font(px), w - 2 * margin, max_lines=max(1, fits))   # only what can show
+        return len(lines) <= fits, lines
+
+    # the largest even size from 20 px up to h/10 that fits, found by bisection (a notice must be
+    # quick to draw: a few wraps of one screenful, whatever the length of its text)
+    sizes = list(range(20, max(24, h // 10) + 1, 2))
+    lo, hi = 0, len(sizes) - 1
+    px = sizes[0]
+    ok, lines = attempt(px)
+    if ok:
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            fits, got = attempt(sizes[mid])
+            if fits:
+                lo = mid
+            else:
+                hi = mid - 1
+        px = sizes[lo]
+        ok, lines = attempt(px)
+    bfont = _font(px)
     y = top
     for line in lines:
         if y + px > h - margin:
