@@ -4,10 +4,11 @@ Its tones, :data:`TONES_HZ`, are what the tests listen for on the sink's monitor
 """
 from __future__ import annotations
 
+import array
+import math
+import sys
 import wave
 from pathlib import Path
-
-import numpy as np
 
 #: Two notes (E6, C6), each ``NOTE_MS`` long, decaying.
 TONES_HZ = (1318.5, 1046.5)
@@ -19,14 +20,16 @@ RATE_HZ = 48000
 PEAK = 0.5
 
 
-def chime_samples(*, rate_hz: int = RATE_HZ) -> np.ndarray:
-    """The chime as int16 mono samples."""
+def chime_samples(*, rate_hz: int = RATE_HZ) -> array.array:
+    """The chime as int16 mono samples (plain Python: a screen box has no numpy)."""
     n = int(rate_hz * NOTE_MS / 1000)
-    t = np.arange(n) / rate_hz
-    envelope = np.exp(-t * 6.0) * np.minimum(1.0, t / 0.005)    # 5 ms attack, no click
-    notes = [np.sin(2 * np.pi * f * t) * envelope for f in TONES_HZ]
-    tail = np.zeros(int(rate_hz * TAIL_MS / 1000))
-    return (np.concatenate([*notes, tail]) * PEAK * 32767).astype(np.int16)
+    envelope = [math.exp(-i / rate_hz * 6.0) * min(1.0, i / rate_hz / 0.005) for i in range(n)]   # 5 ms attack
+    out = array.array("h")
+    for f in TONES_HZ:
+        w = 2 * math.pi * f / rate_hz
+        out.extend(int(math.sin(w * i) * envelope[i] * PEAK * 32767) for i in range(n))
+    out.extend([0] * int(rate_hz * TAIL_MS / 1000))
+    return out
 
 
 def write_chime(path: Path, *, rate_hz: int = RATE_HZ) -> Path:
@@ -39,6 +42,9 @@ def write_chime(path: Path, *, rate_hz: int = RATE_HZ) -> Path:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate_hz)
-        w.writeframes(chime_samples(rate_hz=rate_hz).tobytes())
+        samples = chime_samples(rate_hz=rate_hz)
+        if sys.byteorder != "little":   # WAV is little-endian
+            samples.byteswap()
+        w.writeframes(samples.tobytes())
     tmp.replace(path)
     return path

@@ -60,6 +60,10 @@ class PlayerOptions:
     chime_path: Path | None = None
     #: Extra libVLC arguments (after the player's own), e.g. ("--vout=gl",).
     vlc_args: tuple[str, ...] = ()
+    #: Sound (videos' audio, the chime): True, False (muted: libVLC opens no audio output), or None:
+    #: only where the box has a sound device (:func:`sound_device`), so a box without one does not
+    #: flood the log with ALSA errors for every video.
+    audio: bool | None = None
     #: glibc malloc settings for the process (see :func:`tune_malloc`); None: glibc's default.
     malloc_arena_max: int | None = 2
     malloc_mmap_threshold: int | None = 256 * 1024
@@ -107,6 +111,21 @@ def tune_malloc(arena_max: int | None, mmap_threshold: int | None) -> bool:
     if mmap_threshold and not os.environ.get("MALLOC_MMAP_THRESHOLD_") and "mmap_threshold" not in tunables:
         done = bool(libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))) or done
     return done
+
+
+def sound_device() -> bool:
+    """Whether this box can play sound: a PulseAudio/PipeWire server (``PULSE_SERVER``, or the
+    user's runtime socket) or an ALSA sound card."""
+    if os.environ.get("PULSE_SERVER"):
+        return True
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and ((Path(runtime) / "pulse" / "native").exists() or (Path(runtime) / "pipewire-0").exists()):
+        return True
+    try:
+        cards = Path("/proc/asound/cards").read_text()
+    except OSError:
+        return False
+    return bool(cards.strip()) and "no soundcards" not in cards
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -200,9 +219,14 @@ class Player:
         self._ticker.pack(side="bottom", fill="x")
         root.update()
         self._vlc = vlc
+        audio = sound_device() if self.opt.audio is None else self.opt.audio
+        if not audio:
+            logger.info("screen %s: playing without sound (%s)", self.screen,
+                        "muted" if self.opt.audio is False else "no sound device")
         self._instance = vlc.Instance(["--quiet", "--no-video-title-show", "--no-osd", "--no-snapshot-preview",
                                           # not a desktop: no xdg-screensaver child per item
-                                          "--no-disable-screensaver", *self.opt.vlc_args])
+                                          "--no-disable-screensaver", *(() if audio else ("--no-audio",)),
+                                          *self.opt.vlc_args])
         self._mp = self._instance.media_player_new()
         self._mp.set_xwindow(self._video.winfo_id())
         self._mp.video_set_mouse_input(False)
@@ -210,7 +234,7 @@ class Player:
         ev = self._mp.event_manager()
         ev.event_attach(vlc.EventType.MediaPlayerVout, self._on_vout)
         self._chime_mp = None
-        if self.opt.chime_path is not None:
+        if self.opt.chime_path is not None and audio:
             self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
 
     def _on_vout(self, event: vlc_types.Event) -> None:   # called on a VLC thread
