@@ -289,6 +289,21 @@ def list_playlists(db: Session, user: Principal, site: str) -> list[PlaylistView
 
 # -- schedules ------------------------------------------------------------------------------------------
 
+def _check_screens_known(names: list[str], screens: tuple[ScreenRef, ...]) -> None:
+    """Refuse a schedule naming a screen not registered at its site (a typo would play nowhere,
+    silently). Groups may name screens still to come, so they are not checked.
+
+    Raises:
+        SignageError: ``unknown_screen`` with the positions of the unknown names in ``names``
+        (the request's ``screens``; the names themselves are not echoed).
+    """
+    known = {s.name for s in screens}
+    unknown = [i for i, n in enumerate(names) if n not in known]
+    if unknown:
+        raise SignageError("unknown_screen", f"{len(unknown)} of the schedule's screens are not registered at this "
+                           "site; register them first or choose registered ones", positions=unknown[:50])
+
+
 def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tuple[int, dict]:
     """Assign a playlist to screens and groups; ``raw`` is the entry's fields as the wire carries
     them (``signage.schedule.entry_from_dict``). Returns (id, stored fields).
@@ -301,6 +316,7 @@ def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tu
         site_id = visible_site(s, user, site).id
         current = site_schedule(s, site_id)
         entry = entry_from_dict({**raw, "id": 0})   # id 0 stands for the new schedule until it has one
+        _check_screens_known(list(raw.get("screens") or ()), site_screens(s, site_id))
         validate(Schedule(contents=current.contents, playlists=current.playlists,
                           entries=(*current.entries, entry)), screens=site_screens(s, site_id))
         wire = entry_to_dict(entry)
@@ -326,6 +342,7 @@ def update_schedule(engine: Engine, user: Principal, schedule_id: int, *, raw: d
         current = site_schedule(s, row.site_id)
         entry = entry_from_dict({**raw, "id": schedule_id})
         others = tuple(e for e in current.entries if e.id != schedule_id)
+        _check_screens_known(list(raw.get("screens") or ()), site_screens(s, row.site_id))
         validate(Schedule(contents=current.contents, playlists=current.playlists, entries=(*others, entry)),
                  screens=site_screens(s, row.site_id))
         wire = entry_to_dict(entry)

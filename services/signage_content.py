@@ -192,8 +192,10 @@ def check_image(path: Path) -> None:
 
 def check_content_name(name: str) -> str:
     """``name`` if it is a fit name for content; raise :class:`~domain.errors.Invalid` otherwise."""
-    if not name or len(name) > 200 or _NAME_BAD.search(name) or name.startswith(".") or ".." in name:
-        raise Invalid(f"content name {name!r}", "must be 1-200 characters without '/', '\\', '..', a leading '.' "
+    # no '/' or '\\', so a name is never a path: '..' is harmless inside one (a..b.png) and refused
+    # only as a name of its own (a leading '.')
+    if not name or len(name) > 200 or _NAME_BAD.search(name) or name.startswith("."):
+        raise Invalid(f"content name {name!r}", "must be 1-200 characters without '/', '\\', a leading '.' "
                       "or control characters", code="bad_content_name")
     return check_display_name("content name", name, max_chars=200)
 

@@ -439,3 +439,26 @@ def test_upload_holds_no_transaction_while_the_body_streams(app_env, media, db_u
         server.should_exit = True
         thread.join(10)
     assert answer["r"].status_code == 201, answer["r"].text
+
+
+def test_schedule_for_an_unknown_screen_is_refused_and_dots_inside_a_name_are_fine(app_env, media) -> None:  # noqa: ANN001
+    """Issue 24: a schedule naming a screen not registered at the site (a typo) was stored and
+    played nowhere; `a..b.png` was refused as a content name although it is no path."""
+    c, _, video, _, playlist = _setup(app_env, media)
+    body = {"site": "hall", "playlist_id": playlist["id"], "screens": ["lobby", "lobyy"]}
+    r = c.post("/api/v1/signage/schedules", json=body)
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "unknown_screen", r.text
+    assert r.json()["detail"]["positions"] == [1] and "lobyy" not in r.text
+    assert c.get("/api/v1/signage/schedules", params={"site": "hall"}).json() == []     # nothing stored
+    ok = c.post("/api/v1/signage/schedules", json={**body, "screens": ["lobby"]})
+    assert ok.status_code == 201, ok.text
+    r = c.put(f"/api/v1/signage/schedules/{ok.json()['id']}", json={**body, "screens": ["ghost"]})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "unknown_screen", r.text
+    # groups may name screens still to come
+    assert c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"], "groups": ["later"],
+                                                     "priority": 1}).status_code == 201
+    png = media["blue_png"].read_bytes()
+    r = c.post("/api/v1/signage/content", params={"site": "hall", "name": "a..b.png"}, content=png)
+    assert r.status_code == 201 and r.json()["name"] == "a..b.png", r.text
+    for name in ("../x", "..", "a/../b.png"):
+        assert c.post("/api/v1/signage/content", params={"site": "hall", "name": name}, content=png).status_code == 422
