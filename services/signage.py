@@ -395,7 +395,9 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
     return {"screen": screen.name, "display_name": screen.display_name, "groups": screen.groups or [], "site": site.name,
             "hall": site.title or site.name,
             "timezone": site_zone(site.timezone).key, "generated_s": now_s(), "schedule": wire,
-            "now_serving": serving_rows(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id)}
+            "now_serving": serving_rows(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id),
+            # staff asked for a screenshot then (services.signage_screenshots); None: no request open
+            "screenshot_requested_s": (screen.status or {}).get("screenshot_requested_s")}
 
 
 def serving_since(db: Session, user: Principal, name: str, since: int) -> dict | None:
@@ -466,7 +468,10 @@ def heartbeat(engine: Engine, user: Principal, name: str, *, playing: str, cache
         old = dict(screen.status or {})
         periods = [list(p) for p in (old.get("offline_periods") or [])] + [list(p) for p in offline_periods]
         screen.status = {"playing": playing, "cache_items": cache_items, "errors": errors[-20:],
-                         "offline_periods": periods[-50:]}
+                         "offline_periods": periods[-50:],
+                         # a screenshot staff asked for and the screen has not sent yet
+                         **({"screenshot_requested_s": old["screenshot_requested_s"]}
+                            if old.get("screenshot_requested_s") else {})}
         set_screen_alarm(s, screen.id, gone=False, at_s=screen.last_heartbeat_s)   # heard from again
 
 

@@ -187,9 +187,14 @@ class Player:
         #: pages of each laid-out text (file stem -> count); bounded
         self._text_pages: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._text_failed: set[str] = set()
+        #: time.monotonic() of the loop's last tick, and the window's place on the X screen
+        #: (x, y, width, height), kept by the loop for the screenshot (taken on the sync thread)
+        self._last_tick = time.monotonic()
+        self._geometry: tuple[int, int, int, int] | None = None
         if syncer is not None:
             syncer.on_change = self._wake.set
             syncer.status = lambda: self.stats.current
+            syncer.grab = self.screenshot
 
     # -- window and VLC --
     def _open(self) -> None:
@@ -387,7 +392,29 @@ class Player:
             self.syncer.report_error(f"content {content_id}: {reason}")
 
     # -- one tick --
+    def screenshot(self, *, max_width_px: int = 1280, quality: int = 80) -> tuple[bytes, dict]:
+        """What the public sees now: the player's window grabbed from the X server (any thread;
+        Pillow's own X connection), as JPEG at most ``max_width_px`` wide, and what the player says
+        it plays, how late its loop is (a freeze), and the content it skipped."""
+        import io
+
+        from PIL import ImageGrab
+
+        geom = self._geometry
+        if geom is None:
+            raise RuntimeError("the window is not open")
+        x, y, w, h = geom
+        img = ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=os.environ.get("DISPLAY") or None).convert("RGB")
+        if img.width > max_width_px:
+            img = img.resize((max_width_px, round(img.height * max_width_px / img.width)))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        late = max(0.0, time.monotonic() - self._last_tick - self.opt.tick_s)
+        skipped = [f"{cid}: {why}" for cid, why in list(self.stats.skipped.items())[-10:]]
+        return buf.getvalue(), {"playing": self.stats.current, "loop_late_s": round(late, 3), "skipped": skipped}
+
     def tick(self) -> NowPlaying:
+        self._last_tick = time.monotonic()
         self.reveal()
         self._refresh()
         now_s = self.clock()
@@ -579,6 +606,8 @@ class Player:
             while not stop.is_set():
                 self.tick()
                 self._tk.update()
+                root = self._tk
+                self._geometry = (root.winfo_rootx(), root.winfo_rooty(), root.winfo_width(), root.winfo_height())
                 self._wake.wait(self.opt.tick_s)
                 self._wake.clear()
         finally:

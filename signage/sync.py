@@ -89,6 +89,13 @@ class ApiClient:
     def heartbeat(self, screen: str, body: dict) -> None:
         self._call("POST", f"/api/v1/signage/screens/{screen}/heartbeat", json=body)
 
+    def screenshot(self, screen: str, data: bytes, *, content_type: str, taken_s: float, state: dict) -> None:
+        params = {"taken_s": taken_s, "playing": str(state.get("playing", ""))[:300],
+                  "loop_late_s": max(0.0, float(state.get("loop_late_s") or 0.0)),
+                  "skipped": [str(x)[:300] for x in (state.get("skipped") or [])][:20]}
+        self._call("POST", f"/api/v1/signage/screens/{screen}/screenshot", params=params, content=data,
+                   headers={"Content-Type": content_type})
+
 
 class ContentCache:
     """Files by SHA-256, the last manifest, and the proof-of-play journal, under ``root``."""
@@ -198,7 +205,7 @@ class Syncer:
     def __init__(self, *, client: ApiClient | None, screen: str, cache: ContentCache, poll_s: float = 1.0,
                  calls_poll_s: float = 0.25, heartbeat_s: float = 10.0, max_backoff_s: float = 5.0,
                  clock: Callable[[], float] = time.time, on_change: Callable[[], None] | None = None,
-                 status: Callable[[], str] | None = None) -> None:
+                 status: Callable[[], str] | None = None, screenshot_s: float = 60.0) -> None:
         self.client, self.screen, self.cache = client, screen, cache
         self.poll_s, self.calls_poll_s = poll_s, calls_poll_s
         self.heartbeat_s, self.max_backoff_s = heartbeat_s, max_backoff_s
@@ -216,6 +223,13 @@ class Syncer:
         self._last_heartbeat = 0.0
         self._unsent_offline: list[tuple[float, float]] = []
         self._errors: list[str] = []
+        #: The screen's picture of itself (set by the player): () -> (JPEG bytes, state), or None
+        #: (no window). Sent every ``screenshot_s`` and when staff ask for one (the manifest's
+        #: ``screenshot_requested_s``).
+        self.grab: Callable[[], tuple[bytes, dict]] | None = None
+        self.screenshot_s = screenshot_s
+        self._last_shot = float("-inf")       # time.monotonic() of the last one sent
+        self._answered_request: float | None = None
 
     def snapshot(self) -> tuple[dict | None, int]:
         with self._lock:
@@ -340,6 +354,27 @@ class Syncer:
                 self.send_heartbeat()
             except Refused as e:
                 logger.error("screen %s: the API refused the heartbeat: %s", self.screen, e)
+        requested = manifest.get("screenshot_requested_s")
+        if self.grab is not None and (time.monotonic() - self._last_shot >= self.screenshot_s
+                                      or (requested and requested != self._answered_request)):
+            try:
+                self.send_screenshot()
+                self._answered_request = requested
+            except Refused as e:
+                logger.error("screen %s: the API refused the screenshot: %s", self.screen, e)
+                self._answered_request = requested
+
+    def send_screenshot(self) -> None:
+        """Take the screen's picture and send it with what plays (Unreachable, Refused)."""
+        assert self.client is not None and self.grab is not None
+        self._last_shot = time.monotonic()
+        taken_s = self.clock()
+        try:
+            data, state = self.grab()
+        except Exception as e:   # no display to grab (yet): the next round tries again
+            logger.warning("screen %s: no screenshot: %s: %s", self.screen, e.__class__.__name__, e)
+            return
+        self.client.screenshot(self.screen, data, content_type="image/jpeg", taken_s=taken_s, state=state)
 
     def send_plays(self) -> None:
         """Send the journal's unsent rows in batches. A batch the API refuses as invalid (400/422)

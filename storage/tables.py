@@ -14,7 +14,20 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from domain.timezones import DEFAULT_TIMEZONE
@@ -394,6 +407,20 @@ class SignageScreen(Base):
     last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: The player's last report: what plays, cache state, offline periods it lived through.
     status: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SignageScreenshot(Base):
+    """The last picture a screen took of itself (migration 0150, issue 24): one row per screen,
+    replaced by the next; what the player said it played, and any skip or stall, in ``state``."""
+    __tablename__ = "signage_screenshots"
+    screen_id: Mapped[int] = mapped_column(ForeignKey("signage_screens.id", ondelete="CASCADE"), primary_key=True)
+    taken_s: Mapped[float] = mapped_column(Float)
+    received_s: Mapped[float] = mapped_column(Float)
+    content_type: Mapped[str] = mapped_column(String(30))
+    width_px: Mapped[int] = mapped_column(Integer)
+    height_px: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SignageContent(Base):

@@ -11,11 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, StoreDep, Supervisor, audit, require
 from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenEdit, ScreenPublic
 from domain.errors import TooLarge
-from services import names, signage, signage_preview
+from services import names, signage, signage_preview, signage_screenshots
 from services.accounts import Principal
 from services.catalog import visible_site
 
@@ -112,3 +113,51 @@ def report_plays(name: str, body: list[PlayIn], user: ScreenOnly, request: Reque
 def list_plays(name: str, user: Supervisor, db: ReadDb, since_s: float | None = None,
                limit: int = Query(1000, ge=1, le=10000)) -> list[PlayPublic]:
     return [PlayPublic.model_validate(r) for r in signage.list_plays(db, user, name, since_s=since_s, limit=limit)]
+
+
+@router.post("/{name}/screenshot", status_code=204,
+             openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
+async def put_screenshot(name: str, user: ScreenOnly, request: Request,
+                         taken_s: float = Query(..., ge=0, le=1e11),
+                         playing: str = Query("", max_length=300),
+                         loop_late_s: float = Query(0.0, ge=0, le=1e9, description="how long the loop had not run"),
+                         skipped: list[str] = Query([], max_length=20, description="content skipped lately, why")) -> Response:
+    """The screen's picture of itself (raw PNG or JPEG body, at most 4 MiB, counted as it comes:
+    413 past it), with what it plays and any skip or stall; replaces the one before."""
+    if any(len(x) > 300 for x in skipped):
+        raise TooLarge("skipped", "at most 300 characters each", code="too_long")
+    limit = signage_screenshots.MAX_SCREENSHOT_BYTES
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise TooLarge("screenshot", f"at most {limit // (1024 * 1024)} MiB", code="screenshot_too_large")
+    state = {"playing": playing, "loop_late_s": loop_late_s, "skipped": skipped}
+    await run_in_threadpool(signage_screenshots.put_screenshot, request.app.state.engine, user, name, bytes(buf),
+                            taken_s=taken_s, state=state)
+    return Response(status_code=204)
+
+
+@router.get("/{name}/screenshot")
+def screenshot_info(name: str, user: Supervisor, db: ReadDb) -> dict:
+    """When the screen's last picture was taken and received, its size, and what the player said
+    with it (``state``: ``playing``, ``loop_late_s``, ``skipped``); ``requested_s`` while a
+    request is open. 404 ``no_screenshot`` before the first."""
+    view, _ = signage_screenshots.screenshot(db, user, name)
+    return {"screen": view.screen, "taken_s": view.taken_s, "received_s": view.received_s,
+            "content_type": view.content_type, "width_px": view.width_px, "height_px": view.height_px,
+            "state": view.state, "requested_s": view.requested_s}
+
+
+@router.get("/{name}/screenshot.img", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
+def screenshot_image(name: str, user: Supervisor, db: ReadDb) -> Response:
+    """The screen's last picture of itself, as it sent it."""
+    view, data = signage_screenshots.screenshot(db, user, name)
+    return Response(data, media_type=view.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/{name}/screenshot/request", status_code=202)
+def request_screenshot(name: str, user: Supervisor, request: Request) -> dict:
+    """Ask the screen for a picture now: it sends one at its next manifest poll (about a second)."""
+    return {"requested_s": signage_screenshots.request_screenshot(request.app.state.engine, user, name)}

@@ -5,6 +5,7 @@ flowing (the deleted schedule's play row arrives without the gone reference and 
 on-disk journal)."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -73,32 +74,41 @@ def test_notice_shows_while_a_long_text_renders_and_a_deleted_schedule_does_not_
 
     try:
         wait_for(lambda: near(pixel(), slides.ANNOUNCE_BG, 12), 20, "the long announcement's first page")
-        # a new text of the same length: laid out and drawn again while the notice is posted
-        other = LONG[::-1]
-        assert sup.patch(f"/api/v1/signage/content/{text_id}", json={"body": other}).status_code == 200
-        drawn: list[float] = []
 
-        def watch() -> None:   # when the player put the notice up (Tk drawn), without a screenshot's delay
-            while not stop.is_set() and not drawn:
-                if player.stats.current.startswith("interrupt:"):
-                    drawn.append(time.monotonic())
-                time.sleep(0.02)
-        watcher = threading.Thread(target=watch)
-        t_post = time.monotonic()
-        watcher.start()
-        it = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "紧急通知",
-                                                                  "body": LONG[:5000]})   # a notice's longest
-        assert it.status_code == 201, it.text[:300]
-        wait_for(lambda: near(pixel(), slides.INTERRUPT_BG), 8, "the notice on screen")
-        took = time.monotonic() - t_post
-        watcher.join(5)
-        assert drawn, "the player never said it shows the notice"
-        print(f"notice: POST to drawn {drawn[0] - t_post:.2f} s, to seen in a screenshot {took:.2f} s, "
-              "while a 20,000-character text renders")
-        assert drawn[0] - t_post <= 2.0, drawn[0] - t_post
-        assert took <= 4.0, took    # a screenshot of the loaded box takes up to a second, and one may be under way
-        assert sup.post(f"/api/v1/signage/interrupts/{it.json()['id']}/clear").status_code == 200
-        wait_for(lambda: near(pixel(), slides.ANNOUNCE_BG, 12), 10, "the announcement back")
+        def notice(title: str) -> tuple[float, float]:
+            """POST a notice: (seconds to the player drawing it, to a screenshot showing it); then clear it."""
+            drawn: list[float] = []
+
+            def watch() -> None:   # when the player put the notice up (Tk drawn), without a screenshot's delay
+                while not stop.is_set() and not drawn:
+                    if player.stats.current == f"interrupt:{title}":
+                        drawn.append(time.monotonic())
+                    time.sleep(0.02)
+            watcher = threading.Thread(target=watch)
+            t_post = time.monotonic()
+            watcher.start()
+            it = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": title,
+                                                              "body": LONG[:5000]})   # a notice's longest
+            assert it.status_code == 201, it.text[:300]
+            wait_for(lambda: near(pixel(), slides.INTERRUPT_BG), 8, f"the notice {title} on screen")
+            seen = time.monotonic() - t_post
+            watcher.join(5)
+            assert drawn, "the player never said it shows the notice"
+            assert sup.post(f"/api/v1/signage/interrupts/{it.json()['id']}/clear").status_code == 200
+            wait_for(lambda: near(pixel(), slides.ANNOUNCE_BG, 12), 20, "the announcement back")
+            return drawn[0] - t_post, seen
+
+        # the same run's baseline: a notice while nothing else is being drawn
+        base_drawn, base_seen = notice("紧急通知")
+        # a new text of the same length: laid out and drawn again while the next notice is posted
+        assert sup.patch(f"/api/v1/signage/content/{text_id}", json={"body": LONG[::-1]}).status_code == 200
+        drawn_s, seen_s = notice("消防演练")
+        print(f"notice: POST to drawn {drawn_s:.2f} s (baseline {base_drawn:.2f}), to a screenshot {seen_s:.2f} s "
+              f"(baseline {base_seen:.2f}) while a 20,000-character text renders; load {os.getloadavg()[0]:.1f}")
+        # within 2 s; on a box so loaded that even the baseline notice is slow, at most 0.75 s beyond it:
+        # the text being drawn must not hold the notice up
+        assert drawn_s <= 2.0 or drawn_s <= base_drawn + 0.75, (drawn_s, base_drawn)
+        assert seen_s <= 4.0 or seen_s <= base_seen + 1.0, (seen_s, base_seen)   # a screenshot takes up to ~1 s
         pages = sorted(p.name for p in (cache.root / "slides").glob(f"text-{text_id}-*.png"))
         assert 1 <= len(pages) <= slides.MAX_TEXT_PAGES, pages      # one text's pages, within the budget
 
@@ -111,10 +121,11 @@ def test_notice_shows_while_a_long_text_renders_and_a_deleted_schedule_does_not_
             return sup.get("/api/v1/signage/screens/lobby/plays").json()
         # the text's row, ended by the delete, arrives without the gone schedule (before a new schedule
         # is made: SQLite may give the new one the deleted one's id)
-        wait_for(lambda: sum(r["content_id"] == text_id for r in plays()) == 2, 10, "the deleted schedule's row")
-        guide = [r for r in plays() if r["content_id"] == text_id]
-        assert guide[-1]["schedule_id"] is None and guide[-1]["ended_s"] >= t_deleted - 2, guide
-        assert guide[-1]["playlist_id"] == pl["id"], guide
+        def ended_by_the_delete() -> list[dict]:
+            return [r for r in plays() if r["content_id"] == text_id and r["ended_s"] >= t_deleted - 2]
+        wait_for(ended_by_the_delete, 10, "the deleted schedule's row")
+        [row] = ended_by_the_delete()
+        assert row["schedule_id"] is None and row["playlist_id"] == pl["id"], row
         pl2 = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "video",
                                                           "items": [{"content_id": green, "duration_s": 3600}]}).json()
         assert sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl2["id"],
@@ -125,6 +136,27 @@ def test_notice_shows_while_a_long_text_renders_and_a_deleted_schedule_does_not_
         wait_for(lambda: (sup.get("/api/v1/signage/screens").json()[0]["last_heartbeat_s"] or 0) > t_deleted + 1.5,
                  10, "heartbeats after the delete")
         assert sup.get("/api/v1/signage/screens").json()[0]["alarms"] == []
+
+        # the screen's own picture, on demand: what the public sees (the video) and what plays
+        asked = sup.post("/api/v1/signage/screens/lobby/screenshot/request")
+        assert asked.status_code == 202, asked.text
+        asked_s = asked.json()["requested_s"]
+
+        def fresh() -> bool:
+            r = sup.get("/api/v1/signage/screens/lobby/screenshot")
+            return r.status_code == 200 and r.json()["taken_s"] >= asked_s - 1 and r.json()["requested_s"] is None
+        wait_for(fresh, 10, "the screenshot asked for")
+        info = sup.get("/api/v1/signage/screens/lobby/screenshot").json()
+        assert info["state"]["playing"] == "playlist:green.mp4" and info["state"]["loop_late_s"] < 5, info
+        img = sup.get("/api/v1/signage/screens/lobby/screenshot.img")
+        assert img.headers["content-type"] == "image/jpeg"
+        import io
+
+        from PIL import Image
+        pic = Image.open(io.BytesIO(img.content)).convert("RGB")
+        assert pic.size == (info["width_px"], info["height_px"]) == (1280, 720)
+        assert near(pic.getpixel((640, 300)), GREEN), pic.getpixel((640, 300))          # the video, as on screen
+        assert near(pic.getpixel((640, 700)), slides.TICKER_BG, 30), pic.getpixel((640, 700))   # and the ticker
     finally:
         stop.set()
         for t in threads:
