@@ -462,3 +462,45 @@ def test_schedule_for_an_unknown_screen_is_refused_and_dots_inside_a_name_are_fi
     assert r.status_code == 201 and r.json()["name"] == "a..b.png", r.text
     for name in ("../x", "..", "a/../b.png"):
         assert c.post("/api/v1/signage/content", params={"site": "hall", "name": name}, content=png).status_code == 422
+
+
+def test_screenshot_rules(app_env, media) -> None:  # noqa: ANN001
+    """The screen's own picture: only the screen sends it, only a PNG or JPEG within the limits,
+    staff read it and ask for a new one (the manifest carries the request until it is answered)."""
+    import io
+
+    from PIL import Image
+
+    from services.signage_screenshots import MAX_SCREENSHOT_BYTES
+
+    env = app_env
+    c, screen_token, *_ = _setup(env, media)
+    screen = env.client(screen_token, console=False)
+    url = "/api/v1/signage/screens/lobby/screenshot"
+    assert c.get(url).status_code == 404 and c.get(url).json()["detail"]["code"] == "no_screenshot"
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 360), (0, 200, 0)).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    params = {"taken_s": 1_800_000_000, "playing": "playlist:red.mp4", "loop_late_s": 0.1, "skipped": ["3: corrupt"]}
+    assert c.post(url, params=params, content=jpeg).status_code == 403           # staff do not send pictures
+    assert screen.post(url, params=params, content=b"<svg onload=alert(1)>").status_code == 422
+    assert screen.post(url, params=params, content=b"\xff" * (MAX_SCREENSHOT_BYTES + 1)).status_code == 413
+    huge = io.BytesIO()
+    Image.new("L", (5000, 10)).save(huge, "PNG")
+    assert screen.post(url, params=params, content=huge.getvalue()).status_code == 422
+    asked = c.post(f"{url}/request")
+    assert asked.status_code == 202
+    assert screen.get("/api/v1/signage/screens/lobby/manifest").json()["screenshot_requested_s"] == asked.json()["requested_s"]
+    # a heartbeat meanwhile keeps the request open
+    assert screen.post("/api/v1/signage/screens/lobby/heartbeat", json={"playing": "x"}).status_code == 204
+    assert screen.get("/api/v1/signage/screens/lobby/manifest").json()["screenshot_requested_s"]
+    r = screen.post(url, params={**params, "taken_s": asked.json()["requested_s"] + 0.5}, content=jpeg)
+    assert r.status_code == 204, r.text
+    info = c.get(url).json()
+    assert (info["width_px"], info["height_px"], info["content_type"]) == (640, 360, "image/jpeg")
+    assert info["state"] == {"playing": "playlist:red.mp4", "loop_late_s": 0.1, "skipped": ["3: corrupt"]}
+    assert info["requested_s"] is None
+    assert screen.get("/api/v1/signage/screens/lobby/manifest").json()["screenshot_requested_s"] is None
+    img = c.get(f"{url}.img")
+    assert img.status_code == 200 and img.content == jpeg and img.headers["content-type"] == "image/jpeg"
+    assert screen.get(f"{url}.img").status_code == 403                        # staff read it, not the screen
