@@ -12,3 +12,8 @@ export const listPlays = (name, params) => get(`${screen(name)}/plays`, params)
 /** Proof of play per content item with totals; the CSV of it. */
 export const playsReport = (params) => get('/signage/plays/report', params)
 export const playsReportCsvUrl = (params) => apiUrl('/signage/plays/report', { ...params, format: 'csv' })
+/** The screen's own picture: when, its size, what the player said with it (404 before the first). */
+export const screenshotInfo = (name) => get(`${screen(name)}/screenshot`)
+export const screenshotImgUrl = (name) => apiUrl(`${screen(name)}/screenshot.img`)
+/** Ask the screen for a picture now (it sends one at its next manifest poll). */
+export const requestScreenshot = (name) => post(`${screen(name)}/screenshot/request`)
