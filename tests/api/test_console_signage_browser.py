@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -258,6 +259,30 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             expect(plays.first).to_contain_text("已跳过")
             expect(plays.first).to_contain_text("no picture after 3 s")
             expect(plays.nth(1)).to_contain_text("蓝色指引.png")
+            # -- the screen's own picture beside the preview: none yet; 立即截图 asks, the screen answers
+            expect(page.locator("#sg-screenshot")).to_contain_text("该屏幕尚未发来实拍画面")
+
+            def screen_answers() -> None:   # what the player does at its next manifest poll
+                import io
+
+                from PIL import Image
+                for _ in range(100):
+                    asked = screen_api.get(f"{V1}/screens/lobby/manifest").json().get("screenshot_requested_s")
+                    if asked:
+                        buf = io.BytesIO()
+                        Image.new("RGB", (640, 360), (0, 0, 230)).save(buf, "JPEG")
+                        screen_api.post(f"{V1}/screens/lobby/screenshot", content=buf.getvalue(), params={
+                            "taken_s": asked + 0.2, "playing": "playlist:蓝色指引.png", "loop_late_s": 7.5})
+                        return
+                    time.sleep(0.1)
+            answering = threading.Thread(target=screen_answers)
+            answering.start()
+            page.locator("#sg-screenshot-ask").click()
+            answering.join(20)
+            page.wait_for_function("() => { const i = document.querySelector('#sg-screenshot-img');"
+                                   " return i && i.complete && i.naturalWidth === 640; }")
+            expect(page.locator("#sg-screenshot")).to_contain_text("正在播放：排期节目：蓝色指引.png")
+            expect(page.locator("#sg-screenshot")).to_contain_text("画面可能卡住（8 秒未刷新）")
             page.screenshot(path=str(tmp_path / "signage-preview.png"), full_page=True)
             shoot(page, "signage-preview")
 
