@@ -10,6 +10,7 @@ tables into that model and stores what the model accepts. Content files: :mod:`s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -400,14 +401,26 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
             "screenshot_requested_s": (screen.status or {}).get("screenshot_requested_s")}
 
 
-def serving_since(db: Session, user: Principal, name: str, since: int) -> dict | None:
-    """``{cursor, now_serving}`` of the screen's site, or None while no event came since ``since``
-    (a primary-key lookup: screens poll several times a second)."""
+def notices_signature(db: Session, site_id: int) -> str:
+    """A short signature of the site's emergency notices in force now (an index lookup): it
+    changes when one starts, is cleared or expires."""
+    ids = sorted(db.scalars(select(SignageInterrupt.id).where(
+        SignageInterrupt.site_id == site_id, SignageInterrupt.cleared_s.is_(None), in_force(now_s()))))
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16] if ids else ""
+
+
+def serving_since(db: Session, user: Principal, name: str, since: int, notices: str | None = None) -> dict | None:
+    """``{cursor, now_serving, notices}`` of the screen's site, or None while no event came since
+    ``since`` and (when the screen sends ``notices``) the notices in force are still those
+    (:func:`notices_signature`): two index lookups, for screens polling several times a second.
+    A changed ``notices`` tells the player to fetch its manifest now, so an emergency notice
+    does not wait for the next manifest poll."""
     _screen, site = visible_screen(db, user, name)
     cursor = events_cursor(db, site_id=site.id)     # the site's own events: nothing of other sites shows
-    if cursor == since:
+    sig = notices_signature(db, site.id) if notices is not None else None
+    if cursor == since and (notices is None or notices == sig):
         return None
-    return {"cursor": cursor, "now_serving": serving_rows(db, site.id)}
+    return {"cursor": cursor, "now_serving": serving_rows(db, site.id), "notices": sig}
 
 
 @dataclass(frozen=True)

@@ -74,9 +74,13 @@ class ApiClient:
     def manifest(self, screen: str) -> dict:
         return self._call("GET", f"/api/v1/signage/screens/{screen}/manifest").json()
 
-    def serving(self, screen: str, *, since: int) -> dict | None:
-        """``{cursor, now_serving}`` if an event was recorded since cursor ``since``, else None."""
-        r = self._call("GET", f"/api/v1/signage/screens/{screen}/serving", fast=True, params={"since": since})
+    def serving(self, screen: str, *, since: int, notices: str | None = None) -> dict | None:
+        """``{cursor, now_serving, notices}`` if an event was recorded since cursor ``since`` or the
+        notices in force are no longer ``notices``, else None."""
+        params: dict[str, Any] = {"since": since}
+        if notices is not None:
+            params["notices"] = notices
+        r = self._call("GET", f"/api/v1/signage/screens/{screen}/serving", fast=True, params=params)
         return None if r.status_code == 204 else r.json()
 
     def download(self, url: str) -> bytes:
@@ -229,6 +233,10 @@ class Syncer:
         self.grab: Callable[[], tuple[bytes, dict]] | None = None
         self.screenshot_s = screenshot_s
         self._last_shot = float("-inf")       # time.monotonic() of the last one sent
+        #: The signature of the emergency notices in force, from the fast poll; a change wakes the
+        #: manifest loop at once (a notice need not wait for the next manifest poll).
+        self._notices = ""
+        self._poll_now = threading.Event()
         self._answered_request: float | None = None
 
     def snapshot(self) -> tuple[dict | None, int]:
@@ -257,12 +265,21 @@ class Syncer:
                 except Refused as e:
                     logger.error("screen %s: the API refused: %s", self.screen, e)
                     backoff = min(self.max_backoff_s * 6, backoff * 2)
-                stop.wait(backoff)
+                self._pause(stop, backoff)
         finally:
             if calls is not None:
                 calls.join(5)
             if self.client is not None:
                 self.client.close()
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds``, less when ``stop`` is set or the fast poll saw the notices change."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._poll_now.wait(min(left, 0.1)):
+                break
+        self._poll_now.clear()
 
     def _calls_loop(self, stop: threading.Event) -> None:
         """Every ``calls_poll_s``: anything new since the cursor? Then the new now-serving rows
@@ -272,13 +289,17 @@ class Syncer:
         while not stop.wait(wait_s):
             sent = time.monotonic()
             try:
-                got = self.client.serving(self.screen, since=self._cursor)
+                got = self.client.serving(self.screen, since=self._cursor, notices=self._notices)
                 wait_s = self.calls_poll_s
             except (Unreachable, Refused) as e:
                 logger.debug("screen %s: serving poll failed: %s", self.screen, e)
                 wait_s = min(self.max_backoff_s, wait_s * 2)
                 continue
             if got is not None:
+                notices = got.get("notices")
+                if notices is not None and notices != self._notices:
+                    self._notices = notices
+                    self._poll_now.set()      # a notice started, was cleared or expired: the manifest now
                 self._apply_serving(int(got["cursor"]), got["now_serving"], sent=sent)
 
     def _apply_serving(self, cursor: int, rows: list, *, sent: float) -> None:

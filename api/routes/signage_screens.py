@@ -70,10 +70,12 @@ def manifest(name: str, user: ScreenOrStaff, db: ReadDb) -> dict:
 
 @router.get("/{name}/serving", responses={204: {"description": "nothing new since ``since``"}})
 def serving(name: str, user: ScreenOrStaff, db: ReadDb,
-            since: int = Query(0, ge=0, le=2**63 - 1, description="``cursor`` of the previous answer")) -> Response:
+            since: int = Query(0, ge=0, le=2**63 - 1, description="``cursor`` of the previous answer"),
+            notices: str | None = Query(None, max_length=64, description="``notices`` of the previous answer")) -> Response:
     """What the site's counters serve, for a screen polling several times a second: 204 while
-    no event was recorded since ``since`` (a primary-key lookup), else ``{cursor, now_serving}``."""
-    news = signage.serving_since(db, user, name, since)
+    no event was recorded since ``since`` (a primary-key lookup) and the emergency notices in
+    force are still ``notices`` (when sent), else ``{cursor, now_serving, notices}``."""
+    news = signage.serving_since(db, user, name, since, notices)
     return Response(status_code=204) if news is None else JSONResponse(news)
 
 

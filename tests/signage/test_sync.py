@@ -135,3 +135,35 @@ def test_refused_play_rows_neither_jam_the_journal_nor_the_heartbeats(app_env, t
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_notice_does_not_wait_for_the_manifest_poll(app_env, tmp_path: Path) -> None:  # noqa: ANN001
+    """The fast poll (every 0.1 s here) sees the notices in force change and fetches the manifest
+    at once: a notice started and cleared reaches the player in well under the 30 s manifest poll."""
+    env = app_env
+    sup = env.client(env.make_user("supervisor"))
+    token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"}).json()["token"]
+    server, thread, port = serve(env.app, 0)
+    syncer = Syncer(client=ApiClient(base_url=f"http://127.0.0.1:{port}", token=token), screen="lobby",
+                    cache=ContentCache(tmp_path / "cache"), poll_s=30.0, calls_poll_s=0.1, heartbeat_s=60.0)
+    stop = threading.Event()
+    t = threading.Thread(target=syncer.run, args=(stop,))
+    t.start()
+
+    def notices() -> list[str]:
+        return [i["title"] for i in ((syncer.snapshot()[0] or {}).get("schedule") or {}).get("interrupts", [])]
+    try:
+        wait_for(lambda: syncer.snapshot()[0] is not None, 10, "first manifest")
+        time.sleep(0.5)                      # past the first fast answers
+        t0 = time.monotonic()
+        it = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "紧急通知", "body": "请有序离场"}).json()
+        took = wait_for(lambda: notices() == ["紧急通知"], 10, "the notice in the manifest")
+        print(f"notice reached the player's manifest {time.monotonic() - t0:.2f} s after its POST (manifest poll 30 s)")
+        assert took < 10
+        sup.post(f"/api/v1/signage/interrupts/{it['id']}/clear")
+        wait_for(lambda: notices() == [], 10, "the notice gone")
+    finally:
+        stop.set()
+        t.join(10)
+        server.should_exit = True
+        thread.join(10)
