@@ -428,11 +428,13 @@ class Player:
                 assert np.content is not None  # only content images are read from the cache
                 self._skip(np.content.id, f"corrupt: {e}")
             except Pending:
-                if self._display_key is not None:   # what is on screen stays until the page is drawn
+                # what is on screen stays until the page is drawn, unless it is a notice (cleared:
+                # it must go at once) or nothing: the board meanwhile
+                if self._display_key is not None and self._display_key[0][0] != "interrupt":
                     self._check_health(np)
                     self._update_ticker()
                     return np
-                np = NowPlaying("default")           # nothing on screen yet: the board meanwhile
+                np = NowPlaying("default")
                 path, kind, extra = self._visual(np, local)
                 break
         key = (np.key, extra)
