@@ -78,9 +78,22 @@ def invalid(loc: list[str], msg: str) -> JSONResponse:
     return JSONResponse({"detail": [{**item, "message": field_error(item)}]}, status_code=422)
 
 
+#: What a field error may say: never the ``input`` it refused (a 5 MB body must not come back,
+#: nor a password in a log of answers) nor ``ctx`` values (they can quote the input; issue 18).
+FIELD_ERROR_KEYS = ("loc", "msg", "type")
+
+
 def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error)."""
-    return [{**e, "message": field_error(e)} for e in _finite(errors)]
+    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error),
+    without the input or context values; ``msg`` cut to 300 characters."""
+    out = []
+    for e in errors:
+        message = field_error(_finite(e))
+        item = {k: e[k] for k in FIELD_ERROR_KEYS if k in e}
+        item["loc"] = [str(p)[:100] if not isinstance(p, int) else p for p in item.get("loc", ())]
+        item["msg"] = str(item.get("msg", ""))[:300]
+        out.append({**item, "message": message})
+    return out
 
 
 def _finite(value: Any) -> Any:

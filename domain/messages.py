@@ -91,6 +91,7 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "agent_binding": "采集端令牌只能写入其绑定窗口的数据",
     "chunk_mismatch": "录音片段与其声明的校验值、大小或格式不符，已拒绝",
     "chunk_too_large": "录音片段过大",
+    "body_too_large": "提交的内容过大，超过此操作的上限",
     "bad_play_ref": "播放记录引用了不存在或其他服务点的内容",
     "image_too_large": "图片尺寸过大，请缩小后再上传",
     "EvidenceProtected": "录音证据只能由保存期限清理删除",
