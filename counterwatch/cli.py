@@ -55,10 +55,10 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 
 
 for command in (analysis.model, analysis.analyze,
-                catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, catalog.catalog,
+                catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, users.events, catalog.catalog,
                 record.record, services.worker, services.up, services.api,
                 queries.search, queries.flags, queries.status, queries.show,
-                ops.verify, ops.retention, ops.hold, ops.db,
+                ops.verify, ops.retention, ops.hold, ops.db, ops.alarm,
                 signage.signage):
     cli.add_command(command)
 
