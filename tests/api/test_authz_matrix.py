@@ -2,8 +2,9 @@
 
 Every operation is called by every kind of principal: nobody, a forged token, an admin, a
 supervisor and a viewer of site ``hall``, a screen of ``hall``, the capture agent of
-``hall/c1`` and the event source (queue and rating system) of ``hall``; every reading operation with a ``site`` query parameter is called once more
-asking for the other site (``annex``); required query parameters get example values
+``hall/c1`` and the event source (queue and rating system) of ``hall``; every reading
+operation with a ``site`` query parameter is called once more asking for the other site
+(``annex``); required query parameters get example values
 (:data:`EXAMPLES`). Each answer is classed ``401``, ``403``/``404`` (refused) or ``pass`` (the
 gate let it through: 2xx, or 404/409/422 about the request itself), and the whole table must
 equal the one in ``authz_matrix.txt`` beside this file, which is the reviewed promise. A new
