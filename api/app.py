@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from api import edge, errors, ops
+from api import edge, errors, limits, ops
 from api.routes import (
     admin,
     agent,
@@ -76,6 +76,8 @@ def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None 
         api.include_router(r)
     app.include_router(api)
     ops.install(app, engine=engine)     # /readyz, /metrics, request latency
+    # Body limits before anything reads a body: authentication, JSON parsing, routes (issue 18).
+    app.add_middleware(limits.BodyLimit)
     # Last added, so outermost: proxies, CSRF and the security headers wrap everything.
     app.add_middleware(edge.Edge, trusted_proxies=edge.parse_proxies(trusted_proxies))
 

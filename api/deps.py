@@ -126,3 +126,11 @@ def audit(request: Request, user: Principal | None, *, action: str, target: str 
 def filters_detail(**values: object) -> str:
     """The filters of a listing or search as ``k=v`` pairs for its audit row (unset ones left out)."""
     return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items() if v is not None)[:2000]
+
+
+def scope_target(user: Principal, site: str | None = None) -> str:
+    """The audit target of a read over sites: ``site:NAME`` for one site (asked for, or the
+    user's only one), else ``sites:all`` (so a site's admin finds the reads of its site)."""
+    if site:
+        return f"site:{site}"
+    return f"site:{user.sites[0]}" if len(user.sites) == 1 else "sites:all"

@@ -13,10 +13,12 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
     Conflict,
@@ -78,9 +80,22 @@ def invalid(loc: list[str], msg: str) -> JSONResponse:
     return JSONResponse({"detail": [{**item, "message": field_error(item)}]}, status_code=422)
 
 
+#: What a field error may say: never the ``input`` it refused (a 5 MB body must not come back,
+#: nor a password in a log of answers) nor ``ctx`` values (they can quote the input; issue 18).
+FIELD_ERROR_KEYS = ("loc", "msg", "type")
+
+
 def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error)."""
-    return [{**e, "message": field_error(e)} for e in _finite(errors)]
+    """FastAPI's field errors, each with its Chinese ``message`` (domain.messages.field_error),
+    without the input or context values; ``msg`` cut to 300 characters."""
+    out = []
+    for e in errors:
+        message = field_error(_finite(e))
+        item = {k: e[k] for k in FIELD_ERROR_KEYS if k in e}
+        item["loc"] = [str(p)[:100] if not isinstance(p, int) else p for p in item.get("loc", ())]
+        item["msg"] = str(item.get("msg", ""))[:300]
+        out.append({**item, "message": message})
+    return out
 
 
 def _finite(value: Any) -> Any:
@@ -130,6 +145,15 @@ def install(app: FastAPI) -> None:
         return invalid(["body"], f"invalid value: {str(exc.orig).splitlines()[0][:200]}")
 
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # FastAPI answers a body it cannot parse (not UTF-8, not JSON) with a bare 400; say it as
+        # the 422 every other bad body gets (found by the fuzzer, issue 18).
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            return invalid(["body"], "the request body is not valid JSON in UTF-8")
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DataError, bad_value)
     app.add_exception_handler(RequestValidationError, bad_request)
@@ -157,9 +181,22 @@ ERROR_SCHEMA = {
 }
 
 
+#: Answers any operation may give (issue 18: the description lists every status the API
+#: answers, which the fuzzer checks): (status, why). 409 only for changes.
+COMMON_ERRORS = (
+    ("401", "no token, or an invalid or expired one"),
+    ("403", "refused: the caller's role, sites or binding do not allow it"),
+    ("404", "not found, or not visible to the caller"),
+    ("409", "conflicts with what is stored"),
+    ("413", "the request body is over this route's limit (api.limits)"),
+    ("503", "the database is unavailable; try again shortly"),
+)
+
+
 def document(app: FastAPI) -> None:
     """Say in the OpenAPI description what error bodies look like: a 422 is either FastAPI's
-    list of field errors or a domain error; every other error status a domain error."""
+    list of field errors or a domain error; every other error status a domain error; and the
+    statuses every operation may answer (:data:`COMMON_ERRORS`)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -169,8 +206,15 @@ def document(app: FastAPI) -> None:
         schema.setdefault("components", {}).setdefault("schemas", {})["DomainError"] = ERROR_SCHEMA
         ref = {"$ref": "#/components/schemas/DomainError"}
         for path in schema.get("paths", {}).values():
-            for op in path.values():
-                responses = op.get("responses", {})
+            for method, op in path.items():
+                responses = op.setdefault("responses", {})
+                for status, why in COMMON_ERRORS:
+                    if status == "409" and method == "get":
+                        continue
+                    responses.setdefault(status, {"description": why})
+                    responses[status].setdefault("content", {"application/json": {"schema": ref}})
+                if "422" not in responses:
+                    responses["422"] = {"description": "a value the operation cannot take"}
                 invalid = responses.get("422")
                 if invalid is not None:
                     content = invalid.setdefault("content", {}).setdefault("application/json", {})

@@ -21,10 +21,10 @@ cli = root_group(prog_name="counterwatch", doc="""counterwatch: record service c
     """)
 
 for command in (analysis.model, analysis.analyze,
-                catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, catalog.catalog,
+                catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, users.events, catalog.catalog,
                 record.record, services.worker, services.up, services.api,
                 queries.search, queries.flags, queries.status, queries.show,
-                ops.verify, ops.retention, ops.hold, ops.db,
+                ops.verify, ops.retention, ops.hold, ops.db, ops.alarm,
                 signage.signage):
     cli.add_command(command)
 

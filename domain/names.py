@@ -10,6 +10,10 @@ _SESSION = re.compile(r"^[0-9a-f]{32}$")
 #: The pattern of a site or counter name, for request validation and key parsing.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
 SESSION_PATTERN = r"[0-9a-f]{32}"
+#: A queue ticket as the screens show it (A012, B-7, 1024): letters, digits and '-', nothing a
+#: screen could read as markup (issue 18).
+TICKET_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]{0,19}"
+_TICKET = re.compile(f"^{TICKET_PATTERN}$")
 
 
 class BadName(Invalid):
@@ -35,4 +39,23 @@ def check_session(value: str) -> str:
     """Return ``value`` if it is a recording session id (32 hex digits); raise :class:`BadName`."""
     if not isinstance(value, str) or not _SESSION.match(value):
         raise BadName("session", str(value))
+    return value
+
+
+class BadTicket(BadName):
+    """A queue ticket a screen could show as something else (markup, hidden characters)."""
+
+    code = "bad_ticket"
+
+    def __init__(self, value: str) -> None:
+        Invalid.__init__(self, f"ticket {value[:40]!r}", "is not allowed: use 1-20 letters, digits or '-', starting "
+                         "with a letter or digit (e.g. A012)", field="ticket")
+        self.field = "ticket"
+        self.value = value
+
+
+def check_ticket(value: str) -> str:
+    """Return ``value`` if it is a queue ticket (:data:`TICKET_PATTERN`); raise :class:`BadTicket`."""
+    if not isinstance(value, str) or not _TICKET.match(value):
+        raise BadTicket(str(value))
     return value

@@ -35,16 +35,17 @@ RATING_WINDOW_S = 60.0
 
 # -- people and machines -------------------------------------------------------------------------
 
-Role = Literal["admin", "supervisor", "viewer", "agent", "screen"]
+#: ``events``: a queue or rating system's event source, bound to a site or one counter (issue 18).
+Role = Literal["admin", "supervisor", "viewer", "agent", "screen", "events"]
 ROLES: tuple[str, ...] = get_args(Role)
 PEOPLE = ("admin", "supervisor", "viewer")
-MACHINES = ("agent", "screen")
+MACHINES = ("agent", "screen", "events")
 #: Roles that review flags, answer complaints and listen live.
 REVIEWERS = ("admin", "supervisor")
 #: Machine users' names start with these (``agent:hall/c1``, ``screen:lobby``): reserved, never a person's.
-MACHINE_NAME_PREFIXES = ("agent:", "screen:")
+MACHINE_NAME_PREFIXES = ("agent:", "screen:", "events:")
 #: Roles that must be limited to named sites.
-SITE_BOUND_ROLES = ("supervisor", "viewer", "screen")
+SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events")
 
 # -- health ---------------------------------------------------------------------------------------
 
@@ -55,6 +56,8 @@ AlarmKind = Literal["silent-microphone", "agent-gone", "spool-near-quota", "spoo
 ALARM_KINDS: tuple[str, ...] = get_args(AlarmKind)
 #: Alarms raised from an agent's own heartbeat status (the status of the same name).
 HEARTBEAT_ALARMS = ("spool-full", "spool-near-quota", "store-unreachable")
+#: Alarms only a person clears (issue 18): the agent whose upload raised it cannot.
+PERSON_CLEARED_ALARMS = ("chunk-conflict",)
 
 # -- findings and their review ----------------------------------------------------------------------
 
@@ -121,7 +124,8 @@ LABELS: dict[str, dict[str, str]] = {
                  "mono": "单声道"},
     "event_kind": {"queue_call": "叫号", "rating": "评价", "pause": "暂停服务", "resume": "恢复服务"},
     "rating": {lv: lv for lv in RATING_LEVELS},
-    "role": {"admin": "管理员", "supervisor": "督导员", "viewer": "查看员", "agent": "采集端", "screen": "信息屏"},
+    "role": {"admin": "管理员", "supervisor": "督导员", "viewer": "查看员", "agent": "采集端", "screen": "信息屏",
+             "events": "叫号评价系统"},
     "agent_status": {"ok": "正常", "spool-near-quota": "缓存将满", "spool-full": "缓存已满",
                      "store-unreachable": "存储不可达"},
     "alarm": {"silent-microphone": "麦克风无声", "agent-gone": "采集端离线", "spool-near-quota": "缓存将满",
@@ -153,7 +157,10 @@ LABELS: dict[str, dict[str, str]] = {
                      "content.text": "编写文字公告", "content.edit": "修改素材", "content.delete": "删除素材",
                      "playlist.create": "新建播放列表", "playlist.replace": "修改播放列表", "playlist.delete": "删除播放列表",
                      "schedule.create": "新建排期", "schedule.replace": "修改排期", "schedule.delete": "删除排期",
-                     "interrupt.create": "发布紧急通知", "interrupt.clear": "解除紧急通知"},
+                     "interrupt.create": "发布紧急通知", "interrupt.clear": "解除紧急通知",
+                     "complaint.list": "查看投诉列表", "complaint.history": "查看投诉修改记录",
+                     "report.view": "查看报表", "counters.view": "查看窗口状态", "audit.export": "导出审计日志",
+                     "alarm.clear": "人工解除告警"},
 
 }
 

@@ -12,8 +12,20 @@ export COUNTERWATCH_DATA=$DATA
 $CW up --data "$DATA" &
 UP=$!
 trap 'kill -INT $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
-for _ in $(seq 60); do [ -f "$DATA/stack.json" ] && break; sleep 0.5; done
-[ -f "$DATA/stack.json" ] || { echo "the stack did not start" >&2; exit 1; }
+# Wait for the API to answer, not for a file: stack.json is written before the API listens
+# (issue 18). Up to 180 s: a first start on a cold machine loads the speech model too.
+api_url() { .venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' "$DATA/stack.json" 2>/dev/null; }
+ready=
+for _ in $(seq 360); do
+  kill -0 $UP 2>/dev/null || { echo "the stack stopped while starting (see the messages above)" >&2; exit 1; }
+  URL=$(api_url || true)
+  if [ -n "$URL" ] && .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/healthz", timeout=2)' "$URL" 2>/dev/null; then
+    ready=1; break
+  fi
+  sleep 0.5
+done
+[ -n "$ready" ] || { echo "the stack's API did not answer within 180 s" >&2; exit 1; }
+echo "the stack is up: API $URL"
 
 $CW counter add window-1 --channels staff,customer
 $CW counter add window-2 --channels mono
@@ -25,7 +37,7 @@ wait $A
 $CW show --wait 120
 PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
 COUNTERWATCH_USER_PASSWORD=$PASSWORD $CW user add admin --role admin --password >/dev/null 2>&1
-API=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' "$DATA/stack.json")
+API=$URL
 echo
 echo "Web console: $API/   user admin, password $PASSWORD (set just now; change it with"
 echo "  $CW user add admin --role admin --password)"

@@ -20,10 +20,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from domain.errors import Invalid, NotFound
 from domain.timezones import local_time
-from domain.vocab import UNINTELLIGIBLE_MIN, UNINTELLIGIBLE_SHARE, UNINTELLIGIBLE_WINDOW_S
+from domain.vocab import PERSON_CLEARED_ALARMS, UNINTELLIGIBLE_MIN, UNINTELLIGIBLE_SHARE, UNINTELLIGIBLE_WINDOW_S
+from services.accounts import Principal
 from storage.engine import read_session, write_session
-from storage.tables import Alarm, Counter, Interaction, SignageScreen, Site, now_s
+from storage.tables import Alarm, Counter, Interaction, RecordingSession, SignageScreen, Site, now_s
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,15 @@ def evaluate_unintelligible(s: Session, counter_id: int, *, now: float, options:
                       f"not assessable ({share:.0%}); check the microphone")
 
 
+def _ended_cleanly(s: Session, counter_id: int, last_heartbeat_s: float, gone_after_s: float) -> bool:
+    """The counter's newest recording session was ended by its agent (``/end``) around its last
+    heartbeat: the agent stopped on purpose (a file source that reached its end), not gone
+    (issue 18)."""
+    ended = s.scalar(select(RecordingSession.ended_s).where(RecordingSession.counter_id == counter_id)
+                     .order_by(RecordingSession.wall_start_s.desc()).limit(1))
+    return ended is not None and ended >= last_heartbeat_s - gone_after_s
+
+
 def evaluate(engine: Engine, options: AlarmOptions = AlarmOptions(), *, now: float | None = None) -> list[OpenAlarm]:
     """Raise or clear the silence alarms of every counter and screen; return the open alarms."""
     now = now or now_s()
@@ -114,7 +125,8 @@ def evaluate(engine: Engine, options: AlarmOptions = AlarmOptions(), *, now: flo
         # no open alarm and raise it twice, nor deadlock (SQLite serialises writers anyway).
         for c, zone in s.execute(select(Counter, Site.timezone).join(Site, Counter.site_id == Site.id)
                                  .order_by(Counter.id).with_for_update(of=Counter)):
-            gone = c.last_heartbeat_s is not None and now - c.last_heartbeat_s > options.gone_after_s
+            gone = (c.last_heartbeat_s is not None and now - c.last_heartbeat_s > options.gone_after_s
+                    and not _ended_cleanly(s, c.id, c.last_heartbeat_s, options.gone_after_s))
             set_counter_alarm(s, c.id, "agent-gone", gone, now, f"no heartbeat for {now - (c.last_heartbeat_s or now):.0f} s")
             open_now = lo <= local_time(now, zone).hour < hi
             silent = (open_now and not gone and not c.paused and c.last_loud_s is not None
@@ -138,3 +150,47 @@ def open_alarms(engine: Engine) -> list[OpenAlarm]:
                             .join(Site, Site.id == SignageScreen.site_id)
                             .where(Alarm.cleared_s.is_(None)).order_by(Site.name, SignageScreen.name, Alarm.kind))
         return counters + [(f"{site}/screen:{name}", kind, detail) for site, name, kind, detail in screens]
+
+
+class AlarmNotOpen(NotFound):
+    code = "alarm_not_found"
+
+    def __init__(self, where: str, kind: str) -> None:
+        super().__init__(f"alarm {kind} of {where}", "is not open", kind=kind)
+
+
+class AlarmNotClearable(Invalid):
+    code = "alarm_not_clearable"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"alarm {kind}", f"clears itself; a person clears only {', '.join(PERSON_CLEARED_ALARMS)}",
+                         kind=kind)
+
+
+def clear_by_person(engine: Engine, *, counter_id: int, kind: str, user: Principal | None, note: str,
+                    client: str = "", actor: str = "") -> None:
+    """A person clears the counter's open alarm ``kind`` (one of :data:`PERSON_CLEARED_ALARMS`),
+    with a note saying what was checked; audited ``alarm.clear`` in the same transaction.
+    ``user``: the person (None: the operator CLI, named by ``actor``).
+
+    Raises:
+        AlarmNotClearable; CounterNotFound (or not of the user's sites); AlarmNotOpen.
+    """
+    from services import audit
+    from services.catalog import CounterNotFound
+
+    if kind not in PERSON_CLEARED_ALARMS:
+        raise AlarmNotClearable(kind)
+    with write_session(engine) as s:
+        row = s.execute(select(Counter.id, Site.name).join(Site, Counter.site_id == Site.id)
+                        .where(Counter.id == counter_id).with_for_update(of=Counter)).first()
+        if row is None or (user is not None and not user.can_see(row[1])):
+            raise CounterNotFound(counter_id)
+        open_ = s.scalar(select(Alarm.id).where(Alarm.counter_id == counter_id, Alarm.kind == kind,
+                                                Alarm.cleared_s.is_(None)))
+        if open_ is None:
+            raise AlarmNotOpen(f"counter #{counter_id}", kind)
+        set_counter_alarm(s, counter_id, kind, False, now_s(), "")
+        audit.append(s, user_id=user.id if user else None, user_name=user.name if user else actor,
+                     action="alarm.clear", target=f"counter:{counter_id}",
+                     client=client, detail=f"{kind}: {note}"[:2000])

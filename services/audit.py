@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, cast, func, literal, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -65,8 +65,31 @@ def record(engine: Engine, user: Principal | None, *, action: str, target: str =
                action=action, target=target, client=client, detail=detail)
 
 
-def _query(*, action: str | None, since_s: float | None, until_s: float | None, user: str | None):  # noqa: ANN202
+def _targets_of(sites: tuple[str, ...]):  # noqa: ANN202
+    """A condition: the row's target is a recording, counter, flag, complaint or site of ``sites``."""
+    site_ids = select(Site.id).where(Site.name.in_(sites))
+    counters = select(Counter.id).where(Counter.site_id.in_(site_ids))
+    interactions = select(Interaction.id).where(Interaction.counter_id.in_(counters))
+
+    def ref(kind: str, column):  # noqa: ANN001, ANN202
+        return literal(f"{kind}:") + cast(column, String)
+
+    return or_(
+        AuditLog.target.in_(select(ref("interaction", Interaction.id)).where(Interaction.id.in_(interactions))),
+        AuditLog.target.in_(select(ref("counter", Counter.id)).where(Counter.id.in_(counters))),
+        AuditLog.target.in_(select(ref("flag", Flag.id)).where(Flag.interaction_id.in_(interactions))),
+        AuditLog.target.in_(select(ref("complaint", Complaint.id)).where(Complaint.site_id.in_(site_ids))),
+        AuditLog.target.in_([f"site:{s}" for s in sites]),
+    )
+
+
+def _query(*, action: str | None, since_s: float | None, until_s: float | None, user: str | None,  # noqa: ANN202
+           sites: tuple[str, ...] = (), target: str | None = None):  # noqa: ANN202 - a Select
     q = select(AuditLog)
+    if sites:       # a site's admin: only rows about that site's recordings, counters, complaints
+        q = q.where(_targets_of(sites))
+    if target:
+        q = q.where(AuditLog.target == target)
     if action:
         q = q.where(AuditLog.action == action)
     if since_s is not None:
@@ -79,9 +102,10 @@ def _query(*, action: str | None, since_s: float | None, until_s: float | None, 
 
 
 def rows(db: Session, *, action: str | None = None, since_s: float | None = None, until_s: float | None = None,
-         user: str | None = None, offset: int = 0, limit: int = 200) -> list[AuditLog]:
-    """Audit rows, newest first."""
-    q = _query(action=action, since_s=since_s, until_s=until_s, user=user)
+         user: str | None = None, offset: int = 0, limit: int = 200, sites: tuple[str, ...] = (),
+         target: str | None = None) -> list[AuditLog]:
+    """Audit rows, newest first (``sites``: only those about these sites; ``target``: about it)."""
+    q = _query(action=action, since_s=since_s, until_s=until_s, user=user, sites=sites, target=target)
     return list(db.scalars(q.order_by(AuditLog.id.desc()).offset(offset).limit(limit)))
 
 
@@ -133,12 +157,16 @@ def _target_sites(db: Session, targets: list[str]) -> dict[str, tuple[str, str]]
 
 
 def page(db: Session, *, action: str | None = None, since_s: float | None = None, until_s: float | None = None,
-         user: str | None = None, offset: int = 0, limit: int = 200) -> AuditPage:
+         user: str | None = None, offset: int = 0, limit: int = 200, sites: tuple[str, ...] = (),
+         target: str | None = None) -> AuditPage:
     """Audit rows newest first with the total, each with its target's site and its time in that
-    site's zone (the default zone where the target has no site: a login)."""
-    q = _query(action=action, since_s=since_s, until_s=until_s, user=user)
+    site's zone (the default zone where the target has no site: a login). ``sites``: only rows
+    about these sites (a site's admin; empty: all); ``target``: only rows about it
+    (``interaction:42``)."""
+    q = _query(action=action, since_s=since_s, until_s=until_s, user=user, sites=sites, target=target)
     total = db.execute(select(func.count()).select_from(q.with_only_columns(AuditLog.id).subquery())).scalar_one()
-    found = rows(db, action=action, since_s=since_s, until_s=until_s, user=user, offset=offset, limit=limit)
+    found = rows(db, action=action, since_s=since_s, until_s=until_s, user=user, offset=offset, limit=limit,
+                 sites=sites, target=target)
     sites = _target_sites(db, [a.target for a in found])
     items = []
     for a in found:

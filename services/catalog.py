@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from domain.chunks import ChunkMeta
 from domain.displaynames import check_display_name, check_not_confusable
 from domain.errors import Conflict, Invalid, NotFound
-from domain.names import check_name
+from domain.names import check_name, check_ticket
 from domain.vocab import CHANNELS, DEFAULT_CHANNELS, EVENT_KINDS, HEARTBEAT_ALARMS
 from services.accounts import Principal
 from services.alarms import set_counter_alarm
@@ -106,15 +106,23 @@ class Catalog:
 
     # -- counters -------------------------------------------------------------------------
 
+    def add_site(self, site: str) -> None:
+        """Register ``site`` if it is not yet (idempotent): the operator's CLI on a fresh stack
+        registers a screen before any counter (issue 18)."""
+        check_name("site", site)
+        with write_session(self.engine) as s:
+            if s.scalar(select(Site.id).where(Site.name == site)) is None:
+                check_not_confusable("site", site, list(s.scalars(select(Site.name))))
+                s.add(Site(name=site, title=site))
+
     def add_counter(self, site: str, counter: str, *, channels: str = DEFAULT_CHANNELS,
                     display_name: str | None = None) -> CounterInfo:
         """Register a counter (and its site); idempotent, updates ``channels`` and, when given,
         ``display_name`` (what people call it: 3号窗口)."""
         check_name("site", site)
         check_name("counter", counter)
-        if display_name is not None and (not display_name.strip() or len(display_name.strip()) > 100):
-            raise CatalogError(f"counter {site}/{counter}", "display name must be 1-100 characters",
-                               code="bad_display_name")
+        if display_name is not None:
+            display_name = check_display_name("counter display name", display_name)
         if channels not in CHANNELS:
             raise CatalogError(f"counter {site}/{counter}", f"channels must be one of {', '.join(CHANNELS)}")
         with write_session(self.engine) as s:
@@ -133,7 +141,7 @@ class Catalog:
                 s.flush()
             c.channels = channels
             if display_name is not None:
-                c.display_name = display_name.strip()
+                c.display_name = display_name
             return CounterInfo(c.id, site, counter, channels, st.timezone)
 
     def counter(self, site: str, counter: str, *, by_id_too: bool = False) -> CounterInfo:
@@ -239,6 +247,8 @@ class Catalog:
     def add_event(self, site: str, counter: str, *, kind: str, at_s: float, payload: dict | None = None) -> int:
         if kind not in EVENT_KINDS:
             raise CatalogError(f"event {kind}", f"kind must be one of {', '.join(EVENT_KINDS)}")
+        if payload and "ticket" in payload:
+            check_ticket(payload["ticket"])         # the screens show it: no markup (issue 18)
         info = self.counter(site, counter)
         with write_session(self.engine) as s:
             ev = Event(counter_id=info.id, kind=kind, at_s=at_s, payload=payload or {})

@@ -309,8 +309,8 @@ def receive_live(engine: Engine, store: ObjectStore, user: Principal, *, session
 def receive_heartbeat(engine: Engine, user: Principal, *, level_dbfs: float, status: str,
                       quarantined_chunks: int = 0) -> None:
     """An agent's heartbeat: its level and status (raising or clearing the alarms named like the
-    status), and the chunks it keeps aside after a refusal (``chunk-conflict`` stays open while
-    there are any)."""
+    status), and the chunks it keeps aside after a refusal (raising ``chunk-conflict``, which only
+    a person clears)."""
     with read_session(engine) as s:
         info = binding(s, user)
     Catalog(engine).heartbeat(info.site, info.name, level_dbfs=level_dbfs, status=status)
@@ -321,8 +321,8 @@ def receive_heartbeat(engine: Engine, user: Principal, *, level_dbfs: float, sta
         if quarantined_chunks and open_ is None:
             set_counter_alarm(s, info.id, CONFLICT, True, now_s(),
                               f"{quarantined_chunks} refused chunk(s) kept aside in the agent's spool quarantine")
-        elif not quarantined_chunks and open_ is not None:
-            set_counter_alarm(s, info.id, CONFLICT, False, now_s(), "")
+        # Never cleared here: the agent whose upload raised it cannot clear it; a person does
+        # (services.alarms.clear_by_person; issue 18).
 
 
 def end_session(engine: Engine, user: Principal, session: str) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from domain.errors import Invalid
+from domain import displaynames
+from domain.displaynames import BadDisplayName, check_not_confusable
 from services.accounts import Principal
 from services.catalog import CounterNotFound, SiteNotFound
 from storage.engine import write_session
@@ -22,19 +23,15 @@ from storage.tables import Counter, SignageScreen, Site, Staff
 MAX_DISPLAY_CHARS = 100
 
 
-class BadDisplayName(Invalid):
-    code = "bad_display_name"
+def check_display_name(value: str, *, field: str = "display name") -> str:
+    """``value`` NFKC-normalised and trimmed, by the one rule for names people read
+    (:func:`domain.displaynames.check_display_name`: no controls, bidi overrides, zero-width or
+    other hidden characters; 1-100 characters).
 
-    def __init__(self, value: str) -> None:
-        super().__init__(f"display name {value[:120]!r}", f"must be 1-{MAX_DISPLAY_CHARS} characters, not only spaces")
-
-
-def check_display_name(value: str) -> str:
-    """``value`` stripped. Raises BadDisplayName: empty or too long."""
-    v = value.strip()
-    if not v or len(v) > MAX_DISPLAY_CHARS or any(ord(c) < 32 for c in v):
-        raise BadDisplayName(value)
-    return v
+    Raises:
+        BadDisplayName.
+    """
+    return displaynames.check_display_name(field, value, max_chars=MAX_DISPLAY_CHARS)
 
 
 def counter_label(name: str, display_name: str | None) -> str:
@@ -98,11 +95,13 @@ def set_site_display_name(engine: Engine, site: str, display_name: str, *, user:
     Raises:
         SiteNotFound; BadDisplayName.
     """
-    value = check_display_name(display_name)
+    value = check_display_name(display_name, field="site display name")
     with write_session(engine) as s:
         row = s.scalar(select(Site).where(Site.name == site))
         if row is None or (user is not None and not user.can_see(site)):
             raise SiteNotFound(site)
+        check_not_confusable("site display name", value,
+                             [t or n for n, t in s.execute(select(Site.name, Site.title).where(Site.id != row.id))])
         row.title = value
         return SiteView(row.name, value, row.timezone)
 
@@ -114,13 +113,16 @@ def set_counter_display_name(engine: Engine, counter_id: int, display_name: str,
     Raises:
         CounterNotFound; BadDisplayName.
     """
-    value = check_display_name(display_name)
+    value = check_display_name(display_name, field="counter display name")
     with write_session(engine) as s:
         row = s.execute(select(Counter, Site.name).join(Site, Counter.site_id == Site.id)
                         .where(Counter.id == counter_id)).first()
         if row is None or (user is not None and not user.can_see(row[1])):
             raise CounterNotFound(counter_id)
         c = row[0]
+        check_not_confusable("counter display name", value, [
+            counter_label(n, d) for n, d in s.execute(select(Counter.name, Counter.display_name).where(
+                Counter.site_id == c.site_id, Counter.id != c.id))])
         c.display_name = value
         return CounterName(c.id, c.name, value, counter_label(c.name, value))
 
@@ -134,12 +136,15 @@ def set_screen_display_name(engine: Engine, screen: str, display_name: str, *,
     """
     from services.signage import NotFoundHere
 
-    value = check_display_name(display_name)
+    value = check_display_name(display_name, field="screen display name")
     with write_session(engine) as s:
         row = s.execute(select(SignageScreen, Site.name).join(Site, SignageScreen.site_id == Site.id)
                         .where(SignageScreen.name == screen)).first()
         if row is None or (user is not None and not user.can_see(row[1])):
             raise NotFoundHere(f"screen {screen!r}", "screen_not_found", screen=screen)
+        check_not_confusable("screen display name", value, [
+            d or n for n, d in s.execute(select(SignageScreen.name, SignageScreen.display_name).where(
+                SignageScreen.site_id == row[0].site_id, SignageScreen.id != row[0].id))])
         row[0].display_name = value
         return ScreenName(row[0].id, row[0].name, value, value)
 

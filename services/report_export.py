@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from domain.exporttext import spreadsheet_cell, xml_safe
 from domain.vocab import LABELS, MISSING_COURTESY_POINTS, RATING_LEVELS, SCORE_FULL, SEVERITIES, SEVERITY_POINTS
 from services.reports import GROUP_LABELS, MonthlyReport, ReportRow
 
@@ -60,11 +61,9 @@ def values(report: MonthlyReport) -> Iterator[list]:
 
 
 def _cell(value: object) -> object:
-    """A cell a spreadsheet shows as text: one starting with = + - @ or a tab/CR (a formula, e.g.
-    a staff name ``=HYPERLINK(...)``) gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A cell a spreadsheet shows as text (:func:`domain.exporttext.spreadsheet_cell`: formulas
+    defused, characters XML cannot hold replaced)."""
+    return spreadsheet_cell(value)
 
 
 def _text(value: object, kind: str) -> str:
@@ -116,7 +115,7 @@ def to_xlsx(report: MonthlyReport) -> bytes:
     ws.freeze_panes = "E2"
     about = wb.create_sheet("计分说明")
     for line in formula():
-        about.append([line])
+        about.append([xml_safe(line)])
     about.column_dimensions["A"].width = 120
     out = io.BytesIO()
     wb.save(out)

@@ -102,6 +102,8 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
         SignageError: ``unknown_site``; ScreenNameTaken (a screen of that name is at another site).
     """
     token = new_token()
+    if display_name:
+        display_name = check_display_name("screen display name", display_name)
     try:
         with write_session(engine) as s:
             site_id = s.scalar(select(Site.id).where(Site.name == site))
@@ -129,7 +131,7 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
             elif groups:
                 row.groups = list(groups)
             if display_name:
-                row.display_name = display_name.strip()
+                row.display_name = display_name
             row.user_id = user.id
             s.flush()
             return row.id, token

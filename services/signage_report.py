@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.exporttext import spreadsheet_cell
 from domain.timezones import local_time
 from domain.vocab import LABELS
 from services.accounts import Principal
@@ -96,7 +97,7 @@ def to_csv(report: PlayReport) -> str:
 
     for r in (*report.items, report.total):
         s = int(r.seconds)
-        w.writerow([r.name, kinds.get(r.kind, r.kind), r.plays, r.skipped, f"{r.seconds:.1f}",
-                    f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}", len(r.screens), "、".join(r.screens),
-                    when(r.first_s), when(r.last_s)])
+        w.writerow([spreadsheet_cell(r.name), kinds.get(r.kind, r.kind), r.plays, r.skipped, f"{r.seconds:.1f}",
+                    f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}", len(r.screens),
+                    spreadsheet_cell("、".join(r.screens)), when(r.first_s), when(r.last_s)])
     return out.getvalue()

@@ -1,6 +1,10 @@
 """Tokens and the accounts behind them, for operators (issue 11): list a user's tokens, revoke
 one, disable a user, and issue a capture agent's token, bound to one counter.
 
+An event source's account (a queue or rating system, issue 18) is ``events:<site>`` or
+``events:<site>/<counter>`` (role ``events``); its token records that site's (or counter's)
+events at ``POST /events`` and nothing else.
+
 An agent's account is ``agent:<site>/<counter>`` (role ``agent``, its site, ``counter_id``); its
 token writes that counter's audio, live segments, heartbeats and session ends and reads nothing
 (:mod:`api.routes.agent`). Issuing a new one leaves the older ones working until they expire or
@@ -18,7 +22,7 @@ from services import audit
 from services.accounts import DEFAULT_TOKEN_TTL_S, new_token, token_digest
 from services.catalog import Catalog
 from storage.engine import read_session, write_session
-from storage.tables import ApiToken, User, now_s
+from storage.tables import ApiToken, Site, User, now_s
 
 
 class UserNotFound(NotFound):
@@ -136,3 +140,67 @@ def issue_agent_token(engine: Engine, *, site: str, counter: str, ttl_s: float |
         audit.append(s, user_id=None, user_name=actor, action="token.issue", target=f"user:{name}",
                      detail="no expiry" if expires is None else f"expires {expires:.0f}")
     return AgentToken(name, info.site, info.name, token, expires)
+
+
+def event_source_name(site: str, counter: str | None = None) -> str:
+    return f"events:{site}" + (f"/{counter}" if counter else "")
+
+
+@dataclass(frozen=True)
+class EventSourceToken:
+    user: str
+    site: str
+    counter: str | None
+    token: str              # shown once
+    expires_s: float | None
+
+
+def issue_event_token(engine: Engine, *, site: str, counter: str | None = None,
+                      ttl_s: float | None = DEFAULT_TOKEN_TTL_S, actor: str) -> EventSourceToken:
+    """A new token for the queue or rating system of ``site`` (or of one ``counter`` there): it
+    records events of that site (counter) only. Its account is made on first use.
+
+    Raises:
+        SiteNotFound; UnknownCounter.
+    """
+    from services.catalog import SiteNotFound
+
+    catalog = Catalog(engine)
+    counter_id = None
+    if counter is not None:
+        info = catalog.counter(site, counter)
+        site, counter, counter_id = info.site, info.name, info.id
+    else:
+        with read_session(engine) as s:
+            if s.scalar(select(Site.id).where(Site.name == site)) is None:
+                raise SiteNotFound(site)
+    name = event_source_name(site, counter)
+    token = new_token()
+    expires = now_s() + ttl_s if ttl_s is not None else None
+    with write_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name).with_for_update())
+        if user is None:
+            user = User(name=name, role="events", sites=[site])
+            s.add(user)
+        user.role, user.sites, user.counter_id, user.active = "events", [site], counter_id, True
+        s.flush()
+        s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="events", expires_s=expires))
+        audit.append(s, user_id=None, user_name=actor, action="token.issue", target=f"user:{name}",
+                     detail="no expiry" if expires is None else f"expires {expires:.0f}")
+    return EventSourceToken(name, site, counter, token, expires)
+
+
+def revoke_event_tokens(engine: Engine, *, site: str, counter: str | None = None, actor: str) -> int:
+    """Revoke every token of the event source of ``site`` (``counter``); returns how many.
+
+    Raises:
+        UserNotFound: no such event source.
+    """
+    name = event_source_name(site, counter)
+    with write_session(engine) as s:
+        user = _user(s, name)
+        n = len(list(s.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id))))
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        audit.append(s, user_id=None, user_name=actor, action="token.revoke", target=f"user:{name}",
+                     detail=f"{n} token(s) revoked")
+        return n

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from domain.exporttext import xml_safe
 from domain.timezones import local_time
 from domain.vocab import LABELS, label
 from services.interactions import InteractionView
@@ -84,7 +85,7 @@ def as_docx(v: InteractionView) -> bytes:
     table.style = "Table Grid"
     for k, val in particulars(v):
         cells = table.add_row().cells
-        cells[0].text, cells[1].text = k, val
+        cells[0].text, cells[1].text = k, xml_safe(val)
     doc.add_heading("对话文本", level=2)
     lines = doc.add_table(rows=1, cols=3)
     lines.style = "Table Grid"
@@ -93,11 +94,11 @@ def as_docx(v: InteractionView) -> bytes:
     for g in v.segments:
         cells = lines.add_row().cells
         cells[0].text = _clock(g.start_s)
-        cells[1].text = LABELS["speaker"].get(g.speaker, g.speaker)
-        cells[2].text = g.text
+        cells[1].text = xml_safe(LABELS["speaker"].get(g.speaker, g.speaker))
+        cells[2].text = xml_safe(g.text)
     doc.add_heading("检查结果", level=2)
     for line in _findings(v) or ["未发现问题。"]:
-        doc.add_paragraph(line)
+        doc.add_paragraph(xml_safe(line))     # a review note may hold control characters
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -86,6 +86,8 @@ def channel_levels_db(samples: np.ndarray, sample_rate_hz: int, start_s: float, 
     a = max(0, int(start_s * sample_rate_hz))
     b = max(a + 1, int(end_s * sample_rate_hz))
     seg = samples[:, a:b].astype(np.float64)
+    if seg.shape[1] == 0:       # a span past the audio's end: silence, not numpy's "Mean of empty slice"
+        return np.full(samples.shape[0], 10 * np.log10(1e-12))
     return 10 * np.log10(np.mean(seg * seg, axis=1) + 1e-12)
 
 

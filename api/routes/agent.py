@@ -17,7 +17,7 @@ from api.deps import CaptureAgent, ReadDb, StoreDep, client_of
 from domain.errors import TooLarge
 from domain.names import SESSION_PATTERN
 from domain.vocab import AgentStatus
-from services import ingest
+from services import agent_scope, ingest
 from services.ingest import ChunkClaimed, Hello
 
 router = APIRouter(prefix="/agent", tags=["agent"])
@@ -85,7 +85,10 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
 async def put_live(user: CaptureAgent, store: StoreDep, request: Request, recording: Recording, seq: Count,
                    start_sample: Count, samples: Annotated[int, Query(ge=1, le=10 * 192000)],
                    recording_start_s: Seconds) -> Response:
-    """One ~1 s live segment (FLAC body) for live listening; best effort, not evidence."""
+    """One ~1 s live segment (FLAC body) for live listening; best effort, not evidence. Only for
+    the agent's own recording session: 403 ``agent_binding`` for another counter's."""
+    await run_in_threadpool(agent_scope.check_own_session, request.app.state.engine, user, recording,
+                            client=client_of(request))
     data = await _body(request.stream(), ingest.MAX_LIVE_BYTES, "live segment")
     await run_in_threadpool(lambda: ingest.receive_live(
         request.app.state.engine, store, user, session=recording, seq=seq, start_sample=start_sample, samples=samples,
@@ -96,7 +99,8 @@ async def put_live(user: CaptureAgent, store: StoreDep, request: Request, record
 class AgentHeartbeat(BaseModel):
     level_dbfs: float = Field(ge=-200, le=10, description="input level since the last heartbeat")
     status: AgentStatus
-    quarantined_chunks: int = Field(0, ge=0, le=10**6, description="refused chunks kept aside in the spool")
+    quarantined_chunks: int = Field(0, ge=0, le=10**6, description="refused chunks kept aside in the spool; "
+                                    "more than 0 raises the chunk-conflict alarm, 0 never clears it (a person does)")
 
 
 @router.post("/heartbeat", status_code=204)

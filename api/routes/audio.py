@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import Person, ReadDb, RowId, StoreDep, Supervisor, audit, client_of
 from api.errors import error_body
+from domain.errors import Forbidden
+from domain.vocab import REVIEWERS
 from services import audit as audit_log
 from services.accounts import Principal
 from services.audio import AudioSpan, RangeNotSatisfiable, evidence_file, interaction_span, parse_range, wav_range
@@ -23,6 +25,14 @@ router = APIRouter(prefix="/interactions", tags=["audio"])
 _NO_STORE = "private, no-store"
 
 
+class ExportForbidden(Forbidden):
+    code = "export_forbidden"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what, "downloading a whole recording needs the export right (admin or supervisor); "
+                         "play it with ranges instead")
+
+
 def _span(db: ReadDb, user: Principal, interaction_id: int) -> tuple[AudioSpan, str, str, float]:
     inter, site, counter = visible_interaction(db, user, interaction_id)
     return interaction_span(db, inter), site, counter, inter.wall_start_s
@@ -30,12 +40,16 @@ def _span(db: ReadDb, user: Principal, interaction_id: int) -> tuple[AudioSpan, 
 
 @router.get("/{interaction_id}/audio", response_class=StreamingResponse,
             responses={200: {"content": {"audio/wav": {}}}, 206: {"content": {"audio/wav": {}}},
+                       403: {"description": "the whole file without a range: a download, which needs the export right"},
                        416: {"description": "range not satisfiable"}})
 def play(interaction_id: RowId, user: Person, db: ReadDb, store: StoreDep, request: Request,
          range_: str | None = Header(None, alias="range"),
          if_range: str | None = Header(None, alias="if-range")) -> Response:
     """The interaction as 16-bit PCM WAV, with ``Range: bytes=`` support for seeking (206,
-    or 416 for a range outside the file). Only the chunks the range needs are decoded."""
+    or 416 for a range outside the file). Only the chunks the range needs are decoded.
+    Ranges are plays (audited once a minute per user and recording, with the range); the whole
+    file without a range is a download: audited each time, and only for admins and supervisors
+    (403 ``export_forbidden`` for viewers)."""
     span, site, counter, _ = _span(db, user, interaction_id)
     db.close()      # the body may take a while to send: hold no connection meanwhile
     size = span.wav_bytes
@@ -48,9 +62,17 @@ def play(interaction_id: RowId, user: Person, db: ReadDb, store: StoreDep, reque
         return JSONResponse(error_body(e), status_code=416,
                             headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
     first, last = wanted if wanted is not None else (0, size - 1)
-    audit_log.record_play(request.app.state.engine, user, target=f"interaction:{interaction_id}",
-                          client=client_of(request),
-                          detail=f"{site}/{counter} session {span.session_id} samples {span.start_sample}-{span.end_sample}")
+    where = f"{site}/{counter} session {span.session_id} samples {span.start_sample}-{span.end_sample}"
+    if wanted is None:
+        # The whole file in one answer is a download (issue 18): only for roles with the export
+        # right, and each one its own audit row.
+        if user.role not in REVIEWERS:
+            raise ExportForbidden(f"interaction {interaction_id}")
+        audit(request, user, action="audio.download", target=f"interaction:{interaction_id}",
+              detail=f"{where} wav whole file {size} bytes")
+    else:
+        audit_log.record_play(request.app.state.engine, user, target=f"interaction:{interaction_id}",
+                              client=client_of(request), detail=f"{where} bytes {first}-{last}")
     body = wav_range(store, span, first, last)
     headers["Content-Length"] = str(last - first + 1)
     if wanted is None:

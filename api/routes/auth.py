@@ -25,14 +25,17 @@ class UserPublic(BaseModel):
 
 
 class LoginOut(UserPublic):
-    token: str
+    """Who logged in and until when. The session token is only in the HttpOnly cookie, never in
+    the body, so no page script can read it (issue 18); API clients use a bearer token from
+    ``counterwatch user token``."""
+
     expires_s: float
 
 
 @router.post("/login", response_model=LoginOut, responses={429: {"description": "too many failed logins; see Retry-After"}})
 def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
-    """Exchange name and password for a session token (also set as an HttpOnly cookie,
-    ``__Host-`` prefixed over HTTPS). Throttled per account and per client after repeated
+    """Exchange name and password for a session: its token is set as an HttpOnly cookie
+    (``__Host-`` prefixed over HTTPS) and is not in the answer's body. Throttled per account and per client after repeated
     failures: 429 with ``Retry-After`` (:mod:`services.login`)."""
     session = logins.login(request.app.state.engine, body.name, body.password, client=client_of(request))
     if session is None:
@@ -40,7 +43,7 @@ def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     user = session.principal
     response.set_cookie(cookie_name(request), session.token, max_age=accounts.SESSION_TTL_S, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")
-    return LoginOut(id=user.id, name=user.name, role=user.role, sites=list(user.sites), token=session.token,
+    return LoginOut(id=user.id, name=user.name, role=user.role, sites=list(user.sites),
                     expires_s=session.expires_s)
 
 

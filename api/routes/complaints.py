@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit
+from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit, filters_detail, scope_target
 from domain.vocab import ComplaintState
 from services import complaint_drafts, complaints
 from services.complaints import ComplaintView, RevisionView
@@ -30,24 +30,43 @@ class ComplaintCreate(BaseModel):
 
 
 class ComplaintEdit(BaseModel):
-    """Fields to change (those left out stay); ``finding`` records or amends the answer."""
+    """Fields to change (those left out stay); ``finding`` records or amends the answer.
+    ``interaction_id``, ``counter``, ``staff`` and ``incident_s`` may be null (cleared); the
+    others hold a value when given: null is a 422 (issue 18), never a 500 nor a silent no-op."""
 
-    finding: str | None = Field(None, min_length=1, max_length=10000)
-    state: Literal["answered"] | None = None
-    summary: str | None = Field(None, min_length=1, max_length=10000)
-    complainant: str | None = Field(None, max_length=200)
+    # Typed without None, defaulting to None: left out means "unchanged", an explicit null fails
+    # validation.
+    finding: str = Field(None, min_length=1, max_length=10000)  # type: ignore[assignment]
+    state: Literal["answered"] = None  # type: ignore[assignment]
+    summary: str = Field(None, min_length=1, max_length=10000)  # type: ignore[assignment]
+    complainant: str = Field(None, max_length=200)  # type: ignore[assignment]
     interaction_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
     counter: str | None = Field(None, max_length=100)
     staff: str | None = Field(None, max_length=100)
     incident_s: float | None = When
-    due_s: float | None = When
+    due_s: float = When  # type: ignore[assignment]
 
 
 class DraftIn(BaseModel):
     data: dict
 
 
-@router.post("", response_model=ComplaintView, status_code=201)
+def _ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+#: OpenAPI links (issue 18): what a client, or the fuzzer's stateful run, can do next with the
+#: complaint it created.
+CREATED_LINKS = {
+    "GetHistory": {"operationRef": _ref("/api/v1/complaints/{complaint_id}/history", "get"),
+                   "parameters": {"complaint_id": "$response.body#/id"}},
+    "Edit": {"operationRef": _ref("/api/v1/complaints/{complaint_id}", "patch"),
+             "parameters": {"complaint_id": "$response.body#/id"}},
+}
+
+
+@router.post("", response_model=ComplaintView, status_code=201,
+             responses={201: {"description": "the complaint, recorded", "links": CREATED_LINKS}})
 def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) -> ComplaintView:
     """Record a complaint, optionally linked to the interaction it is about (same site): its
     counter, staff member and time fill in those not given."""
@@ -59,12 +78,16 @@ def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) 
 
 
 @router.get("", response_model=list[ComplaintView])
-def list_complaints(user: Supervisor, db: ReadDb, state: ComplaintState | None = None,
+def list_complaints(user: Supervisor, db: ReadDb, request: Request, state: ComplaintState | None = None,
                     site: str | None = Query(None, max_length=63),
                     limit: int = Query(200, ge=1, le=1000)) -> list[ComplaintView]:
     """Complaints of the visible sites: open ones first, earliest due (so overdue) first,
-    then answered ones, newest answer first."""
-    return complaints.list_complaints(db, user, state=state, site=site, limit=limit)
+    then answered ones, newest answer first. Audited (complainants' names are personal data)."""
+    found = complaints.list_complaints(db, user, state=state, site=site, limit=limit)
+    db.close()
+    audit(request, user, action="complaint.list", target=scope_target(user, site),
+          detail=f"{len(found)} rows " + filters_detail(state=state, site=site, limit=limit))
+    return found
 
 
 @router.patch("/{complaint_id}", response_model=ComplaintView)
@@ -80,9 +103,13 @@ def edit_complaint(complaint_id: RowId, body: ComplaintEdit, user: Supervisor, r
 
 
 @router.get("/{complaint_id}/history", response_model=list[RevisionView])
-def complaint_history(complaint_id: RowId, user: Supervisor, db: ReadDb) -> list[RevisionView]:
-    """Every change to the complaint, oldest first: who, when, each field's old and new value."""
-    return complaints.history(db, user, complaint_id)
+def complaint_history(complaint_id: RowId, user: Supervisor, db: ReadDb, request: Request) -> list[RevisionView]:
+    """Every change to the complaint, oldest first: who, when, each field's old and new value.
+    Audited."""
+    found = complaints.history(db, user, complaint_id)
+    db.close()
+    audit(request, user, action="complaint.history", target=f"complaint:{complaint_id}", detail=f"{len(found)} revisions")
+    return found
 
 
 @router.get("/drafts/{form}", response_model=complaint_drafts.DraftView | None)

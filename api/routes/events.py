@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import Agent, ReadDb, require
+from api.deps import ReadDb, require
 from domain.errors import Forbidden
+from domain.names import TICKET_PATTERN
 from domain.vocab import EventKind, RatingLevel
 from services.accounts import Principal
 from services.catalog import Catalog
@@ -19,6 +20,9 @@ from storage.tables import now_s
 router = APIRouter(prefix="/events", tags=["events"])
 
 Screen = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
+#: A hall system's event source (``counterwatch events token``), bound to a site or a counter;
+#: capture agents record audio only (issue 18).
+EventSource = Annotated[Principal, Depends(require("admin", "events"))]
 
 
 class EventCreate(BaseModel):
@@ -26,7 +30,8 @@ class EventCreate(BaseModel):
     counter: str = Field(min_length=1, max_length=63)
     kind: EventKind
     at_s: float | None = Field(None, ge=0, le=1e11, description="when it happened (unix seconds); default: now")
-    ticket: str | None = Field(None, min_length=1, max_length=20, description="queue ticket, e.g. A012")
+    ticket: str | None = Field(None, pattern=f"^{TICKET_PATTERN}$",
+                               description="queue ticket as the screens show it: letters, digits, '-' (e.g. A012)")
     level: RatingLevel | None = Field(None, description="rating level")
 
     @model_validator(mode="after")
@@ -60,14 +65,14 @@ class NowServing(BaseModel):
 
 
 @router.post("", response_model=EventPublic, status_code=201)
-def add_event(body: EventCreate, user: Agent, request: Request) -> EventPublic:
+def add_event(body: EventCreate, user: EventSource, request: Request) -> EventPublic:
     """Record a hall event. Queue calls and rating presses also cut recordings into
     interactions; pause/resume set the counter's 暂停服务 state."""
     check_site(user, body.site)
     catalog = Catalog(request.app.state.engine)
     if user.counter_id is not None and catalog.counter(body.site, body.counter).id != user.counter_id:
-        raise Forbidden(f"counter {body.site}/{body.counter}", "a capture agent's token records events of its own "
-                        "counter only", code="agent_binding")
+        raise Forbidden(f"counter {body.site}/{body.counter}", "this event source's token records events of its "
+                        "own counter only", code="event_source_binding")
     payload = {k: v for k, v in (("ticket", body.ticket), ("level", body.level)) if v is not None}
     at = body.at_s if body.at_s is not None else now_s()
     event_id = catalog.add_event(body.site, body.counter, kind=body.kind, at_s=at,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ReadDb, RulebookDep, Supervisor, audit
+from api.deps import ReadDb, RulebookDep, Supervisor, audit, scope_target
 from services import report_export, reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -38,6 +38,9 @@ def monthly_report(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
               detail=f"xlsx sites {','.join(report.sites)}")
         return Response(report_export.to_xlsx(report), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.xlsx"'})
+    db.close()
+    audit(request, user, action="report.view", target=scope_target(user, site), detail=f"json {month} sites "
+          f"{','.join(report.sites)}")
     return report
 
 

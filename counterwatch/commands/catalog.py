@@ -30,16 +30,20 @@ def counter() -> None:
 def counter_add(ctx: click.Context, name: str, site: str | None, channels: str, display_name: str | None,
                 data_dir: Path | None) -> None:
     """Register counter NAME (idempotent; updates its channel map and, if given, its display name)."""
-    from domain.names import BadName
-    from services.catalog import Catalog, CatalogError
+    from domain.errors import DomainError
+    from services.catalog import Catalog
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
+    engine = open_engine(s)
     try:
-        info = Catalog(open_engine(s)).add_counter(s.site, name, channels=channels, display_name=display_name)
-    except (BadName, CatalogError) as e:
+        info = Catalog(engine).add_counter(s.site, name, channels=channels, display_name=display_name)
+    except DomainError as e:
         fail(str(e))
     shown = f" display-name={display_name.strip()}" if display_name else ""
     click.echo(f"counter {info.site}/{info.name} (#{info.id}) channels={info.channels}{shown}")
+    token = _embedded_agent_token(s, engine, site=info.site, counter=info.name)
+    if token is not None:
+        click.echo(f"agent token written to {token}")
 
 
 @counter.command("list")
@@ -204,3 +208,19 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     if report.problems:
         sys.exit(EXIT_BROKEN)
 
+
+
+def _embedded_agent_token(s, engine, *, site: str, counter: str) -> Path | None:  # noqa: ANN001
+    """On an embedded stack (DATA/stack.json), the counter's agent token in DATA/agents at once,
+    so `record --counter NAME` typed next finds it (issue 18; `up` issues the missing ones at
+    its start). None: not an embedded stack, or the token is there already."""
+    from counterwatch.stack import paths, write_secret
+    from services.tokens import issue_agent_token
+
+    p = paths(s)
+    path = p.agents / f"{counter}.token"
+    if not p.state.exists() or path.exists():
+        return None
+    t = issue_agent_token(engine, site=site, counter=counter, actor="counter add")
+    write_secret(path, t.token + "\n")
+    return path

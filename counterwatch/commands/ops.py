@@ -191,3 +191,33 @@ def db_status(ctx: click.Context, data_dir: Path | None) -> None:
     click.echo(f"database {current or 'empty'}, this version needs {head}")
     if current != head:
         sys.exit(1)
+
+
+@click.group()
+def alarm() -> None:
+    """Alarms a person clears (`status` lists the open ones)."""
+
+
+@alarm.command("clear")
+@click.option("--counter", "counter_name", required=True, help="Counter name.")
+@site_option
+@click.option("--kind", type=click.Choice(["chunk-conflict"]), default="chunk-conflict", show_default=True,
+              help="The alarm (a capture agent cannot clear it).")
+@click.option("--note", required=True, help="What was checked before clearing (kept in the audit log).")
+@data_option
+@click.pass_context
+def alarm_clear(ctx: click.Context, counter_name: str, site: str | None, kind: str, note: str,
+                data_dir: Path | None) -> None:
+    """Clear the counter's open alarm after a person checked it; audited."""
+    from domain.errors import DomainError
+    from services.alarms import clear_by_person
+    from services.catalog import Catalog
+
+    s = settings_of(ctx, site=site, data_dir=data_dir)
+    engine = open_engine(s)
+    try:
+        info = Catalog(engine).counter(s.site, counter_name)
+        clear_by_person(engine, counter_id=info.id, kind=kind, user=None, note=note, actor=f"cli:{getpass.getuser()}")
+    except DomainError as e:
+        fail(str(e))
+    click.echo(f"alarm {kind} of {s.site}/{counter_name} cleared")

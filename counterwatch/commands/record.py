@@ -111,12 +111,41 @@ def record(ctx: click.Context, counter_name: str, source: str, api_url: str | No
                f"{stats.leftover_chunks} left in the spool{quarantine}")
 
 
+#: How long `record` waits for an embedded stack that is still starting (its API) before it
+#: gives up (issue 18: the README's commands typed right after `up`; `counter add` writes the
+#: counter's token at once).
+STACK_WAIT_S = 120.0
+
+
+def _wait_for(what: str, ready, timeout_s: float = STACK_WAIT_S):  # noqa: ANN001, ANN202
+    """``ready()`` until it is truthy; says once that it waits. Raises StackError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    said = False
+    while True:
+        try:
+            got = ready()
+        except StackError:
+            got = None
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            return None
+        if not said:
+            click.echo(f"waiting for {what} (up to {timeout_s:.0f} s)...", err=True)
+            said = True
+        time.sleep(0.5)
+
+
 def _api_url(s: Settings) -> str:
     if s.api_url:
         return s.api_url
-    url = read_state(paths(s)).get("api_url")
+    p = paths(s)
+    url = read_state(p).get("api_url")      # no stack at all: says so at once
+    if not url:     # `up` is still starting: its API comes soon
+        url = _wait_for(f"the embedded stack at {p.root} to start its API", lambda: read_state(p).get("api_url"))
     if not url:
-        raise StackError(f"the embedded stack at {paths(s).root} has no API yet; give --api URL")
+        raise StackError(f"the embedded stack at {p.root} has no API yet (is `counterwatch up --data {p.root}` "
+                         f"running?); give --api URL")
     return str(url)
 
 

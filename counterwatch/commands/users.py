@@ -149,3 +149,63 @@ def agent_token(ctx: click.Context, counter_name: str, site: str | None, out: Pa
     except OSError as e:
         fail(f"cannot write {path}: {e.strerror}")
     click.echo(f"agent token for {t.site}/{t.counter} (user {t.user}, expires {_when(t.expires_s)}) written to {path}")
+
+
+@click.group()
+def events() -> None:
+    """Queue and rating systems' credentials: a token bound to a site or one counter, for
+    `POST /api/v1/events` only (`counterwatch event ...` writes events directly)."""
+
+
+@events.command("token")
+@click.option("--counter", "counter_name", default=None, help="Bind the token to this counter (default: the whole site).")
+@site_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the token here, mode 0600 (default DATA/events/SITE[-COUNTER].token); '-' prints it.")
+@ttl_option
+@no_expiry_option
+@data_option
+@click.pass_context
+def events_token(ctx: click.Context, counter_name: str | None, site: str | None, out: Path | None, ttl_days: float,
+                 no_expiry: bool, data_dir: Path | None) -> None:
+    """Issue a token for a queue or rating system of the site (or of one counter).
+
+    It records queue calls, rating presses and pauses of that site (counter) and can do nothing
+    else; older tokens work until they expire or are revoked (`counterwatch events revoke`).
+    """
+    from domain.errors import DomainError
+    from services.tokens import issue_event_token
+
+    s = settings_of(ctx, site=site, data_dir=data_dir)
+    try:
+        t = issue_event_token(open_engine(s), site=s.site, counter=counter_name,
+                              ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
+    except DomainError as e:
+        fail(str(e))
+    if out is not None and str(out) == "-":
+        click.echo(t.token)
+        return
+    path = out or paths(s).root / "events" / (f"{t.site}-{t.counter}.token" if t.counter else f"{t.site}.token")
+    try:
+        write_secret(path, t.token + "\n")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+    click.echo(f"event-source token for {t.site}{'/' + t.counter if t.counter else ''} (user {t.user}, "
+               f"expires {_when(t.expires_s)}) written to {path}")
+
+
+@events.command("revoke")
+@click.option("--counter", "counter_name", default=None, help="The counter's event source (default: the site's).")
+@site_option
+@data_option
+@click.pass_context
+def events_revoke(ctx: click.Context, counter_name: str | None, site: str | None, data_dir: Path | None) -> None:
+    """Revoke every token of the site's (or counter's) event source now."""
+    from services.tokens import UserNotFound, revoke_event_tokens
+
+    s = settings_of(ctx, site=site, data_dir=data_dir)
+    try:
+        n = revoke_event_tokens(open_engine(s), site=s.site, counter=counter_name, actor=_actor())
+    except UserNotFound as e:
+        fail(str(e))
+    click.echo(f"{n} token(s) of the event source of {s.site}{'/' + counter_name if counter_name else ''} revoked")

@@ -1,9 +1,10 @@
 """Issue 11, item 7: the authorization matrix, generated from the OpenAPI description.
 
 Every operation is called by every kind of principal: nobody, a forged token, an admin, a
-supervisor and a viewer of site ``hall``, a screen of ``hall`` and the capture agent of
-``hall/c1``; every reading operation with a ``site`` query parameter is called once more
-asking for the other site (``annex``); required query parameters get example values
+supervisor and a viewer of site ``hall``, a screen of ``hall``, the capture agent of
+``hall/c1`` and the event source (queue and rating system) of ``hall``; every reading
+operation with a ``site`` query parameter is called once more asking for the other site
+(``annex``); required query parameters get example values
 (:data:`EXAMPLES`). Each answer is classed ``401``, ``403``/``404`` (refused) or ``pass`` (the
 gate let it through: 2xx, or 404/409/422 about the request itself), and the whole table must
 equal the one in ``authz_matrix.txt`` beside this file, which is the reviewed promise. A new
@@ -21,11 +22,11 @@ import os
 import re
 from pathlib import Path
 
-from services.tokens import issue_agent_token
+from services.tokens import issue_agent_token, issue_event_token
 from tests.support.stack import AppEnv
 
 TABLE = Path(__file__).with_name("authz_matrix.txt")
-PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", "agent")
+PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", "agent", "events")
 #: Called last: it ends the caller's session.
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
@@ -68,7 +69,8 @@ def _matrix(app_env: AppEnv) -> dict[str, dict[str, str]]:
     tokens = {"anonymous": None, "forged": "cw_not-a-real-token", "admin": app_env.make_user("admin"),
               "supervisor": app_env.make_user("supervisor", ["hall"]), "viewer": app_env.make_user("viewer", ["hall"]),
               "screen": app_env.make_user("screen", ["hall"]),
-              "agent": issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token}
+              "agent": issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token,
+              "events": issue_event_token(app_env.engine, site="hall", actor="test").token}
     clients = {who: app_env.client(t) for who, t in tokens.items()}
     table: dict[str, dict[str, str]] = {}
     for method, url, params in _requests(app_env.app):
@@ -115,7 +117,29 @@ def test_every_operation_answers_every_principal_as_the_table_says(app_env: AppE
             assert {who for who, c in row.items() if c == "pass"} == {"agent"}, op
         if op.startswith("GET ") and "/agent/" not in op and op not in OWN:
             assert row["agent"] == "403", f"an agent token reads {op}"
+            assert row["events"] == "403", f"an event source's token reads {op}"
+        if op not in OWN and op != "POST /api/v1/auth/logout":
+            assert row["events"] == "403" or op == "POST /api/v1/events", f"an event source's token reaches {op}"
+            assert row["agent"] == "403" or "/agent/" in op, f"an agent token reaches {op}"
         if "?site=annex" in op:
             assert all(row[who] != "pass" for who in ("supervisor", "viewer", "screen", "agent")), op
         if "/audit" in op:
             assert {who for who, c in row.items() if c == "pass"} == {"admin"}, op
+
+
+def _documented() -> dict[str, dict[str, str]]:
+    """The matrix as docs/security.md writes it (its markdown table of operations)."""
+    doc = (Path(__file__).parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
+    section = doc.split("## The authorization matrix, cell for cell", 1)[1].split("\n## ", 1)[0]
+    table = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `"):
+            table[cells[0].strip("`")] = dict(zip(PRINCIPALS, cells[1:], strict=True))
+        elif line.startswith("| operation"):
+            assert tuple(cells[1:]) == PRINCIPALS, cells
+    return table
+
+
+def test_the_documented_matrix_is_the_tested_one():
+    assert _documented() == _parse(TABLE.read_text(encoding="utf-8"))

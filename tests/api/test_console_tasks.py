@@ -291,7 +291,7 @@ def test_d_a_notice_on_the_lobby_preview(db_url, object_store):
     token = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby", "display_name": "一楼大厅屏"}
                      ).json()["token"]
     sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "annex-door"}).raise_for_status()
-    agent = env.client(env.make_user("agent", []))
+    agent = env.client(env.make_user("events", ["hall"]))  # the queue and rating system (issue 18)
     agent.post("/api/v1/events", json={"site": "hall", "counter": "c3", "kind": "queue_call", "ticket": "A439"}
                ).raise_for_status()
     with supervisor_console(env.app, admin, SUPERVISOR) as (base, api, page):

@@ -47,8 +47,17 @@ def _fetches(app_env: AppEnv, monkeypatch) -> list[str]:
 
 def test_whole_file_is_a_valid_wav_of_the_stored_samples(app_env: AppEnv, recorded):
     iid, wav, pcm = recorded
+    # the whole file is a download: not for a viewer (no export right; issue 18)
     r = app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/audio")
+    assert r.status_code == 403 and r.json()["detail"]["code"] == "export_forbidden"
+    assert app_env.audit_rows("audio.download") == []
+    tok = app_env.token("supervisor")
+    for _ in range(2):       # each download its own row, however soon after the last
+        r = app_env.client(tok).get(f"{API}/{iid}/audio")
     assert r.status_code == 200, r.text
+    rows = app_env.audit_rows("audio.download")
+    assert len(rows) == 2 and all(r.target == f"interaction:{iid}" and "whole file" in r.detail for r in rows)
+    assert app_env.audit_rows("audio.play") == []
     assert r.headers["content-type"] == "audio/wav" and r.headers["accept-ranges"] == "bytes"
     assert int(r.headers["content-length"]) == WAV_HEADER_BYTES + pcm.size * 2 == len(r.content)
     assert r.content == wav
@@ -103,7 +112,7 @@ def test_unsatisfiable_ranges_are_416(app_env: AppEnv, recorded, header):
 
 def test_ignored_ranges_send_the_whole_file(app_env: AppEnv, recorded):
     iid, wav, _ = recorded
-    client = app_env.client(app_env.token("viewer"))
+    client = app_env.client(app_env.token("supervisor"))
     for headers in ({"Range": "bytes=0-1,5-6"}, {"Range": "items=0-1"},
                     {"Range": "bytes=0-1", "If-Range": '"another-version"'}):
         r = client.get(f"{API}/{iid}/audio", headers=headers)

@@ -107,7 +107,7 @@ def _report_dataset(app_env) -> None:
                             flags=[dict(type="forbidden", rule="F-RUDE")])
     app_env.add_interaction(site="annex", counter="a1", staff="赵六", wall_start_s=i1, duration_s=60,
                             flags=[dict(type="forbidden", rule="F-RUDE")])
-    agent = app_env.client(app_env.make_user("agent", []))
+    agent = app_env.client(app_env.make_user("events", ["hall"]))  # the queue and rating system (issue 18)
     for counter, at, level in (("c1", i1 + 70, "满意"),          # 10 s after the first one ended
                                ("c1", i1 + 330, "非常满意"),     # during the second
                                ("c2", i1 + 20, "不满意"),        # during 李四's
@@ -186,7 +186,7 @@ def test_monthly_report_json_csv_xlsx(app_env):
 
 
 def test_events_validation_and_now_serving(app_env):
-    agent = app_env.client(app_env.make_user("agent", []))
+    agent = app_env.client(app_env.make_user("events", ["hall"]))  # the queue and rating system (issue 18)
     r = agent.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": "A012"})
     assert r.status_code == 201 and r.json()["payload"] == {"ticket": "A012"}
     at = time.time()

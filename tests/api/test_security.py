@@ -76,17 +76,17 @@ def test_supervisor_sees_only_own_sites(app_env):
     assert {f["site"] for f in admin.get("/api/v1/flags").json()} == {"hall", "annex"}
 
 
-def test_events_need_an_agent_or_admin(app_env):
+def test_events_need_an_event_source_or_admin(app_env):
     body = {"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": "B007"}
-    for role in ("viewer", "supervisor", "screen"):
+    for role in ("viewer", "supervisor", "screen", "agent"):       # agents send audio only (issue 18)
         r = app_env.client(app_env.make_user(role, ["hall"])).post("/api/v1/events", json=body)
         assert r.status_code == 403, role
-    for role in ("agent", "admin"):
-        assert app_env.client(app_env.make_user(role, [])).post("/api/v1/events", json=body).status_code == 201
-    annex_agent = app_env.client(app_env.make_user("agent", ["annex"]))
-    assert annex_agent.post("/api/v1/events", json=body).status_code == 403
-    agent = app_env.client(app_env.make_user("agent", []))
-    assert agent.get("/api/v1/events/now-serving").status_code == 403   # screens read, agents write
+    assert app_env.client(app_env.make_user("events", ["hall"])).post("/api/v1/events", json=body).status_code == 201
+    assert app_env.client(app_env.make_user("admin", [])).post("/api/v1/events", json=body).status_code == 201
+    annex_source = app_env.client(app_env.make_user("events", ["annex"]))
+    assert annex_source.post("/api/v1/events", json=body).status_code == 403
+    source = app_env.client(app_env.make_user("events", ["hall"]))
+    assert source.get("/api/v1/events/now-serving").status_code == 403   # screens read, event sources write
     assert app_env.client(app_env.make_user("viewer", ["hall"])).get("/api/v1/events/now-serving").status_code == 403
 
 
@@ -125,7 +125,9 @@ def test_tokens_are_not_logged_and_never_in_urls(app_env, caplog):
     caplog.set_level(logging.DEBUG)
     app_env.make_user("supervisor", ["hall"], name="sup-log", password=PASSWORD)
     client = app_env.client()
-    token = client.post("/api/v1/auth/login", json={"name": "sup-log", "password": PASSWORD}).json()["token"]
+    r = client.post("/api/v1/auth/login", json={"name": "sup-log", "password": PASSWORD})
+    token = r.cookies["cw_session"]
+    assert "token" not in r.json() and token not in r.text     # page script cannot read it (issue 18)
     bearer = app_env.make_user("admin")
     admin = app_env.client(bearer)
     for path in ("/api/v1/flags", "/api/v1/complaints", "/api/v1/counters", "/api/v1/audit"):

@@ -66,7 +66,7 @@ def hall(tmp_path: Path, object_store, media):  # noqa: ANN001, ANN201
         {"content_id": i, "duration_s": 2} for i in ids]}).json()
     assert sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl["id"],
                                                        "groups": ["hall"]}).status_code == 201
-    agent = add_user(eng, "queue-system", role="agent").token
+    agent = add_user(eng, "queue-system", role="events", sites=["hall"]).token
     try:
         yield {"base": f"http://127.0.0.1:{port}", "sup": sup, "agent": agent}
     finally:

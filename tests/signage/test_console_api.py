@@ -28,7 +28,7 @@ def test_display_names_reach_the_ticker_and_the_preview_png(app_env, media) -> N
     assert admin.patch("/api/v1/sites/hall", json={"display_name": "市民服务中心一楼"}).status_code == 200
     sup = env.client(env.make_user("supervisor"))
     token = _screen(sup)
-    agent = env.client(env.make_user("agent", []))
+    agent = env.client(env.make_user("events", ["hall"]))  # the queue and rating system (issue 18)
     assert agent.post("/api/v1/events", json={"site": "hall", "counter": "c3", "kind": "queue_call",
                                               "ticket": "A439"}).status_code == 201
     manifest = env.client(token).get("/api/v1/signage/screens/lobby/manifest").json()

@@ -63,7 +63,7 @@ def test_player_walks_a_day(tmp_path: Path, object_store, media, shoot) -> None:
         "Authorization": f"Bearer {add_user(eng, 'sup', role='supervisor', sites=['hall']).token}"})
     r = sup.post("/api/v1/signage/screens", json={"site": "hall", "name": "lobby"})
     token = r.json()["token"]
-    agent = add_user(eng, "queue-system", role="agent").token
+    agent = add_user(eng, "queue-system", role="events", sites=["hall"]).token
 
     def upload(name: str, key: str) -> int:
         r = sup.post("/api/v1/signage/content", params={"site": "hall", "name": name},
