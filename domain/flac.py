@@ -8,6 +8,7 @@ rate, the channels and an MD5 of the samples, so a reader can tell a truncated c
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from typing import Final
@@ -73,6 +74,15 @@ def decode_flac(data: bytes) -> np.ndarray:
     Raises:
         CodecError: ``data`` is not a decodable FLAC stream of 16-bit samples.
     """
+    return decode_flac_rate(data)[0]
+
+
+def decode_flac_rate(data: bytes) -> tuple[np.ndarray, int]:
+    """:func:`decode_flac` and the rate the stream is decoded at (Hz).
+
+    Raises:
+        CodecError: ``data`` is not a decodable FLAC stream of 16-bit samples.
+    """
     try:
         container = av.open(io.BytesIO(data), "r", format="flac")
     except av.error.FFmpegError as e:
@@ -83,6 +93,7 @@ def decode_flac(data: bytes) -> np.ndarray:
             raise CodecError("no audio stream in the FLAC data")
         stream = container.streams.audio[0]
         channels = stream.codec_context.channels
+        rate = int(stream.codec_context.sample_rate or 0)
         for frame in container.decode(stream):
             if frame.format.name == "s16":
                 blocks.append(frame.to_ndarray().reshape(-1, channels))
@@ -96,7 +107,7 @@ def decode_flac(data: bytes) -> np.ndarray:
         container.close()
     if not blocks:
         raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
-    return np.ascontiguousarray(np.concatenate(blocks))
+    return np.ascontiguousarray(np.concatenate(blocks)), rate
 
 
 @dataclass(frozen=True)
@@ -122,3 +133,39 @@ def flac_streaminfo(data: bytes) -> StreamInfo:
     return StreamInfo(sample_rate_hz=bits >> 44, channels=((bits >> 41) & 0x7) + 1,
                       bits_per_sample=((bits >> 36) & 0x1F) + 1, samples=bits & ((1 << 36) - 1),
                       md5_hex=data[26:42].hex())
+
+
+@dataclass(frozen=True)
+class DecodedChunk:
+    """What a chunk's body holds once decoded (:func:`probe_flac`)."""
+
+    header: StreamInfo
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    #: sha256 of the decoded samples (int16, little-endian, interleaved): the audio's own hash,
+    #: the same however it was encoded
+    pcm_sha256: str
+    #: the samples' MD5 matches the one STREAMINFO records (True where the header records none)
+    md5_matches: bool
+    #: the largest sample value (absolute; 0: digital silence)
+    peak: int
+    #: every channel holds one value throughout (silence or a constant offset: a dead microphone)
+    constant: bool
+
+
+def probe_flac(data: bytes) -> DecodedChunk:
+    """Decode a whole FLAC chunk and describe what it really holds.
+
+    Raises:
+        CodecError: not FLAC, or not decodable (a truncated file may also decode short: compare
+        :attr:`DecodedChunk.samples` with ``header.samples``).
+    """
+    header = flac_streaminfo(data)
+    pcm, rate = decode_flac_rate(data)
+    raw = pcm.astype("<i2", copy=False).tobytes()
+    md5_ok = header.md5_hex == "0" * 32 or hashlib.md5(raw, usedforsecurity=False).hexdigest() == header.md5_hex
+    peak = int(np.abs(pcm.astype(np.int32)).max()) if pcm.size else 0
+    constant = bool(pcm.size == 0 or (pcm == pcm[:1]).all())
+    return DecodedChunk(header=header, samples=int(pcm.shape[0]), sample_rate_hz=rate, channels=int(pcm.shape[1]),
+                        pcm_sha256=hashlib.sha256(raw).hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant)
