@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.flac import encode_flac
 from domain.timezones import day_bounds, site_zone
+from services.evidence import EvidenceLimits
 from services.integrity import verify_day
 from services.tokens import issue_agent_token
 from storage.tables import Alarm, Chunk, ChunkClaim, RecordingSession
@@ -217,3 +218,15 @@ def test_the_chunk_body_hash_still_decides_first(app_env: AppEnv):
               sha256=hashlib.sha256(b"other").hexdigest())
     assert r.status_code == 422 and r.json()["detail"]["field"] == "sha256", r.text
     _nothing_stored(app_env, session)
+
+
+def test_a_retry_of_a_stored_chunk_is_answered_200_however_late_it_comes(app_env: AppEnv):
+    """The answer to a stored chunk was lost; by the retry the chunk is older than the backlog
+    window. It is stored: 200, not a refusal that would send it to the agent's quarantine."""
+    agent, session, wall0 = _agent(app_env), uuid.uuid4().hex, time.time() - 500
+    pcm, more = noise(1.0, channels=2, seed=23), noise(1.0, channels=2, seed=24)
+    assert _post(agent, session=session, seq=0, start=0, pcm=pcm, wall0=wall0).status_code == 201
+    app_env.app.state.evidence = EvidenceLimits(max_backlog_s=100.0)
+    assert _post(agent, session=session, seq=0, start=0, pcm=pcm, wall0=wall0).status_code == 200
+    r = _post(agent, session=session, seq=1, start=len(pcm), pcm=more, wall0=wall0)
+    assert r.status_code == 422 and r.json()["detail"]["problem"] == "too_old", r.text
