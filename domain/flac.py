@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,6 +36,10 @@ class CodecError(Invalid):
 
     def __init__(self, reason: str) -> None:
         super().__init__("FLAC", reason)
+
+
+class TooManyFrames(CodecError):
+    """A body that decodes to more frames than it may (a decompression bomb, or a lying header)."""
 
 
 def encode_flac(pcm: np.ndarray, sample_rate_hz: int, *,
@@ -83,11 +88,25 @@ def decode_flac_rate(data: bytes) -> tuple[np.ndarray, int]:
     Raises:
         CodecError: ``data`` is not a decodable FLAC stream of 16-bit samples.
     """
+    blocks, rate = [], 0
+    for block, block_rate in _blocks(data):
+        blocks.append(block)
+        rate = block_rate
+    if not blocks:
+        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
+    return np.ascontiguousarray(np.concatenate(blocks)), rate
+
+
+def _blocks(data: bytes) -> Iterator[tuple[np.ndarray, int]]:
+    """The decoded frames of FLAC ``data``: int16 (frames, channels) blocks and their rate.
+
+    Raises:
+        CodecError: not a decodable FLAC stream of 16-bit samples.
+    """
     try:
         container = av.open(io.BytesIO(data), "r", format="flac")
     except av.error.FFmpegError as e:
         raise CodecError(f"not a FLAC stream: {e}") from e
-    blocks: list[np.ndarray] = []
     try:
         if not container.streams.audio:
             raise CodecError("no audio stream in the FLAC data")
@@ -96,18 +115,15 @@ def decode_flac_rate(data: bytes) -> tuple[np.ndarray, int]:
         rate = int(stream.codec_context.sample_rate or 0)
         for frame in container.decode(stream):
             if frame.format.name == "s16":
-                blocks.append(frame.to_ndarray().reshape(-1, channels))
+                yield frame.to_ndarray().reshape(-1, channels), rate
             elif frame.format.name == "s16p":
-                blocks.append(frame.to_ndarray().T)
+                yield frame.to_ndarray().T, rate
             else:
                 raise CodecError(f"expected 16-bit samples, got {frame.format.name}")
     except av.error.FFmpegError as e:
         raise CodecError(f"cannot decode FLAC: {e}") from e
     finally:
         container.close()
-    if not blocks:
-        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
-    return np.ascontiguousarray(np.concatenate(blocks)), rate
 
 
 @dataclass(frozen=True)
@@ -154,18 +170,37 @@ class DecodedChunk:
     constant: bool
 
 
-def probe_flac(data: bytes) -> DecodedChunk:
-    """Decode a whole FLAC chunk and describe what it really holds.
+def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
+    """Decode a whole FLAC chunk and describe what it really holds, one frame at a time (memory
+    stays at one FLAC frame however much the body decodes to).
 
     Raises:
-        CodecError: not FLAC, or not decodable (a truncated file may also decode short: compare
-        :attr:`DecodedChunk.samples` with ``header.samples``).
+        CodecError: not FLAC, not decodable, or more than ``max_frames`` frames (a body that
+        decodes to more than it states). A truncated file may also decode short: compare
+        :attr:`DecodedChunk.samples` with ``header.samples``.
     """
     header = flac_streaminfo(data)
-    pcm, rate = decode_flac_rate(data)
-    raw = pcm.astype("<i2", copy=False).tobytes()
-    md5_ok = header.md5_hex == "0" * 32 or hashlib.md5(raw, usedforsecurity=False).hexdigest() == header.md5_hex
-    peak = int(np.abs(pcm.astype(np.int32)).max()) if pcm.size else 0
-    constant = bool(pcm.size == 0 or (pcm == pcm[:1]).all())
-    return DecodedChunk(header=header, samples=int(pcm.shape[0]), sample_rate_hz=rate, channels=int(pcm.shape[1]),
-                        pcm_sha256=hashlib.sha256(raw).hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant)
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    frames, lo, hi, rate, channels = 0, None, None, 0, 0
+    constant = True
+    first: np.ndarray | None = None
+    for block, block_rate in _blocks(data):
+        rate, channels = block_rate, block.shape[1]
+        frames += block.shape[0]
+        if frames > max_frames:
+            raise TooManyFrames(f"decodes to more than {max_frames} frames")
+        raw = block.astype("<i2", copy=False).tobytes()
+        sha.update(raw)
+        md5.update(raw)
+        bmin, bmax = int(block.min()), int(block.max())
+        lo, hi = bmin if lo is None else min(lo, bmin), bmax if hi is None else max(hi, bmax)
+        if first is None:
+            first = block[0].copy()
+        if constant and not (block == first).all():
+            constant = False
+    if not frames:
+        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
+    peak = max(abs(lo or 0), abs(hi or 0))
+    md5_ok = header.md5_hex == "0" * 32 or md5.hexdigest() == header.md5_hex
+    return DecodedChunk(header=header, samples=frames, sample_rate_hz=rate, channels=channels,
+                        pcm_sha256=sha.hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain.chunks import ChunkMeta
 from domain.errors import Conflict, Invalid
-from domain.flac import CodecError, DecodedChunk, probe_flac
+from domain.flac import CodecError, DecodedChunk, TooManyFrames, probe_flac
 from storage.tables import Chunk, ChunkClaim, RecordingSession
 
 DAY_S = 86400.0
@@ -71,7 +71,9 @@ def decoded(data: bytes, *, samples: int, sample_rate_hz: int, channels: int) ->
         ChunkMismatch: not decodable, or a field differs (named in ``field``).
     """
     try:
-        got = probe_flac(data)
+        got = probe_flac(data, max_frames=samples)
+    except TooManyFrames as e:
+        raise ChunkMismatch("chunk body", f"{e.reason}, the metadata says samples={samples}", field="samples") from e
     except CodecError as e:
         raise ChunkMismatch("chunk body", f"does not decode as FLAC ({e.reason}): truncated or damaged",
                            field="body") from e

@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 #: The largest chunk body taken (a 300 s stereo chunk of FLAC is about 12 MB).
 MAX_CHUNK_BYTES = 32 * 1024 * 1024
 MAX_LIVE_BYTES = 4 * 1024 * 1024
+#: The longest chunk taken (agents cut 10 s by default, 300 s at most: settings ``chunk_s``).
+MAX_CHUNK_S = 300
 #: Live segments kept per counter in the store (the newest); older ones are deleted.
 LIVE_KEEP = 30
 CONFLICT = "chunk-conflict"
@@ -144,6 +146,9 @@ def check_body(claimed: ChunkClaimed, data: bytes) -> DecodedChunk:
         ChunkMismatch: naming the first field that differs.
     """
     got = hashlib.sha256(data).hexdigest()
+    if claimed.samples > MAX_CHUNK_S * claimed.sample_rate_hz:
+        raise ChunkMismatch("chunk", f"states {claimed.samples} samples, more than {MAX_CHUNK_S} s at "
+                            f"{claimed.sample_rate_hz} Hz", field="samples")
     if len(data) != claimed.size_bytes:
         raise ChunkMismatch("chunk body", f"has {len(data)} bytes, the metadata says {claimed.size_bytes}",
                             field="size_bytes")

@@ -144,6 +144,13 @@ def test_a_truncated_flac_and_a_lying_header_are_refused_and_nothing_is_stored(a
     assert r.status_code == 422, r.text
     assert r.json()["detail"]["field"] == "samples" and "decodes to samples=8000" in r.text, r.text
     _nothing_stored(app_env, lying)
+    # The other way round: the header says 8,000, the body decodes to 16,000 (decoding stops there).
+    under = _patched_samples(whole, RATE // 2)
+    short = uuid.uuid4().hex
+    r = _post(agent, session=short, seq=0, start=0, pcm=half, wall0=wall0, data=under)
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "samples", r.text
+    assert "more than 8000 frames" in r.text, r.text
+    _nothing_stored(app_env, short)
     assert list(app_env.store.iter_keys("")) == []
 
 
