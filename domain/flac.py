@@ -105,7 +105,7 @@ def _blocks(data: bytes) -> Iterator[tuple[np.ndarray, int]]:
     """
     try:
         container = av.open(io.BytesIO(data), "r", format="flac")
-    except av.error.FFmpegError as e:
+    except (av.error.FFmpegError, ValueError) as e:     # ValueError: tags that are not UTF-8
         raise CodecError(f"not a FLAC stream: {e}") from e
     try:
         if not container.streams.audio:
@@ -120,7 +120,7 @@ def _blocks(data: bytes) -> Iterator[tuple[np.ndarray, int]]:
                 yield frame.to_ndarray().T, rate
             else:
                 raise CodecError(f"expected 16-bit samples, got {frame.format.name}")
-    except av.error.FFmpegError as e:
+    except (av.error.FFmpegError, ValueError) as e:     # ValueError: frames that do not fit the stream
         raise CodecError(f"cannot decode FLAC: {e}") from e
     finally:
         container.close()
