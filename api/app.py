@@ -30,6 +30,7 @@ from api.routes import (
     signage_programs,
     signage_screens,
 )
+from services.evidence import EvidenceLimits
 from storage.objects import ObjectStore
 from transcribe.rules import Rulebook, load_rulebook
 
@@ -48,17 +49,19 @@ ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.
 
 
 def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None,
-               trusted_proxies: tuple[str, ...] = ()) -> FastAPI:
+               trusted_proxies: tuple[str, ...] = (), evidence: EvidenceLimits | None = None) -> FastAPI:
     """The app over ``engine`` and ``store``; ``rulebook``: the one the workers judge by (its rule
     names and severities are what the console shows; default: the shipped one);
     ``trusted_proxies``: addresses or networks whose ``X-Forwarded-*`` headers are believed
-    (:mod:`api.edge`). The OpenAPI description is at ``/openapi.json``; there is no ``/docs``
+    (:mod:`api.edge`); ``evidence``: how far agents' clocks are believed (default
+    :class:`services.evidence.EvidenceLimits`). The OpenAPI description is at ``/openapi.json``; there is no ``/docs``
     page (it needs inline script and a CDN, which the CSP of every page forbids)."""
     app = FastAPI(title="counterwatch", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Counter recordings: search, playback, live listen, review, complaints, events.")
     app.state.engine = engine
     app.state.store = store
     app.state.rulebook = rulebook if rulebook is not None else load_rulebook()
+    app.state.evidence = evidence if evidence is not None else EvidenceLimits()
     errors.install(app)
     errors.document(app)
 

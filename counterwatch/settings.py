@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field("", pattern=r"^[0-9A-Fa-f.:/, ]*$",
                                  description="comma-separated addresses or networks of reverse proxies whose "
                                              "X-Forwarded-For/-Proto/-Host the API believes; default: none")
+    agent_clock_skew_s: float = Field(120.0, ge=0, le=3600, description="how far past the server's clock an "
+                                                                        "agent's chunk may end (its clock's drift)")
+    agent_backlog_days: float = Field(14.0, gt=0, le=3650, description="how far back an agent's chunk may start "
+                                                                       "(the backlog of an outage; never more than "
+                                                                       "the site's retention)")
     site: str = Field("hall", description="site name of this box's counters")
     chunk_s: float = Field(10.0, gt=0, le=300)
     live_s: float = Field(1.0, ge=0, le=10, description="live segment length for live listening; 0: off")

@@ -122,3 +122,19 @@ def object_metadata(meta: ChunkMeta) -> dict[str, str]:
         "channels": str(meta.channels),
         "session-wall-start-s": repr(meta.session_wall_start_s),
     }
+
+
+#: A chunk that reaches the server this long after its claimed end was uploaded late (补传): a
+#: backlog after an outage, or a claimed time to look at twice. Agents upload within seconds.
+LATE_UPLOAD_S = 600.0
+
+
+def late_label(late_s: float) -> str:
+    """What people read for audio that reached the server ``late_s`` after its claimed end:
+    "补传（晚 3 小时 5 分）", or "" when it came on time."""
+    if late_s < LATE_UPLOAD_S:
+        return ""
+    minutes = int(late_s // 60)
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [f"{days} 天" if days else "", f"{hours} 小时" if hours else "", f"{mins} 分" if mins and not days else ""]
+    return f"补传（晚 {' '.join(p for p in parts if p)}）"

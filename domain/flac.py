@@ -8,7 +8,9 @@ rate, the channels and an MD5 of the samples, so a reader can tell a truncated c
 """
 from __future__ import annotations
 
+import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,6 +36,10 @@ class CodecError(Invalid):
 
     def __init__(self, reason: str) -> None:
         super().__init__("FLAC", reason)
+
+
+class TooManyFrames(CodecError):
+    """A body that decodes to more frames than it may (a decompression bomb, or a lying header)."""
 
 
 def encode_flac(pcm: np.ndarray, sample_rate_hz: int, *,
@@ -73,30 +79,51 @@ def decode_flac(data: bytes) -> np.ndarray:
     Raises:
         CodecError: ``data`` is not a decodable FLAC stream of 16-bit samples.
     """
+    return decode_flac_rate(data)[0]
+
+
+def decode_flac_rate(data: bytes) -> tuple[np.ndarray, int]:
+    """:func:`decode_flac` and the rate the stream is decoded at (Hz).
+
+    Raises:
+        CodecError: ``data`` is not a decodable FLAC stream of 16-bit samples.
+    """
+    blocks, rate = [], 0
+    for block, block_rate in _blocks(data):
+        blocks.append(block)
+        rate = block_rate
+    if not blocks:
+        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
+    return np.ascontiguousarray(np.concatenate(blocks)), rate
+
+
+def _blocks(data: bytes) -> Iterator[tuple[np.ndarray, int]]:
+    """The decoded frames of FLAC ``data``: int16 (frames, channels) blocks and their rate.
+
+    Raises:
+        CodecError: not a decodable FLAC stream of 16-bit samples.
+    """
     try:
         container = av.open(io.BytesIO(data), "r", format="flac")
-    except av.error.FFmpegError as e:
+    except (av.error.FFmpegError, ValueError) as e:     # ValueError: tags that are not UTF-8
         raise CodecError(f"not a FLAC stream: {e}") from e
-    blocks: list[np.ndarray] = []
     try:
         if not container.streams.audio:
             raise CodecError("no audio stream in the FLAC data")
         stream = container.streams.audio[0]
         channels = stream.codec_context.channels
+        rate = int(stream.codec_context.sample_rate or 0)
         for frame in container.decode(stream):
             if frame.format.name == "s16":
-                blocks.append(frame.to_ndarray().reshape(-1, channels))
+                yield frame.to_ndarray().reshape(-1, channels), rate
             elif frame.format.name == "s16p":
-                blocks.append(frame.to_ndarray().T)
+                yield frame.to_ndarray().T, rate
             else:
                 raise CodecError(f"expected 16-bit samples, got {frame.format.name}")
-    except av.error.FFmpegError as e:
+    except (av.error.FFmpegError, ValueError) as e:     # ValueError: frames that do not fit the stream
         raise CodecError(f"cannot decode FLAC: {e}") from e
     finally:
         container.close()
-    if not blocks:
-        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
-    return np.ascontiguousarray(np.concatenate(blocks))
 
 
 @dataclass(frozen=True)
@@ -122,3 +149,58 @@ def flac_streaminfo(data: bytes) -> StreamInfo:
     return StreamInfo(sample_rate_hz=bits >> 44, channels=((bits >> 41) & 0x7) + 1,
                       bits_per_sample=((bits >> 36) & 0x1F) + 1, samples=bits & ((1 << 36) - 1),
                       md5_hex=data[26:42].hex())
+
+
+@dataclass(frozen=True)
+class DecodedChunk:
+    """What a chunk's body holds once decoded (:func:`probe_flac`)."""
+
+    header: StreamInfo
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    #: sha256 of the decoded samples (int16, little-endian, interleaved): the audio's own hash,
+    #: the same however it was encoded
+    pcm_sha256: str
+    #: the samples' MD5 matches the one STREAMINFO records (True where the header records none)
+    md5_matches: bool
+    #: the largest sample value (absolute; 0: digital silence)
+    peak: int
+    #: every channel holds one value throughout (silence or a constant offset: a dead microphone)
+    constant: bool
+
+
+def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
+    """Decode a whole FLAC chunk and describe what it really holds, one frame at a time (memory
+    stays at one FLAC frame however much the body decodes to).
+
+    Raises:
+        CodecError: not FLAC, not decodable, or more than ``max_frames`` frames (a body that
+        decodes to more than it states). A truncated file may also decode short: compare
+        :attr:`DecodedChunk.samples` with ``header.samples``.
+    """
+    header = flac_streaminfo(data)
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    frames, lo, hi, rate, channels = 0, None, None, 0, 0
+    constant = True
+    first: np.ndarray | None = None
+    for block, block_rate in _blocks(data):
+        rate, channels = block_rate, block.shape[1]
+        frames += block.shape[0]
+        if frames > max_frames:
+            raise TooManyFrames(f"decodes to more than {max_frames} frames")
+        raw = block.astype("<i2", copy=False).tobytes()
+        sha.update(raw)
+        md5.update(raw)
+        bmin, bmax = int(block.min()), int(block.max())
+        lo, hi = bmin if lo is None else min(lo, bmin), bmax if hi is None else max(hi, bmax)
+        if first is None:
+            first = block[0].copy()
+        if constant and not (block == first).all():
+            constant = False
+    if not frames:
+        raise CodecError("no audio frames in the FLAC data (empty, truncated or not FLAC)")
+    peak = max(abs(lo or 0), abs(hi or 0))
+    md5_ok = header.md5_hex == "0" * 32 or md5.hexdigest() == header.md5_hex
+    return DecodedChunk(header=header, samples=frames, sample_rate_hz=rate, channels=channels,
+                        pcm_sha256=sha.hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant)

@@ -52,7 +52,7 @@ SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events")
 AgentStatus = Literal["ok", "spool-near-quota", "spool-full", "store-unreachable"]
 AGENT_STATUSES: tuple[str, ...] = get_args(AgentStatus)
 AlarmKind = Literal["silent-microphone", "agent-gone", "spool-near-quota", "spool-full", "store-unreachable",
-                    "screen-gone", "unintelligible-audio", "chunk-conflict"]
+                    "screen-gone", "unintelligible-audio", "chunk-conflict", "chunk-replay"]
 ALARM_KINDS: tuple[str, ...] = get_args(AlarmKind)
 #: Alarms raised from an agent's own heartbeat status (the status of the same name).
 HEARTBEAT_ALARMS = ("spool-full", "spool-near-quota", "store-unreachable")
@@ -131,7 +131,8 @@ LABELS: dict[str, dict[str, str]] = {
     "alarm": {"silent-microphone": "麦克风无声", "agent-gone": "采集端离线", "spool-near-quota": "缓存将满",
               "spool-full": "缓存已满，正在丢失录音", "store-unreachable": "存储不可达", "screen-gone": "信息屏离线",
               "unintelligible-audio": "录音常无法识别，请检查麦克风",
-              "chunk-conflict": "录音片段冲突，已拒绝覆盖"},
+              "chunk-conflict": "录音片段冲突，已拒绝覆盖",
+              "chunk-replay": "采集端重复上传已存录音（疑似伪造），已拒绝"},
     "flag_type": {"forbidden": "服务忌语", "missing_courtesy": "缺少文明用语", "audio": "语音行为"},
     "certainty": {"uncertain": "待确认", "certain": "确定"},
     "assessable": {"true": "可判定", "false": "无法判定"},

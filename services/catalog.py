@@ -210,11 +210,14 @@ class Catalog:
         chunk again is a no-op (False); a different chunk under the same number is refused.
         ``stored_s``: when the store wrote it (default now; a rescan passes the object's date)."""
         info = self.counter(meta.site, meta.counter)
+        stored = stored_s if stored_s is not None else now_s()
         with write_session(self.engine) as s:
             sess = s.get(RecordingSession, meta.session)
             if sess is None:
-                s.add(RecordingSession(id=meta.session, counter_id=info.id, wall_start_s=meta.session_wall_start_s,
-                                sample_rate_hz=meta.sample_rate_hz, channels=meta.channels))
+                sess = RecordingSession(id=meta.session, counter_id=info.id, wall_start_s=meta.session_wall_start_s,
+                                        sample_rate_hz=meta.sample_rate_hz, channels=meta.channels, received_s=stored,
+                                        late_s=0.0)
+                s.add(sess)
                 s.flush()
             old = s.scalar(select(Chunk).where(Chunk.session_id == meta.session, Chunk.seq == meta.seq))
             if old is not None:
@@ -226,9 +229,11 @@ class Catalog:
                         samples=meta.samples, sample_rate_hz=meta.sample_rate_hz, channels=meta.channels,
                         codec=meta.codec, sha256=meta.sha256, size_bytes=meta.size_bytes, key=meta.key,
                         wall_start_s=meta.wall_start_s, rms_dbfs=meta.rms_dbfs, peak_dbfs=meta.peak_dbfs,
-                        stored_s=stored_s if stored_s is not None else now_s())
+                        stored_s=stored)
+            # Both times (issue 18): what the chunk claims and when the server got it (补传).
+            sess.late_s = max(sess.late_s or 0.0, stored - (meta.wall_start_s + meta.duration_s))
             # The counter's hash chain (issue 6): link to the previous chunk before adding.
-            link_chunk(s, row, session_wall_start_s=sess.wall_start_s if sess else meta.session_wall_start_s)
+            link_chunk(s, row)
             s.add(row)
             enqueue(s, kind="plan", key=plan_key(meta.session), payload={"session": meta.session}, requeue_done=True)
             return True

@@ -64,14 +64,16 @@ class Filters:
 
 
 def counted_flag() -> ColumnElement[bool]:
-    """SQL of :func:`domain.vocab.flag_counts`: confirmed, or certain and not dismissed."""
-    return or_(Flag.review_state == "confirmed",
-               and_(Flag.review_state != "dismissed", Flag.confidence >= CERTAIN_CONFIDENCE))
+    """SQL of :func:`domain.vocab.flag_counts`: confirmed, or certain and not dismissed (and not
+    superseded by a later rulebook)."""
+    return and_(Flag.superseded_s.is_(None),
+                or_(Flag.review_state == "confirmed",
+                    and_(Flag.review_state != "dismissed", Flag.confidence >= CERTAIN_CONFIDENCE)))
 
 
 def certainty_is(certainty: str) -> ColumnElement[bool]:
     """SQL of :func:`domain.vocab.flag_uncertain` (``uncertain``: 待确认) or its opposite (``certain``)."""
-    uncertain = and_(Flag.review_state == "open", Flag.confidence < CERTAIN_CONFIDENCE)
+    uncertain = and_(Flag.review_state == "open", Flag.confidence < CERTAIN_CONFIDENCE, Flag.superseded_s.is_(None))
     return uncertain if certainty == "uncertain" else not_(uncertain)
 
 
@@ -101,7 +103,7 @@ def apply(stmt: Select, f: Filters, *, flags: bool = True) -> Select:
     if f.assessable is not None:
         stmt = stmt.where(Interaction.assessable.is_(f.assessable))
     if flags and (f.rule or f.review_state):
-        cond = [Flag.interaction_id == Interaction.id]
+        cond = [Flag.interaction_id == Interaction.id, Flag.superseded_s.is_(None)]
         if f.rule:
             cond.append(Flag.rule == f.rule)
         if f.review_state:

@@ -29,13 +29,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.chunks import ChunkMeta, live_key, live_prefix, object_metadata
-from domain.errors import Forbidden, Invalid
-from domain.flac import CODEC, CONTENT_TYPE, CodecError, flac_streaminfo
+from domain.errors import Forbidden
+from domain.flac import CODEC, CONTENT_TYPE, CodecError, DecodedChunk, flac_streaminfo
 from domain.names import check_session
 from services import audit
 from services.accounts import Principal
 from services.alarms import set_counter_alarm
 from services.catalog import Catalog, ChunkConflict, CounterInfo
+from services.evidence import (
+    ChunkMismatch,
+    ChunkReplay,
+    EvidenceLimits,
+    check_place,
+    check_time,
+    decoded,
+    replayed_from,
+)
 from storage.engine import read_session, write_session
 from storage.objects import ObjectStore
 from storage.store_errors import ObjectExists, StoreError
@@ -46,9 +55,12 @@ logger = logging.getLogger(__name__)
 #: The largest chunk body taken (a 300 s stereo chunk of FLAC is about 12 MB).
 MAX_CHUNK_BYTES = 32 * 1024 * 1024
 MAX_LIVE_BYTES = 4 * 1024 * 1024
+#: The longest chunk taken (agents cut 10 s by default, 300 s at most: settings ``chunk_s``).
+MAX_CHUNK_S = 300
 #: Live segments kept per counter in the store (the newest); older ones are deleted.
 LIVE_KEEP = 30
 CONFLICT = "chunk-conflict"
+REPLAY = "chunk-replay"
 
 
 class NotBound(Forbidden):
@@ -66,12 +78,6 @@ class OtherCounter(Forbidden):
     def __init__(self, what: str, bound: CounterInfo) -> None:
         super().__init__(what, f"this token writes for counter {bound.site}/{bound.name} only",
                          site=bound.site, counter=bound.name)
-
-
-class ChunkMismatch(Invalid):
-    """A body that is not what its metadata says (sha256, size, FLAC header, session format)."""
-
-    code = "chunk_mismatch"
 
 
 def binding(db: Session, user: Principal) -> CounterInfo:
@@ -132,13 +138,17 @@ class ChunkReceipt:
     new: bool
 
 
-def check_body(claimed: ChunkClaimed, data: bytes) -> None:
-    """Refuse a body that is not what ``claimed`` says.
+def check_body(claimed: ChunkClaimed, data: bytes) -> DecodedChunk:
+    """Refuse a body that is not what ``claimed`` says; it is decoded whole (issue 18), and
+    what it holds returned.
 
     Raises:
         ChunkMismatch: naming the first field that differs.
     """
     got = hashlib.sha256(data).hexdigest()
+    if claimed.samples > MAX_CHUNK_S * claimed.sample_rate_hz:
+        raise ChunkMismatch("chunk", f"states {claimed.samples} samples, more than {MAX_CHUNK_S} s at "
+                            f"{claimed.sample_rate_hz} Hz", field="samples")
     if len(data) != claimed.size_bytes:
         raise ChunkMismatch("chunk body", f"has {len(data)} bytes, the metadata says {claimed.size_bytes}",
                             field="size_bytes")
@@ -155,6 +165,7 @@ def check_body(claimed: ChunkClaimed, data: bytes) -> None:
         if header != said:
             raise ChunkMismatch("chunk body", f"FLAC header says {field}={header}, the metadata says {said}",
                                 field=field)
+    return decoded(data, samples=claimed.samples, sample_rate_hz=claimed.sample_rate_hz, channels=claimed.channels)
 
 
 def retain_until(meta: ChunkMeta, retention_days: float | None) -> dt.datetime | None:
@@ -165,13 +176,15 @@ def retain_until(meta: ChunkMeta, retention_days: float | None) -> dt.datetime |
     return dt.datetime.fromtimestamp(meta.wall_start_s, dt.UTC) + dt.timedelta(days=retention_days)
 
 
-def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta) -> str | None:
+def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta, audio: DecodedChunk) -> str | tuple[str, int] | None:
     """Claim (session, seq) for ``meta``, or find the chunk registered or claimed already.
     Returns None when ``meta`` holds the claim, "registered" when this very chunk is catalogued,
-    else the sha256 of the other chunk that holds the number.
+    the sha256 of the other chunk that holds the number, or (recording, number) of the same
+    audio stored before (a replay).
 
     Raises:
-        OtherCounter: the session belongs to another counter. ChunkMismatch: another format.
+        OtherCounter: the session belongs to another counter. ChunkMismatch: another format, a
+        start time other than its recording's, or samples overlapping its neighbours.
     """
     for _ in range(2):          # a concurrent claim of the same number: read it the second time
         try:
@@ -185,8 +198,13 @@ def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta) -> str | None:
                                         field="channels")
                 claim = s.get(ChunkClaim, (meta.session, meta.seq))
                 if claim is None:
+                    check_place(s, meta)
+                    replay = replayed_from(s, meta, audio)
+                    if replay is not None:
+                        return replay
                     s.add(ChunkClaim(session_id=meta.session, seq=meta.seq, counter_id=info.id, sha256=meta.sha256,
-                                     size_bytes=meta.size_bytes, start_sample=meta.start_sample, claimed_s=now_s()))
+                                     size_bytes=meta.size_bytes, start_sample=meta.start_sample, claimed_s=now_s(),
+                                     pcm_sha256=audio.pcm_sha256))
                     return None
                 if claim.counter_id != info.id:
                     raise OtherCounter(f"session {meta.session}", info)
@@ -218,26 +236,38 @@ def _differs(store: ObjectStore, key: str, data: bytes) -> str | None:
 
 
 def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: ChunkClaimed, data: bytes, *,
-                  client: str = "") -> ChunkReceipt:
-    """Check, store once and register one chunk of the agent's counter.
+                  client: str = "", limits: EvidenceLimits = EvidenceLimits(),
+                  received_s: float | None = None) -> ChunkReceipt:
+    """Check, store once and register one chunk of the agent's counter. ``received_s``: the
+    server's clock (default now), which bounds the times the chunk may claim (``limits``).
 
     Raises:
         NotBound, OtherCounter; ChunkMismatch (and other Invalid: a bad session id or numbering);
+        ChunkTime: it ends in the future or starts before the backlog window;
         ChunkConflict: another chunk holds the number (the alarm is raised, the stored one stays);
+        ChunkReplay: its audio is stored already under another recording or number (alarmed, audited);
         StoreError: the store refused or is down (StoreUnavailable: retry later).
     """
+    received = received_s if received_s is not None else now_s()
     with read_session(engine) as s:
         info = binding(s, user)
         retention_days = s.scalar(select(Site.retention_days).where(Site.name == info.site))
     check_session(claimed.session)
-    check_body(claimed, data)
+    audio = check_body(claimed, data)
     meta = ChunkMeta(site=info.site, counter=info.name, session=claimed.session, seq=claimed.seq,
                      start_sample=claimed.start_sample, samples=claimed.samples, sample_rate_hz=claimed.sample_rate_hz,
                      channels=claimed.channels, codec=CODEC, sha256=claimed.sha256.lower(), size_bytes=len(data),
                      session_wall_start_s=claimed.session_wall_start_s, rms_dbfs=claimed.rms_dbfs,
                      peak_dbfs=claimed.peak_dbfs)
-    other = _claim(engine, info, meta)
-    if other is not None:
+    with read_session(engine) as s:
+        held = s.get(ChunkClaim, (meta.session, meta.seq))
+        retry = held is not None and held.sha256 == meta.sha256 and held.counter_id == info.id
+    if not retry:       # a retry of a stored chunk is answered 200 however late it comes
+        check_time(meta, received_s=received, limits=limits, retention_days=retention_days)
+    other = _claim(engine, info, meta, audio)
+    if isinstance(other, tuple):
+        _replay(engine, user, info, meta, stored=other, client=client)
+    elif other is not None:
         _conflict(engine, user, info, meta, stored_sha256=other, client=client)
     stored = _differs(store, meta.key, data)
     if stored == _ABSENT:
@@ -268,6 +298,20 @@ def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMet
     logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
     raise ChunkConflict(f"chunk {meta.key}", "another chunk is stored under this session and number; refused",
                         stored_sha256=stored_sha256, offered_sha256=meta.sha256)
+
+
+def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: tuple[str, int],
+            client: str) -> None:
+    detail = (f"recording {meta.session} chunk {meta.seq}: the same audio is stored as recording {stored[0]} "
+              f"chunk {stored[1]}; refused (replayed or forged evidence)")
+    with write_session(engine) as s:
+        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
+        set_counter_alarm(s, info.id, REPLAY, True, now_s(), detail)
+        audit.append(s, user_id=user.id, user_name=user.name, action="chunk.replay", target=f"chunk:{meta.key}",
+                     client=client, detail=detail)
+    logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
+    raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio already stored under another recording; "
+                      "refused", stored_recording=stored[0], stored_seq=stored[1])
 
 
 def receive_live(engine: Engine, store: ObjectStore, user: Principal, *, session: str, seq: int, start_sample: int,

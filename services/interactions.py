@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
 from domain import pii
+from domain.chunks import late_label
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.vocab import flag_uncertain
 from services.accounts import Principal
@@ -23,7 +24,7 @@ from services.filters import Filters, apply, certainty_is
 from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
-from storage.tables import Counter, Flag, Interaction, RecordingSession, Site, Staff, User, now_s
+from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Site, Staff, User, now_s
 
 #: Flags reviewed in one bulk request at most.
 MAX_BULK_FLAGS = 500
@@ -96,6 +97,11 @@ class FlagView:
     assessable: bool = True
     #: ``uncertain`` (待确认, domain.vocab.flag_uncertain) or ``certain``
     certainty: str = "certain"
+    #: the rulebook version that raised it; when, and by which version, it was superseded (a
+    #: later analysis no longer raised it: kept with its review, counted nowhere; issue 18)
+    rulebook_version: str = ""
+    superseded_s: float | None = None
+    superseded_by: str = ""
 
 
 def certainty_of(confidence: float, review_state: str) -> str:
@@ -137,6 +143,10 @@ class InteractionView:
     #: what the 无法判定 verdict was measured from (estimated SNR, log-probability, characters per
     #: voiced second, ...; issue 14)
     signals: dict = field(default_factory=dict)
+    #: The server's clock (issue 18): how long after its claimed end its audio reached the
+    #: server (the latest chunk), and the label people read (补传, by how long; "" on time).
+    late_s: float = 0.0
+    late_label: str = ""
 
 
 def _flag_query() -> Select:
@@ -161,7 +171,9 @@ def flag_view(f: Flag, *, site: str, counter: str, wall_start_s: float, rules: d
                     severity=severity_of(rules or {}, f.rule, f.severity) if f.type != "missing_courtesy" else (f.severity or ""),
                     confidence_reasons=[{**r, "text": show(str(r.get("text", "")))} for r in (f.confidence_reasons or [])],
                     site_label=site_label(site, site_title), counter_label=counter_label(counter, counter_display),
-                    staff=staff, assessable=assessable, certainty=certainty_of(f.confidence, f.review_state))
+                    staff=staff, assessable=assessable, certainty=certainty_of(f.confidence, f.review_state),
+                    rulebook_version=f.rulebook_version or "", superseded_s=f.superseded_s,
+                    superseded_by=f.superseded_by or "")
 
 
 def _flag_view(row: tuple, show: Callable[[str], str] = _identity, rules: dict[str, RuleInfo] | None = None) -> FlagView:
@@ -197,7 +209,8 @@ def flag_page(db: Session, user: Principal | None, *, rule: str | None = None, s
         check_site(user, site)
         check_site(user, f.site)
     f.check()
-    q = apply(_flag_query(), f, flags=False)
+    # The review lists show live findings; a superseded one stays on its interaction (issue 18).
+    q = apply(_flag_query(), f, flags=False).where(Flag.superseded_s.is_(None))
     if user is not None and user.sites:
         q = q.where(Site.name.in_(user.sites))
     for col, value in ((Flag.rule, rule or f.rule), (Site.name, site), (Flag.review_state, review_state or f.review_state),
@@ -274,6 +287,15 @@ def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tu
     return row[0], row[1], row[2]
 
 
+def _late_s(db: Session, inter: Interaction) -> float:
+    """How long after their claimed end the interaction's chunks reached the server (the latest)."""
+    end = Chunk.wall_start_s + Chunk.samples * 1.0 / Chunk.sample_rate_hz
+    late = db.scalar(select(func.max(Chunk.stored_s - end)).where(
+        Chunk.session_id == inter.session_id, Chunk.start_sample < inter.end_sample,
+        Chunk.start_sample + Chunk.samples > inter.start_sample))
+    return max(float(late or 0.0), 0.0)
+
+
 def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callable[[str], str],
           rules: dict[str, RuleInfo] | None = None) -> InteractionView:
     sess = db.get(RecordingSession, inter.session_id)
@@ -291,6 +313,7 @@ def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callab
         wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
         sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,
         rulebook_version=inter.rulebook_version, analyzed_s=inter.analyzed_s, rating=rating,
+        late_s=(late := _late_s(db, inter)), late_label=late_label(late),
         segments=[SegmentView(g.id, g.start_s, g.end_s, g.speaker, g.speaker_confidence, show(g.text))
                   for g in inter.segments],
         flags=[flag_view(f, site=site, counter=counter, wall_start_s=inter.wall_start_s, rules=rules, show=show,

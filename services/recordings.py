@@ -155,7 +155,7 @@ def _summaries(db: Session, ids: list[int], rulebook: Rulebook) -> dict[int, Fla
                                 "dismissed": 0, "rules": [], "worst": 0} for i in ids}
     for iid, ftype, rule, state, conf, sev in db.execute(
             select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence, Flag.severity)
-            .where(Flag.interaction_id.in_(ids)).order_by(Flag.start_s)):
+            .where(Flag.interaction_id.in_(ids), Flag.superseded_s.is_(None)).order_by(Flag.start_s)):
         a = acc[iid]
         a[state] = a.get(state, 0) + 1
         if flag_uncertain(state, conf):
@@ -226,7 +226,8 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
             kinds.append(sound_matches(key, dialect=dialect))
         if rules:
             ruled = aliased(Flag)       # apart from the flags a rule or review-state filter tests
-            kinds.append(select(ruled.interaction_id, ruled.id.label("seq")).where(ruled.rule.in_(rules)))
+            kinds.append(select(ruled.interaction_id, ruled.id.label("seq")).where(ruled.rule.in_(rules),
+                                                                                  ruled.superseded_s.is_(None)))
         rank: dict[int, int] = {}
         for r, matches in enumerate(kinds):
             ids, more = _newest(db, matches, f, dialect=dialect, oldest=sort == "time")
@@ -269,7 +270,8 @@ def _lines(db: Session, inters: list[Interaction], q: str, key: str, rules: list
         segs[g.interaction_id].append(g)
     flags: dict[int, list[Flag]] = {i: [] for i in ids}
     if rules:
-        for fl in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.rule.in_(rules))
+        for fl in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.rule.in_(rules),
+                                                    Flag.superseded_s.is_(None))
                              .order_by(Flag.start_s)):
             flags[fl.interaction_id].append(fl)
     return {i: _line(segs[i], q, key, flags[i], show) for i in ids}

@@ -158,7 +158,8 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
         flags: dict[int, list[tuple[str, str, str, float, str]]] = defaultdict(list)
         for row in db.execute(select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence,
                                      Flag.severity).join(Interaction, Flag.interaction_id == Interaction.id)
-                              .join(Counter, Interaction.counter_id == Counter.id).where(*window)):
+                              .join(Counter, Interaction.counter_id == Counter.id)
+                              .where(*window, Flag.superseded_s.is_(None))):
             flags[row[0]].append((row[1], row[2], row[3], row[4], row[5]))
             if row[1] == "missing_courtesy":
                 courtesy_rules.add(row[2])

@@ -194,7 +194,14 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         result.interactions += 1
     for batch in retention.chunks:
         done: list[int] = []
+        protected = _protected_spans(engine, batch.session_id)
         for cid, key in zip(batch.ids, batch.keys, strict=True):
+            span = protected.get(cid)
+            if span is not None:
+                # A hold or complaint came since the plan was made, or a re-analysis moved a
+                # kept interaction over this chunk (issue 18): whatever happened, it stays.
+                logger.info("retention: %s kept: interaction #%d needs it now", key, span)
+                continue
             try:
                 store.delete(key, evidence=True)      # holds and open complaints checked above
             except ObjectLocked as e:
@@ -211,13 +218,15 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         if not done:
             continue
         with write_session(engine) as s:
+            seams = _seams(s, done)
             s.execute(delete(Chunk).where(Chunk.id.in_(done)))
             s.execute(delete(ChunkClaim).where(ChunkClaim.session_id == batch.session_id,
                                                ChunkClaim.seq.in_([q for q, c in zip(batch.seqs, batch.ids, strict=True)
                                                                    if c in done])))
             seqs = [q for q, c in zip(batch.seqs, batch.ids, strict=True) if c in done]
             detail = (f"{batch.site}/{batch.counter} session {batch.session_id}: {len(done)} chunk(s), seq "
-                      f"{_ranges(seqs)}; chain continues from {batch.last_chain_sha256}")
+                      f"{_ranges(seqs)}; chain continues from {batch.last_chain_sha256}"
+                      + (f" (and from {', '.join(seams)})" if seams else ""))
             _audit(s, f"chunks:{batch.session_id}", detail)
             left = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.session_id == batch.session_id))
             inters = s.scalar(select(func.count()).select_from(Interaction)
@@ -229,6 +238,37 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
         logger.info("retention: deleted %s", detail)
         result.chunks += len(done)
     return result
+
+
+def _seams(s: Session, deleted: list[int]) -> list[str]:
+    """Chain hashes of deleted chunks (``deleted``, rows still there) whose next chunk in the
+    counter's chain stays: where :func:`services.integrity.verify_day` finds the chain going on
+    (the chain follows arrival, so a backlog's chunks may sit between others')."""
+    gone = set(deleted)
+    out: list[str] = []
+    for cid, counter_id, chain in s.execute(select(Chunk.id, Chunk.counter_id, Chunk.chain_sha256)
+                                            .where(Chunk.id.in_(deleted)).order_by(Chunk.id)):
+        nxt = s.scalar(select(func.min(Chunk.id)).where(Chunk.counter_id == counter_id, Chunk.id > cid))
+        if nxt is not None and nxt not in gone and chain:
+            out.append(chain)
+    return out
+
+
+def _protected_spans(engine: Engine, session_id: str) -> dict[int, int]:
+    """Chunks of ``session_id`` that an interaction under hold or an open complaint needs now:
+    chunk id -> that interaction's id (checked again just before deleting)."""
+    with read_session(engine) as s:
+        kept = s.execute(select(Interaction.id, Interaction.start_sample, Interaction.end_sample).where(
+            Interaction.session_id == session_id, or_(Interaction.hold, _open_complaint()))).all()
+        if not kept:
+            return {}
+        out: dict[int, int] = {}
+        for cid, a, n in s.execute(select(Chunk.id, Chunk.start_sample, Chunk.samples)
+                                   .where(Chunk.session_id == session_id)):
+            hit = next((iid for iid, x, y in kept if a < y and a + n > x), None)
+            if hit is not None:
+                out[cid] = hit
+        return out
 
 
 def _ranges(seqs: list[int]) -> str:

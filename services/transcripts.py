@@ -42,6 +42,8 @@ def particulars(v: InteractionView) -> list[tuple[str, str]]:
             ("时长", _clock(v.duration_s)), ("评价", v.rating or "无")]
     if not v.assessable:
         rows.append(("判定", f"无法判定：{v.assessable_reason or '录音无法听清'}"))
+    if v.late_label:
+        rows.append(("上传", v.late_label))
     return rows
 
 
@@ -49,7 +51,8 @@ def _findings(v: InteractionView) -> list[str]:
     return [f"[{_clock(f.start_s)}] {label('flag_type', f.type)}：{f.rule_label or f.rule}"
             f"{'（' + label('severity', f.severity) + '）' if f.severity else ''}"
             f"{'，“' + f.phrase + '”' if f.phrase else ''}，{label('review_state', f.review_state)}"
-            f"{'，审核意见：' + f.review_note if f.review_note else ''}" for f in v.flags]
+            f"{'，审核意见：' + f.review_note if f.review_note else ''}"
+            f"{'，已被新规则取代（不计分）' if f.superseded_s is not None else ''}" for f in v.flags]
 
 
 def as_text(v: InteractionView) -> str:

@@ -110,6 +110,10 @@ class RecordingSession(Base):
     #: The worker's VAD stream over this session (transcribe.planning.PlanState), so that each
     #: plan looks only at audio it has not seen; NULL: not planned yet.
     plan_state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: The server's clock (migration 0100): when its first chunk arrived, and the longest a chunk
+    #: of it arrived after its claimed end (an upload after an outage, 补传; 0: on time).
+    received_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    late_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class Chunk(Base):
@@ -259,6 +263,11 @@ class Flag(Base):
     #: cost, speaker certainty, audio quality): [{"kind", "value", "text"}] (migration 0010).
     severity: Mapped[str] = mapped_column(String(10), default="", server_default="")
     confidence_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    #: The rulebook version that raised it, and when a later analysis (``superseded_by``) no
+    #: longer did (migration 0100): a superseded finding keeps its review and counts nowhere.
+    rulebook_version: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    superseded_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    superseded_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class StoredRulebook(Base):
@@ -334,6 +343,7 @@ class ChunkClaim(Base):
     only that content is ever written under the chunk's key (``services.ingest``)."""
 
     __tablename__ = "chunk_claims"
+    __table_args__ = (Index("ix_chunk_claims_pcm", "pcm_sha256"),)
     session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
@@ -341,6 +351,9 @@ class ChunkClaim(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     start_sample: Mapped[int] = mapped_column(BigInteger)
     claimed_s: Mapped[float] = mapped_column(Float, default=now_s)
+    #: sha256 of the decoded samples (migration 0100): the same audio under another recording
+    #: is a replay.
+    pcm_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Complaint(Base):

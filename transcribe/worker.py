@@ -8,8 +8,9 @@ Two kinds of job, both in the database queue (:mod:`storage.jobs`):
   an ``analyze`` job for each and move the session's cursor and VAD state, all in one
   transaction.
 * ``analyze`` (one per interaction, keyed by session and first sample): decode its audio,
-  run the analyzer, and replace the interaction's segments and flags in the same transaction
-  that marks the job done. Re-running a job replaces, never duplicates; a job whose lease was
+  run the analyzer, and update the interaction in place (:mod:`transcribe.identity`: its id,
+  hold, complaints and reviewed findings stay) in the same transaction that marks the job
+  done. Re-running a job updates, never duplicates; a job whose lease was
   taken over by another worker commits nothing. A worker takes up to
   ``WorkerOptions.batch_interactions`` queued analyze jobs at once and transcribes them in one
   batched pass (:meth:`transcribe.asr.Transcriber.transcribe_many`); each is still stored,
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,7 @@ from transcribe import metrics
 from transcribe.analyze import Analysis, Analyzer
 from transcribe.asr import AsrSegment
 from transcribe.audio import Audio
+from transcribe.identity import find_interaction, merge_flags
 from transcribe.planning import PlanOptions, PlanState, close_interactions
 from transcribe.soundalike import sound_key
 
@@ -409,21 +411,32 @@ class Worker:
                                              boundaries_s=p.boundaries_s, asr_segments=segments)
         sid, start, counter_id, wall_start = p.sid, p.start, p.counter_id, p.wall_start_s
         with write_session(self.engine) as s:
-            s.execute(delete(Interaction).where(Interaction.session_id == sid, Interaction.start_sample == start))
             staff_id = s.scalar(select(Shift.staff_id).where(
                 Shift.counter_id == counter_id, Shift.start_s <= wall_start,
                 (Shift.end_s.is_(None)) | (Shift.end_s > wall_start)).order_by(Shift.start_s.desc()).limit(1))
-            inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=start, end_sample=p.end,
-                                wall_start_s=wall_start, wall_end_s=p.wall_end_s, staff_id=staff_id,
-                                rulebook_version=result.rulebook_version, analyzed_s=now_s(),
-                                text="\n".join(seg.text for seg in result.segments), **_assessment_fields(result))
+            # Updated in place, never re-created: holds, complaints, reviews, notes and audit
+            # rows name its id (issue 18).
+            inter = find_interaction(s, session_id=sid, start_sample=start, end_sample=p.end)
+            shift_s = 0.0
+            if inter is None:
+                inter = Interaction(counter_id=counter_id, session_id=sid, start_sample=start, end_sample=p.end)
+                s.add(inter)
+            else:
+                shift_s = (start - inter.start_sample) / p.audio.sample_rate_hz
+            inter.start_sample, inter.end_sample = start, p.end
+            inter.wall_start_s, inter.wall_end_s, inter.staff_id = wall_start, p.wall_end_s, staff_id
+            inter.rulebook_version, inter.analyzed_s = result.rulebook_version, now_s()
+            inter.text = "\n".join(seg.text for seg in result.segments)
+            for col, value in _assessment_fields(result).items():
+                setattr(inter, col, value)
             inter.segments = [Segment(start_s=x.start_s, end_s=x.end_s, speaker=x.speaker,
                                       speaker_confidence=x.speaker_confidence, text=x.text, sound=sound_key(x.text))
                               for x in result.segments]
-            inter.flags = [Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence, start_s=f.start_s,
-                                end_s=f.end_s, speaker=f.speaker, confidence=f.confidence, severity=f.severity,
-                                confidence_reasons=list(f.reasons)) for f in result.flags]
-            s.add(inter)
+            merge_flags(inter, [Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence,
+                                     start_s=f.start_s, end_s=f.end_s, speaker=f.speaker, confidence=f.confidence,
+                                     severity=f.severity, confidence_reasons=list(f.reasons))
+                                for f in result.flags],
+                        rulebook_version=result.rulebook_version, at_s=now_s(), shift_s=shift_s)
             if not JobQueue.finish_in(s, job.id, self.name):
                 logger.warning("worker %s: %s: lease lost; discarding this result", self.name, job.key)
                 s.rollback()

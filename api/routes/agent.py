@@ -55,7 +55,8 @@ def hello(user: CaptureAgent, db: ReadDb) -> Hello:
 
 @router.post("/chunks", response_model=ChunkStored, status_code=201, openapi_extra={"requestBody": AUDIO},
              responses={200: {"model": ChunkStored, "description": "the same chunk again: stored before"},
-                        409: {"description": "another chunk holds this session and number (both hashes)"}})
+                        409: {"description": "another chunk holds this session and number (both hashes), or "
+                                              "its audio is stored already under another recording (a replay)"}})
 async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response, recording: Recording,
                     seq: Count, start_sample: Count, samples: Annotated[int, Query(ge=1, le=2**31 - 1)],
                     sample_rate_hz: Annotated[int, Query(ge=8000, le=192000)],
@@ -64,10 +65,14 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
                     size_bytes: Annotated[int, Query(ge=1, le=ingest.MAX_CHUNK_BYTES)],
                     recording_start_s: Seconds, rms_dbfs: Level = -100.0, peak_dbfs: Level = -100.0) -> ChunkStored:
     """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
-    ``size_bytes`` and its FLAC header (samples, rate, channels, 16 bits: 422 naming the field),
-    stored once under the key derived here, and registered. 201: stored now; 200: the same
-    chunk was stored before; 409: another chunk holds the number (refused, both hashes in the
-    answer, alarm ``chunk-conflict``; the stored one stays)."""
+    ``size_bytes``, its FLAC header and its decoded audio (samples, rate, channels, 16 bits,
+    MD5: 422 naming the field, nothing stored); its time against the server's clock (422
+    ``chunk_time``: in the future beyond the allowed skew, or before the backlog window), its
+    recording's start and its neighbours' samples (422). Stored once under the key derived
+    here, and registered. 201: stored now; 200: the same chunk was stored before; 409: another
+    chunk holds the number (refused, both hashes in the answer, alarm ``chunk-conflict``; the
+    stored one stays), or ``chunk_replay``: its audio (not silence) is stored already under
+    another recording or number (alarm ``chunk-replay``, audited)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > ingest.MAX_CHUNK_BYTES:
         raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
@@ -75,8 +80,9 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
     claimed = ChunkClaimed(session=recording, seq=seq, start_sample=start_sample, samples=samples,
                            sample_rate_hz=sample_rate_hz, channels=channels, sha256=sha256, size_bytes=size_bytes,
                            session_wall_start_s=recording_start_s, rms_dbfs=rms_dbfs, peak_dbfs=peak_dbfs)
-    receipt = await run_in_threadpool(ingest.receive_chunk, request.app.state.engine, store, user, claimed, data,
-                                      client=client_of(request))
+    receipt = await run_in_threadpool(lambda: ingest.receive_chunk(
+        request.app.state.engine, store, user, claimed, data, client=client_of(request),
+        limits=request.app.state.evidence))
     response.status_code = 201 if receipt.new else 200
     return ChunkStored(key=receipt.key, sha256=receipt.sha256, new=receipt.new)
 

@@ -5,6 +5,7 @@ import datetime as dt
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from counterwatch.commands.common import data_option, fail, open_engine, open_st
 from counterwatch.settings import Settings
 from counterwatch.stack import database_url, paths, redact_url
 from domain.audio import SAMPLE_RATE_HZ
+
+if TYPE_CHECKING:
+    from services.integrity import DayReport
 
 EXIT_BROKEN = 1
 EXIT_UNREACHABLE = 4
@@ -37,9 +41,12 @@ def verify(ctx: click.Context, counter_name: str | None, site: str | None, date_
     complete and unaltered.
 
     A day: re-reads every chunk of the day from the store and checks its sha256, the counter's
-    hash chain and the sample continuity within each session. Prints OK, or the first broken
-    link (key and what broke). Exit status 1 when something is broken, 4 when the store cannot
-    be reached.
+    hash chain (in the order the server received the chunks) and the sample continuity within
+    each session. Prints OK, or the first broken link (key and what broke); a recording that
+    claims time another one, received earlier, covers is named as a replay or forged insertion.
+    Recordings that reached the server long after their claimed time are listed as 补传 (uploaded
+    late, by how long; both times). Exit status 1 when something is broken, 4 when the store
+    cannot be reached.
 
     --audit: walks the audit log and checks every row's link to the row before and its own
     hash; prints OK with the number of rows and the head hash (note it elsewhere: rows cut off
@@ -65,6 +72,20 @@ def _verify_audit(s: Settings) -> None:
     sys.exit(EXIT_BROKEN)
 
 
+def _utc(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _echo_late(report: DayReport) -> None:
+    """The day's recordings uploaded late (补传), with both times."""
+    from domain.chunks import late_label
+
+    for late in report.late:
+        received = f", received {_utc(late.received_s)}" if late.received_s is not None else ""
+        click.echo(f"{late_label(late.late_s)} recording {late.session_id} (from {late.first_key}): claims "
+                   f"{_utc(late.claimed_start_s)}{received}")
+
+
 def _verify_day(s: Settings, counter_name: str, date_str: str) -> None:
     from domain.timezones import day_bounds
     from services.catalog import Catalog, UnknownCounter
@@ -88,6 +109,7 @@ def _verify_day(s: Settings, counter_name: str, date_str: str) -> None:
     if report.ok:
         note = " (chain anchored on a chunk removed by retention)" if report.anchored_after_retention else ""
         click.echo(f"OK {where} {day} ({tz}): {report.chunks} chunks verified, chain intact{note}")
+        _echo_late(report)
         if not report.chunks:
             click.echo("note: no chunks recorded that day")
         return
@@ -96,6 +118,7 @@ def _verify_day(s: Settings, counter_name: str, date_str: str) -> None:
     for p in report.problems[1:]:
         click.echo(f"  also {p.key}: {p.what}")
     click.echo(f"{len(report.problems)} problem(s) in {report.chunks} chunks (~{hours:.1f} h at 16 kHz)")
+    _echo_late(report)
     sys.exit(EXIT_BROKEN)
 
 

@@ -38,6 +38,7 @@ from counterwatch.stack import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from services.evidence import EvidenceLimits
     from storage.objects import ObjectStore
     from transcribe.analyze import Analyzer
     from transcribe.worker import Worker
@@ -156,7 +157,8 @@ def up(ctx: click.Context, s3_port: int, api_port: int, workers: int, data_dir: 
         health = threading.Thread(target=_health_loop, args=(eng, s, stop), name="health")
         health.start()
         threads.append(health)
-        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port, rules=s.rules)
+        api_server, api_thread = start_api(eng, store, host="127.0.0.1", port=api_port, rules=s.rules,
+                                           evidence=evidence_limits(s))
         issued = _agent_tokens(eng, p)
         threads.append(api_thread)
         write_state(p, endpoint=server.endpoint, access_key=server.access_key, secret_key=server.secret_key,
@@ -243,14 +245,23 @@ class ApiServer:
         return self._server.started
 
 
+def evidence_limits(s: Settings) -> EvidenceLimits:
+    """How far the API believes agents' clocks (issue 18), from the settings."""
+    from services.evidence import DAY_S, EvidenceLimits
+
+    return EvidenceLimits(clock_skew_s=s.agent_clock_skew_s, max_backlog_s=s.agent_backlog_days * DAY_S)
+
+
 def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: Path | None = None,
-              trusted_proxies: str = "", reuse_port: bool = False) -> tuple[ApiServer, threading.Thread]:
+              trusted_proxies: str = "", reuse_port: bool = False,
+              evidence: EvidenceLimits | None = None) -> tuple[ApiServer, threading.Thread]:
     from api.app import create_app
     from transcribe.rules import load_rulebook
 
     proxies = tuple(p for p in trusted_proxies.split(",") if p.strip())
     try:
-        app = create_app(engine=eng, store=store, rulebook=load_rulebook(rules), trusted_proxies=proxies)
+        app = create_app(engine=eng, store=store, rulebook=load_rulebook(rules), trusted_proxies=proxies,
+                         evidence=evidence)
     except ValueError as e:      # a trusted proxy that is no address
         fail(str(e))
     server = ApiServer(app, host, port, reuse_port=reuse_port)
@@ -276,6 +287,7 @@ def api(ctx: click.Context, host: str, port: int, reuse_port: bool, data_dir: Pa
     port of one machine with --reuse-port."""
     s = settings_of(ctx, data_dir=data_dir)
     server, t = start_api(open_engine(s, service=True), open_store(s), host=host, port=port, rules=s.rules,
+                          evidence=evidence_limits(s),
                           trusted_proxies=s.trusted_proxies, reuse_port=reuse_port)
     click.echo(f"API http://{host}:{server.port}/api/v1  console http://{host}:{server.port}/")
     stop = threading.Event()

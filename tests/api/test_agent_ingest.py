@@ -120,8 +120,8 @@ def test_an_agent_token_reads_nothing_and_touches_no_other_counter(app_env: AppE
     assert r.status_code == 403, r.text
     assert _stored(app_env, session) == before
     # Its own chunks land under its own counter's key, whatever it claims.
-    mine = uuid.uuid4().hex
-    r = _send(agent, mine, 0, 0, pcm, wall0)
+    mine = uuid.uuid4().hex      # other audio: c2's audio again would be a replay (issue 18)
+    r = _send(agent, mine, 0, 0, noise(1.0, channels=2, seed=5), wall0)
     assert r.status_code == 201 and r.json()["key"].startswith("hall/c1/"), r.text
     # An unbound "agent" role account (no counter) cannot send at all.
     loose = app_env.client(app_env.make_user("agent", []), console=False)

@@ -46,3 +46,26 @@ def test_no_header_padding(speech_mono: np.ndarray) -> None:
     data = encode_flac(speech_mono[:16000], 16000)
     assert data.find(b"\x01\x00\x20\x00") == -1 and data.find(b"\x81\x00\x20\x00") == -1
     assert len(data) < 16000
+
+
+def test_damaged_flac_fails_only_with_codec_error() -> None:
+    """Issue 18: the API decodes every uploaded chunk, so any bytes must end in CodecError (422),
+    never another exception (a 500): e.g. tags that are not UTF-8 once raised UnicodeDecodeError."""
+    import random
+
+    from domain.flac import probe_flac
+
+    rng = random.Random(7)
+    good = encode_flac(np.random.default_rng(7).integers(-3000, 3000, (8000, 2), dtype=np.int16), 16000)
+    for _ in range(300):
+        bad = bytearray(good)
+        for _ in range(rng.randint(1, 12)):
+            j = rng.randrange(min(len(bad), 200) if rng.random() < 0.5 else len(bad))
+            bad[j] = rng.randrange(256)
+        if rng.random() < 0.3:
+            bad = bad[:rng.randrange(len(bad))]
+        for decode in (lambda d: probe_flac(d, max_frames=8000), decode_flac):
+            try:
+                decode(bytes(bad))
+            except CodecError:
+                pass

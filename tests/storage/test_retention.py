@@ -148,8 +148,18 @@ def test_hold_placed_after_planning_is_respected(catalog, object_store, world):
     now, old, recent, annex, ids = world
     p = retention.plan(catalog.engine, now=now)
     retention.set_hold(catalog.engine, ids["A"], hold=True, reason="late", actor="test")
+    with Session(catalog.engine) as s:
+        a = s.get(Interaction, ids["A"])
+        needed = set(s.scalars(select(Chunk.key).where(Chunk.session_id == a.session_id,
+                                                       Chunk.start_sample < a.end_sample,
+                                                       Chunk.start_sample + Chunk.samples > a.start_sample)))
+    assert needed & {k for c in p.chunks for k in c.keys}       # the plan had doomed some of its audio
     retention.apply(catalog.engine, object_store, p)
     assert ids["A"] in _interaction_ids(catalog.engine)
+    # ... and the audio it needs stays too (issue 18: checked again just before deleting).
+    with Session(catalog.engine) as s:
+        assert needed <= set(s.scalars(select(Chunk.key)))
+    assert needed <= set(object_store.iter_keys())
 
 
 def test_commands_dry_run_retention_and_hold(catalog, object_store, world, db_url, s3_server):

@@ -70,3 +70,27 @@ def noise(seconds: float, *, channels: int = 1, level: float = 1000.0, seed: int
     """Gaussian noise as int16 (frames, channels): audio that needs no model to store."""
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((int(seconds * RATE), channels)) * level).astype(np.int16)
+
+
+def chunk_params(*, session: str, seq: int, start: int, pcm: np.ndarray, data: bytes, wall0: float) -> dict:
+    """The query an agent sends with chunk ``data`` (``pcm`` encoded) to ``POST /agent/chunks``."""
+    return dict(recording=session, seq=seq, start_sample=start, samples=len(pcm), sample_rate_hz=RATE,
+                channels=pcm.shape[1], sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+                recording_start_s=wall0)
+
+
+def agent_upload(client, pcm: np.ndarray, *, wall0: float, chunk_s: float = 10.0, end: bool = True,
+                 session: str | None = None) -> str:
+    """Send ``pcm`` through the agent API as one recording of ``chunk_s`` chunks (``client``
+    holds an agent token) and, with ``end``, end it; returns the recording's id."""
+    session, n = session or uuid.uuid4().hex, int(chunk_s * RATE)
+    for seq, start in enumerate(range(0, len(pcm), n)):
+        part = pcm[start:start + n]
+        data = encode_flac(part, RATE)
+        r = client.post("/api/v1/agent/chunks", content=data, headers={"Content-Type": "audio/flac"},
+                        params=chunk_params(session=session, seq=seq, start=start, pcm=part, data=data, wall0=wall0))
+        assert r.status_code == 201, r.text
+    if end:
+        r = client.post(f"/api/v1/agent/recordings/{session}/end")
+        assert r.status_code == 204, r.text
+    return session
