@@ -24,11 +24,14 @@ from api.routes import (
     flags,
     interactions,
     live,
+    queue,
+    ratings,
     reports,
     rules,
     signage_content,
     signage_programs,
     signage_screens,
+    workorders,
 )
 from storage.objects import ObjectStore
 from transcribe.rules import Rulebook, load_rulebook
@@ -44,7 +47,8 @@ API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.router, flags.router, complaints.router,
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
-           signage_programs.router, rules.router]
+           signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
+           workorders.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None,
@@ -75,6 +79,7 @@ def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None 
     for r in ROUTERS:
         api.include_router(r)
     app.include_router(api)
+    app.include_router(queue.public_router)      # /t/<key>: a queue ticket's status page (its QR code)
     ops.install(app, engine=engine)     # /readyz, /metrics, request latency
     # Last added, so outermost: proxies, CSRF and the security headers wrap everything.
     app.add_middleware(edge.Edge, trusted_proxies=edge.parse_proxies(trusted_proxies))

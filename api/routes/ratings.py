@@ -1,0 +1,69 @@
+"""The rating terminal (评价器) and the rating reports: the terminal's state and presses (its own
+device token, bound to one counter), presses per staff/counter/service/month with 满意率, and
+today's presses live."""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api.deps import ReadDb, Supervisor, audit, clock, require
+from services import ratings_report, ratings_terminal
+from services.accounts import Principal
+from services.ratings_terminal import TerminalState
+
+router = APIRouter(prefix="/ratings", tags=["ratings"])
+Rater = Annotated[Principal, Depends(require("rater"))]
+
+
+class PressIn(BaseModel):
+    key: str = Field(min_length=8, max_length=80, description="ticket:<id>, or press:<random> without a ticket")
+    level: str = Field(min_length=1, max_length=10)
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=4)
+    reasons: list[str] = Field(default_factory=list, max_length=6)
+    pressed_s: float | None = Field(None, ge=0, le=1e11, description="when pressed (a press kept offline)")
+
+
+class PressOut(BaseModel):
+    event_id: int
+    new: bool
+    work_order_id: int | None
+
+
+@router.get("/terminal", response_model=TerminalState)
+def terminal(user: Rater, db: ReadDb, request: Request) -> TerminalState:
+    """What the terminal shows: the staff member on duty, the scale, the service waiting for its rating."""
+    return ratings_terminal.terminal(db, user, now=clock(request))
+
+
+@router.post("/presses", response_model=PressOut)
+def press(body: PressIn, user: Rater, request: Request) -> PressOut:
+    """A press; the same key again is the same press (a resend after the network came back).
+    A 差评 opens a work order."""
+    r = ratings_terminal.press(request.app.state.engine, user, key=body.key, level=body.level,
+                               dimensions=body.dimensions, reasons=body.reasons, pressed_s=body.pressed_s,
+                               now=clock(request))
+    if r.new:
+        audit(request, user, action="rating.press", target=f"event:{r.event_id}", detail=body.level)
+    return PressOut(event_id=r.event_id, new=r.new, work_order_id=r.work_order_id)
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@router.get("/report")
+def report(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min_length=1, max_length=63),
+           month: str = Query(pattern=_MONTH.pattern)) -> dict:
+    """Presses of the month per staff member, counter and service type, 满意率, and the presses
+    marked as possible rating coercion (诱导好评)."""
+    out = ratings_report.monthly(db, user, site=site, month=month)
+    audit(request, user, action="ratings.report", target=f"site:{site}", detail=f"month={month}")
+    return out
+
+
+@router.get("/today")
+def today(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min_length=1, max_length=63)) -> dict:
+    """Today's presses, newest first, with the day's 满意率 (the live view polls it)."""
+    return ratings_report.today(db, user, site=site, now=clock(request))
