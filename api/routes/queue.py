@@ -29,6 +29,8 @@ Kiosk = Annotated[Principal, Depends(require("admin", "supervisor", "kiosk"))]
 #: A counter's operator: a person of its site (the counter page), or its own capture agent (a call button).
 Operator = Annotated[Principal, Depends(require("admin", "supervisor", "agent"))]
 Board = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "screen", "kiosk"))]
+Announcer = Annotated[Principal, Depends(require("admin", "supervisor", "screen"))]
+CounterReader = Annotated[Principal, Depends(require("admin", "supervisor"))]
 Device = Annotated[Principal, Depends(require("kiosk", "rater"))]
 SiteQ = Query(max_length=63, min_length=1)
 
@@ -138,7 +140,7 @@ def _counter(request: Request, user: Principal, counter_id: int) -> queue.Counte
 
 
 @router.get("/counters/{counter_id}", response_model=CounterServing)
-def counter_state(counter_id: RowId, user: Operator, db: ReadDb) -> CounterServing:
+def counter_state(counter_id: RowId, user: CounterReader, db: ReadDb) -> CounterServing:
     """The counter's ticket now served and whether it is paused (the counter page)."""
     ref = queue.counter_ref(db, user, counter_id)
     return next(c for c in queue.serving(db, user, site=ref.site) if c.counter_id == ref.id)
@@ -211,7 +213,7 @@ class AnnouncementText(BaseModel):
 
 
 @router.get("/calls/{event_id}/announcement", response_model=AnnouncementText)
-def announcement_text(event_id: RowId, user: Board, db: ReadDb) -> AnnouncementText:
+def announcement_text(event_id: RowId, user: Announcer, db: ReadDb) -> AnnouncementText:
     """What the screens show and say for a queue call (请 A012 号到 3号窗口 办理)."""
     ticket, label = queue.call_event(db, user, event_id)
     return AnnouncementText(event_id=event_id, text=call_text(ticket=ticket, counter_label=label),
@@ -220,7 +222,7 @@ def announcement_text(event_id: RowId, user: Board, db: ReadDb) -> AnnouncementT
 
 @router.get("/calls/{event_id}/announcement.wav", response_class=Response,
             responses={200: {"content": {"audio/wav": {}}}})
-def announcement_audio(event_id: RowId, user: Board, db: ReadDb) -> Response:
+def announcement_audio(event_id: RowId, user: Announcer, db: ReadDb) -> Response:
     """The call spoken in Mandarin (espeak-ng ``cmn``), or a chime where no TTS is installed
     (header ``X-Announcement-Source``: ``tts`` or ``chime``)."""
     ticket, label = queue.call_event(db, user, event_id)
