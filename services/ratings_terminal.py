@@ -92,17 +92,19 @@ class PressResult:
 
 
 def press(engine: Engine, user: Principal, *, key: str, level: str, dimensions: dict[str, str] | None = None,
-          reasons: list[str] | None = None, pressed_s: float | None = None, now: float | None = None) -> PressResult:
-    """Record a rating press of the terminal's counter.
+          reasons: list[str] | None = None, waited_s: float = 0.0, now: float | None = None) -> PressResult:
+    """Record a rating press of the terminal's counter, made ``waited_s`` seconds before this
+    call (kept by the terminal while offline; measured on the terminal's own clock, so a tablet
+    whose clock is wrong still dates its presses right).
 
     Raises:
         RatingError: a level, dimension or reason not of the site's scale, a key of another
-            counter's ticket, a press time in the future or older than OFFLINE_KEEP_S.
+            counter's ticket, a press that waited longer than OFFLINE_KEEP_S.
     """
     at = now or now_s()
-    pressed = pressed_s if pressed_s is not None else at
-    if not (at - OFFLINE_KEEP_S <= pressed <= at + 60.0):
-        raise RatingError(f"pressed_s {pressed}", "must lie within the last 7 days, not in the future")
+    if not (0.0 <= waited_s <= OFFLINE_KEEP_S):
+        raise RatingError(f"waited_s {waited_s}", "a press is accepted up to 7 days after it was made")
+    pressed = at - waited_s
     with read_session(engine) as s:
         c, site = _bound(s, user)
         levels = RATING_SCALES.get(site.rating_scale, RATING_SCALES["four"])

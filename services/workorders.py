@@ -147,7 +147,7 @@ def _view(s: Session, wo: WorkOrder, site: Site, now: float, *, full: bool = Fal
     cal = calendar_of(s, site_id=site.id, timezone=site.timezone)
     urgency, on_time = _urgency(wo, cal, now)
     dept = s.get(Department, wo.department_id) if wo.department_id else None
-    rating, inter_id = _rating_of(s, wo) if full else (None, wo.interaction_id)
+    rating, inter_id = _rating_of(s, wo)
     findings, actions = [], []
     if full:
         if inter_id is not None:

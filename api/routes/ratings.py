@@ -23,7 +23,8 @@ class PressIn(BaseModel):
     level: str = Field(min_length=1, max_length=10)
     dimensions: dict[str, str] = Field(default_factory=dict, max_length=4)
     reasons: list[str] = Field(default_factory=list, max_length=6)
-    pressed_s: float | None = Field(None, ge=0, le=1e11, description="when pressed (a press kept offline)")
+    waited_s: float = Field(0.0, ge=0, le=7 * 86400.0,
+                            description="seconds since the press (one kept on the terminal while offline)")
 
 
 class PressOut(BaseModel):
@@ -43,7 +44,7 @@ def press(body: PressIn, user: Rater, request: Request) -> PressOut:
     """A press; the same key again is the same press (a resend after the network came back).
     A 差评 opens a work order."""
     r = ratings_terminal.press(request.app.state.engine, user, key=body.key, level=body.level,
-                               dimensions=body.dimensions, reasons=body.reasons, pressed_s=body.pressed_s,
+                               dimensions=body.dimensions, reasons=body.reasons, waited_s=body.waited_s,
                                now=clock(request))
     if r.new:
         audit(request, user, action="rating.press", target=f"event:{r.event_id}", detail=body.level)

@@ -64,7 +64,7 @@ def _served_and_rated_bad(env: AppEnv, h: dict, clock: Clock) -> dict:
     assert h["sup"].post(f"/api/v1/queue/counters/{h['c1']}/finish").status_code == 200
     term = h["rater"].get("/api/v1/ratings/terminal").json()
     assert term["staff_name"] == "王芳" and term["staff_no"] == "0307" and term["pending"]["ticket"] == ticket["code"]
-    press = {"key": term["pending"]["key"], "level": "不满意", "reasons": ["态度不好"], "pressed_s": clock.t}
+    press = {"key": term["pending"]["key"], "level": "不满意", "reasons": ["态度不好"], "waited_s": 2.0}
     first = h["rater"].post("/api/v1/ratings/presses", json=press).json()
     again = h["rater"].post("/api/v1/ratings/presses", json=press).json()      # the terminal's resend
     assert first["new"] and not again["new"] and again["event_id"] == first["event_id"] and first["work_order_id"]
