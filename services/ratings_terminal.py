@@ -145,3 +145,21 @@ def press(engine: Engine, user: Principal, *, key: str, level: str, dimensions: 
                 wo_id = open_in(s, site_id=site_id, kind="rating", channel="system", title=title, detail=detail,
                                 who=user.name, now=at, rating_event_id=event_id).id
     return PressResult(event_id, existing is None, wo_id)
+
+
+def set_staff_no(engine: Engine, user: Principal, *, site: str, name: str, staff_no: str) -> None:
+    """Record a staff member's 工号 (shown on the rating terminal).
+
+    Raises:
+        SiteForbidden; NotFound (no such staff member at the site).
+    """
+    from domain.errors import NotFound
+    from services.interactions import check_site
+
+    check_site(user, site)
+    with write_session(engine) as s:
+        person = s.scalar(select(Staff).join(Site, Staff.site_id == Site.id).where(Site.name == site, Staff.name == name))
+        if person is None:
+            raise NotFound(f"staff {name!r} at {site}", "not found (no shift was ever started for them)",
+                           code="staff_not_found")
+        person.staff_no = staff_no

@@ -110,6 +110,18 @@ def open_in(s: Session, *, site_id: int, kind: str, title: str, detail: str = ""
     return wo
 
 
+def open_for_finding(s: Session, f: Flag, *, who: str, now: float) -> None:
+    """A confirmed high-severity finding opens its work order once (with its recording)."""
+    from storage.tables import Counter
+
+    if s.scalar(select(WorkOrder.id).where(WorkOrder.flag_id == f.id)) is not None:
+        return
+    inter = s.get(Interaction, f.interaction_id)
+    site_id = s.get(Counter, inter.counter_id).site_id
+    open_in(s, site_id=site_id, kind="finding", channel="system", title=f"严重问题整改：{f.phrase or f.rule}"[:200],
+            detail=f.review_note, who=who, now=now, flag_id=f.id, interaction_id=inter.id)
+
+
 def complaint_answered(s: Session, c: Complaint, who: str, now: float) -> None:
     """The complaint's answer is its work order's reply (one answer, two views)."""
     wo = s.scalar(select(WorkOrder).where(WorkOrder.complaint_id == c.id))

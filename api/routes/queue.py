@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock, cookie_name, require
 from domain.errors import Forbidden, NotFound
-from services import devices, queue
+from services import devices, hall_evidence, queue
 from services.accounts import SESSION_TTL_S, Principal
+from services.hall_evidence import Coverage
 from services.queue import CounterServing, ServiceView, TicketView
 from services.queue_announce import announce, call_text
 
@@ -229,6 +230,16 @@ def announcement_audio(event_id: RowId, user: Announcer, db: ReadDb) -> Response
     a = announce(call_text(ticket=ticket, counter_label=label))
     return Response(a.wav, media_type="audio/wav", headers={"X-Announcement-Source": a.source,
                                                            "Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/coverage", response_model=Coverage)
+def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
+             day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the site's date, YYYY-MM-DD"),
+             wait_limit_min: float = Query(30.0, gt=0, le=600)) -> Coverage:
+    """How many of the day's called tickets have a usable recording, each gap explained (采集端离线,
+    无语音, 无法判定), and the calls of tickets that waited longer than ``wait_limit_min`` minutes
+    whose recording has no 让您久等了."""
+    return hall_evidence.coverage(db, user, site=site, day=day, wait_limit_s=wait_limit_min * 60.0)
 
 
 # -- device tokens ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import ReadDb, Supervisor, audit, clock, require
@@ -49,6 +49,21 @@ def press(body: PressIn, user: Rater, request: Request) -> PressOut:
     if r.new:
         audit(request, user, action="rating.press", target=f"event:{r.event_id}", detail=body.level)
     return PressOut(event_id=r.event_id, new=r.new, work_order_id=r.work_order_id)
+
+
+class StaffNoIn(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=100)
+    staff_no: str = Field(max_length=40, pattern=r"^[0-9A-Za-z-]*$", description="工号")
+
+
+@router.put("/staff-no", status_code=204)
+def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
+    """Record a staff member's 工号, shown on the rating terminal beside their name."""
+    ratings_terminal.set_staff_no(request.app.state.engine, user, site=body.site, name=body.name,
+                                  staff_no=body.staff_no)
+    audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=body.staff_no)
+    return Response(status_code=204)
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -31,7 +31,7 @@ PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", 
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
 #: Values for required query parameters, so that a site's check is reached rather than a 422.
-EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000"}
+EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000", "day": "2026-03-02"}
 #: All a kiosk may do: the labels, its services and the queue board, take a ticket.
 KIOSK = {"GET /api/v1/dictionary", "GET /api/v1/queue/services", "GET /api/v1/queue/stats", "POST /api/v1/queue/tickets",
          "POST /api/v1/devices/session", "GET /api/v1/auth/me", "POST /api/v1/auth/logout"}

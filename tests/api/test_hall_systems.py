@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.timezones import site_zone
 from services.devices import issue
 from services.tokens import issue_agent_token
-from storage.tables import Staff, WorkOrder
+from storage.tables import WorkOrder
 from tests.support.stack import AppEnv
 
 ZONE = site_zone("Asia/Shanghai")
@@ -40,8 +40,7 @@ def _hall(env: AppEnv, clock: Clock) -> dict:
     kiosk = env.client(admin.post("/api/v1/devices", json={"role": "kiosk", "site": "hall", "name": "k1"}).json()["token"])
     rater = env.client(admin.post("/api/v1/devices", json={"role": "rater", "site": "hall", "name": "c1"}).json()["token"])
     env.catalog.start_shift("hall", "c1", "王芳", at_s=clock.t - 3600)
-    with Session(env.engine) as s, s.begin():
-        s.execute(update(Staff).where(Staff.name == "王芳").values(staff_no="0307"))
+    assert sup.put("/api/v1/ratings/staff-no", json={"site": "hall", "name": "王芳", "staff_no": "0307"}).status_code == 204
     handler_token = env.make_user("handler", name="李承办")
     sup.post("/api/v1/work-orders/departments", json={"site": "hall", "name": "综合科", "supervisor": "督导甲"})
     return {"sup": sup, "admin": admin, "kiosk": kiosk, "rater": rater, "a": a.json()["id"], "g": g.json()["id"],
@@ -186,3 +185,41 @@ def test_complaints_are_work_orders(app_env: AppEnv):
     got = sup.get(f"/api/v1/work-orders/{wo.id}").json()
     assert got["state"] == "replied" and got["reply"] == "属实，已批评教育"
     assert sup.get("/api/v1/complaints").json()[0]["state"] == "answered"
+
+
+def test_confirmed_high_severity_finding_opens_a_work_order_once(app_env: AppEnv):
+    sup = app_env.client(app_env.make_user("supervisor"))
+    inter = app_env.add_interaction(counter="c1", segments=[(0.0, 2.0, "staff", "快下班了，明天再来吧")],
+                                    flags=[{"type": "forbidden", "rule": "near-closing", "severity": "high",
+                                            "phrase": "快下班了"},
+                                           {"type": "missing_courtesy", "rule": "greeting", "severity": "low"}])
+    flags = app_env.client(app_env.make_user("admin")).get(f"/api/v1/interactions/{inter}").json()["flags"]
+    for f in flags:
+        for _ in range(2):          # a second confirmation opens no second work order
+            r = sup.post(f"/api/v1/flags/{f['id']}/review", json={"state": "confirmed", "note": "属实"})
+            assert r.status_code == 200, r.text
+    orders = sup.get("/api/v1/work-orders").json()
+    assert [(o["kind"], o["interaction_id"], o["title"]) for o in orders] == [("finding", inter, "严重问题整改：快下班了")]
+
+
+def test_coverage_of_called_tickets_explains_gaps_and_uses_queue_facts(app_env: AppEnv):
+    clock = Clock(at(2026, 11, 10, 9, 0))
+    h = _hall(app_env, clock)
+    for _ in range(4):
+        h["kiosk"].post("/api/v1/queue/tickets", json={"site": "hall", "service_id": h["a"]})
+    clock.t += 40 * 60          # everyone has waited 40 minutes
+    said = {"A001": ("对不起，让您久等了，请问办理什么业务", True), "A002": ("请问办理什么业务", True),
+            "A003": ("嗯", False), "A004": None}
+    for code, spoken in said.items():
+        called = h["sup"].post(f"/api/v1/queue/counters/{h['c1']}/call-next").json()
+        assert called["code"] == code
+        if spoken is not None:
+            app_env.add_interaction(counter="c1", wall_start_s=clock.t, duration_s=60,
+                                    segments=[(0.0, 2.0, "staff", spoken[0])], assessable=spoken[1])
+        clock.t += 120
+    got = h["sup"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).json()
+    assert (got["calls"], got["covered"], got["share"]) == (4, 2, 0.5)
+    assert {r["ticket"]: r["gap"] for r in got["rows"]} == {"A001": None, "A002": None, "A003": "unassessable",
+                                                             "A004": "agent_down"}
+    assert [r["ticket"] for r in got["missing_apology"]] == ["A002"]
+    assert h["kiosk"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).status_code == 403
