@@ -56,6 +56,11 @@ def _served_and_rated_bad(env: AppEnv, h: dict, clock: Clock) -> dict:
     assert ticket["service"] == "综合业务" and ticket["waiting_before"] == 0 and "<svg" in ticket["qr_svg"]
     call = h["sup"].post(f"/api/v1/queue/counters/{h['c1']}/call-next")
     assert call.status_code == 200 and call.json()["code"] == ticket["code"], call.text
+    # the QR code's status page, read without an account (a customer's phone)
+    status = env.client().get("/t/" + ticket["status_url"].rsplit("/t/", 1)[1])
+    assert status.status_code == 200 and "请到 c1 号窗口 办理" in status.text and ticket["code"] in status.text
+    assert "default-src 'none'" in status.headers["content-security-policy"]
+    assert env.client().get("/t/" + "x" * 24).status_code == 404
     inter = env.add_interaction(counter="c1", wall_start_s=clock.t, duration_s=120, staff="王芳",
                                 segments=[(0.0, 2.0, "staff", "快下班了，明天再来吧")],
                                 flags=[{"type": "forbidden", "rule": "near-closing", "severity": "high"}])
