@@ -97,7 +97,8 @@ def coverage(db: Session, user: Principal, *, site: str, day: str, wait_limit_s:
                            inter.id if inter else None, gap, GAPS.get(gap) if gap else None, waited)
         if gap:
             gaps[gap] += 1
-        elif waited is not None and waited > wait_limit_s and not any(a in inter.text for a in APOLOGY):
+        elif inter is not None and waited is not None and waited > wait_limit_s and not any(
+                a in inter.text for a in APOLOGY):
             missing.append(cov)
         out.append(cov)
     covered = sum(1 for r in out if r.gap is None)

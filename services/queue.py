@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -140,9 +141,10 @@ def save_service(engine: Engine, user: Principal, *, site: str, name: str, prefi
             svc = QueueService(site_id=row.id)
             s.add(svc)
         else:
-            svc = s.get(QueueService, service_id)
-            if svc is None or svc.site_id != row.id:
+            found = s.get(QueueService, service_id)
+            if found is None or found.site_id != row.id:
                 raise ServiceNotFound(service_id)
+            svc = found
         svc.name, svc.prefix, svc.counter_ids, svc.priority, svc.active = name, prefix, ids, priority, active
         s.flush()
         return ServiceView(svc.id, site, name, prefix, counters, priority, active)
@@ -214,7 +216,7 @@ def ticket_by_key(db: Session, key: str) -> TicketView | None:
     t = db.scalar(select(QueueTicket).where(QueueTicket.status_key == key))
     if t is None:
         return None
-    return _ticket_view(db, t, db.get(Site, t.site_id).name)
+    return _ticket_view(db, t, db.get_one(Site, t.site_id).name)
 
 
 # -- at the counter ------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def _record_call(engine: Engine, ref: CounterRef, ticket_id: int, code: str, ser
     event_id = Catalog(engine).add_event(ref.site, ref.name, kind="queue_call", at_s=at,
                                          payload={"ticket": code, "service": service, "ticket_id": str(ticket_id)})
     with write_session(engine) as s:
-        t = s.get(QueueTicket, ticket_id)
+        t = s.get_one(QueueTicket, ticket_id)
         t.call_event_id, t.calls = event_id, t.calls + 1
     return event_id
 
@@ -288,14 +290,14 @@ def call_next(engine: Engine, ref: CounterRef, *, now: float | None = None) -> T
                          .order_by(QueueTicket.priority.desc(), QueueTicket.taken_s, QueueTicket.id).limit(1))
             if t is None:
                 raise NothingToCall(ref.label)
-            got = s.execute(update(QueueTicket).where(QueueTicket.id == t.id, QueueTicket.state == "waiting")
-                            .values(state="serving", counter_id=ref.id, called_s=at)).rowcount
+            got = cast(CursorResult, s.execute(update(QueueTicket).where(QueueTicket.id == t.id, QueueTicket.state == "waiting")
+                            .values(state="serving", counter_id=ref.id, called_s=at))).rowcount
             if not got:
                 continue
-            tid, code, service = t.id, t.code, s.get(QueueService, t.service_id).name
+            tid, code, service = t.id, t.code, s.get_one(QueueService, t.service_id).name
         _record_call(engine, ref, tid, code, service, at)
         with read_session(engine) as s:
-            return _ticket_view(s, s.get(QueueTicket, tid), ref.site)
+            return _ticket_view(s, s.get_one(QueueTicket, tid), ref.site)
     raise NothingToCall(ref.label)
 
 
@@ -310,10 +312,10 @@ def recall(engine: Engine, ref: CounterRef, *, now: float | None = None) -> Tick
         cur = _current(s, ref)
         if cur is None:
             raise NoCurrentTicket(ref.label)
-        tid, code, service = cur.id, cur.code, s.get(QueueService, cur.service_id).name
+        tid, code, service = cur.id, cur.code, s.get_one(QueueService, cur.service_id).name
     _record_call(engine, ref, tid, code, service, at)
     with read_session(engine) as s:
-        return _ticket_view(s, s.get(QueueTicket, tid), ref.site)
+        return _ticket_view(s, s.get_one(QueueTicket, tid), ref.site)
 
 
 def end_current(engine: Engine, ref: CounterRef, *, state: str, now: float | None = None) -> TicketView:

@@ -53,8 +53,8 @@ class TerminalState:
 def _bound(s: Session, user: Principal) -> tuple[Counter, Site]:
     if user.counter_id is None:
         raise Invalid("rating terminal", "this token is not bound to a counter", code="not_bound")
-    c = s.get(Counter, user.counter_id)
-    return c, s.get(Site, c.site_id)
+    c = s.get_one(Counter, user.counter_id)
+    return c, s.get_one(Site, c.site_id)
 
 
 def on_duty(s: Session, counter_id: int, at_s: float) -> Staff | None:

@@ -97,7 +97,7 @@ def open_in(s: Session, *, site_id: int, kind: str, title: str, detail: str = ""
             department_id: int | None = None, owner: str = "", due_s: float | None = None) -> WorkOrder:
     """Open a work order in session ``s`` (the caller's transaction: a complaint and its work
     order are written together)."""
-    site = s.get(Site, site_id)
+    site = s.get_one(Site, site_id)
     days = working_days if working_days is not None else DEFAULT_WORKING_DAYS[kind]
     cal = calendar_of(s, site_id=site_id, timezone=site.timezone)
     wo = WorkOrder(site_id=site_id, kind=kind, channel=channel, title=title[:200], detail=detail, state="open",
@@ -116,8 +116,8 @@ def open_for_finding(s: Session, f: Flag, *, who: str, now: float) -> None:
 
     if s.scalar(select(WorkOrder.id).where(WorkOrder.flag_id == f.id)) is not None:
         return
-    inter = s.get(Interaction, f.interaction_id)
-    site_id = s.get(Counter, inter.counter_id).site_id
+    inter = s.get_one(Interaction, f.interaction_id)
+    site_id = s.get_one(Counter, inter.counter_id).site_id
     open_in(s, site_id=site_id, kind="finding", channel="system", title=f"严重问题整改：{f.phrase or f.rule}"[:200],
             detail=f.review_note, who=who, now=now, flag_id=f.id, interaction_id=inter.id)
 
@@ -142,7 +142,7 @@ def _rating_of(s: Session, wo: WorkOrder) -> tuple[dict | None, int | None]:
     """The rating press behind a 差评 work order, and the interaction it rates (through its ticket's call)."""
     if wo.rating_event_id is None:
         return None, wo.interaction_id
-    ev = s.get(Event, wo.rating_event_id)
+    ev = s.get_one(Event, wo.rating_event_id)
     rating = dict(ev.payload or {}) | {"at_s": ev.at_s}
     inter_id = wo.interaction_id
     if inter_id is None and (ev.payload or {}).get("ticket_id"):
@@ -238,7 +238,7 @@ def create(engine: Engine, user: Principal, *, site: str, kind: str, title: str,
             inter = s.get(Interaction, interaction_id)
             from storage.tables import Counter
 
-            if inter is None or s.get(Counter, inter.counter_id).site_id != row.id:
+            if inter is None or s.get_one(Counter, inter.counter_id).site_id != row.id:
                 raise NotFound(f"interaction {interaction_id}", "not found", code="interaction_not_found")
         d = _department(s, row.id, department)
         wo = open_in(s, site_id=row.id, kind=kind, title=title, detail=detail, channel=channel, who=user.name,
@@ -390,7 +390,7 @@ def report(db: Session, user: Principal, *, site: str, month: str, now: float | 
     for name in sorted(groups):
         rows = groups[name]
         replied = [w for w in rows if w.replied_s is not None]
-        on_time = sum(1 for w in replied if w.replied_s <= w.due_s)
+        on_time = sum(1 for w in replied if w.replied_s is not None and w.replied_s <= w.due_s)
         overdue = sum(1 for w in rows if (w.replied_s is None and at > w.due_s)
                       or (w.replied_s is not None and w.replied_s > w.due_s))
         callbacks = sum(1 for w in replied if w.callback_s is not None)
