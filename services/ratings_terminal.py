@@ -163,3 +163,22 @@ def set_staff_no(engine: Engine, user: Principal, *, site: str, name: str, staff
             raise NotFound(f"staff {name!r} at {site}", "not found (no shift was ever started for them)",
                            code="staff_not_found")
         person.staff_no = staff_no
+
+
+def set_scale(engine: Engine, user: Principal, *, site: str, scale: str) -> None:
+    """The site's rating scale: ``four`` (the seed's four levels) or ``five`` (好差评, with dimensions).
+
+    Raises:
+        SiteForbidden, SiteNotFound, RatingError (unknown scale).
+    """
+    from services.catalog import SiteNotFound
+    from services.interactions import check_site
+
+    if scale not in RATING_SCALES:
+        raise RatingError(f"scale {scale!r}", f"must be one of {', '.join(RATING_SCALES)}")
+    check_site(user, site)
+    with write_session(engine) as s:
+        row = s.scalar(select(Site).where(Site.name == site))
+        if row is None:
+            raise SiteNotFound(site)
+        row.rating_scale = scale

@@ -4,7 +4,7 @@ today's presses live."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -63,6 +63,19 @@ def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
     ratings_terminal.set_staff_no(request.app.state.engine, user, site=body.site, name=body.name,
                                   staff_no=body.staff_no)
     audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=body.staff_no)
+    return Response(status_code=204)
+
+
+class ScaleIn(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    scale: Literal["four", "five"] = Field(description="four: 非常满意/满意/一般/不满意; five: 好差评 with dimensions")
+
+
+@router.put("/scale", status_code=204)
+def scale(body: ScaleIn, user: Supervisor, request: Request) -> Response:
+    """The site's rating scale, used by its terminals from their next poll."""
+    ratings_terminal.set_scale(request.app.state.engine, user, site=body.site, scale=body.scale)
+    audit(request, user, action="rating.scale", target=f"site:{body.site}", detail=body.scale)
     return Response(status_code=204)
 
 

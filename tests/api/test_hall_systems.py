@@ -228,3 +228,24 @@ def test_coverage_of_called_tickets_explains_gaps_and_uses_queue_facts(app_env: 
                                                              "A004": "agent_down"}
     assert [r["ticket"] for r in got["missing_apology"]] == ["A002"]
     assert h["kiosk"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).status_code == 403
+
+
+def test_five_level_scale_with_dimensions_and_satisfaction_rate(app_env: AppEnv):
+    clock = Clock(at(2026, 11, 10, 9, 0))
+    h = _hall(app_env, clock)
+    assert h["sup"].put("/api/v1/ratings/scale", json={"site": "hall", "scale": "five"}).status_code == 204
+    term = h["rater"].get("/api/v1/ratings/terminal").json()
+    assert term["levels"] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    assert term["dimensions"] == ["整体满意度", "服务效率", "服务水平", "服务态度"]
+    dims = {"整体满意度": "基本满意", "服务效率": "满意", "服务水平": "基本满意", "服务态度": "非常满意"}
+    for key, level in (("press:aaaaaaaa1", "基本满意"), ("press:aaaaaaaa2", "非常不满意"),
+                       ("press:aaaaaaaa3", "满意"), ("press:aaaaaaaa4", "一般")):
+        r = h["rater"].post("/api/v1/ratings/presses", json={"key": key, "level": level, "dimensions": dims})
+        assert r.status_code == (422 if level == "一般" else 200), (level, r.text)      # 一般 is not on this scale
+    bad = h["rater"].post("/api/v1/ratings/presses", json={"key": "press:aaaaaaaa5", "level": "满意",
+                                                            "dimensions": {"颜值": "满意"}})
+    assert bad.status_code == 422
+    today = h["sup"].get("/api/v1/ratings/today", params={"site": "hall"}).json()
+    assert today["total"]["total"] == 3 and abs(today["total"]["satisfaction_rate"] - 2 / 3) < 1e-9
+    kinds = [o["kind"] for o in h["sup"].get("/api/v1/work-orders").json()]
+    assert kinds == ["rating"]          # only the 非常不满意 press opened one
