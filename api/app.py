@@ -24,11 +24,14 @@ from api.routes import (
     flags,
     interactions,
     live,
+    queue,
+    ratings,
     reports,
     rules,
     signage_content,
     signage_programs,
     signage_screens,
+    workorders,
 )
 from services.evidence import EvidenceLimits
 from storage.objects import ObjectStore
@@ -45,7 +48,8 @@ API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.router, flags.router, complaints.router,
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
-           signage_programs.router, rules.router]
+           signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
+           workorders.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None,
@@ -78,6 +82,7 @@ def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None 
     for r in ROUTERS:
         api.include_router(r)
     app.include_router(api)
+    app.include_router(queue.public_router)      # /t/<key>: a queue ticket's status page (its QR code)
     ops.install(app, engine=engine)     # /readyz, /metrics, request latency
     # Body limits before anything reads a body: authentication, JSON parsing, routes (issue 18).
     app.add_middleware(limits.BodyLimit)

@@ -36,16 +36,47 @@ RATING_WINDOW_S = 60.0
 # -- people and machines -------------------------------------------------------------------------
 
 #: ``events``: a queue or rating system's event source, bound to a site or one counter (issue 18).
-Role = Literal["admin", "supervisor", "viewer", "agent", "screen", "events"]
+#: ``kiosk``: a hall's ticket machine (takes tickets, nothing else); ``rater``: a rating terminal
+#: bound to one counter; ``handler``: a department's person who answers the work orders given to it.
+Role = Literal["admin", "supervisor", "viewer", "agent", "screen", "events", "kiosk", "rater", "handler"]
 ROLES: tuple[str, ...] = get_args(Role)
-PEOPLE = ("admin", "supervisor", "viewer")
-MACHINES = ("agent", "screen", "events")
+PEOPLE = ("admin", "supervisor", "viewer", "handler")
+MACHINES = ("agent", "screen", "events", "kiosk", "rater")
 #: Roles that review flags, answer complaints and listen live.
 REVIEWERS = ("admin", "supervisor")
 #: Machine users' names start with these (``agent:hall/c1``, ``screen:lobby``): reserved, never a person's.
-MACHINE_NAME_PREFIXES = ("agent:", "screen:", "events:")
+MACHINE_NAME_PREFIXES = ("agent:", "screen:", "events:", "kiosk:", "rater:")
 #: Roles that must be limited to named sites.
-SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events")
+SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events", "kiosk", "rater", "handler")
+
+# -- the hall's queue, rating terminals and work orders (issue 21) --------------------------------
+
+TicketState = Literal["waiting", "serving", "done", "skipped"]
+TICKET_STATES: tuple[str, ...] = get_args(TicketState)
+#: The 好差评 five levels (a site's ``rating_scale`` ``five``); ``four`` is RATING_LEVELS.
+FIVE_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+RATING_SCALES: dict[str, tuple[str, ...]] = {"four": RATING_LEVELS, "five": FIVE_LEVELS}
+ALL_RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "一般", "不满意", "非常不满意")
+#: 差评: a press of these opens a work order (整改 within BAD_RATING_WORKING_DAYS, 回访 in every case).
+BAD_LEVELS: tuple[str, ...] = ("不满意", "非常不满意")
+#: 满意率 = presses of these levels / all presses (the one definition: reports, live view).
+SATISFIED_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意")
+RATING_DIMENSIONS: tuple[str, ...] = ("整体满意度", "服务效率", "服务水平", "服务态度")
+BAD_RATING_REASONS: tuple[str, ...] = ("等候时间长", "态度不好", "业务不熟练", "一次告知不清", "办理超时", "其他")
+BAD_RATING_WORKING_DAYS = 15
+WorkOrderKind = Literal["complaint", "rating", "finding", "manual"]
+WORK_ORDER_KINDS: tuple[str, ...] = get_args(WorkOrderKind)
+WorkOrderChannel = Literal["window", "phone", "letter", "system"]
+WorkOrderState = Literal["open", "replied", "closed"]
+WORK_ORDER_STATES: tuple[str, ...] = get_args(WorkOrderState)
+#: 督办: an open work order this many working days or fewer before its deadline is 临期.
+NEAR_DUE_WORKING_DAYS = 2
+
+
+def satisfaction_rate(counts: dict[str, int]) -> float | None:
+    """满意率 of press counts by level: satisfied presses / all presses (None: no presses)."""
+    total = sum(counts.values())
+    return None if total == 0 else sum(counts.get(lv, 0) for lv in SATISFIED_LEVELS) / total
 
 # -- health ---------------------------------------------------------------------------------------
 
@@ -125,7 +156,12 @@ LABELS: dict[str, dict[str, str]] = {
     "event_kind": {"queue_call": "叫号", "rating": "评价", "pause": "暂停服务", "resume": "恢复服务"},
     "rating": {lv: lv for lv in RATING_LEVELS},
     "role": {"admin": "管理员", "supervisor": "督导员", "viewer": "查看员", "agent": "采集端", "screen": "信息屏",
-             "events": "叫号评价系统"},
+             "events": "叫号评价系统", "kiosk": "取号机", "rater": "评价器", "handler": "承办人"},
+    "ticket_state": {"waiting": "等候中", "serving": "办理中", "done": "已办结", "skipped": "已过号"},
+    "work_order_kind": {"complaint": "投诉", "rating": "差评整改", "finding": "检查发现", "manual": "登记诉求"},
+    "work_order_channel": {"window": "窗口", "phone": "电话", "letter": "来信", "system": "系统"},
+    "work_order_state": {"open": "办理中", "replied": "已答复", "closed": "已回访办结"},
+    "rating_scale": {"four": "四级评价", "five": "好差评五级"},
     "agent_status": {"ok": "正常", "spool-near-quota": "缓存将满", "spool-full": "缓存已满",
                      "store-unreachable": "存储不可达"},
     "alarm": {"silent-microphone": "麦克风无声", "agent-gone": "采集端离线", "spool-near-quota": "缓存将满",
@@ -161,7 +197,15 @@ LABELS: dict[str, dict[str, str]] = {
                      "interrupt.create": "发布紧急通知", "interrupt.clear": "解除紧急通知",
                      "complaint.list": "查看投诉列表", "complaint.history": "查看投诉修改记录",
                      "report.view": "查看报表", "counters.view": "查看窗口状态", "audit.export": "导出审计日志",
-                     "alarm.clear": "人工解除告警"},
+                     "alarm.clear": "人工解除告警",
+                     "queue.service": "设置排队业务", "queue.ticket": "取号", "queue.call": "叫号", "queue.skip": "过号",
+                     "queue.transfer": "转移业务", "queue.finish": "办结", "queue.pause": "暂停服务",
+                     "queue.resume": "恢复服务", "device.issue": "签发设备令牌", "device.bind": "设备绑定",
+                     "rating.press": "评价", "ratings.report": "查看评价报表",
+                     "workorder.create": "登记工单", "workorder.transfer": "转办工单", "workorder.reply": "答复工单",
+                     "workorder.callback": "回访工单", "workorder.escalate": "督办升级", "workorder.view": "查看工单",
+                     "calendar.edit": "修改工作日历", "staff.edit": "修改工号", "rating.scale": "设置评价方式",
+                     "department.edit": "修改部门"},
 
 }
 

@@ -249,14 +249,21 @@ class Catalog:
 
     # -- events ---------------------------------------------------------------------------
 
-    def add_event(self, site: str, counter: str, *, kind: str, at_s: float, payload: dict | None = None) -> int:
+    def add_event(self, site: str, counter: str, *, kind: str, at_s: float, payload: dict | None = None,
+                  dedup_key: str | None = None) -> int:
+        """Record a hall event; with ``dedup_key``, a second event of the counter with that key
+        is the first one (its id is returned, nothing is written)."""
         if kind not in EVENT_KINDS:
             raise CatalogError(f"event {kind}", f"kind must be one of {', '.join(EVENT_KINDS)}")
         if payload and "ticket" in payload:
             check_ticket(payload["ticket"])         # the screens show it: no markup (issue 18)
         info = self.counter(site, counter)
         with write_session(self.engine) as s:
-            ev = Event(counter_id=info.id, kind=kind, at_s=at_s, payload=payload or {})
+            if dedup_key is not None:
+                known = s.scalar(select(Event.id).where(Event.counter_id == info.id, Event.dedup_key == dedup_key))
+                if known is not None:
+                    return known
+            ev = Event(counter_id=info.id, kind=kind, at_s=at_s, payload=payload or {}, dedup_key=dedup_key)
             s.add(ev)
             if kind in ("pause", "resume"):
                 _counter_row(s, info).paused = kind == "pause"

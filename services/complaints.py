@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.errors import NotFound
+from services import workorders
 from services.accounts import Principal
 from services.catalog import SiteNotFound, UnknownCounter
 from services.filters import counter_matches
@@ -153,6 +154,9 @@ def create(engine: Engine, user: Principal, *, site: str, summary: str, complain
         s.add(c)
         s.flush()
         _revise(s, c, user, "create", {}, now)
+        # complaints are one kind of work order (services.workorders): its deadline, owner, callback
+        workorders.open_in(s, site_id=row.id, kind="complaint", complaint_id=c.id, interaction_id=c.interaction_id,
+                           title=summary, detail=summary, who=user.name, now=now, due_s=c.due_s)
         s.execute(delete(ComplaintDraft).where(ComplaintDraft.user_id == user.id, ComplaintDraft.key == "new"))
         return _view(s, c, site, now)
 
@@ -219,6 +223,7 @@ def edit(engine: Engine, user: Principal, complaint_id: int, *, finding: str | N
                 c.finding = finding
             if c.state != "answered":
                 c.state, c.answered_s, action = "answered", now, "answer"
+                workorders.complaint_answered(s, c, user.name, now)
         c.updated_s = now
         _revise(s, c, user, action, before, now)
         s.execute(delete(ComplaintDraft).where(ComplaintDraft.user_id == user.id,

@@ -269,6 +269,10 @@ def review_flags(engine: Engine, user: Principal, flag_ids: list[int], *, state:
             f = s.get(Flag, flag_id)
             assert f is not None
             f.review_state, f.review_note, f.reviewed_by, f.reviewed_s = state, note, user.id, at
+            if state == "confirmed" and f.severity == "high":     # a confirmed serious finding is supervised
+                from services.workorders import open_for_finding
+
+                open_for_finding(s, f, who=user.name, now=at)
     with read_session(engine) as s:
         return [visible_flag(s, user, flag_id, rules) for flag_id in ids]
 

@@ -50,6 +50,8 @@ class Site(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     retention_days: Mapped[int] = mapped_column(Integer, default=180)
+    #: The rating terminals' scale (migration h21): ``four`` (非常满意…不满意) or ``five`` (好差评).
+    rating_scale: Mapped[str] = mapped_column(String(8), default="four", server_default="four")
 
 
 class Counter(Base):
@@ -82,6 +84,8 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(100))
+    #: 工号, shown on the rating terminal (migration h21).
+    staff_no: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class Shift(Base):
@@ -144,12 +148,16 @@ class Event(Base):
     """Hall events: queue calls, rating presses, pause/resume."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_counter_time", "counter_id", "at_s"),)
+    __table_args__ = (Index("ix_events_counter_time", "counter_id", "at_s"),
+                      UniqueConstraint("counter_id", "dedup_key", name="uq_events_counter_dedup"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     kind: Mapped[str] = mapped_column(String(20))     # domain.vocab.EVENT_KINDS
     at_s: Mapped[float] = mapped_column(Float)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: A sender's key for the event (migration h21): a rating terminal's resend of the same
+    #: service's press finds the row already there (one rating per service).
+    dedup_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class Alarm(Base):
@@ -509,3 +517,112 @@ class SignagePlay(Base):
     ended_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     received_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+# -- the hall's queue, rating terminals and supervision work orders (migration h21) -------------
+
+class QueueService(Base):
+    """A service type of a site's queue: tickets ``<prefix><number>``, served at ``counter_ids``."""
+
+    __tablename__ = "queue_services"
+    __table_args__ = (UniqueConstraint("site_id", "prefix", name="uq_queue_services_site_prefix"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(2))
+    counter_ids: Mapped[list] = mapped_column(JSON, default=list)
+    #: 绿色通道: higher is called first (0: normal).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class QueueTicket(Base):
+    """A ticket taken at the kiosk; ``day`` is the site's local date, numbers restart each day."""
+
+    __tablename__ = "queue_tickets"
+    __table_args__ = (UniqueConstraint("site_id", "day", "code", name="uq_queue_tickets_site_day_code"),
+                      Index("ix_queue_tickets_waiting", "site_id", "day", "state"),
+                      Index("ix_queue_tickets_counter", "counter_id", "called_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("queue_services.id"))
+    day: Mapped[str] = mapped_column(String(10))
+    number: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state: Mapped[str] = mapped_column(String(12))       # domain.vocab.TICKET_STATES
+    #: The capability in the ticket's QR code: its status page, nothing else.
+    status_key: Mapped[str] = mapped_column(String(32), unique=True)
+    taken_s: Mapped[float] = mapped_column(Float)
+    called_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
+    #: The latest queue_call event of this ticket (the interaction boundary it made).
+    call_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_departments_site_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    #: The user a work order of this department escalates to (督办).
+    supervisor: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class WorkOrder(Base):
+    """A supervision work order (工单): from a complaint, a bad rating, a confirmed finding, or by hand."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (Index("ix_work_orders_due", "site_id", "state", "due_s"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))           # domain.vocab.WORK_ORDER_KINDS
+    channel: Mapped[str] = mapped_column(String(12), default="window", server_default="window")
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), nullable=True, unique=True)
+    rating_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True, unique=True)
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id", ondelete="SET NULL"), nullable=True,
+                                                unique=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"),
+                                                       nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    owner: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    state: Mapped[str] = mapped_column(String(12))          # domain.vocab.WORK_ORDER_STATES
+    received_s: Mapped[float] = mapped_column(Float)
+    working_days: Mapped[int] = mapped_column(Integer)
+    due_s: Mapped[float] = mapped_column(Float)
+    replied_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reply: Mapped[str] = mapped_column(Text, default="", server_default="")
+    callback_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    callback_result: Mapped[str] = mapped_column(Text, default="", server_default="")
+    escalated_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    escalated_to: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class WorkOrderAction(Base):
+    """What was done to a work order, kept for good: create, transfer, reply, callback, escalate."""
+
+    __tablename__ = "work_order_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CalendarDay(Base):
+    """A site's own day over the statutory calendar: a holiday (``working`` false) or a working day."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("site_id", "day", name="uq_calendar_days_site_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    day: Mapped[str] = mapped_column(String(10))
+    working: Mapped[bool] = mapped_column()
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")

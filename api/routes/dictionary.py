@@ -2,11 +2,14 @@
 people use for them, their counters, screens and staff."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, Person, ReadDb, RulebookDep, audit
+from api.deps import Admin, ReadDb, RulebookDep, audit, require
 from services import names
+from services.accounts import Principal
 from services.dictionary import dictionary
 
 router = APIRouter(tags=["dictionary"])
@@ -16,8 +19,14 @@ class SiteDisplayIn(BaseModel):
     display_name: str = Field(min_length=1, max_length=100, description="e.g. 市民服务中心一楼")
 
 
+#: Labels only, no records: every person and the hall's kiosks and rating terminals read them.
+Labelled = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "handler", "kiosk", "rater"))]
+#: The sites with counters and staff: people, handlers included.
+SiteReader = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "handler"))]
+
+
 @router.get("/dictionary")
-def get_dictionary(user: Person, rulebook: RulebookDep) -> dict:
+def get_dictionary(user: Labelled, rulebook: RulebookDep) -> dict:
     """Every label the console shows, by kind (``labels``: speaker, review_state, severity ...),
     the rules of the rulebook the workers judge by with their names and severity, and the
     constants of the courtesy score."""
@@ -25,7 +34,7 @@ def get_dictionary(user: Person, rulebook: RulebookDep) -> dict:
 
 
 @router.get("/sites", response_model=list[names.SiteView])
-def list_sites(user: Person, db: ReadDb) -> list[names.SiteView]:
+def list_sites(user: SiteReader, db: ReadDb) -> list[names.SiteView]:
     """The sites the user sees with their display names, time zones, counters, screens and staff."""
     return names.list_sites(db, user)
 

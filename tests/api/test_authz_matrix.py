@@ -22,16 +22,27 @@ import os
 import re
 from pathlib import Path
 
+from services.devices import issue as issue_device
 from services.tokens import issue_agent_token, issue_event_token
 from tests.support.stack import AppEnv
 
 TABLE = Path(__file__).with_name("authz_matrix.txt")
-PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", "agent", "events")
+PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", "agent", "events", "kiosk", "rater", "handler")
 #: Called last: it ends the caller's session.
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
 #: Values for required query parameters, so that a site's check is reached rather than a 422.
-EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000"}
+EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000", "day": "2026-03-02"}
+#: All a kiosk may do: the labels, its services and the queue board, take a ticket.
+KIOSK = {"GET /api/v1/dictionary", "GET /api/v1/queue/services", "GET /api/v1/queue/stats", "POST /api/v1/queue/tickets",
+         "POST /api/v1/devices/session", "GET /api/v1/auth/me", "POST /api/v1/auth/logout"}
+#: All a rating terminal may do: the labels, its terminal state, its presses.
+RATER = {"GET /api/v1/dictionary", "GET /api/v1/ratings/terminal", "POST /api/v1/ratings/presses",
+         "POST /api/v1/devices/session", "GET /api/v1/auth/me", "POST /api/v1/auth/logout"}
+#: A counter's hardware call button works that counter's queue through its capture agent (issue 21);
+#: the agent still posts no events of its own (issue 18): the server makes the queue call.
+AGENT_QUEUE = {f"POST /api/v1/queue/counters/1/{action}"
+               for action in ("call-next", "recall", "skip", "finish", "transfer", "pause", "resume")}
 #: Whoever is logged in reads who they are.
 OWN = {"GET /api/v1/auth/me"}
 
@@ -70,7 +81,10 @@ def _matrix(app_env: AppEnv) -> dict[str, dict[str, str]]:
               "supervisor": app_env.make_user("supervisor", ["hall"]), "viewer": app_env.make_user("viewer", ["hall"]),
               "screen": app_env.make_user("screen", ["hall"]),
               "agent": issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token,
-              "events": issue_event_token(app_env.engine, site="hall", actor="test").token}
+              "events": issue_event_token(app_env.engine, site="hall", actor="test").token,
+              "kiosk": issue_device(app_env.engine, role="kiosk", site="hall", name="k1", actor="test").token,
+              "rater": issue_device(app_env.engine, role="rater", site="hall", name="c1", actor="test").token,
+              "handler": app_env.make_user("handler", ["hall"])}
     clients = {who: app_env.client(t) for who, t in tokens.items()}
     table: dict[str, dict[str, str]] = {}
     for method, url, params in _requests(app_env.app):
@@ -120,9 +134,15 @@ def test_every_operation_answers_every_principal_as_the_table_says(app_env: AppE
             assert row["events"] == "403", f"an event source's token reads {op}"
         if op not in OWN and op != "POST /api/v1/auth/logout":
             assert row["events"] == "403" or op == "POST /api/v1/events", f"an event source's token reaches {op}"
-            assert row["agent"] == "403" or "/agent/" in op, f"an agent token reaches {op}"
+            assert row["agent"] == "403" or "/agent/" in op or op in AGENT_QUEUE, f"an agent token reaches {op}"
         if "?site=annex" in op:
-            assert all(row[who] != "pass" for who in ("supervisor", "viewer", "screen", "agent")), op
+            assert all(row[who] != "pass" for who in ("supervisor", "viewer", "screen", "agent", "events", "kiosk", "rater",
+                                                      "handler")), op
+        # the hall's devices do their one job: a kiosk takes tickets, a rater rates (issue 21)
+        if row["kiosk"] == "pass":
+            assert op in KIOSK, f"a kiosk token reaches {op}"
+        if row["rater"] == "pass":
+            assert op in RATER, f"a rating terminal's token reaches {op}"
         if "/audit" in op:
             assert {who for who, c in row.items() if c == "pass"} == {"admin"}, op
 

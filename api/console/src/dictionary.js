@@ -16,8 +16,10 @@ export const dict = reactive({
 })
 
 /** Load the dictionary and the sites (again after a login: another user sees other sites). */
-export async function loadDictionary() {
-  const [d, sites] = await Promise.all([get('/dictionary'), get('/sites')])
+export async function loadDictionary(role) {
+  // a kiosk or a rating terminal reads the labels only, never the sites' counters and staff
+  const device = role === 'kiosk' || role === 'rater'
+  const [d, sites] = await Promise.all([get('/dictionary'), device ? [] : get('/sites')])
   dict.labels = d.labels
   dict.rules = Object.fromEntries(d.rules.map((r) => [r.id, r]))
   dict.score = d.score

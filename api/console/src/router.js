@@ -3,7 +3,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { onUnauthorized } from './api/http.js'
 import { APP_TITLE } from './dictionary.js'
-import { canReview, isAdmin, loadMe, session } from './session.js'
+import { canReview, isAdmin, isDevice, isHandler, loadMe, session } from './session.js'
 
 const page = (name, title, load, meta = {}) => ({ name, component: load, meta: { title, ...meta } })
 const routes = [
@@ -18,6 +18,11 @@ const routes = [
   { path: '/complaints', ...page('complaints', '投诉处理', () => import('./views/ComplaintsView.vue'), { supervisor: true }) },
   { path: '/rules', ...page('rules', '规则试验台', () => import('./views/RuleBench.vue'), { supervisor: true }) },
   { path: '/reports', ...page('reports', '月度报表', () => import('./views/ReportsView.vue'), { supervisor: true }) },
+  { path: '/queue-counter', ...page('queue-counter', '窗口叫号', () => import('./views/QueueCounterView.vue'), { supervisor: true }) },
+  { path: '/work-orders', ...page('work-orders', '工单督办', () => import('./views/WorkOrdersView.vue'), { handler: true }) },
+  { path: '/ratings', ...page('ratings', '服务评价', () => import('./views/RatingsView.vue'), { supervisor: true }) },
+  { path: '/kiosk', ...page('kiosk', '自助取号', () => import('./views/KioskView.vue'), { public: true, bare: true }) },
+  { path: '/rater', ...page('rater', '服务评价器', () => import('./views/RaterView.vue'), { public: true, bare: true }) },
   { path: '/audit', ...page('audit', '审计日志', () => import('./views/AuditView.vue'), { admin: true }) },
   {
     path: '/signage', component: () => import('./views/SignageView.vue'), meta: { title: '屏幕节目', supervisor: true },
@@ -50,9 +55,13 @@ router.beforeEach(async (to) => {
       session.me = null // the server cannot be reached: the login page says so when used
     }
   }
+  // the kiosk and the rating terminal bind themselves on their own page, and stay there
+  if (to.meta.bare) return true
+  if (isDevice()) return { name: session.me.role === 'kiosk' ? 'kiosk' : 'rater' }
   if (to.name === 'login') return session.me ? safeRedirect(to.query.redirect) : true
   if (!session.me) return { name: 'login', query: to.fullPath === '/counters' ? {} : { redirect: to.fullPath } }
   const title = to.matched.map((r) => r.meta.title).filter(Boolean).pop()
+  if (isHandler()) return to.name === 'work-orders' ? true : { name: 'work-orders' }
   if ((to.matched.some((r) => r.meta.supervisor) && !canReview()) || (to.matched.some((r) => r.meta.admin) && !isAdmin())) {
     session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
     return { name: 'counters' }

@@ -13,13 +13,16 @@ export const session = reactive({
 })
 
 export const canReview = () => !!session.me && (session.me.role === 'admin' || session.me.role === 'supervisor')
+/** The hall's devices (取号机, 评价器) and department handlers see their own pages only. */
+export const isDevice = () => !!session.me && (session.me.role === 'kiosk' || session.me.role === 'rater')
+export const isHandler = () => !!session.me && session.me.role === 'handler'
 export const isAdmin = () => !!session.me && session.me.role === 'admin'
 
 /** Ask the server who the cookie belongs to (null: nobody). */
 export async function loadMe() {
   try {
     session.me = await auth.me()
-    await loadDictionary()
+    await loadDictionary(session.me.role)
   } catch (e) {
     if (e.status !== 401) throw e
     session.me = null

@@ -1,14 +1,14 @@
 """signage: the screen's own picture, the last screenshot each screen sent (issue 24)
 
 Revision ID: e24_screenshots
-Revises: 0020
+Revises: h21_hall_systems
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'e24_screenshots'
-down_revision = '0020'
+down_revision = 'h21_hall_systems'
 branch_labels = None
 depends_on = None
 

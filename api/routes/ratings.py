@@ -1,0 +1,98 @@
+"""The rating terminal (评价器) and the rating reports: the terminal's state and presses (its own
+device token, bound to one counter), presses per staff/counter/service/month with 满意率, and
+today's presses live."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.deps import ReadDb, Supervisor, audit, clock, require
+from services import ratings_report, ratings_terminal
+from services.accounts import Principal
+from services.ratings_terminal import TerminalState
+
+router = APIRouter(prefix="/ratings", tags=["ratings"])
+Rater = Annotated[Principal, Depends(require("rater"))]
+
+
+class PressIn(BaseModel):
+    key: str = Field(min_length=8, max_length=80, description="ticket:<id>, or press:<random> without a ticket")
+    level: str = Field(min_length=1, max_length=10)
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=4)
+    reasons: list[str] = Field(default_factory=list, max_length=6)
+    waited_s: float = Field(0.0, ge=0, le=7 * 86400.0,
+                            description="seconds since the press (one kept on the terminal while offline)")
+
+
+class PressOut(BaseModel):
+    event_id: int
+    new: bool
+    work_order_id: int | None
+
+
+@router.get("/terminal", response_model=TerminalState)
+def terminal(user: Rater, db: ReadDb, request: Request) -> TerminalState:
+    """What the terminal shows: the staff member on duty, the scale, the service waiting for its rating."""
+    return ratings_terminal.terminal(db, user, now=clock(request))
+
+
+@router.post("/presses", response_model=PressOut)
+def press(body: PressIn, user: Rater, request: Request) -> PressOut:
+    """A press; the same key again is the same press (a resend after the network came back).
+    A 差评 opens a work order."""
+    r = ratings_terminal.press(request.app.state.engine, user, key=body.key, level=body.level,
+                               dimensions=body.dimensions, reasons=body.reasons, waited_s=body.waited_s,
+                               now=clock(request))
+    if r.new:
+        audit(request, user, action="rating.press", target=f"event:{r.event_id}", detail=body.level)
+    return PressOut(event_id=r.event_id, new=r.new, work_order_id=r.work_order_id)
+
+
+class StaffNoIn(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=100)
+    staff_no: str = Field(max_length=40, pattern=r"^[0-9A-Za-z-]*$", description="工号")
+
+
+@router.put("/staff-no", status_code=204)
+def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
+    """Record a staff member's 工号, shown on the rating terminal beside their name."""
+    ratings_terminal.set_staff_no(request.app.state.engine, user, site=body.site, name=body.name,
+                                  staff_no=body.staff_no)
+    audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=body.staff_no)
+    return Response(status_code=204)
+
+
+class ScaleIn(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    scale: Literal["four", "five"] = Field(description="four: 非常满意/满意/一般/不满意; five: 好差评 with dimensions")
+
+
+@router.put("/scale", status_code=204)
+def scale(body: ScaleIn, user: Supervisor, request: Request) -> Response:
+    """The site's rating scale, used by its terminals from their next poll."""
+    ratings_terminal.set_scale(request.app.state.engine, user, site=body.site, scale=body.scale)
+    audit(request, user, action="rating.scale", target=f"site:{body.site}", detail=body.scale)
+    return Response(status_code=204)
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@router.get("/report")
+def report(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min_length=1, max_length=63),
+           month: str = Query(pattern=_MONTH.pattern)) -> dict:
+    """Presses of the month per staff member, counter and service type, 满意率, and the presses
+    marked as possible rating coercion (诱导好评)."""
+    out = ratings_report.monthly(db, user, site=site, month=month)
+    audit(request, user, action="ratings.report", target=f"site:{site}", detail=f"month={month}")
+    return out
+
+
+@router.get("/today")
+def today(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min_length=1, max_length=63)) -> dict:
+    """Today's presses, newest first, with the day's 满意率 (the live view polls it)."""
+    return ratings_report.today(db, user, site=site, now=clock(request))
