@@ -13,7 +13,7 @@
    random points in the middle (what a browser sends when the user seeks).
 3. Live: times from a chunk being registered to its audio reaching a listener of
    ``GET /api/v1/counters/{id}/live``.
-4. Sound-alike: over the same database (each segment with its pinyin key, migration 0031),
+4. Sound-alike: over the same database (each segment with its pinyin key, migration 0017),
    phrases written with other characters that sound the same (every character swapped for a
    homophone, as the recogniser mishears) through ``GET /api/v1/interactions?q=`` (the
    recordings browser: as written, sounding alike, a rule's flags; ranked, counted), next to the

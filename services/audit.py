@@ -3,7 +3,7 @@
 Every access to a recording or a transcript, every change a person makes and every refusal of a
 cross-site attempt is written here before the answer goes out (:func:`record`). The log is
 append-only: nothing in the product changes or deletes its rows, and on both backends a trigger
-refuses UPDATE and DELETE (migration 0012).
+refuses UPDATE and DELETE (migration 0014).
 
 Tamper evidence (issue 11): each row carries ``prev_sha256``, the ``row_sha256`` of the row
 before it (64 zeros for the first), and its own ``row_sha256`` = sha256 over that and the row's

@@ -4,7 +4,7 @@ like it, or holds a flag of a rule the phrase belongs to, ranked in that order (
 each with the line that matched and the matched span.
 
 Sound-alike matching: the phrase's key (transcribe.soundalike) as a substring of a segment's
-stored key, served by the trigram index of migration 0031; rule matching:
+stored key, served by the trigram index of migration 0017; rule matching:
 services.dictionary.rules_for_phrase.
 """
 from __future__ import annotations

@@ -178,7 +178,7 @@ def text_matches(q: str, *, dialect: str) -> Select:
 def sound_matches(key: str, *, dialect: str) -> Select:
     """(segment id, interaction id, seq) of the segments that sound like the phrase whose
     sound-alike key is ``key`` (transcribe.soundalike): its key is a substring of theirs, by the
-    trigram index over ``segments.sound`` (migration 0031). The key holds codes, not letters, so
+    trigram index over ``segments.sound`` (migration 0017). The key holds codes, not letters, so
     PostgreSQL matches it as it is: LIKE, not ILIKE."""
     return _matches(key, Segment.sound, _sound_fts, dialect=dialect, fold_case=False)
 
