@@ -132,7 +132,8 @@ def test_live_needs_a_supervisor_of_the_site(app_env: AppEnv, speech: np.ndarray
     assert env.client().get(path).status_code == 401
     assert env.client(env.token("viewer")).get(path).status_code == 403
     r = env.client(env.token("supervisor", ["annex"])).get(path)
-    assert r.status_code == 404 and r.json()["detail"]["code"] == "counter_not_found" and r.json()["detail"]["what"] == f"counter {cid}"
+    assert r.status_code == 404 and r.json()["detail"]["code"] == "counter_not_found"
+    assert r.json()["detail"]["what"] == f"counter {cid}"
     silent = env.counter_id("annex", "a1")
     assert env.client(env.token("supervisor", ["annex"])).get(f"/api/v1/counters/{silent}/live").status_code == 404
     for bad in ("0", "x", "1%2F..", "99999999999"):
