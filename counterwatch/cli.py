@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from counterwatch import __version__
-from counterwatch.commands import analysis, catalog, ops, queries, record, services, signage, users
+from counterwatch.commands import analysis, catalog, ops, queries, record, services, signage, up, users
 from counterwatch.commands.common import EXIT_BAD_INPUT
 from counterwatch.logs import setup_logging
 from counterwatch.settings import SettingsError, load_settings
@@ -56,7 +56,7 @@ def cli(ctx: click.Context, config: str | None, log_level: str | None, log_forma
 
 for command in (analysis.model, analysis.analyze,
                 catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, catalog.catalog,
-                record.record, services.worker, services.up, services.api,
+                record.record, services.worker, up.up, services.api,
                 queries.search, queries.flags, queries.status, queries.show,
                 ops.verify, ops.retention, ops.hold, ops.db,
                 signage.signage):

@@ -32,12 +32,9 @@ def _token(s: Settings, *, screen: str, site: str, cache: Path, token: str | Non
         return saved.read_text().strip()
     if not paths(s).db.exists() and not s.database_url:
         return None
-    from services.signage import SignageError, register_screen
+    from services.signage import register_screen
 
-    try:
-        _, new = register_screen(open_engine(s), site=site, name=screen)
-    except SignageError as e:
-        fail(e.reason)
+    _, new = register_screen(open_engine(s), site=site, name=screen)
     write_private(saved, new)
     click.echo(f"registered screen {screen} at site {site}; its token is kept in {saved}")
     return new
