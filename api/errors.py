@@ -21,34 +21,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
-    Conflict,
-    Damaged,
     DomainError,
-    Forbidden,
-    Invalid,
-    NotFound,
     Throttled,
-    TooLarge,
     Unauthenticated,
     Unavailable,
-    Unsupported,
-    Upstream,
 )
-from domain.messages import field_error, message
+from domain.messages import KINDS, field_error, message
 from storage.engine import DB_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
-#: Most specific first: an error may be of several kinds (a missing object is a store error and
-#: a not-found).
-STATUS: tuple[tuple[type[DomainError], int], ...] = (
-    (Unauthenticated, 401), (Throttled, 429), (TooLarge, 413), (Unsupported, 415), (NotFound, 404), (Forbidden, 403), (Conflict, 409),
-    (Unavailable, 503), (Damaged, 500), (Upstream, 502), (Invalid, 422),
-)
-
 
 def status_of(error: DomainError) -> int:
-    for kind, status in STATUS:
+    """The status of the error's kind (domain.messages.KINDS, the one table of kinds)."""
+    for kind, status, _ in KINDS:
         if isinstance(error, kind):
             return status
     return 500

@@ -81,9 +81,9 @@ import json
 import subprocess
 import sys
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -339,7 +339,7 @@ def make_babble(sources: Sequence[np.ndarray], n: int, sr: int, p: HallParams, s
 
 def _ffmpeg(args: list[str], data: bytes) -> bytes:
     r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", *args],
-                       input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       input=data, capture_output=True)
     if r.returncode:
         raise RuntimeError(f"ffmpeg {' '.join(args)}: {r.stderr.decode(errors='replace').strip()}")
     return r.stdout
@@ -512,7 +512,7 @@ def read_audio(path: str | Path, sr: int = SR) -> np.ndarray:
     return st[:, :1] if ch == 1 else st
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _channels(path: str) -> int:
     r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
                         "stream=channels", "-of", "csv=p=0", path], capture_output=True, text=True, check=True)

@@ -30,8 +30,8 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -236,7 +236,6 @@ def text_check(dialogues: Sequence[Dialogue]) -> list[str]:
 if __name__ == "__main__":
     import argparse
     import importlib.util
-    import sys
 
     ap = argparse.ArgumentParser(description="text check of a render script's dialogues")
     ap.add_argument("--check", required=True, help="a render script (bench/heldout/render.py ...)")

@@ -13,7 +13,7 @@
    random points in the middle (what a browser sends when the user seeks).
 3. Live: times from a chunk being registered to its audio reaching a listener of
    ``GET /api/v1/counters/{id}/live``.
-4. Sound-alike: over the same database (each segment with its pinyin key, migration 0031),
+4. Sound-alike: over the same database (each segment with its pinyin key, migration 0017),
    phrases written with other characters that sound the same (every character swapped for a
    homophone, as the recogniser mishears) through ``GET /api/v1/interactions?q=`` (the
    recordings browser: as written, sounding alike, a rule's flags; ranked, counted), next to the
@@ -52,10 +52,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 from api.app import create_app  # noqa: E402
 from domain.chunks import ChunkMeta  # noqa: E402
 from domain.flac import decode_flac, encode_flac  # noqa: E402
-from services import recordings  # noqa: E402
 from services.accounts import add_user  # noqa: E402
 from services.catalog import Catalog  # noqa: E402
-from services.search import SearchFilters, search_segments, search_statement, sound_matches, text_matches  # noqa: E402
+from services.search import CANDIDATE_CAP, SearchFilters, search_segments, search_statement, sound_matches, text_matches  # noqa: E402
 from storage.engine import make_engine, read_session, sqlite_url  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
 from storage.queries import rating_of  # noqa: E402
@@ -578,7 +577,7 @@ def bench_sound(db: Path, base: list[str], store: ObjectStore, n_queries: int, r
             f"segments sounding alike per query: "
             f"median {statistics.median(hits):,.0f}, p95 {pct(hits, 95):,.0f}, max {max(hits):,}; "
             f"first row a sound-alike hit for {sound_first} of {len(pairs)} (else the misheard text itself exists); "
-            f"ranked within the newest {recordings.CANDIDATE_CAP:,} matching lines (total a lower bound) for {capped}",
+            f"ranked within the newest {CANDIDATE_CAP:,} matching lines (total a lower bound) for {capped}",
             "",
             "| sound-alike search (ms)                      |     n |     p50 |     p95 |     p99 | note |",
             "|----------------------------------------------|-------|---------|---------|---------|------|",

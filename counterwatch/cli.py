@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from counterwatch.commands import analysis, catalog, ops, queries, record, services, signage, users
+from counterwatch.commands import analysis, catalog, ops, queries, record, services, signage, up, users
 from counterwatch.group import root_group
 
 logger = logging.getLogger("counterwatch")
@@ -22,7 +22,7 @@ cli = root_group(prog_name="counterwatch", doc="""counterwatch: record service c
 
 for command in (analysis.model, analysis.analyze,
                 catalog.counter, catalog.site, catalog.event, catalog.staff, users.user, users.agent, users.events, catalog.catalog,
-                record.record, services.worker, services.up, services.api,
+                record.record, services.worker, up.up, services.api,
                 queries.search, queries.flags, queries.status, queries.show,
                 ops.verify, ops.retention, ops.hold, ops.db, ops.alarm,
                 signage.signage):

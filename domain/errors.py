@@ -3,7 +3,7 @@
 A :class:`DomainError` says *what* was refused or failed and *why* (``reason``), and carries a
 stable, machine-readable ``code`` (``not_found``, ``name_taken``, ``NoSuchKey`` ...). Its kind
 (the subclass below) decides the HTTP answer, in one place (``api.errors``); the console shows the
-Chinese message for the ``code`` (:func:`domain.vocab.message`).
+Chinese message for the ``code`` (:func:`domain.messages.message`).
 """
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from domain.errors import (
     NotFound,
     Throttled,
     TooLarge,
+    Unauthenticated,
     Unavailable,
     Unsupported,
     Upstream,
@@ -128,17 +129,21 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "invalid_request": "输入的内容不符合要求",
 }
 
-BY_KIND: tuple[tuple[type[DomainError], str], ...] = (
-    (Throttled, "尝试次数过多，请稍后再试"),
-    (TooLarge, "文件或内容过大"),
-    (Unsupported, "不支持的文件格式"),
-    (NotFound, "未找到，或不在您可查看的服务点"),
-    (Forbidden, "无权进行此操作"),
-    (Conflict, "与已有数据冲突"),
-    (Unavailable, "服务暂时不可用，请稍后再试"),
-    (Damaged, "存储的数据已损坏，请联系管理员"),
-    (Upstream, "存储服务拒绝了请求，请联系管理员"),
-    (Invalid, "请求无效"),
+#: The one table of error kinds, most specific first (an error may be of several kinds: a missing
+#: object is a store error and a not-found): the HTTP status the API answers with (api.errors)
+#: and the Chinese message for a code that has none of its own in BY_CODE (None: the generic one).
+KINDS: tuple[tuple[type[DomainError], int, str | None], ...] = (
+    (Unauthenticated, 401, None),
+    (Throttled, 429, "尝试次数过多，请稍后再试"),
+    (TooLarge, 413, "文件或内容过大"),
+    (Unsupported, 415, "不支持的文件格式"),
+    (NotFound, 404, "未找到，或不在您可查看的服务点"),
+    (Forbidden, 403, "无权进行此操作"),
+    (Conflict, 409, "与已有数据冲突"),
+    (Unavailable, 503, "服务暂时不可用，请稍后再试"),
+    (Damaged, 500, "存储的数据已损坏，请联系管理员"),
+    (Upstream, 502, "存储服务拒绝了请求，请联系管理员"),
+    (Invalid, 422, "请求无效"),
 )
 
 
@@ -149,9 +154,9 @@ def message(error: DomainError) -> str:
         return known
     if known is not None:
         return known(error.params)
-    for kind, text in BY_KIND:
+    for kind, _, text in KINDS:
         if isinstance(error, kind):
-            return text
+            return text or "操作失败"
     return "操作失败"
 
 

@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# Install everything (test extras included) and run the whole test suite, slow tests too.
+# Run the tests.
+#   bash scripts/test.sh [PYTEST ARGS]          the whole suite, slow and soak tests and both
+#                                               database backends too (what CI runs: .ci/run);
+#                                               installs everything first (scripts/install.sh --test)
+#   bash scripts/test.sh --fast [PYTEST ARGS]   the fast loop: SQLite only, no slow, browser or
+#                                               soak tests (under 3 minutes on 2 cores); installs
+#                                               only when .venv is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  [ -x .venv/bin/python ] || scripts/install.sh --test
+  # The browser tests are all marked slow (tests/test_fast_loop.py checks it).
+  exec .venv/bin/python -m pytest --sqlite-only -m "not slow and not soak" -q "$@"
+fi
 scripts/install.sh --test
 exec .venv/bin/python -m pytest "$@"

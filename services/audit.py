@@ -3,7 +3,7 @@
 Every access to a recording or a transcript, every change a person makes and every refusal of a
 cross-site attempt is written here before the answer goes out (:func:`record`). The log is
 append-only: nothing in the product changes or deletes its rows, and on both backends a trigger
-refuses UPDATE and DELETE (migration 0012).
+refuses UPDATE and DELETE (migration 0014).
 
 Tamper evidence (issue 11): each row carries ``prev_sha256``, the ``row_sha256`` of the row
 before it (64 zeros for the first), and its own ``row_sha256`` = sha256 over that and the row's
@@ -167,10 +167,10 @@ def page(db: Session, *, action: str | None = None, since_s: float | None = None
     total = db.execute(select(func.count()).select_from(q.with_only_columns(AuditLog.id).subquery())).scalar_one()
     found = rows(db, action=action, since_s=since_s, until_s=until_s, user=user, offset=offset, limit=limit,
                  sites=sites, target=target)
-    sites = _target_sites(db, [a.target for a in found])
+    where = _target_sites(db, [a.target for a in found])
     items = []
     for a in found:
-        site, tz = sites.get(a.target, (None, DEFAULT_TIMEZONE))
+        site, tz = where.get(a.target, (None, DEFAULT_TIMEZONE))
         items.append(AuditView(a.id, a.at_s, f"{local_time(a.at_s, tz):%Y-%m-%d %H:%M:%S}", tz, site, a.user_name,
                                a.action, a.target, a.client, a.detail))
     return AuditPage(total, items)

@@ -49,19 +49,6 @@ class Filters:
         if self.since_s is not None and self.until_s is not None and self.until_s <= self.since_s:
             raise BadTimeRange(self.since_s, self.until_s)
 
-    @property
-    def indexed_scope(self) -> bool:
-        """A counter or staff filter with no flag or rating filter: the interactions in scope can be
-        walked newest first by an index (ix_inter_counter_time, ix_inter_staff_time), and counted."""
-        return bool(self.counter or self.counter_id or self.staff) and not (self.rule or self.review_state or self.rating)
-
-    @property
-    def selective(self) -> bool:
-        """Filters that may leave few of the recent interactions (a newest-first scan could then
-        read far back); a site scope and a time window do not count."""
-        return bool(self.counter or self.counter_id or self.staff or self.rule or self.review_state or self.rating
-                     or self.assessable is not None)
-
 
 def counted_flag() -> ColumnElement[bool]:
     """SQL of :func:`domain.vocab.flag_counts`: confirmed, or certain and not dismissed (and not

@@ -1,40 +1,56 @@
-"""Transcript search: substring matches in segments, newest interaction first.
+"""Transcript search, one pipeline for the CLI (``counterwatch search``), ``GET
+/interactions/search`` (the matching lines) and the recordings browser (``GET /interactions?q=``,
+services.recordings: the interactions, each with its first matching line).
+
+1. **Candidates** (:func:`candidates`): the interactions in scope with a line that has the
+   phrase as written (:func:`text_matches`), one that sounds like it (:func:`sound_matches`, the
+   phrase's key from transcribe.soundalike as a substring of a segment's stored key), or a flag
+   of a rule the phrase names (services.dictionary.rules_for_phrase); ranked in that order.
+   Each kind takes the newest CANDIDATE_CAP matching lines (the oldest for ``sort=time``).
+2. **One planner per backend** (:func:`_newest`): SQLite walks the FTS5 trigram index newest
+   first and stops at the cap; PostgreSQL takes every match from the pg_trgm index first
+   (a materialised CTE), then the newest of them.
+3. **One PII rule** (:func:`masked_matching`): a role that reads masked transcripts
+   (domain.pii.for_role) finds a phrase only in the text it is shown.
+4. **Lines** (:func:`lines_of`): per interaction, its lines with the phrase as written, else
+   those sounding like it, else those of its flags of a named rule, with the matched spans.
 
 Chinese has no spaces between words, so search is by substring (下班 finds 你们是不是快下班了),
-served by a character-trigram index (migration 0003):
-
-* SQLite: the FTS5 table ``segments_fts`` (``tokenize='trigram'``), queried with a quoted
-  phrase, which FTS5 matches as a substring.
-* PostgreSQL: ``ILIKE '%...%'`` on ``segments.text``, which the pg_trgm GIN index serves.
-
-On SQLite the FTS5 count of matches (capped, ~1 ms) picks one of two plans: few matches are
-fetched from the index and sorted by time; many (a common phrase: sorting 30,000 matches takes
-~30 ms) are found faster by walking interactions newest first (``ix_interactions_wall_start``)
-and testing each segment with ``LIKE`` until ``limit`` hits. Filters that may leave few recent
-interactions (counter, staff, rule, review state, rating) always take the index plan.
-
-A trigram index cannot look up fewer than three characters: such queries fall back to
-``LIKE`` on SQLite, walking newest first (fast for common pairs like 下班, a full scan for
-rare ones), and stay ``ILIKE`` on PostgreSQL (which then scans as well). Matching is
-case-insensitive for Latin letters on both.
+served by character-trigram indexes (migrations 0003 and 0017): SQLite's FTS5 tables with
+``tokenize='trigram'`` queried with a quoted phrase, PostgreSQL's pg_trgm GIN indexes with
+``ILIKE '%...%'``. A trigram index cannot look up fewer than three characters: such queries use
+``LIKE`` (SQLite; ``ILIKE`` on PostgreSQL). Matching as written is case-insensitive for Latin
+letters on both.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, TableClause, column, func, select, table
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, Select, TableClause, column, select, table
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from domain import pii
 from domain.errors import Invalid
+from services.dictionary import rules_for_phrase
 from services.filters import Filters, apply
-from storage.tables import Counter, Interaction, Segment, Site
+from storage.tables import Counter, Flag, Interaction, Segment, Site
+from transcribe.rules import Rulebook
+from transcribe.soundalike import sound_key, sound_spans
 
 TRIGRAM_MIN_CHARS = 3
 MAX_QUERY_CHARS = 200
 SNIPPET_CONTEXT_CHARS = 40
 MARK_OPEN, MARK_CLOSE = "【", "】"
+#: Each kind of match (as written, sound-alike, a rule's flags) ranks the interactions of its
+#: newest this many matching lines in scope; past that the total is a lower bound: counting and
+#: ranking every match of a common phrase costs time that grows with the archive.
+CANDIDATE_CAP = 2000
+#: A phrase that masking may hide (digits) is matched against masked text in Python, over at
+#: most this many interactions.
+MASKED_SCAN_CAP = 2000
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇一二三四五六七八九幺")
 
 _fts = table("segments_fts", column("rowid"), column("segments_fts"))
 _sound_fts = table("segments_sound_fts", column("rowid"), column("segments_sound_fts"))
@@ -68,6 +84,8 @@ class SearchHit:
     snippet: str = ""               # ``text`` with each hit in 【】
     truncated_start: bool = False   # ``text`` starts inside the segment
     truncated_end: bool = False
+    match: str = "exact"            # exact | sound (sounds like the query) | rule (a flag of a rule it names)
+    rule: str | None = None
 
 
 def _like_pattern(q: str) -> str:
@@ -95,9 +113,15 @@ def find_hits(text: str, q: str) -> list[tuple[int, int]]:
 def make_snippet(text: str, q: str, *, context_chars: int = SNIPPET_CONTEXT_CHARS) -> tuple[str, list[tuple[int, int]],
                                                                                              str, bool, bool]:
     """(window, hits in window, marked snippet, cut at start, cut at end) for ``text``."""
-    spans = find_hits(text, q)
+    return snippet_of(text, find_hits(text, q), context_chars=context_chars)
+
+
+def snippet_of(text: str, spans: Sequence[tuple[int, int]], *, context_chars: int = SNIPPET_CONTEXT_CHARS,
+               ) -> tuple[str, list[tuple[int, int]], str, bool, bool]:
+    """(window, spans in window, marked snippet, cut at start, cut at end): ``text`` cut to
+    ``context_chars`` around its first span when long, each span in 【】."""
     a, b = 0, len(text)
-    if spans and len(text) > 2 * context_chars + len(q):
+    if spans and len(text) > 2 * context_chars + (spans[0][1] - spans[0][0]):
         a = max(0, spans[0][0] - context_chars)
         b = min(len(text), spans[0][1] + context_chars)
     window = text[a:b]
@@ -108,37 +132,6 @@ def make_snippet(text: str, q: str, *, context_chars: int = SNIPPET_CONTEXT_CHAR
         pos = e
     parts.append(window[pos:])
     return window, local, "".join(parts), a > 0, b < len(text)
-
-
-def scope_segments(session: Session, f: SearchFilters) -> int:
-    """About how many segments the interactions matching ``f`` hold (their count, from the
-    index, times the mean segments per interaction)."""
-    stmt = select(func.count()).select_from(Interaction)
-    # Only the joins the filters need: with a join to counters, SQLite walks every counter's
-    # time window instead of the staff member's rows (ix_inter_staff_time), 0.3 ms against 40.
-    if f.counter or f.counter_id is not None or f.sites is not None or f.site:
-        stmt = stmt.join(Counter, Interaction.counter_id == Counter.id)
-    if f.sites is not None or f.site:
-        stmt = stmt.join(Site, Counter.site_id == Site.id)
-    inters = session.execute(apply(stmt, f)).scalar_one()
-    per = (session.execute(select(func.max(Segment.id))).scalar_one() or 0) / \
-        max(1, session.execute(select(func.max(Interaction.id))).scalar_one() or 0)
-    return int(inters * max(per, 1.0))
-
-
-def fts_match_count(session: Session, query: str, *, cap: int) -> int:
-    """How many segments contain ``query`` per the FTS5 index (SQLite, >= 3 characters), counted
-    up to ``cap``: about a millisecond for thousands of matches."""
-    return session.execute(select(func.count()).select_from(
-        select(_fts.c.rowid).where(_fts.c.segments_fts.op("MATCH")(fts_phrase(query))).limit(cap).subquery())
-    ).scalar_one()
-
-
-def time_first_threshold(limit: int, segments: int) -> int:
-    """Matches above which scanning the newest interactions for the substring beats sorting all
-    matches: scanning costs about limit * segments / matches rows, sorting about matches rows
-    (each a bit dearer), so they meet near sqrt(0.4 * limit * segments)."""
-    return max(500, int((0.4 * limit * max(segments, 1)) ** 0.5))
 
 
 def checked_query(query: str) -> str:
@@ -178,14 +171,16 @@ def text_matches(q: str, *, dialect: str) -> Select:
 def sound_matches(key: str, *, dialect: str) -> Select:
     """(segment id, interaction id, seq) of the segments that sound like the phrase whose
     sound-alike key is ``key`` (transcribe.soundalike): its key is a substring of theirs, by the
-    trigram index over ``segments.sound`` (migration 0031). The key holds codes, not letters, so
+    trigram index over ``segments.sound`` (migration 0017). The key holds codes, not letters, so
     PostgreSQL matches it as it is: LIKE, not ILIKE."""
     return _matches(key, Segment.sound, _sound_fts, dialect=dialect, fold_case=False)
 
 
 def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,
                      time_first: bool = False) -> Select:
-    """The SELECT for ``query`` on ``dialect`` ('sqlite' or 'postgresql'): rows of
+    """The plain plan of a search as written, the reference the tests and bench/search.py
+    compare the pipeline with (the pipeline's own plan is :func:`candidates`): the SELECT for
+    ``query`` on ``dialect`` ('sqlite' or 'postgresql'): rows of
     (segment id, interaction id, site, counter, wall start, segment start, end, speaker, text).
 
     On SQLite with three or more characters the matches come from the FTS5 index and are then
@@ -211,41 +206,173 @@ def search_statement(query: str, *, dialect: str, filters: SearchFilters = Searc
     return stmt.order_by(Interaction.wall_start_s.desc(), Interaction.id.desc(), Segment.start_s).limit(limit)
 
 
-def search_segments(session: Session, query: str, *, filters: SearchFilters = SearchFilters(),
-                    limit: int = 50, mask_text: Callable[[str], str] | None = None) -> list[SearchHit]:
-    """Segments whose text contains ``query``, newest interaction first, at most ``limit``.
+@dataclass(frozen=True)
+class LineHit:
+    """A transcript line that matched the phrase: ``hits`` are [start, end) spans in ``text``."""
 
-    ``mask_text`` (e.g. :func:`domain.pii.mask`) is applied to each whole segment before the
-    snippet is cut; a segment whose masked text no longer contains ``query`` is left out, so a
-    search cannot confirm a hidden number.
+    segment_id: int
+    offset_s: float
+    end_s: float
+    speaker: str
+    text: str
+    hits: list[tuple[int, int]]
+    match: str                      # exact | sound | rule
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str                       # as the user wrote it, stripped
+    key: str                        # its sound-alike key ("" when it has no Han characters)
+    rules: list[str]                # the forbidden rules it names (their flags are found too)
+
+
+def phrase_of(query: str, rulebook: Rulebook | None) -> Phrase:
+    """Raises: SearchError: the query is empty or too long."""
+    q = checked_query(query)
+    return Phrase(q, sound_key(q), rules_for_phrase(rulebook, q) if rulebook is not None else [])
+
+
+def masked_matching(role: str | None, phrase: Phrase) -> bool:
+    """The one PII rule of search: a role that reads masked transcripts (domain.pii.for_role)
+    finds a phrase only in the text it is shown, so a search cannot confirm a hidden number.
+    Masking hides digits only, so only a phrase with digits must be matched against masked
+    text (``role`` None: an operator at the CLI, who reads everything)."""
+    return role is not None and role not in pii.UNMASKED_ROLES and any(ch in _DIGIT_CHARS for ch in phrase.text)
+
+
+def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: bool) -> tuple[list[int], bool]:
+    """Interaction ids of the newest (``oldest``: the oldest) CANDIDATE_CAP lines of ``matches``
+    (a select with ``interaction_id`` and ``seq`` columns) in scope ``f``, once each, in that
+    order; and whether more lines match."""
+    iid: ColumnElement[int]
+    seq: ColumnElement[int]
+    if dialect == "postgresql":
+        # Every match from the trigram index first, then the newest of them: the planner must not
+        # walk the primary key backwards testing each row instead (slow for a rare phrase).
+        m = matches.cte("matches").prefix_with("MATERIALIZED")
+        iid, seq, stmt = m.c.interaction_id, m.c.seq, select(m.c.interaction_id)
+    else:
+        # ``seq`` is the index's own rowid: SQLite walks the index in that order and stops at the limit.
+        iid, seq = matches.selected_columns.interaction_id, matches.selected_columns.seq
+        stmt = matches.with_only_columns(iid)
+    stmt = stmt.join(Interaction, iid == Interaction.id).join(Counter, Interaction.counter_id == Counter.id) \
+        .join(Site, Counter.site_id == Site.id)
+    got = db.scalars(apply(stmt, f).order_by(seq.asc() if oldest else seq.desc()).limit(CANDIDATE_CAP + 1)).all()
+    return list(dict.fromkeys(got[:CANDIDATE_CAP])), len(got) > CANDIDATE_CAP
+
+
+def candidates(db: Session, phrase: Phrase, f: Filters, *, order: Sequence[Any], oldest: bool = False,
+               ) -> tuple[list[int], bool]:
+    """The interactions in scope ``f`` matching ``phrase``: those with a line as written first,
+    then those with a line sounding like it, then those with a flag of a rule it names, each
+    group in ``order`` (ORDER BY terms over Interaction); and whether a kind had more than
+    CANDIDATE_CAP matching lines (its newest, ``oldest``: its oldest, were taken)."""
+    dialect = db.get_bind().dialect.name
+    kinds = [text_matches(phrase.text, dialect=dialect)]
+    if phrase.key:
+        kinds.append(sound_matches(phrase.key, dialect=dialect))
+    if phrase.rules:
+        ruled = aliased(Flag)       # apart from the flags a rule or review-state filter tests
+        kinds.append(select(ruled.interaction_id, ruled.id.label("seq")).where(ruled.rule.in_(phrase.rules),
+                                                                                  ruled.superseded_s.is_(None)))
+    rank: dict[int, int] = {}
+    capped = False
+    for r, matches in enumerate(kinds):
+        ids, more = _newest(db, matches, f, dialect=dialect, oldest=oldest)
+        capped |= more
+        for i in ids:
+            rank.setdefault(i, r)
+    if not rank:
+        return [], capped
+    ordered = db.scalars(select(Interaction.id).where(Interaction.id.in_(list(rank))).order_by(*order)).all()
+    return sorted(ordered, key=rank.__getitem__), capped
+
+
+def _lines(segments: Sequence[Segment], phrase: Phrase, rule_flags: Sequence[Flag],
+           show: Callable[[str], str]) -> list[LineHit]:
+    """The lines with the phrase as written, else those sounding like it, else those of the
+    flags of a rule the phrase names (in time order)."""
+    shown = [(g, show(g.text)) for g in segments]
+    out = [LineHit(g.id, g.start_s, g.end_s, g.speaker, text, spans, "exact")
+           for g, text in shown if (spans := find_hits(text, phrase.text))]
+    if out or not phrase.key:
+        return out
+    for g, text in shown:
+        if g.sound is not None and phrase.key not in g.sound:
+            continue            # the stored key says no: skip tokenising (masking only removes matches)
+        found = sound_spans(text, phrase.key)
+        if found:
+            out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, text, [(m.start, m.end) for m in found], "sound"))
+    if out:
+        return out
+    seen: set[int] = set()
+    for fl in rule_flags:
+        for g, text in shown:
+            if g.start_s - 0.05 <= fl.start_s <= g.end_s + 0.05:
+                if g.id not in seen:
+                    seen.add(g.id)
+                    said = show(fl.evidence or fl.phrase)
+                    out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, text,
+                                       find_hits(text, said) if said else [], "rule", fl.rule))
+                break
+    return sorted(out, key=lambda h: h.offset_s)
+
+
+def lines_of(db: Session, ids: Sequence[int], phrase: Phrase, show: Callable[[str], str]) -> dict[int, list[LineHit]]:
+    """The matching lines (:func:`_lines`) of interactions ``ids``, as ``show`` shows them."""
+    if not ids:
+        return {}
+    segs: dict[int, list[Segment]] = {i: [] for i in ids}
+    for g in db.scalars(select(Segment).where(Segment.interaction_id.in_(ids)).order_by(Segment.start_s, Segment.id)):
+        segs[g.interaction_id].append(g)
+    flags: dict[int, list[Flag]] = {i: [] for i in ids}
+    if phrase.rules:
+        for fl in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.rule.in_(phrase.rules),
+                                                Flag.superseded_s.is_(None))
+                             .order_by(Flag.start_s, Flag.id)):
+            flags[fl.interaction_id].append(fl)
+    return {i: _lines(segs[i], phrase, flags[i], show) for i in ids}
+
+
+#: Newest interaction first: the order of the CLI and ``/interactions/search`` (the browser's ``-time``).
+NEWEST_FIRST = (Interaction.wall_start_s.desc(), Interaction.id.desc())
+
+
+def search_segments(session: Session, query: str, *, filters: SearchFilters = SearchFilters(),
+                    limit: int = 50, role: str | None = None, rulebook: Rulebook | None = None) -> list[SearchHit]:
+    """The matching lines of the interactions matching ``query`` (:func:`candidates`: as written,
+    then sounding alike, then a named rule's flags; newest interaction first within each), in
+    time order within an interaction, at most ``limit``. The recordings browser lists the same
+    interactions in the same order, each with the first of these lines.
+
+    ``role``: whose search it is (:func:`masked_matching`; None: an operator's, unmasked).
+    ``rulebook``: the rules a phrase may name (None: none).
 
     Raises:
         SearchError: the query is empty or too long.
     """
-    q = query.strip()
-    dialect = session.get_bind().dialect.name
-    time_first = False
-    if dialect == "sqlite" and len(q) >= TRIGRAM_MIN_CHARS and 0 < len(q) <= MAX_QUERY_CHARS \
-            and (not filters.selective or filters.indexed_scope):
-        # Sorting every match costs ~1 us each (30 ms at 30,000); for such common phrases the
-        # newest interactions hold enough hits, so scan those instead. With a counter or staff
-        # filter the scan walks only that scope (by its index), so it is weighed against the
-        # segments in scope: a counter's last 7 days is a few thousand segments at most.
-        if filters.selective:
-            segments = scope_segments(session, filters)
-        else:
-            segments = session.execute(select(func.max(Segment.id))).scalar_one() or 0
-        cap = time_first_threshold(limit, segments)
-        time_first = fts_match_count(session, q, cap=cap) >= cap
-    stmt = search_statement(q, dialect=dialect, filters=filters, limit=limit, time_first=time_first)
-    out = []
-    for seg_id, inter_id, site, counter, wall, start, end, speaker, text in session.execute(stmt):
-        if mask_text is not None:
-            text = mask_text(text)
-            if not find_hits(text, q):
-                continue
-        window, spans, snippet, cut_a, cut_b = make_snippet(text, q)
-        out.append(SearchHit(interaction_id=inter_id, segment_id=seg_id, site=site, counter=counter,
-                             wall_start_s=wall, offset_s=start, end_s=end, speaker=speaker, text=window,
-                             hits=spans, snippet=snippet, truncated_start=cut_a, truncated_end=cut_b))
+    phrase = phrase_of(query, rulebook)
+    show = pii.for_role(role) if role is not None else (lambda t: t)
+    ids, _ = candidates(session, phrase, filters, order=NEWEST_FIRST)
+    if masked_matching(role, phrase):
+        ids = ids[:MASKED_SCAN_CAP]
+    out: list[SearchHit] = []
+    for start in range(0, len(ids), max(limit, 20)):
+        batch = ids[start:start + max(limit, 20)]
+        where = dict((i, (site, counter, wall)) for i, site, counter, wall in session.execute(
+            select(Interaction.id, Site.name, Counter.name, Interaction.wall_start_s)
+            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+            .where(Interaction.id.in_(batch))))
+        found = lines_of(session, batch, phrase, show)
+        for i in batch:
+            site, counter, wall = where[i]
+            for line in found[i]:
+                window, spans, snippet, cut_a, cut_b = snippet_of(line.text, line.hits)
+                out.append(SearchHit(interaction_id=i, segment_id=line.segment_id, site=site, counter=counter,
+                                     wall_start_s=wall, offset_s=line.offset_s, end_s=line.end_s, speaker=line.speaker,
+                                     text=window, hits=spans, snippet=snippet, truncated_start=cut_a,
+                                     truncated_end=cut_b, match=line.match, rule=line.rule))
+                if len(out) >= limit:
+                    return out
     return out

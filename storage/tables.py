@@ -60,7 +60,7 @@ class Counter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(63))
-    #: What people call the counter (3号窗口): the console and the screens show it (migration 0030).
+    #: What people call the counter (3号窗口): the console and the screens show it (migration 0016).
     display_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     channels: Mapped[str] = mapped_column(String(20), default="staff,customer")
     # Health, from agent heartbeats.
@@ -114,7 +114,7 @@ class RecordingSession(Base):
     #: The worker's VAD stream over this session (transcribe.planning.PlanState), so that each
     #: plan looks only at audio it has not seen; NULL: not planned yet.
     plan_state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    #: The server's clock (migration 0100): when its first chunk arrived, and the longest a chunk
+    #: The server's clock (migration 0020_evidence_identity): when its first chunk arrived, and the longest a chunk
     #: of it arrived after its claimed end (an upload after an outage, 补传; 0: on time).
     received_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     late_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
@@ -205,7 +205,10 @@ class Job(Base):
 class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (UniqueConstraint("session_id", "start_sample"), Index("ix_inter_counter_time", "counter_id", "wall_start_s"),
-                      Index("ix_inter_staff_time", "staff_id", "wall_start_s"))
+                      Index("ix_inter_staff_time", "staff_id", "wall_start_s"),
+                      # Newest first over every counter (the default ``-time`` sort, search's
+                      # newest-first walk; migration 0003).
+                      Index("ix_interactions_wall_start", "wall_start_s", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
@@ -227,7 +230,7 @@ class Interaction(Base):
     assessable_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Stereo turns from the channels, [[speaker, start_s, end_s, level_db], ...] (what the audio
     #: rules judge; the rule bench re-judges them), and the recognition signals behind
-    #: ``assessable`` ({"snr_db", "avg_logprob", "chars_per_voiced_s", ...}) (migration 0040).
+    #: ``assessable`` ({"snr_db", "avg_logprob", "chars_per_voiced_s", ...}) (migration 0011).
     turns: Mapped[list] = mapped_column(JSON, default=list)
     signals: Mapped[dict] = mapped_column(JSON, default=dict)
     segments: Mapped[list[Segment]] = relationship(cascade="all, delete-orphan", order_by="Segment.start_s")
@@ -245,7 +248,7 @@ class Segment(Base):
     speaker: Mapped[str] = mapped_column(String(10))
     speaker_confidence: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
-    #: The sound-alike key of ``text`` (transcribe.soundalike.sound_key; migration 0031), indexed
+    #: The sound-alike key of ``text`` (transcribe.soundalike.sound_key; migration 0017), indexed
     #: like the text; NULL: not keyed.
     sound: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -272,14 +275,14 @@ class Flag(Base):
     severity: Mapped[str] = mapped_column(String(10), default="", server_default="")
     confidence_reasons: Mapped[list] = mapped_column(JSON, default=list)
     #: The rulebook version that raised it, and when a later analysis (``superseded_by``) no
-    #: longer did (migration 0100): a superseded finding keeps its review and counts nowhere.
+    #: longer did (migration 0020_evidence_identity): a superseded finding keeps its review and counts nowhere.
     rulebook_version: Mapped[str] = mapped_column(String(100), default="", server_default="")
     superseded_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     superseded_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class StoredRulebook(Base):
-    """A rulebook applied from the rule bench (migration 0041). The newest ``active`` one is what
+    """A rulebook applied from the rule bench (migration 0012). The newest ``active`` one is what
     the workers judge by, ahead of the file in the settings; its ``text`` is the YAML."""
 
     __tablename__ = "rulebooks"
@@ -307,7 +310,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_s: Mapped[float] = mapped_column(Float, default=now_s)
-    #: An agent's one counter (migration 0011): its token writes that counter's audio only.
+    #: An agent's one counter (migration 0013): its token writes that counter's audio only.
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", name="fk_users_counter_id"),
                                                    nullable=True)
 
@@ -327,7 +330,7 @@ class ApiToken(Base):
 
 class AuditLog(Base):
     """Who did what to which recording, when and from where. Append-only: the API has no
-    route that changes or deletes rows, a trigger refuses UPDATE and DELETE (migration 0012),
+    route that changes or deletes rows, a trigger refuses UPDATE and DELETE (migration 0014),
     and each row carries the hash of the one before (``services.audit``)."""
 
     __tablename__ = "audit_log"
@@ -341,13 +344,13 @@ class AuditLog(Base):
     target: Mapped[str] = mapped_column(String(300), default="")
     client: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
-    #: The hash chain (migration 0011): the previous row's ``row_sha256`` and this row's own.
+    #: The hash chain (migration 0013): the previous row's ``row_sha256`` and this row's own.
     prev_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     row_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ChunkClaim(Base):
-    """The first upload of a session's chunk number claims it with its content (migration 0011):
+    """The first upload of a session's chunk number claims it with its content (migration 0013):
     only that content is ever written under the chunk's key (``services.ingest``)."""
 
     __tablename__ = "chunk_claims"
@@ -359,7 +362,7 @@ class ChunkClaim(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     start_sample: Mapped[int] = mapped_column(BigInteger)
     claimed_s: Mapped[float] = mapped_column(Float, default=now_s)
-    #: sha256 of the decoded samples (migration 0100): the same audio under another recording
+    #: sha256 of the decoded samples (migration 0020_evidence_identity): the same audio under another recording
     #: is a replay.
     pcm_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -380,7 +383,7 @@ class Complaint(Base):
     finding: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     answered_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # What the complaint is about (migration 0030): the counter, the staff member, when it happened.
+    # What the complaint is about (migration 0016): the counter, the staff member, when it happened.
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", name="fk_complaints_counter_id"),
                                                    nullable=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", name="fk_complaints_staff_id"), nullable=True)
@@ -422,7 +425,7 @@ class SignageScreen(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
-    display_name: Mapped[str] = mapped_column(String(100), default="", server_default="")   # migration 0030
+    display_name: Mapped[str] = mapped_column(String(100), default="", server_default="")   # migration 0016
     groups: Mapped[list] = mapped_column(JSON, default=list)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     last_heartbeat_s: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -431,7 +434,7 @@ class SignageScreen(Base):
 
 
 class SignageScreenshot(Base):
-    """The last picture a screen took of itself (migration 0150, issue 24): one row per screen,
+    """The last picture a screen took of itself (migration 0022_screen_screenshots, issue 24): one row per screen,
     replaced by the next; what the player said it played, and any skip or stall, in ``state``."""
     __tablename__ = "signage_screenshots"
     screen_id: Mapped[int] = mapped_column(ForeignKey("signage_screens.id", ondelete="CASCADE"), primary_key=True)
@@ -491,7 +494,7 @@ class SignageInterrupt(Base):
     screens: Mapped[list] = mapped_column(JSON, default=list)   # empty: every screen of the site
     started_s: Mapped[float] = mapped_column(Float, default=now_s)
     cleared_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # Migration 0032: an expiry (None: until cleared) and who started and cleared it.
+    # Migration 0018: an expiry (None: until cleared) and who started and cleared it.
     expires_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     cleared_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -504,7 +507,7 @@ class SignagePlay(Base):
     __table_args__ = (Index("ix_signage_plays_screen_time", "screen_id", "started_s"),
                       UniqueConstraint("screen_id", "uid", name="uq_signage_plays_screen_uid"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: From the player, unique per screen (migration 0011): its resends are idempotent.
+    #: From the player, unique per screen (migration 0013): its resends are idempotent.
     uid: Mapped[str] = mapped_column(String(40))
     screen_id: Mapped[int] = mapped_column(ForeignKey("signage_screens.id"))
     kind: Mapped[str] = mapped_column(String(12))               # playlist | interrupt | default

@@ -8,18 +8,41 @@ fresh migrated database on each backend), ``app_env`` (the API over both), ``pul
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.postgres import PgCluster
-from tests.support.pulse import Pulse, running_pulse
-from tests.support.stack import AppEnv, make_app_env
-from tests.support.stores import store_on
+if TYPE_CHECKING:   # imported inside the fixtures: a pure test does not start the API's imports
+    from tests.support.pulse import Pulse
+    from tests.support.stack import AppEnv
 
 DATA = Path(__file__).parent / "data"
+#: The values of the backend parameters (``db_url``, ``app_env`` and tests' own ``backend``).
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--sqlite-only", action="store_true",
+                     default=os.environ.get("COUNTERWATCH_TEST_SQLITE_ONLY") == "1",
+                     help="deselect the PostgreSQL variants of backend-parametrised tests (the fast loop, "
+                          "scripts/test.sh --fast); the full suite runs both backends")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--sqlite-only"):
+        return
+    keep, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_pg = any(params.get(name) == "postgresql" for name in ("db_url", "backend"))
+        (dropped if on_pg else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +92,8 @@ def own_s3_server(tmp_path: Path):
 
 @pytest.fixture()
 def object_store(s3_server):
+    from tests.support.stores import store_on
+
     store = store_on(s3_server, timeout_s=3.0)
     store.ensure_bucket()
     return store
@@ -77,6 +102,8 @@ def object_store(s3_server):
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A private PostgreSQL cluster from Debian's packages, on loopback, for this test run."""
+    from tests.support.postgres import PgCluster
+
     cluster = PgCluster()
     cluster.start(fsync=False)
     try:
@@ -86,7 +113,7 @@ def pg_server() -> Iterator[str]:
         cluster.remove()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A fresh, migrated database on each backend (parity: the same tests run on both)."""
     if request.param == "sqlite":
@@ -114,6 +141,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 def app_env(db_url: str, object_store) -> Iterator[AppEnv]:
     """The API over a fresh database (both backends) and a fresh bucket; sites ``hall``
     (counters c1, c2, c3) and ``annex`` (counter a1)."""
+    from tests.support.stack import make_app_env
+
     env = make_app_env(db_url, object_store)
     try:
         yield env
@@ -126,6 +155,8 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
     """``pulseaudio`` as this user (root works) in its own runtime dir, with a 16 kHz mono null
     sink ``counter1`` (also the default sink); stopped afterwards."""
     import shutil
+
+    from tests.support.pulse import running_pulse
 
     for tool in ("pulseaudio", "paplay", "parec"):
         if shutil.which(tool) is None:

@@ -12,7 +12,7 @@ text, three syllables at a time.
 The code characters are CJK ideographs from U+4E00 on (in the order of :data:`SYLLABLES`, folded),
 so that pg_trgm, which indexes only letters, takes them; they mean nothing. A syllable that is not
 in the list keeps its own character. Changing :data:`SYLLABLES` changes the keys: stored keys
-must then be rebuilt (a migration, as 0031 builds them).
+must then be rebuilt (a migration, as 0017 builds them).
 """
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, audit, filters_detail
-from domain import pii
 from domain.vocab import RatingLevel, ReviewState
 from services import recordings, transcripts
 from services.dictionary import rules_of
@@ -38,18 +37,24 @@ class SearchHitPublic(BaseModel):
     snippet: str
     truncated_start: bool
     truncated_end: bool
+    match: str
+    rule: str | None
 
 
 @router.get("/search", response_model=list[SearchHitPublic])
-def search(user: Person, db: ReadDb, request: Request,
-           q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS, description="text to find (substring)"),
+def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
+           q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS,
+                          description="a phrase: as written (substring), sounding like it, or a rule's phrase"),
            site: Name = None, counter: Name = None, staff: Name = None,
            since_s: float | None = Query(None, ge=0), until_s: float | None = Query(None, ge=0),
            rule: str | None = Query(None, min_length=1, max_length=50), review_state: ReviewState | None = None,
            rating: RatingLevel | None = None, limit: int = Query(50, ge=1, le=500)) -> list[SearchHitPublic]:
-    """Transcript segments containing ``q``, newest interaction first, in the sites the user
-    may see. ``rule`` / ``review_state``: interactions with such a flag; ``rating``: with such a
-    rating press during the interaction or shortly after it. Each hit gives ``text`` (the
+    """Transcript lines matching ``q``, in the sites the user may see: the interactions of the
+    recordings browser (``GET /interactions?q=``) in its order (the phrase as written first, then
+    sounding like it, then a flag of a rule it names; newest first within each), each with its
+    matching lines in time order; ``match`` says how each line matched (exact, sound, rule).
+    ``rule`` / ``review_state``: interactions with such a flag; ``rating``: with such a rating press
+    during the interaction or shortly after it. Each hit gives ``text`` (the
     segment, cut around the first hit when long), ``hits`` ([start, end) character offsets
     in ``text``), ``snippet`` (``text`` with hits in 【】) and ``offset_s`` (where the segment
     starts in the interaction's audio). Viewers see personal numbers masked, and a query
@@ -57,8 +62,7 @@ def search(user: Person, db: ReadDb, request: Request,
     check_site(user, site)
     filters = SearchFilters(sites=tuple(user.sites) or None, site=site, counter=counter, staff=staff,
                             since_s=since_s, until_s=until_s, rule=rule, review_state=review_state, rating=rating)
-    hits = search_segments(db, q, filters=filters, limit=limit,
-                           mask_text=None if user.role in pii.UNMASKED_ROLES else pii.mask)
+    hits = search_segments(db, q, filters=filters, limit=limit, role=user.role, rulebook=rulebook)
     db.close()
     audit(request, user, action="search", detail=filters_detail(q=q, site=site, counter=counter, staff=staff,
                                                                 since_s=since_s, until_s=until_s, rule=rule,

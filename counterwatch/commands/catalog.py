@@ -30,15 +30,11 @@ def counter() -> None:
 def counter_add(ctx: click.Context, name: str, site: str | None, channels: str, display_name: str | None,
                 data_dir: Path | None) -> None:
     """Register counter NAME (idempotent; updates its channel map and, if given, its display name)."""
-    from domain.errors import DomainError
     from services.catalog import Catalog
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     engine = open_engine(s)
-    try:
-        info = Catalog(engine).add_counter(s.site, name, channels=channels, display_name=display_name)
-    except DomainError as e:
-        fail(str(e))
+    info = Catalog(engine).add_counter(s.site, name, channels=channels, display_name=display_name)
     shown = f" display-name={display_name.strip()}" if display_name else ""
     click.echo(f"counter {info.site}/{info.name} (#{info.id}) channels={info.channels}{shown}")
     token = _embedded_agent_token(s, engine, site=info.site, counter=info.name)
@@ -74,14 +70,10 @@ def site() -> None:
 @click.pass_context
 def site_set(ctx: click.Context, name: str, display_name: str, data_dir: Path | None) -> None:
     """Set site NAME's display name."""
-    from services.catalog import SiteNotFound
-    from services.names import BadDisplayName, set_site_display_name
+    from services.names import set_site_display_name
 
     s = settings_of(ctx, data_dir=data_dir)
-    try:
-        view = set_site_display_name(open_engine(s), name, display_name)
-    except (SiteNotFound, BadDisplayName) as e:
-        fail(str(e))
+    view = set_site_display_name(open_engine(s), name, display_name)
     click.echo(f"site {view.name}: display name {view.display_name}")
 
 
@@ -101,16 +93,13 @@ def event(ctx: click.Context, kind: str, counter_name: str, site: str | None, at
 
     Queue calls and rating presses bound interactions in the recordings.
     """
-    from services.catalog import Catalog, CatalogError
+    from services.catalog import Catalog
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     if kind == "rating" and not level:
         fail("a rating needs --level")
     payload = {k: v for k, v in (("ticket", ticket), ("level", level)) if v}
-    try:
-        eid = Catalog(open_engine(s)).add_event(s.site, counter_name, kind=kind, at_s=at_s or time.time(), payload=payload)
-    except CatalogError as e:
-        fail(str(e))
+    eid = Catalog(open_engine(s)).add_event(s.site, counter_name, kind=kind, at_s=at_s or time.time(), payload=payload)
     click.echo(f"event #{eid} {kind} {s.site}/{counter_name} {json.dumps(payload, ensure_ascii=False)}")
 
 
@@ -129,13 +118,10 @@ def staff() -> None:
 def staff_on(ctx: click.Context, name: str, counter_name: str, site: str | None, at_s: float | None,
              data_dir: Path | None) -> None:
     """NAME starts a shift at the counter (ending whoever was on duty there)."""
-    from services.catalog import Catalog, CatalogError
+    from services.catalog import Catalog
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
-    try:
-        sid = Catalog(open_engine(s)).start_shift(s.site, counter_name, name, at_s=at_s)
-    except CatalogError as e:
-        fail(str(e))
+    sid = Catalog(open_engine(s)).start_shift(s.site, counter_name, name, at_s=at_s)
     click.echo(f"shift #{sid}: {name} on duty at {s.site}/{counter_name}")
 
 
@@ -148,13 +134,10 @@ def staff_on(ctx: click.Context, name: str, counter_name: str, site: str | None,
 def staff_off(ctx: click.Context, counter_name: str, site: str | None, at_s: float | None,
               data_dir: Path | None) -> None:
     """End the shift at the counter."""
-    from services.catalog import Catalog, CatalogError
+    from services.catalog import Catalog
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
-    try:
-        n = Catalog(open_engine(s)).end_shift(s.site, counter_name, at_s=at_s)
-    except CatalogError as e:
-        fail(str(e))
+    n = Catalog(open_engine(s)).end_shift(s.site, counter_name, at_s=at_s)
     click.echo(f"{n} shift(s) ended at {s.site}/{counter_name}")
 
 
@@ -181,7 +164,7 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     sessions are queued for transcription. Running it again registers nothing. Exit status 1
     when an object could not be registered, 4 when the store cannot be reached.
     """
-    from services.rescan import RescanError, rescan
+    from services.rescan import rescan
     from storage.store_errors import StoreUnavailable
 
     s = settings_of(ctx, data_dir=data_dir)
@@ -189,8 +172,6 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     since = parse_date(since_str, "--since") if since_str else None
     try:
         report = rescan(open_engine(s), open_store(s), site=only_site, counter=counter_name, since=since, dry_run=dry_run)
-    except RescanError as e:
-        fail(str(e))
     except StoreUnavailable as e:
         click.echo(f"error: store unreachable: {e}", err=True)
         sys.exit(EXIT_UNREACHABLE)

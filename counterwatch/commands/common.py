@@ -76,8 +76,8 @@ def open_engine(s: Settings, *, service: bool = False, stop: threading.Event | N
                           sqlite_busy_timeout_s=s.sqlite_busy_timeout_s)
         retry_unavailable("database", lambda: require_current(eng), stop=stop,
                           give_up_s=None if service else 300.0, busy_only=not service)
-    except SchemaOutdated as e:
-        fail(str(e))
+    except SchemaOutdated:
+        raise                    # a domain error: the CLI group prints it (exit status 2)
     except Exception as e:  # SQLAlchemy raises many kinds for a bad URL or a down server
         if s.database_url is None:
             fail(f"database {paths(s).db}: {e.__class__.__name__}: {e}")

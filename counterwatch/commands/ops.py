@@ -88,16 +88,13 @@ def _echo_late(report: DayReport) -> None:
 
 def _verify_day(s: Settings, counter_name: str, date_str: str) -> None:
     from domain.timezones import day_bounds
-    from services.catalog import Catalog, UnknownCounter
+    from services.catalog import Catalog
     from services.integrity import verify_day
     from storage.store_errors import StoreUnavailable
 
     day = parse_date(date_str)
     eng = open_engine(s)
-    try:
-        info = Catalog(eng).counter(s.site, counter_name, by_id_too=True)
-    except UnknownCounter as e:
-        fail(str(e))
+    info = Catalog(eng).counter(s.site, counter_name, by_id_too=True)
     cid, where, tz = info.id, f"{info.site}/{info.name}", info.timezone
     start, end = day_bounds(day, tz)
     try:
@@ -163,13 +160,10 @@ def retention(ctx: click.Context, dry_run: bool, data_dir: Path | None) -> None:
 @click.pass_context
 def hold(ctx: click.Context, interaction_id: int, reason: str, release: bool, data_dir: Path | None) -> None:
     """Put INTERACTION_ID under legal hold (retention keeps it and its audio) or --release it."""
-    from services.retention import HoldError, set_hold
+    from services.retention import set_hold
 
     s = settings_of(ctx, data_dir=data_dir)
-    try:
-        set_hold(open_engine(s), interaction_id, hold=not release, reason=reason, actor=f"cli:{getpass.getuser()}")
-    except HoldError as e:
-        fail(str(e))
+    set_hold(open_engine(s), interaction_id, hold=not release, reason=reason, actor=f"cli:{getpass.getuser()}")
     click.echo(f"interaction #{interaction_id} {'released' if release else 'held: ' + reason}")
 
 

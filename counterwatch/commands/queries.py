@@ -51,24 +51,26 @@ class _Clock:
 @click.pass_context
 def search(ctx: click.Context, query: str, counter_name: str | None, site: str | None, since: str | None,
            limit: int, as_json: bool, data_dir: Path | None) -> None:
-    """Find interactions whose transcript contains QUERY (substring: 下班 finds 快下班了)."""
-    from services.search import SearchError, SearchFilters, search_segments
+    """Find transcript lines matching QUERY: as written (substring: 下班 finds 快下班了), then
+    sounding like it (烦不烦 finds 反不妨), then flags of a rule it names; the same hits, in the
+    same order, as the console's search."""
+    from services.rulebooks import current
+    from services.search import SearchFilters, search_segments
     from storage.engine import read_session
+    from transcribe.rules import load_rulebook
 
     s = settings_of(ctx, data_dir=data_dir)
     eng = open_engine(s)
     clock = _Clock(eng)
-    try:
-        with read_session(eng) as db:
-            hits = search_segments(db, query, filters=SearchFilters(site=site, counter=counter_name,
-                                                                    since_s=_since(since)), limit=limit)
-    except SearchError as e:
-        fail(f"search {query!r}: {e.reason}")
+    with read_session(eng) as db:
+        hits = search_segments(db, query, filters=SearchFilters(site=site, counter=counter_name,
+                                                                since_s=_since(since)), limit=limit,
+                               rulebook=current(db, load_rulebook(s.rules)))
     for h in hits:
         if as_json:
             click.echo(json.dumps({"interaction": h.interaction_id, "site": h.site, "counter": h.counter,
                                    "start": h.wall_start_s, "offset": round(h.offset_s, 2), "speaker": h.speaker,
-                                   "snippet": h.snippet}, ensure_ascii=False))
+                                   "match": h.match, "snippet": h.snippet}, ensure_ascii=False))
         else:
             click.echo(f"#{h.interaction_id}\t{h.site}/{h.counter}\t{clock(h.wall_start_s, h.site)}\t+{h.offset_s:6.1f}s\t"
                        f"{h.speaker}\t{h.snippet}")

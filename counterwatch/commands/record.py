@@ -74,10 +74,7 @@ def record(ctx: click.Context, counter_name: str, source: str, api_url: str | No
         fail(str(e))
     binding = _hello(client, counter_name, stop)
     channels = n_channels or (1 if binding.channels == "mono" else 2)
-    try:
-        src = parse_source(source, channels=channels)
-    except SourceError as e:
-        fail(str(e))
+    src = parse_source(source, channels=channels)
 
     def on_heartbeat(hb: Heartbeat) -> None:
         try:

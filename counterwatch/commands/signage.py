@@ -33,18 +33,14 @@ def _token(s: Settings, *, screen: str, site: str, cache: Path, token: str | Non
     if not paths(s).db.exists() and not s.database_url:
         return None
     try:
-        from domain.errors import DomainError
         from services.catalog import Catalog
         from services.signage import register_screen
     except ImportError:   # a screen box (scripts/install_screen.sh): no server code to register with
         fail("this install is for screens only: give --api URL and --token (register the screen in the console)")
 
-    try:
-        engine = open_engine(s)
-        Catalog(engine).add_site(site)      # a fresh stack has no site yet (issue 18)
-        _, new = register_screen(engine, site=site, name=screen)
-    except DomainError as e:
-        fail(e.reason)
+    engine = open_engine(s)
+    Catalog(engine).add_site(site)      # a fresh stack has no site yet (issue 18)
+    _, new = register_screen(engine, site=site, name=screen)
     write_private(saved, new)
     click.echo(f"registered screen {screen} at site {site}; its token is kept in {saved}")
     return new

@@ -26,7 +26,7 @@ import pytest
 from browser_support import el_confirm, el_select, shoot, supervisor_console
 from PIL import Image
 
-from services import recordings
+from services import search
 from signage import slides
 from tests.support.recordings import join_speech, store_session
 from tests.support.stack import PASSWORD, make_app_env
@@ -105,7 +105,7 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
         page.goto(page.url)
         expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
         # a phrase with more matching lines than the browser ranks: it says so and how to narrow
-        with mock.patch.object(recordings, "CANDIDATE_CAP", 1):
+        with mock.patch.object(search, "CANDIDATE_CAP", 1):
             page.goto(f"{base}/#/recordings?q=烦不烦")
             expect(page.locator("#rec-status")).to_contain_text("匹配很多，列出最近的 1 条录音（可加时间或窗口条件缩小范围）")
         page.go_back()

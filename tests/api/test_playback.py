@@ -174,7 +174,8 @@ def test_site_scope_roles_and_authentication(app_env: AppEnv, recorded):
     annex = app_env.token("supervisor", ["annex"])
     for path in (f"{API}/{iid}/audio", f"{API}/{iid}/evidence"):
         r = app_env.client(annex).get(path, headers={"Range": "bytes=0-99"})
-        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {iid}"
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found"
+        assert r.json()["detail"]["what"] == f"interaction {iid}"
         assert app_env.client().get(path).status_code == 401
         assert app_env.client(app_env.token("agent", [])).get(path).status_code == 403
     assert app_env.client(app_env.token("viewer")).get(f"{API}/{iid}/evidence").status_code == 403

@@ -171,9 +171,9 @@ def test_common_phrase_is_ranked_within_its_newest_matches(app_env, monkeypatch)
     """Past CANDIDATE_CAP matching lines of a kind the browser ranks the newest of them and says
     the total is a lower bound; the filters narrow before the cap, so a counter's older match is
     still found, and a misheard phrase still ranks its sound-alike hits."""
-    from services import recordings
+    from services import search
 
-    monkeypatch.setattr(recordings, "CANDIDATE_CAP", 3)
+    monkeypatch.setattr(search, "CANDIDATE_CAP", 3)
     older = app_env.add_interaction(counter="c2", wall_start_s=_t(8), segments=[(0, 2, "staff", "请稍等一下")])
     newer = [app_env.add_interaction(counter="c1", wall_start_s=_t(9 + h), segments=[(0, 2, "staff", "请稍等一下")])
              for h in range(5)]
@@ -190,7 +190,7 @@ def test_common_phrase_is_ranked_within_its_newest_matches(app_env, monkeypatch)
     oldest = sup.get("/api/v1/interactions", params={"q": "请稍等", "sort": "time"}).json()
     assert [i["id"] for i in oldest["items"]] == [older, *newer[:2]]
 
-    monkeypatch.setattr(recordings, "CANDIDATE_CAP", 100)
+    monkeypatch.setattr(search, "CANDIDATE_CAP", 100)
     every = sup.get("/api/v1/interactions", params={"q": "请稍等", "limit": 4, "offset": 4}).json()
     assert every["total_capped"] is False and every["total"] == 6
     assert [i["id"] for i in every["items"]] == [newer[0], older]

@@ -116,7 +116,8 @@ def test_detail_and_scope(app_env: AppEnv):
     # Another site's interaction and a missing one look the same.
     for i in (ids["annex"], 999999):
         r = app_env.client(hall).get(f"{API}/{i}")
-        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found" and r.json()["detail"]["what"] == f"interaction {i}"
+        assert r.status_code == 404 and r.json()["detail"]["code"] == "interaction_not_found"
+        assert r.json()["detail"]["what"] == f"interaction {i}"
     assert app_env.client(hall).get(f"{API}/1%2F..%2F2").status_code in (404, 422)
     assert app_env.client(hall).get(f"{API}/99999999999").status_code == 422
     assert app_env.client().get(f"{API}/{ids['old']}").status_code == 401

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from storage.s3server import free_port
 from tests.support.net import wait_for
@@ -40,6 +41,7 @@ def _search_all_ok(url: str, cookies: httpx.Cookies, n: int) -> list[int]:
     return codes
 
 
+@pytest.mark.slow      # two API processes (uvicorn subprocesses) on one port: seconds each, in the full suite, not the fast loop
 def test_two_api_processes_on_one_port_serve_the_same_session(app_env: AppEnv, db_url: str, s3_server, tmp_path):
     app_env.add_interaction(segments=[(0.0, 2.0, "staff", "您好，请问办理什么业务")])
     name = "sup-two-procs"

@@ -29,19 +29,31 @@ def test_commands_refuse_an_old_schema_until_db_upgrade(tmp_path: Path):
 
 
 def test_a_locked_database_is_waited_for_not_fatal(tmp_path: Path):
-    """Another process holds SQLite's write lock for 3 s while `db upgrade` starts (its busy
-    timeout is set to 0.5 s, so it meets "database is locked"): it logs, retries and finishes."""
+    """Another process holds SQLite's write lock while `db upgrade` starts (its busy timeout is
+    set to 0.5 s, so it meets "database is locked"): it logs, retries and finishes. The lock is
+    held until the command has said so, and at least 3 s (poll-until: a loaded machine may take
+    longer than that to start the command)."""
     db = tmp_path / "counterwatch.db"
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     holder.execute("PRAGMA journal_mode=WAL")
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("CREATE TABLE held (x INTEGER)")
-    release = threading.Timer(3.0, lambda: (holder.execute("COMMIT"), holder.close()))
     env = {"COUNTERWATCH_DATA": str(tmp_path), "COUNTERWATCH_SQLITE_BUSY_TIMEOUT_S": "0.5"}
     t0 = time.monotonic()
-    release.start()
     proc = popen_cli("db", "upgrade", env=env, stdout=-1, stderr=-1, text=True)
-    out, err = proc.communicate(timeout=120)
+    err_lines: list[str] = []
+    reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    deadline = t0 + 120
+    while not any("database is locked" in line for line in err_lines) or time.monotonic() < t0 + 3.0:
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(err_lines)
+        time.sleep(0.05)
+    holder.execute("COMMIT")
+    holder.close()
+    out = proc.stdout.read()
+    proc.wait(timeout=120)
+    reader.join(30)
+    err = "".join(err_lines)
     assert proc.returncode == 0, err
     assert time.monotonic() - t0 >= 2.5                      # it waited for the lock
     assert "database is locked" in err and "retry" in err     # and said so

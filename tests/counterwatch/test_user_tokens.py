@@ -41,6 +41,7 @@ def _cli(cli_env: dict[str, str], *args: str):
     return r.returncode, r.stdout, r.stderr
 
 
+@pytest.mark.slow      # a dozen CLI processes: seconds each, in the full suite, not the fast loop
 def test_tokens_expire_are_listed_revoked_and_disabled(env):
     eng, app, cli_env = env
     rc, first, err = _cli(cli_env, "user", "add", "王主管", "--role", "supervisor", "--site", "hall", "--ttl-days", "30")
@@ -86,6 +87,7 @@ def test_a_new_password_ends_the_other_console_sessions(env):
     assert again.post("/api/v1/auth/login", json={"name": "李主管", "password": NEW_PASSWORD}).status_code == 200
 
 
+@pytest.mark.slow      # a dozen CLI processes: seconds each, in the full suite, not the fast loop
 def test_machine_and_human_accounts_never_turn_into_each_other(env):
     eng, app, cli_env = env
     agent = issue_agent_token(eng, site="hall", counter="c1", actor="test")

@@ -28,6 +28,7 @@ from tests.support.agents import agent_env, serve_agent_api
 from tests.support.postgres import PgCluster
 
 
+@pytest.mark.slow      # a database stopped and restarted under a running agent: seconds each, in the full suite, not the fast loop
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_agent_rides_out_a_database_that_is_away(backend: str, tmp_path: Path, s3_server, object_store,
                                                  data_dir: Path):

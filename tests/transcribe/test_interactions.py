@@ -1,6 +1,6 @@
-from transcribe.judge import window_of as _window
 from transcribe.interactions import InteractionSpan as Interaction
 from transcribe.interactions import interaction_of, split_interactions
+from transcribe.judge import window_of as _window
 from transcribe.rules import load_rulebook
 
 

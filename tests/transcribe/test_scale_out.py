@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from tests.support.recordings import join_speech, store_session
 FILES = ("dev05-stereo-clean.flac", "dev01-stereo-clean.flac", "dev07-stereo-clean.flac", "dev14-stereo-clean.flac")
 
 
+@pytest.mark.slow      # two worker processes: seconds each, in the full suite, not the fast loop
 def test_two_worker_processes_share_the_queue_and_do_no_job_twice(db_url: str, object_store, s3_server,
                                                                   data_dir: Path, tmp_path: Path):
     eng = make_engine(db_url)

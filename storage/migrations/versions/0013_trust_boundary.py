@@ -5,7 +5,7 @@ log's hash chain columns, proof of play unique per screen
 * ``chunk_claims``: the first upload of (session, seq) claims it with its sha256; no other
   content is ever written under that chunk's key.
 * ``audit_log.prev_sha256`` / ``row_sha256``: the chain (filled, and the log made append-only,
-  by 0012); indexes for the login throttle's look-ups of recent failures.
+  by 0014); indexes for the login throttle's look-ups of recent failures.
 * ``signage_plays``: ``uid`` unique per screen instead of across all screens.
 
 Revision ID: 0011
