@@ -45,7 +45,13 @@ def load() -> str:
 
 
 def serve(kind: str, db_url: str, port: int) -> None:
-    """Child process: serve the real app or the baseline on 127.0.0.1:port until SIGTERM."""
+    """Child process: serve the real app (from ``BENCH_APP_ROOT`` if set: another source tree)
+    or the baseline on 127.0.0.1:port until SIGTERM."""
+    if kind == "app" and os.environ.get("BENCH_APP_ROOT"):
+        sys.path.insert(0, os.environ["BENCH_APP_ROOT"])
+        for name in [m for m in sys.modules if m.split(".")[0] in ("api", "services", "storage", "domain",
+                                                                    "transcribe", "recorder", "signage")]:
+            del sys.modules[name]
     import uvicorn
 
     from storage.engine import make_engine
@@ -118,9 +124,11 @@ def wrk(url: str, token: str, connections: int, seconds: int) -> Result:
     return Result(rps, p50, p99, n, errors)
 
 
-def _start(kind: str, db_url: str, port: int, env: dict) -> subprocess.Popen:
+def _start(kind: str, db_url: str, port: int, env: dict, app_root: Path | None = None) -> subprocess.Popen:
     import httpx
 
+    if app_root is not None:
+        env = {**env, "BENCH_APP_ROOT": str(app_root)}
     p = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--db", db_url, "--port", str(port)],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(300):
@@ -143,6 +151,9 @@ def main() -> int:
     ap.add_argument("--profile", type=Path, default=None, help="write py-spy flame graphs (SVG) here")
     ap.add_argument("--profile-format", choices=["flamegraph", "raw", "speedscope"], default="flamegraph",
                     help="py-spy's output: flamegraph (SVG), raw (collapsed stacks), speedscope")
+    ap.add_argument("--compare-root", type=Path, default=None,
+                    help="also serve the app from this source tree (e.g. `git archive` of an older commit) and "
+                         "time the same routes on it, in the same run")
     ap.add_argument("--profile-only", action="store_true", help="profile, then stop (no timed levels)")
     args = ap.parse_args()
     if args.serve:
@@ -174,8 +185,14 @@ def main() -> int:
             procs += [app, base]
             urls = {BASELINE: f"http://127.0.0.1:{base_port}/baseline",
                     **{k: f"http://127.0.0.1:{app_port}{v.format(iid=iid)}" for k, v in ROUTES.items()}}
+            compared: dict[str, str] = {}
+            if args.compare_root:
+                old_port = free_port()
+                procs.append(_start("app", db_url, old_port, env, args.compare_root))
+                compared = {f"{k} [{args.compare_root.name}]": f"http://127.0.0.1:{old_port}{v.format(iid=iid)}"
+                            for k, v in ROUTES.items()}
             import httpx
-            for name, url in urls.items():          # each answers 200 before it is timed
+            for name, url in {**urls, **compared}.items():      # each answers 200 before it is timed
                 r = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
                 assert r.status_code == 200, (name, r.status_code, r.text[:300])
                 wrk(url, token, 4, 2)               # warm-up
@@ -203,11 +220,12 @@ def main() -> int:
                 b1 = wrk(urls[BASELINE], token, c, args.seconds)
                 for name in ROUTES:
                     res[name] = wrk(urls[name], token, c, args.seconds)
+                old = {name: wrk(url, token, c, args.seconds) for name, url in compared.items()}
                 b2 = wrk(urls[BASELINE], token, c, args.seconds)
                 base_rps = (b1.rps + b2.rps) / 2
                 print(f"\n{c} connections; load (1/5/15 min) {before} before, {load()} after")
                 print(f"  {'request':<62} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-                rows = [(f"{BASELINE}, before", b1), *res.items(), (f"{BASELINE}, after", b2)]
+                rows = [(f"{BASELINE}, before", b1), *res.items(), *old.items(), (f"{BASELINE}, after", b2)]
                 for name, r in rows:
                     print(f"  {name:<62} {r.rps:8.0f} {r.rps / base_rps:7.2f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} "
                           f"{r.errors:7d}")

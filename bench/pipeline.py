@@ -38,11 +38,11 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 def _default_files() -> list[str]:
-    corpus = ROOT.parent / "shared" / "corpus"
     names = ["shift01-stereo-clean.flac", "shift02-stereo-clean.flac", "shift01-mono-noisy.flac",
              "shift02-mono-noisy.flac"]
-    if all((corpus / n).exists() for n in names):
-        return [str(corpus / n) for n in names]
+    for corpus in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"):   # main, worktree
+        if all((corpus / n).exists() for n in names):
+            return [str(corpus / n) for n in names]
     return sorted(str(p) for p in (ROOT / "tests" / "data").glob("*.flac"))
 
 
