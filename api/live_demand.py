@@ -43,12 +43,16 @@ class LiveDemand:
         self.poll_s = poll_s
         self._waiters: set[_Waiter] = set()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def wait(self, counter_id: int, *, wanted: bool, wait_s: float) -> bool:
         """Whether the counter's live audio is wanted: as soon as it differs from ``wanted``,
         else ``wanted`` after ``wait_s`` (0: the state now)."""
         if wait_s <= 0:
             return counter_id in await run_in_threadpool(self._wanted)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:     # a new event loop (a test client's): start over on it
+            self._loop, self._task, self._waiters = loop, None, set()
         waiter = _Waiter(counter_id, wanted)
         self._waiters.add(waiter)
         if self._task is None or self._task.done():
