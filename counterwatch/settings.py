@@ -41,6 +41,8 @@ class Settings(BaseSettings):
                                                               "batched pipeline); 0: the sequential decoder")
     worker_batch_interactions: int = Field(8, ge=1, le=64,
                                            description="queued interactions a worker transcribes in one batch")
+    worker_nice: int = Field(10, ge=0, le=19, description="niceness the worker runs at, so an API on the same "
+                                                          "box is served first (0: as started)")
     rules: Path | None = Field(None, description="rulebook YAML; default: the shipped one")
     channels: ChannelMap = DEFAULT_CHANNELS
     split_silence_s: float = Field(8.0, gt=0)

@@ -135,6 +135,13 @@ class AgentClient:
                                             "samples": samples, "recording_start_s": repr(session_wall_start_s)},
                    content=data, headers={"Content-Type": CONTENT_TYPE})
 
+    def live_wanted(self, *, wanted: bool, wait_s: float) -> bool:
+        """Whether anyone listens to this counter: answered as soon as it differs from
+        ``wanted``, else after ``wait_s`` (a long poll; 0: at once)."""
+        r = self._call("GET", "/live/wanted", params={"wanted": "true" if wanted else "false", "wait_s": wait_s},
+                       timeout=self.timeout_s + wait_s)
+        return bool(r.json()["wanted"])
+
     def heartbeat(self, *, level_dbfs: float, status: str, quarantined_chunks: int = 0) -> None:
         self._call("POST", "/heartbeat", json={"level_dbfs": max(-200.0, min(10.0, level_dbfs)), "status": status,
                                                "quarantined_chunks": quarantined_chunks})

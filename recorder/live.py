@@ -10,6 +10,13 @@ encodes it and sends it to the API (``POST /api/v1/agent/live``), which stores i
 process polls that row; issue 4, item 4), keeps only the newest segments and clears what older
 sessions left (:func:`services.ingest.receive_live`); ``on_live`` is told of each one sent.
 
+Live on demand (issue 23): segments are sent only while someone listens. A watcher thread
+long-polls the API (``GET /api/v1/agent/live/wanted``, :meth:`LiveSink.live_wanted`) and hears
+of a listener within about half a second; until then the publisher only keeps the newest
+``segment_s`` of audio in memory (no encoding, no network), and when a listener comes it sends
+that at once, so the listener hears something within about a second. An API without the route
+(404/405: older than the agent) gets segments all the time, as before.
+
 While the API (or its store) is down, segments are skipped (with a short, capped pause between
 attempts); nothing is spooled, and the evidence upload is not affected.
 """
@@ -29,7 +36,7 @@ import numpy as np
 from domain.chunks import live_key
 from domain.flac import CodecError, encode_flac
 from domain.names import check_name, check_session
-from recorder.client import ApiUnavailable, TransportError
+from recorder.client import ApiRefused, ApiUnavailable, TransportError
 
 logger = logging.getLogger("recorder")
 
@@ -39,6 +46,8 @@ class LiveSink(Protocol):
 
     def send_live(self, *, session: str, seq: int, start_sample: int, samples: int, session_wall_start_s: float,
                   data: bytes) -> None: ...
+
+    def live_wanted(self, *, wanted: bool, wait_s: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class LiveStats:
     segments: int = 0
     skipped_segments: int = 0          # encoded but not stored (API down or refusing)
     dropped_blocks: int = 0            # not taken from the capture thread (queue full)
+    demand_changes: int = 0            # times a listener came or the last one left
 
 
 class LivePublisher:
@@ -89,7 +99,7 @@ class LivePublisher:
     def __init__(self, *, site: str, counter: str, session: str, sink: LiveSink | None, sample_rate_hz: int,
                  channels: int, segment_s: float = 1.0, on_live: OnLive | None = None,
                  queue_blocks: int = 100, retry_initial_s: float = 1.0, retry_max_s: float = 5.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, demand_wait_s: float = 15.0) -> None:
         self.site = check_name("site", site)
         self.counter = check_name("counter", counter)
         self.session = check_session(session)
@@ -111,6 +121,14 @@ class LivePublisher:
         self._seq = 0
         self._failures = 0
         self._retry_at = 0.0
+        self.demand_wait_s = demand_wait_s
+        self._wanted = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether someone listens now (segments are sent only then)."""
+        return self._wanted.is_set()
 
     # -- capture side ----------------------------------------------------------------------
 
@@ -126,9 +144,53 @@ class LivePublisher:
     # -- control -----------------------------------------------------------------------------
 
     def start(self) -> threading.Thread:
+        """Start the publisher and, with a sink, the watcher asking whether anyone listens."""
+        if self.sink is not None:
+            self._watcher = threading.Thread(target=self._watch, name=f"live-demand-{self.counter}", daemon=True)
+            self._watcher.start()
         self._thread = threading.Thread(target=self.run, name=f"live-{self.counter}", daemon=True)
         self._thread.start()
         return self._thread
+
+    # -- watcher thread ------------------------------------------------------------------------
+
+    def _ask(self, *, wait_s: float) -> bool:
+        """Update :attr:`wanted` from the API; False when it need not be asked again (no
+        sink, or an API without the route: then segments are always sent)."""
+        if self.sink is None:
+            return False
+        try:
+            wanted = self.sink.live_wanted(wanted=self.wanted, wait_s=wait_s)
+        except ApiRefused as e:
+            if e.status in (404, 405):
+                logger.info("counter %s: the API does not say when live audio is wanted; sending it always",
+                            self.counter)
+                self._wanted.set()
+                return False
+            raise
+        if wanted != self.wanted:
+            self.stats.demand_changes += 1
+            logger.info("counter %s: live audio %s", self.counter, "wanted: sending" if wanted else "not wanted: idle")
+            (self._wanted.set if wanted else self._wanted.clear)()
+        return True
+
+    def _watch(self) -> None:
+        failures = 0
+        wait_s = 0.0        # the first question at once: a listener may be waiting already
+        while not self._stop.is_set():
+            try:
+                if not self._ask(wait_s=wait_s):
+                    return
+                failures, wait_s = 0, self.demand_wait_s
+            except RuntimeError:        # the agent closed its client on the way out
+                return
+            except TransportError as e:
+                failures += 1
+                delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (failures - 1))
+                if failures == 1 or delay >= self.retry_max_s and failures % 12 == 0:
+                    logger.warning("counter %s: cannot ask whether live audio is wanted (%s); next try in %.1f s",
+                                   self.counter, e, delay)
+                self._stop.wait(delay)
 
     def stop(self, timeout_s: float | None = None) -> None:
         """End the thread after the segment in hand (a partial segment is not published)."""
@@ -140,26 +202,43 @@ class LivePublisher:
                                self.counter, timeout_s or 0.0)
 
     def run(self) -> None:
-        """Gather blocks into segments and publish them until :meth:`stop`."""
+        """Gather blocks into segments and publish them while someone listens, until :meth:`stop`.
+
+        While nobody listens only the newest ``segment_s`` is kept; when a listener comes, that
+        goes at once (so the listener hears the last second within about a second).
+        """
         blocks: list[np.ndarray] = []
         have = 0
         first_sample, wall0 = 0, 0.0
+        was_wanted = False
         while not self._stop.is_set():
+            wanted = self.wanted
+            if wanted and not was_wanted and have >= self.segment_samples:
+                self._publish(blocks, first_sample, wall0)
+                blocks, have = [], 0
+            was_wanted = wanted
             try:
                 block, start, wall0_in = self._queue.get(timeout=0.1)
             except queue.Empty:
                 continue
             if have and start != first_sample + have:
                 # Blocks were dropped (queue full): a segment holds contiguous audio only.
-                self._publish(blocks, first_sample, wall0)
+                if wanted:
+                    self._publish(blocks, first_sample, wall0)
                 blocks, have = [], 0
             if not have:
                 first_sample, wall0 = start, wall0_in
             blocks.append(block)
             have += block.shape[0]
-            if have >= self.segment_samples:
+            if have < self.segment_samples:
+                continue
+            if wanted:
                 self._publish(blocks, first_sample, wall0)
                 blocks, have = [], 0
+            else:       # nobody listens: keep the newest segment's worth only
+                while have - blocks[0].shape[0] >= self.segment_samples:
+                    have -= blocks[0].shape[0]
+                    first_sample += blocks.pop(0).shape[0]
         logger.info("counter %s: live publisher stopped: %d segment(s), %d skipped, %d block(s) dropped",
                     self.counter, self.stats.segments, self.stats.skipped_segments, self.stats.dropped_blocks)
 

@@ -73,22 +73,37 @@ def counter_cards(db: Session, *, sites: tuple[str, ...] = ()) -> list[CounterCa
     chunks = {cid: (at, samples, rate) for cid, at, samples, rate in db.execute(
         select(Chunk.counter_id, Chunk.wall_start_s, Chunk.samples, Chunk.sample_rate_hz)
         .join(newest, (newest.c.counter_id == Chunk.counter_id) & (newest.c.at == Chunk.wall_start_s)))}
-    out = []
-    for st in counters_status(db, sites=sites):
+    statuses = counters_status(db, sites=sites)
+    # Today's counts, one grouped query per distinct day (one per site time zone), not two per counter.
+    days: dict[tuple[float, float], list[int]] = {}
+    for st in statuses:
         site = site_rows[st.site]
-        today = dt.datetime.now(site_zone(site.timezone)).date()
-        since, until = day_bounds(today, site.timezone)
-        n_inter = db.scalar(select(func.count(Interaction.id)).where(
-            Interaction.counter_id == st.id, Interaction.wall_start_s >= since, Interaction.wall_start_s < until)) or 0
-        n_forbidden = db.scalar(select(func.count(Flag.id)).join(Interaction, Flag.interaction_id == Interaction.id).where(
-            Interaction.counter_id == st.id, Interaction.wall_start_s >= since, Interaction.wall_start_s < until,
-            Flag.type == "forbidden", counted_flag())) or 0
+        days.setdefault(day_bounds(dt.datetime.now(site_zone(site.timezone)).date(), site.timezone), []).append(st.id)
+    n_inter: dict[int, int] = {}
+    n_forbidden: dict[int, int] = {}
+    window: dict[int, tuple[float, float]] = {}
+    for (since, until), ids in days.items():
+        in_day = (Interaction.counter_id.in_(ids), Interaction.wall_start_s >= since, Interaction.wall_start_s < until)
+        for cid, n in db.execute(select(Interaction.counter_id, func.count(Interaction.id)).where(*in_day)
+                                 .group_by(Interaction.counter_id)):
+            n_inter[cid] = n
+        for cid, n in db.execute(select(Interaction.counter_id, func.count(Flag.id))
+                                 .join(Interaction, Flag.interaction_id == Interaction.id)
+                                 .where(*in_day, Flag.type == "forbidden", counted_flag())
+                                 .group_by(Interaction.counter_id)):
+            n_forbidden[cid] = n
+        window.update((cid, (since, until)) for cid in ids)
+    out = []
+    for st in statuses:
+        site = site_rows[st.site]
+        since, until = window[st.id]
         c = rows[st.id]
         out.append(CounterCard(
             id=st.id, site=st.site, site_label=site_label(site.name, site.title), name=st.name,
             label=counter_label(st.name, c.display_name), display_name=c.display_name, channels=st.channels,
             paused=st.paused, agent_status=st.agent_status, last_heartbeat_s=st.last_heartbeat_s,
             last_level_dbfs=st.last_level_dbfs, alarms=st.alarms, staff_on_duty=on_duty.get(st.id),
-            today_interactions=n_inter, today_forbidden=n_forbidden, today_since_s=since, today_until_s=until,
+            today_interactions=n_inter.get(st.id, 0), today_forbidden=n_forbidden.get(st.id, 0),
+            today_since_s=since, today_until_s=until,
             live=_live(c, chunks.get(st.id), now)))
     return out

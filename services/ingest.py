@@ -23,7 +23,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -348,6 +348,16 @@ def receive_live(engine: Engine, store: ObjectStore, user: Principal, *, session
     except StoreError as e:      # old live audio is only clutter: the next segment tries again
         logger.info("ingest: counter %s/%s: old live segments not deleted yet: %s", info.site, info.name, e)
     return key
+
+
+def ask_live(engine: Engine, user: Principal) -> int:
+    """The agent asks whether its live audio is wanted: note when (its counter publishes on
+    demand) and return its counter's id."""
+    with read_session(engine) as s:
+        info = binding(s, user)
+    with write_session(engine) as s:
+        s.execute(update(Counter).where(Counter.id == info.id).values(live_asked_s=now_s()))
+    return info.id
 
 
 def receive_heartbeat(engine: Engine, user: Principal, *, level_dbfs: float, status: str,

@@ -6,6 +6,12 @@ and records the newest one on the counter row (``live_session``, ``live_seq``,
 (session, next segment number) and reads that row on every poll, so any API process can serve
 any listener (issue 4, item 4: no per-process state behind a load balancer).
 
+Live on demand (issue 23): an agent publishes segments only while someone listens. A listening
+stream claims the counter's live audio with :func:`want_live` (``live_wanted_until_s``, a lease
+of :data:`LIVE_LEASE_S` renewed every :data:`LIVE_RENEW_S`), so the claim lapses by itself a
+grace period after the last listener leaves, in whichever API process it listened. Agents learn
+the claims from :func:`wanted_counters` (one query per API process and poll, for all of them).
+
 Where an agent publishes no fresh live segments, :class:`LiveFollower` follows the newest
 stored chunks of the counter's newest session instead (one chunk length behind).
 
@@ -18,12 +24,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.chunks import live_key
 from domain.flac import CodecError, decode_flac, flac_streaminfo
 from services.audio import AudioUnavailable, ChunkRef, refs
+from storage.engine import write_session
 from storage.objects import ObjectStore
 from storage.store_errors import StoreError
 from storage.tables import Chunk, Counter, RecordingSession, Site
@@ -36,6 +44,29 @@ LIVE_STALE_S = 5.0          # a feed whose newest segment is older than this is 
 START_DELAY_S = 1.5
 MIN_START_S = 0.1           # the first segment is cut to no less than this
 MAX_BEHIND_SEGMENTS = 3     # a listener further behind skips ahead instead of falling back
+#: A listener's claim on a counter's live audio lasts this long unless renewed: the agent goes
+#: on publishing this long after the last listener left (a reconnecting player finds it live).
+LIVE_LEASE_S = 10.0
+LIVE_RENEW_S = 2.0          # a listening stream renews its claim this often
+#: An agent that asked whether live audio is wanted this recently publishes on demand: a new
+#: listener waits for its first segment instead of falling back to the stored chunks.
+LIVE_ASKED_FRESH_S = 60.0
+
+
+def want_live(engine: Engine, counter_id: int, *, now_s: float | None = None) -> None:
+    """Claim the counter's live audio for :data:`LIVE_LEASE_S` from now (a claim already
+    reaching further stays)."""
+    until = (time.time() if now_s is None else now_s) + LIVE_LEASE_S
+    with write_session(engine) as s:
+        s.execute(update(Counter).where(Counter.id == counter_id, or_(Counter.live_wanted_until_s.is_(None),
+                                                                      Counter.live_wanted_until_s < until))
+                  .values(live_wanted_until_s=until))
+
+
+def wanted_counters(db: Session, *, now_s: float | None = None) -> set[int]:
+    """The counters whose live audio someone listens to now."""
+    now = time.time() if now_s is None else now_s
+    return set(db.scalars(select(Counter.id).where(Counter.live_wanted_until_s > now)))
 
 
 @dataclass(frozen=True)
@@ -104,6 +135,11 @@ class LiveState:
     seq: int | None
     wall_start_s: float | None
     at_s: float | None
+    asked_s: float | None = None
+
+    def on_demand(self, now_s: float) -> bool:
+        """The counter's agent publishes on demand (it asked lately)."""
+        return self.asked_s is not None and now_s - self.asked_s <= LIVE_ASKED_FRESH_S
 
     def fresh(self, now_s: float, stale_s: float = LIVE_STALE_S) -> bool:
         return (self.session is not None and self.seq is not None and self.at_s is not None
@@ -113,7 +149,7 @@ class LiveState:
 def live_state(db: Session, counter_id: int) -> LiveState | None:
     """The counter's live columns, or None for an unknown counter."""
     row = db.execute(select(Site.name, Counter.name, Counter.live_session, Counter.live_seq,
-                            Counter.live_wall_start_s, Counter.live_at_s)
+                            Counter.live_wall_start_s, Counter.live_at_s, Counter.live_asked_s)
                      .join(Site, Counter.site_id == Site.id).where(Counter.id == counter_id)).first()
     return None if row is None else LiveState(*row)
 

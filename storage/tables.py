@@ -75,6 +75,11 @@ class Counter(Base):
     live_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     live_wall_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     live_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Live on demand (migration 0023_live_on_demand, issue 23): listeners keep ``live_wanted_until_s`` ahead of
+    # now while they listen; the agent publishes live segments only until then. ``live_asked_s``:
+    # when the counter's agent last asked (an agent that asks publishes on demand).
+    live_wanted_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    live_asked_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     site: Mapped[Site] = relationship()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -125,6 +126,13 @@ def check_device(device: str, compute_type: str) -> str:
     return resolved
 
 
+def _thread_ids() -> frozenset[int]:
+    try:
+        return frozenset(int(t) for t in os.listdir("/proc/self/task"))
+    except OSError:         # not Linux
+        return frozenset()
+
+
 @dataclass
 class Transcriber:
     """Holds one loaded Whisper model; :meth:`transcribe` streams segments."""
@@ -140,12 +148,16 @@ class Transcriber:
 
         #: where the model runs ("cpu" or "cuda"; ``device`` may say "auto")
         self.resolved_device = check_device(self.device, self.compute_type)
+        before = _thread_ids()
         try:
             self._model = WhisperModel(self.model_path, device=self.resolved_device,
                                        compute_type=self.compute_type,
                                        cpu_threads=self.cpu_threads, local_files_only=True)
         except Exception as e:  # faster-whisper raises many types (OSError, RuntimeError, hub errors)
             raise ModelError(self.model_path, f"cannot load ({e.__class__.__name__}: {e})") from e
+        #: the threads the model started as it loaded (its compute pool): a worker lowers their
+        #: priority with its own (transcribe.priority)
+        self.threads = _thread_ids() - before
         self._pipeline = BatchedInferencePipeline(self._model) if self.options.batch_size else None
         logger.info("asr: model on %s (%s), %s", self.resolved_device, self.compute_type,
                     f"batched, {self.options.batch_size} windows per batch" if self._pipeline else "sequential")

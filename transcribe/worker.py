@@ -50,6 +50,7 @@ from transcribe.asr import AsrSegment
 from transcribe.audio import Audio
 from transcribe.identity import find_interaction, merge_flags
 from transcribe.planning import PlanOptions, PlanState, close_interactions
+from transcribe.priority import yield_cpu
 from transcribe.soundalike import sound_key
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class WorkerOptions:
     sweep_every_s: float = 30.0
     #: Analyze jobs transcribed together (those already queued, never waited for); 1: one by one.
     batch_interactions: int = 8
+    #: Niceness the worker runs at (:mod:`transcribe.priority`): an API on the same box first; 0: as started.
+    nice: int = 0
 
 
 class Worker:
@@ -113,7 +116,10 @@ class Worker:
         idle_since = time.monotonic()
         db_failures = 0
         swept = False   # every call sweeps first (a new rulebook re-queues at once)
-        logger.info("worker %s: started (rulebook %s)", self.name, self.analyzer.rulebook.version)
+        whole = threading.current_thread() is threading.main_thread()
+        yield_cpu(self.opts.nice, whole_process=whole, also=getattr(self.analyzer.transcriber, "threads", ()))
+        logger.info("worker %s: started (rulebook %s, niceness %d for %s)", self.name, self.analyzer.rulebook.version,
+                    self.opts.nice, "the process" if whole else "its thread")
         try:
             while not stop.is_set():
                 try:

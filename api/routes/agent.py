@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CaptureAgent, ReadDb, StoreDep, client_of
+from api.live_demand import live_demand
 from domain.errors import TooLarge
 from domain.names import SESSION_PATTERN
 from domain.vocab import AgentStatus
@@ -100,6 +101,23 @@ async def put_live(user: CaptureAgent, store: StoreDep, request: Request, record
         request.app.state.engine, store, user, session=recording, seq=seq, start_sample=start_sample, samples=samples,
         session_wall_start_s=recording_start_s, data=data))
     return Response(status_code=204)
+
+
+class LiveWanted(BaseModel):
+    wanted: bool = Field(description="true: someone listens; publish live segments")
+
+
+@router.get("/live/wanted", response_model=LiveWanted)
+async def live_wanted(user: CaptureAgent, db: ReadDb, request: Request,
+                      wanted: Annotated[bool, Query(description="the state the agent is in now")] = False,
+                      wait_s: Annotated[float, Query(ge=0, le=30, description="wait this long for a change")] = 0.0,
+                      ) -> LiveWanted:
+    """Whether anyone listens to the agent's counter (live on demand, docs/live.md): answered
+    as soon as it differs from ``wanted``, else after ``wait_s`` (a long poll)."""
+    db.close()      # hold no connection (nor a slot of the gate) while waiting
+    counter_id = await run_in_threadpool(ingest.ask_live, request.app.state.engine, user)
+    now = await live_demand(request.app).wait(counter_id, wanted=wanted, wait_s=wait_s)
+    return LiveWanted(wanted=now)
 
 
 class AgentHeartbeat(BaseModel):

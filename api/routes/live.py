@@ -15,6 +15,16 @@ registered, and seen here at the next catalog poll (``LIVE_POLL_S``); with the d
 chunks a listener is about 10-12 s behind. That stream starts with the newest stored chunk
 (``backlog_chunks``), so something plays at once and the player has a chunk of buffer.
 
+On demand
+---------
+An agent publishes live segments only while someone listens (issue 23): opening the stream
+claims the counter's live audio in the database (:func:`services.live.want_live`) and the
+stream renews the claim every ``LIVE_RENEW_S`` while it plays. The agent, long-polling the API
+(:mod:`api.live_demand`), hears of the claim within about half a second and sends the last
+second it has at once; so when the counter's agent asks for claims, the route waits up to
+``LIVE_START_WAIT_S`` for that first segment before falling back to the stored chunks. The
+claim lapses ``LIVE_LEASE_S`` after the last listener left, and the agent stops.
+
 Many API processes
 ------------------
 Nothing is kept per process: each stream holds its own cursor (session, last chunk or
@@ -39,6 +49,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit
@@ -46,7 +57,7 @@ from domain.audio import wav_header
 from domain.errors import NotFound
 from services.audio import AudioUnavailable, ChunkRef, decode_chunk
 from services.catalog import CounterNotFound
-from services.live import LIVE_STALE_S, LiveFollower, LiveSegmentFollower, Segment
+from services.live import LIVE_RENEW_S, LIVE_STALE_S, LiveFollower, LiveSegmentFollower, Segment, live_state, want_live
 from storage.engine import read_session
 from storage.objects import ObjectStore
 from storage.store_errors import StoreUnavailable
@@ -58,6 +69,10 @@ router = APIRouter(prefix="/counters", tags=["live"])
 LIVE_POLL_S = 0.25
 LIVE_SEGMENT_POLL_S = 0.2
 LIVE_IDLE_S = 60.0
+#: How long a new listener waits for an on-demand agent's first segment (it usually comes
+#: within a second) before following the stored chunks instead.
+LIVE_START_WAIT_S = 4.0
+LIVE_START_POLL_S = 0.1
 
 
 def _poll(engine: Engine, follower: LiveFollower) -> list[ChunkRef]:
@@ -108,6 +123,25 @@ def _poll_segments(engine: Engine, follower: LiveSegmentFollower) -> list[tuple[
         return follower.poll(s)
 
 
+def _want(engine: Engine, counter_id: int) -> None:
+    try:
+        want_live(engine, counter_id)
+    except SQLAlchemyError as e:    # the database is away: the agent stops when the claim lapses
+        logger.warning("live: counter %s: claim not renewed: %s", counter_id, e.__class__.__name__)
+
+
+def _first_segment(engine: Engine, store: ObjectStore, follower: LiveSegmentFollower) -> Segment | None:
+    """Wait up to ``LIVE_START_WAIT_S`` for the on-demand agent's first segment."""
+    deadline = time.monotonic() + LIVE_START_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(LIVE_START_POLL_S)
+        with read_session(engine) as s:
+            first = follower.start(s, store)
+        if first is not None:
+            return first
+    return None
+
+
 def _pcm_le(pcm: np.ndarray) -> bytes:
     return pcm.astype("<i2").tobytes()
 
@@ -118,13 +152,16 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
     assert fmt is not None  # live() streams only a follower that started with a segment
     yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
     yield _pcm_le(first.pcm)
-    t0 = last_new = time.monotonic()
+    t0 = last_new = renewed = time.monotonic()
     sent = 1
     try:
         while True:
             now = time.monotonic()
             if now - t0 >= max_s or now - last_new >= idle_s:
                 break
+            if now - renewed >= LIVE_RENEW_S:
+                renewed = now
+                await run_in_threadpool(_want, engine, follower.counter_id)
             await asyncio.sleep(poll_s)
             pending = await run_in_threadpool(_poll_segments, engine, follower)
             if pending:
@@ -158,25 +195,35 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
     if row is None or not user.can_see(row[2]):
         raise CounterNotFound(counter_id)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    engine = request.app.state.engine
     segments = LiveSegmentFollower(counter_id, stale_s=LIVE_STALE_S)
+    state = live_state(db, counter_id)
+    now = time.time()
+    on_demand = state is not None and state.on_demand(now)
+    if on_demand or (state is not None and state.fresh(now)):
+        want_live(engine, counter_id)
     first_segment = segments.start(db, store)
+    if first_segment is None and on_demand:
+        db.close()      # hold no connection (nor a slot of the gate) while the agent starts
+        first_segment = _first_segment(engine, store, segments)
     if first_segment is not None:
         audit(request, user, action="audio.live", target=f"counter:{counter_id}",
               detail=f"{row[2]}/{row[1]} live session {first_segment.session} from segment {first_segment.seq} "
                      f"max {max_s:g} s")
         db.close()
-        body = _stream_segments(request.app.state.engine, store, segments, first_segment, max_s=max_s,
+        body = _stream_segments(engine, store, segments, first_segment, max_s=max_s,
                                 idle_s=LIVE_IDLE_S, poll_s=LIVE_SEGMENT_POLL_S)
         return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "segments"})
     follower = LiveFollower(counter_id)
-    fmt = follower.start(db, backlog_chunks=backlog_chunks)
-    if fmt is None:
-        raise NotFound(f"counter {counter_id}", "has not recorded anything yet", code="nothing_recorded")
-    first = follower.poll(db)
+    with read_session(engine) as s:
+        fmt = follower.start(s, backlog_chunks=backlog_chunks)
+        if fmt is None:
+            raise NotFound(f"counter {counter_id}", "has not recorded anything yet", code="nothing_recorded")
+        first = follower.poll(s)
     audit(request, user, action="audio.live", target=f"counter:{counter_id}",
           detail=f"{row[2]}/{row[1]} session {fmt.session_id} from chunk {follower.last_seq - len(first) + 1} "
                  f"max {max_s:g} s")
     db.close()      # the stream polls with sessions of its own; hold no connection meanwhile
-    body = _stream(request.app.state.engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
+    body = _stream(engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
                    poll_s=LIVE_POLL_S)
     return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "chunks"})

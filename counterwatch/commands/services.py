@@ -52,7 +52,8 @@ def make_worker(s: Settings, engine: Engine, store: ObjectStore, *, name: str | 
 
     return Worker(engine=engine, store=store, analyzer=analyzer, name=name,
                   options=WorkerOptions(lease_s=s.lease_s, split_silence_s=s.split_silence_s,
-                                        batch_interactions=s.worker_batch_interactions), on_sweep=on_sweep)
+                                        batch_interactions=s.worker_batch_interactions, nice=s.worker_nice),
+                  on_sweep=on_sweep)
 
 
 @click.command()

@@ -1,6 +1,9 @@
 """Live listen end to end: a real agent plays a file in real time through the API into the S3
 server and the database (SQLite and PostgreSQL), two API processes over one database stream it, and the
-audio a listener gets matches the source (cross-correlation) within 3 s of capture.
+audio a listener gets matches the source (cross-correlation) within 3 s of capture. The agent
+publishes live segments only while someone listens (issue 23): none before the listeners come,
+the first within seconds of their connecting (to API processes other than the agent's), none
+after the last one left and the claim lapsed.
 
 Delay is measured against the agent's sample clock: sample ``k`` of the session was captured at
 ``session_wall_start_s + k / rate``. Each 0.25 s window of what arrives is located in the source
@@ -24,14 +27,17 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from domain.chunks import live_prefix
 from recorder.agent import Agent
 from recorder.client import AgentClient
 from recorder.live import LiveMeta
 from recorder.sources import parse_source
+from services import live
 from services.audio import WAV_HEADER_BYTES
 from services.tokens import issue_agent_token
 from storage.engine import make_engine
 from storage.tables import Counter
+from tests.support.net import wait_for
 from tests.support.stack import RATE, AppEnv
 
 WINDOW = RATE // 4
@@ -108,15 +114,16 @@ def heard_delays(li: Listener, source: np.ndarray, wall0: float) -> tuple[list[f
 
 @pytest.mark.slow
 def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, live_server, speech: np.ndarray,
-                                                               db_url: str, tmp_path: Path):
+                                                               db_url: str, tmp_path: Path, monkeypatch):
     env = app_env
-    source = speech[:16 * RATE]
+    source = speech
     wav = tmp_path / "counter.wav"
     with wave.open(str(wav), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(source.astype("<i2").tobytes())
+    monkeypatch.setattr(live, "LIVE_LEASE_S", 3.0)      # the grace after the last listener (10 s in service)
     published: list[LiveMeta] = []
     # The agent sends to a third API process, as in service (its own box talks to the API only).
     sender = live_server(create_app(engine=env.engine, store=env.store))
@@ -128,20 +135,37 @@ def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, l
     runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     engine2 = make_engine(db_url)
     cid = env.counter_id("hall", "c1")
+
+    def asked() -> bool:
+        with Session(env.engine) as s:
+            return s.get(Counter, cid).live_asked_s is not None
+
     try:
         urls = [live_server(), live_server(create_app(engine=engine2, store=env.store))]
         runner.start()
-        deadline = time.monotonic() + 10
-        while len(published) < 2:
-            assert time.monotonic() < deadline, "the agent published no live segments"
-            time.sleep(0.05)
+        wait_for(asked, 20, "the agent asking whether live audio is wanted")
+        time.sleep(2.5)                     # more than a segment's length of audio, and nobody listens
+        assert published == [] and agent.live.stats.segments == 0
+        assert list(env.store.iter_keys(live_prefix("hall", "c1"))) == []
         listeners = [Listener(f"{u}/api/v1/counters/{cid}/live?max_s=8", env.token("supervisor"), 20) for u in urls]
+        connected = time.time()
         for li in listeners:
             li.start()
         for li in listeners:
             li.join(20)
             assert li.error is None and li.status == 200, li.error
             assert li.headers["x-live-source"] == "segments"
+        # The first segment was sent within seconds of the listeners connecting (2 s asked;
+        # generous here for a loaded machine), and the listeners heard audio as soon.
+        first_sent = published[0].published_s - connected
+        started = [li.when(WAV_HEADER_BYTES + 1) - connected for li in listeners]
+        assert first_sent <= 4.0 and max(started) <= 5.0, (first_sent, started)
+        # The last listener left: the agent stops once the claim lapses (3 s here), and sends no more.
+        wait_for(lambda: not agent.live.wanted, 3.0 + 10, "the agent stopping its live segments")
+        sent = len(published)
+        time.sleep(2.5)
+        assert len(published) == sent and agent.live.stats.demand_changes == 2
+        assert agent.stats.frames_captured < source.shape[0], "the source ended before the test did"
     finally:
         stop.set()
         runner.join(30)
@@ -170,7 +194,8 @@ def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, l
     if os.environ.get("COUNTERWATCH_LIVE_DELAYS_OUT"):
         with open(os.environ["COUNTERWATCH_LIVE_DELAYS_OUT"], "a") as f:
             for heard, arrival in results:
-                f.write(json.dumps({"db": db_url.split(":")[0], "heard": heard, "arrival": arrival}) + "\n")
+                f.write(json.dumps({"db": db_url.split(":")[0], "heard": heard, "arrival": arrival,
+                                    "first_sent_s": first_sent, "started_s": started}) + "\n")
 
 
 def test_stale_live_feed_falls_back_to_stored_chunks(app_env: AppEnv, live_server, speech: np.ndarray):

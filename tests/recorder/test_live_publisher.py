@@ -18,7 +18,7 @@ from recorder.agent import Agent
 from recorder.live import LiveMeta, LivePublisher
 from recorder.sources import parse_source
 from recorder.uploader import Backoff
-from services import ingest
+from services import ingest, live
 from storage.tables import Counter
 from tests.support.agents import agent_api
 from tests.support.stores import store_on
@@ -31,6 +31,14 @@ def _wait(cond, timeout_s: float, what: str) -> None:
     while not cond():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def _listen(api, counter: str, monkeypatch, lease_s: float = 120.0) -> int:
+    """Claim the counter's live audio as a listening stream does (for ``lease_s``); its id."""
+    monkeypatch.setattr(live, "LIVE_LEASE_S", lease_s)
+    cid = api.catalog.counter(api.site, counter).id
+    live.want_live(api.engine, cid)
+    return cid
 
 
 def test_full_queue_drops_blocks_instead_of_waiting(tmp_path: Path) -> None:
@@ -52,6 +60,7 @@ def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path,
     monkeypatch.setattr(ingest, "LIVE_KEEP", 3)         # the API keeps the newest 3 (30 in service)
     api_ctx = agent_api(store, tmp_path=tmp_path)
     api = api_ctx.__enter__()
+    _listen(api, "c1", monkeypatch)
     old = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
                 spool_dir=tmp_path / "spool", sink=api.client(), quota_bytes=50_000_000, chunk_s=10.0, backoff=QUICK,
                 live_s=1.0, on_live=published.append)
@@ -87,13 +96,15 @@ def test_agent_publishes_live_segments_and_keeps_only_the_newest(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_url: str, speech_stereo: np.ndarray) -> None:
+def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_url: str, speech_stereo: np.ndarray,
+                                            monkeypatch) -> None:
     original = speech_stereo[:12 * RATE_HZ]
     wav = write_wav(tmp_path / "in.wav", original)
     store = store_on(own_s3_server, timeout_s=1.0)
     api_ctx = agent_api(store, db_url=db_url, site="hall")
     api = api_ctx.__enter__()
     engine, info = api.engine, api.catalog.counter("hall", "c1")
+    _listen(api, "c1", monkeypatch)
     published: list[LiveMeta] = []
     agent = Agent(site="hall", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
                   spool_dir=tmp_path / "spool", sink=api.client(timeout_s=3.0), quota_bytes=50_000_000, chunk_s=2.0,
@@ -131,3 +142,49 @@ def test_store_outage_skips_live_audio_only(tmp_path: Path, own_s3_server, db_ur
     assert live_row[:2] == (agent.session, last.seq) and live_row[3] >= up_at
     assert abs(live_row[2] - last.wall_start_s) < 1e-6
     api_ctx.__exit__(None, None, None)
+
+
+@pytest.mark.slow
+def test_live_segments_only_while_someone_listens(tmp_path: Path, own_s3_server, speech_stereo: np.ndarray,
+                                                  monkeypatch) -> None:
+    """Live on demand (issue 23): nothing is sent while nobody listens; a listener's claim (made
+    in the database, as by a listening stream on any API process) is heard by the agent's long
+    poll and the newest second goes at once; when the claim lapses the agent stops."""
+    original = np.concatenate([speech_stereo, speech_stereo])[:24 * RATE_HZ]
+    wav = write_wav(tmp_path / "in.wav", original)
+    store = store_on(own_s3_server)
+    with agent_api(store, tmp_path=tmp_path) as api:
+        published: list[LiveMeta] = []
+        agent = Agent(site="s1", counter="c1", source=parse_source(f"ffmpeg:{wav}", channels=2),
+                      spool_dir=tmp_path / "spool", sink=api.client(), quota_bytes=50_000_000, chunk_s=10.0,
+                      backoff=QUICK, live_s=1.0, on_live=published.append)
+        stop = threading.Event()
+        result: dict = {}
+        t = threading.Thread(target=lambda: result.setdefault("stats", agent.run(stop)), daemon=True)
+        t.start()
+        try:
+            _wait(lambda: agent.stats.frames_captured >= 3 * RATE_HZ, 20, "3 s of audio captured")
+            assert published == [] and list(store.iter_keys(live_prefix("s1", "c1"))) == []
+            claimed = time.time()
+            _listen(api, "c1", monkeypatch, lease_s=4.0)
+            _wait(lambda: len(published) >= 1, 10, "a live segment after the claim")
+            first = published[0]
+            # Within 2 s asked; generous here (a loaded machine): the newest second, sent at once.
+            assert first.published_s - claimed <= 4.0, first.published_s - claimed
+            assert first.samples >= RATE_HZ and first.wall_start_s < claimed
+            _wait(lambda: len(published) >= 3, 10, "live segments go on while the claim holds")
+            assert [m.seq for m in published[:3]] == [0, 1, 2]
+            assert [m.start_sample for m in published[1:3]] == [first.start_sample + first.samples + k * RATE_HZ
+                                                                for k in range(2)]
+            # Nobody renews the claim: it lapses after 4 s and the agent stops sending.
+            _wait(lambda: not agent.live.wanted, 4.0 + 10, "the agent stopping after the claim lapsed")
+            stopped_at, sent = time.time(), len(published)
+            assert stopped_at - claimed >= 4.0
+            time.sleep(2.5)
+            assert len(published) == sent and agent.stats.frames_captured < original.shape[0]
+        finally:
+            stop.set()
+            t.join(60)
+        stats = result["stats"]
+        assert stats.live.demand_changes == 2 and stats.live.skipped_segments == 0
+        assert stats.leftover_chunks == 0 and stats.dropped_samples == 0   # the evidence path as ever

@@ -30,7 +30,8 @@ class AppServer:
 
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                                    access_log=False, lifespan="off"))
+                                                    access_log=False, lifespan="off",
+                                                    timeout_graceful_shutdown=3))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
