@@ -174,15 +174,16 @@ class Transcriber:
 
         vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_duration_ms,
                          max_speech_duration_s=WINDOW_S)
-        regions: list[Region] = []
+        speech: list[Region] = []       # VAD's own regions (the retry looks for unheard ones)
         for k, r in enumerate(recordings):
             if self.options.vad_filter:
                 found = get_speech_timestamps(r, vad, sampling_rate=SAMPLE_RATE_HZ)
             else:
                 found = [{"start": a, "end": min(a + int(WINDOW_S * SAMPLE_RATE_HZ), len(r))}
                          for a in range(0, len(r), int(WINDOW_S * SAMPLE_RATE_HZ))]
-            regions += join_close([Region(k, t["start"], t["end"]) for t in found if t["end"] > t["start"]],
-                                  length=len(r))
+            speech += [Region(k, t["start"], t["end"]) for t in found if t["end"] > t["start"]]
+        lengths = [len(r) for r in recordings]
+        regions = _joined(speech, lengths)
         out: list[list[AsrSegment]] = [[] for _ in recordings]
         kwargs = dict(self.options.batched_kwargs(), vad_filter=False)
         for attempt in range(1 + RETRIES):
@@ -198,17 +199,18 @@ class Transcriber:
                     pos += g.end - g.start
                 clips.append({"start": clip_start / SAMPLE_RATE_HZ, "end": pos / SAMPLE_RATE_HZ})
             segments, _info = self._pipeline.transcribe(packed, clip_timestamps=clips, **kwargs)
-            heard: set[Region] = set()
+            last_word: dict[Region, int] = {}     # window region -> end of its last decoded word
             for s in segments:
                 for k, seg, used in _unpack(s, placed):
                     # Sentence-long segments, as the sequential decoder gives: the hallucination
                     # filter (transcribe.hallucination) then drops a made-up sign-off alone, not
                     # a whole window of speech with it.
                     out[k] += sentences(seg)
-                    heard |= used
+                    for g in used:
+                        last_word[g] = max(last_word.get(g, 0), int(seg.end_s * SAMPLE_RATE_HZ))
             # A window's decoder may stop early (end of text predicted where the sound changes);
             # the speech after its last word is decoded again, once, in a window of its own.
-            regions = [] if attempt == RETRIES else _unheard_tails(windows, heard)
+            regions = [] if attempt == RETRIES else _joined(_unheard_tails(windows, last_word, speech), lengths)
             if regions:
                 logger.debug("asr: %d speech regions after a window's last word; decoding them again", len(regions))
         for segs in out:
@@ -278,13 +280,24 @@ def pack_windows(regions: Sequence[Region], *, window_s: float = 30.0) -> list[l
     return out
 
 
-def _unheard_tails(windows: list[list[Region]], heard: set[Region]) -> list[Region]:
-    """The regions after the last region of each window in which a word was heard, where they
-    hold at least :data:`RETRY_MIN_S` of speech."""
+def _joined(speech: Sequence[Region], lengths: Sequence[int]) -> list[Region]:
+    out: list[Region] = []
+    for k, n in enumerate(lengths):
+        out += join_close([g for g in speech if g.recording == k], length=n)
+    return out
+
+
+def _unheard_tails(windows: list[list[Region]], last_word: dict[Region, int], speech: Sequence[Region]) -> list[Region]:
+    """VAD's speech regions (``speech``) after the last decoded word of each window (every
+    region of a window, joined stretches included, ends at its last word: ``last_word``), where
+    they hold at least :data:`RETRY_MIN_S` of speech."""
     out: list[Region] = []
     for w in windows:
-        last = max((i for i, g in enumerate(w) if g in heard), default=-1)
-        tail = w[last + 1:]
+        k = w[0].recording
+        heard = [last_word[g] for g in w if g in last_word]
+        after = max(heard) if heard else w[0].start
+        tail = [g for g in speech if g.recording == k and g.start >= after and g.end <= w[-1].end
+                and g.end > w[0].start]
         if sum(g.end - g.start for g in tail) >= RETRY_MIN_S * SAMPLE_RATE_HZ:
             out += tail
     return out
