@@ -174,16 +174,14 @@ class Transcriber:
 
         vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_duration_ms,
                          max_speech_duration_s=WINDOW_S)
-        speech: list[Region] = []       # VAD's own regions (the retry looks for unheard ones)
+        regions: list[Region] = []
         for k, r in enumerate(recordings):
             if self.options.vad_filter:
                 found = get_speech_timestamps(r, vad, sampling_rate=SAMPLE_RATE_HZ)
             else:
                 found = [{"start": a, "end": min(a + int(WINDOW_S * SAMPLE_RATE_HZ), len(r))}
                          for a in range(0, len(r), int(WINDOW_S * SAMPLE_RATE_HZ))]
-            speech += [Region(k, t["start"], t["end"]) for t in found if t["end"] > t["start"]]
-        lengths = [len(r) for r in recordings]
-        regions = _joined(speech, lengths)
+            regions += [Region(k, t["start"], t["end"]) for t in found if t["end"] > t["start"]]
         out: list[list[AsrSegment]] = [[] for _ in recordings]
         kwargs = dict(self.options.batched_kwargs(), vad_filter=False)
         for attempt in range(1 + RETRIES):
@@ -199,18 +197,17 @@ class Transcriber:
                     pos += g.end - g.start
                 clips.append({"start": clip_start / SAMPLE_RATE_HZ, "end": pos / SAMPLE_RATE_HZ})
             segments, _info = self._pipeline.transcribe(packed, clip_timestamps=clips, **kwargs)
-            last_word: dict[Region, int] = {}     # window region -> end of its last decoded word
+            heard: set[Region] = set()
             for s in segments:
                 for k, seg, used in _unpack(s, placed):
                     # Sentence-long segments, as the sequential decoder gives: the hallucination
                     # filter (transcribe.hallucination) then drops a made-up sign-off alone, not
                     # a whole window of speech with it.
                     out[k] += sentences(seg)
-                    for g in used:
-                        last_word[g] = max(last_word.get(g, 0), int(seg.end_s * SAMPLE_RATE_HZ))
+                    heard |= used
             # A window's decoder may stop early (end of text predicted where the sound changes);
             # the speech after its last word is decoded again, once, in a window of its own.
-            regions = [] if attempt == RETRIES else _joined(_unheard_tails(windows, last_word, speech), lengths)
+            regions = [] if attempt == RETRIES else _unheard_tails(windows, heard)
             if regions:
                 logger.debug("asr: %d speech regions after a window's last word; decoding them again", len(regions))
         for segs in out:
@@ -225,39 +222,6 @@ class Region:
     recording: int
     start: int
     end: int
-
-
-#: Speech regions of one recording closer than this (s) are decoded as one stretch of audio,
-#: pauses included, and every stretch gets PAD_S of the audio around it. Cut out at VAD's edges
-#: and butted together, the pauses of conversational speech cost words at every join
-#: (bench/realspeech.py on FireRedASR's meeting clip: CER 0.379 against bare faster-whisper's
-#: 0.310, 销售→小伙伴 and 上半年→上门一夜 in variants; issue 19); decoded as bare
-#: faster-whisper decodes it, as it is, the product's transcript is the bare one.
-JOIN_GAP_S = 3.0
-PAD_S = 1.0
-
-
-def join_close(regions: Sequence[Region], *, length: int, gap_s: float = JOIN_GAP_S, pad_s: float = PAD_S,
-               window_s: float = WINDOW_S) -> list[Region]:
-    """Consecutive regions of one recording of ``length`` samples (in order) joined across
-    pauses shorter than ``gap_s``, the pause kept, while the joined stretch fits one window;
-    each stretch then widened by ``pad_s`` on both sides (within the recording, not into the
-    next stretch)."""
-    out: list[Region] = []
-    gap, limit, pad = (int(v * SAMPLE_RATE_HZ) for v in (gap_s, window_s, pad_s))
-    for g in regions:
-        if out and out[-1].recording == g.recording and g.start - out[-1].end <= gap \
-                and g.end - out[-1].start <= limit - 2 * pad:
-            out[-1] = Region(g.recording, out[-1].start, g.end)
-        else:
-            out.append(g)
-    padded: list[Region] = []
-    for i, g in enumerate(out):
-        room = min(pad, max(0, (limit - (g.end - g.start)) // 2))   # a window never grows past 30 s
-        lo = max(0, g.start - room, padded[-1].end if padded else 0)
-        hi = min(length, g.end + room, out[i + 1].start if i + 1 < len(out) else length)
-        padded.append(Region(g.recording, lo, max(hi, lo)))
-    return [g for g in padded if g.end > g.start]
 
 
 def pack_windows(regions: Sequence[Region], *, window_s: float = 30.0) -> list[list[Region]]:
@@ -280,24 +244,13 @@ def pack_windows(regions: Sequence[Region], *, window_s: float = 30.0) -> list[l
     return out
 
 
-def _joined(speech: Sequence[Region], lengths: Sequence[int]) -> list[Region]:
-    out: list[Region] = []
-    for k, n in enumerate(lengths):
-        out += join_close([g for g in speech if g.recording == k], length=n)
-    return out
-
-
-def _unheard_tails(windows: list[list[Region]], last_word: dict[Region, int], speech: Sequence[Region]) -> list[Region]:
-    """VAD's speech regions (``speech``) after the last decoded word of each window (every
-    region of a window, joined stretches included, ends at its last word: ``last_word``), where
-    they hold at least :data:`RETRY_MIN_S` of speech."""
+def _unheard_tails(windows: list[list[Region]], heard: set[Region]) -> list[Region]:
+    """The regions after the last region of each window in which a word was heard, where they
+    hold at least :data:`RETRY_MIN_S` of speech."""
     out: list[Region] = []
     for w in windows:
-        k = w[0].recording
-        heard = [last_word[g] for g in w if g in last_word]
-        after = max(heard) if heard else w[0].start
-        tail = [g for g in speech if g.recording == k and g.start >= after and g.end <= w[-1].end
-                and g.end > w[0].start]
+        last = max((i for i, g in enumerate(w) if g in heard), default=-1)
+        tail = w[last + 1:]
         if sum(g.end - g.start for g in tail) >= RETRY_MIN_S * SAMPLE_RATE_HZ:
             out += tail
     return out

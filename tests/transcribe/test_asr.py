@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from transcribe.analyze import Analyzer
-from transcribe.asr import AsrOptions, Region, Transcriber, check_device, join_close, pack_windows
+from transcribe.asr import AsrOptions, Region, Transcriber, check_device, pack_windows
 from transcribe.audio import load_audio
 from transcribe.errors import DeviceError
 
@@ -29,23 +29,6 @@ def _channels(entry: dict) -> str:
     if not entry["channels"]:
         return "mono"
     return "staff,customer" if entry["channels"]["left"] == "staff" else "customer,staff"
-
-
-def test_close_speech_regions_are_decoded_as_one_stretch_with_its_pauses_and_some_audio_around():
-    # Issue 19: cut out at VAD's edges and butted together, conversational speech lost words.
-    s = RATE
-    regions = [Region(0, 2 * s, 4 * s), Region(0, 5 * s, 7 * s), Region(0, 20 * s, 22 * s),
-               Region(0, 22 * s + s // 2, 52 * s)]
-    got = [(g.start / s, g.end / s) for g in join_close(regions, length=61 * s)]
-    # 2-4 and 5-7 s: one stretch (1 s pause), padded by 1 s; 20-22 s stays apart (13 s silence);
-    # 22.5-52 s is too long to join 20-22 into one window; its padding stops where the window
-    # would pass 30 s (0.25 s each side, none before: 22.5 s is where 19-22.5 ends);
-    # padding never crosses into the neighbouring stretch.
-    assert got == [(1.0, 8.0), (19.0, 22.5), (22.5, 52.25)]
-
-
-def test_padding_stays_inside_the_recording():
-    assert [(g.start, g.end) for g in join_close([Region(0, 100, 900)], length=1000)] == [(0, 1000)]
 
 
 def test_windows_hold_at_most_30_s_of_speech_of_one_recording():
