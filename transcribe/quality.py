@@ -43,11 +43,6 @@ MIN_VOICED_S = 2.0
 #: queue call. A voice command ("换一首歌"), a cough or a colleague's word is not one.
 MIN_SERVICE_S = 4.0
 MIN_SERVICE_TURNS = 2
-#: The estimated SNR alone does not make an interaction 无法判定 when the decoder was this sure
-#: and wrote at least SNR_OVERRULE_CPS_FACTOR times the minimum characters per voiced second: a
-#: clearly recognised recording ("您好，欢迎光临，请问您要办理什么业务" at an estimated 8 dB).
-SURE_AVG_LOGPROB = -0.45
-SNR_OVERRULE_CPS_FACTOR = 2.0
 #: The reason of an interaction that is not a service exchange starts with this.
 NOT_SERVICE = "非服务对话"
 
@@ -92,8 +87,10 @@ def snr_db(x: np.ndarray, sample_rate_hz: int, lo: float, hi: float) -> float:
     return float(min(10 * np.log10(np.percentile(p, 95) / max(np.percentile(p, 20), 1e-12)), 90.0))
 
 
-def service_exchange(utts: Sequence[Utterance], *, opened_by_call: bool = False) -> tuple[bool, str]:
-    """Whether an interaction's utterances are a service exchange, and if not, why (in Chinese)."""
+def service_exchange(utts: Sequence[Utterance], *, opened_by_call: bool = False, mono: bool = False) -> tuple[bool, str]:
+    """Whether an interaction's utterances are a service exchange, and if not, why (in Chinese).
+    On mono the sides are guessed from phrasing (a whole noisy dialogue may be guessed one
+    side's), so there length and turns decide alone."""
     if opened_by_call:
         return True, ""
     sides = {STAFF: 0, CUSTOMER: 0}
@@ -105,7 +102,7 @@ def service_exchange(utts: Sequence[Utterance], *, opened_by_call: bool = False)
             sides[CUSTOMER] += 1
     length = (max(u.end_s for u in utts) - min(u.start_s for u in utts)) if utts else 0.0
     why = []
-    if not sides[STAFF] or not sides[CUSTOMER]:
+    if not mono and (not sides[STAFF] or not sides[CUSTOMER]) or not utts:
         why.append("只有一方说话" if utts else "没有识别出对话")
     if utts and length < MIN_SERVICE_S:
         why.append(f"对话只有 {length:.0f} 秒")
@@ -149,14 +146,12 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     if judged_s >= MIN_VOICED_S and cps < MIN_CHARS_PER_VOICED_S["mono" if turns is None else "stereo"]:
         who = "工作人员" if turns is not None else ""
         reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
-    floor = MIN_CHARS_PER_VOICED_S["mono" if turns is None else "stereo"]
-    clearly_heard = bool(segs) and logprob >= SURE_AVG_LOGPROB and cps >= SNR_OVERRULE_CPS_FACTOR * floor
-    if snr < MIN_SNR_DB and not clearly_heard:
+    if snr < MIN_SNR_DB:
         reasons.append(f"背景人声或噪声过强（信噪比约 {snr:.0f} dB）")
     if logprob < MIN_AVG_LOGPROB:
         reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
     factor = audio_factor(logprob if segs else None, snr)
-    service, why = service_exchange(mine, opened_by_call=opened_by_call)
+    service, why = service_exchange(mine, opened_by_call=opened_by_call, mono=turns is None)
     signals["service"] = float(service)
     if not service:
         return Quality(assessable=False, reason=f"{NOT_SERVICE}（{why}）", audio_factor=factor, signals=signals,
