@@ -8,8 +8,10 @@ between turns); stereo: the labelled speaker, sure; --mono: the speaker guessed 
 phrasing as on a mono recording (transcribe.speakers.attribute_mono). The rulebook then judges
 them as the worker would (transcribe.judge), and the found rule ids are compared with the
 labels: forbidden per dialogue x rule, missing courtesy per dialogue x rule. Sets: tuning
-(bench/tuning/render.py), extra (bench/extra/dialogues.py), corpus (shared/corpus labels).
-bench/heldout is left out on purpose: rules are not written against it.
+(bench/tuning/render.py), extra (bench/extra/dialogues.py), corpus (shared/corpus labels),
+polite-dev (bench/polite/dev.py), polite-heldout (bench/polite/heldout.py: measured, never
+tuned on). bench/heldout is left out of the default on purpose: rules are not written
+against it.
 """
 from __future__ import annotations
 
@@ -46,6 +48,8 @@ def dialogues(name: str) -> list[tuple]:
         return list(_module(ROOT / "bench" / "tuning" / "render.py").DIALOGUES)
     if name == "extra":
         return list(_module(ROOT / "bench" / "extra" / "dialogues.py").DIALOGUES)
+    if name in ("polite-dev", "polite-heldout"):
+        return list(_module(ROOT / "bench" / "polite" / f"{name.split('-')[1]}.py").DIALOGUES)
     if name == "corpus":
         sys.path.insert(0, str(ROOT / "bench"))
         import degrade

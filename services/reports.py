@@ -8,7 +8,8 @@ courtesy rule it misses, down to 0; a row's score is the mean over its assessabl
 share without a missing courtesy word. A flag counts when confirmed, or when certain (at least
 ``CERTAIN_CONFIDENCE``) and not dismissed (``domain.vocab.flag_counts``). Interactions that are
 not assessable (无法判定) count in no score and no flag column; they are counted apart
-(``not_assessable``). Ratings count for every interaction. Months are in each site's zone.
+(``not_assessable``). Ratings count only for assessable interactions (issue 19: a 1-second noise
+"interaction" rated 不满意 is no service to rate). Months are in each site's zone.
 """
 from __future__ import annotations
 
@@ -172,10 +173,10 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
             points = interaction_points(mine, rules)
             for a in group:
                 a.interactions += 1
+                if not assessable:
+                    continue        # a rating of a noise "interaction" or of one not judged counts nowhere
                 if level in RATING_LEVELS:
                     a.ratings[level] += 1
-                if not assessable:
-                    continue
                 a.assessable += 1
                 a.points += points
                 a.clean += not counted

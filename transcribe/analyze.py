@@ -167,7 +167,8 @@ class Analyzer:
         result.interactions = interactions
         staff_channel = audio.samples[roles.index(STAFF)] if roles else None
         result.quality = {i.index: measure(i, segments=kept, utts=utts, regions=regions, turns=turns, mono=mono,
-                                           sample_rate_hz=audio.sample_rate_hz, staff_channel=staff_channel)
+                                           sample_rate_hz=audio.sample_rate_hz, staff_channel=staff_channel,
+                                           opened_by_call=any(abs(i.start_s - b) < 0.01 for b in boundaries_s))
                           for i in interactions}
         for i in interactions:
             q = result.quality[i.index]

@@ -183,7 +183,8 @@ class Judge:
         if not q.assessable:
             if conf < UNASSESSABLE_KEEP:
                 return None
-            reasons.append(reason("audio", UNASSESSABLE_CAP, f"无法判定的音频（{q.reason}），需人工确认"))
+            what = q.reason if not q.service else f"无法判定的音频（{q.reason}）"
+            reasons.append(reason("audio", UNASSESSABLE_CAP, f"{what}，需人工确认"))
             conf = min(conf, UNASSESSABLE_CAP)
         else:
             reasons.append(_audio_reason(q))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from transcribe.normalize import PARTICLES, Token, is_han, pinyin_of
-from transcribe.rules import Phrase
+from transcribe.rules import MIN_SOUND_SYLLABLES, Phrase
 
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h",
              "j", "q", "x", "r", "z", "c", "s", "y", "w")
@@ -84,14 +84,24 @@ class _Compiled:
     particle: tuple[bool, ...]
     budget: float
     core: int          # syllables that are not particles
+    #: ``phrase.not_in`` words: (their pinyin, where the phrase starts in them)
+    not_in: tuple[tuple[tuple[str, ...], int], ...] = ()
 
 
 def _compile(phrase: Phrase) -> _Compiled:
     chars = "".join(ch for ch in phrase.text if is_han(ch))
+    if len(chars) < MIN_SOUND_SYLLABLES and phrase.match != "exact":
+        # One syllable is never matched by sound alone (下 is not 瞎), however it was built.
+        phrase = Phrase(phrase.text, "exact", phrase.standalone, phrase.not_in)
     py = tuple(pinyin_of(chars))
     particle = tuple(ch in PARTICLES for ch in chars)
     budget = 0.0 if phrase.match != "fuzzy" else edit_budget(len(chars))
-    return _Compiled(phrase, chars, py, particle, budget, sum(not p for p in particle))
+    not_in = []
+    for word in phrase.not_in:
+        w = "".join(ch for ch in word if is_han(ch))
+        if chars and chars in w:
+            not_in.append((tuple(pinyin_of(w)), w.index(chars)))
+    return _Compiled(phrase, chars, py, particle, budget, sum(not p for p in particle), tuple(not_in))
 
 
 class PhraseMatcher:
@@ -114,6 +124,12 @@ class PhraseMatcher:
         return sorted(kept, key=lambda m: m.start)
 
     def _find_one(self, c: _Compiled, tokens: Sequence[Token]) -> list[Match]:
+        found = self._find_raw(c, tokens)
+        if c.not_in:
+            found = [m for m in found if not _inside_not_in(c, tokens, m)]
+        return found
+
+    def _find_raw(self, c: _Compiled, tokens: Sequence[Token]) -> list[Match]:
         if c.phrase.match == "exact":
             text = "".join(t.char for t in tokens)
             out, i = [], text.find(c.chars)
@@ -181,3 +197,15 @@ class PhraseMatcher:
                 conf = 0.99 if matched == c.chars else max(0.5, 0.95 - 0.3 * cost)
                 out.append(Match(c.phrase, s, j, round(cost, 3), round(conf, 3)))
         return out
+
+
+def _inside_not_in(c: _Compiled, tokens: Sequence[Token], m: Match) -> bool:
+    """``m`` lies in one of the phrase's ``not_in`` words (same toneless pinyin around it)."""
+    py = [t.pinyin for t in tokens]
+    for word, at in c.not_in:
+        a = m.start - at
+        if a < 0 or a + len(word) > len(py):
+            continue
+        if tuple(py[a:a + len(word)]) == word:
+            return True
+    return False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from domain.vocab import STAFF
+from domain.vocab import CUSTOMER, STAFF
 from transcribe.asr import AsrSegment
 from transcribe.interactions import InteractionSpan
 from transcribe.normalize import is_han
@@ -38,6 +38,13 @@ GOOD_SNR_DB = 25.0
 SNR_COST = 0.15
 #: Less voiced audio than this (s) is too little to judge either way; the chars test is skipped.
 MIN_VOICED_S = 2.0
+#: A service exchange (the only kind judged for courtesy and scored, issue 19): both sides speak,
+#: at least this long from first to last word and this many utterances, or it was opened by a
+#: queue call. A voice command ("换一首歌"), a cough or a colleague's word is not one.
+MIN_SERVICE_S = 4.0
+MIN_SERVICE_TURNS = 2
+#: The reason of an interaction that is not a service exchange starts with this.
+NOT_SERVICE = "非服务对话"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,10 @@ class Quality:
     reason: str = ""
     audio_factor: float = 1.0
     signals: dict[str, float] = field(default_factory=dict)
+    #: A service exchange (both sides, long enough, or opened by a queue call); one that is not
+    #: is kept and listed but judged for nothing but forbidden words (waiting in 待确认), and
+    #: counts in no score (``assessable`` False).
+    service: bool = True
 
     def describe(self) -> str:
         s = self.signals
@@ -76,10 +87,36 @@ def snr_db(x: np.ndarray, sample_rate_hz: int, lo: float, hi: float) -> float:
     return float(min(10 * np.log10(np.percentile(p, 95) / max(np.percentile(p, 20), 1e-12)), 90.0))
 
 
+def service_exchange(utts: Sequence[Utterance], *, opened_by_call: bool = False, mono: bool = False) -> tuple[bool, str]:
+    """Whether an interaction's utterances are a service exchange, and if not, why (in Chinese).
+    On mono the sides are guessed from phrasing (a whole noisy dialogue may be guessed one
+    side's), so there length and turns decide alone."""
+    if opened_by_call:
+        return True, ""
+    sides = {STAFF: 0, CUSTOMER: 0}
+    for u in utts:
+        p = u.p_staff()
+        if p >= 0.5:
+            sides[STAFF] += 1
+        if p <= 0.5:
+            sides[CUSTOMER] += 1
+    length = (max(u.end_s for u in utts) - min(u.start_s for u in utts)) if utts else 0.0
+    why = []
+    if not mono and (not sides[STAFF] or not sides[CUSTOMER]) or not utts:
+        why.append("只有一方说话" if utts else "没有识别出对话")
+    if utts and length < MIN_SERVICE_S:
+        why.append(f"对话只有 {length:.0f} 秒")
+    elif utts and len(utts) < MIN_SERVICE_TURNS:
+        why.append("只有一句话")
+    return not why, "，".join(why)
+
+
 def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Sequence[Utterance],
             regions: Sequence[tuple[float, float]], turns: Sequence[Turn] | None,
-            mono: np.ndarray, sample_rate_hz: int, staff_channel: np.ndarray | None = None) -> Quality:
-    """The signals of one interaction and whether it can be assessed."""
+            mono: np.ndarray, sample_rate_hz: int, staff_channel: np.ndarray | None = None,
+            opened_by_call: bool = False) -> Quality:
+    """The signals of one interaction and whether it can be assessed: a service exchange
+    (:func:`service_exchange`) the recogniser could follow."""
     lo, hi = inter.start_s, inter.end_s
     segs = [s for s in segments if _overlap(s.start_s, s.end_s, lo, hi) > 0]
     dur = sum(max(s.end_s - s.start_s, 0.01) for s in segs)
@@ -95,7 +132,12 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     if turns is not None:
         # Stereo: the staff's own turns are what the courtesy checks judge.
         staff_s = sum(t.end_s - t.start_s for t in turns if t.speaker == STAFF and lo <= t.start_s < hi)
-        staff_chars = sum(1 for u in mine if u.speaker == STAFF for c in u.chars if is_han(c.char))
+        staff_utts = [u for u in mine if u.speaker == STAFF]
+        staff_chars = sum(1 for u in staff_utts for c in u.chars if is_han(c.char))
+        # The staff's turns come from channel levels; where the hall's noise hides them (0 s while
+        # the staff channel carried 20 recognised characters, issue 19), the staff's own recognised
+        # utterances are voiced audio of the staff's too.
+        staff_s = max(staff_s, sum(u.end_s - u.start_s for u in staff_utts))
         signals.update(staff_voiced_s=round(staff_s, 2), staff_chars=float(staff_chars))
         judged_s, judged_chars = staff_s, staff_chars
     cps = judged_chars / judged_s if judged_s > 0 else 0.0
@@ -108,8 +150,13 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
         reasons.append(f"背景人声或噪声过强（信噪比约 {snr:.0f} dB）")
     if logprob < MIN_AVG_LOGPROB:
         reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
-    return Quality(assessable=not reasons, reason="；".join(reasons),
-                   audio_factor=audio_factor(logprob if segs else None, snr), signals=signals)
+    factor = audio_factor(logprob if segs else None, snr)
+    service, why = service_exchange(mine, opened_by_call=opened_by_call, mono=turns is None)
+    signals["service"] = float(service)
+    if not service:
+        return Quality(assessable=False, reason=f"{NOT_SERVICE}（{why}）", audio_factor=factor, signals=signals,
+                       service=False)
+    return Quality(assessable=not reasons, reason="；".join(reasons), audio_factor=factor, signals=signals)
 
 
 def audio_factor(avg_logprob: float | None, snr: float | None = None) -> float:
@@ -133,7 +180,11 @@ def overall(qualities: Sequence[Quality], *, voiced_s: float) -> Quality:
             return Quality(False, f"有声音频 {voiced_s:.0f} 秒未识别出任何字", 0.6,
                            {"voiced_s": round(voiced_s, 2), "chars": 0.0, "chars_per_voiced_s": 0.0})
         return Quality(signals={"voiced_s": round(voiced_s, 2)})
-    bad = [q for q in qualities if not q.assessable]
-    pick = bad[0] if bad else max(qualities, key=lambda q: q.signals.get("voiced_s", 0.0))
+    judged = [q for q in qualities if q.service]
+    if not judged:      # nothing but fragments that are no service exchange: kept, not judged
+        pick = max(qualities, key=lambda q: q.signals.get("voiced_s", 0.0))
+        return Quality(False, pick.reason, min(q.audio_factor for q in qualities), pick.signals, service=False)
+    bad = [q for q in judged if not q.assessable]
+    pick = bad[0] if bad else max(judged, key=lambda q: q.signals.get("voiced_s", 0.0))
     return Quality(not bad, "；".join(dict.fromkeys(q.reason for q in bad)),
-                   min(q.audio_factor for q in qualities), pick.signals)
+                   min(q.audio_factor for q in judged), pick.signals)

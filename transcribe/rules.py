@@ -24,6 +24,8 @@ from transcribe.yaml_nodes import Node, Reader, compose
 
 SPEAKERS = ("staff", "customer", "any")
 MATCH_MODES = ("fuzzy", "pinyin", "exact")
+#: Fewer syllables than this are matched as the characters themselves, never by sound.
+MIN_SOUND_SYLLABLES = 2
 POSITIONS = ("anywhere", "first", "last")
 SEVERITIES = ("low", "medium", "high")
 #: Points a flag costs when the rule does not say (the monthly assessment sums them).
@@ -39,9 +41,13 @@ _SET_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 @dataclass(frozen=True)
 class Phrase:
+    """A word or phrase to find. ``not_in``: longer words that contain it and in which it does
+    not count (不清楚 in 说不清楚: "cannot explain", not "I don't know")."""
+
     text: str           # simplified
     match: str          # fuzzy | pinyin | exact
     standalone: bool
+    not_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,12 +186,15 @@ def default_rulebook_path() -> Path:
 # --- phrases, terms and patterns --------------------------------------------------------------
 
 def _phrase(r: Reader, node: Node, field: str, *, forbidden: bool, term: bool = False) -> Phrase:
+    not_in: tuple[str, ...] = ()
     if isinstance(node.value, dict):
+        r.only_keys(node, field, ("text", "match", "standalone", "not_in"))
         text_node = r.get(node, "text", field, str)
         text = text_node.value
         mode = r.choice(node, "match", field, MATCH_MODES, "")
         standalone_node = r.get(node, "standalone", field, bool, default=None)
         standalone = standalone_node.value if standalone_node else None
+        not_in = _not_in(r, node, field, to_simplified(text))
     elif isinstance(node.value, str):
         text, mode, standalone, text_node = node.value, "", None, node
     else:
@@ -194,13 +203,32 @@ def _phrase(r: Reader, node: Node, field: str, *, forbidden: bool, term: bool = 
     n = sum(1 for ch in text if is_han(ch))
     if n == 0:
         raise r.fail(text_node, field, f"{text!r} has no Chinese characters")
-    if not mode:
-        # Inside a pattern a single character is one part of a longer construct, so it may be
-        # a homophone (找/照) as two-character words may; alone it must be the character itself.
-        mode = "pinyin" if n == 2 or (term and n == 1) else "exact" if n == 1 else "fuzzy"
+    if n < MIN_SOUND_SYLLABLES:
+        # A single syllable is never matched by sound alone: 下 (xia) is not 瞎 (xia). Whatever
+        # the rule says, it must be the character itself (issue 19).
+        mode = "exact"
+    elif not mode:
+        mode = "pinyin" if n == 2 else "fuzzy"
     if standalone is None:
         standalone = forbidden and n == 1 and not term
-    return Phrase(text=text, match=mode, standalone=standalone)
+    return Phrase(text=text, match=mode, standalone=standalone, not_in=not_in)
+
+
+def _not_in(r: Reader, node: Node, field: str, text: str) -> tuple[str, ...]:
+    """The ``not_in`` words of a phrase mapping: each must contain the phrase's text."""
+    words = r.get(node, "not_in", field, list, default=None)
+    if words is None:
+        return ()
+    out = []
+    core = "".join(ch for ch in text if is_han(ch))
+    for k, w in enumerate(words.value):
+        if not isinstance(w.value, str):
+            raise r.fail(w, f"{field}.not_in[{k}]", "must be a string")
+        word = to_simplified(w.value.strip())
+        if core not in "".join(ch for ch in word if is_han(ch)) or len(word) <= len(core):
+            raise r.fail(w, f"{field}.not_in[{k}]", f"{word!r} must be a longer word containing {core!r}")
+        out.append(word)
+    return tuple(out)
 
 
 def _phrases(r: Reader, rule: Node, key: str, field: str, *, forbidden: bool, required: bool) -> tuple[Phrase, ...]:

@@ -41,3 +41,17 @@ def test_interaction_search_and_report_agree_on_ratings(app_env: AppEnv):
     by_counter = {r["name"]: r["ratings"] for r in report["by_counter"]}
     assert by_counter["c1"] == {"非常满意": 0, "满意": 1, "一般": 0, "不满意": 0}
     assert by_counter["c2"] == {"非常满意": 0, "满意": 0, "一般": 1, "不满意": 0}
+
+
+def test_a_rating_of_an_interaction_that_was_not_judged_counts_nowhere(app_env: AppEnv):
+    # Issue 19: a 1-second noise "interaction" rated 不满意 counted as a perfect 100 and as a rating.
+    seg = [(0.0, 1.0, "staff", "嗯")]
+    noise = app_env.add_interaction(counter="c3", wall_start_s=T, duration_s=1, segments=seg, assessable=False,
+                                    assessable_reason="非服务对话（只有一方说话，对话只有 1 秒）")
+    app_env.catalog.add_event("hall", "c3", kind="rating", at_s=T + 5, payload={"level": "不满意"})
+    c = app_env.client(app_env.make_user("supervisor"))
+    assert c.get(f"/api/v1/interactions/{noise}").json()["rating"] == "不满意"     # kept and shown
+    report = c.get("/api/v1/reports/monthly", params={"month": "2026-11", "site": "hall"}).json()
+    (row,) = [r for r in report["by_counter"] if r["name"] == "c3"]
+    assert row["ratings"] == {"非常满意": 0, "满意": 0, "一般": 0, "不满意": 0}
+    assert row["score"] is None and row["assessable"] == 0 and row["satisfaction_rate"] is None
