@@ -15,15 +15,18 @@ from api import edge, errors, ops
 from api.routes import (
     admin,
     agent,
+    appeals,
     audio,
     auth,
     complaints,
     counters,
+    decisions,
     dictionary,
     events,
     flags,
     interactions,
     live,
+    mine,
     reports,
     rules,
     signage_content,
@@ -44,7 +47,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.router, flags.router, complaints.router,
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
-           signage_programs.router, rules.router]
+           signage_programs.router, rules.router, mine.router, appeals.router, decisions.router]
 
 
 def create_app(*, engine: Engine, store: ObjectStore, rulebook: Rulebook | None = None,

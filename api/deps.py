@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.db_gate import gated_session
 from domain.errors import Forbidden, Unauthenticated
+from domain.vocab import PEOPLE
 from services import audit as audit_log
 from services.accounts import Principal, principal_for_token
 from storage.objects import ObjectStore
@@ -107,6 +108,11 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
 Supervisor = Annotated[Principal, Depends(require("admin", "supervisor"))]
 Person = Annotated[Principal, Depends(require("admin", "supervisor", "viewer"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+#: A member of the counter staff: their own interactions and findings only (services.appeals).
+StaffMember = Annotated[Principal, Depends(require("staff"))]
+#: Any person, the counter staff included (who see only their own recordings:
+#: services.interactions.visible_interaction).
+AnyPerson = Annotated[Principal, Depends(require(*PEOPLE))]
 Agent = Annotated[Principal, Depends(require("admin", "agent"))]
 #: A capture agent's token (bound to its counter: :func:`services.ingest.binding`).
 CaptureAgent = Annotated[Principal, Depends(require("agent"))]

@@ -264,12 +264,13 @@ def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tu
     """(interaction, site name, counter name).
 
     Raises:
-        InteractionNotFound: no such interaction, or it is another site's.
+        InteractionNotFound: no such interaction, or it is another site's (for a staff member:
+            not their own).
     """
     row = db.execute(select(Interaction, Site.name, Counter.name)
                      .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
                      .where(Interaction.id == interaction_id)).first()
-    if row is None or not user.can_see(row[1]):
+    if row is None or not user.can_see(row[1]) or (user.role == "staff" and row[0].staff_id != user.staff_id):
         raise InteractionNotFound(interaction_id)
     return row[0], row[1], row[2]
 

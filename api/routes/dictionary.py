@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, Person, ReadDb, RulebookDep, audit
+from api.deps import Admin, AnyPerson, Person, ReadDb, RulebookDep, audit
 from services import names
 from services.dictionary import dictionary
 
@@ -17,7 +17,7 @@ class SiteDisplayIn(BaseModel):
 
 
 @router.get("/dictionary")
-def get_dictionary(user: Person, rulebook: RulebookDep) -> dict:
+def get_dictionary(user: AnyPerson, rulebook: RulebookDep) -> dict:
     """Every label the console shows, by kind (``labels``: speaker, review_state, severity ...),
     the rules of the rulebook the workers judge by with their names and severity, and the
     constants of the courtesy score."""

@@ -1,7 +1,8 @@
 """Issue 11, item 7: the authorization matrix, generated from the OpenAPI description.
 
 Every operation is called by every kind of principal: nobody, a forged token, an admin, a
-supervisor and a viewer of site ``hall``, a screen of ``hall`` and the capture agent of
+supervisor and a viewer of site ``hall``, a member of its counter staff (``staff``, linked to
+the roster's 张三), a screen of ``hall`` and the capture agent of
 ``hall/c1``; every reading operation with a ``site`` query parameter is called once more
 asking for the other site (``annex``); required query parameters get example values
 (:data:`EXAMPLES`). Each answer is classed ``401``, ``403``/``404`` (refused) or ``pass`` (the
@@ -21,11 +22,12 @@ import os
 import re
 from pathlib import Path
 
+from services.accounts import add_user
 from services.tokens import issue_agent_token
 from tests.support.stack import AppEnv
 
 TABLE = Path(__file__).with_name("authz_matrix.txt")
-PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "screen", "agent")
+PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "staff", "screen", "agent")
 #: Called last: it ends the caller's session.
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
@@ -33,6 +35,9 @@ PUBLIC = {("post", "/api/v1/auth/login")}
 EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000"}
 #: Whoever is logged in reads who they are.
 OWN = {"GET /api/v1/auth/me"}
+#: Besides their own page (/my/...), a staff member reads the labels, plays their own recordings
+#: (another's reads as missing: tests/api/test_appeals.py) and logs out.
+STAFF_ALSO = {"GET /api/v1/dictionary", "GET /api/v1/interactions/1/audio", "POST /api/v1/auth/logout"}
 
 
 def _cell(status: int, *, other_site: bool) -> str:
@@ -67,6 +72,7 @@ def _label(method: str, url: str, params: dict[str, str]) -> str:
 def _matrix(app_env: AppEnv) -> dict[str, dict[str, str]]:
     tokens = {"anonymous": None, "forged": "cw_not-a-real-token", "admin": app_env.make_user("admin"),
               "supervisor": app_env.make_user("supervisor", ["hall"]), "viewer": app_env.make_user("viewer", ["hall"]),
+              "staff": add_user(app_env.engine, "staff-zhang", role="staff", sites=["hall"], staff="张三").token,
               "screen": app_env.make_user("screen", ["hall"]),
               "agent": issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token}
     clients = {who: app_env.client(t) for who, t in tokens.items()}
@@ -116,6 +122,10 @@ def test_every_operation_answers_every_principal_as_the_table_says(app_env: AppE
         if op.startswith("GET ") and "/agent/" not in op and op not in OWN:
             assert row["agent"] == "403", f"an agent token reads {op}"
         if "?site=annex" in op:
-            assert all(row[who] != "pass" for who in ("supervisor", "viewer", "screen", "agent")), op
+            assert all(row[who] != "pass" for who in ("supervisor", "viewer", "staff", "screen", "agent")), op
+        if "/my/" in op:
+            assert {who for who, c in row.items() if c == "pass"} == {"staff"}, op
+        if row["staff"] == "pass" and "/my/" not in op:      # the staff reach only their own things
+            assert op in OWN | STAFF_ALSO, f"a staff member reaches {op}"
         if "/audit" in op:
             assert {who for who, c in row.items() if c == "pass"} == {"admin"}, op
