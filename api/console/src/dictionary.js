@@ -16,8 +16,10 @@ export const dict = reactive({
 })
 
 /** Load the dictionary and the sites (again after a login: another user sees other sites). */
-export async function loadDictionary() {
-  const [d, sites] = await Promise.all([get('/dictionary'), get('/sites')])
+export async function loadDictionary(role) {
+  // The counter staff read the labels but not the sites' rosters (GET /sites is not theirs).
+  const staff = role === 'staff'
+  const [d, sites] = await Promise.all([get('/dictionary'), staff ? Promise.resolve([]) : get('/sites')])
   dict.labels = d.labels
   dict.rules = Object.fromEntries(d.rules.map((r) => [r.id, r]))
   dict.score = d.score

@@ -3,17 +3,19 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { onUnauthorized } from './api/http.js'
 import { APP_TITLE } from './dictionary.js'
-import { canReview, isAdmin, loadMe, session } from './session.js'
+import { canReview, home, isAdmin, isStaff, loadMe, session } from './session.js'
 
 const page = (name, title, load, meta = {}) => ({ name, component: load, meta: { title, ...meta } })
 const routes = [
-  { path: '/', redirect: '/counters' },
+  { path: '/', redirect: () => home() },
   { path: '/login', ...page('login', '登录', () => import('./views/LoginView.vue'), { public: true }) },
   { path: '/counters', ...page('counters', '窗口状态', () => import('./views/CountersView.vue')) },
   { path: '/recordings', ...page('recordings', '录音查询', () => import('./views/RecordingsView.vue')) },
   // the old search page's links (#/search?q=…) open the recordings browser with that phrase
   { path: '/search', redirect: (to) => ({ name: 'recordings', query: to.query }) },
   { path: '/interaction/:id(\\d+)', ...page('interaction', '录音详情', () => import('./views/InteractionView.vue')) },
+  { path: '/mine', ...page('mine', '我的服务记录', () => import('./views/MineView.vue'), { staff: true }) },
+  { path: '/appeals', ...page('appeals', '申诉处理', () => import('./views/AppealsView.vue'), { supervisor: true }) },
   { path: '/review', ...page('review', '待审核', () => import('./views/ReviewView.vue'), { supervisor: true }) },
   { path: '/complaints', ...page('complaints', '投诉处理', () => import('./views/ComplaintsView.vue'), { supervisor: true }) },
   { path: '/rules', ...page('rules', '规则试验台', () => import('./views/RuleBench.vue'), { supervisor: true }) },
@@ -31,7 +33,7 @@ const routes = [
       { path: 'preview', ...page('sg-preview', '预览与播放记录', () => import('./views/signage/PreviewView.vue')) },
     ],
   },
-  { path: '/:rest(.*)*', redirect: '/counters' },
+  { path: '/:rest(.*)*', redirect: () => home() },
 ]
 
 export const router = createRouter({ history: createWebHashHistory(), routes })
@@ -39,7 +41,7 @@ export const router = createRouter({ history: createWebHashHistory(), routes })
 /** A path to return to after login: only one of this console's own pages. */
 export function safeRedirect(path) {
   return typeof path === 'string' && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/login')
-    ? path : '/counters'
+    ? path : home()
 }
 
 router.beforeEach(async (to) => {
@@ -53,6 +55,12 @@ router.beforeEach(async (to) => {
   if (to.name === 'login') return session.me ? safeRedirect(to.query.redirect) : true
   if (!session.me) return { name: 'login', query: to.fullPath === '/counters' ? {} : { redirect: to.fullPath } }
   const title = to.matched.map((r) => r.meta.title).filter(Boolean).pop()
+  // The counter staff have one page, their own; the other pages are not theirs (and the reverse).
+  if (isStaff() !== to.matched.some((r) => r.meta.staff)) {
+    if (isStaff()) return { name: 'mine' }
+    session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
+    return { name: 'counters' }
+  }
   if ((to.matched.some((r) => r.meta.supervisor) && !canReview()) || (to.matched.some((r) => r.meta.admin) && !isAdmin())) {
     session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
     return { name: 'counters' }

@@ -14,12 +14,16 @@ export const session = reactive({
 
 export const canReview = () => !!session.me && (session.me.role === 'admin' || session.me.role === 'supervisor')
 export const isAdmin = () => !!session.me && session.me.role === 'admin'
+/** A member of the counter staff: sees their own page only (我的服务记录). */
+export const isStaff = () => !!session.me && session.me.role === 'staff'
+/** The page a user starts on. */
+export const home = () => (isStaff() ? '/mine' : '/counters')
 
 /** Ask the server who the cookie belongs to (null: nobody). */
 export async function loadMe() {
   try {
     session.me = await auth.me()
-    await loadDictionary()
+    if (session.me) await loadDictionary(session.me.role)
   } catch (e) {
     if (e.status !== 401) throw e
     session.me = null
