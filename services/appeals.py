@@ -25,7 +25,7 @@ from services.interactions import InteractionNotFound, SegmentView, check_site
 from services.names import counter_label, site_label
 from services.scoring import ScoreBreakdown, appeal_of, breakdown, decisions_for, effective_state, flag_facts
 from storage.engine import write_session
-from storage.tables import Appeal, Counter, FindingAck, Flag, Interaction, Site, Staff, User, now_s
+from storage.tables import Appeal, Counter, FindingAck, Flag, FlagReviewNote, Interaction, Site, Staff, User, now_s
 
 DAY_S = 86400.0
 MAX_REASON_CHARS = 2000
@@ -354,6 +354,9 @@ def rule_appeal(engine: Engine, user: Principal, appeal_id: int, *, verdict: str
             target.review_state = "confirmed" if verdict == "upheld" else "dismissed"
             target.reviewed_by, target.reviewed_s = user.id, at
             target.review_note = f"申诉裁定（{'维持' if verdict == 'upheld' else '撤销'}）：{note[:1900]}"
+            s.add(FlagReviewNote(interaction_id=target.interaction_id, flag_id=target.id, flag_rule=target.rule,
+                                 flag_start_s=target.start_s, state=target.review_state, note=target.review_note,
+                                 user_id=user.id, at_s=at))
         s.flush()
         return _appeal_views(s, [a], rules)[0]
 

@@ -23,7 +23,7 @@ from services.filters import Filters, apply, certainty_is
 from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
-from storage.tables import Counter, Flag, Interaction, RecordingSession, Site, Staff, User, now_s
+from storage.tables import Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Site, Staff, User, now_s
 
 #: Flags reviewed in one bulk request at most.
 MAX_BULK_FLAGS = 500
@@ -256,8 +256,34 @@ def review_flags(engine: Engine, user: Principal, flag_ids: list[int], *, state:
             f = s.get(Flag, flag_id)
             assert f is not None
             f.review_state, f.review_note, f.reviewed_by, f.reviewed_s = state, note, user.id, at
+            s.add(FlagReviewNote(interaction_id=f.interaction_id, flag_id=f.id, flag_rule=f.rule,
+                                 flag_start_s=f.start_s, state=state, note=note, user_id=user.id, at_s=at))
     with read_session(engine) as s:
         return [visible_flag(s, user, flag_id, rules) for flag_id in ids]
+
+
+@dataclass(frozen=True)
+class ReviewNoteView:
+    state: str
+    note: str
+    by: str | None
+    at_s: float
+
+
+def review_history(db: Session, user: Principal, flag_id: int) -> list[ReviewNoteView]:
+    """Every review of the flag, oldest first, with its note (the flag's row keeps only the last).
+
+    Raises:
+        FlagNotFound: not in the user's sites.
+    """
+    f = visible_flag(db, user, flag_id)
+    rows = db.execute(select(FlagReviewNote, User.name).outerjoin(User, FlagReviewNote.user_id == User.id)
+                      .where(FlagReviewNote.interaction_id == f.interaction_id,
+                             (FlagReviewNote.flag_id == flag_id)
+                             | ((FlagReviewNote.flag_rule == f.rule) & (func.abs(FlagReviewNote.flag_start_s - f.start_s) < 0.5)))
+                      .order_by(FlagReviewNote.at_s, FlagReviewNote.id)).all()
+    show = pii.for_role(user.role)
+    return [ReviewNoteView(r.state, show(r.note), name, r.at_s) for r, name in rows]
 
 
 def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tuple[Interaction, str, str]:

@@ -255,6 +255,23 @@ class Flag(Base):
 # in the rows the worker rewrites (flags, segments): a flag is named by its id and, should a
 # re-analysis make new flag rows, by its rule and start (``flag_rule``, ``flag_start_s``).
 
+class FlagReviewNote(Base):
+    """One review of a flag (confirm or dismiss, with its note), kept for good: a later review
+    replaces the flag's own ``review_state``/``review_note`` but not these rows (the workbench
+    shows them as the flag's history)."""
+
+    __tablename__ = "flag_review_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    flag_id: Mapped[int] = mapped_column(Integer, index=True)
+    flag_rule: Mapped[str] = mapped_column(String(50), default="")
+    flag_start_s: Mapped[float] = mapped_column(Float, default=0.0)
+    state: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
 class FindingAck(Base):
     """A staff member has read (已阅) one of their findings."""
 

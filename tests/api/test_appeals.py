@@ -205,3 +205,17 @@ def test_the_site_sets_its_appeal_window(app_env):
     assert admin.put("/api/v1/appeals/window/hall", json={"days": 3}).json() == {"days": 3}
     assert {s["name"]: s["appeal_window_days"] for s in sup.get("/api/v1/sites").json()} == {"hall": 3}
     assert app_env.audit_rows("site.edit")[-1].detail == "申诉期限由 7 天改为 3 天"
+
+
+def test_a_re_review_keeps_the_earlier_note_as_history(app_env):
+    _, _, fid = _dataset(app_env)
+    a, b = app_env.make_user("supervisor", ["hall"]), app_env.make_user("supervisor", ["hall"])
+    assert app_env.client(a).post(f"/api/v1/flags/{fid}/review", json={"state": "confirmed", "note": "属实"}).status_code == 200
+    r = app_env.client(b).post("/api/v1/flags/review", json={"flag_ids": [fid], "state": "dismissed", "note": "误识别"})
+    assert r.status_code == 200 and r.json()[0]["review_note"] == "误识别"
+    viewer = app_env.client(app_env.make_user("viewer", ["hall"]))
+    history = viewer.get(f"/api/v1/flags/{fid}/history").json()
+    assert [(h["state"], h["note"], h["by"]) for h in history] == [("confirmed", "属实", app_env.names[a]),
+                                                                   ("dismissed", "误识别", app_env.names[b])]
+    other = app_env.client(app_env.make_user("supervisor", ["annex"]))
+    assert other.get(f"/api/v1/flags/{fid}/history").status_code == 404

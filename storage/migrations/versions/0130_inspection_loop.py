@@ -1,6 +1,6 @@
 """the inspection loop: staff accounts, acknowledgements, appeals, supervisor overrides
 
-A ``staff`` user is linked to their Staff record (``users.staff_id``); each site has an appeal
+Every review of a flag is kept with its note (``flag_review_notes``). A ``staff`` user is linked to their Staff record (``users.staff_id``); each site has an appeal
 window (``sites.appeal_window_days``); what people decide about an interaction lives in tables of
 its own keyed by the interaction's id, never in the rows re-analysis rewrites (issue 20 item 4,
 issue 19 item 4).
@@ -24,6 +24,20 @@ def upgrade() -> None:
     with op.batch_alter_table('users') as b:
         b.add_column(sa.Column('staff_id', sa.Integer(), nullable=True))
         b.create_foreign_key('fk_users_staff_id', 'staff', ['staff_id'], ['id'])
+    op.create_table(
+        'flag_review_notes',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('interaction_id', sa.Integer(), sa.ForeignKey('interactions.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('flag_id', sa.Integer(), nullable=False),
+        sa.Column('flag_rule', sa.String(length=50), nullable=False),
+        sa.Column('flag_start_s', sa.Float(), nullable=False),
+        sa.Column('state', sa.String(length=12), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=True),
+        sa.Column('at_s', sa.Float(), nullable=False),
+    )
+    op.create_index('ix_flag_review_notes_interaction_id', 'flag_review_notes', ['interaction_id'])
+    op.create_index('ix_flag_review_notes_flag_id', 'flag_review_notes', ['flag_id'])
     op.create_table(
         'finding_acks',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -89,6 +103,7 @@ def downgrade() -> None:
     op.drop_table('interaction_overrides')
     op.drop_table('appeals')
     op.drop_table('finding_acks')
+    op.drop_table('flag_review_notes')
     with op.batch_alter_table('users') as b:
         b.drop_constraint('fk_users_staff_id', type_='foreignkey')
         b.drop_column('staff_id')
