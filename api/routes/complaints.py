@@ -61,10 +61,12 @@ def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) 
 @router.get("", response_model=list[ComplaintView])
 def list_complaints(user: Supervisor, db: ReadDb, state: ComplaintState | None = None,
                     site: str | None = Query(None, max_length=63),
+                    interaction_id: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="about this recording"),
                     limit: int = Query(200, ge=1, le=1000)) -> list[ComplaintView]:
     """Complaints of the visible sites: open ones first, earliest due (so overdue) first,
-    then answered ones, newest answer first."""
-    return complaints.list_complaints(db, user, state=state, site=site, limit=limit)
+    then answered ones, newest answer first; each with its recording's flags and their review,
+    and the other complaints about the same recording."""
+    return complaints.list_complaints(db, user, state=state, site=site, limit=limit, interaction_id=interaction_id)
 
 
 @router.patch("/{complaint_id}", response_model=ComplaintView)

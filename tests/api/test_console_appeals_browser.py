@@ -139,6 +139,17 @@ def test_staff_appeal_second_reviewer_overturns_and_the_score_follows(db_url, ob
         row = page.locator("#report-table tbody tr", has_text="张三").first
         expect(row).to_contain_text("60.0 分")
 
+        # Complaints tied to the evidence: a second one about the same recording is warned about,
+        # the recording page lists them.
+        first_c = api.post("/api/v1/complaints", json={"site": "hall", "summary": "态度生硬", "interaction_id": mine},
+                           headers={"X-Counterwatch": "1"}).json()
+        page.goto(f"{base}/#/complaints?interaction={mine}")
+        expect(page.locator("#cp-earlier")).to_contain_text(f"#{first_c['id']}（待答复）")
+        filed = page.locator(f"li[data-complaint='{first_c['id']}']")
+        expect(filed.locator(".complaint-flags")).to_contain_text("粗鲁、侮辱性语言，已驳回")
+        page.goto(f"{base}/#/interaction/{mine}")
+        expect(page.locator("#inter-complaints")).to_contain_text(f"#{first_c['id']} · 待答复")
+
         # The staff member sees the ruling on their page.
         _logout_login(page, base, STAFF)
         finding = page.locator(f"li.finding[data-flag='{fid}']")
