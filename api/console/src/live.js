@@ -1,35 +1,21 @@
 /* The live listen of one counter, kept outside every page (App.vue's dock plays it), so that
- * navigation does not stop it; kept in the tab's sessionStorage too, so that a reload (F5)
- * resumes it (the browser then asks for a click if it refuses to play without one). */
-import { reactive, watch } from 'vue'
-
-const KEY = 'counterwatch.live'
-
-function restored() {
-  try {
-    const c = JSON.parse(window.sessionStorage.getItem(KEY) || 'null')
-    return c && Number.isInteger(c.id) && typeof c.label === 'string' ? c : null
-  } catch (e) {
-    return null
-  }
-}
+ * navigation does not stop it; its counter rides along in the page's address (`?live=<id>`,
+ * router.js), so that a reload (F5) or a copied address resumes it. No web storage is used. */
+import { reactive } from 'vue'
 
 export const live = reactive({
-  counter: restored(), // {id, site, label} being listened to
+  counter: null, // {id, site, label} being listened to
   startedMs: 0,
-})
-
-watch(() => live.counter, (c) => {
-  try {
-    if (c) window.sessionStorage.setItem(KEY, JSON.stringify({ id: c.id, site: c.site, label: c.label }))
-    else window.sessionStorage.removeItem(KEY)
-  } catch (e) {
-    // storage refused (private mode): listening still works until the page is reloaded
-  }
 })
 
 export function listen(c) {
   live.counter = { id: c.id, site: c.site, label: `${c.site_label} · ${c.label}` }
+  live.startedMs = Date.now()
+}
+
+/** Resume listening to counter `id` from the address (its names come with the first poll). */
+export function resume(id) {
+  live.counter = { id, site: '', label: `窗口 #${id}` }
   live.startedMs = Date.now()
 }
 

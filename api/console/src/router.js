@@ -1,8 +1,10 @@
 /* Pages of the console (hash history: the server serves one HTML page). Each page is its own
  * module, loaded when first opened, with its own title. */
+import { watch } from 'vue'
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { onUnauthorized } from './api/http.js'
 import { APP_TITLE } from './dictionary.js'
+import { live, resume } from './live.js'
 import { canReview, home, isAdmin, isStaff, loadMe, session } from './session.js'
 
 const page = (name, title, load, meta = {}) => ({ name, component: load, meta: { title, ...meta } })
@@ -38,6 +40,16 @@ const routes = [
 
 export const router = createRouter({ history: createWebHashHistory(), routes })
 
+// Starting or stopping listening updates the address of the page being shown.
+watch(() => live.counter && live.counter.id, (id) => {
+  const here = router.currentRoute.value
+  if (!here.name || here.name === 'login' || String(here.query.live || '') === String(id || '')) return
+  const query = { ...here.query }
+  if (id) query.live = String(id)
+  else delete query.live
+  router.replace({ path: here.path, hash: here.hash, query })
+})
+
 /** A path to return to after login: only one of this console's own pages. */
 export function safeRedirect(path) {
   return typeof path === 'string' && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/login')
@@ -53,6 +65,15 @@ router.beforeEach(async (to) => {
     }
   }
   if (to.name === 'login') return session.me ? safeRedirect(to.query.redirect) : true
+  // Live listening rides along in the address: a reload resumes it, every page keeps it.
+  const wanted = /^[1-9][0-9]{0,9}$/.test(to.query.live || '') ? Number(to.query.live) : null
+  if (session.me && canReview() && wanted && !live.counter) resume(wanted)
+  if (live.counter && to.query.live !== String(live.counter.id)) return { path: to.path, hash: to.hash, query: { ...to.query, live: String(live.counter.id) } }
+  if (!live.counter && to.query.live) {
+    const rest = { ...to.query }
+    delete rest.live
+    return { path: to.path, hash: to.hash, query: rest }
+  }
   if (!session.me) return { name: 'login', query: to.fullPath === '/counters' ? {} : { redirect: to.fullPath } }
   const title = to.matched.map((r) => r.meta.title).filter(Boolean).pop()
   // The counter staff have one page, their own; the other pages are not theirs (and the reverse).
