@@ -15,15 +15,18 @@ from api import edge, errors, limits, ops
 from api.routes import (
     admin,
     agent,
+    appeals,
     audio,
     auth,
     complaints,
     counters,
+    decisions,
     dictionary,
     events,
     flags,
     interactions,
     live,
+    mine,
     queue,
     ratings,
     reports,
@@ -49,7 +52,7 @@ ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
-           workorders.router]
+           workorders.router, mine.router, appeals.router, decisions.router]
 
 
 class RefuseNul:

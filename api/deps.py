@@ -108,6 +108,11 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
 Supervisor = Annotated[Principal, Depends(require("admin", "supervisor"))]
 Person = Annotated[Principal, Depends(require("admin", "supervisor", "viewer"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+#: A member of the counter staff: their own interactions and findings only (services.appeals).
+StaffMember = Annotated[Principal, Depends(require("staff"))]
+#: A person who may hear recordings: the readers of a site and the counter staff (who see only
+#: their own: services.interactions.visible_interaction). A department's handler (issue 21) hears none.
+AnyPerson = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "staff"))]
 Agent = Annotated[Principal, Depends(require("admin", "agent"))]
 #: A capture agent's token (bound to its counter: :func:`services.ingest.binding`).
 CaptureAgent = Annotated[Principal, Depends(require("agent"))]

@@ -125,6 +125,23 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "upload_too_large": "文件过大，超过上传上限",
     "bad_expiry": "失效时间应晚于现在",
     "draft_too_large": "草稿过长，请精简后再保存",
+    # staff findings and appeals, supervisor overrides (issue 20 item 4, issue 19 item 4)
+    "appeal_not_found": "申诉不存在，或不在您可查看的服务点",
+    "finding_not_found": "该检查结果不存在，或不是您本人的",
+    "staff_not_linked": "您的账号尚未关联到窗口人员名册，请联系管理员",
+    "staff_link": "窗口人员账号须关联名册中的姓名，且只属于一个服务点",
+    "appeal_reason": "请填写申诉理由",
+    "appeal_exists": "该检查结果已经申诉过，每条只能申诉一次",
+    "appeal_not_counted": "该检查结果未计入扣分，无需申诉",
+    "appeal_window_closed": lambda p: f"已超过申诉期限（检查结果确认后 {p.get('days', '')} 天内可申诉）",
+    "ruling_note": "请填写裁定说明",
+    "appeal_ruled": "该申诉已经裁定",
+    "appeal_same_reviewer": "确认该检查结果的审核人不能裁定其申诉，请由另一位督导员裁定",
+    "override_reason": "请填写理由",
+    "manual_rule": "请选择规则",
+    "manual_time": "时间点须在录音时长之内",
+    "manual_finding_not_found": "人工发现不存在，或不在您可查看的服务点",
+    "manual_withdrawn": "该人工发现已撤回",
     # request shape (FastAPI's 422 list)
     "invalid_request": "输入的内容不符合要求",
 }

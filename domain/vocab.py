@@ -35,19 +35,21 @@ RATING_WINDOW_S = 60.0
 
 # -- people and machines -------------------------------------------------------------------------
 
+#: ``staff``: a member of the counter staff, linked to their Staff record; sees only their own
+#: interactions and findings, acknowledges them and appeals (issue 20, item 4).
 #: ``events``: a queue or rating system's event source, bound to a site or one counter (issue 18).
 #: ``kiosk``: a hall's ticket machine (takes tickets, nothing else); ``rater``: a rating terminal
 #: bound to one counter; ``handler``: a department's person who answers the work orders given to it.
-Role = Literal["admin", "supervisor", "viewer", "agent", "screen", "events", "kiosk", "rater", "handler"]
+Role = Literal["admin", "supervisor", "viewer", "agent", "screen", "events", "kiosk", "rater", "handler", "staff"]
 ROLES: tuple[str, ...] = get_args(Role)
-PEOPLE = ("admin", "supervisor", "viewer", "handler")
+PEOPLE = ("admin", "supervisor", "viewer", "handler", "staff")
 MACHINES = ("agent", "screen", "events", "kiosk", "rater")
 #: Roles that review flags, answer complaints and listen live.
 REVIEWERS = ("admin", "supervisor")
 #: Machine users' names start with these (``agent:hall/c1``, ``screen:lobby``): reserved, never a person's.
 MACHINE_NAME_PREFIXES = ("agent:", "screen:", "events:", "kiosk:", "rater:")
 #: Roles that must be limited to named sites.
-SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events", "kiosk", "rater", "handler")
+SITE_BOUND_ROLES = ("supervisor", "viewer", "screen", "events", "kiosk", "rater", "handler", "staff")
 
 # -- the hall's queue, rating terminals and work orders (issue 21) --------------------------------
 
@@ -98,6 +100,13 @@ FLAG_TYPES: tuple[str, ...] = get_args(FlagType)
 ReviewState = Literal["open", "confirmed", "dismissed"]
 REVIEW_STATES: tuple[str, ...] = get_args(ReviewState)
 ReviewVerdict = Literal["confirmed", "dismissed"]
+#: A staff member's appeal (申诉) of a finding: open until a second reviewer upholds or overturns it.
+AppealState = Literal["open", "upheld", "overturned"]
+APPEAL_STATES: tuple[str, ...] = get_args(AppealState)
+AppealVerdict = Literal["upheld", "overturned"]
+#: How long after a finding is made (the interaction's end, or its confirmation if later) its
+#: staff member may appeal it, unless the site sets its own window.
+APPEAL_WINDOW_DAYS = 7
 ComplaintState = Literal["open", "answered"]
 COMPLAINT_STATES: tuple[str, ...] = get_args(ComplaintState)
 #: A flag at least this confident is a finding the console shows as such and the reports count
@@ -156,7 +165,8 @@ LABELS: dict[str, dict[str, str]] = {
     "event_kind": {"queue_call": "叫号", "rating": "评价", "pause": "暂停服务", "resume": "恢复服务"},
     "rating": {lv: lv for lv in RATING_LEVELS},
     "role": {"admin": "管理员", "supervisor": "督导员", "viewer": "查看员", "agent": "采集端", "screen": "信息屏",
-             "events": "叫号评价系统", "kiosk": "取号机", "rater": "评价器", "handler": "承办人"},
+             "events": "叫号评价系统", "kiosk": "取号机", "rater": "评价器", "handler": "承办人",
+             "staff": "窗口人员"},
     "ticket_state": {"waiting": "等候中", "serving": "办理中", "done": "已办结", "skipped": "已过号"},
     "work_order_kind": {"complaint": "投诉", "rating": "差评整改", "finding": "检查发现", "manual": "登记诉求"},
     "work_order_channel": {"window": "窗口", "phone": "电话", "letter": "来信", "system": "系统"},
@@ -174,6 +184,7 @@ LABELS: dict[str, dict[str, str]] = {
     "assessable": {"true": "可判定", "false": "无法判定"},
     "review_state": {"open": "待审核", "confirmed": "已确认", "dismissed": "已驳回"},
     "complaint_state": {"open": "待答复", "answered": "已答复"},
+    "appeal_state": {"open": "待裁定", "upheld": "维持原判", "overturned": "已撤销"},
     "severity": {"low": "轻微", "medium": "一般", "high": "严重"},
     "job_state": {"queued": "排队中", "running": "处理中", "retrying": "等待重试", "done": "已完成", "failed": "失败"},
     "live_source": {"segments": "实时", "chunks": "回放最近录音", "none": "无录音"},

@@ -20,7 +20,7 @@ from domain.errors import Invalid
 from domain.names import check_name
 from domain.vocab import MACHINE_NAME_PREFIXES, MACHINES, PEOPLE, ROLES, SITE_BOUND_ROLES
 from storage.engine import write_session
-from storage.tables import ApiToken, Site, User, now_s
+from storage.tables import ApiToken, Site, Staff, User, now_s
 
 _hasher = PasswordHasher()
 #: A console session lasts this long.
@@ -79,12 +79,13 @@ class NewUser:
 
 
 def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = None, password: str | None = None,
-             token_ttl_s: float | None = DEFAULT_TOKEN_TTL_S) -> NewUser:
+             token_ttl_s: float | None = DEFAULT_TOKEN_TTL_S, staff: str | None = None) -> NewUser:
     """Create a user (or update role, sites and password of an existing one) and issue a token
     that expires after ``token_ttl_s`` (None: never, only when asked for explicitly). A new
     password ends the user's console sessions. Names of machine users (``agent:...``,
     ``screen:...``) are managed by their own commands; a person never becomes a machine user
-    nor the other way round.
+    nor the other way round. A ``staff`` user is linked to the Staff record named ``staff`` at
+    their one site (made if the roster has no such name yet).
 
     Raises:
         UserError: a bad role, name, password, a site-bound role without a site, a reserved name
@@ -101,6 +102,11 @@ def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = 
     sites = [check_name("site", s) for s in (sites or [])]
     if role in SITE_BOUND_ROLES and not sites:
         raise UserError(name, f"a {role} needs at least one --site")
+    if (role == "staff") != (staff is not None):
+        raise UserError(name, "a staff user needs --staff (their name on the roster), and only a staff user has one",
+                        code="staff_link")
+    if role == "staff" and len(sites) != 1:
+        raise UserError(name, "a staff user belongs to exactly one site", code="staff_link")
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
         raise UserError(name, f"password must have at least {MIN_PASSWORD_CHARS} characters")
     token = new_token()
@@ -114,6 +120,7 @@ def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = 
             raise UserError(name, f"is a {user.role}: a machine user cannot become a person's account, nor a "
                             "person's account a machine user", code="user_kind")
         user.role, user.sites, user.active = role, sites, True
+        user.staff_id = _staff_id(s, site=sites[0], staff=check_display_name("staff", staff)) if staff else None
         if password is not None:
             user.password_hash = hash_password(password)
             if user.id is not None:     # a changed password ends the console sessions
@@ -122,6 +129,19 @@ def add_user(engine: Engine, name: str, *, role: str, sites: list[str] | None = 
         s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="cli",
                        expires_s=now_s() + token_ttl_s if token_ttl_s else None))
         return NewUser(user.id, name, role, sites, token)
+
+
+def _staff_id(s: Session, *, site: str, staff: str) -> int:
+    site_id = s.scalar(select(Site.id).where(Site.name == site))
+    if site_id is None:
+        raise UserError(staff, f"no site {site!r}", code="staff_link")
+    row = s.scalar(select(Staff.id).where(Staff.site_id == site_id, Staff.name == staff))
+    if row is None:
+        st = Staff(site_id=site_id, name=staff)
+        s.add(st)
+        s.flush()
+        row = st.id
+    return row
 
 
 @dataclass(frozen=True)
@@ -135,6 +155,8 @@ class Principal:
     token_id: int
     #: An agent's one counter: it writes that counter's audio only (None: not bound).
     counter_id: int | None = None
+    #: A ``staff`` user's own Staff record: they see that person's interactions only.
+    staff_id: int | None = None
 
     def can_see(self, site: str) -> bool:
         return not self.sites or site in self.sites
@@ -158,7 +180,7 @@ def principal_for_token(db: Session, engine: Engine, token: str) -> Principal | 
     if tok.last_used_s is None or now - tok.last_used_s > LAST_USED_EVERY_S:
         with write_session(engine) as w:
             w.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_s=now))
-    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id, user.counter_id)
+    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id, user.counter_id, user.staff_id)
 
 
 @dataclass(frozen=True)
@@ -180,7 +202,8 @@ def login(engine: Engine, name: str, password: str) -> ConsoleSession | None:
         tok = ApiToken(user_id=user.id, token_sha256=token_digest(token), label="console", expires_s=expires)
         s.add(tok)
         s.flush()
-        return ConsoleSession(Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id), token, expires)
+        return ConsoleSession(Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id,
+                                        staff_id=user.staff_id), token, expires)
 
 
 def revoke_token(engine: Engine, token_id: int) -> None:

@@ -4,7 +4,7 @@ every change is kept (``complaint_revisions``: who, when, old and new value of e
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
@@ -19,7 +19,7 @@ from services.filters import counter_matches
 from services.interactions import InteractionNotFound, check_site
 from services.names import counter_label
 from storage.engine import write_session
-from storage.tables import Complaint, ComplaintDraft, ComplaintRevision, Counter, Interaction, Site, Staff, now_s
+from storage.tables import Complaint, ComplaintDraft, ComplaintRevision, Counter, Flag, Interaction, Site, Staff, now_s
 
 #: Answer due this long after a complaint is received, unless given.
 DEFAULT_DUE_S = 5 * 86400.0
@@ -59,7 +59,12 @@ class ComplaintView:
     staff: str | None = None
     incident_s: float | None = None
     updated_s: float | None = None
+    #: changes after it was filed (the filing itself is the first entry of its history, not a change)
     revisions: int = 0
+    #: the linked recording's flags with their review: [{id, type, rule, review_state, review_note}]
+    flags: list = field(default_factory=list)
+    #: other complaints about the same recording (ids), so a second one is filed knowingly
+    same_recording: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,14 +79,23 @@ class RevisionView:
 def _view(s: Session, c: Complaint, site: str, now: float) -> ComplaintView:
     counter = s.get(Counter, c.counter_id) if c.counter_id else None
     staff = s.get(Staff, c.staff_id) if c.staff_id else None
-    revisions = s.scalar(select(func.count(ComplaintRevision.id)).where(ComplaintRevision.complaint_id == c.id)) or 0
+    revisions = s.scalar(select(func.count(ComplaintRevision.id)).where(ComplaintRevision.complaint_id == c.id,
+                                                                      ComplaintRevision.action != "create")) or 0
+    flags, same = [], []
+    if c.interaction_id is not None:
+        flags = [{"id": f.id, "type": f.type, "rule": f.rule, "review_state": f.review_state,
+                  "review_note": f.review_note}
+                 for f in s.scalars(select(Flag).where(Flag.interaction_id == c.interaction_id)
+                                    .order_by(Flag.start_s, Flag.id))]
+        same = list(s.scalars(select(Complaint.id).where(Complaint.interaction_id == c.interaction_id,
+                                                         Complaint.id != c.id).order_by(Complaint.id)))
     return ComplaintView(id=c.id, site=site, interaction_id=c.interaction_id, received_s=c.received_s,
                          complainant=c.complainant, summary=c.summary, due_s=c.due_s,
                          overdue=c.state == "open" and c.due_s < now, state=c.state, finding=c.finding,
                          answered_s=c.answered_s, counter=counter.name if counter else None,
                          counter_label=counter_label(counter.name, counter.display_name) if counter else None,
                          staff=staff.name if staff else None, incident_s=c.incident_s, updated_s=c.updated_s,
-                         revisions=revisions)
+                         revisions=revisions, flags=flags, same_recording=same)
 
 
 def _counter_id(s: Session, site_id: int, site: str, name: str | None) -> int | None:
@@ -162,7 +176,7 @@ def create(engine: Engine, user: Principal, *, site: str, summary: str, complain
 
 
 def list_complaints(db: Session, user: Principal, *, state: str | None = None, site: str | None = None,
-                    limit: int = 200) -> list[ComplaintView]:
+                    limit: int = 200, interaction_id: int | None = None) -> list[ComplaintView]:
     """Complaints of the visible sites: open ones first, earliest due (so overdue) first,
     then answered ones, newest answer first."""
     check_site(user, site)
@@ -174,6 +188,8 @@ def list_complaints(db: Session, user: Principal, *, state: str | None = None, s
         q = q.where(Site.name == site)
     if state is not None:
         q = q.where(Complaint.state == state)
+    if interaction_id is not None:
+        q = q.where(Complaint.interaction_id == interaction_id)
     now = now_s()
     rows = [_view(db, c, s, now) for c, s in db.execute(q)]
     answered = sorted((r for r in rows if r.state != "open"), key=lambda r: -(r.answered_s or 0))

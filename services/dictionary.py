@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 
 from domain import vocab
+from domain.score_rules import explanation
 from transcribe.rules import Rulebook
 from transcribe.soundalike import sound_key
 
@@ -64,7 +65,8 @@ def dictionary(rulebook: Rulebook) -> dict:
         "rulebook": {"name": rulebook.name, "version": rulebook.version},
         "score": {"full": vocab.SCORE_FULL, "severity_points": vocab.SEVERITY_POINTS,
                   "missing_courtesy_points": vocab.MISSING_COURTESY_POINTS, "pass": vocab.SCORE_PASS,
-                  "certain_confidence": vocab.CERTAIN_CONFIDENCE},
+                  "certain_confidence": vocab.CERTAIN_CONFIDENCE,
+                  "explanation": explanation()},
         "rating_levels": list(vocab.RATING_LEVELS),
         "roles": {"people": list(vocab.PEOPLE), "reviewers": list(vocab.REVIEWERS)},
     }

@@ -24,7 +24,7 @@ from services.filters import Filters, apply, certainty_is
 from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
-from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Site, Staff, User, now_s
+from storage.tables import Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Site, Staff, User, now_s
 
 #: Flags reviewed in one bulk request at most.
 MAX_BULK_FLAGS = 500
@@ -269,6 +269,8 @@ def review_flags(engine: Engine, user: Principal, flag_ids: list[int], *, state:
             f = s.get(Flag, flag_id)
             assert f is not None
             f.review_state, f.review_note, f.reviewed_by, f.reviewed_s = state, note, user.id, at
+            s.add(FlagReviewNote(interaction_id=f.interaction_id, flag_id=f.id, flag_rule=f.rule,
+                                 flag_start_s=f.start_s, state=state, note=note, user_id=user.id, at_s=at))
             if state == "confirmed" and f.severity == "high":     # a confirmed serious finding is supervised
                 from services.workorders import open_for_finding
 
@@ -277,16 +279,41 @@ def review_flags(engine: Engine, user: Principal, flag_ids: list[int], *, state:
         return [visible_flag(s, user, flag_id, rules) for flag_id in ids]
 
 
+@dataclass(frozen=True)
+class ReviewNoteView:
+    state: str
+    note: str
+    by: str | None
+    at_s: float
+
+
+def review_history(db: Session, user: Principal, flag_id: int) -> list[ReviewNoteView]:
+    """Every review of the flag, oldest first, with its note (the flag's row keeps only the last).
+
+    Raises:
+        FlagNotFound: not in the user's sites.
+    """
+    f = visible_flag(db, user, flag_id)
+    rows = db.execute(select(FlagReviewNote, User.name).outerjoin(User, FlagReviewNote.user_id == User.id)
+                      .where(FlagReviewNote.interaction_id == f.interaction_id,
+                             (FlagReviewNote.flag_id == flag_id)
+                             | ((FlagReviewNote.flag_rule == f.rule) & (func.abs(FlagReviewNote.flag_start_s - f.start_s) < 0.5)))
+                      .order_by(FlagReviewNote.at_s, FlagReviewNote.id)).all()
+    show = pii.for_role(user.role)
+    return [ReviewNoteView(r.state, show(r.note), name, r.at_s) for r, name in rows]
+
+
 def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tuple[Interaction, str, str]:
     """(interaction, site name, counter name).
 
     Raises:
-        InteractionNotFound: no such interaction, or it is another site's.
+        InteractionNotFound: no such interaction, or it is another site's (for a staff member:
+            not their own).
     """
     row = db.execute(select(Interaction, Site.name, Counter.name)
                      .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
                      .where(Interaction.id == interaction_id)).first()
-    if row is None or not user.can_see(row[1]):
+    if row is None or not user.can_see(row[1]) or (user.role == "staff" and row[0].staff_id != user.staff_id):
         raise InteractionNotFound(interaction_id)
     return row[0], row[1], row[2]
 

@@ -67,6 +67,8 @@ class SiteView:
     counters: list[CounterName] = field(default_factory=list)
     screens: list[ScreenName] = field(default_factory=list)
     staff: list[str] = field(default_factory=list)
+    #: days a staff member has to appeal a finding (services.appeals)
+    appeal_window_days: int = 7
 
 
 def list_sites(db: Session, user: Principal | None) -> list[SiteView]:
@@ -86,7 +88,7 @@ def list_sites(db: Session, user: Principal | None) -> list[SiteView]:
     for site_id, name in db.execute(select(Staff.site_id, Staff.name).where(Staff.site_id.in_(ids)).order_by(Staff.name)):
         staff.setdefault(site_id, []).append(name)
     return [SiteView(s.name, site_label(s.name, s.title), s.timezone, counters.get(s.id, []), screens.get(s.id, []),
-                     staff.get(s.id, [])) for s in sites]
+                     staff.get(s.id, []), s.appeal_window_days) for s in sites]
 
 
 def set_site_display_name(engine: Engine, site: str, display_name: str, *, user: Principal | None = None) -> SiteView:

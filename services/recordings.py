@@ -18,6 +18,7 @@ from services.dictionary import rules_of, severity_of
 from services.filters import Filters, apply, counted_flag
 from services.interactions import check_site
 from services.names import counter_label, site_label
+from services.scoring import scores_for
 from services.search import MASKED_SCAN_CAP, LineHit, candidates, lines_of, masked_matching, phrase_of
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, Site, Staff
@@ -71,6 +72,9 @@ class RecordingRow:
     flags: FlagSummary
     match: str | None = None        # exact | sound | rule, with a phrase
     line: LineHit | None = None
+    #: the interaction's score (services.scoring; None: 无法判定) and whether it is 达标
+    score: float | None = None
+    passed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
             total, page = len(ordered), _rows(db, ordered[offset:offset + limit])
             lines = lines_of(db, [r[0].id for r in page], phrase, show)
     summaries = _summaries(db, [r[0].id for r in page], rulebook)
+    scores = scores_for(db, [r[0].id for r in page], rules_of(rulebook))
     items = []
     for inter, counter, counter_display, site, site_title, staff, rating in page:
         line = next(iter(lines.get(inter.id, ())), None)
@@ -165,7 +170,8 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
             id=inter.id, site=site, site_label=site_label(site, site_title), counter=counter,
             counter_id=inter.counter_id, counter_label=counter_label(counter, counter_display), staff=staff,
             wall_start_s=inter.wall_start_s, duration_s=inter.wall_end_s - inter.wall_start_s, rating=rating,
-            assessable=inter.assessable, assessable_reason=inter.assessable_reason, flags=summaries[inter.id],
-            match=line.match if line else None, line=line))
+            assessable=scores[inter.id].assessable, assessable_reason=scores[inter.id].assessable_reason,
+            flags=summaries[inter.id], match=line.match if line else None, line=line, score=scores[inter.id].score,
+            passed=scores[inter.id].passed))
     return RecordingPage(total=total, offset=offset, limit=limit, sort=sort, items=items, rules=rules,
                          total_capped=capped)

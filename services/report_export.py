@@ -9,20 +9,16 @@ import io
 from collections.abc import Iterator
 
 from domain.exporttext import spreadsheet_cell, xml_safe
-from domain.vocab import LABELS, MISSING_COURTESY_POINTS, RATING_LEVELS, SCORE_FULL, SEVERITIES, SEVERITY_POINTS
+from domain.score_rules import explanation
+from domain.vocab import LABELS, RATING_LEVELS, SEVERITIES
 from services.reports import GROUP_LABELS, MonthlyReport, ReportRow
 
 PERCENT, SCORE, COUNT, TEXT = "percent", "score", "count", "text"
 
 
 def formula() -> list[str]:
-    """How the score is computed, in the words the report page uses."""
-    pts = "、".join(f"{LABELS['severity'][s]} {SEVERITY_POINTS[s]} 分" for s in reversed(SEVERITIES))
-    return [f"文明服务得分：每次可判定的服务从 {SCORE_FULL} 分起算，每条计入的服务忌语按规则的严重程度扣分（{pts}），"
-            f"每缺少一项文明用语扣 {MISSING_COURTESY_POINTS} 分，最低 0 分；人员或窗口的得分为其各次服务得分的平均值。",
-            "达标率：没有任何计入的检查结果的服务所占比例。文明用语达标率：没有缺少文明用语的服务所占比例。",
-            "计入的检查结果：已确认的，或置信度达到确定标准且未被驳回的；待确认（置信度不足）的不计入，驳回的不计入。",
-            "无法判定的录音（语音无法听清）不计入任何得分和检查结果，单独列出；满意度评价计入所有服务。"]
+    """How the score is computed, in the words the report page uses (domain.score_rules)."""
+    return explanation()
 
 
 def columns(report: MonthlyReport) -> list[tuple[str, str]]:

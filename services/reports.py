@@ -1,14 +1,12 @@
 """Monthly assessment report per staff member and per counter, and its trend over months.
 
-The courtesy score (文明服务得分), as Alibaba SCA's 质检评分 counts: each assessable interaction
-starts at ``SCORE_FULL`` (100) points and loses ``SEVERITY_POINTS`` per counted forbidden phrase
-by the rule's severity (high 30, medium 15, low 5) and ``MISSING_COURTESY_POINTS`` (10) per
-courtesy rule it misses, down to 0; a row's score is the mean over its assessable interactions.
-达标率 is the share of assessable interactions with no counted flag at all; 文明用语达标率 the
-share without a missing courtesy word. A flag counts when confirmed, or when certain (at least
-``CERTAIN_CONFIDENCE``) and not dismissed (``domain.vocab.flag_counts``). Interactions that are
-not assessable (无法判定) count in no score and no flag column; they are counted apart
-(``not_assessable``). Ratings count only for assessable interactions (issue 19: a 1-second noise
+The courtesy score (文明服务得分) of a row is the mean of its judged interactions' scores, each
+from :mod:`services.scoring` (the one definition: 100 less the points of each counted finding,
+machine or added by hand, after reviews and appeal rulings; a supervisor's 可判定/无法判定 verdict
+outranks the recogniser's). 达标率 is the share of judged interactions that are 达标 (scoring at
+least ``SCORE_PASS``, 90); 文明用语达标率 the share without a missing courtesy word. Interactions that
+are not judged (无法判定) count in no score and no flag column; they are counted apart
+(``not_assessable``). Ratings count only for judged interactions (issue 19: a 1-second noise
 "interaction" rated 不满意 is no service to rate). Months are in each site's zone.
 """
 from __future__ import annotations
@@ -21,18 +19,15 @@ from sqlalchemy.orm import Session
 
 from domain.timezones import month_bounds
 from domain.vocab import (
-    MISSING_COURTESY_POINTS,
     RATING_LEVELS,
-    SCORE_FULL,
     SEVERITIES,
-    SEVERITY_POINTS,
-    flag_counts,
     flag_uncertain,
 )
 from services.accounts import Principal
-from services.dictionary import RuleInfo, rules_of, severity_of
+from services.dictionary import rules_of, severity_of
 from services.interactions import check_site
 from services.names import counter_label, site_label
+from services.scoring import FlagFacts, breakdown, decisions_for, effective_state
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, Site, Staff
 from transcribe.rules import Rulebook
@@ -53,7 +48,7 @@ class ReportRow:
     assessable: int
     not_assessable: int                 # 无法判定: in no score
     score: float | None                 # 文明服务得分, 0-100, mean over assessable interactions
-    compliance_rate: float | None       # 达标率: share of assessable interactions without a counted flag
+    compliance_rate: float | None       # 达标率: share of judged interactions scoring at least SCORE_PASS
     courtesy_rate: float | None         # 文明用语达标率: share without a counted missing-courtesy flag
     courtesy_by_rule: dict[str, float]  # per courtesy rule: share of assessable interactions without it
     forbidden_by_rule: dict[str, int]   # counted forbidden phrases per rule
@@ -116,18 +111,8 @@ class _Acc:
             satisfaction_rate=round((self.ratings["非常满意"] + self.ratings["满意"]) / rated, 4) if rated else None)
 
 
-def interaction_points(flags: list[tuple[str, str, str, float, str]], rules: dict[str, RuleInfo]) -> float:
-    """The score of one assessable interaction from its flags (type, rule, state, confidence,
-    stored severity): SCORE_FULL less the points of each counted flag, at least 0."""
-    lost, missing = 0, set()
-    for ftype, rule, state, conf, sev in flags:
-        if not flag_counts(state, conf):
-            continue
-        if ftype == "forbidden":
-            lost += SEVERITY_POINTS[severity_of(rules, rule, sev)]
-        else:
-            missing.add(rule)
-    return max(0, SCORE_FULL - lost - MISSING_COURTESY_POINTS * len(missing))
+def _stored_severity(flags: list[FlagFacts], flag_id: int | None) -> str:
+    return next((f.severity for f in flags if f.id == flag_id), "")
 
 
 def _ranked(rows: list[ReportRow]) -> list[ReportRow]:
@@ -156,40 +141,45 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
             select(Interaction.id, Counter.name, Counter.display_name, Staff.name, Interaction.assessable, rating_of())
             .join(Counter, Interaction.counter_id == Counter.id).outerjoin(Staff, Interaction.staff_id == Staff.id)
             .where(*window)).all()
-        flags: dict[int, list[tuple[str, str, str, float, str]]] = defaultdict(list)
-        for row in db.execute(select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence,
-                                     Flag.severity).join(Interaction, Flag.interaction_id == Interaction.id)
+        flags: dict[int, list[FlagFacts]] = defaultdict(list)
+        for row in db.execute(select(Flag.interaction_id, Flag.id, Flag.type, Flag.rule, Flag.review_state,
+                                     Flag.confidence, Flag.severity, Flag.start_s)
+                              .join(Interaction, Flag.interaction_id == Interaction.id)
                               .join(Counter, Interaction.counter_id == Counter.id)
                               .where(*window, Flag.superseded_s.is_(None))):
-            flags[row[0]].append((row[1], row[2], row[3], row[4], row[5]))
-            if row[1] == "missing_courtesy":
-                courtesy_rules.add(row[2])
+            flags[row[0]].append(FlagFacts(row[1], row[2], row[3], row[4], row[5], row[6] or "", row[7]))
+            if row[2] == "missing_courtesy":
+                courtesy_rules.add(row[3])
+        decided = decisions_for(db, [i[0] for i in inters])
         for iid, counter, display, staff, assessable, level in inters:
             counter_labels[site.name, counter] = counter_label(counter, display)
             group = (staff_acc[site.name, staff or UNASSIGNED], counter_acc[site.name, counter], total)
             mine = flags[iid]
-            counted = [f for f in mine if flag_counts(f[2], f[3])]
-            missing = {f[1] for f in counted if f[0] == "missing_courtesy"}
-            points = interaction_points(mine, rules)
+            b = breakdown(interaction_id=iid, assessable=assessable, assessable_reason="", flags=mine,
+                          decisions=decided[iid], rules=rules)
+            missing = {d.rule for d in b.deductions if d.type == "missing_courtesy"}
+            courtesy_rules.update(missing)
             for a in group:
                 a.interactions += 1
-                if not assessable:
-                    continue        # a rating of a noise "interaction" or of one not judged counts nowhere
+                if b.score is None:
+                    continue        # not judged (the recogniser's or a supervisor's verdict): its rating counts nowhere
                 if level in RATING_LEVELS:
                     a.ratings[level] += 1
                 a.assessable += 1
-                a.points += points
-                a.clean += not counted
+                a.points += b.score
+                a.clean += bool(b.passed)
                 a.courtesy_clean += not missing
                 for rule in missing:
                     a.courtesy_hits[rule] += 1
-                for ftype, rule, state, conf, sev in mine:
+                for f in mine:
+                    state, _ = effective_state(f, decided[iid].appeals)
                     a.review[state] += 1
-                    if flag_uncertain(state, conf):
+                    if flag_uncertain(state, f.confidence):
                         a.review["uncertain"] += 1
-                    if ftype == "forbidden" and flag_counts(state, conf):
-                        a.forbidden[rule] += 1
-                        a.severity[severity_of(rules, rule, sev)] += 1
+                for d in b.deductions:
+                    if d.type == "forbidden":
+                        a.forbidden[d.rule] += 1
+                        a.severity[severity_of(rules, d.rule, _stored_severity(mine, d.flag_id))] += 1
     cr = sorted(courtesy_rules)
     labels = {s.name: site_label(s.name, s.title) for s in sites}
     return MonthlyReport(

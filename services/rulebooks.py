@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from domain.vocab import LOW_PRECISION, PRECISION_MIN_REVIEWED
+from domain.vocab import LOW_PRECISION, MISSING_COURTESY_POINTS, PRECISION_MIN_REVIEWED, SEVERITY_POINTS
 from services.accounts import Principal
 from storage.engine import read_session
 from storage.tables import Counter, Flag, Interaction, Site, StoredRulebook
@@ -52,6 +52,8 @@ class RuleView:
     label: str
     type: str            # domain.vocab.FLAG_TYPES
     severity: str
+    #: the points the score takes off per finding of this rule (services.scoring: forbidden by
+    #: severity, any other kind MISSING_COURTESY_POINTS once per interaction), not the rulebook's own field
     points: int
     flags: int           # flags of this rule in the user's sites
     reviewed: int        # of them confirmed or dismissed
@@ -78,7 +80,9 @@ def rule_views(db: Session, user: Principal, rulebook: Rulebook, *, site: str | 
         n, rev, ok = stats.get(r.id, (0, 0, 0))
         precision = round(ok / rev, 3) if rev else None
         low = rev >= PRECISION_MIN_REVIEWED and precision is not None and precision < LOW_PRECISION
-        out.append(RuleView(id=r.id, label=r.label, type=kind, severity=r.severity, points=r.points, flags=n,
+        out.append(RuleView(id=r.id, label=r.label, type=kind, severity=r.severity,
+                            points=SEVERITY_POINTS.get(r.severity, SEVERITY_POINTS["medium"]) if kind == "forbidden"
+                            else MISSING_COURTESY_POINTS, flags=n,
                             reviewed=rev, confirmed=ok, precision=precision, low_precision=low))
     return out
 

@@ -52,6 +52,8 @@ class Site(Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=180)
     #: The rating terminals' scale (migration h21): ``four`` (非常满意…不满意) or ``five`` (好差评).
     rating_scale: Mapped[str] = mapped_column(String(8), default="four", server_default="four")
+    #: Days a staff member has to appeal a finding (migration 0024_inspection_loop; domain.vocab.APPEAL_WINDOW_DAYS).
+    appeal_window_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
 
 class Counter(Base):
@@ -286,6 +288,96 @@ class Flag(Base):
     superseded_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
+# -- what people decided about an interaction (issue 20 item 4, issue 19 item 4) ------------------
+# Kept in tables of their own, keyed by the interaction's id (stable across re-analysis) and never
+# in the rows the worker rewrites (flags, segments): a flag is named by its id and, should a
+# re-analysis make new flag rows, by its rule and start (``flag_rule``, ``flag_start_s``).
+
+class FlagReviewNote(Base):
+    """One review of a flag (confirm or dismiss, with its note), kept for good: a later review
+    replaces the flag's own ``review_state``/``review_note`` but not these rows (the workbench
+    shows them as the flag's history)."""
+
+    __tablename__ = "flag_review_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    flag_id: Mapped[int] = mapped_column(Integer, index=True)
+    flag_rule: Mapped[str] = mapped_column(String(50), default="")
+    flag_start_s: Mapped[float] = mapped_column(Float, default=0.0)
+    state: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class FindingAck(Base):
+    """A staff member has read (已阅) one of their findings."""
+
+    __tablename__ = "finding_acks"
+    __table_args__ = (UniqueConstraint("user_id", "flag_id", name="uq_finding_acks_user_flag"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    flag_id: Mapped[int] = mapped_column(Integer)
+    flag_rule: Mapped[str] = mapped_column(String(50), default="")
+    flag_start_s: Mapped[float] = mapped_column(Float, default=0.0)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class Appeal(Base):
+    """A staff member's appeal (申诉) of a finding, and the second reviewer's ruling on it."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_site_state", "site_id", "state"), Index("ix_appeals_staff", "staff_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    flag_id: Mapped[int] = mapped_column(Integer)
+    flag_rule: Mapped[str] = mapped_column(String(50))
+    flag_start_s: Mapped[float] = mapped_column(Float)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    appellant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    state: Mapped[str] = mapped_column(String(12), default="open")   # domain.vocab.APPEAL_STATES
+    #: Who had confirmed the finding when it was appealed (None: the machine's, never reviewed).
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    ruled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    ruled_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ruling_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class InteractionOverride(Base):
+    """A supervisor's 可判定/无法判定 verdict on an interaction, with the reason; append-only, the
+    newest row is in force (it outranks the recogniser's ``Interaction.assessable``)."""
+
+    __tablename__ = "interaction_overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    assessable: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class ManualFinding(Base):
+    """A finding a supervisor added by hand at a time in the recording (人工发现); withdrawn, it
+    stays as history and counts no more."""
+
+    __tablename__ = "manual_findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20))          # forbidden | missing_courtesy (domain.vocab)
+    rule: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(10), default="")
+    at_s: Mapped[float] = mapped_column(Float)             # seconds from the interaction's start
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    withdrawn_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class StoredRulebook(Base):
     """A rulebook applied from the rule bench (migration 0012). The newest ``active`` one is what
     the workers judge by, ahead of the file in the settings; its ``text`` is the YAML."""
@@ -318,6 +410,8 @@ class User(Base):
     #: An agent's one counter (migration 0013): its token writes that counter's audio only.
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", name="fk_users_counter_id"),
                                                    nullable=True)
+    #: A ``staff`` user's own Staff record (migration 0024_inspection_loop): they see that person's interactions only.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", name="fk_users_staff_id"), nullable=True)
 
 
 class ApiToken(Base):

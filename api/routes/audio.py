@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import Person, ReadDb, RowId, StoreDep, Supervisor, audit, client_of
+from api.deps import AnyPerson, ReadDb, RowId, StoreDep, Supervisor, audit, client_of
 from api.errors import error_body
 from domain.errors import Forbidden
 from domain.vocab import REVIEWERS
@@ -42,14 +42,15 @@ def _span(db: ReadDb, user: Principal, interaction_id: int) -> tuple[AudioSpan, 
             responses={200: {"content": {"audio/wav": {}}}, 206: {"content": {"audio/wav": {}}},
                        403: {"description": "the whole file without a range: a download, which needs the export right"},
                        416: {"description": "range not satisfiable"}})
-def play(interaction_id: RowId, user: Person, db: ReadDb, store: StoreDep, request: Request,
+def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, request: Request,
          range_: str | None = Header(None, alias="range"),
          if_range: str | None = Header(None, alias="if-range")) -> Response:
     """The interaction as 16-bit PCM WAV, with ``Range: bytes=`` support for seeking (206,
     or 416 for a range outside the file). Only the chunks the range needs are decoded.
     Ranges are plays (audited once a minute per user and recording, with the range); the whole
     file without a range is a download: audited each time, and only for admins and supervisors
-    (403 ``export_forbidden`` for viewers)."""
+    (403 ``export_forbidden`` for viewers). A staff
+    member plays only their own interactions."""
     span, site, counter, _ = _span(db, user, interaction_id)
     db.close()      # the body may take a while to send: hold no connection meanwhile
     size = span.wav_bytes

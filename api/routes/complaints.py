@@ -80,13 +80,15 @@ def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) 
 @router.get("", response_model=list[ComplaintView])
 def list_complaints(user: Supervisor, db: ReadDb, request: Request, state: ComplaintState | None = None,
                     site: str | None = Query(None, max_length=63),
+                    interaction_id: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="about this recording"),
                     limit: int = Query(200, ge=1, le=1000)) -> list[ComplaintView]:
     """Complaints of the visible sites: open ones first, earliest due (so overdue) first,
-    then answered ones, newest answer first. Audited (complainants' names are personal data)."""
-    found = complaints.list_complaints(db, user, state=state, site=site, limit=limit)
+    then answered ones, newest answer first; each with its recording's flags and their review,
+    and the other complaints about the same recording. Audited (complainants' names are personal data)."""
+    found = complaints.list_complaints(db, user, state=state, site=site, limit=limit, interaction_id=interaction_id)
     db.close()
     audit(request, user, action="complaint.list", target=scope_target(user, site),
-          detail=f"{len(found)} rows " + filters_detail(state=state, site=site, limit=limit))
+          detail=f"{len(found)} rows " + filters_detail(state=state, site=site, limit=limit, interaction_id=interaction_id))
     return found
 
 

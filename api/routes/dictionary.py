@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, ReadDb, RulebookDep, audit, require
+from domain.vocab import PEOPLE
 from services import names
 from services.accounts import Principal
 from services.dictionary import dictionary
@@ -20,7 +21,7 @@ class SiteDisplayIn(BaseModel):
 
 
 #: Labels only, no records: every person and the hall's kiosks and rating terminals read them.
-Labelled = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "handler", "kiosk", "rater"))]
+Labelled = Annotated[Principal, Depends(require(*PEOPLE, "kiosk", "rater"))]
 #: The sites with counters and staff: people, handlers included.
 SiteReader = Annotated[Principal, Depends(require("admin", "supervisor", "viewer", "handler"))]
 

@@ -9,7 +9,7 @@ from domain.vocab import Certainty, FlagType, RatingLevel, ReviewState, ReviewVe
 from services import interactions
 from services.dictionary import rules_of
 from services.filters import Filters
-from services.interactions import MAX_BULK_FLAGS, FlagView
+from services.interactions import MAX_BULK_FLAGS, FlagView, ReviewNoteView
 
 router = APIRouter(prefix="/flags", tags=["flags"])
 
@@ -61,6 +61,12 @@ def review_flags(body: FlagsReview, user: Supervisor, rulebook: RulebookDep, req
     for f in flags:
         audit(request, user, action="flag.review", target=f"flag:{f.id}", detail=f"{body.state}: {body.note}")
     return flags
+
+
+@router.get("/{flag_id}/history", response_model=list[ReviewNoteView])
+def review_history(flag_id: RowId, user: Person, db: ReadDb) -> list[ReviewNoteView]:
+    """Every review of the flag with its note, oldest first (a re-review keeps the earlier ones)."""
+    return interactions.review_history(db, user, flag_id)
 
 
 @router.post("/{flag_id}/review", response_model=FlagView)

@@ -38,15 +38,17 @@ def user() -> None:
 @click.option("--site", "sites", multiple=True, help="Site the user may see (repeatable); none: all (admin).")
 @click.option("--password", is_flag=True, help="Ask for a console password (or read COUNTERWATCH_USER_PASSWORD); "
                                                "a new one ends the user's console sessions.")
+@click.option("--staff", default=None, help="For --role staff: the person's name on the site's roster (they see "
+                                           "only their own interactions and findings).")
 @ttl_option
 @no_expiry_option
 @data_option
 @click.pass_context
 def user_add(ctx: click.Context, name: str, role: str, sites: tuple[str, ...], password: bool, ttl_days: float,
-             no_expiry: bool, data_dir: Path | None) -> None:
+             no_expiry: bool, data_dir: Path | None, staff: str | None) -> None:
     """Create or update user NAME and print a new API token (shown once).
 
-    A person (admin, supervisor, viewer) never becomes a machine user (agent, screen) nor the
+    A person (admin, supervisor, viewer, staff) never becomes a machine user (agent, screen) nor the
     other way round; capture agents' tokens come from `counterwatch agent token`, screens' from
     their registration.
     """
@@ -59,7 +61,8 @@ def user_add(ctx: click.Context, name: str, role: str, sites: tuple[str, ...], p
         pw = os.environ.get("COUNTERWATCH_USER_PASSWORD") or click.prompt(
             "password", hide_input=True, confirmation_prompt=True)
     engine = open_engine(s)
-    u = add_user(engine, name, role=role, sites=list(sites), password=pw, token_ttl_s=None if no_expiry else ttl_days * DAY_S)
+    u = add_user(engine, name, role=role, sites=list(sites), password=pw, token_ttl_s=None if no_expiry else ttl_days * DAY_S,
+                 staff=staff)
     audit.record(engine, None, action="user.add", user_name=_actor(), target=f"user:{u.name}",
                  detail=f"role {u.role} sites {','.join(u.sites) or 'all'}{' password set' if pw else ''}; token "
                         + ("without expiry" if no_expiry else f"for {ttl_days:g} days"))

@@ -42,7 +42,7 @@ def test_complaint_about_a_recording_edited_after_its_answer_keeps_history(app_e
     edited = c.patch(f"/api/v1/complaints/{cid}", json={"finding": "经回放核实，已约谈并回电致歉。", "staff": "张三",
                                                           "counter": "c1"}).json()
     assert edited["state"] == "answered" and edited["answered_s"] == first_answer and edited["staff"] == "张三"
-    assert edited["finding"] == "经回放核实，已约谈并回电致歉。" and edited["revisions"] == 3
+    assert edited["finding"] == "经回放核实，已约谈并回电致歉。" and edited["revisions"] == 2
     hist = c.get(f"/api/v1/complaints/{cid}/history").json()
     assert [h["action"] for h in hist] == ["create", "answer", "edit"]
     assert hist[1]["changes"]["state"] == ["open", "answered"]
@@ -77,3 +77,18 @@ def test_drafts_are_their_authors_and_go_when_filed(app_env):
     with Session(app_env.engine) as s:
         assert s.scalar(select(func.count(ComplaintDraft.id))) == 0
         assert s.scalar(select(func.count(Complaint.id))) == 1
+
+
+def test_a_complaint_is_tied_to_the_recordings_flags_and_a_second_one_points_to_the_first(app_env):
+    iid = app_env.add_interaction(counter="c1", staff="张三", flags=[
+        dict(type="forbidden", rule="F-RUDE", review_state="confirmed", review_note="属实")])
+    c = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    first = c.post("/api/v1/complaints", json={"site": "hall", "summary": "态度生硬", "interaction_id": iid}).json()
+    assert first["revisions"] == 0                             # filed, not yet changed
+    assert [(f["rule"], f["review_state"], f["review_note"]) for f in first["flags"]] == [("F-RUDE", "confirmed", "属实")]
+    assert first["same_recording"] == []
+    second = c.post("/api/v1/complaints", json={"site": "hall", "summary": "又投诉", "interaction_id": iid}).json()
+    assert second["same_recording"] == [first["id"]]
+    on_recording = c.get("/api/v1/complaints", params={"interaction_id": iid}).json()
+    assert sorted(x["id"] for x in on_recording) == [first["id"], second["id"]]
+    assert on_recording[0]["same_recording"] in ([second["id"]], [first["id"]])

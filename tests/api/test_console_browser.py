@@ -129,8 +129,10 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
             assert "F-REPEAT-BLAME" not in page.locator("#review-groups").inner_text()     # rule names, not ids
             flag_id = int(row.get_attribute("data-flag"))
             shots += shoot(page, "review")
-            row.locator(".review-note input").fill("回放核实，属实")
-            row.locator("button.confirm").click()
+            row.click()                                  # the workbench shows it beside the list
+            expect(page.locator("#wb-detail #wb-rule")).to_contain_text("指责群众听不懂")
+            page.locator("#wb-detail .review-note input").fill("回放核实，属实")
+            page.click("#wb-confirm")
             expect(page.locator(f"#review-groups [data-flag='{flag_id}']")).to_have_count(0)
 
             # complaints: one about this interaction, then its answer

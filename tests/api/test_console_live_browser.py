@@ -173,8 +173,18 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
             page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
                                    " return a && !a.paused && a.currentTime > 0.5; }", timeout=10000)
             shots += shoot(page, "task-c-replay")
+            # a reload (F5) keeps listening: the same window, live again (issue 20 item 7)
+            page.locator("#counter-grid [data-counter='hall/c1'] button.listen").click()
+            expect(page.locator("#live-source")).to_have_text("实时", timeout=10000)
+            expect(page).to_have_url(re.compile(rf"[?&]live={c1}(&|$)"))       # it rides in the address
+            page.reload()
+            expect(dock).to_contain_text("1号窗口", timeout=15000)
+            expect(page.locator("#live-source")).to_have_text("实时", timeout=15000)
+            page.wait_for_function("() => { const a = document.querySelector('#live-audio');"
+                                   " return a && !a.paused && a.currentTime > 0.5; }", timeout=15000)
             page.click("#live-stop")
             expect(dock).to_have_count(0)
+            expect(page).not_to_have_url(re.compile(r"[?&]live="))
             audit = api.get("/api/v1/audit", params={"user": SUPERVISOR, "action": "audio.live"}).json()
             assert {a["target"] for a in audit} == {f"counter:{c1}", f"counter:{c2}"}
             sessions = {r.agent.session for r in recorders}

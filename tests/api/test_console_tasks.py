@@ -215,8 +215,9 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
         page.click("#review-tabs a[data-tab=uncertain]")
         group = page.locator(f"#review-groups li.review-group[data-interaction='{unsure}']")
         rude = group.locator("li.review-flag", has_text="粗鲁")
-        rude.locator(".review-note input").fill("回放核实，属实")
-        rude.locator("button.confirm").click()
+        rude.click()                                     # the workbench shows it beside the list
+        page.locator("#wb-detail .review-note input").fill("回放核实，属实")
+        page.click("#wb-confirm")
         expect(group.locator("li.review-flag")).to_have_count(1)
         group.locator("li.review-flag .pick").first.click()
         expect(page.locator("#review-picked")).to_contain_text("已选 1 条")

@@ -133,7 +133,8 @@ def test_monthly_report_json_csv_xlsx(app_env):
     # 张三: 100 - 30 (F-RUDE, high, confirmed) - 10 (C-THANKS) = 60; 100 (the uncertain flag does
     # not count); 100 - 10 (C-FAREWELL) = 90: mean 83.3
     assert (zs["interactions"], zs["score"], zs["rank"]) == (3, 83.3, 1)
-    assert zs["compliance_rate"] == 0.3333 and zs["courtesy_rate"] == 0.3333
+    # 达标: an interaction scoring 90 or more (60, 100, 90: two of three)
+    assert zs["compliance_rate"] == 0.6667 and zs["courtesy_rate"] == 0.3333
     assert zs["courtesy_by_rule"] == {"C-FAREWELL": 0.6667, "C-GREETING": 1.0, "C-THANKS": 0.6667}
     assert zs["forbidden_by_rule"] == {"F-RUDE": 1} and zs["forbidden_by_severity"] == {"high": 1, "medium": 0, "low": 0}
     assert (zs["flags_open"], zs["flags_uncertain"], zs["flags_confirmed"], zs["flags_dismissed"]) == (3, 1, 1, 0)
@@ -148,7 +149,7 @@ def test_monthly_report_json_csv_xlsx(app_env):
     assert {k: v["interactions"] for k, v in counters.items()} == {"c1": 3, "c2": 2}
     assert counters["c1"]["ratings"] == zs["ratings"] and counters["c1"]["label"] == "c1 号窗口"
     total = rep["total"]
-    assert (total["interactions"], total["assessable"], total["score"], total["compliance_rate"]) == (5, 4, 80.0, 0.25)
+    assert (total["interactions"], total["assessable"], total["score"], total["compliance_rate"]) == (5, 4, 80.0, 0.5)
     assert total["forbidden_by_rule"] == {"F-CLOSING": 1, "F-RUDE": 1}
     assert rep["rule_labels"]["F-RUDE"] == "粗鲁、侮辱性语言"
 
@@ -161,7 +162,7 @@ def test_monthly_report_json_csv_xlsx(app_env):
     by = {(row["分组"], row["名称"]): row for row in rows}
     assert set(by) == {("人员", "张三"), ("人员", "李四"), ("窗口", "c1 号窗口"), ("窗口", "c2 号窗口"), ("合计", "合计")}
     z = by["人员", "张三"]
-    assert (z["服务次数"], z["文明服务得分"], z["达标率"], z["服务忌语（严重）"]) == ("3", "83.3", "33.3%", "1")
+    assert (z["服务次数"], z["文明服务得分"], z["达标率"], z["服务忌语（严重）"]) == ("3", "83.3", "66.7%", "1")
     assert (z["服务忌语·粗鲁、侮辱性语言"], z["服务忌语·以下班时间为由拒绝办理"], z["满意"], z["非常满意"]) == ("1", "0", "1", "1")
     assert z["文明用语达标率·致谢"] == "66.7%" and by["合计", "合计"]["服务次数"] == "5"
 
@@ -172,7 +173,7 @@ def test_monthly_report_json_csv_xlsx(app_env):
     header = [cell.value for cell in sheet[1]]
     assert header[:4] == ["月份", "服务点", "分组", "名称"] and "达标率" in header
     first = {h: cell for h, cell in zip(header, sheet[2], strict=True)}
-    assert first["名称"].value == "张三" and first["达标率"].value == 0.3333 and first["达标率"].number_format == "0.0%"
+    assert first["名称"].value == "张三" and first["达标率"].value == 0.6667 and first["达标率"].number_format == "0.0%"
     assert "文明服务得分" in wb["计分说明"]["A1"].value
 
     feb = c.get("/api/v1/reports/monthly", params={"month": "2026-02"}).json()

@@ -86,8 +86,10 @@ def test_rules_with_measured_precision_and_the_low_ones_pointed_out(app_env):
     assert (dk["flags"], dk["reviewed"], dk["confirmed"], dk["precision"], dk["low_precision"]) == (6, 6, 1, 0.167, True)
     assert (rude["reviewed"], rude["precision"], rude["low_precision"]) == (5, 1.0, False)
     assert rules["F-CLOSING"]["precision"] is None and rules["F-CLOSING"]["low_precision"] is False
+    # 扣分 is what the score really takes off (services.scoring): high 30, a courtesy word 10
     assert (rules["F-CLOSING"]["type"], rules["F-CLOSING"]["severity"], rules["F-CLOSING"]["points"]) == \
-        ("forbidden", "high", 3)
+        ("forbidden", "high", 30)
+    assert rules["C-THANKS"]["points"] == 10
     assert rules["A-SILENCE"]["type"] == "audio" and rules["C-THANKS"]["type"] == "missing_courtesy"
     # A supervisor of another site sees none of these reviews.
     other = app_env.client(app_env.make_user("supervisor", ["annex"]))

@@ -17,9 +17,10 @@ export const dict = reactive({
 
 /** Load the dictionary and the sites (again after a login: another user sees other sites). */
 export async function loadDictionary(role) {
-  // a kiosk or a rating terminal reads the labels only, never the sites' counters and staff
-  const device = role === 'kiosk' || role === 'rater'
-  const [d, sites] = await Promise.all([get('/dictionary'), device ? [] : get('/sites')])
+  // a kiosk or a rating terminal reads the labels only, never the sites' counters and staff;
+  // the counter staff read the labels but not the sites' rosters (GET /sites is not theirs)
+  const noSites = role === 'kiosk' || role === 'rater' || role === 'staff'
+  const [d, sites] = await Promise.all([get('/dictionary'), noSites ? Promise.resolve([]) : get('/sites')])
   dict.labels = d.labels
   dict.rules = Object.fromEntries(d.rules.map((r) => [r.id, r]))
   dict.score = d.score

@@ -40,6 +40,10 @@ export const todayIn = (tz = zoneOf()) => epochToWall(Date.now() / 1000, tz).sli
 export const addDays = (date, n) => new Date(Date.UTC(...date.split('-').map((x, i) => (i === 1 ? x - 1 : +x))) + n * 86400000)
   .toISOString().slice(0, 10)
 
+/** How a zone is named to people: never its IANA id (Asia/Shanghai), which stays in tooltips. */
+const BEIJING = new Set(['Asia/Shanghai', 'Asia/Chongqing', 'Asia/Harbin', 'Asia/Urumqi', 'Asia/Hong_Kong', 'Asia/Macau', 'Asia/Taipei', 'PRC'])
+export const zoneLabel = (tz) => (BEIJING.has(tz) ? '北京时间' : '服务点当地时间')
+
 export const fmtTime = (s, tz) => (s === null || s === undefined ? '—' : epochToWall(s, tz || zoneOf()))
 export const fmtOffset = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`
 export const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`)

@@ -1,20 +1,24 @@
 /* Pages of the console (hash history: the server serves one HTML page). Each page is its own
  * module, loaded when first opened, with its own title. */
+import { watch } from 'vue'
 import { createRouter, createWebHashHistory } from 'vue-router'
 import { onUnauthorized } from './api/http.js'
 import { APP_TITLE } from './dictionary.js'
-import { canReview, isAdmin, isDevice, isHandler, loadMe, session } from './session.js'
+import { live, resume } from './live.js'
+import { canReview, home, isAdmin, isDevice, isHandler, isStaff, loadMe, session } from './session.js'
 
 const page = (name, title, load, meta = {}) => ({ name, component: load, meta: { title, ...meta } })
 const routes = [
-  { path: '/', redirect: '/counters' },
+  { path: '/', redirect: () => home() },
   { path: '/login', ...page('login', '登录', () => import('./views/LoginView.vue'), { public: true }) },
   { path: '/counters', ...page('counters', '窗口状态', () => import('./views/CountersView.vue')) },
   { path: '/recordings', ...page('recordings', '录音查询', () => import('./views/RecordingsView.vue')) },
   // the old search page's links (#/search?q=…) open the recordings browser with that phrase
   { path: '/search', redirect: (to) => ({ name: 'recordings', query: to.query }) },
   { path: '/interaction/:id(\\d+)', ...page('interaction', '录音详情', () => import('./views/InteractionView.vue')) },
-  { path: '/review', ...page('review', '待审核', () => import('./views/ReviewView.vue'), { supervisor: true }) },
+  { path: '/mine', ...page('mine', '我的服务记录', () => import('./views/MineView.vue'), { staff: true }) },
+  { path: '/appeals', ...page('appeals', '申诉处理', () => import('./views/AppealsView.vue'), { supervisor: true }) },
+  { path: '/review', ...page('review', '复核工作台', () => import('./views/ReviewView.vue'), { supervisor: true }) },
   { path: '/complaints', ...page('complaints', '投诉处理', () => import('./views/ComplaintsView.vue'), { supervisor: true }) },
   { path: '/rules', ...page('rules', '规则试验台', () => import('./views/RuleBench.vue'), { supervisor: true }) },
   { path: '/reports', ...page('reports', '月度报表', () => import('./views/ReportsView.vue'), { supervisor: true }) },
@@ -36,15 +40,25 @@ const routes = [
       { path: 'preview', ...page('sg-preview', '预览与播放记录', () => import('./views/signage/PreviewView.vue')) },
     ],
   },
-  { path: '/:rest(.*)*', redirect: '/counters' },
+  { path: '/:rest(.*)*', redirect: () => home() },
 ]
 
 export const router = createRouter({ history: createWebHashHistory(), routes })
 
+// Starting or stopping listening updates the address of the page being shown.
+watch(() => live.counter && live.counter.id, (id) => {
+  const here = router.currentRoute.value
+  if (!here.name || here.name === 'login' || String(here.query.live || '') === String(id || '')) return
+  const query = { ...here.query }
+  if (id) query.live = String(id)
+  else delete query.live
+  router.replace({ path: here.path, hash: here.hash, query })
+})
+
 /** A path to return to after login: only one of this console's own pages. */
 export function safeRedirect(path) {
   return typeof path === 'string' && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/login')
-    ? path : '/counters'
+    ? path : home()
 }
 
 router.beforeEach(async (to) => {
@@ -59,9 +73,24 @@ router.beforeEach(async (to) => {
   if (to.meta.bare) return true
   if (isDevice()) return { name: session.me.role === 'kiosk' ? 'kiosk' : 'rater' }
   if (to.name === 'login') return session.me ? safeRedirect(to.query.redirect) : true
+  // Live listening rides along in the address: a reload resumes it, every page keeps it.
+  const wanted = /^[1-9][0-9]{0,9}$/.test(to.query.live || '') ? Number(to.query.live) : null
+  if (session.me && canReview() && wanted && !live.counter) resume(wanted)
+  if (live.counter && to.query.live !== String(live.counter.id)) return { path: to.path, hash: to.hash, query: { ...to.query, live: String(live.counter.id) } }
+  if (!live.counter && to.query.live) {
+    const rest = { ...to.query }
+    delete rest.live
+    return { path: to.path, hash: to.hash, query: rest }
+  }
   if (!session.me) return { name: 'login', query: to.fullPath === '/counters' ? {} : { redirect: to.fullPath } }
   const title = to.matched.map((r) => r.meta.title).filter(Boolean).pop()
   if (isHandler()) return to.name === 'work-orders' ? true : { name: 'work-orders' }
+  // The counter staff have one page, their own; the other pages are not theirs (and the reverse).
+  if (isStaff() !== to.matched.some((r) => r.meta.staff)) {
+    if (isStaff()) return { name: 'mine' }
+    session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
+    return { name: 'counters' }
+  }
   if ((to.matched.some((r) => r.meta.supervisor) && !canReview()) || (to.matched.some((r) => r.meta.admin) && !isAdmin())) {
     session.notice = `您的角色无权打开“${title}”页面，已回到窗口状态。`
     return { name: 'counters' }

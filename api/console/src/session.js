@@ -17,12 +17,16 @@ export const canReview = () => !!session.me && (session.me.role === 'admin' || s
 export const isDevice = () => !!session.me && (session.me.role === 'kiosk' || session.me.role === 'rater')
 export const isHandler = () => !!session.me && session.me.role === 'handler'
 export const isAdmin = () => !!session.me && session.me.role === 'admin'
+/** A member of the counter staff: sees their own page only (我的服务记录). */
+export const isStaff = () => !!session.me && session.me.role === 'staff'
+/** The page a user starts on. */
+export const home = () => (isStaff() ? '/mine' : '/counters')
 
 /** Ask the server who the cookie belongs to (null: nobody). */
 export async function loadMe() {
   try {
     session.me = await auth.me()
-    await loadDictionary(session.me.role)
+    if (session.me) await loadDictionary(session.me.role)
   } catch (e) {
     if (e.status !== 401) throw e
     session.me = null
