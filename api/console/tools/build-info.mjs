@@ -3,7 +3,7 @@
 // file, the bundled packages with their registry integrity from package-lock.json, and one
 // sha256 over the console's sources). tests/api/test_console_build.py recomputes the hashes.
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
