@@ -138,8 +138,9 @@ def _appeal_views(db: Session, appeals: list[Appeal], rules: dict[str, RuleInfo]
             rule_label=rules[a.flag_rule].label if a.flag_rule in rules else a.flag_rule, flag_start_s=a.flag_start_s,
             staff=staff.get(a.staff_id, ""), site=site, site_label=site_label(site, title),
             counter_label=counter_label(counter, display), wall_start_s=wall, reason=a.reason, created_s=a.created_s,
-            state=a.state, appellant=names.get(a.appellant_id, ""), confirmed_by=names.get(a.confirmed_by),
-            ruled_by=names.get(a.ruled_by), ruled_s=a.ruled_s, ruling_note=a.ruling_note,
+            state=a.state, appellant=names.get(a.appellant_id, ""),
+            confirmed_by=names.get(a.confirmed_by) if a.confirmed_by is not None else None,
+            ruled_by=names.get(a.ruled_by) if a.ruled_by is not None else None, ruled_s=a.ruled_s, ruling_note=a.ruling_note,
             evidence=show((f.evidence or f.phrase) if f is not None else "")))
     return out
 
@@ -170,9 +171,9 @@ def _mine(db: Session, user: Principal, inter: Interaction, site: Site, counter:
             start_s=f.start_s, end_s=f.end_s, review_state=state, counted=counted, acknowledged_s=acks.get(f.id),
             appeal=_appeal_views(db, [appeal], rules, show)[0] if appeal is not None else None,
             appeal_until_s=until if until is not None and until > now_s() else None, review_note=f.review_note))
-    facts = [flag_facts(f) for f in inter.flags]
+    every = [flag_facts(f) for f in inter.flags]
     score = breakdown(interaction_id=inter.id, assessable=inter.assessable, assessable_reason=inter.assessable_reason,
-                      flags=facts, decisions=decisions, rules=rules)
+                      flags=every, decisions=decisions, rules=rules)
     return MyInteraction(
         id=inter.id, site_label=site_label(site.name, site.title), counter_label=counter_label(counter.name,
                                                                                                counter.display_name),

@@ -155,6 +155,8 @@ def decided(db: Session, interaction_id: int, *, rules: dict[str, RuleInfo]) -> 
                                 .order_by(InteractionOverride.at_s.desc(), InteractionOverride.id.desc())))
     manual = list(db.scalars(select(ManualFinding).where(ManualFinding.interaction_id == interaction_id)
                              .order_by(ManualFinding.at_s, ManualFinding.id)))
-    names = _names(db, {o.user_id for o in overrides} | {m.created_by for m in manual} | {m.withdrawn_by for m in manual})
+    who: set[int | None] = {o.user_id for o in overrides}
+    who |= {m.created_by for m in manual} | {m.withdrawn_by for m in manual}
+    names = _names(db, who)
     return Decided([OverrideView(o.id, o.interaction_id, o.assessable, o.reason, names.get(o.user_id, ""), o.at_s)
                     for o in overrides], [_manual_view(db, m, rules, names) for m in manual])
