@@ -12,6 +12,7 @@ answer is a two-tone chime (叮咚) and the screen shows the text. Either way th
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import wave
@@ -79,12 +80,19 @@ def _whole(streamed: bytes) -> bytes | None:
     return buf.getvalue()
 
 
+def spoken(text: str) -> str:
+    """``text`` as espeak-ng's pinyin voice should get it: each Latin letter on its own (it would
+    read "c1" as the syllable c in tone 1 and drop the 1, "vip" as pinyin); numbers stay whole
+    (12号窗口: 十二号窗口)."""
+    return re.sub(r"(?<=[A-Za-z])(?=[0-9A-Za-z])|(?<=[0-9])(?=[A-Za-z])", " ", text)
+
+
 def announce(text: str) -> Announcement:
     """The call spoken in Mandarin (espeak-ng, :data:`VOICE`), or the chime when that is not installed or fails."""
     exe = shutil.which("espeak-ng")
     if exe:
         try:
-            out = subprocess.run([exe, "-v", VOICE, "-s", str(SPEED_WPM), "--stdout", text], capture_output=True,
+            out = subprocess.run([exe, "-v", VOICE, "-s", str(SPEED_WPM), "--stdout", spoken(text)], capture_output=True,
                                  timeout=TTS_TIMEOUT_S, check=True).stdout
             wav = _whole(out)
             if wav is not None:

@@ -10,7 +10,7 @@ import wave
 
 import numpy as np
 
-from services.queue_announce import SPEED_WPM, VOICE
+from services.queue_announce import SPEED_WPM, VOICE, call_text, spoken
 from tests.support.stack import AppEnv
 
 FRAME_S = 0.02
@@ -55,8 +55,11 @@ def test_a_call_is_spoken_in_mandarin_to_the_screens_of_its_site(app_env: AppEnv
     bursts = int(np.count_nonzero(voiced[1:] & ~voiced[:-1]))
     assert bursts >= 5, bursts
     # what espeak-ng says for it: every syllable Mandarin (no switch to English), one per character
-    said_as = _phonemes(said["text"], VOICE)
+    said_as = _phonemes(spoken(said["text"]), VOICE)
     assert "(en)" not in said_as and said_as.count("_|") == SYLLABLES, said_as
+    # a counter without a display name (c1 号窗口): its letter and digit both said
+    plain = _phonemes(spoken(call_text(ticket="A012", counter_label="c1 号窗口")), VOICE)
+    assert "(en)" not in plain and plain.count("_|") == SYLLABLES + 1, plain
     # the voice named cmn is not that on Debian 12's espeak-ng: it reads its pinyin as English
     if "(en)" not in _phonemes("请", "cmn"):
         print("espeak-ng's cmn voice now reads 请 as Mandarin: cmn could be used again")
