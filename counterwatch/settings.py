@@ -92,6 +92,8 @@ class Settings(BaseSettings):
                                        description="screen-gone alarm after a waiting-area screen's heartbeats stop this long")
     opening_hours: str = Field("0-24", pattern=r"^\d{1,2}-\d{1,2}$", description="hours when silence alarms")
     signage_chime: bool = Field(False, description="screen players chime when a new queue call appears")
+    signage_announce: bool = Field(True, description="screen players say each new queue call in Mandarin "
+                                                     "(the API's announcement.wav), after the chime")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
 

@@ -13,8 +13,9 @@ export DEBIAN_FRONTEND=noninteractive
 # postgresql: the multi-worker metadata store and its tests.
 APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-certificates ffmpeg
               portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils postgresql
-              vlc-bin vlc-plugin-base vlc-plugin-video-output fonts-noto-cjk)
+              vlc-bin vlc-plugin-base vlc-plugin-video-output fonts-noto-cjk espeak-ng)
 # vlc: the waiting-area screen player (python-vlc drives libvlc); fonts-noto-cjk: Chinese slides.
+# espeak-ng: the API speaks queue calls in Mandarin for the screens (services/queue_announce.py).
 # The browser tests of the web console drive Debian's chromium.
 # xvfb + x11-apps + imagemagick: the player's tests run in a real X window and take screenshots.
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium xvfb x11-apps imagemagick)

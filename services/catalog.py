@@ -352,6 +352,8 @@ class Serving:
     paused: bool
     ticket: str | None
     called_s: float | None
+    #: the queue_call event of ``ticket`` (its spoken announcement: ``/queue/calls/{id}/announcement.wav``)
+    call_event_id: int | None = None
 
 
 def now_serving(db: Session, *, sites: tuple[str, ...] = (), site_id: int | None = None) -> list[Serving]:
@@ -369,7 +371,8 @@ def now_serving(db: Session, *, sites: tuple[str, ...] = (), site_id: int | None
     if site_id is not None:
         q = q.where(Counter.site_id == site_id)
     return [Serving(site=s, counter=c.name, paused=bool(c.paused),
-                    ticket=(e.payload or {}).get("ticket") if e else None, called_s=e.at_s if e else None)
+                    ticket=(e.payload or {}).get("ticket") if e else None, called_s=e.at_s if e else None,
+                    call_event_id=e.id if e else None)
             for c, s, e in db.execute(q)]
 
 

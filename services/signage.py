@@ -374,10 +374,10 @@ def delete_schedule(engine: Engine, user: Principal, schedule_id: int) -> None:
 
 def serving_rows(db: Session, site_id: int) -> list[dict]:
     """Per counter: its id, the name the hall uses (``display_name``, for the ticker), paused,
-    the latest ticket called and when."""
+    the latest ticket called, when, and its call's event id (the screen fetches its announcement)."""
     shown = dict(db.execute(select(Counter.name, Counter.display_name).where(Counter.site_id == site_id)).all())
     return [{"counter": x.counter, "display_name": shown.get(x.counter) or "", "paused": x.paused, "ticket": x.ticket,
-             "called_s": x.called_s} for x in now_serving(db, site_id=site_id)]
+             "called_s": x.called_s, "call_event_id": x.call_event_id} for x in now_serving(db, site_id=site_id)]
 
 
 def manifest(db: Session, user: Principal, name: str) -> dict:

@@ -24,6 +24,13 @@ TRANSITION_GAP_MS = Histogram("counterwatch_signage_transition_gap_ms",
                               "Milliseconds from switching media to its first picture",
                               buckets=(10, 25, 50, 100, 150, 200, 300, 500, 1000, 2000, 5000))
 
+ANNOUNCEMENTS = Counter("counterwatch_signage_announcements", "Queue calls' spoken announcements, by outcome",
+                        ["outcome"])   # spoken | chime (the server had no speech) | failed | dropped
+
+
+def observe_announcement(outcome: str) -> None:
+    ANNOUNCEMENTS.labels(outcome).inc()
+
 
 def observe_played(kind: str) -> None:
     ITEMS_PLAYED.labels(kind).inc()

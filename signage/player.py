@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from domain.timezones import site_zone
-from signage import metrics, slides
+from signage import announce, metrics, slides
 from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ class PlayerOptions:
     preload: bool = True
     #: A sound (e.g. :func:`signage.chime.write_chime`) played when a new queue call appears; None: silent.
     chime_path: Path | None = None
+    #: Say each new queue call (after the chime): its announcement fetched from the API (issue 21).
+    announce: bool = True
     #: Extra libVLC arguments (after the player's own), e.g. ("--vout=gl",).
     vlc_args: tuple[str, ...] = ()
     #: Sound (videos' audio, the chime): True, False (muted: libVLC opens no audio output), or None:
@@ -77,6 +79,8 @@ class PlayerStats:
     skipped: dict[int, str] = field(default_factory=dict)    # content id -> reason
     current: str = ""
     chimes: int = 0
+    #: new queue calls handed to the announcer (the chime if any, then the call said)
+    calls_heard: int = 0
 
 
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8   # glibc <malloc.h>
@@ -179,7 +183,7 @@ class Player:
         self._switch_lock = threading.Lock()
         self._stills: Stills | None = None
         self._version_seen: int | None = None
-        self._chime_mp = None
+        self._announcer: announce.Announcer | None = None
         #: Text announcements are laid out and drawn on a thread of their own, a page at a time,
         #: so a long one never holds up the loop (a notice or a queue call shows meanwhile).
         self._text_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="signage-text")
@@ -238,9 +242,14 @@ class Player:
         self._mp.video_set_key_input(False)
         ev = self._mp.event_manager()
         ev.event_attach(vlc.EventType.MediaPlayerVout, self._on_vout)
-        self._chime_mp = None
-        if self.opt.chime_path is not None and audio:
-            self._chime_mp = self._instance.media_player_new()   # audio only: never touches the window
+        self._announcer = None
+        client = self.syncer.client if self.syncer is not None else None
+        fetch = (lambda call: client.announcement(call, max_bytes=announce.MAX_WAV_BYTES)) \
+            if client is not None and self.opt.announce else None
+        if audio and (self.opt.chime_path is not None or fetch is not None):
+            self._announcer = announce.Announcer(instance=self._instance, screen=self.screen, spool_dir=self.cache.root,
+                                                 chime_path=self.opt.chime_path, fetch=fetch)
+            self._announcer.start()
 
     def _on_vout(self, event: vlc_types.Event) -> None:   # called on a VLC thread
         # also sent when the old item's output closes (count 0): only a new picture counts; and
@@ -287,9 +296,8 @@ class Player:
         try:
             self._mp.stop()
             self._mp.release()
-            if self._chime_mp is not None:
-                self._chime_mp.stop()
-                self._chime_mp.release()
+            if self._announcer is not None:
+                self._announcer.close()
             self._instance.release()
         finally:
             self._tk.destroy()
@@ -352,20 +360,21 @@ class Player:
         first = self._version_seen is None
         self._version_seen = version
         self._rows = rows
-        # a call that was not on screen before (not the state found at start-up)
-        if not first and any(r.ticket and r.called_s and before.get(r.counter) != (r.ticket, r.called_s)
-                             for r in rows):
-            self._ring()
+        if first:
+            return     # the state found at start-up is not announced
+        calls = {r["counter"]: r.get("call_event_id") for r in manifest.get("now_serving", [])}
+        for r in sorted(rows, key=lambda r: r.called_s or 0.0):
+            if r.ticket and r.called_s and before.get(r.counter) != (r.ticket, r.called_s):
+                self._ring(calls.get(r.counter))
 
-    def _ring(self) -> None:
-        if self._chime_mp is None:
+    def _ring(self, call_event_id: int | None) -> None:
+        """A call not on screen before: the chime, then the call said (queued: never waits here)."""
+        if self._announcer is None:
             return
-        m = self._instance.media_new_path(str(self.opt.chime_path))
-        self._chime_mp.set_media(m)
-        m.release()
-        self._chime_mp.play()
-        self.stats.chimes += 1
-        logger.info("screen %s: chime for a new queue call", self.screen)
+        self._announcer.submit(call_event_id)
+        self.stats.calls_heard += 1
+        if self.opt.chime_path is not None:
+            self.stats.chimes += 1
 
     def local_time(self, t_s: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(t_s, self._tz).replace(tzinfo=None)

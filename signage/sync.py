@@ -87,6 +87,14 @@ class ApiClient:
         path = url[len(self.base_url):] if url.startswith(self.base_url) else url
         return self._call("GET", path).content
 
+    def announcement(self, call_event_id: int, *, max_bytes: int) -> tuple[bytes, str]:
+        """Queue call ``call_event_id`` spoken (a WAV of at most ``max_bytes``) and what made it
+        (``espeak-ng`` or ``chime``: header ``X-Announcement-Source``)."""
+        r = self._call("GET", f"/api/v1/queue/calls/{int(call_event_id)}/announcement.wav")
+        if len(r.content) > max_bytes or not r.content.startswith(b"RIFF"):
+            raise Refused(r.status_code, f"not a WAV of at most {max_bytes} bytes")
+        return r.content, r.headers.get("x-announcement-source", "")
+
     def post_plays(self, screen: str, rows: list[dict]) -> None:
         self._call("POST", f"/api/v1/signage/screens/{screen}/plays", json=rows)
 

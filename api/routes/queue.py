@@ -224,8 +224,8 @@ def announcement_text(event_id: RowId, user: Announcer, db: ReadDb) -> Announcem
 @router.get("/calls/{event_id}/announcement.wav", response_class=Response,
             responses={200: {"content": {"audio/wav": {}}}})
 def announcement_audio(event_id: RowId, user: Announcer, db: ReadDb) -> Response:
-    """The call spoken in Mandarin (espeak-ng ``cmn``), or a chime where no TTS is installed
-    (header ``X-Announcement-Source``: ``tts`` or ``chime``)."""
+    """The call spoken in Mandarin (espeak-ng), or a chime where espeak-ng is not installed
+    (header ``X-Announcement-Source``: ``espeak-ng`` or ``chime``)."""
     ticket, label = queue.call_event(db, user, event_id)
     a = announce(call_text(ticket=ticket, counter_label=label))
     return Response(a.wav, media_type="audio/wav", headers={"X-Announcement-Source": a.source,

@@ -66,15 +66,19 @@ def _token(s: Settings, *, screen: str, site: str, cache: Path, token: str | Non
               help="Seconds between the cheap 'any new queue call?' requests [0.25].")
 @click.option("--chime/--no-chime", default=None,
               help="Chime when a new queue call appears [COUNTERWATCH_SIGNAGE_CHIME, setting signage_chime; off].")
+@click.option("--announce/--no-announce", default=None,
+              help="Say each new queue call in Mandarin (after the chime), as the API speaks it "
+                   "[COUNTERWATCH_SIGNAGE_ANNOUNCE, setting signage_announce; on]. Off where the hall's own "
+                   "queue system already announces calls.")
 @click.option("--mute/--sound", "mute", default=None, envvar="COUNTERWATCH_SIGNAGE_MUTE",
-              help="Play without sound (no audio output opened; no chime) [COUNTERWATCH_SIGNAGE_MUTE; "
+              help="Play without sound (no audio output opened; no chime, no spoken calls) [COUNTERWATCH_SIGNAGE_MUTE; "
                    "default: muted only where the box has no sound device].")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None, envvar="COUNTERWATCH_SIGNAGE_METRICS_PORT",
               help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics [COUNTERWATCH_SIGNAGE_METRICS_PORT].")
 @click.pass_context
 def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | None, token: str | None,
             site: str | None, cache_dir: Path | None, windowed: bool, poll_s: float, calls_poll_s: float,
-            chime: bool | None, mute: bool | None, metrics_port: int | None) -> None:
+            chime: bool | None, announce: bool | None, mute: bool | None, metrics_port: int | None) -> None:
     """Play a waiting-area screen: its schedule, the now-serving ticker, interrupts.
 
     Keeps playing from its cache when the server is unreachable. Ctrl-C stops it.
@@ -103,6 +107,7 @@ def signage(ctx: click.Context, screen: str, data_dir: Path | None, api: str | N
     chime_path = write_chime(cache.root / "chime.wav") if (s.signage_chime if chime is None else chime) else None
     player = Player(screen=screen, cache=cache, syncer=syncer,
                     options=PlayerOptions(windowed=windowed, chime_path=chime_path,
+                                          announce=s.signage_announce if announce is None else announce,
                                           audio=None if mute is None else not mute))
     if metrics_port:
         from counterwatch.metrics_http import serve_metrics

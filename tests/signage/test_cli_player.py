@@ -1,5 +1,6 @@
 """``counterwatch signage`` as a process: the queue-call chime heard on a PulseAudio null
-sink's monitor (and not heard without ``--chime``), and its Prometheus metrics."""
+sink's monitor (and not heard without ``--chime``), the call then said in Mandarin (espeak-ng on
+the API host; nothing on a muted box), and its Prometheus metrics."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -84,9 +86,37 @@ def _player(hall: dict, tmp_path: Path, xvfb: str, pulse, *, name: str, extra: l
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _call_and_listen(hall: dict, pulse, tmp_path: Path, ticket: str, *, name: str) -> tuple[list[float], float]:  # noqa: ANN001
-    """Record the sink, POST a queue call, listen 3 s: (onsets of the chime's first tone after
-    the POST, in s from the POST; seconds recorded before the POST)."""
+def speech_s(raw: bytes, *, rate_hz: int, after_s: float) -> tuple[float, float]:
+    """Seconds of sound after ``after_s`` (20 ms frames above -40 dBFS) that are not the chime
+    (neither of its tones dominates), and their loudest RMS."""
+    x = np.frombuffer(raw[:len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768
+    n = int(rate_hz * FRAME_S)
+    freqs = np.fft.rfftfreq(n, 1 / rate_hz)
+    frames, loudest = 0, 0.0
+    for i in range(int(after_s * rate_hz) // n * n, len(x) - n, n):
+        frame = x[i:i + n]
+        rms = float(np.sqrt(np.mean(frame ** 2)))
+        if rms < 0.01:
+            continue
+        peak = freqs[int(np.argmax(np.abs(np.fft.rfft(frame * np.hanning(n)))))]
+        if all(abs(peak - f) > 60 for f in TONES_HZ):
+            frames, loudest = frames + 1, max(loudest, rms)
+    return frames * FRAME_S, loudest
+
+
+def _metric(port: int, name: str) -> float:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return 0.0
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+
+
+def _call_and_listen(hall: dict, pulse, tmp_path: Path, ticket: str, *, name: str,  # noqa: ANN001
+                     until: Callable[[], bool] | None = None, listen_s: float = 3.0) -> tuple[list[float], float]:
+    """Record the sink, POST a queue call, listen ``listen_s`` (or until ``until()``, at most 60 s):
+    (onsets of the chime's first tone after the POST, in s from the POST; seconds recorded before
+    the POST)."""
     rec_path = tmp_path / f"{name}.raw"
     rec = pulse.record(rec_path)
     try:
@@ -96,7 +126,11 @@ def _call_and_listen(hall: dict, pulse, tmp_path: Path, ticket: str, *, name: st
         r = httpx.post(f"{hall['base']}/api/v1/events", headers={"Authorization": f"Bearer {hall['agent']}"},
                        json={"site": "hall", "counter": "c1", "kind": "queue_call", "ticket": ticket})
         assert r.status_code == 201, r.text
-        time.sleep(3.0)
+        if until is None:
+            time.sleep(listen_s)
+        else:
+            wait_for(until, 60, "the call said")
+            time.sleep(0.5)     # the tail through the sink
     finally:
         rec.terminate()
         rec.wait(10)
@@ -109,7 +143,9 @@ def _call_and_listen(hall: dict, pulse, tmp_path: Path, ticket: str, *, name: st
 @pytest.mark.slow
 def test_chime_only_with_flag_and_metrics(hall, tmp_path: Path, xvfb: str, pulse) -> None:  # noqa: ANN001
     port = _free_port()
-    quiet = _player(hall, tmp_path, xvfb, pulse, name="quiet", extra=["--metrics-port", str(port)])
+    # --no-announce: espeak-ng's speech has 20 ms frames where the chime's tone dominates (the
+    # spoken call is the next test's)
+    quiet = _player(hall, tmp_path, xvfb, pulse, name="quiet", extra=["--metrics-port", str(port), "--no-announce"])
     try:
         # metrics: a few 2 s items later, the played count is above zero
         def played() -> float:
@@ -155,3 +191,39 @@ def test_chime_only_with_flag_and_metrics(hall, tmp_path: Path, xvfb: str, pulse
         out, _ = loud.communicate(timeout=20)
     assert loud.returncode == 0, out
     assert "chime for a new queue call" in out
+
+
+@pytest.mark.slow
+def test_a_new_call_is_said_after_the_chime_and_not_on_a_muted_box(hall, tmp_path: Path, xvfb: str,  # noqa: ANN001
+                                                                     pulse) -> None:  # noqa: ANN001
+    port = _free_port()
+    said = 'counterwatch_signage_announcements_total{outcome="spoken"}'
+    loud = _player(hall, tmp_path, xvfb, pulse, name="speaker", extra=["--chime", "--metrics-port", str(port)])
+    try:
+        wait_for(lambda: _metric(port, 'counterwatch_signage_items_played_total') >= 1, 30, "the player playing")
+        onsets, before_s = _call_and_listen(hall, pulse, tmp_path, "A012", name="speaker",
+                                            until=lambda: _metric(port, said) >= 1)
+        raw = (tmp_path / "speaker.raw").read_bytes()
+        assert onsets, "no chime heard after the queue call"
+        # the call said after the chime: seconds of loud sound that is not the chime's tones
+        heard_s, loudest = speech_s(raw, rate_hz=pulse.rate_hz, after_s=before_s + onsets[0] + 0.7)
+        print(f"chime {onsets[0]:.2f} s after the POST, then {heard_s:.2f} s of speech (RMS up to {loudest:.2f})")
+        assert heard_s >= 1.0 and loudest > 0.03, (heard_s, loudest)
+        assert speech_s(raw, rate_hz=pulse.rate_hz, after_s=0.0)[0] - heard_s < 0.2, "speech before the chime"
+    finally:
+        loud.terminate()
+        out, _ = loud.communicate(timeout=30)
+    assert loud.returncode == 0, out
+    assert "chime for a new queue call" in out and "announced queue call" in out and "(espeak-ng," in out, out
+
+    muted = _player(hall, tmp_path, xvfb, pulse, name="muted", extra=["--chime", "--mute"])
+    try:
+        time.sleep(4.0)   # started and playing
+        onsets, _ = _call_and_listen(hall, pulse, tmp_path, "A013", name="muted", listen_s=8.0)
+        raw = (tmp_path / "muted.raw").read_bytes()
+        assert onsets == [] and speech_s(raw, rate_hz=pulse.rate_hz, after_s=0.0)[0] == 0.0
+    finally:
+        muted.terminate()
+        out, _ = muted.communicate(timeout=30)
+    assert muted.returncode == 0, out
+    assert "playing without sound (muted)" in out and "announced" not in out and "chime for" not in out
