@@ -5,14 +5,13 @@ high-severity finding, or staff asking for a good rating (给个好评), is mark
 possible rating coercion (诱导好评)."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import Invalid
-from domain.timezones import site_zone
+from domain.timezones import day_bounds, local_time, month_bounds
 from domain.vocab import ALL_RATING_LEVELS, CERTAIN_CONFIDENCE, satisfaction_rate
 from services.accounts import Principal
 from services.catalog import SiteNotFound
@@ -92,17 +91,14 @@ def _presses(db: Session, site: Site, start_s: float, end_s: float) -> list[tupl
 def monthly(db: Session, user: Principal, *, site: str, month: str) -> dict:
     """Presses of ``month`` (YYYY-MM, the site's time) by staff, counter, service type."""
     row = _site(db, user, site)
-    zone = site_zone(row.timezone)
     try:
-        y, m = (int(x) for x in month.split("-"))
-        start = dt.datetime(y, m, 1, tzinfo=zone)
+        start_s, end_s = month_bounds(month, row.timezone)
     except ValueError as e:
         raise Invalid(f"month {month!r}", "must be YYYY-MM") from e
-    end = dt.datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=zone)
     groups: dict[str, dict[str, Tally]] = {"staff": {}, "counter": {}, "service": {}}
     total = Tally("合计")
     suspects = []
-    for ev, c in _presses(db, row, start.timestamp(), end.timestamp()):
+    for ev, c in _presses(db, row, start_s, end_s):
         level = (ev.payload or {}).get("level")
         if level not in total.counts:
             continue
@@ -135,11 +131,10 @@ def today(db: Session, user: Principal, *, site: str, now: float | None = None) 
     """Today's presses (the site's date), newest first, with the day's totals and 满意率."""
     row = _site(db, user, site)
     at = now or now_s()
-    zone = site_zone(row.timezone)
-    start = dt.datetime.combine(dt.datetime.fromtimestamp(at, zone).date(), dt.time(), zone).timestamp()
+    start, end = day_bounds(local_time(at, row.timezone).date(), row.timezone)
     total = Tally("今日")
     presses = []
-    for ev, c in _presses(db, row, start, start + 86400.0):
+    for ev, c in _presses(db, row, start, end):
         level = (ev.payload or {}).get("level")
         if level in total.counts:
             total.counts[level] += 1

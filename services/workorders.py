@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, Invalid, NotFound
-from domain.timezones import site_zone
+from domain.timezones import month_bounds
 from domain.vocab import BAD_RATING_WORKING_DAYS, NEAR_DUE_WORKING_DAYS, REVIEWERS, WORK_ORDER_KINDS, WORK_ORDER_STATES
 from services.accounts import Principal
 from services.catalog import SiteNotFound
@@ -374,17 +374,14 @@ def report(db: Session, user: Principal, *, site: str, month: str, now: float | 
     callback rate (called back / answered)."""
     row = _site(db, user, site)
     at = now or now_s()
-    zone = site_zone(row.timezone)
     try:
-        y, m = (int(x) for x in month.split("-"))
-        start = dt.datetime(y, m, 1, tzinfo=zone)
+        start_s, end_s = month_bounds(month, row.timezone)
     except ValueError as e:
         raise Invalid(f"month {month!r}", "must be YYYY-MM") from e
-    end = dt.datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=zone)
     groups: dict[str, list[WorkOrder]] = {}
     for wo, d in db.execute(select(WorkOrder, Department.name).outerjoin(Department, WorkOrder.department_id == Department.id)
-                            .where(WorkOrder.site_id == row.id, WorkOrder.received_s >= start.timestamp(),
-                                   WorkOrder.received_s < end.timestamp())):
+                            .where(WorkOrder.site_id == row.id, WorkOrder.received_s >= start_s,
+                                   WorkOrder.received_s < end_s)):
         groups.setdefault(d or "未分派", []).append(wo)
     out = []
     for name in sorted(groups):
