@@ -56,7 +56,7 @@ def test_rclone_has_no_object_lock_and_chunks_upload_unlocked(s3_server, tmp_pat
     object_store.ensure_bucket()
     caplog.set_level(logging.INFO, logger="storage.objects")
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
-    wall0 = 1_790_000_000.0
+    wall0 = float(int(dt.datetime.now(dt.UTC).timestamp()) - 3600)     # recent: the server is the clock (issue 18)
     meta = _spooled_chunk(spool, wall0)
     # Locked (where the store can) until capture time + the site's retention (the API decides).
     assert retain_until(meta, 180) == dt.datetime.fromtimestamp(wall0, dt.UTC) + dt.timedelta(days=180)
@@ -157,7 +157,9 @@ def test_a_past_retain_until_is_not_sent_and_reported_once_per_run(object_store,
     assert len([r for r in caplog.records if "is past" in r.getMessage() and r.levelno == logging.WARNING]) == 2
 
 
-def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(object_store, tmp_path: Path):
+def test_a_chunk_older_than_its_retention_is_refused_and_nothing_is_stored(object_store, tmp_path: Path):
+    # Issue 18: the server is the clock; a chunk that starts before the site's retention would
+    # be evidence nobody may keep, so it is refused for good (422 chunk_time) and stored nowhere.
     object_store = _as_if_locked(object_store)
     spool = Spool(tmp_path / "spool", site="hall", counter="c1", quota_bytes=10_000_000)
     meta = _spooled_chunk(spool, dt.datetime.now(dt.UTC).timestamp() - 10 * 86400)
@@ -169,11 +171,11 @@ def test_uploader_stores_a_chunk_older_than_its_retention_unlocked(object_store,
         timer = threading.Timer(20.0, stop.set)         # a refused PUT would be retried until then
         timer.start()
         try:
-            assert uploader.upload_pending(stop) == 1
+            assert uploader.upload_pending(stop) == 0
         finally:
             timer.cancel()
-    assert uploader.retries == 0 and len(spool) == 0
-    assert _lock_headers(object_store, meta.key) == {}
+    assert uploader.retries == 0
+    assert object_store.stat(meta.key) is None
 
 
 def test_delete_when_the_lock_probe_was_refused_asks_the_versioning(object_store):
