@@ -107,5 +107,4 @@ def downgrade() -> None:
     with op.batch_alter_table('users') as b:
         b.drop_constraint('fk_users_staff_id', type_='foreignkey')
         b.drop_column('staff_id')
-    with op.batch_alter_table('sites') as b:
-        b.drop_column('appeal_window_days')
+    op.drop_column('sites', 'appeal_window_days')     # no batch copy: other tables' keys point at sites
