@@ -27,7 +27,9 @@ WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
 #: Requests cancelled on purpose: a recording's or a live stream's audio when the player leaves
 #: the page (the waveform fetch too, if it had not ended), and the browser's own favicon fetch
 #: when a test navigates while it is under way.
-CANCELLED_MEDIA = re.compile(r"/api/v1/(interactions/\d+/audio|counters/\d+/live)$|/static/favicon\.svg$")
+#: A screen's preview picture or screenshot replaced while it loads is cancelled the same way.
+CANCELLED_MEDIA = re.compile(r"/api/v1/(interactions/\d+/audio|counters/\d+/live"
+                             r"|signage/screens/[^/]+/(preview\.png|screenshot\.img))$|/static/favicon\.svg$")
 # Recorded before any script of the page runs: CSP violations are events, not always console lines.
 _CSP_PROBE = """
 window.__cspViolations = [];
@@ -155,6 +157,6 @@ def supervisor_console(app: Any, admin_token: str, name: str, *, init_script: st
             login(page, base, name)
             yield Console(base, api, page)
             assert csp_violations(page) == []
-            assert errors == []
+            assert errors == [], errors
         finally:
             browser.close()

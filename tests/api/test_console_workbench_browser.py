@@ -120,7 +120,13 @@ def test_twenty_flags_reviewed_with_the_keyboard(db_url, object_store):
         assert _current(page) == str(noted["id"])                      # Esc: back to the list
         page.keyboard.press("n")
         expect(tabs.locator("[data-tab=dismissed]")).to_have_text("已驳回（11）")
-        history = api.get(f"/api/v1/flags/{noted['id']}/history").json()
+        # The screen follows a key at once; the page saves decisions one after another: wait for it.
+        deadline = time.monotonic() + 30
+        while True:
+            history = api.get(f"/api/v1/flags/{noted['id']}/history").json()
+            if len(history) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert [(h["state"], h["note"]) for h in history] == [("confirmed", "回放核实，属实"),
                                                               ("dismissed", "再听一遍，是“您稍等”")]
 
