@@ -26,7 +26,8 @@ FIRST, SECOND, STAFF = "督导员王", "督导员李", "窗口人员张三"
 
 
 def _logout_login(page, base: str, name: str) -> None:  # noqa: ANN001 - playwright Page
-    page.click("#logout")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/logout")):   # not cut short by the next page
+        page.click("#logout")
     page.wait_for_url(re.compile("#/login"))
     login(page, base, name)
 

@@ -101,7 +101,8 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             page.goto(base + "/#/signage/content")
             expect(page.locator("#page-counters")).to_be_visible()
             expect(page.locator("#page-signage")).to_be_hidden()
-            page.click("#logout")
+            with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/logout")):   # not cut short by the next page
+                page.click("#logout")
             expect(page.locator("#login-form")).to_be_visible()       # logged out on the server first
 
             _login(page, base, SUPERVISOR)
