@@ -286,16 +286,22 @@ def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: 
     return ChunkReceipt(meta.key, meta.sha256, new)
 
 
+def _alarm_and_audit(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, alarm: str, action: str,
+                     detail: str, client: str) -> None:
+    """A refused chunk that a person must look at: the counter's alarm, an audit row, a log line."""
+    with write_session(engine) as s:
+        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
+        set_counter_alarm(s, info.id, alarm, True, now_s(), detail)
+        audit.append(s, user_id=user.id, user_name=user.name, action=action, target=f"chunk:{meta.key}",
+                     client=client, detail=detail)
+    logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
+
+
 def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored_sha256: str,
               client: str) -> None:
     detail = (f"session {meta.session} seq {meta.seq}: stored sha256 {stored_sha256}, refused sha256 "
               f"{meta.sha256}; the stored chunk is kept")
-    with write_session(engine) as s:
-        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
-        set_counter_alarm(s, info.id, CONFLICT, True, now_s(), detail)
-        audit.append(s, user_id=user.id, user_name=user.name, action="chunk.conflict", target=f"chunk:{meta.key}",
-                     client=client, detail=detail)
-    logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
+    _alarm_and_audit(engine, user, info, meta, alarm=CONFLICT, action="chunk.conflict", detail=detail, client=client)
     raise ChunkConflict(f"chunk {meta.key}", "another chunk is stored under this session and number; refused",
                         stored_sha256=stored_sha256, offered_sha256=meta.sha256)
 
@@ -304,12 +310,7 @@ def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta,
             client: str) -> None:
     detail = (f"recording {meta.session} chunk {meta.seq}: the same audio is stored as recording {stored[0]} "
               f"chunk {stored[1]}; refused (replayed or forged evidence)")
-    with write_session(engine) as s:
-        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
-        set_counter_alarm(s, info.id, REPLAY, True, now_s(), detail)
-        audit.append(s, user_id=user.id, user_name=user.name, action="chunk.replay", target=f"chunk:{meta.key}",
-                     client=client, detail=detail)
-    logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
+    _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
     raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio already stored under another recording; "
                       "refused", stored_recording=stored[0], stored_seq=stored[1])
 
