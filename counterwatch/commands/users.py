@@ -115,6 +115,20 @@ def user_revoke(ctx: click.Context, token_id: int, data_dir: Path | None) -> Non
     click.echo(f"token {token_id} of user {owner} revoked")
 
 
+def _hand_out(token: str, out: Path | None, default: Path) -> Path | None:
+    """Print a machine's token (``--out -``: None) or write it where asked (default ``default``),
+    mode 0600, and say where."""
+    if out is not None and str(out) == "-":
+        click.echo(token)
+        return None
+    path = out or default
+    try:
+        write_secret(path, token + "\n")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+    return path
+
+
 @click.group()
 def agent() -> None:
     """Capture agents' credentials: a token bound to one counter."""
@@ -143,14 +157,9 @@ def agent_token(ctx: click.Context, counter_name: str, site: str | None, out: Pa
     s = settings_of(ctx, site=site, data_dir=data_dir)
     t = issue_agent_token(open_engine(s), site=s.site, counter=counter_name,
                           ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
-    if out is not None and str(out) == "-":
-        click.echo(t.token)
+    path = _hand_out(t.token, out, paths(s).agents / f"{t.counter}.token")
+    if path is None:
         return
-    path = out or paths(s).agents / f"{t.counter}.token"
-    try:
-        write_secret(path, t.token + "\n")
-    except OSError as e:
-        fail(f"cannot write {path}: {e.strerror}")
     click.echo(f"agent token for {t.site}/{t.counter} (user {t.user}, expires {_when(t.expires_s)}) written to {path}")
 
 
@@ -176,23 +185,14 @@ def events_token(ctx: click.Context, counter_name: str | None, site: str | None,
     It records queue calls, rating presses and pauses of that site (counter) and can do nothing
     else; older tokens work until they expire or are revoked (`counterwatch events revoke`).
     """
-    from domain.errors import DomainError
     from services.tokens import issue_event_token
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
-    try:
-        t = issue_event_token(open_engine(s), site=s.site, counter=counter_name,
-                              ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
-    except DomainError as e:
-        fail(str(e))
-    if out is not None and str(out) == "-":
-        click.echo(t.token)
+    t = issue_event_token(open_engine(s), site=s.site, counter=counter_name,
+                          ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
+    path = _hand_out(t.token, out, paths(s).root / "events" / (f"{t.site}-{t.counter}.token" if t.counter else f"{t.site}.token"))
+    if path is None:
         return
-    path = out or paths(s).root / "events" / (f"{t.site}-{t.counter}.token" if t.counter else f"{t.site}.token")
-    try:
-        write_secret(path, t.token + "\n")
-    except OSError as e:
-        fail(f"cannot write {path}: {e.strerror}")
     click.echo(f"event-source token for {t.site}{'/' + t.counter if t.counter else ''} (user {t.user}, "
                f"expires {_when(t.expires_s)}) written to {path}")
 
