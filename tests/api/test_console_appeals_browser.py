@@ -26,7 +26,8 @@ FIRST, SECOND, STAFF = "督导员王", "督导员李", "窗口人员张三"
 
 
 def _logout_login(page, base: str, name: str) -> None:  # noqa: ANN001 - playwright Page
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/logout")):   # not cut short by the next page
+    # Until the request has finished (body included), so the next page's load cannot abort it.
+    with page.expect_request_finished(lambda r: r.url.endswith("/api/v1/auth/logout")):
         page.click("#logout")
     page.wait_for_url(re.compile("#/login"))
     login(page, base, name)
