@@ -101,7 +101,7 @@ def test_signage_pages_manage_schedule_preview_and_interrupt(signage_served, obj
             page.goto(base + "/#/signage/content")
             expect(page.locator("#page-counters")).to_be_visible()
             expect(page.locator("#page-signage")).to_be_hidden()
-            with page.expect_request_finished(lambda r: r.url.endswith("/api/v1/auth/logout")):   # body and all, so the next page cannot abort it
+            with page.expect_request_finished(lambda r: r.url.endswith("/api/v1/auth/logout")):   # finished: not cut short
                 page.click("#logout")
             expect(page.locator("#login-form")).to_be_visible()       # logged out on the server first
 
