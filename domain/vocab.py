@@ -7,6 +7,7 @@ from copies of its own.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 # -- who speaks, and which stereo channel is whose --------------------------------------------
@@ -63,6 +64,8 @@ ALL_RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", 
 BAD_LEVELS: tuple[str, ...] = ("不满意", "非常不满意")
 #: 满意率 = presses of these levels / all presses (the one definition: reports, live view).
 SATISFIED_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意")
+#: 满意率 as the reports print it (the console shows this text, never its own).
+SATISFACTION_RATE_TEXT = f"满意率 =（{' + '.join(SATISFIED_LEVELS)}）÷ 全部评价"
 RATING_DIMENSIONS: tuple[str, ...] = ("整体满意度", "服务效率", "服务水平", "服务态度")
 BAD_RATING_REASONS: tuple[str, ...] = ("等候时间长", "态度不好", "业务不熟练", "一次告知不清", "办理超时", "其他")
 BAD_RATING_WORKING_DAYS = 15
@@ -76,9 +79,19 @@ NEAR_DUE_WORKING_DAYS = 2
 
 
 def satisfaction_rate(counts: dict[str, int]) -> float | None:
-    """满意率 of press counts by level: satisfied presses / all presses (None: no presses)."""
+    """满意率 of press counts by level: satisfied presses / all presses (None: no presses).
+
+    The one definition, for both scales: (非常满意 + 满意 + 基本满意) / all presses; on the
+    seed's four levels that is (非常满意 + 满意) / all (一般 and 不满意 are not satisfied)."""
     total = sum(counts.values())
     return None if total == 0 else sum(counts.get(lv, 0) for lv in SATISFIED_LEVELS) / total
+
+
+def rating_levels_of(scales: Iterable[str], pressed: Iterable[str] = ()) -> tuple[str, ...]:
+    """The levels a report counts for sites on ``scales`` (``four`` / ``five``; unknown: four),
+    best first, plus any other known level actually ``pressed`` (a site that changed its scale)."""
+    wanted = {lv for sc in scales for lv in RATING_SCALES.get(sc, RATING_LEVELS)} | set(pressed)
+    return tuple(lv for lv in ALL_RATING_LEVELS if lv in wanted)
 
 # -- health ---------------------------------------------------------------------------------------
 

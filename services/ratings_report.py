@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Invalid
 from domain.timezones import day_bounds, local_time, month_bounds
-from domain.vocab import ALL_RATING_LEVELS, CERTAIN_CONFIDENCE, satisfaction_rate
+from domain.vocab import (
+    ALL_RATING_LEVELS,
+    CERTAIN_CONFIDENCE,
+    RATING_DIMENSIONS,
+    SATISFACTION_RATE_TEXT,
+    rating_levels_of,
+    satisfaction_rate,
+)
 from services.accounts import Principal
 from services.catalog import SiteNotFound
 from services.interactions import check_site
@@ -26,18 +33,37 @@ ASKING_FOR_PRAISE = ("给个好评", "给好评", "点个满意", "点非常满�
 
 @dataclass
 class Tally:
+    """Presses of one group by level (every level of the site's scale, zero or not), and by
+    level per 好差评 dimension (整体满意度, 服务效率, ...) where the presses gave them."""
+
     name: str
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_RATING_LEVELS, 0))
+    levels: tuple[str, ...] = ALL_RATING_LEVELS
+    counts: dict[str, int] = field(default_factory=dict)
+    dimensions: dict[str, dict[str, int]] = field(default_factory=dict)
     #: High-severity findings counted against the same interactions (ratings beside findings).
     high_findings: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = dict.fromkeys(self.levels, 0) | self.counts
+
+    def add(self, level: str, dimensions: dict | None = None) -> None:
+        self.counts[level] = self.counts.get(level, 0) + 1
+        for dim, lv in (dimensions or {}).items():
+            if dim in RATING_DIMENSIONS and lv in ALL_RATING_LEVELS:
+                per = self.dimensions.setdefault(dim, dict.fromkeys(self.levels, 0))
+                per[lv] = per.get(lv, 0) + 1
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def as_dict(self) -> dict:
+        dims = [{"name": d, "counts": self.dimensions[d], "total": sum(self.dimensions[d].values()),
+                 "satisfaction_rate": satisfaction_rate(self.dimensions[d])}
+                for d in RATING_DIMENSIONS if d in self.dimensions]
         return {"name": self.name, "counts": self.counts, "total": self.total,
-                "satisfaction_rate": satisfaction_rate(self.counts), "high_findings": self.high_findings}
+                "satisfaction_rate": satisfaction_rate(self.counts), "high_findings": self.high_findings,
+                "dimensions": dims}
 
 
 def _interaction_of(db: Session, ev: Event) -> Interaction | None:
@@ -96,12 +122,14 @@ def monthly(db: Session, user: Principal, *, site: str, month: str) -> dict:
     except ValueError as e:
         raise Invalid(f"month {month!r}", "must be YYYY-MM") from e
     groups: dict[str, dict[str, Tally]] = {"staff": {}, "counter": {}, "service": {}}
-    total = Tally("合计")
+    presses = [(ev, c) for ev, c in _presses(db, row, start_s, end_s)
+               if (ev.payload or {}).get("level") in ALL_RATING_LEVELS]
+    levels = rating_levels_of([row.rating_scale], (ev.payload["level"] for ev, _ in presses))
+    total = Tally("合计", levels)
     suspects = []
-    for ev, c in _presses(db, row, start_s, end_s):
-        level = (ev.payload or {}).get("level")
-        if level not in total.counts:
-            continue
+    for ev, c in presses:
+        level = ev.payload["level"]
+        dims = (ev.payload or {}).get("dimensions")
         person = on_duty(db, c.id, ev.at_s)
         tid = (ev.payload or {}).get("ticket_id")
         t = db.get(QueueTicket, int(tid)) if tid else None
@@ -114,15 +142,17 @@ def monthly(db: Session, user: Principal, *, site: str, month: str) -> dict:
         keys = {"staff": person.name if person else "未排班", "counter": counter_label(c.name, c.display_name),
                 "service": svc.name if svc else "未取号"}
         for g, k in keys.items():
-            tally = groups[g].setdefault(k, Tally(k))
-            tally.counts[level] += 1
+            tally = groups[g].setdefault(k, Tally(k, levels))
+            tally.add(level, dims)
             tally.high_findings += high
-        total.counts[level] += 1
+        total.add(level, dims)
         why = coercion(db, ev, inter)
         if why:
             suspects.append({"event_id": ev.id, "at_s": ev.at_s, "level": level, "staff": keys["staff"],
                              "counter": keys["counter"], "interaction_id": inter.id if inter else None, "reason": why})
-    return {"site": site, "month": month, "total": total.as_dict(),
+    return {"site": site, "month": month, "scale": row.rating_scale, "levels": list(levels),
+            "satisfaction_rule": SATISFACTION_RATE_TEXT,
+            "total": total.as_dict(),
             **{f"by_{g}": [t.as_dict() for _, t in sorted(v.items())] for g, v in groups.items()},
             "suspected_coercion": suspects}
 
@@ -132,14 +162,16 @@ def today(db: Session, user: Principal, *, site: str, now: float | None = None) 
     row = _site(db, user, site)
     at = now or now_s()
     start, end = day_bounds(local_time(at, row.timezone).date(), row.timezone)
-    total = Tally("今日")
+    rows = _presses(db, row, start, end)
+    total = Tally("今日", rating_levels_of([row.rating_scale], ((ev.payload or {}).get("level", "") for ev, _ in rows)))
     presses = []
-    for ev, c in _presses(db, row, start, end):
+    for ev, c in rows:
         level = (ev.payload or {}).get("level")
-        if level in total.counts:
-            total.counts[level] += 1
+        if level in ALL_RATING_LEVELS:
+            total.add(level, (ev.payload or {}).get("dimensions"))
         person = on_duty(db, c.id, ev.at_s)
         presses.append({"event_id": ev.id, "at_s": ev.at_s, "level": level, "ticket": (ev.payload or {}).get("ticket"),
                         "counter": counter_label(c.name, c.display_name), "staff": person.name if person else None,
                         "reasons": (ev.payload or {}).get("reasons", [])})
-    return {"site": site, "total": total.as_dict(), "presses": presses[::-1]}
+    return {"site": site, "scale": row.rating_scale, "levels": list(total.levels), "total": total.as_dict(),
+            "presses": presses[::-1]}

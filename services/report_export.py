@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from domain.exporttext import spreadsheet_cell, xml_safe
 from domain.score_rules import explanation
-from domain.vocab import LABELS, RATING_LEVELS, SEVERITIES
+from domain.vocab import LABELS, SEVERITIES
 from services.reports import GROUP_LABELS, MonthlyReport, ReportRow
 
 PERCENT, SCORE, COUNT, TEXT = "percent", "score", "count", "text"
@@ -32,7 +32,7 @@ def columns(report: MonthlyReport) -> list[tuple[str, str]]:
              ("文明用语达标率", PERCENT), ("满意率", PERCENT)]
             + [(f"服务忌语（{LABELS['severity'][s]}）", COUNT) for s in reversed(SEVERITIES)]
             + [("待审核", COUNT), ("待确认", COUNT), ("已确认", COUNT), ("已驳回", COUNT)]
-            + [(lv, COUNT) for lv in RATING_LEVELS]
+            + [(lv, COUNT) for lv in report.rating_levels]
             + [(f"文明用语达标率·{name(r) or r}", PERCENT) for r in courtesy]
             + [(f"服务忌语·{name(r) or r}", COUNT) for r in forbidden])
 
@@ -52,7 +52,7 @@ def values(report: MonthlyReport) -> Iterator[list]:
                 r.not_assessable, r.score, r.compliance_rate, r.courtesy_rate, r.satisfaction_rate]
                + [r.forbidden_by_severity.get(s, 0) for s in reversed(SEVERITIES)]
                + [r.flags_open, r.flags_uncertain, r.flags_confirmed, r.flags_dismissed]
-               + [r.ratings[lv] for lv in RATING_LEVELS]
+               + [r.ratings.get(lv, 0) for lv in report.rating_levels]
                + [r.courtesy_by_rule.get(c) for c in courtesy] + [r.forbidden_by_rule.get(f, 0) for f in forbidden])
 
 

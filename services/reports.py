@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from domain.timezones import month_bounds
 from domain.vocab import (
-    RATING_LEVELS,
+    ALL_RATING_LEVELS,
     SEVERITIES,
     flag_uncertain,
+    rating_levels_of,
+    satisfaction_rate,
 )
 from services.accounts import Principal
 from services.dictionary import rules_of, severity_of
@@ -57,8 +59,8 @@ class ReportRow:
     flags_uncertain: int                # open and below CERTAIN_CONFIDENCE: 待确认, not counted
     flags_confirmed: int
     flags_dismissed: int
-    ratings: dict[str, int]             # 非常满意 / 满意 / 一般 / 不满意
-    satisfaction_rate: float | None     # (非常满意 + 满意) / rated
+    ratings: dict[str, int]             # presses per level of the report's scales (MonthlyReport.rating_levels)
+    satisfaction_rate: float | None     # 满意率: domain.vocab.satisfaction_rate of ``ratings``
     rank: int | None = None             # by score within its group (1 = best)
 
 
@@ -70,6 +72,9 @@ class MonthlyReport:
     by_counter: list[ReportRow]
     total: ReportRow
     rule_labels: dict[str, str] = field(default_factory=dict)
+    #: The rating levels counted, best first: the four of the seed's scale, the five of 好差评,
+    #: or both where the report's sites use both (domain.vocab.rating_levels_of).
+    rating_levels: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,11 @@ class _Acc:
     review: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ratings: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def row(self, *, site: str, site_name: str, group: str, name: str, label: str, courtesy_rules: list[str]) -> ReportRow:
-        n, rated = self.assessable, sum(self.ratings.values())
+    def row(self, *, site: str, site_name: str, group: str, name: str, label: str, courtesy_rules: list[str],
+            levels: tuple[str, ...]) -> ReportRow:
+        n = self.assessable
+        ratings = {lv: self.ratings[lv] for lv in levels}
+        rate = satisfaction_rate(ratings)
         share = (lambda k: round(k / n, 4)) if n else (lambda k: None)
         return ReportRow(
             site=site, site_label=site_name, group=group, name=name, label=label, interactions=self.interactions,
@@ -107,8 +115,7 @@ class _Acc:
             forbidden_by_severity={s: self.severity[s] for s in reversed(SEVERITIES)},
             flags_open=self.review["open"], flags_uncertain=self.review["uncertain"],
             flags_confirmed=self.review["confirmed"], flags_dismissed=self.review["dismissed"],
-            ratings={lv: self.ratings[lv] for lv in RATING_LEVELS},
-            satisfaction_rate=round((self.ratings["非常满意"] + self.ratings["满意"]) / rated, 4) if rated else None)
+            ratings=ratings, satisfaction_rate=round(rate, 4) if rate is not None else None)
 
 
 def _stored_severity(flags: list[FlagFacts], flag_id: int | None) -> str:
@@ -163,7 +170,7 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
                 a.interactions += 1
                 if b.score is None:
                     continue        # not judged (the recogniser's or a supervisor's verdict): its rating counts nowhere
-                if level in RATING_LEVELS:
+                if level in ALL_RATING_LEVELS:
                     a.ratings[level] += 1
                 a.assessable += 1
                 a.points += b.score
@@ -182,15 +189,16 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
                         a.severity[severity_of(rules, d.rule, _stored_severity(mine, d.flag_id))] += 1
     cr = sorted(courtesy_rules)
     labels = {s.name: site_label(s.name, s.title) for s in sites}
+    levels = rating_levels_of((s.rating_scale for s in sites), (lv for lv, k in total.ratings.items() if k))
     return MonthlyReport(
         month=month, sites=[s.name for s in sites],
-        by_staff=_ranked([a.row(site=s, site_name=labels[s], group="staff", name=n, label=n, courtesy_rules=cr)
-                          for (s, n), a in staff_acc.items()]),
+        by_staff=_ranked([a.row(site=s, site_name=labels[s], group="staff", name=n, label=n, courtesy_rules=cr,
+                                levels=levels) for (s, n), a in staff_acc.items()]),
         by_counter=_ranked([a.row(site=s, site_name=labels[s], group="counter", name=n, label=counter_labels[s, n],
-                                  courtesy_rules=cr) for (s, n), a in counter_acc.items()]),
+                                  courtesy_rules=cr, levels=levels) for (s, n), a in counter_acc.items()]),
         total=total.row(site=",".join(s.name for s in sites), site_name="、".join(labels.values()), group="total",
-                        name="合计", label="合计", courtesy_rules=cr),
-        rule_labels={k: v.label for k, v in rules.items()})
+                        name="合计", label="合计", courtesy_rules=cr, levels=levels),
+        rule_labels={k: v.label for k, v in rules.items()}, rating_levels=list(levels))
 
 
 def _sites(db: Session, user: Principal, site: str | None) -> list[Site]:

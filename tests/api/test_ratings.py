@@ -55,3 +55,48 @@ def test_a_rating_of_an_interaction_that_was_not_judged_counts_nowhere(app_env: 
     (row,) = [r for r in report["by_counter"] if r["name"] == "c3"]
     assert row["ratings"] == {"非常满意": 0, "满意": 0, "一般": 0, "不满意": 0}
     assert row["score"] is None and row["assessable"] == 0 and row["satisfaction_rate"] is None
+
+
+def test_a_site_on_the_five_level_scale_is_counted_at_every_level_with_one_satisfaction_rate(app_env: AppEnv):
+    # Issue 21 item 2: the monthly report counted only the seed's four levels, so a 好差评 site's
+    # 基本满意 and 非常不满意 vanished and its 满意率 was (非常满意 + 满意) / the four levels' presses.
+    from domain.vocab import FIVE_LEVELS, RATING_LEVELS, satisfaction_rate
+
+    sup = app_env.client(app_env.make_user("supervisor", ["hall", "annex"]))
+    assert sup.put("/api/v1/ratings/scale", json={"site": "annex", "scale": "five"}).status_code == 204
+    seg = [(0.0, 2.0, "staff", "您好，请问办理什么业务")]
+    dims = {"整体满意度": "基本满意", "服务效率": "非常不满意"}
+    for k, level in enumerate(FIVE_LEVELS):
+        start = T + 1000 * k
+        app_env.add_interaction(site="annex", counter="a1", wall_start_s=start, duration_s=60, segments=seg)
+        app_env.catalog.add_event("annex", "a1", kind="rating", at_s=start + 65,
+                                  payload={"level": level, "dimensions": dims})
+    expected = dict.fromkeys(FIVE_LEVELS, 1)
+    rate = satisfaction_rate(expected)
+    assert rate == 3 / 5        # 非常满意 + 满意 + 基本满意 of five presses
+
+    report = sup.get("/api/v1/reports/monthly", params={"month": "2026-11", "site": "annex"}).json()
+    assert report["rating_levels"] == list(FIVE_LEVELS)
+    assert report["total"]["ratings"] == expected and report["total"]["satisfaction_rate"] == round(rate, 4)
+    (row,) = report["by_counter"]
+    assert row["ratings"] == expected and row["satisfaction_rate"] == round(rate, 4)
+    csv = sup.get("/api/v1/reports/monthly", params={"month": "2026-11", "site": "annex", "format": "csv"}).text
+    header = csv.lstrip("\ufeff").splitlines()[0].split(",")
+    assert all(lv in header for lv in FIVE_LEVELS) and "一般" not in header
+
+    ratings = sup.get("/api/v1/ratings/report", params={"month": "2026-11", "site": "annex"}).json()
+    assert ratings["levels"] == list(FIVE_LEVELS) and ratings["total"]["counts"] == expected
+    assert ratings["total"]["satisfaction_rate"] == rate
+    by_dim = {d["name"]: d for d in ratings["total"]["dimensions"]}
+    assert by_dim["整体满意度"]["counts"]["基本满意"] == 5 and by_dim["整体满意度"]["satisfaction_rate"] == 1.0
+    assert by_dim["服务效率"]["counts"]["非常不满意"] == 5 and by_dim["服务效率"]["satisfaction_rate"] == 0.0
+    assert [d["name"] for d in ratings["total"]["dimensions"]] == ["整体满意度", "服务效率"]
+
+    # The seed's four-level site next door keeps its four columns and its 满意率.
+    _seed(app_env)
+    hall = sup.get("/api/v1/reports/monthly", params={"month": "2026-11", "site": "hall"}).json()
+    assert hall["rating_levels"] == list(RATING_LEVELS)
+    assert hall["total"]["ratings"] == {"非常满意": 0, "满意": 1, "一般": 1, "不满意": 0}
+    assert hall["total"]["satisfaction_rate"] == 0.5
+    hall_ratings = sup.get("/api/v1/ratings/report", params={"month": "2026-11", "site": "hall"}).json()
+    assert hall_ratings["levels"] == list(RATING_LEVELS)
