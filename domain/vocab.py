@@ -27,6 +27,9 @@ EventKind = Literal["queue_call", "rating", "pause", "resume"]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 #: Events that cut a recording into interactions (a new customer is called; a rating ends one).
 BOUNDARY_EVENT_KINDS = ("queue_call", "rating")
+#: A call cuts the recording where it happens, give or take this many seconds (the cut lands on
+#: speech or silence around it): the interaction a call opened begins within this of the call.
+CALL_SLACK_S = 5.0
 
 RatingLevel = Literal["非常满意", "满意", "一般", "不满意"]
 RATING_LEVELS: tuple[str, ...] = get_args(RatingLevel)

@@ -23,6 +23,7 @@ from services.catalog import SiteNotFound
 from services.interactions import check_site
 from services.names import counter_label
 from services.queue import ticket_interaction
+from storage.queries import ticket_wait_s
 from storage.tables import Chunk, Counter, Event, QueueTicket, Site
 
 GAPS = {"agent_down": "采集端离线或录音未上传", "no_interaction": "有录音，尚未切分", "no_speech": "无语音",
@@ -92,7 +93,7 @@ def coverage(db: Session, user: Principal, *, site: str, day: str, wait_limit_s:
             gap = None
         tid = (ev.payload or {}).get("ticket_id")
         t = db.get(QueueTicket, int(tid)) if tid else None
-        waited = (ev.at_s - t.taken_s) if t is not None else None
+        waited = ticket_wait_s(t, ev.at_s) if t is not None else None
         cov = CallCoverage(ev.id, ev.at_s, counter_label(c.name, c.display_name), (ev.payload or {}).get("ticket"),
                            inter.id if inter else None, gap, GAPS.get(gap) if gap else None, waited)
         if gap:

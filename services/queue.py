@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.timezones import site_zone
+from domain.vocab import CALL_SLACK_S
 from services.accounts import Principal
 from services.catalog import Catalog, SiteNotFound
 from services.interactions import check_site
@@ -389,7 +390,7 @@ def ticket_interaction(db: Session, *, counter_id: int, called_s: float) -> Inte
     call (the call cut the recording there; a few seconds' slack for the cut), before the next call."""
     nxt = db.scalar(select(func.min(Event.at_s)).where(Event.counter_id == counter_id, Event.kind == "queue_call",
                                                        Event.at_s > called_s))
-    q = select(Interaction).where(Interaction.counter_id == counter_id, Interaction.wall_start_s >= called_s - 5.0)
+    q = select(Interaction).where(Interaction.counter_id == counter_id, Interaction.wall_start_s >= called_s - CALL_SLACK_S)
     if nxt is not None:
         q = q.where(Interaction.wall_start_s < nxt)
     return db.scalar(q.order_by(Interaction.wall_start_s).limit(1))

@@ -19,7 +19,7 @@ from transcribe.audio import Audio, load_audio
 from transcribe.errors import TranscribeError
 from transcribe.hallucination import is_hallucination
 from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, InteractionSpan, split_interactions
-from transcribe.judge import SPEAKER_THRESHOLD, Finding, Judge
+from transcribe.judge import SPEAKER_THRESHOLD, Finding, Judge, queue_facts
 from transcribe.quality import Quality, measure, overall
 from transcribe.rules import Rulebook
 from transcribe.speakers import attribute_mono, attribute_stereo, speech_regions
@@ -60,6 +60,8 @@ class Analysis:
     turns: list[Turn] | None = None
     #: Seconds of voiced audio (VAD) in the whole recording.
     voiced_s: float = 0.0
+    #: Per interaction index: the rules whose ``when`` (queue facts) did not hold, with why.
+    not_applied: dict[int, list[dict]] = field(default_factory=dict)
 
     def assessment(self) -> Quality:
         """The whole recording's verdict: 无法判定 if any interaction is, or if there was
@@ -86,7 +88,8 @@ class Analysis:
             "interactions": [{"index": i.index, "start": round(i.start_s, 2), "end": round(i.end_s, 2),
                               "assessable": self.quality_of(i.index).assessable,
                               "assessable_reason": self.quality_of(i.index).reason,
-                              "signals": self.quality_of(i.index).signals}
+                              "signals": self.quality_of(i.index).signals,
+                              "rules_not_applied": self.not_applied.get(i.index, [])}
                              for i in self.interactions],
             "flags": [{"type": f.type, "rule": f.rule, "phrase": f.phrase, "evidence": f.evidence,
                        "start": round(f.start_s, 2), "end": round(f.end_s, 2), "speaker": f.speaker,
@@ -126,9 +129,12 @@ class Analyzer:
 
     def analyze_audio(self, audio: Audio, *, name: str, channels: str = "staff,customer",
                       boundaries_s: Sequence[float] = (),
-                      asr_segments: Iterable[AsrSegment] | None = None) -> Analysis:
+                      asr_segments: Iterable[AsrSegment] | None = None,
+                      calls: Sequence[tuple[float, str | None, float | None]] = ()) -> Analysis:
         """``asr_segments``: the audio's transcript when it was already transcribed (the worker
-        transcribes several interactions in one batch, :meth:`Transcriber.transcribe_many`)."""
+        transcribes several interactions in one batch, :meth:`Transcriber.transcribe_many`).
+        ``calls``: the queue calls around the audio (seconds from its start, ticket, how long the
+        ticket waited), the facts of rules with ``when`` (:func:`transcribe.judge.queue_facts`)."""
         if channels not in CHANNEL_MAPS:
             raise TranscribeError("channels", f"must be one of {', '.join(CHANNEL_MAPS)}, got {channels!r}")
         roles = CHANNEL_MAPS[channels] if audio.channels == 2 else None
@@ -174,7 +180,10 @@ class Analyzer:
             q = result.quality[i.index]
             if not q.assessable:
                 logger.info("%s: interaction %d not assessable: %s", name, i.index, q.reason)
-        result.flags = self.judge.judge(utts, interactions, mono=roles is None, turns=turns, quality=result.quality)
+        facts = queue_facts(interactions, calls)
+        result.flags = self.judge.judge(utts, interactions, mono=roles is None, turns=turns, quality=result.quality,
+                                        queue=facts)
+        result.not_applied = self.judge.not_applied(interactions, facts)
         return result
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from domain.vocab import CERTAIN_CONFIDENCE, CUSTOMER, STAFF, UNKNOWN
+from domain.vocab import CALL_SLACK_S, CERTAIN_CONFIDENCE, CUSTOMER, STAFF, UNKNOWN
 from transcribe import audio_rules
 from transcribe.interactions import InteractionSpan
 from transcribe.match import PhraseMatcher
 from transcribe.normalize import Token, is_han, tokenize
 from transcribe.patterns import Hit, RuleMatcher, quoted_exclusions
 from transcribe.quality import Quality
-from transcribe.rules import AudioRule, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
+from transcribe.rules import AudioRule, Condition, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
 from transcribe.speakers import Utterance
 from transcribe.turns import Turn
 
@@ -46,6 +46,47 @@ class Finding:
     confidence: float
     severity: str = ""
     reasons: tuple[dict, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class QueueFacts:
+    """The queue facts of one interaction: the ticket whose call opened it and how long it
+    waited (taken → called; None: not known, e.g. a hall's own queue system that sends no wait)."""
+
+    ticket: str | None
+    waited_s: float | None
+
+
+def queue_facts(interactions: Sequence[InteractionSpan],
+                calls: Sequence[tuple[float, str | None, float | None]]) -> dict[int, QueueFacts]:
+    """Each interaction's facts from the queue ``calls`` (at_s from the recording's start, may be
+    negative: a call just before it; ticket; waited_s): the latest call at most CALL_SLACK_S after
+    the interaction began and not before the previous interaction ended."""
+    out: dict[int, QueueFacts] = {}
+    prev_end = float("-inf")
+    for inter in sorted(interactions, key=lambda i: i.start_s):
+        mine = [c for c in calls if prev_end <= c[0] <= inter.start_s + CALL_SLACK_S]
+        if mine:
+            _, ticket, waited = max(mine, key=lambda c: c[0])
+            out[inter.index] = QueueFacts(ticket, waited)
+        prev_end = inter.end_s
+    return out
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60.0:.1f}".rstrip("0").rstrip(".")
+
+
+def condition_met(when: Condition, facts: QueueFacts | None) -> tuple[bool, str]:
+    """Whether a rule's ``when`` holds for an interaction, and why, in plain Chinese."""
+    limit = _minutes(when.ticket_waited_min_over * 60.0)
+    if facts is None or facts.waited_s is None:
+        return False, f"本次服务没有取号等候记录（未接入排队叫号），不按“等候超过 {limit} 分钟”判定"
+    ticket = f"{facts.ticket} 号" if facts.ticket else "本号"
+    waited = _minutes(facts.waited_s)
+    if facts.waited_s <= when.ticket_waited_min_over * 60.0:
+        return False, f"{ticket}取号后等候 {waited} 分钟，未超过 {limit} 分钟"
+    return True, f"{ticket}取号后等候 {waited} 分钟，超过 {limit} 分钟"
 
 
 def reason(kind: str, value: float, text: str) -> dict:
@@ -97,8 +138,10 @@ class Judge:
                        if r.where.after}
 
     def judge(self, utts: Sequence[Utterance], interactions: Sequence[InteractionSpan], *, mono: bool,
-              turns: Sequence[Turn] | None = None, quality: dict[int, Quality] | None = None) -> list[Finding]:
-        """Every finding of the rulebook in ``utts`` (time order), grouped by ``interactions``."""
+              turns: Sequence[Turn] | None = None, quality: dict[int, Quality] | None = None,
+              queue: dict[int, QueueFacts] | None = None) -> list[Finding]:
+        """Every finding of the rulebook in ``utts`` (time order), grouped by ``interactions``;
+        ``queue``: each interaction's queue facts (:func:`queue_facts`), for rules with ``when``."""
         from transcribe.interactions import interaction_of
 
         quality = quality or {}
@@ -114,7 +157,7 @@ class Judge:
             q = quality.get(inter.index, Quality())
             out += self._forbidden_in(inter, mine, q, mono=mono)
             if q.assessable:
-                out += self._missing_in(inter, mine, q, mono=mono)
+                out += self._missing_in(inter, mine, q, mono=mono, facts=(queue or {}).get(inter.index))
                 out += self._audio_in(inter, [s.utt for s in mine], turns, q)
         return sorted(out, key=lambda f: (f.start_s, f.rule))
 
@@ -194,9 +237,28 @@ class Judge:
 
     # -- missing courtesy ---------------------------------------------------------------------------
 
-    def _missing_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool) -> list[Finding]:
+    def not_applied(self, interactions: Sequence[InteractionSpan],
+                    queue: dict[int, QueueFacts] | None = None) -> dict[int, list[dict]]:
+        """Per interaction, the rules whose ``when`` did not hold, each with why ({rule, reason})."""
+        out: dict[int, list[dict]] = {}
+        for inter in interactions:
+            for rule, _ in self._required:
+                if rule.when is not None:
+                    met, why = condition_met(rule.when, (queue or {}).get(inter.index))
+                    if not met:
+                        out.setdefault(inter.index, []).append({"rule": rule.id, "reason": why})
+        return out
+
+    def _missing_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool,
+                    facts: QueueFacts | None = None) -> list[Finding]:
         out: list[Finding] = []
         for rule, matcher in self._required:
+            condition: list[dict] = []
+            if rule.when is not None:
+                met, why = condition_met(rule.when, facts)
+                if not met:
+                    continue        # said so by not_applied (the analysis keeps it per interaction)
+                condition = [reason("condition", 1.0, why)]
             lo, hi = _window(rule.where, inter)
             triggers = self._triggers(rule.where, mine)
             if rule.where.after:
@@ -227,7 +289,7 @@ class Judge:
                 continue
             base = MISSING_CONFIDENCE["mono" if mono else "stereo"]
             words = "、".join(w.text for w in rule.words[:4])
-            reasons = [reason("match", base, f"{'单声道' if mono else '立体声'}录音中未听到“{words}”"),
+            reasons = condition + [reason("match", base, f"{'单声道' if mono else '立体声'}录音中未听到“{words}”"),
                        reason("speaker", 1.0 - best_other,
                               f"听到过相近的词，但为{_side_name(rule.speaker)}所说的把握只有 {best_other:.2f}" if best_other
                               else "没有任何一方说出"),

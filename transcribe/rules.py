@@ -3,7 +3,8 @@
 Rule language v2 (documented for sites in ``data/rulebook.yaml``) adds to the phrase lists of
 v1: word sets, patterns (``any`` / ``all`` / ``near`` with ``none``), exclusions by context
 (``unless``), where in the interaction a rule applies (``position``), severity and points, and
-rules on the audio itself (``audio``: silence, overlap, speech rate, raised voice). A v1
+rules on the audio itself (``audio``: silence, overlap, speech rate, raised voice), and courtesy
+rules that apply only on queue facts (``when``: the ticket waited longer than N minutes). A v1
 rulebook is a v2 rulebook that uses none of that, and loads unchanged.
 
 A broken rulebook is refused as a whole with :class:`RulebookError` naming the file, the
@@ -35,6 +36,8 @@ AUDIO_KINDS = ("silence", "overlap", "speech_rate", "raised_voice")
 #: Each audio rule kind's threshold field and its default.
 AUDIO_THRESHOLDS = {"silence": ("min_s", 15.0), "overlap": ("min_ms", 1000.0),
                     "speech_rate": ("max_cps", 8.0), "raised_voice": ("above_db", 10.0)}
+#: Conditions a required rule may set under ``when`` (queue facts of the interaction's ticket).
+CONDITIONS = ("ticket_waited_min_over",)
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _SET_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -125,6 +128,15 @@ class ForbiddenRule:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """When a required rule applies at all, from the facts of the interaction's queue ticket:
+    ``ticket_waited_min_over``: the ticket waited (taken → called) more than this many minutes.
+    An interaction without a ticket (a hall without queue) never meets it."""
+
+    ticket_waited_min_over: float
+
+
+@dataclass(frozen=True)
 class RequiredRule:
     id: str
     label: str
@@ -135,6 +147,7 @@ class RequiredRule:
     where: Position = Position()
     severity: str = "low"
     points: int = 1
+    when: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +345,16 @@ class _Parser:
                         after_within_s=within_s)
 
 
+def _condition(r: Reader, node: Node, field: str) -> Condition:
+    if not isinstance(node.value, dict) or not node.value:
+        raise r.fail(node, field, f"must be a mapping with one of {', '.join(CONDITIONS)}")
+    r.only_keys(node, field, CONDITIONS)
+    minutes = r.number(node, "ticket_waited_min_over", field)
+    if minutes is None or minutes <= 0:
+        raise r.fail(node, f"{field}.ticket_waited_min_over", "must be a positive number of minutes")
+    return Condition(ticket_waited_min_over=float(minutes))
+
+
 def _severity_points(r: Reader, rule: Node, field: str, default_severity: str) -> tuple[str, int]:
     severity = r.choice(rule, "severity", field, SEVERITIES, default_severity)
     points = r.get(rule, "points", field, int, default=None)
@@ -417,12 +440,13 @@ def parse_rulebook(text: str, *, source: str = "<rulebook>") -> Rulebook:
             where = Position(first_s=float(within.value)) if position == "first" else \
                 Position(last_s=float(within.value)) if position == "last" else Position()
         severity, points = _severity_points(r, rule, field, "low")
+        when = rule.value.get("when")
         required.append(RequiredRule(
             id=rid, label=r.get(rule, "label", field, str, default=Node(rid, 0)).value,
             words=_phrases(r, rule, "words", field, forbidden=False, required=True),
             position=position, within_s=float(within.value) if within else 0.0,
             speaker=r.choice(rule, "speaker", field, SPEAKERS, "staff"), where=where,
-            severity=severity, points=points))
+            severity=severity, points=points, when=_condition(r, when, f"{field}.when") if when is not None else None))
     audio = []
     for field, rule in rules_of("audio"):
         rid = rule_id(rule, field)

@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import NotFound
 from domain.flac import CodecError, decode_flac
+from domain.vocab import CALL_SLACK_S
 from storage import queries
 from storage.engine import DB_UNAVAILABLE, read_session, write_session
 from storage.jobs import Claimed, JobQueue, analyze_key, enqueue, plan_key
@@ -407,14 +408,17 @@ class Worker:
         samples = self.load(sid, start, end)
         wall_start = wall0 + start / rate
         bounds = [t - wall_start for t in self._boundaries(counter_id, wall_start, wall0 + end / rate)]
+        with read_session(self.engine) as s:
+            calls = [(c.at_s - wall_start, c.ticket, c.waited_s)
+                     for c in queries.queue_calls(s, counter_id, wall_start - CALL_SLACK_S, wall0 + end / rate)]
         return _Interaction(sid=sid, start=start, end=end, counter_id=counter_id, channels=channels, name=name,
                             wall_start_s=wall_start, wall_end_s=wall0 + end / rate, audio=Audio(samples, rate),
-                            boundaries_s=[b for b in bounds if b > 0])
+                            boundaries_s=[b for b in bounds if b > 0], calls=calls)
 
     def _store(self, job: Claimed, p: _Interaction, segments: list[AsrSegment]) -> bool:
         """Analyse and store; False when the lease was lost meanwhile (nothing stored)."""
         result = self.analyzer.analyze_audio(p.audio, name=p.name, channels=p.channels,
-                                             boundaries_s=p.boundaries_s, asr_segments=segments)
+                                             boundaries_s=p.boundaries_s, asr_segments=segments, calls=p.calls)
         sid, start, counter_id, wall_start = p.sid, p.start, p.counter_id, p.wall_start_s
         with write_session(self.engine) as s:
             staff_id = s.scalar(select(Shift.staff_id).where(
@@ -471,4 +475,6 @@ class _Interaction:
     wall_end_s: float
     audio: Audio
     boundaries_s: list[float]
+    #: The queue calls around it (seconds from its start, ticket, wait): facts of rules with ``when``.
+    calls: list[tuple[float, str | None, float | None]] = field(default_factory=list)
     own_s: float = 0.0      # time spent on this job alone (reading, analysing, storing)

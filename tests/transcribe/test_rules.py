@@ -23,6 +23,8 @@ REQUIRED = {
     "C-PLEASE": ("请, 请问, 请讲, 请您, 请坐, 请把, 请到, 请先, 请稍等, 请出示, 请收好", "anywhere", 0),
     "C-THANKS": ("谢谢, 感谢, 多谢", "anywhere", 0),
     "C-FAREWELL": ("再见, 慢走, 欢迎再来, 欢迎下次再来, 欢迎您再来", "last", 15),
+    # Issue 21: only when the interaction's ticket waited longer than 15 minutes (when:)
+    "C-WAIT-APOLOGY": ("让您久等了, 让你久等了, 久等", "anywhere", 0),
 }
 
 
