@@ -184,3 +184,45 @@ def test_applying_makes_the_rulebook_the_one_in_force_and_requeues_the_period(ap
     assert admin.post("/api/v1/rules/bench/apply", json={"rulebook": v1, **period}).status_code == 200
     r = admin.post("/api/v1/rules/bench/apply", json={"rulebook": v1, **period})
     assert r.status_code == 409 and r.json()["detail"]["code"] == "rulebook_version_in_force"
+
+
+WAIT_RULE = ("id: C-WAIT-APOLOGY\nlabel: 久等致歉\nwords: [让您久等了, {{text: 久等, match: exact}}]\n"
+             "when: {{ticket_waited_min_over: {n}}}\n")
+
+
+def test_the_bench_judges_queue_rules_by_the_stored_tickets_wait_and_names_a_bad_condition(app_env):
+    # Issue 21 item 4: a rule on queue facts is tried on stored interactions with their tickets.
+    from storage.tables import QueueService, QueueTicket, Site
+
+    now = time.time()
+    polite = [(0.0, 6.0, "staff", "您好，请问办理什么业务？好的，请出示身份证。谢谢，再见。")]
+    waited = app_env.add_interaction(counter="c1", wall_start_s=now - 500, duration_s=60, segments=polite)
+    app_env.add_interaction(counter="c2", wall_start_s=now - 500, duration_s=60, segments=polite)   # no ticket
+    with Session(app_env.engine) as s, s.begin():
+        site = s.scalar(select(Site).where(Site.name == "hall"))
+        svc = QueueService(site_id=site.id, name="综合业务", prefix="A", counter_ids=[])
+        s.add(svc)
+        s.flush()
+        t = QueueTicket(site_id=site.id, service_id=svc.id, day="2026-12-07", number=9, code="A009", state="done",
+                        status_key="q" * 20, taken_s=now - 501 - 40 * 60, called_s=now - 501,
+                        counter_id=app_env.counter_id("hall", "c1"))
+        s.add(t)
+        s.flush()
+        tid = t.id
+    app_env.catalog.add_event("hall", "c1", kind="queue_call", at_s=now - 501,
+                              payload={"ticket": "A009", "service": "综合业务", "ticket_id": str(tid)})
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    period = {"since_s": now - 3600, "until_s": now}
+    body = sup.post("/api/v1/rules/bench", json={"rule": WAIT_RULE.format(n=60), "section": "required",
+                                                 **period}).json()
+    # In force (15 minutes) the 40-minute wait is flagged; at 60 minutes it would not be.
+    assert [(f["interaction_id"], f["rule"]) for f in body["would_stop"]] == [(waited, "C-WAIT-APOLOGY")]
+    assert body["would_flag"] == []
+    body = sup.post("/api/v1/rules/bench", json={"rule": WAIT_RULE.format(n=30), "section": "required",
+                                                 **period}).json()
+    assert body["would_stop"] == [] and body["would_flag"] == []
+    assert {d["rule"]: d["unchanged"] for d in body["by_rule"]}["C-WAIT-APOLOGY"] == 1
+    bad = sup.post("/api/v1/rules/bench", json={"rule": WAIT_RULE.format(n=30).replace("ticket_waited", "waited"),
+                                                "section": "required", **period})
+    assert bad.status_code == 422 and bad.json()["detail"]["code"] == "bad_rulebook"
+    assert (bad.json()["detail"]["field"], bad.json()["detail"]["line"]) == ("rule.when.waited_min_over", 4)

@@ -109,3 +109,61 @@ def test_condition_reasons():
     when = Condition(ticket_waited_min_over=15.0)
     assert condition_met(when, QueueFacts("B007", 16.5 * 60)) == (True, "B007 号取号后等候 16.5 分钟，超过 15 分钟")
     assert condition_met(when, None)[0] is False
+
+
+# -- the worker's path: real speech, a real ticket, the stored finding --------------------------------
+
+@pytest.mark.slow
+def test_the_worker_judges_a_stored_recording_by_its_tickets_wait(db_url, object_store, analyzer, data_dir):
+    import threading
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from services.catalog import Catalog
+    from storage.engine import make_engine
+    from storage.tables import Interaction, QueueService, QueueTicket, Site
+    from tests.support.recordings import join_speech, store_session
+    from transcribe.worker import Worker, WorkerOptions
+
+    eng = make_engine(db_url)
+    try:
+        catalog = Catalog(eng)
+        for c in ("c1", "c2"):
+            catalog.add_counter("hall", c)
+        wall0 = 1_790_000_000.0
+        with Session(eng) as s, s.begin():
+            site = s.scalar(select(Site).where(Site.name == "hall"))
+            svc = QueueService(site_id=site.id, name="社保业务", prefix="A", counter_ids=[])
+            s.add(svc)
+            s.flush()
+            tickets = {}
+            for n, (counter, waited_min) in enumerate((("c1", 23), ("c2", 5)), 1):
+                t = QueueTicket(site_id=site.id, service_id=svc.id, day="2026-09-21", number=n, code=f"A00{n}",
+                                state="serving", status_key=f"k{n}" * 8, taken_s=wall0 - waited_min * 60.0,
+                                called_s=wall0 + 0.3, counter_id=catalog.counter("hall", counter).id)
+                s.add(t)
+                s.flush()
+                tickets[counter] = t
+            ids = {c: (t.id, t.code) for c, t in tickets.items()}
+        for counter, (tid, code) in ids.items():
+            catalog.add_event("hall", counter, kind="queue_call", at_s=wall0 + 0.3,
+                              payload={"ticket": code, "service": "社保业务", "ticket_id": str(tid)})
+            # dev01: a polite service (您好, 请, 谢谢, 再见) without 让您久等了
+            store_session(catalog, object_store, join_speech(data_dir, "dev01-stereo-clean.flac"), counter=counter,
+                          wall0=wall0, end=True)
+        worker = Worker(engine=eng, store=object_store, analyzer=analyzer, name="w-queue",
+                        options=WorkerOptions(lease_s=30.0, poll_s=0.2))
+        worker.work(threading.Event(), burst=True)
+        with Session(eng) as s:
+            got = {}
+            for inter in s.scalars(select(Interaction)):
+                counter = "c1" if inter.counter_id == catalog.counter("hall", "c1").id else "c2"
+                got.setdefault(counter, []).extend((f.rule, f.confidence_reasons) for f in inter.flags
+                                                   if f.superseded_s is None)
+        assert inter.rulebook_version == load_rulebook().version
+        (rule, reasons), = got["c1"]
+        assert rule == "C-WAIT-APOLOGY" and reasons[0]["text"] == "A001 号取号后等候 23 分钟，超过 15 分钟"
+        assert got["c2"] == []        # 5 minutes: no apology needed
+    finally:
+        eng.dispose()
