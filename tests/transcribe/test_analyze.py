@@ -111,7 +111,12 @@ def test_cli_json_contract_and_bad_file_exit_code(data_dir: Path, tmp_path: Path
                         "assessable", "assessable_reason", "turns"}
     assert obj["language"] == "zh" and obj["file"].endswith("dev24-mono-noisy.flac")
     assert set(obj["segments"][0]) >= {"start", "end", "speaker", "text"}
-    assert set(obj["interactions"][0]) == {"index", "start", "end", "assessable", "assessable_reason", "signals"}
+    assert set(obj["interactions"][0]) == {"index", "start", "end", "assessable", "assessable_reason", "signals",
+                                           "rules_not_applied"}
+    # A file has no queue ticket: the rule on the ticket's wait does not apply, and says why (issue 21).
+    assert all(any(n["rule"] == "C-WAIT-APOLOGY" and n["reason"].startswith("本次服务没有取号等候记录")
+                   for n in i["rules_not_applied"]) for i in obj["interactions"])
+    assert "C-WAIT-APOLOGY" not in {f["rule"] for f in obj["flags"]}
     assert {f["rule"] for f in obj["flags"] if f["type"] == "forbidden"} == {"F-RUDE", "F-NOT-MINE"}
     for f in obj["flags"]:
         assert set(f) == {"type", "rule", "phrase", "evidence", "start", "end", "speaker", "interaction",
