@@ -62,7 +62,9 @@ TICKET_STATES: tuple[str, ...] = get_args(TicketState)
 #: The 好差评 five levels (a site's ``rating_scale`` ``five``); ``four`` is RATING_LEVELS.
 FIVE_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 RATING_SCALES: dict[str, tuple[str, ...]] = {"four": RATING_LEVELS, "five": FIVE_LEVELS}
-ALL_RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "一般", "不满意", "非常不满意")
+#: Every level of either scale, best first: what an event, a search filter or a report may carry.
+AnyRatingLevel = Literal["非常满意", "满意", "基本满意", "一般", "不满意", "非常不满意"]
+ALL_RATING_LEVELS: tuple[str, ...] = get_args(AnyRatingLevel)
 #: 差评: a press of these opens a work order (整改 within BAD_RATING_WORKING_DAYS, 回访 in every case).
 BAD_LEVELS: tuple[str, ...] = ("不满意", "非常不满意")
 #: 满意率 = presses of these levels / all presses (the one definition: reports, live view).

@@ -67,6 +67,6 @@ def dictionary(rulebook: Rulebook) -> dict:
                   "missing_courtesy_points": vocab.MISSING_COURTESY_POINTS, "pass": vocab.SCORE_PASS,
                   "certain_confidence": vocab.CERTAIN_CONFIDENCE,
                   "explanation": explanation()},
-        "rating_levels": list(vocab.RATING_LEVELS),
+        "rating_levels": list(vocab.ALL_RATING_LEVELS),
         "roles": {"people": list(vocab.PEOPLE), "reviewers": list(vocab.REVIEWERS)},
     }

@@ -147,6 +147,20 @@ def press(engine: Engine, user: Principal, *, key: str, level: str, dimensions: 
     return PressResult(event_id, existing is None, wo_id)
 
 
+def check_level(engine: Engine, *, site: str, level: str) -> None:
+    """Refuse a rating level that is not on ``site``'s scale (a hall's own rater sending 基本满意
+    to a site on the four levels).
+
+    Raises:
+        RatingError.
+    """
+    with read_session(engine) as s:
+        scale = s.scalar(select(Site.rating_scale).where(Site.name == site))
+    levels = RATING_SCALES.get(scale or "four", RATING_SCALES["four"])
+    if level not in levels:
+        raise RatingError(f"level {level!r}", f"the site's scale has {'/'.join(levels)}")
+
+
 def set_staff_no(engine: Engine, user: Principal, *, site: str, name: str, staff_no: str) -> None:
     """Record a staff member's 工号 (shown on the rating terminal).
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import ReadDb, require
 from domain.errors import Forbidden
 from domain.names import TICKET_PATTERN
-from domain.vocab import EventKind, RatingLevel
+from domain.vocab import AnyRatingLevel, EventKind
+from services import ratings_terminal
 from services.accounts import Principal
 from services.catalog import Catalog
 from services.catalog import now_serving as serving
@@ -32,7 +33,8 @@ class EventCreate(BaseModel):
     at_s: float | None = Field(None, ge=0, le=1e11, description="when it happened (unix seconds); default: now")
     ticket: str | None = Field(None, pattern=f"^{TICKET_PATTERN}$",
                                description="queue ticket as the screens show it: letters, digits, '-' (e.g. A012)")
-    level: RatingLevel | None = Field(None, description="rating level")
+    level: AnyRatingLevel | None = Field(None, description="rating level, one of the site's scale (four levels, "
+                                         "or the 好差评 five)")
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> EventCreate:
@@ -73,6 +75,8 @@ def add_event(body: EventCreate, user: EventSource, request: Request) -> EventPu
     if user.counter_id is not None and catalog.counter(body.site, body.counter).id != user.counter_id:
         raise Forbidden(f"counter {body.site}/{body.counter}", "this event source's token records events of its "
                         "own counter only", code="event_source_binding")
+    if body.level is not None:
+        ratings_terminal.check_level(request.app.state.engine, site=body.site, level=body.level)
     payload = {k: v for k, v in (("ticket", body.ticket), ("level", body.level)) if v is not None}
     at = body.at_s if body.at_s is not None else now_s()
     event_id = catalog.add_event(body.site, body.counter, kind=body.kind, at_s=at,

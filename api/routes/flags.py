@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail
-from domain.vocab import Certainty, FlagType, RatingLevel, ReviewState, ReviewVerdict
+from domain.vocab import AnyRatingLevel, Certainty, FlagType, ReviewState, ReviewVerdict
 from services import interactions
 from services.dictionary import rules_of
 from services.filters import Filters
@@ -32,7 +32,7 @@ def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, response: Respon
                since_s: float | None = Query(None, ge=0, le=1e11), until_s: float | None = Query(None, ge=0, le=1e11),
                review_state: ReviewState | None = None, type: FlagType | None = None,  # noqa: A002 - API name
                certainty: Certainty | None = Query(None, description="uncertain: below the certain confidence (待确认)"),
-               rating: RatingLevel | None = None, assessable: bool | None = None,
+               rating: AnyRatingLevel | None = None, assessable: bool | None = None,
                offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(200, ge=1, le=1000)) -> list[FlagView]:
     """Flags of the visible sites, newest interaction first; open ones are the review queue, the
     open uncertain ones (``certainty=uncertain``) its 待确认 part. Filters as the recordings

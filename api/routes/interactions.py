@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, audit, filters_detail
-from domain.vocab import RatingLevel, ReviewState
+from domain.vocab import AnyRatingLevel, ReviewState
 from services import recordings, transcripts
 from services.dictionary import rules_of
 from services.filters import Filters
@@ -48,7 +48,7 @@ def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
            site: Name = None, counter: Name = None, staff: Name = None,
            since_s: float | None = Query(None, ge=0), until_s: float | None = Query(None, ge=0),
            rule: str | None = Query(None, min_length=1, max_length=50), review_state: ReviewState | None = None,
-           rating: RatingLevel | None = None, limit: int = Query(50, ge=1, le=500)) -> list[SearchHitPublic]:
+           rating: AnyRatingLevel | None = None, limit: int = Query(50, ge=1, le=500)) -> list[SearchHitPublic]:
     """Transcript lines matching ``q``, in the sites the user may see: the interactions of the
     recordings browser (``GET /interactions?q=``) in its order (the phrase as written first, then
     sounding like it, then a flag of a rule it names; newest first within each), each with its
@@ -78,7 +78,7 @@ def list_interactions(user: Person, db: ReadDb, rulebook: RulebookDep, request: 
                       counter_id: int | None = Query(None, ge=1, le=MAX_ROW_ID), staff: Name = None,
                       since_s: Seconds = None, until_s: Seconds = None,
                       rule: str | None = Query(None, min_length=1, max_length=50), review_state: ReviewState | None = None,
-                      rating: RatingLevel | None = None, assessable: bool | None = None,
+                      rating: AnyRatingLevel | None = None, assessable: bool | None = None,
                       sort: Literal["-time", "time", "-duration", "duration", "-flags"] = "-time",
                       offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(20, ge=1, le=recordings.MAX_LIMIT),
                       ) -> recordings.RecordingPage:

@@ -100,3 +100,19 @@ def test_a_site_on_the_five_level_scale_is_counted_at_every_level_with_one_satis
     assert hall["total"]["satisfaction_rate"] == 0.5
     hall_ratings = sup.get("/api/v1/ratings/report", params={"month": "2026-11", "site": "hall"}).json()
     assert hall_ratings["levels"] == list(RATING_LEVELS)
+
+
+def test_a_halls_own_rater_sends_the_levels_of_its_sites_scale(app_env: AppEnv):
+    admin = app_env.client(app_env.make_user("admin", []))
+    assert admin.put("/api/v1/ratings/scale", json={"site": "annex", "scale": "five"}).status_code == 204
+    seg = [(0.0, 2.0, "staff", "您好，请问办理什么业务")]
+    inter = app_env.add_interaction(site="annex", counter="a1", wall_start_s=T, duration_s=60, segments=seg)
+    r = admin.post("/api/v1/events", json={"site": "annex", "counter": "a1", "kind": "rating", "at_s": T + 65,
+                                           "level": "基本满意"})
+    assert r.status_code == 201, r.text
+    bad = admin.post("/api/v1/events", json={"site": "hall", "counter": "c1", "kind": "rating", "at_s": T + 65,
+                                             "level": "基本满意"})
+    assert bad.status_code == 422 and "level" in bad.json()["detail"]["what"]
+    assert admin.get(f"/api/v1/interactions/{inter}").json()["rating"] == "基本满意"
+    hits = admin.get("/api/v1/interactions/search", params={"q": "办理什么", "rating": "基本满意"}).json()
+    assert [h["interaction_id"] for h in hits] == [inter]
