@@ -49,7 +49,7 @@ def test_pick_is_a_function_of_the_seed_alone():
 def test_same_seed_draws_the_same_set_and_assigns_in_turn_never_to_the_staff_member(app_env):
     ids = _dataset(app_env)
     sup = app_env.make_user("supervisor", ["hall"], name="王督导")
-    other = app_env.make_user("supervisor", ["hall"], name="赵督导")
+    app_env.make_user("supervisor", ["hall"], name="赵督导")
     app_env.make_user("supervisor", ["hall"], name="张三")           # a supervisor who also works c1 (on the roster)
     c = app_env.client(sup)
     plan = _plan(c, seed=20261207, reviewers=["王督导", "赵督导", "张三"])
