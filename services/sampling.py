@@ -212,7 +212,7 @@ def _resolve(s: Session, user: Principal, spec: PlanSpec) -> tuple[Site, list[in
 
 
 def _plan_view(s: Session, p: SamplingPlan) -> PlanView:
-    site = s.get(Site, p.site_id)
+    site = s.get_one(Site, p.site_id)
     counters = dict(s.execute(select(Counter.id, Counter.name).where(Counter.id.in_(p.counter_ids or [-1]))).all())
     staff = dict(s.execute(select(Staff.id, Staff.name).where(Staff.id.in_(p.staff_ids or [-1]))).all())
     users = dict(s.execute(select(User.id, User.name).where(User.id.in_([*(p.reviewer_ids or []), p.created_by]))).all())
@@ -344,7 +344,7 @@ def _candidates(s: Session, p: SamplingPlan, zone: str, first: dt.date, end: dt.
         q = q.where(flagged)
     elif p.flags == "without":
         q = q.where(~flagged)
-    rows = [tuple(r) for r in s.execute(q.order_by(Interaction.id))]
+    rows = [(iid, start, counter, staff) for iid, start, counter, staff in s.execute(q.order_by(Interaction.id))]
     if (p.hour_from, p.hour_to) != (0, 24):
         rows = [r for r in rows if p.hour_from <= local_time(r[1], zone).hour < p.hour_to]
     return rows
@@ -457,7 +457,7 @@ def _assignment_views(s: Session, rows: list[SampleAssignment], rules: dict[str,
             id=a.id, draw_id=a.draw_id, plan_id=d.plan_id, plan_name=plans.get(d.plan_id, ""),
             period_start=d.period_start, interaction_id=a.interaction_id, site=site, site_label=site_label(site, title),
             counter_label=counter_label(counter, display), staff=staff or "", wall_start_s=start, wall_end_s=end,
-            flags=flags[a.interaction_id], reviewer=users.get(a.reviewer_id), scored_s=a.scored_s, score=a.score,
+            flags=flags[a.interaction_id], reviewer=users.get(a.reviewer_id) if a.reviewer_id is not None else None, scored_s=a.scored_s, score=a.score,
             passed=a.passed, note=a.note, score_now=score.score if score else None))
     return out
 
