@@ -152,6 +152,8 @@ class AssignmentView:
 class DrawView:
     id: int
     plan_id: int
+    plan_name: str
+    site: str
     period_start: str
     period_end: str
     seed: int
@@ -394,7 +396,7 @@ def draw(engine: Engine, plan_id: int, day: dt.date, *, user: Principal | None, 
             if old.seed != seed:
                 raise Conflict(f"sampling plan {plan_id}", f"{first.isoformat()} was drawn with another seed",
                                code="sampling_seed_differs", seed=old.seed)
-            return _draw_view(s, old, end, existing=True, rules=rules or {})
+            return _draw_view(s, old, p, site, end, existing=True, rules=rules or {})
         if not p.active:
             raise Conflict(f"sampling plan {plan_id}", "the plan is stopped", code="sampling_plan_stopped")
         rows = _candidates(s, p, site.timezone, first, end)
@@ -407,23 +409,25 @@ def draw(engine: Engine, plan_id: int, day: dt.date, *, user: Principal | None, 
         s.flush()
         _assign(s, p, d, [r for r in rows if r[0] in chosen])
         s.flush()
-        return _draw_view(s, d, end, existing=False, rules=rules or {})
+        return _draw_view(s, d, p, site, end, existing=False, rules=rules or {})
 
 
-def _draw_view(s: Session, d: SampleDraw, end: dt.date, *, existing: bool, rules: dict[str, RuleInfo]) -> DrawView:
+def _draw_view(s: Session, d: SampleDraw, p: SamplingPlan, site: Site, end: dt.date, *, existing: bool,
+               rules: dict[str, RuleInfo]) -> DrawView:
     rows = list(s.scalars(select(SampleAssignment).where(SampleAssignment.draw_id == d.id)))
-    return DrawView(id=d.id, plan_id=d.plan_id, period_start=d.period_start, period_end=end.isoformat(), seed=d.seed,
+    return DrawView(id=d.id, plan_id=d.plan_id, plan_name=p.name, site=site.name, period_start=d.period_start,
+                    period_end=end.isoformat(), seed=d.seed,
                     population=d.population, interaction_ids=list(d.interaction_ids), drawn_by=d.drawn_by,
                     drawn_s=d.drawn_s, existing=existing, assignments=_assignment_views(s, rows, rules))
 
 
 def list_draws(db: Session, user: Principal, plan_id: int, *, rules: dict[str, RuleInfo]) -> list[DrawView]:
     """The plan's draws, newest period first, with their assignments."""
-    p, _ = _visible_plan(db, user, plan_id)
+    p, site = _visible_plan(db, user, plan_id)
     out = []
     for d in db.scalars(select(SampleDraw).where(SampleDraw.plan_id == p.id).order_by(SampleDraw.period_start.desc())):
         _, end = period_of(p.period, dt.date.fromisoformat(d.period_start))
-        out.append(_draw_view(db, d, end, existing=True, rules=rules))
+        out.append(_draw_view(db, d, p, site, end, existing=True, rules=rules))
     return out
 
 
@@ -457,7 +461,8 @@ def _assignment_views(s: Session, rows: list[SampleAssignment], rules: dict[str,
             id=a.id, draw_id=a.draw_id, plan_id=d.plan_id, plan_name=plans.get(d.plan_id, ""),
             period_start=d.period_start, interaction_id=a.interaction_id, site=site, site_label=site_label(site, title),
             counter_label=counter_label(counter, display), staff=staff or "", wall_start_s=start, wall_end_s=end,
-            flags=flags[a.interaction_id], reviewer=users.get(a.reviewer_id) if a.reviewer_id is not None else None, scored_s=a.scored_s, score=a.score,
+            flags=flags[a.interaction_id],
+            reviewer=users.get(a.reviewer_id) if a.reviewer_id is not None else None, scored_s=a.scored_s, score=a.score,
             passed=a.passed, note=a.note, score_now=score.score if score else None))
     return out
 

@@ -108,8 +108,9 @@ def draw(plan_id: RowId, body: DrawBody, user: Supervisor, rulebook: RulebookDep
         ids = "、".join(str(i) for i in view.interaction_ids)
         last = dt.date.fromisoformat(view.period_end) - dt.timedelta(days=1)
         span = view.period_start if last.isoformat() == view.period_start else f"{view.period_start} 至 {last}"
-        audit(request, user, action="sampling.draw", target=f"sampling_plan:{plan_id}",
-              detail=f"抽取 {span}：随机种子 {view.seed}，{view.population} 条中抽出 {len(view.interaction_ids)} 条"
+        audit(request, user, action="sampling.draw", target=f"site:{view.site}",
+              detail=f"抽检计划“{view.plan_name}”抽取 {span}：随机种子 {view.seed}，"
+                     f"{view.population} 条中抽出 {len(view.interaction_ids)} 条"
                      f"（录音 {ids}）"[:2000])
     return view
 
@@ -119,7 +120,9 @@ def list_draws(plan_id: RowId, user: Supervisor, db: ReadDb, rulebook: RulebookD
     """The plan's draws, newest period first, with their assignments."""
     draws = sampling.list_draws(db, user, plan_id, rules=rules_of(rulebook))
     db.close()
-    audit(request, user, action="sampling.draws", target=f"sampling_plan:{plan_id}", detail=f"抽检记录 {len(draws)} 次")
+    if draws:
+        audit(request, user, action="sampling.draws", target=f"site:{draws[0].site}",
+              detail=f"查看抽检计划“{draws[0].plan_name}”的抽取记录 {len(draws)} 次")
     return draws
 
 
@@ -137,9 +140,15 @@ def my_assignments(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
 
 
 @router.get("/interactions/{interaction_id}", response_model=list[AssignmentView])
-def of_interaction(interaction_id: RowId, user: Supervisor, db: ReadDb, rulebook: RulebookDep) -> list[AssignmentView]:
+def of_interaction(interaction_id: RowId, user: Supervisor, db: ReadDb, rulebook: RulebookDep,
+                   request: Request) -> list[AssignmentView]:
     """The draws that sampled this interaction (empty: not sampled)."""
-    return sampling.of_interaction(db, user, interaction_id, rules=rules_of(rulebook))
+    items = sampling.of_interaction(db, user, interaction_id, rules=rules_of(rulebook))
+    db.close()
+    if items:
+        audit(request, user, action="sampling.view", target=f"interaction:{interaction_id}",
+              detail=f"查看抽检结果 {len(items)} 条")
+    return items
 
 
 @router.post("/assignments/{assignment_id}/score", response_model=AssignmentView)

@@ -41,8 +41,8 @@ def draw(ctx: click.Context, plan_id: int, day_str: str, seed: int | None, data_
     actor = f"cli:{getpass.getuser()}"
     view = draw_plan(engine, plan_id, parse_date(day_str, "--day"), user=None, actor=actor, seed=seed)
     if not view.existing:
-        audit.record(engine, None, action="sampling.draw", target=f"sampling_plan:{plan_id}", user_name=actor,
-                     detail=f"抽取 {view.period_start} 起：随机种子 {view.seed}，{view.population} 条中抽出 "
+        audit.record(engine, None, action="sampling.draw", target=f"site:{view.site}", user_name=actor,
+                     detail=f"抽检计划“{view.plan_name}”抽取 {view.period_start} 起：随机种子 {view.seed}，{view.population} 条中抽出 "
                             f"{len(view.interaction_ids)} 条（录音 {'、'.join(map(str, view.interaction_ids))}）"[:2000])
     click.echo(f"plan {plan_id} {view.period_start}..{view.period_end} seed {view.seed}: "
                f"{len(view.interaction_ids)} of {view.population} drawn" + (" (drawn before)" if view.existing else ""))

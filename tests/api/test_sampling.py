@@ -78,7 +78,7 @@ def test_same_seed_draws_the_same_set_and_assigns_in_turn_never_to_the_staff_mem
     assert c.post(f"/api/v1/sampling/plans/{twin['id']}/draws", json={"day": "2026-03-02"}).json()["interaction_ids"] \
         == got["interaction_ids"]
     [audit_row, _] = app_env.audit_rows("sampling.draw")
-    assert "随机种子 20261207" in audit_row.detail and "20 条中抽出 4 条" in audit_row.detail
+    assert audit_row.target == "site:hall" and "随机种子 20261207" in audit_row.detail and "20 条中抽出 4 条" in audit_row.detail
     assert all(str(i) in audit_row.detail for i in got["interaction_ids"])
 
 
@@ -199,7 +199,7 @@ def test_cli_draws_like_the_console(app_env, db_url):
     drawn = [int(line.split()[1]) for line in r.stdout.splitlines() if line.startswith("  interaction ")]
     assert [ids.index(i) for i in drawn] == [1, 9, 14, 18]
     [row] = app_env.audit_rows("sampling.draw")
-    assert row.user_name.startswith("cli:")
+    assert row.user_name.startswith("cli:") and row.target == "site:hall" and "“日常抽检”" in row.detail
     # the same service: the console's draw of that day is the CLI's
     assert draw(app_env.engine, plan["id"], DAY, user=None, actor="t").existing
     bad = run_cli("sampling", "draw", "--plan", str(plan["id"]), "--day", "03/02",
