@@ -31,6 +31,7 @@ from api.routes import (
     ratings,
     reports,
     rules,
+    sampling,
     signage_content,
     signage_programs,
     signage_screens,
@@ -52,7 +53,8 @@ ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
-           workorders.router, mine.router, appeals.router, decisions.router]
+           workorders.router, mine.router, appeals.router, decisions.router,
+           sampling.router]
 
 
 class RefuseNul:

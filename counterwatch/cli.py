@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from counterwatch.commands import analysis, catalog, ops, queries, record, services, signage, up, users
+from counterwatch.commands import analysis, catalog, ops, queries, record, sampling, services, signage, up, users
 from counterwatch.group import root_group
 
 logger = logging.getLogger("counterwatch")
@@ -25,7 +25,7 @@ for command in (analysis.model, analysis.analyze,
                 record.record, services.worker, up.up, services.api,
                 queries.search, queries.flags, queries.status, queries.show,
                 ops.verify, ops.retention, ops.hold, ops.db, ops.alarm,
-                signage.signage):
+                signage.signage, sampling.sampling):
     cli.add_command(command)
 
 

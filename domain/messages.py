@@ -142,6 +142,19 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "manual_time": "时间点须在录音时长之内",
     "manual_finding_not_found": "人工发现不存在，或不在您可查看的服务点",
     "manual_withdrawn": "该人工发现已撤回",
+    # sampling (抽检, issue 20 item 2)
+    "sampling_plan_not_found": "抽检计划不存在，或不在您可查看的服务点",
+    "sample_assignment_not_found": "抽检任务不存在，或不在您可查看的服务点",
+    "sample_not_yours": "该抽检任务分配给了其他审核人",
+    "sample_note": "请填写抽检意见",
+    "sample_flags_open": lambda p: f"还有 {p.get('uncertain', '')} 条待确认的检查结果，请先确认或排除",
+    "sampling_plan_stopped": "该抽检计划已停用",
+    "sampling_seed_differs": "该时段已用另一随机种子抽取过，不能重抽",
+    "sampling_per": "请选择抽样单位", "sampling_period": "请选择抽样周期", "sampling_mode": "请选择抽样方式",
+    "sampling_flags": "请选择是否含检查结果", "sampling_amount": "抽样数量超出范围（按比例时为 1–100）",
+    "sampling_hours": "时段应为 0–24 点，且开始早于结束", "sampling_name": "请填写计划名称",
+    "sampling_reviewers": "审核人须为本服务点在用的督导员或管理员", "sampling_counters": "所选窗口不属于该服务点",
+    "sampling_staff": "所选人员不在该服务点名册中", "sampling_seed": "随机种子超出范围", "sampling_site": "计划不能移到其他服务点",
     # request shape (FastAPI's 422 list)
     "invalid_request": "输入的内容不符合要求",
 }
@@ -193,6 +206,9 @@ FIELDS: dict[str, str] = {
     "assessable": "可否判定", "limit": "每页条数", "offset": "起始位置", "sort": "排序", "format": "格式",
     "action": "操作", "user": "用户", "expires_s": "失效时间", "form": "草稿", "data": "草稿内容",
     "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数",
+    "per": "抽样单位", "period": "抽样周期", "mode": "抽样方式", "amount": "抽样数量", "flags": "检查结果条件",
+    "counters": "窗口", "hour_from": "开始时段", "hour_to": "结束时段", "reviewers": "审核人", "seed": "随机种子",
+    "day": "日期", "scored": "是否已评分",
 }
 
 def _num(v: Any) -> Any:

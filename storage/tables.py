@@ -378,6 +378,69 @@ class ManualFinding(Base):
     withdrawn_s: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+# -- sampling (抽检, issue 20 item 2) ---------------------------------------------------------------
+
+class SamplingPlan(Base):
+    """A supervisor's sampling plan: which of a site's interactions to draw each day or week
+    (``amount`` of them, or ``amount`` per cent, per staff member, per counter or over the
+    site), from which counters and staff, with or without flags, and who reviews them."""
+
+    __tablename__ = "sampling_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    per: Mapped[str] = mapped_column(String(10))            # staff | counter | site
+    period: Mapped[str] = mapped_column(String(10))         # day | week
+    mode: Mapped[str] = mapped_column(String(10))           # count | percent
+    amount: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[str] = mapped_column(String(10))          # any | with | without
+    #: Filters (empty: all): counter and staff ids, and the hours of the day on the site's clock.
+    counter_ids: Mapped[list] = mapped_column(JSON, default=list)
+    staff_ids: Mapped[list] = mapped_column(JSON, default=list)
+    hour_from: Mapped[int] = mapped_column(Integer, default=0)
+    hour_to: Mapped[int] = mapped_column(Integer, default=24)
+    #: The reviewers (user ids), assigned in turn.
+    reviewer_ids: Mapped[list] = mapped_column(JSON, default=list)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class SampleDraw(Base):
+    """One draw of a plan for one period (the period's first day on the site's clock), with the
+    seed it used and the ids it drew, kept for good."""
+
+    __tablename__ = "sample_draws"
+    __table_args__ = (UniqueConstraint("plan_id", "period_start", name="uq_sample_draws_plan_period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("sampling_plans.id"), index=True)
+    period_start: Mapped[str] = mapped_column(String(10))   # YYYY-MM-DD
+    seed: Mapped[int] = mapped_column(BigInteger)
+    population: Mapped[int] = mapped_column(Integer)
+    interaction_ids: Mapped[list] = mapped_column(JSON, default=list)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_s: Mapped[float] = mapped_column(Float, default=now_s)
+
+
+class SampleAssignment(Base):
+    """A drawn interaction given to a reviewer, and the outcome the reviewer recorded (抽检结果):
+    the score of :mod:`services.scoring` at that moment, 达标 or not, and a note."""
+
+    __tablename__ = "sample_assignments"
+    __table_args__ = (UniqueConstraint("draw_id", "interaction_id", name="uq_sample_assignments_draw_interaction"),
+                      Index("ix_sample_assignments_reviewer", "reviewer_id", "scored_s"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("sample_draws.id"), index=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    scored_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The score when recorded (None: 无法判定, or not scored yet), and 达标.
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    passed: Mapped[bool | None] = mapped_column(nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class StoredRulebook(Base):
     """A rulebook applied from the rule bench (migration 0012). The newest ``active`` one is what
     the workers judge by, ahead of the file in the settings; its ``text`` is the YAML."""

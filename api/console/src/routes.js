@@ -14,6 +14,7 @@ export const routes = [
   { path: '/mine', ...page('mine', '我的服务记录', () => import('./views/MineView.vue'), { staff: true }) },
   { path: '/appeals', ...page('appeals', '申诉处理', () => import('./views/AppealsView.vue'), { supervisor: true }) },
   { path: '/review', ...page('review', '复核工作台', () => import('./views/ReviewView.vue'), { supervisor: true }) },
+  { path: '/sampling', ...page('sampling', '抽检', () => import('./views/SamplingView.vue'), { supervisor: true }) },
   { path: '/complaints', ...page('complaints', '投诉处理', () => import('./views/ComplaintsView.vue'), { supervisor: true }) },
   { path: '/rules', ...page('rules', '规则试验台', () => import('./views/RuleBench.vue'), { supervisor: true }) },
   { path: '/reports', ...page('reports', '月度报表', () => import('./views/ReportsView.vue'), { supervisor: true }) },
