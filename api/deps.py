@@ -136,6 +136,14 @@ _FILTER_VALUES = {"review_state": "review_state", "certainty": "certainty", "typ
 _COUNTS = {"rows": "返回 {} 条", "total": "共 {} 条", "hits": "命中 {} 条"}
 
 
+def review_detail(state: str, note: str) -> str:
+    """A review's audit detail: "已驳回：误报，已听录音" (the state in Chinese, then the note)."""
+    from domain.vocab import LABELS
+
+    said = LABELS["review_state"].get(state, state)
+    return f"{said}：{note}" if note else said
+
+
 def filters_detail(**values: object) -> str:
     """The filters of a listing or search, in the Chinese a supervisor reads in the audit log
     (issue 20: "审核状态：待审核，确定程度：确定，返回 100 条", not ``review_state='open' rows=100``);

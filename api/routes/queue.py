@@ -99,14 +99,14 @@ def list_services(user: Board, db: ReadDb, request: Request, site: str = SiteQ) 
 @router.post("/services", response_model=ServiceView, status_code=201)
 def create_service(body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
     v = queue.save_service(request.app.state.engine, user, **body.model_dump())
-    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"create {v.prefix}")
+    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"新建业务 {v.prefix}")
     return v
 
 
 @router.put("/services/{service_id}", response_model=ServiceView)
 def replace_service(service_id: RowId, body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
     v = queue.save_service(request.app.state.engine, user, service_id=service_id, **body.model_dump())
-    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"edit {v.prefix}")
+    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"修改业务 {v.prefix}")
     return v
 
 
@@ -154,7 +154,7 @@ def call_next(counter_id: RowId, user: Operator, request: Request) -> TicketView
     """办结 the current ticket and call the next: a queue_call event, which starts the next interaction."""
     ref = _counter(request, user, counter_id)
     t = queue.call_next(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"{t.code} counter:{ref.id}")
+    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"{t.code}，{ref.label}")
     return t
 
 
@@ -162,7 +162,7 @@ def call_next(counter_id: RowId, user: Operator, request: Request) -> TicketView
 def recall(counter_id: RowId, user: Operator, request: Request) -> TicketView:
     ref = _counter(request, user, counter_id)
     t = queue.recall(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"recall {t.code} counter:{ref.id}")
+    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"重呼 {t.code}，{ref.label}")
     return t
 
 
@@ -188,7 +188,7 @@ def finish(counter_id: RowId, user: Operator, request: Request) -> TicketView:
 def transfer(counter_id: RowId, body: TransferIn, user: Operator, request: Request) -> TicketView:
     ref = _counter(request, user, counter_id)
     t = queue.transfer(request.app.state.engine, ref, service_id=body.service_id)
-    audit(request, user, action="queue.transfer", target=f"ticket:{t.id}", detail=f"{t.code} to {body.service_id}")
+    audit(request, user, action="queue.transfer", target=f"ticket:{t.id}", detail=f"{t.code} 转至业务 #{body.service_id}")
     return t
 
 

@@ -36,7 +36,7 @@ def test_each_access_and_change_is_audited_with_its_detail(app_env: AppEnv):
 
     fid = sup.get("/api/v1/flags").json()[0]["id"]
     assert sup.post(f"/api/v1/flags/{fid}/review", json={"state": "dismissed", "note": "误报，已听录音"}).status_code == 200
-    assert _last(app_env, "flag.review").detail == "dismissed: 误报，已听录音"
+    assert _last(app_env, "flag.review").detail == "已驳回：误报，已听录音"
 
     r = sup.get("/api/v1/reports/monthly", params={"month": time.strftime("%Y-%m"), "format": "csv"})
     assert r.status_code == 200
