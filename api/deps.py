@@ -129,9 +129,45 @@ def audit(request: Request, user: Principal | None, *, action: str, target: str 
                      detail=detail, user_name=user_name)
 
 
+#: The vocabulary (domain.vocab.LABELS) that names the values of a filter in an audit detail.
+_FILTER_VALUES = {"review_state": "review_state", "certainty": "certainty", "type": "flag_type",
+                  "assessable": "assessable", "action": "audit_action", "state": "complaint_state"}
+#: Counts of what was answered: "返回 100 条".
+_COUNTS = {"rows": "返回 {} 条", "total": "共 {} 条", "hits": "命中 {} 条"}
+
+
+def review_detail(state: str, note: str) -> str:
+    """A review's audit detail: "已驳回：误报，已听录音" (the state in Chinese, then the note)."""
+    from domain.vocab import LABELS
+
+    said = LABELS["review_state"].get(state, state)
+    return f"{said}：{note}" if note else said
+
+
 def filters_detail(**values: object) -> str:
-    """The filters of a listing or search as ``k=v`` pairs for its audit row (unset ones left out)."""
-    return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items() if v is not None)[:2000]
+    """The filters of a listing or search, in the Chinese a supervisor reads in the audit log
+    (issue 20: "审核状态：待审核，确定程度：确定，返回 100 条", not ``review_state='open' rows=100``);
+    unset ones left out, times on the default site's clock."""
+    from domain.messages import FIELDS
+    from domain.timezones import DEFAULT_TIMEZONE, local_time
+    from domain.vocab import LABELS
+
+    def said(k: str, v: object) -> str:
+        if k in ("since_s", "until_s") and isinstance(v, (int, float)):
+            return local_time(float(v), DEFAULT_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+        vocab = LABELS.get(_FILTER_VALUES.get(k, ""), {})
+        key = str(v).lower() if isinstance(v, bool) else str(v)
+        return vocab.get(key, str(v))
+
+    parts = []
+    for k, v in values.items():
+        if v is None:
+            continue
+        if k in _COUNTS:
+            parts.append(_COUNTS[k].format(v))
+        else:
+            parts.append(f"{FIELDS.get(k, FIELDS.get(f'{k}_id', k))}：{said(k, v)}")
+    return "，".join(parts)[:2000]
 
 
 def scope_target(user: Principal, site: str | None = None) -> str:

@@ -96,16 +96,18 @@ def _finite(value: Any) -> Any:
 
 
 def _audit_refusal(request: Request, error: DomainError, status: int) -> None:
-    # A refused attempt on something of another site (or not there) by a known principal: the
-    # audit log shows who probes what (issue 11).
+    # A refused attempt by a known principal: the audit log shows who probes what (issue 11). A
+    # 403 is a refusal (越权); a 404 is an object that is not there, or not in the caller's sites
+    # (the API does not tell the two apart): not an authorisation failure (issue 20). The detail
+    # is the answer's Chinese message; the error's code stays in the API's answer.
     from services import audit
 
     user = getattr(request.state, "principal", None)
     if user is None:
         return
     client = request.client.host if request.client else ""
-    audit.record(request.app.state.engine, user, action="access.refused", target=f"{request.method} {request.url.path}"[:300],
-                 client=client, detail=f"{status} {error.code}: {error.what}")
+    audit.record(request.app.state.engine, user, action="access.refused" if status == 403 else "access.missing",
+                 target=f"{request.method} {request.url.path}"[:300], client=client, detail=message(error))
 
 
 def install(app: FastAPI) -> None:

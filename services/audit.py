@@ -42,6 +42,14 @@ def row_hash(prev: str, at_s: float, user_id: int | None, user_name: str, action
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
+def expiry_detail(expires_s: float | None) -> str:
+    """A token's expiry as the audit log says it, in plain Chinese on the sites' default clock
+    (issue 20: not "expires 1828184476")."""
+    if expires_s is None:
+        return "长期有效"
+    return f"有效期至 {local_time(expires_s, DEFAULT_TIMEZONE):%Y-%m-%d %H:%M}"
+
+
 def append(s: Session, *, user_id: int | None, user_name: str, action: str, target: str = "", client: str = "",
            detail: str = "") -> AuditLog:
     """Append one chained row in the caller's write transaction (committed with it)."""

@@ -61,5 +61,5 @@ def issue(engine: Engine, *, role: str, site: str, name: str, actor: str,
         s.flush()
         s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label=role, expires_s=expires))
         audit.append(s, user_id=None, user_name=actor, action="device.issue", target=f"user:{user_name}",
-                     detail="no expiry" if expires is None else f"expires {expires:.0f}")
+                     detail=audit.expiry_detail(expires))
     return DeviceToken(user_name, role, site, name if role == "rater" else None, token, expires)

@@ -138,7 +138,7 @@ def issue_agent_token(engine: Engine, *, site: str, counter: str, ttl_s: float |
         s.flush()
         s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="agent", expires_s=expires))
         audit.append(s, user_id=None, user_name=actor, action="token.issue", target=f"user:{name}",
-                     detail="no expiry" if expires is None else f"expires {expires:.0f}")
+                     detail=audit.expiry_detail(expires))
     return AgentToken(name, info.site, info.name, token, expires)
 
 
@@ -186,7 +186,7 @@ def issue_event_token(engine: Engine, *, site: str, counter: str | None = None,
         s.flush()
         s.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), label="events", expires_s=expires))
         audit.append(s, user_id=None, user_name=actor, action="token.issue", target=f"user:{name}",
-                     detail="no expiry" if expires is None else f"expires {expires:.0f}")
+                     detail=audit.expiry_detail(expires))
     return EventSourceToken(name, site, counter, token, expires)
 
 

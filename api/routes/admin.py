@@ -86,6 +86,6 @@ def export_audit(user: Admin, db: ReadDb, request: Request, filters: Filters) ->
     for a in found.items:
         w.writerow([a.id, a.at, a.timezone, a.site or ""] +
                    [spreadsheet_cell(v) for v in (a.user_name, a.action, a.target, a.client, a.detail)])
-    audit(request, user, action="audit.export", target="audit", detail=f"{len(found.items)} rows {filters.detail()}")
+    audit(request, user, action="audit.export", target="audit", detail=f"导出 {len(found.items)} 条，{filters.detail()}".rstrip("，"))
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

@@ -88,7 +88,7 @@ def list_complaints(user: Supervisor, db: ReadDb, request: Request, state: Compl
     found = complaints.list_complaints(db, user, state=state, site=site, limit=limit, interaction_id=interaction_id)
     db.close()
     audit(request, user, action="complaint.list", target=scope_target(user, site),
-          detail=f"{len(found)} rows " + filters_detail(state=state, site=site, limit=limit, interaction_id=interaction_id))
+          detail=filters_detail(state=state, site=site, limit=limit, interaction_id=interaction_id, rows=len(found)))
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail
+from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail, review_detail
 from domain.vocab import AnyRatingLevel, Certainty, FlagType, ReviewState, ReviewVerdict
 from services import interactions
 from services.dictionary import rules_of
@@ -59,7 +59,7 @@ def review_flags(body: FlagsReview, user: Supervisor, rulebook: RulebookDep, req
     flags = interactions.review_flags(request.app.state.engine, user, body.flag_ids, state=body.state, note=body.note,
                                       rules=rules_of(rulebook))
     for f in flags:
-        audit(request, user, action="flag.review", target=f"flag:{f.id}", detail=f"{body.state}: {body.note}")
+        audit(request, user, action="flag.review", target=f"flag:{f.id}", detail=review_detail(body.state, body.note))
     return flags
 
 
@@ -75,5 +75,5 @@ def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, rulebook: Ru
     replaces the earlier one, the audit log keeps both)."""
     flag = interactions.review_flag(request.app.state.engine, user, flag_id, state=body.state, note=body.note,
                                     rules=rules_of(rulebook))
-    audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=f"{body.state}: {body.note}")
+    audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=review_detail(body.state, body.note))
     return flag

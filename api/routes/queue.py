@@ -6,6 +6,8 @@ state and the people before it, readable without an account; the key is 144 rand
 the page shows nothing personal (service, number, place in the queue)."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import Annotated, Literal
 
@@ -97,14 +99,14 @@ def list_services(user: Board, db: ReadDb, request: Request, site: str = SiteQ) 
 @router.post("/services", response_model=ServiceView, status_code=201)
 def create_service(body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
     v = queue.save_service(request.app.state.engine, user, **body.model_dump())
-    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"create {v.prefix}")
+    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"新建业务 {v.prefix}")
     return v
 
 
 @router.put("/services/{service_id}", response_model=ServiceView)
 def replace_service(service_id: RowId, body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
     v = queue.save_service(request.app.state.engine, user, service_id=service_id, **body.model_dump())
-    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"edit {v.prefix}")
+    audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"修改业务 {v.prefix}")
     return v
 
 
@@ -152,7 +154,7 @@ def call_next(counter_id: RowId, user: Operator, request: Request) -> TicketView
     """办结 the current ticket and call the next: a queue_call event, which starts the next interaction."""
     ref = _counter(request, user, counter_id)
     t = queue.call_next(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"{t.code} counter:{ref.id}")
+    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"{t.code}，{ref.label}")
     return t
 
 
@@ -160,7 +162,7 @@ def call_next(counter_id: RowId, user: Operator, request: Request) -> TicketView
 def recall(counter_id: RowId, user: Operator, request: Request) -> TicketView:
     ref = _counter(request, user, counter_id)
     t = queue.recall(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"recall {t.code} counter:{ref.id}")
+    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"重呼 {t.code}，{ref.label}")
     return t
 
 
@@ -186,7 +188,7 @@ def finish(counter_id: RowId, user: Operator, request: Request) -> TicketView:
 def transfer(counter_id: RowId, body: TransferIn, user: Operator, request: Request) -> TicketView:
     ref = _counter(request, user, counter_id)
     t = queue.transfer(request.app.state.engine, ref, service_id=body.service_id)
-    audit(request, user, action="queue.transfer", target=f"ticket:{t.id}", detail=f"{t.code} to {body.service_id}")
+    audit(request, user, action="queue.transfer", target=f"ticket:{t.id}", detail=f"{t.code} 转至业务 #{body.service_id}")
     return t
 
 
@@ -269,7 +271,16 @@ def device_session(user: Device, request: Request, response: Response) -> Respon
 # -- the ticket's status page (its QR code) ---------------------------------------------------
 
 _STATE = {"waiting": "等候中", "serving": "请到窗口办理", "done": "已办结", "skipped": "已过号"}
-_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+#: The page follows the ticket in place every 15 s (its status block, a polite live region, is
+#: replaced by the same block fetched again), not by a <meta> refresh that reloads the page under a
+#: screen reader's or a reader's eyes (WCAG 2.2.1; axe-core's meta-refresh). The one inline
+#: script is allowed by its hash; without script the page is still complete (reload to update).
+_FOLLOW = ("setInterval(async()=>{try{const r=await fetch(location.href,{cache:'no-store'});if(!r.ok)return;"
+           "const n=new DOMParser().parseFromString(await r.text(),'text/html').getElementById('status');"
+           "if(n)document.getElementById('status').innerHTML=n.innerHTML}catch(e){}},15000)")
+_PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; "
+             f"script-src 'sha256-{base64.b64encode(hashlib.sha256(_FOLLOW.encode()).digest()).decode()}'; "
+             "frame-ancestors 'none'; base-uri 'none'")
 
 
 @public_router.get("/t/{key}", include_in_schema=False, response_class=HTMLResponse)
@@ -280,9 +291,10 @@ def ticket_status(key: str, db: ReadDb) -> HTMLResponse:
     where = f"<p class=big>请到 {html.escape(t.counter_label)} 办理</p>" if t.state == "serving" and t.counter_label else ""
     before = f"<p>您前面还有 <b>{t.waiting_before}</b> 人</p>" if t.state == "waiting" else ""
     body = (f"<!doctype html><html lang=zh-CN><head><meta charset=utf-8><meta name=viewport "
-            f"content='width=device-width,initial-scale=1'><meta http-equiv=refresh content=15>"
+            f"content='width=device-width,initial-scale=1'>"
             f"<title>排队号 {html.escape(t.code)}</title><style>body{{font:20px sans-serif;text-align:center;"
-            f"padding:1em}}.code{{font-size:64px;font-weight:bold}}.big{{font-size:28px}}</style></head><body>"
-            f"<p>{html.escape(t.service)}</p><p class=code>{html.escape(t.code)}</p>"
-            f"<p class=big>{_STATE.get(t.state, t.state)}</p>{where}{before}<p>本页每15秒自动刷新</p></body></html>")
+            f"padding:1em}}h1{{font-size:20px;font-weight:normal}}.code{{font-size:64px;font-weight:bold}}.big{{font-size:28px}}</style></head><body>"
+            f"<main id=status aria-live=polite><h1>{html.escape(t.service)}</h1><p class=code>{html.escape(t.code)}</p>"
+            f"<p class=big>{_STATE.get(t.state, t.state)}</p>{where}{before}</main><footer><p>本页每15秒自动更新</p></footer>"
+            f"<script>{_FOLLOW}</script></body></html>")
     return HTMLResponse(body, headers={"Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-store"})

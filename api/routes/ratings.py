@@ -88,7 +88,7 @@ def report(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min
     """Presses of the month per staff member, counter and service type, 满意率, and the presses
     marked as possible rating coercion (诱导好评)."""
     out = ratings_report.monthly(db, user, site=site, month=month)
-    audit(request, user, action="ratings.report", target=f"site:{site}", detail=f"month={month}")
+    audit(request, user, action="ratings.report", target=f"site:{site}", detail=f"月份：{month}")
     return out
 
 

@@ -28,19 +28,19 @@ def monthly_report(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
     if format == "csv":
         db.close()
         audit(request, user, action="report.export", target=f"report:{month}",
-              detail=f"csv sites {','.join(report.sites)}")
+              detail=f"CSV，服务点：{'、'.join(report.sites)}")
         # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
         return Response("\ufeff" + report_export.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.csv"'})
     if format == "xlsx":
         db.close()
         audit(request, user, action="report.export", target=f"report:{month}",
-              detail=f"xlsx sites {','.join(report.sites)}")
+              detail=f"Excel，服务点：{'、'.join(report.sites)}")
         return Response(report_export.to_xlsx(report), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.xlsx"'})
     db.close()
-    audit(request, user, action="report.view", target=scope_target(user, site), detail=f"json {month} sites "
-          f"{','.join(report.sites)}")
+    audit(request, user, action="report.view", target=scope_target(user, site), detail=f"{month}，服务点："
+          f"{'、'.join(report.sites)}")
     return report
 
 

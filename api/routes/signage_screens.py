@@ -41,8 +41,8 @@ def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, request: Reques
     screen = next(s for s in signage.list_screens(db, user) if s.id == screen_id)
     db.close()
     audit(request, user, action="screen.register", target=f"screen:{body.name}",
-          detail=f"{body.site}: token issued, older ones revoked; "
-                 + (f"expires in {body.token_ttl_days} days" if body.token_ttl_days else "no expiry"))
+          detail=f"服务点 {body.site}：已签发新令牌，旧令牌作废；"
+                 + (f"{body.token_ttl_days} 天后失效" if body.token_ttl_days else "长期有效"))
     return ScreenPublic(id=screen.id, site=body.site, name=screen.name, groups=screen.groups, token=token,
                         display_name=screen.display_name)
 

@@ -39,5 +39,5 @@ def test_the_audit_page_is_searchable_by_recording_and_exportable(app_env: AppEn
     lines = csv.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("编号,时间") and len(lines) == 3 and all(f"interaction:{one}" in x for x in lines[1:])
     (row,) = app_env.audit_rows("audit.export")
-    assert row.detail.startswith("2 rows") and f"interaction={one}" in row.detail
+    assert row.detail == f"导出 2 条，录音编号：{one}", row.detail      # plain Chinese (issue 20)
     assert sup.get("/api/v1/audit/export").status_code == 403

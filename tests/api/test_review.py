@@ -55,7 +55,7 @@ def test_review_flow(app_env):
         f = s.get(Flag, fid)
         assert f.reviewed_by is not None and f.review_state == "confirmed"
         assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "flag.review",
-                                                      AuditLog.target == f"flag:{fid}")) == "confirmed: 录音核实，属实"
+                                                      AuditLog.target == f"flag:{fid}")) == "已确认：录音核实，属实"
 
 
 def test_complaints_are_listed_overdue_first_and_answered(app_env):
