@@ -19,6 +19,7 @@ from api.routes import (
     audio,
     auth,
     complaints,
+    corrections,
     counters,
     decisions,
     dictionary,
@@ -52,7 +53,8 @@ ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.
            reports.router, events.router,
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
-           workorders.router, mine.router, appeals.router, decisions.router]
+           workorders.router, mine.router, appeals.router, decisions.router,
+           corrections.router]
 
 
 class RefuseNul:

@@ -142,6 +142,9 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "manual_time": "时间点须在录音时长之内",
     "manual_finding_not_found": "人工发现不存在，或不在您可查看的服务点",
     "manual_withdrawn": "该人工发现已撤回",
+    "correction_text": "请填写更正后的文字：不超过 500 字，不含控制字符，且与该句现有文字不同",
+    "correction_reason": "请填写更正理由：不超过 2000 字，不含控制字符",
+    "segment_not_found": "该句转写不存在",
     # request shape (FastAPI's 422 list)
     "invalid_request": "输入的内容不符合要求",
 }
@@ -192,7 +195,7 @@ FIELDS: dict[str, str] = {
     "review_state": "审核状态", "rating": "评价", "type": "类型", "certainty": "确定程度",
     "assessable": "可否判定", "limit": "每页条数", "offset": "起始位置", "sort": "排序", "format": "格式",
     "action": "操作", "user": "用户", "expires_s": "失效时间", "form": "草稿", "data": "草稿内容",
-    "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数",
+    "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数", "text": "更正文字", "reason": "理由",
 }
 
 def _num(v: Any) -> Any:

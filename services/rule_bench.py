@@ -13,7 +13,7 @@ version, as for any rulebook change.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import yaml
@@ -179,11 +179,12 @@ def _check_period(since_s: float, until_s: float) -> None:
         raise BadPeriod("until_s must be after since_s")
 
 
-def stored_utterances(inter: Interaction) -> list[Utterance]:
-    """The stored segments as utterances, each segment's characters sharing its time evenly."""
+def stored_utterances(inter: Interaction, texts: Mapping[int, str] | None = None) -> list[Utterance]:
+    """The stored segments as utterances, each segment's characters sharing its time evenly;
+    ``texts``: a text in place of a segment's (by segment id: a transcript correction's)."""
     out = []
     for g in inter.segments:
-        text = g.text or ""
+        text = (texts or {}).get(g.id, g.text) or ""
         if not text:
             continue
         step = max(g.end_s - g.start_s, 0.0) / len(text)
@@ -193,9 +194,11 @@ def stored_utterances(inter: Interaction) -> list[Utterance]:
     return out
 
 
-def judge_stored(judge: Judge, inter: Interaction, *, mono: bool) -> list[Finding]:
-    """Findings of ``judge`` on one stored interaction (its times are from its start)."""
-    utts = stored_utterances(inter)
+def judge_stored(judge: Judge, inter: Interaction, *, mono: bool, texts: Mapping[int, str] | None = None
+                 ) -> list[Finding]:
+    """Findings of ``judge`` on one stored interaction (its times are from its start);
+    ``texts``: as :func:`stored_utterances`."""
+    utts = stored_utterances(inter, texts)
     spans = split_interactions([(u.start_s, u.end_s) for u in utts])
     signals = dict(inter.signals or {})
     q = Quality(assessable=inter.assessable, reason=inter.assessable_reason, signals=signals,
