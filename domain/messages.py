@@ -196,6 +196,7 @@ FIELDS: dict[str, str] = {
     "assessable": "可否判定", "limit": "每页条数", "offset": "起始位置", "sort": "排序", "format": "格式",
     "action": "操作", "user": "用户", "expires_s": "失效时间", "form": "草稿", "data": "草稿内容",
     "timezone": "时区", "max_s": "时长", "backlog_chunks": "缓冲片段数", "text": "更正文字", "reason": "理由",
+    "segment_id": "转写语句",
 }
 
 def _num(v: Any) -> Any:

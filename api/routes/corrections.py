@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Person, ReadDb, RowId, Supervisor, audit
+from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, Supervisor, audit
 from services import corrections
 from services.corrections import Corrected, CorrectionView
 
@@ -13,6 +13,7 @@ router = APIRouter(tags=["corrections"])
 
 
 class CorrectionBody(BaseModel):
+    segment_id: int = Field(ge=1, le=MAX_ROW_ID, description="the line (a segment of the interaction's transcript)")
     text: str = Field(max_length=corrections.MAX_TEXT_CHARS, description="the line as it was said")
     reason: str = Field(max_length=corrections.MAX_REASON_CHARS, description="why the recognised text is wrong")
 
@@ -28,15 +29,13 @@ def list_corrections(interaction_id: RowId, user: Person, db: ReadDb, request: R
     return views
 
 
-@router.post("/interactions/{interaction_id}/segments/{segment_id}/corrections", response_model=Corrected,
-             status_code=201)
-def correct_line(interaction_id: RowId, segment_id: RowId, body: CorrectionBody, user: Supervisor,
-                 request: Request) -> Corrected:
+@router.post("/interactions/{interaction_id}/corrections", response_model=Corrected, status_code=201)
+def correct_line(interaction_id: RowId, body: CorrectionBody, user: Supervisor, request: Request) -> Corrected:
     """Correct one transcript line: kept beside the recognised text (which stays in the
     evidence), a new version when the line was corrected before; the rules in force re-judge
     the interaction (findings no longer raised are superseded, new ones marked as from the
     correction)."""
-    done = corrections.correct_line(request.app.state.engine, user, interaction_id, segment_id, text=body.text,
+    done = corrections.correct_line(request.app.state.engine, user, interaction_id, body.segment_id, text=body.text,
                                     reason=body.reason, default=request.app.state.rulebook)
     c = done.correction
     audit(request, user, action="transcript.correct", target=f"interaction:{interaction_id}",

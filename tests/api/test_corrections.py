@@ -22,6 +22,11 @@ def _seed(app_env: AppEnv, *, counter: str = "c1", site: str = "hall") -> int:
                                                confidence=0.95)])
 
 
+def _correct(client, iid: int, segment_id: int, text: str, reason: str):
+    return client.post(f"/api/v1/interactions/{iid}/corrections",
+                       json={"segment_id": segment_id, "text": text, "reason": reason})
+
+
 def _lines(view: dict) -> list[tuple[int, str]]:
     return [(g["id"], g["text"]) for g in view["segments"]]
 
@@ -36,8 +41,7 @@ def test_a_corrected_greeting_clears_the_flag_whose_review_stays_and_the_origina
     assert r.status_code == 200, r.text
     first = view["segments"][0]["id"]
 
-    r = sup.post(f"/api/v1/interactions/{iid}/segments/{first}/corrections",
-                 json={"text": "您好，请问办什么业务？", "reason": "录音里说的是“您好”"})
+    r = _correct(sup, iid, first, "您好，请问办什么业务？", "录音里说的是“您好”")
     assert r.status_code == 201, r.text
     done = r.json()
     assert done["superseded"] == [greeting["id"]] and done["raised"] == []
@@ -71,8 +75,7 @@ def test_a_forbidden_phrase_in_a_correction_raises_a_flag_from_it_and_a_second_c
     sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
     admin = app_env.client(app_env.make_user("admin", []))
     line = sup.get(f"/api/v1/interactions/{iid}").json()["segments"][2]["id"]
-    r = sup.post(f"/api/v1/interactions/{iid}/segments/{line}/corrections",
-                 json={"text": "好的谢谢，我们快下班了", "reason": "识别漏了后半句"})
+    r = _correct(sup, iid, line, "好的谢谢，我们快下班了", "识别漏了后半句")
     assert r.status_code == 201, r.text
     first = r.json()
     (raised,) = first["raised"]
@@ -81,15 +84,13 @@ def test_a_forbidden_phrase_in_a_correction_raises_a_flag_from_it_and_a_second_c
     assert flag["superseded_by"] == "" and 6.0 <= flag["start_s"] <= 9.0
 
     # The admin corrects the same line again: a second version; the flag from the first is superseded.
-    r = admin.post(f"/api/v1/interactions/{iid}/segments/{line}/corrections",
-                   json={"text": "好的谢谢，材料都齐了，请收好", "reason": "复听后更正"})
+    r = _correct(admin, iid, line, "好的谢谢，材料都齐了，请收好", "复听后更正")
     assert r.status_code == 201, r.text
     second = r.json()
     assert second["correction"]["version"] == 2 and second["superseded"] == [raised]
     history = [(x["version"], x["current"], x["text"]) for x in sup.get(f"/api/v1/interactions/{iid}/corrections").json()]
     assert history == [(2, True, "好的谢谢，材料都齐了，请收好"), (1, False, "好的谢谢，我们快下班了")]
-    again = sup.post(f"/api/v1/interactions/{iid}/segments/{line}/corrections",
-                     json={"text": "好的谢谢，材料都齐了，请收好", "reason": "再次提交"})
+    again = _correct(sup, iid, line, "好的谢谢，材料都齐了，请收好", "再次提交")
     assert again.status_code == 422 and again.json()["detail"]["code"] == "correction_text"
     gone = next(f for f in sup.get(f"/api/v1/interactions/{iid}").json()["flags"] if f["id"] == raised)
     assert gone["superseded_by"] == f"correction:{second['correction']['id']}"
@@ -99,8 +100,7 @@ def test_search_finds_the_recognised_and_the_corrected_text(app_env: AppEnv):
     iid = _seed(app_env)
     sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
     line = sup.get(f"/api/v1/interactions/{iid}").json()["segments"][2]["id"]
-    assert sup.post(f"/api/v1/interactions/{iid}/segments/{line}/corrections",
-                    json={"text": "好的谢谢，证件请收好", "reason": "识别错误"}).status_code == 201
+    assert _correct(sup, iid, line, "好的谢谢，证件请收好", "识别错误").status_code == 201
     for q, match, text in (("材料都齐", "exact", "好的谢谢，材料都齐了"), ("证件请收好", "corrected", "好的谢谢，证件请收好"),
                            ("证件", "corrected", "好的谢谢，证件请收好")):      # FTS and LIKE paths
         hits = sup.get("/api/v1/interactions/search", params={"q": q}).json()
@@ -116,22 +116,22 @@ def test_only_the_sites_supervisors_and_admins_correct_and_bad_text_is_refused(a
     other = _seed(app_env, site="annex", counter="a1")
     sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
     segs = sup.get(f"/api/v1/interactions/{iid}").json()["segments"]
-    url = f"/api/v1/interactions/{iid}/segments/{segs[0]['id']}/corrections"
-    body = {"text": "您好，请问办什么业务？", "reason": "识别错误"}
+    url = f"/api/v1/interactions/{iid}/corrections"
+    body = {"segment_id": segs[0]["id"], "text": "您好，请问办什么业务？", "reason": "识别错误"}
     staff = add_user(app_env.engine, "staff-zhang", role="staff", sites=["hall"], staff="张三", password=PASSWORD)
     for token in (app_env.make_user("viewer", ["hall"]), staff.token):
         r = app_env.client(token).post(url, json=body)
         assert r.status_code == 403, r.text
     assert app_env.client(app_env.make_user("supervisor", ["annex"])).post(url, json=body).status_code == 404
     other_seg = app_env.client(app_env.make_user("admin", [])).get(f"/api/v1/interactions/{other}").json()["segments"][0]
-    r = sup.post(f"/api/v1/interactions/{iid}/segments/{other_seg['id']}/corrections", json=body)
+    r = sup.post(url, json={**body, "segment_id": other_seg["id"]})
     assert r.status_code == 404 and r.json()["detail"]["code"] == "segment_not_found"
     for bad, field in (({"text": "  ", "reason": "x"}, "text"), ({"text": "您好\u0007", "reason": "x"}, "text"),
                        ({"text": "您好", "reason": ""}, "reason"), ({"text": "您好", "reason": "a\u202eb"}, "reason")):
-        r = sup.post(url, json=bad)
+        r = sup.post(url, json={"segment_id": segs[0]["id"], **bad})
         assert r.status_code == 422 and r.json()["detail"]["field"] == field, (bad, r.text)
         assert "\u0007" not in r.text and "\u202e" not in r.text
-    r = sup.post(url, json={"text": "您" * 501, "reason": "x"})
+    r = sup.post(url, json={**body, "text": "您" * 501})
     assert r.status_code == 422 and "更正文字" in r.text and "您" * 501 not in r.text
     # a viewer reads the history (masked as transcripts are); nothing was stored by the refusals
     assert app_env.client(app_env.make_user("viewer", ["hall"])).get(
