@@ -6,16 +6,17 @@ correction is a row of :class:`~storage.tables.TranscriptCorrection` with who, w
 second correction of the same line is its next version, the earlier ones its history.
 
 The rules then judge the interaction's text with its corrections in force
-(:func:`services.rule_bench.judge_stored` over the stored segments, by the rulebook in force),
+(:func:`transcribe.stored.judge_stored` over the stored segments, by the rulebook in force),
 once before and once after the new correction, and only the difference changes the stored
-findings (:func:`transcribe.identity.merge_difference`): a finding the corrected text no longer
+findings (:func:`transcribe.stored.apply_correction`): a finding the corrected text no longer
 raises is superseded by ``correction:<id>`` and keeps its row and review; a new one is marked
-with the correction's id. Search finds a line by its recognised and by its corrected text
-(:mod:`services.search`).
+with the correction's id. A re-analysis of the audio gives the corrections in force their effect
+again (the worker, :func:`transcribe.stored.reapply`). Search finds a line by its recognised and
+by its corrected text (:mod:`services.search`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -28,21 +29,15 @@ from domain.errors import Invalid, NotFound
 from domain.vocab import CHANNEL_MAPS
 from services.accounts import Principal
 from services.interactions import visible_interaction
-from services.rule_bench import judge_stored
 from services.rulebooks import current
 from storage.engine import write_session
-from storage.tables import Counter, Flag, Interaction, RecordingSession, Segment, TranscriptCorrection, User, now_s
-from transcribe.identity import merge_difference
-from transcribe.judge import Finding, Judge
+from storage.tables import Counter, Interaction, RecordingSession, Segment, TranscriptCorrection, User, now_s
+from transcribe.judge import Judge
 from transcribe.rules import Rulebook
+from transcribe.stored import SAME_LINE_S, apply_correction, lines_in_force
 
 MAX_TEXT_CHARS = 500
 MAX_REASON_CHARS = 2000
-#: A correction made for a line whose segment a re-analysis replaced still names it when a
-#: segment with the same recognised text starts within this many seconds of the line.
-SAME_LINE_S = 1.0
-#: ``Flag.superseded_by`` of a finding a correction no longer raises.
-SUPERSEDED_PREFIX = "correction:"
 
 
 class LineNotFound(NotFound):
@@ -98,30 +93,6 @@ class Corrected:
     superseded: list[int] = field(default_factory=list)
 
 
-def lines_in_force(corrections: Iterable[TranscriptCorrection], segments: Sequence[Segment]
-                   ) -> dict[int, TranscriptCorrection]:
-    """The current correction of each line, by the id of the segment it corrects: the segment it
-    named, or, after a re-analysis made new segments, the one with the same recognised text
-    starting within SAME_LINE_S (a correction matching no segment is history only)."""
-    by_id = {g.id: g for g in segments}
-    out: dict[int, TranscriptCorrection] = {}
-    for c in corrections:
-        if not c.current:
-            continue
-        g = by_id.get(c.segment_id)
-        if g is None:
-            near = [x for x in segments if x.text == c.recognised and abs(x.start_s - c.line_start_s) <= SAME_LINE_S]
-            g = min(near, key=lambda x: abs(x.start_s - c.line_start_s)) if near else None
-        if g is not None:
-            out[g.id] = c
-    return out
-
-
-def _flag(f: Finding) -> Flag:
-    return Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence, start_s=f.start_s, end_s=f.end_s,
-                speaker=f.speaker, confidence=f.confidence, severity=f.severity, confidence_reasons=list(f.reasons))
-
-
 def _mono(s: Session, inter: Interaction) -> bool:
     """Whether the interaction is judged as mono (as the rule bench judges it)."""
     channels = s.scalar(select(RecordingSession.channels).where(RecordingSession.id == inter.session_id))
@@ -161,14 +132,9 @@ def correct_line(engine: Engine, user: Principal, interaction_id: int, segment_i
                                     reason=reason, user_id=user.id, at_s=now_s())
         s.add(corr)
         s.flush()
-        rulebook = current(s, default)
-        judge, mono = Judge(rulebook), _mono(s, inter)
-        after = {**before, line.id: text}
-        raised, superseded = merge_difference(
-            inter, [_flag(f) for f in judge_stored(judge, inter, mono=mono, texts=before)],
-            [_flag(f) for f in judge_stored(judge, inter, mono=mono, texts=after)],
-            source=f"{SUPERSEDED_PREFIX}{corr.id}", at_s=corr.at_s, rulebook_version=rulebook.version,
-            correction_id=corr.id)
+        judge = Judge(current(s, default))
+        raised, superseded = apply_correction(inter, judge, mono=_mono(s, inter), before=before,
+                                              after={**before, line.id: text}, correction_id=corr.id, at_s=corr.at_s)
         s.flush()
         return Corrected(_view(corr, user.name, lambda t: t), [f.id for f in raised], [f.id for f in superseded])
 

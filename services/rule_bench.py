@@ -13,7 +13,7 @@ version, as for any rulebook change.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import yaml
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, Invalid
-from domain.vocab import CHANNEL_MAPS, CUSTOMER, STAFF
+from domain.vocab import CHANNEL_MAPS
 from services.accounts import Principal
 from services.interactions import certainty_of, check_site
 from services.rulebooks import current, rule_labels
@@ -30,12 +30,9 @@ from storage.engine import write_session
 from storage.jobs import analyze_key, enqueue
 from storage.tables import Counter, Interaction, RecordingSession, Site, StoredRulebook, now_s
 from transcribe.errors import RulebookError
-from transcribe.interactions import split_interactions
 from transcribe.judge import Finding, Judge
-from transcribe.quality import Quality, audio_factor
 from transcribe.rules import Rulebook, parse_rulebook
-from transcribe.speakers import CharTime, Utterance
-from transcribe.turns import Turn
+from transcribe.stored import judge_stored
 
 #: Sections a single draft rule may go into.
 SECTIONS = ("forbidden", "required", "audio")
@@ -177,34 +174,6 @@ def _check_rule(draft: Draft, sets: object) -> None:
 def _check_period(since_s: float, until_s: float) -> None:
     if until_s <= since_s:
         raise BadPeriod("until_s must be after since_s")
-
-
-def stored_utterances(inter: Interaction, texts: Mapping[int, str] | None = None) -> list[Utterance]:
-    """The stored segments as utterances, each segment's characters sharing its time evenly;
-    ``texts``: a text in place of a segment's (by segment id: a transcript correction's)."""
-    out = []
-    for g in inter.segments:
-        text = (texts or {}).get(g.id, g.text) or ""
-        if not text:
-            continue
-        step = max(g.end_s - g.start_s, 0.0) / len(text)
-        chars = [CharTime(ch, g.start_s + k * step, g.start_s + (k + 1) * step) for k, ch in enumerate(text)]
-        speaker = g.speaker if g.speaker in (STAFF, CUSTOMER) else STAFF
-        out.append(Utterance(speaker, g.speaker_confidence if g.speaker in (STAFF, CUSTOMER) else 0.5, chars))
-    return out
-
-
-def judge_stored(judge: Judge, inter: Interaction, *, mono: bool, texts: Mapping[int, str] | None = None
-                 ) -> list[Finding]:
-    """Findings of ``judge`` on one stored interaction (its times are from its start);
-    ``texts``: as :func:`stored_utterances`."""
-    utts = stored_utterances(inter, texts)
-    spans = split_interactions([(u.start_s, u.end_s) for u in utts])
-    signals = dict(inter.signals or {})
-    q = Quality(assessable=inter.assessable, reason=inter.assessable_reason, signals=signals,
-                audio_factor=audio_factor(signals.get("avg_logprob"), signals.get("snr_db")))
-    turns = None if mono else [Turn.from_list(t) for t in (inter.turns or [])]
-    return judge.judge(utts, spans, mono=mono, turns=turns, quality={s.index: q for s in spans})
 
 
 def _period_rows(db: Session, user: Principal | None, *, since_s: float, until_s: float, site: str | None,
