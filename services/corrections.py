@@ -16,6 +16,7 @@ by its corrected text (:mod:`services.search`).
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -165,7 +166,7 @@ def corrections_of(db: Session, user: Principal, interaction_id: int) -> list[Co
     for c in rows:
         v = _view(c, names.get(c.user_id, ""), show)
         gid = now.get(c.id)
-        out.append(v if gid is None or gid == c.segment_id else CorrectionView(**{**v.__dict__, "segment_id": gid}))
+        out.append(v if gid is None or gid == c.segment_id else dataclasses.replace(v, segment_id=gid))
     return out
 
 

@@ -21,11 +21,13 @@ class CorrectionBody(BaseModel):
 @router.get("/interactions/{interaction_id}/corrections", response_model=list[CorrectionView])
 def list_corrections(interaction_id: RowId, user: Person, db: ReadDb, request: Request) -> list[CorrectionView]:
     """Every correction of the interaction's transcript lines (原识别 beside 更正, who, when, why),
-    each line's newest version first; audited as a read of the transcript (``transcript.view``)."""
+    each line's newest version first; audited as a read of the transcript (``transcript.view``)
+    when there is any."""
     views = corrections.corrections_of(db, user, interaction_id)
     db.close()
-    audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
-          detail=f"查看转写更正记录 {len(views)} 条")
+    if views:       # an empty list shows no transcript text: the page's own read is audited already
+        audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
+              detail=f"查看转写更正记录 {len(views)} 条")
     return views
 
 

@@ -64,6 +64,8 @@ def test_a_corrected_greeting_clears_the_flag_whose_review_stays_and_the_origina
     listed = sup.get(f"/api/v1/interactions/{iid}/corrections").json()
     assert [(x["segment_id"], x["recognised"], x["text"], x["reason"]) for x in listed] == \
         [(first, GREETING, "您好，请问办什么业务？", "录音里说的是“您好”")]
+    read = app_env.audit_rows("transcript.view")[-1]
+    assert (read.target, read.detail) == (f"interaction:{iid}", "查看转写更正记录 1 条")
     (row,) = app_env.audit_rows("transcript.correct")
     assert row.target == f"interaction:{iid}" and "第 1 版" in row.detail and "不再检出 1 项" in row.detail
     assert "办什么业务" not in row.detail        # the audit says what was done and why, not the words

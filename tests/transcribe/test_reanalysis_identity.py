@@ -30,7 +30,7 @@ def _interactions(env: AppEnv) -> list[Interaction]:
     with Session(env.engine) as s:
         rows = list(s.scalars(select(Interaction).order_by(Interaction.id)))
         for r in rows:
-            _ = r.flags
+            _ = r.flags, r.segments
         s.expunge_all()
         return rows
 
