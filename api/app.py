@@ -19,6 +19,7 @@ from api.routes import (
     audio,
     auth,
     complaints,
+    corrections,
     counters,
     decisions,
     dictionary,
@@ -54,7 +55,7 @@ ROUTERS = [auth.router, agent.router, dictionary.router, counters.router, admin.
            interactions.router, audio.router, live.router, signage_screens.router, signage_content.router,
            signage_programs.router, rules.router, queue.router, queue.device_router, ratings.router,
            workorders.router, mine.router, appeals.router, decisions.router,
-           sampling.router]
+           sampling.router, corrections.router]
 
 
 class RefuseNul:

@@ -68,11 +68,21 @@ def check_display_name(field: str, value: str, *, max_chars: int = 100) -> str:
         raise BadDisplayName(field, value, "must not be empty")
     if len(name) > max_chars:
         raise BadDisplayName(field, value, f"must have at most {max_chars} characters")
-    for ch in name:
-        if unicodedata.category(ch) in _REFUSED:
-            raise BadDisplayName(field, value, f"must not contain U+{ord(ch):04X} "
-                                 f"({unicodedata.name(ch, 'control or format character')})")
+    bad = refused_character(name)
+    if bad:
+        raise BadDisplayName(field, value, f"must not contain {bad}")
     return name
+
+
+def refused_character(text: str) -> str:
+    """The first character of ``text`` that hides what the text says (a control, format,
+    private-use, surrogate, unassigned or line/paragraph separator character), named by its
+    code point (``U+0007 (BEL)``); "" when there is none. Text people type for others to read
+    (names, transcript corrections) holds none."""
+    for ch in text:
+        if unicodedata.category(ch) in _REFUSED:
+            return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'control or format character')})"
+    return ""
 
 
 def skeleton(name: str) -> str:

@@ -155,6 +155,9 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "sampling_hours": "时段应为 0–24 点，且开始早于结束", "sampling_name": "请填写计划名称",
     "sampling_reviewers": "审核人须为本服务点在用的督导员或管理员", "sampling_counters": "所选窗口不属于该服务点",
     "sampling_staff": "所选人员不在该服务点名册中", "sampling_seed": "随机种子超出范围", "sampling_site": "计划不能移到其他服务点",
+    "correction_text": "请填写更正后的文字：不超过 500 字，不含控制字符，且与该句现有文字不同",
+    "correction_reason": "请填写更正理由：不超过 2000 字，不含控制字符",
+    "segment_not_found": "该句转写不存在",
     # request shape (FastAPI's 422 list)
     "invalid_request": "输入的内容不符合要求",
 }
@@ -209,6 +212,8 @@ FIELDS: dict[str, str] = {
     "per": "抽样单位", "period": "抽样周期", "mode": "抽样方式", "amount": "抽样数量", "flags": "检查结果条件",
     "counters": "窗口", "hour_from": "开始时段", "hour_to": "结束时段", "reviewers": "审核人", "seed": "随机种子",
     "day": "日期", "scored": "是否已评分",
+    "text": "文字", "reason": "理由",
+    "segment_id": "转写语句",
 }
 
 def _num(v: Any) -> Any:

@@ -102,6 +102,8 @@ class FlagView:
     rulebook_version: str = ""
     superseded_s: float | None = None
     superseded_by: str = ""
+    #: the transcript correction whose text raised it (None: the recognised text did; issue 20 item 5)
+    correction_id: int | None = None
 
 
 def certainty_of(confidence: float, review_state: str) -> str:
@@ -173,7 +175,7 @@ def flag_view(f: Flag, *, site: str, counter: str, wall_start_s: float, rules: d
                     site_label=site_label(site, site_title), counter_label=counter_label(counter, counter_display),
                     staff=staff, assessable=assessable, certainty=certainty_of(f.confidence, f.review_state),
                     rulebook_version=f.rulebook_version or "", superseded_s=f.superseded_s,
-                    superseded_by=f.superseded_by or "")
+                    superseded_by=f.superseded_by or "", correction_id=f.correction_id)
 
 
 def _flag_view(row: tuple, show: Callable[[str], str] = _identity, rules: dict[str, RuleInfo] | None = None) -> FlagView:

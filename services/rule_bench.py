@@ -22,21 +22,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, Invalid
-from domain.vocab import CALL_SLACK_S, CHANNEL_MAPS, CUSTOMER, STAFF
+from domain.vocab import CHANNEL_MAPS
 from services.accounts import Principal
 from services.interactions import certainty_of, check_site
 from services.rulebooks import current, rule_labels
 from storage.engine import write_session
 from storage.jobs import analyze_key, enqueue
-from storage.queries import queue_calls
 from storage.tables import Counter, Interaction, RecordingSession, Site, StoredRulebook, now_s
 from transcribe.errors import RulebookError
-from transcribe.interactions import split_interactions
-from transcribe.judge import Finding, Judge, queue_facts
-from transcribe.quality import Quality, audio_factor
+from transcribe.judge import Finding, Judge
 from transcribe.rules import Rulebook, parse_rulebook
-from transcribe.speakers import CharTime, Utterance
-from transcribe.turns import Turn
+from transcribe.stored import judge_stored, stored_calls
 
 #: Sections a single draft rule may go into.
 SECTIONS = ("forbidden", "required", "audio")
@@ -178,41 +174,6 @@ def _check_rule(draft: Draft, sets: object) -> None:
 def _check_period(since_s: float, until_s: float) -> None:
     if until_s <= since_s:
         raise BadPeriod("until_s must be after since_s")
-
-
-def stored_utterances(inter: Interaction) -> list[Utterance]:
-    """The stored segments as utterances, each segment's characters sharing its time evenly."""
-    out = []
-    for g in inter.segments:
-        text = g.text or ""
-        if not text:
-            continue
-        step = max(g.end_s - g.start_s, 0.0) / len(text)
-        chars = [CharTime(ch, g.start_s + k * step, g.start_s + (k + 1) * step) for k, ch in enumerate(text)]
-        speaker = g.speaker if g.speaker in (STAFF, CUSTOMER) else STAFF
-        out.append(Utterance(speaker, g.speaker_confidence if g.speaker in (STAFF, CUSTOMER) else 0.5, chars))
-    return out
-
-
-def stored_calls(db: Session, inter: Interaction) -> list[tuple[float, str | None, float | None]]:
-    """The queue calls around a stored interaction (seconds from its start, ticket, wait), as the
-    worker gave them to the analysis."""
-    return [(c.at_s - inter.wall_start_s, c.ticket, c.waited_s)
-            for c in queue_calls(db, inter.counter_id, inter.wall_start_s - CALL_SLACK_S, inter.wall_end_s)]
-
-
-def judge_stored(judge: Judge, inter: Interaction, *, mono: bool,
-                 calls: Sequence[tuple[float, str | None, float | None]] = ()) -> list[Finding]:
-    """Findings of ``judge`` on one stored interaction (its times are from its start); ``calls``:
-    :func:`stored_calls`, for rules with ``when``."""
-    utts = stored_utterances(inter)
-    spans = split_interactions([(u.start_s, u.end_s) for u in utts])
-    signals = dict(inter.signals or {})
-    q = Quality(assessable=inter.assessable, reason=inter.assessable_reason, signals=signals,
-                audio_factor=audio_factor(signals.get("avg_logprob"), signals.get("snr_db")))
-    turns = None if mono else [Turn.from_list(t) for t in (inter.turns or [])]
-    return judge.judge(utts, spans, mono=mono, turns=turns, quality={s.index: q for s in spans},
-                       queue=queue_facts(spans, calls))
 
 
 def _period_rows(db: Session, user: Principal | None, *, since_s: float, until_s: float, site: str | None,

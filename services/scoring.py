@@ -209,7 +209,9 @@ def scores_for(db: Session, interaction_ids: list[int], rules: dict[str, RuleInf
         for iid, ok, why in db.execute(select(Interaction.id, Interaction.assessable, Interaction.assessable_reason)
                                        .where(Interaction.id.in_(ids))):
             heads[iid] = (ok, why)
-        for f in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids)).order_by(Flag.start_s, Flag.id)):
+        # A superseded finding (re-analysis, a transcript correction) keeps its review and counts nowhere.
+        for f in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.superseded_s.is_(None))
+                            .order_by(Flag.start_s, Flag.id)):
             flags[f.interaction_id].append(flag_facts(f))
     return {i: breakdown(interaction_id=i, assessable=heads[i][0], assessable_reason=heads[i][1], flags=flags[i],
                          decisions=decisions[i], rules=rules) for i in interaction_ids if i in heads}

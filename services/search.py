@@ -12,8 +12,14 @@ services.recordings: the interactions, each with its first matching line).
    (a materialised CTE), then the newest of them.
 3. **One PII rule** (:func:`masked_matching`): a role that reads masked transcripts
    (domain.pii.for_role) finds a phrase only in the text it is shown.
-4. **Lines** (:func:`lines_of`): per interaction, its lines with the phrase as written, else
+4. **Lines** (:func:`lines_of`): per interaction, its lines with the phrase as written (in the
+   recognised text, else in a reviewer's correction in force: ``match`` ``corrected``), else
    those sounding like it, else those of its flags of a named rule, with the matched spans.
+
+A line is found by its recognised text and by its corrected text (services.corrections, issue 20
+item 5): the corrections in force are a kind of candidate of their own, ranked after the
+recognised text as written and before sound-alikes, indexed like the segments (migration
+0026_transcript_corrections).
 
 Chinese has no spaces between words, so search is by substring (下班 finds 你们是不是快下班了),
 served by character-trigram indexes (migrations 0003 and 0017): SQLite's FTS5 tables with
@@ -33,9 +39,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from domain import pii
 from domain.errors import Invalid
+from services.corrections import corrected_texts
 from services.dictionary import rules_for_phrase
 from services.filters import Filters, apply
-from storage.tables import Counter, Flag, Interaction, Segment, Site
+from storage.tables import Counter, Flag, Interaction, Segment, Site, TranscriptCorrection
 from transcribe.rules import Rulebook
 from transcribe.soundalike import sound_key, sound_spans
 
@@ -54,6 +61,7 @@ _DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇一二�
 
 _fts = table("segments_fts", column("rowid"), column("segments_fts"))
 _sound_fts = table("segments_sound_fts", column("rowid"), column("segments_sound_fts"))
+_corrected_fts = table("transcript_corrections_fts", column("rowid"), column("transcript_corrections_fts"))
 
 
 class SearchError(Invalid):
@@ -84,7 +92,7 @@ class SearchHit:
     snippet: str = ""               # ``text`` with each hit in 【】
     truncated_start: bool = False   # ``text`` starts inside the segment
     truncated_end: bool = False
-    match: str = "exact"            # exact | sound (sounds like the query) | rule (a flag of a rule it names)
+    match: str = "exact"            # exact | corrected (in the line's correction) | sound | rule (a named rule's flag)
     rule: str | None = None
 
 
@@ -150,22 +158,30 @@ def checked_query(query: str) -> str:
 
 def _matches(needle: str, col: InstrumentedAttribute[Any], fts: TableClause, *, dialect: str,
              fold_case: bool) -> Select:
-    """(segment id, interaction id, seq) of the segments whose ``col`` contains ``needle``: by the
-    FTS5 trigram table ``fts`` on SQLite from three characters on, else LIKE (ILIKE on PostgreSQL
-    with ``fold_case``; pg_trgm serves both). ``seq`` is the segment id as the index yields it: ordering by it lets
-    SQLite walk the index newest first and stop at a LIMIT (``segments.id`` would sort every match)."""
+    """(row id, interaction id, seq) of the rows (segments, or corrections) whose ``col``
+    contains ``needle``: by the FTS5 trigram table ``fts`` on SQLite from three characters on, else
+    LIKE (ILIKE on PostgreSQL with ``fold_case``; pg_trgm serves both). ``seq`` is the row id as the index yields it:
+    ordering by it lets SQLite walk the index newest first and stop at a LIMIT (the id would sort every match)."""
+    model = col.class_
     if dialect == "sqlite" and len(needle) >= TRIGRAM_MIN_CHARS:
         rowid = fts.c.rowid
-        return select(Segment.id, Segment.interaction_id, rowid.label("seq")).join(fts, rowid == Segment.id).where(
+        return select(model.id, model.interaction_id, rowid.label("seq")).join(fts, rowid == model.id).where(
             fts.c[fts.name].op("MATCH")(fts_phrase(needle)))
     like = col.ilike if fold_case and dialect == "postgresql" else col.like
-    return select(Segment.id, Segment.interaction_id, Segment.id.label("seq")).where(
+    return select(model.id, model.interaction_id, model.id.label("seq")).where(
         like(_like_pattern(needle), escape="\\"))
 
 
 def text_matches(q: str, *, dialect: str) -> Select:
     """(segment id, interaction id, seq) of the segments whose text contains ``q`` (:func:`_matches`)."""
     return _matches(q, Segment.text, _fts, dialect=dialect, fold_case=True)
+
+
+def corrected_matches(q: str, *, dialect: str) -> Select:
+    """(correction id, interaction id, seq) of the corrections in force whose text contains
+    ``q`` (:func:`_matches`, over migration 0026's index)."""
+    return _matches(q, TranscriptCorrection.text, _corrected_fts, dialect=dialect,
+                    fold_case=True).where(TranscriptCorrection.current)
 
 
 def sound_matches(key: str, *, dialect: str) -> Select:
@@ -216,7 +232,7 @@ class LineHit:
     speaker: str
     text: str
     hits: list[tuple[int, int]]
-    match: str                      # exact | sound | rule
+    match: str                      # exact | corrected | sound | rule
     rule: str | None = None
 
 
@@ -265,11 +281,11 @@ def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: b
 def candidates(db: Session, phrase: Phrase, f: Filters, *, order: Sequence[Any], oldest: bool = False,
                ) -> tuple[list[int], bool]:
     """The interactions in scope ``f`` matching ``phrase``: those with a line as written first,
-    then those with a line sounding like it, then those with a flag of a rule it names, each
+    then those with a line corrected to it, then those with a line sounding like it, then those with a flag of a rule it names, each
     group in ``order`` (ORDER BY terms over Interaction); and whether a kind had more than
     CANDIDATE_CAP matching lines (its newest, ``oldest``: its oldest, were taken)."""
     dialect = db.get_bind().dialect.name
-    kinds = [text_matches(phrase.text, dialect=dialect)]
+    kinds = [text_matches(phrase.text, dialect=dialect), corrected_matches(phrase.text, dialect=dialect)]
     if phrase.key:
         kinds.append(sound_matches(phrase.key, dialect=dialect))
     if phrase.rules:
@@ -290,12 +306,17 @@ def candidates(db: Session, phrase: Phrase, f: Filters, *, order: Sequence[Any],
 
 
 def _lines(segments: Sequence[Segment], phrase: Phrase, rule_flags: Sequence[Flag],
-           show: Callable[[str], str]) -> list[LineHit]:
-    """The lines with the phrase as written, else those sounding like it, else those of the
-    flags of a rule the phrase names (in time order)."""
+           show: Callable[[str], str], corrected: dict[int, str]) -> list[LineHit]:
+    """The lines with the phrase as written (recognised, else in the line's correction in
+    force, ``corrected`` by segment id), else those sounding like it, else those of the flags of
+    a rule the phrase names (in time order)."""
     shown = [(g, show(g.text)) for g in segments]
-    out = [LineHit(g.id, g.start_s, g.end_s, g.speaker, text, spans, "exact")
-           for g, text in shown if (spans := find_hits(text, phrase.text))]
+    out = []
+    for g, text in shown:
+        if spans := find_hits(text, phrase.text):
+            out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, text, spans, "exact"))
+        elif g.id in corrected and (spans := find_hits(fixed := show(corrected[g.id]), phrase.text)):
+            out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, fixed, spans, "corrected"))
     if out or not phrase.key:
         return out
     for g, text in shown:
@@ -332,7 +353,8 @@ def lines_of(db: Session, ids: Sequence[int], phrase: Phrase, show: Callable[[st
                                                 Flag.superseded_s.is_(None))
                              .order_by(Flag.start_s, Flag.id)):
             flags[fl.interaction_id].append(fl)
-    return {i: _lines(segs[i], phrase, flags[i], show) for i in ids}
+    corrected = corrected_texts(db, ids)
+    return {i: _lines(segs[i], phrase, flags[i], show, corrected.get(i, {})) for i in ids}
 
 
 #: Newest interaction first: the order of the CLI and ``/interactions/search`` (the browser's ``-time``).

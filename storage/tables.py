@@ -286,6 +286,36 @@ class Flag(Base):
     rulebook_version: Mapped[str] = mapped_column(String(100), default="", server_default="")
     superseded_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     superseded_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    #: The transcript correction whose text raised it (None: the recognised text did;
+    #: migration 0026_transcript_corrections). A finding a correction no longer raises is
+    #: superseded by ``correction:<id>``.
+    correction_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class TranscriptCorrection(Base):
+    """A reviewer's correction of one transcript line, kept beside the recognised text (which
+    stays as it is in ``segments``, its exports and the evidence). Append-only: a second
+    correction of the same line is a new version and the earlier one stays as its history; the
+    ``current`` row of a line is the text the rules judge and search finds besides the
+    recognised one (migration 0026_transcript_corrections). The line is named by its segment
+    id and, should a re-analysis make new segment rows, by its time and recognised text."""
+
+    __tablename__ = "transcript_corrections"
+    __table_args__ = (Index("ix_transcript_corrections_interaction_current", "interaction_id", "current"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(Integer, index=True)
+    line_start_s: Mapped[float] = mapped_column(Float)     # seconds from the interaction's start
+    line_end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(10))
+    #: the recognised text of the line when it was corrected (as stored, unmasked)
+    recognised: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)          # 1, 2, ... per line
+    current: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at_s: Mapped[float] = mapped_column(Float, default=now_s)
 
 
 # -- what people decided about an interaction (issue 20 item 4, issue 19 item 4) ------------------

@@ -75,10 +75,65 @@ def merge_flags(inter: Interaction, found: Iterable[Flag], *, rulebook_version: 
             o.superseded_s, o.superseded_by = at_s, rulebook_version
 
 
-def _match(old: list[Flag], taken: set[int], f: Flag) -> Flag | None:
-    """The closest stored finding of ``f``'s type and rule not matched yet (live ones first)."""
+def _match(old: list[Flag], taken: set[int], f: Flag, *, any_time: bool = False) -> Flag | None:
+    """The closest stored finding of ``f``'s type and rule not matched yet (live ones first);
+    ``any_time``: at whatever time."""
     candidates = [o for o in old if id(o) not in taken and o.type == f.type and o.rule == f.rule
-                  and abs(o.start_s - f.start_s) <= SAME_FINDING_S]
+                  and (any_time or abs(o.start_s - f.start_s) <= SAME_FINDING_S)]
     if not candidates:
         return None
     return min(candidates, key=lambda o: (o.superseded_s is not None, abs(o.start_s - f.start_s)))
+
+
+def merge_difference(inter: Interaction, before: Iterable[Flag], after: Iterable[Flag], *, source: str,
+                     at_s: float, rulebook_version: str, correction_id: int | None = None) -> tuple[list[Flag], list[Flag]]:
+    """Bring ``inter``'s findings from what one analysis of a text found (``before``) to what
+    another found (``after``), touching only what differs: a transcript correction re-judges
+    the corrected text, and the findings the correction does not concern keep their rows as
+    the worker stored them.
+
+    A finding of ``after`` not in ``before`` is added, marked with ``correction_id`` and
+    ``rulebook_version``, or a stored superseded match comes back with its review; a finding of
+    ``before`` not in ``after`` is marked superseded by ``source`` on its stored live match
+    (kept with its review). A courtesy word missing is one finding per rule and interaction
+    whatever its time. Returns (added or revived, superseded).
+    """
+    before, after = list(before), list(after)
+    gone = _unmatched(before, after)
+    new = _unmatched(after, before)
+    old = list(inter.flags)
+    taken: set[int] = set()
+    superseded: list[Flag] = []
+    for f in gone:
+        live = [o for o in old if o.superseded_s is None]
+        match = _match(live, taken, f, any_time=f.type == "missing_courtesy")
+        if match is not None:
+            taken.add(id(match))
+            match.superseded_s, match.superseded_by = at_s, source
+            superseded.append(match)
+    added: list[Flag] = []
+    for f in new:
+        match = _match([o for o in old if o.superseded_s is not None], taken, f,
+                       any_time=f.type == "missing_courtesy")
+        if match is not None:
+            taken.add(id(match))
+            match.superseded_s, match.superseded_by = None, ""
+            added.append(match)
+            continue
+        f.rulebook_version, f.correction_id = rulebook_version, correction_id
+        inter.flags.append(f)
+        added.append(f)
+    return added, superseded
+
+
+def _unmatched(these: list[Flag], others: list[Flag]) -> list[Flag]:
+    """Those of ``these`` with no finding of the same type and rule at about the same time in ``others``."""
+    taken: set[int] = set()
+    out = []
+    for f in these:
+        m = _match(others, taken, f, any_time=f.type == "missing_courtesy")
+        if m is None:
+            out.append(f)
+        else:
+            taken.add(id(m))
+    return out

@@ -44,7 +44,7 @@ from storage.engine import DB_UNAVAILABLE, read_session, write_session
 from storage.jobs import Claimed, JobQueue, analyze_key, enqueue, plan_key
 from storage.objects import ObjectStore
 from storage.store_errors import StoreError, StoreUnavailable
-from storage.tables import Chunk, Counter, Flag, Interaction, RecordingSession, Segment, Shift, Site, now_s
+from storage.tables import Chunk, Counter, Interaction, RecordingSession, Segment, Shift, Site, TranscriptCorrection, now_s
 from transcribe import metrics
 from transcribe.analyze import Analysis, Analyzer
 from transcribe.asr import AsrSegment
@@ -53,6 +53,7 @@ from transcribe.identity import find_interaction, merge_flags
 from transcribe.planning import PlanOptions, PlanState, close_interactions
 from transcribe.priority import yield_cpu
 from transcribe.soundalike import sound_key
+from transcribe.stored import as_flag, reapply
 
 logger = logging.getLogger(__name__)
 
@@ -442,11 +443,14 @@ class Worker:
             inter.segments = [Segment(start_s=x.start_s, end_s=x.end_s, speaker=x.speaker,
                                       speaker_confidence=x.speaker_confidence, text=x.text, sound=sound_key(x.text))
                               for x in result.segments]
-            merge_flags(inter, [Flag(type=f.type, rule=f.rule, phrase=f.phrase, evidence=f.evidence,
-                                     start_s=f.start_s, end_s=f.end_s, speaker=f.speaker, confidence=f.confidence,
-                                     severity=f.severity, confidence_reasons=list(f.reasons))
-                                for f in result.flags],
-                        rulebook_version=result.rulebook_version, at_s=now_s(), shift_s=shift_s)
+            merge_flags(inter, [as_flag(f) for f in result.flags], rulebook_version=result.rulebook_version,
+                        at_s=now_s(), shift_s=shift_s)
+            # A reviewer's corrections of its transcript keep their effect (issue 20 item 5).
+            corrections = list(s.scalars(select(TranscriptCorrection).where(
+                TranscriptCorrection.interaction_id == inter.id, TranscriptCorrection.current))) if inter.id else []
+            if corrections:
+                s.flush()       # the new segments' ids
+                reapply(inter, corrections, self.analyzer.judge, mono=result.channels == "mono", at_s=now_s())
             if not JobQueue.finish_in(s, job.id, self.name):
                 logger.warning("worker %s: %s: lease lost; discarding this result", self.name, job.key)
                 s.rollback()

@@ -1,7 +1,8 @@
 """One search pipeline (issue 22): the CLI (``counterwatch search``), ``GET /interactions/search``
 and the recordings browser (``GET /interactions?q=``) give the same hits in the same order for
 the same phrase and filters, on SQLite and PostgreSQL: 烦不烦 finds the line as written first,
-then the sound-alike 反不妨, then a flag of the rule the phrase names."""
+then the sound-alike 反不妨, then a flag of the rule the phrase names; a line a reviewer corrected
+is found by its corrected text too."""
 from __future__ import annotations
 
 import json
@@ -52,9 +53,16 @@ def test_cli_search_and_browser_give_the_same_hits_in_the_same_order(app_env: Ap
     assert hits[-1]["rule"] == "F-RUDE" and hits[-1]["snippet"] == "你【有完没完】"
     assert _first_per_interaction(hits) == _browser(sup, q="烦不烦")
 
+    # a reviewer's correction of a line (issue 20 item 5): found by its corrected text on every path
+    line = sup.get(f"/api/v1/interactions/{ids['morning']}").json()["segments"][0]["id"]
+    r = sup.post(f"/api/v1/interactions/{ids['morning']}/corrections",
+                 json={"segment_id": line, "text": "您好，请问是预约取号吗？", "reason": "识别错误"})
+    assert r.status_code == 201, r.text
+    assert _browser(sup, q="预约取号") == [(ids["morning"], line, "corrected")]
+
     cases = [dict(q="烦不烦"), dict(q="烦不烦", counter="c1"), dict(q="烦不烦", since_s=_t(12)),
              dict(q="烦不烦", site="hall", staff="张三"), dict(q="粗鲁"), dict(q="您好"), dict(q="自己看"),
-             dict(q="社保卡")]
+             dict(q="社保卡"), dict(q="预约取号"), dict(q="请问", counter="c1")]
     rulebook = load_rulebook()
     for params in cases:
         for client, role in ((sup, "supervisor"), (admin, "admin")):

@@ -17,7 +17,8 @@ from storage.schema import MIGRATIONS
 VERSIONS = MIGRATIONS / "versions"
 #: Full-text search lives outside the tables' metadata: SQLite's FTS5 virtual tables and their
 #: shadow tables (migrations 0003 and 0017), PostgreSQL's pg_trgm GIN indexes in their place.
-SEARCH_INDEXES = re.compile(r"^(segments(_sound)?_fts(_(data|idx|docsize|config|content))?|ix_segments_(text|sound)_trgm)$")
+SEARCH_INDEXES = re.compile(r"^((segments(_sound)?|transcript_corrections)_fts(_(data|idx|docsize|config|content))?"
+                            r"|ix_segments_(text|sound)_trgm|ix_transcript_corrections_text_trgm)$")
 PRODUCT = ("domain", "services", "transcribe", "recorder", "signage", "api", "counterwatch")
 
 

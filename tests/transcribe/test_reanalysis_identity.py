@@ -30,7 +30,7 @@ def _interactions(env: AppEnv) -> list[Interaction]:
     with Session(env.engine) as s:
         rows = list(s.scalars(select(Interaction).order_by(Interaction.id)))
         for r in rows:
-            _ = r.flags
+            _ = r.flags, r.segments
         s.expunge_all()
         return rows
 
@@ -112,3 +112,40 @@ def test_hold_complaint_and_review_survive_a_bench_apply_and_a_rulebook_upgrade(
     assert inter.id not in {d.id for d in plan.interactions}
     assert inter.id in {k.interaction_id for k in plan.kept}
     assert not chunk_keys & {k for c in plan.chunks for k in c.keys}
+
+
+def test_a_transcript_correction_keeps_its_effect_through_a_re_analysis(app_env: AppEnv, analyzer, data_dir: Path):
+    """Issue 20 item 5: a supervisor corrects a line (dev05's greeting, to which 谢谢 is added); the
+    missing-thanks finding is superseded by the correction; the worker re-analyses the audio
+    (a new rulebook version) and the finding stays superseded, the recognised text unchanged."""
+    worker = Worker(engine=app_env.engine, store=app_env.store, analyzer=analyzer, name="w-correction",
+                    options=WorkerOptions(lease_s=30.0, poll_s=0.2))
+    agent = app_env.client(issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token,
+                           console=False)
+    agent_upload(agent, join_speech(data_dir, "dev05-stereo-clean.flac"), wall0=time.time() - 3600)
+    bundled = analyzer.rulebook
+    try:
+        worker.work(threading.Event(), burst=True)
+        (inter,) = _interactions(app_env)
+        (thanks,) = [f for f in inter.flags if f.rule == "C-THANKS" and f.superseded_s is None]
+        greeting = next(g for g in inter.segments if "请坐" in g.text)
+        sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+        r = sup.post(f"/api/v1/interactions/{inter.id}/corrections",
+                     json={"segment_id": greeting.id, "text": "您好，请坐，谢谢。", "reason": "复听有“谢谢”"})
+        assert r.status_code == 201, r.text
+        done = r.json()
+        assert done["superseded"] == [thanks.id]
+
+        analyzer.set_rulebook(dataclasses.replace(bundled, version=bundled.version + "-again"))
+        worker.work(threading.Event(), burst=True)
+    finally:
+        analyzer.set_rulebook(bundled)
+
+    (final,) = _interactions(app_env)
+    assert final.id == inter.id and final.rulebook_version == bundled.version + "-again"
+    assert [g.text for g in final.segments] == [g.text for g in inter.segments]      # the recognised text stays
+    kept = next(f for f in final.flags if f.id == thanks.id)
+    assert kept.superseded_by == f"correction:{done['correction']['id']}", (kept.superseded_by, kept.superseded_s)
+    assert not [f for f in final.flags if f.rule == "C-THANKS" and f.superseded_s is None]
+    (listed,) = sup.get(f"/api/v1/interactions/{inter.id}/corrections").json()
+    assert listed["segment_id"] in {g.id for g in final.segments} and listed["text"] == "您好，请坐，谢谢。"

@@ -25,3 +25,8 @@ export const setAssessable = (id, assessable, reason) => post(`/interactions/${e
 /** Add a finding by hand at `at_s` seconds into the interaction. */
 export const addFinding = (id, body) => post(`/interactions/${encodeURIComponent(id)}/findings`, body)
 export const withdrawFinding = (manualId) => post(`/manual-findings/${encodeURIComponent(manualId)}/withdraw`)
+
+/** Every correction of an interaction's transcript lines (原识别 beside 更正, each line's newest version first). */
+export const listCorrections = (id) => get(`/interactions/${encodeURIComponent(id)}/corrections`)
+/** Correct one line (segment_id) with the text as said and a reason: {correction, raised, superseded}. */
+export const correctLine = (id, body) => post(`/interactions/${encodeURIComponent(id)}/corrections`, body)
