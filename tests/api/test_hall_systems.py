@@ -305,3 +305,34 @@ def test_staff_photo_on_the_terminal_of_their_counter_only(app_env: AppEnv):
     assert rater.get("/api/v1/ratings/terminal/photo").status_code == 404
     assert rater.get("/api/v1/ratings/terminal").json()["staff_photo"] is False
     assert [r.detail for r in app_env.audit_rows("staff.photo")] == [f"image/jpeg 60x80 {sha}"]
+
+
+def test_device_tokens_listed_and_revoked_by_an_admin(app_env: AppEnv):
+    from services.tokens import issue_event_token
+
+    admin = app_env.client(app_env.make_user("admin"))
+    rater = admin.post("/api/v1/devices", json={"role": "rater", "site": "hall", "name": "c1"}).json()
+    agent = admin.post("/api/v1/devices", json={"role": "agent", "site": "hall", "name": "c2"}).json()
+    assert agent["name"] == "agent:hall/c2" and agent["counter"] == "c2" and agent["token"]
+    assert admin.post("/api/v1/devices", json={"role": "agent", "site": "hall", "name": "c9"}).status_code == 404
+    admin.post("/api/v1/devices", json={"role": "kiosk", "site": "annex", "name": "k1"})
+    issue_event_token(app_env.engine, site="hall", actor="t")
+    assert app_env.client(rater["token"]).get("/api/v1/ratings/terminal").status_code == 200    # used once
+    rows = admin.get("/api/v1/devices/tokens", params={"site": "hall"}).json()
+    assert [(r["role"], r["counter"]) for r in rows] == [("events", None), ("agent", "c2"), ("rater", "c1")]
+    assert rows[2]["last_used_s"] and rows[1]["last_used_s"] is None and rows[0]["site"] == "hall"
+    assert "token" not in rows[0] and all(r["created_s"] > 0 for r in rows)
+    assert [r["role"] for r in admin.get("/api/v1/devices/tokens", params={"site": "annex"}).json()] == ["kiosk"]
+    # only admins; a person's token is no device's
+    sup = app_env.client(app_env.make_user("supervisor"))
+    assert sup.get("/api/v1/devices/tokens", params={"site": "hall"}).status_code == 403
+    assert sup.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 403
+    assert admin.delete("/api/v1/devices/tokens/999999").status_code == 404
+    assert admin.get("/api/v1/devices/tokens", params={"site": "nowhere"}).status_code == 404
+    # revoked: the terminal is refused from its next request, the others keep working
+    assert admin.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 204
+    assert app_env.client(rater["token"]).get("/api/v1/ratings/terminal").status_code == 401
+    assert admin.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 404
+    assert [r["role"] for r in admin.get("/api/v1/devices/tokens", params={"site": "hall"}).json()] == ["events", "agent"]
+    assert app_env.client(agent["token"]).post("/api/v1/agent/heartbeat", json={}).status_code != 401
+    assert [r.target for r in app_env.audit_rows("token.revoke")] == ["user:rater:hall/c1"]
