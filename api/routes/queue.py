@@ -274,12 +274,13 @@ def list_device_tokens(user: Admin, db: ReadDb, site: str = SiteQ) -> list[Devic
     return [DeviceTokenPublic(**r.__dict__) for r in devices.list_tokens(db, user, site=site)]
 
 
-@device_router.delete("/tokens/{token_id}", status_code=204)
-def revoke_device_token(token_id: RowId, user: Admin, request: Request) -> Response:
-    """Revoke a device's token now: the device is refused from its next request (404
-    ``token_not_found`` for a person's token or an unknown one)."""
-    r = devices.revoke(request.app.state.engine, user, token_id=token_id)
-    audit(request, user, action="token.revoke", target=f"user:{r.account}", detail=f"token {token_id} ({r.role})")
+@device_router.delete("/tokens/{row_id}", status_code=204)
+def revoke_device_token(row_id: RowId, user: Admin, request: Request) -> Response:
+    """Revoke the device token ``row_id`` (the list's ``token_id``; never a credential in a URL)
+    now: the device is refused from its next request (404 ``token_not_found`` for a person's token
+    or an unknown one)."""
+    r = devices.revoke(request.app.state.engine, user, token_id=row_id)
+    audit(request, user, action="token.revoke", target=f"user:{r.account}", detail=f"token {row_id} ({r.role})")
     return Response(status_code=204)
 
 
