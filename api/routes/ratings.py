@@ -4,7 +4,7 @@ today's presses live."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -68,7 +68,7 @@ def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
     return Response(status_code=204)
 
 
-_IMAGE = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
+_IMAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
 
 
 def _picture(photo: staff_photos.Photo, data: bytes) -> Response:

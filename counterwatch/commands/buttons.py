@@ -39,11 +39,12 @@ def _presser(ctx: click.Context, counter_name: str, api_url: str | None, token_f
         binding = client.hello()
     except (StackError, ValueError, TransportError) as e:
         fail(str(e))
-    if binding.counter_id is None:
+    counter_id = binding.counter_id
+    if counter_id is None:
         fail(f"the API at {client.api_url} does not say the agent's counter id (an older API?)")
 
     def press(action: str) -> dict:
-        got = client.queue(binding.counter_id, action)
+        got = client.queue(counter_id, action)
         logger.info("counter %s: %s %s", binding.counter, action, got.get("code", ""))
         return got
 
