@@ -19,6 +19,7 @@ from api.errors import error_response
 from domain.errors import TooLarge
 from services.ingest import MAX_CHUNK_BYTES, MAX_LIVE_BYTES
 from services.signage_content import MAX_UPLOAD_BYTES
+from services.staff_photos import MAX_PHOTO_BYTES
 
 #: Every JSON body unless :data:`LIMITS` says otherwise: the largest ones (review notes, a
 #: complaint draft of 20,000 bytes, a program) are far below this.
@@ -28,6 +29,7 @@ LIMITS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/api/v1/agent/chunks", MAX_CHUNK_BYTES + 64 * 1024),
     ("POST", "/api/v1/agent/live", MAX_LIVE_BYTES + 64 * 1024),
     ("POST", "/api/v1/signage/content", MAX_UPLOAD_BYTES + 64 * 1024),
+    ("PUT", "/api/v1/ratings/staff-photo", MAX_PHOTO_BYTES + 64 * 1024),
     # a rulebook draft: 200,000 characters, up to 6 bytes each as JSON escapes
     ("POST", "/api/v1/rules/bench", 1_300_000),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from counterwatch.commands import analysis, catalog, ops, queries, record, sampling, services, signage, up, users
+from counterwatch.commands import analysis, buttons, catalog, ops, queries, record, sampling, services, signage, up, users  # noqa: F401 - buttons adds `agent call|buttons`
 from counterwatch.group import root_group
 
 logger = logging.getLogger("counterwatch")

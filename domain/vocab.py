@@ -237,7 +237,8 @@ LABELS: dict[str, dict[str, str]] = {
                      "rating.press": "评价", "ratings.report": "查看评价报表",
                      "workorder.create": "登记工单", "workorder.transfer": "转办工单", "workorder.reply": "答复工单",
                      "workorder.callback": "回访工单", "workorder.escalate": "督办升级", "workorder.view": "查看工单",
-                     "calendar.edit": "修改工作日历", "staff.edit": "修改工号", "rating.scale": "设置评价方式",
+                     "calendar.edit": "修改工作日历", "staff.edit": "修改工号", "staff.photo": "上传工作人员照片",
+                     "rating.scale": "设置评价方式",
                      "department.edit": "修改部门"},
 
 }

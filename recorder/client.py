@@ -64,6 +64,7 @@ class Binding:
     counter: str
     channels: str
     token_expires_s: float | None
+    counter_id: int | None = None
 
 
 class AgentClient:
@@ -112,7 +113,14 @@ class AgentClient:
     def hello(self) -> Binding:
         """The token's binding (raises like every call)."""
         d = self._call("GET", "/hello").json()
-        return Binding(d["site"], d["counter"], d["channels"], d.get("token_expires_s"))
+        return Binding(d["site"], d["counter"], d["channels"], d.get("token_expires_s"), d.get("counter_id"))
+
+    def queue(self, counter_id: int, action: str) -> dict:
+        """Press a queue button of the agent's counter (``call-next``, ``recall``, ``pause``,
+        ``resume``, ...): the hall's hardware call button. Returns the API's answer ({} when it
+        has no body). Raises like every call (403 for another counter's queue)."""
+        r = self._call("POST", f"{self.api_url}/api/v1/queue/counters/{int(counter_id)}/{action}")
+        return r.json() if r.content else {}
 
     def send_chunk(self, meta: ChunkMeta, path: Path) -> bool:
         """Send one spooled chunk; True when the API stored it now, False when it had it already.

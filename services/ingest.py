@@ -105,12 +105,14 @@ class Hello:
     counter: str
     channels: str
     token_expires_s: float | None
+    #: the counter's id: its queue buttons are ``/queue/counters/<id>/<action>`` (a hardware call button)
+    counter_id: int | None = None
 
 
 def hello(db: Session, user: Principal) -> Hello:
     info = binding(db, user)
     expires = db.scalar(select(ApiToken.expires_s).where(ApiToken.id == user.token_id))
-    return Hello(info.site, info.name, info.channels, expires)
+    return Hello(info.site, info.name, info.channels, expires, info.id)
 
 
 @dataclass(frozen=True)

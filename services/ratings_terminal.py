@@ -41,6 +41,8 @@ class TerminalState:
     counter_label: str
     staff_name: str | None
     staff_no: str | None
+    #: whether the staff member on duty has a photo (``GET /ratings/terminal/photo``)
+    staff_photo: bool
     scale: str
     levels: list[str]
     dimensions: list[str]
@@ -50,7 +52,7 @@ class TerminalState:
     pending: dict | None
 
 
-def _bound(s: Session, user: Principal) -> tuple[Counter, Site]:
+def bound_counter(s: Session, user: Principal) -> tuple[Counter, Site]:
     if user.counter_id is None:
         raise Invalid("rating terminal", "this token is not bound to a counter", code="not_bound")
     c = s.get_one(Counter, user.counter_id)
@@ -66,7 +68,7 @@ def on_duty(s: Session, counter_id: int, at_s: float) -> Staff | None:
 
 def terminal(db: Session, user: Principal, *, now: float | None = None) -> TerminalState:
     at = now or now_s()
-    c, site = _bound(db, user)
+    c, site = bound_counter(db, user)
     staff = on_duty(db, c.id, at)
     pending = None
     t = db.scalar(select(QueueTicket).where(QueueTicket.counter_id == c.id, QueueTicket.state == "done",
@@ -78,7 +80,7 @@ def terminal(db: Session, user: Principal, *, now: float | None = None) -> Termi
             pending = {"key": key, "ticket": t.code}
     scale = site.rating_scale if site.rating_scale in RATING_SCALES else "four"
     return TerminalState(site.name, c.name, counter_label(c.name, c.display_name), staff.name if staff else None,
-                         staff.staff_no if staff else None, scale, list(RATING_SCALES[scale]),
+                         staff.staff_no if staff else None, bool(staff and staff.photo_sha256), scale, list(RATING_SCALES[scale]),
                          list(RATING_DIMENSIONS) if scale == "five" else [], list(BAD_RATING_REASONS),
                          list(BAD_LEVELS), pending)
 
@@ -106,7 +108,7 @@ def press(engine: Engine, user: Principal, *, key: str, level: str, dimensions: 
         raise RatingError(f"waited_s {waited_s}", "a press is accepted up to 7 days after it was made")
     pressed = at - waited_s
     with read_session(engine) as s:
-        c, site = _bound(s, user)
+        c, site = bound_counter(s, user)
         levels = RATING_SCALES.get(site.rating_scale, RATING_SCALES["four"])
         if level not in levels:
             raise RatingError(f"level {level!r}", f"the site's scale has {'/'.join(levels)}")
@@ -167,16 +169,26 @@ def set_staff_no(engine: Engine, user: Principal, *, site: str, name: str, staff
     Raises:
         SiteForbidden; NotFound (no such staff member at the site).
     """
-    from domain.errors import NotFound
     from services.interactions import check_site
 
     check_site(user, site)
     with write_session(engine) as s:
-        person = s.scalar(select(Staff).join(Site, Staff.site_id == Site.id).where(Site.name == site, Staff.name == name))
-        if person is None:
-            raise NotFound(f"staff {name!r} at {site}", "not found (no shift was ever started for them)",
-                           code="staff_not_found")
-        person.staff_no = staff_no
+        find_staff(s, site=site, name=name).staff_no = staff_no
+
+
+def find_staff(s: Session, *, site: str, name: str) -> Staff:
+    """The staff member ``name`` of ``site`` (the caller checked the site is theirs).
+
+    Raises:
+        NotFound ``staff_not_found``: no shift was ever started for them there.
+    """
+    from domain.errors import NotFound
+
+    person = s.scalar(select(Staff).join(Site, Staff.site_id == Site.id).where(Site.name == site, Staff.name == name))
+    if person is None:
+        raise NotFound(f"staff {name!r} at {site}", "not found (no shift was ever started for them)",
+                       code="staff_not_found")
+    return person
 
 
 def set_scale(engine: Engine, user: Principal, *, site: str, scale: str) -> None:

@@ -4,16 +4,15 @@ stall of its loop; the console shows it beside the server's preview. One row per
 (``signage_screenshots``), replaced by the next: a status picture, not evidence."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from domain.errors import Invalid, NotFound, TooLarge
+from domain.errors import NotFound
 from services.accounts import Principal
+from services.pictures import check_picture
 from services.signage import visible_screen
 from storage.engine import write_session
 from storage.tables import SignageScreenshot, now_s
@@ -21,7 +20,6 @@ from storage.tables import SignageScreenshot, now_s
 #: A JPEG of a 1920x1080 screen is ~0.1-0.4 MB; a PNG of a busy one can reach ~3 MB.
 MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 MAX_SIDE_PX = 4096
-TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
 @dataclass(frozen=True)
@@ -39,17 +37,7 @@ class ScreenshotView:
 
 
 def _check(data: bytes) -> tuple[str, int, int]:
-    if len(data) > MAX_SCREENSHOT_BYTES:
-        raise TooLarge("screenshot", f"at most {MAX_SCREENSHOT_BYTES // (1024 * 1024)} MiB", code="screenshot_too_large")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt, (w, h) = im.format or "", im.size
-    except (UnidentifiedImageError, OSError) as e:
-        raise Invalid("screenshot", "must be a PNG or JPEG picture", code="bad_screenshot") from e
-    if fmt not in TYPES or not (0 < w <= MAX_SIDE_PX and 0 < h <= MAX_SIDE_PX):
-        raise Invalid("screenshot", f"must be a PNG or JPEG picture of at most {MAX_SIDE_PX} px a side",
-                      code="bad_screenshot")
-    return TYPES[fmt], w, h
+    return check_picture(data, what="screenshot", max_bytes=MAX_SCREENSHOT_BYTES, max_side_px=MAX_SIDE_PX)
 
 
 def put_screenshot(engine: Engine, user: Principal, name: str, data: bytes, *, taken_s: float, state: dict) -> None:

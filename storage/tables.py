@@ -93,6 +93,10 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(100))
     #: 工号, shown on the rating terminal (migration h21).
     staff_no: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: Their photo on the rating terminal (migration h27): the object ``staff/photos/<sha256>``
+    #: in the store and its type (image/jpeg or image/png); None: no photo given.
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    photo_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class Shift(Base):

@@ -23,6 +23,7 @@ from services.accounts import SESSION_TTL_S, Principal
 from services.hall_evidence import Coverage
 from services.queue import CounterServing, ServiceView, TicketView
 from services.queue_announce import announce, call_text
+from services.tokens import issue_agent_token
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 device_router = APIRouter(prefix="/devices", tags=["devices"])
@@ -76,9 +77,9 @@ class Stats(BaseModel):
 
 
 class DeviceIn(BaseModel):
-    role: Literal["kiosk", "rater"]
+    role: Literal["kiosk", "rater", "agent"]
     site: str = Field(min_length=1, max_length=63)
-    name: str = Field(min_length=1, max_length=63, description="the kiosk's name, or the rater's counter")
+    name: str = Field(min_length=1, max_length=63, description="the kiosk's name, or the rater's (agent's) counter")
 
 
 class DeviceOut(BaseModel):
@@ -248,10 +249,41 @@ def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
 
 @device_router.post("", response_model=DeviceOut, status_code=201)
 def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceOut:
-    """A token for a ticket kiosk of the site, or for the rating terminal of counter ``name``
-    (shown once; audited)."""
+    """A token for a ticket kiosk of the site, or for the rating terminal (the capture agent) of
+    counter ``name`` (shown once; audited). Older tokens keep working until revoked."""
+    if body.role == "agent":
+        a = issue_agent_token(request.app.state.engine, site=body.site, counter=body.name, actor=user.name)
+        return DeviceOut(name=a.user, role="agent", site=a.site, counter=a.counter, token=a.token, expires_s=a.expires_s)
     d = devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
     return DeviceOut(**d.__dict__)
+
+
+class DeviceTokenPublic(BaseModel):
+    token_id: int
+    account: str
+    role: str = Field(description="kiosk, rater, screen, agent or events")
+    site: str
+    counter: str | None
+    created_s: float
+    expires_s: float | None
+    last_used_s: float | None
+
+
+@device_router.get("/tokens", response_model=list[DeviceTokenPublic])
+def list_device_tokens(user: Admin, db: ReadDb, site: str = SiteQ) -> list[DeviceTokenPublic]:
+    """The tokens of the site's devices (kiosks, rating terminals, screens, capture agents,
+    event sources), newest first: never their values, only when each was made and last used."""
+    return [DeviceTokenPublic(**r.__dict__) for r in devices.list_tokens(db, user, site=site)]
+
+
+@device_router.delete("/tokens/{row_id}", status_code=204)
+def revoke_device_token(row_id: RowId, user: Admin, request: Request) -> Response:
+    """Revoke the device token ``row_id`` (the list's ``token_id``; never a credential in a URL)
+    now: the device is refused from its next request (404 ``token_not_found`` for a person's token
+    or an unknown one)."""
+    r = devices.revoke(request.app.state.engine, user, token_id=row_id)
+    audit(request, user, action="token.revoke", target=f"user:{r.account}", detail=f"token {row_id} ({r.role})")
+    return Response(status_code=204)
 
 
 @device_router.post("/session", status_code=204)

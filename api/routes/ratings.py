@@ -4,13 +4,15 @@ today's presses live."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, Supervisor, audit, clock, require
-from services import ratings_report, ratings_terminal
+from api.deps import ReadDb, StoreDep, Supervisor, audit, clock, require
+from domain.errors import TooLarge
+from services import ratings_report, ratings_terminal, staff_photos
 from services.accounts import Principal
 from services.ratings_terminal import TerminalState
 
@@ -64,6 +66,54 @@ def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
                                   staff_no=body.staff_no)
     audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=body.staff_no)
     return Response(status_code=204)
+
+
+_IMAGE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}, "image/png": {}}}}
+
+
+def _picture(photo: staff_photos.Photo, data: bytes) -> Response:
+    # nosniff (api.edge) and a sandbox: a polyglot picture is never run as a page or script.
+    return Response(data, media_type=photo.content_type,
+                    headers={"ETag": f'"{photo.sha256}"', "Cache-Control": "private, no-cache",
+                             "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@router.put("/staff-photo", status_code=200, openapi_extra={"requestBody": {"required": True, "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+async def put_staff_photo(user: Supervisor, store: StoreDep, request: Request,
+                          site: str = Query(min_length=1, max_length=63),
+                          name: str = Query(min_length=1, max_length=100)) -> dict:
+    """A staff member's photo (the raw body, a PNG or JPEG of at most 3 MiB and 4096 px a side,
+    checked by decoding it), shown on the rating terminal while they are on duty. 413
+    ``photo_too_large``; 422 ``bad_photo`` for anything that is not such a picture."""
+    limit = staff_photos.MAX_PHOTO_BYTES
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge("photo", f"at most {limit // (1024 * 1024)} MiB", code="photo_too_large", limit_bytes=limit)
+    buf = bytearray()
+    async for part in request.stream():
+        buf += part
+        if len(buf) > limit:
+            raise TooLarge("photo", f"at most {limit // (1024 * 1024)} MiB", code="photo_too_large", limit_bytes=limit)
+    p = await run_in_threadpool(staff_photos.set_photo, request.app.state.engine, store, user, site=site, name=name,
+                                data=bytes(buf))
+    await run_in_threadpool(audit, request, user, action="staff.photo", target=f"staff:{site}/{name}",
+                            detail=f"{p.content_type} {p.width_px}x{p.height_px} {p.sha256}")
+    return {"sha256": p.sha256, "content_type": p.content_type, "width_px": p.width_px, "height_px": p.height_px}
+
+
+@router.get("/staff-photo", response_class=Response, responses=_IMAGE)
+def get_staff_photo(user: Supervisor, db: ReadDb, store: StoreDep, site: str = Query(min_length=1, max_length=63),
+                    name: str = Query(min_length=1, max_length=100)) -> Response:
+    """A staff member's photo (404 ``no_photo`` when none was given)."""
+    return _picture(*staff_photos.staff_photo(db, store, user, site=site, name=name))
+
+
+@router.get("/terminal/photo", response_class=Response, responses=_IMAGE)
+def terminal_photo(user: Rater, db: ReadDb, store: StoreDep, request: Request) -> Response:
+    """The photo of the staff member on duty at the terminal's own counter (404 ``no_photo``)."""
+    return _picture(*staff_photos.terminal_photo(db, store, user, now=clock(request)))
 
 
 class ScaleIn(BaseModel):

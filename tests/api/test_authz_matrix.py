@@ -35,12 +35,14 @@ PRINCIPALS = ("anonymous", "forged", "admin", "supervisor", "viewer", "staff", "
 LAST = {("post", "/api/v1/auth/logout")}
 PUBLIC = {("post", "/api/v1/auth/login")}
 #: Values for required query parameters, so that a site's check is reached rather than a 422.
-EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000", "day": "2026-03-02"}
+EXAMPLES = {"q": "您好", "month": "2026-03", "since_s": "0", "until_s": "2000000000", "day": "2026-03-02",
+            "name": "王芳"}
 #: All a kiosk may do: the labels, its services and the queue board, take a ticket.
 KIOSK = {"GET /api/v1/dictionary", "GET /api/v1/queue/services", "GET /api/v1/queue/stats", "POST /api/v1/queue/tickets",
          "POST /api/v1/devices/session", "GET /api/v1/auth/me", "POST /api/v1/auth/logout"}
-#: All a rating terminal may do: the labels, its terminal state, its presses.
-RATER = {"GET /api/v1/dictionary", "GET /api/v1/ratings/terminal", "POST /api/v1/ratings/presses",
+#: All a rating terminal may do: the labels, its terminal state and the photo of its staff on duty, its presses.
+RATER = {"GET /api/v1/dictionary", "GET /api/v1/ratings/terminal", "GET /api/v1/ratings/terminal/photo",
+         "POST /api/v1/ratings/presses",
          "POST /api/v1/devices/session", "GET /api/v1/auth/me", "POST /api/v1/auth/logout"}
 #: A counter's hardware call button works that counter's queue through its capture agent (issue 21);
 #: the agent still posts no events of its own (issue 18): the server makes the queue call.

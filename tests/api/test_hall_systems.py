@@ -249,3 +249,90 @@ def test_five_level_scale_with_dimensions_and_satisfaction_rate(app_env: AppEnv)
     assert today["total"]["total"] == 3 and abs(today["total"]["satisfaction_rate"] - 2 / 3) < 1e-9
     kinds = [o["kind"] for o in h["sup"].get("/api/v1/work-orders").json()]
     assert kinds == ["rating"]          # only the 非常不满意 press opened one
+
+
+def _picture(fmt: str, colour: tuple[int, int, int], size: tuple[int, int] = (60, 80)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def test_staff_photo_on_the_terminal_of_their_counter_only(app_env: AppEnv):
+    clock = Clock(at(2026, 11, 10, 9, 0))
+    h = _hall(app_env, clock)
+    sup, rater = h["sup"], h["rater"]
+    url = "/api/v1/ratings/staff-photo"
+    who = {"site": "hall", "name": "王芳"}
+    assert rater.get("/api/v1/ratings/terminal").json()["staff_photo"] is False
+    assert rater.get("/api/v1/ratings/terminal/photo").json()["detail"]["code"] == "no_photo"
+    # not a picture, a truncated one, a GIF, too large: refused, naming the field
+    png = _picture("PNG", (200, 30, 30))
+    for body in (b"%PDF-1.4 not a photo", png[: len(png) // 2], _picture("GIF", (1, 2, 3))):
+        r = sup.put(url, params=who, content=body, headers={"Content-Type": "image/png"})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"]["code"] == "bad_photo" and r.json()["detail"]["what"] == "photo"
+        assert "PNG 或 JPEG" in r.json()["detail"]["message"]
+    big = sup.put(url, params=who, content=b"\xff\xd8\xff" + b"0" * (3 * 1024 * 1024 + 10))
+    assert big.status_code == 413 and big.json()["detail"]["code"] == "photo_too_large"
+    assert sup.put(url, params={"site": "hall", "name": "无此人"}, content=png).status_code == 404
+    assert sup.put(url, params={"site": "annex", "name": "王芳"}, content=png).status_code in (403, 404)
+    # the rater and the other devices may not upload
+    assert rater.put(url, params=who, content=png).status_code == 403
+    assert h["kiosk"].get(url, params=who).status_code == 403
+    jpeg = _picture("JPEG", (30, 30, 200))
+    up = sup.put(url, params=who, content=jpeg)
+    assert up.status_code == 200 and up.json()["content_type"] == "image/jpeg", up.text
+    assert (up.json()["width_px"], up.json()["height_px"]) == (60, 80)
+    sha = up.json()["sha256"]
+    assert app_env.store.get_bytes(f"staff/photos/{sha}") == jpeg            # kept in the object store
+    assert rater.get("/api/v1/ratings/terminal").json()["staff_photo"] is True
+    got = rater.get("/api/v1/ratings/terminal/photo")
+    assert got.status_code == 200 and got.content == jpeg and got.headers["content-type"] == "image/jpeg"
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert sup.get(url, params=who).content == jpeg
+    # the terminal of c2 has nobody on duty: it reads no photo, and names no one to ask for
+    other = app_env.client(issue(app_env.engine, role="rater", site="hall", name="c2", actor="t").token)
+    assert other.get("/api/v1/ratings/terminal/photo").status_code == 404
+    assert other.get(url, params=who).status_code == 403
+    # 王芳 moves to c2: c2's terminal shows her photo, c1's none
+    app_env.catalog.end_shift("hall", "c1", at_s=clock.t - 10)
+    app_env.catalog.start_shift("hall", "c2", "王芳", at_s=clock.t - 5)
+    assert other.get("/api/v1/ratings/terminal/photo").content == jpeg
+    assert rater.get("/api/v1/ratings/terminal/photo").status_code == 404
+    assert rater.get("/api/v1/ratings/terminal").json()["staff_photo"] is False
+    assert [r.detail for r in app_env.audit_rows("staff.photo")] == [f"image/jpeg 60x80 {sha}"]
+
+
+def test_device_tokens_listed_and_revoked_by_an_admin(app_env: AppEnv):
+    from services.tokens import issue_event_token
+
+    admin = app_env.client(app_env.make_user("admin"))
+    rater = admin.post("/api/v1/devices", json={"role": "rater", "site": "hall", "name": "c1"}).json()
+    agent = admin.post("/api/v1/devices", json={"role": "agent", "site": "hall", "name": "c2"}).json()
+    assert agent["name"] == "agent:hall/c2" and agent["counter"] == "c2" and agent["token"]
+    assert admin.post("/api/v1/devices", json={"role": "agent", "site": "hall", "name": "c9"}).status_code == 404
+    admin.post("/api/v1/devices", json={"role": "kiosk", "site": "annex", "name": "k1"})
+    issue_event_token(app_env.engine, site="hall", actor="t")
+    assert app_env.client(rater["token"]).get("/api/v1/ratings/terminal").status_code == 200    # used once
+    rows = admin.get("/api/v1/devices/tokens", params={"site": "hall"}).json()
+    assert [(r["role"], r["counter"]) for r in rows] == [("events", None), ("agent", "c2"), ("rater", "c1")]
+    assert rows[2]["last_used_s"] and rows[1]["last_used_s"] is None and rows[0]["site"] == "hall"
+    assert "token" not in rows[0] and all(r["created_s"] > 0 for r in rows)
+    assert [r["role"] for r in admin.get("/api/v1/devices/tokens", params={"site": "annex"}).json()] == ["kiosk"]
+    # only admins; a person's token is no device's
+    sup = app_env.client(app_env.make_user("supervisor"))
+    assert sup.get("/api/v1/devices/tokens", params={"site": "hall"}).status_code == 403
+    assert sup.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 403
+    assert admin.delete("/api/v1/devices/tokens/999999").status_code == 404
+    assert admin.get("/api/v1/devices/tokens", params={"site": "nowhere"}).status_code == 404
+    # revoked: the terminal is refused from its next request, the others keep working
+    assert admin.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 204
+    assert app_env.client(rater["token"]).get("/api/v1/ratings/terminal").status_code == 401
+    assert admin.delete(f"/api/v1/devices/tokens/{rows[2]['token_id']}").status_code == 404
+    assert [r["role"] for r in admin.get("/api/v1/devices/tokens", params={"site": "hall"}).json()] == ["events", "agent"]
+    assert app_env.client(agent["token"]).post("/api/v1/agent/heartbeat", json={}).status_code != 401
+    assert [r.target for r in app_env.audit_rows("token.revoke")] == ["user:rater:hall/c1"]

@@ -24,6 +24,7 @@ export const routes = [
   { path: '/kiosk', ...page('kiosk', '自助取号', () => import('./views/KioskView.vue'), { public: true, bare: true }) },
   { path: '/rater', ...page('rater', '服务评价器', () => import('./views/RaterView.vue'), { public: true, bare: true }) },
   { path: '/audit', ...page('audit', '审计日志', () => import('./views/AuditView.vue'), { admin: true }) },
+  { path: '/devices', ...page('devices', '设备令牌', () => import('./views/DevicesView.vue'), { admin: true }) },
   {
     path: '/signage', component: () => import('./views/SignageView.vue'), meta: { title: '屏幕节目', supervisor: true },
     children: [
