@@ -33,8 +33,8 @@ class LayoutError(Invalid):
     ``code`` is ``bad_region`` (outside the screen, too small, overlapping another, bad text)
     or ``bad_layout`` (no main region, or more than one, or too many regions)."""
 
-    def __init__(self, code: str, field: str, reason: str) -> None:
-        super().__init__("layout", reason, code=code, field=field)
+    def __init__(self, code: str, field: str, reason: str, **params: object) -> None:
+        super().__init__("layout", reason, code=code, field=field, **params)
         self.field = field
 
 
@@ -76,23 +76,27 @@ def validate_layout(regions: tuple[Region, ...] | list[Region]) -> None:
     for n, r in enumerate(regions):
         where = f"regions[{n}]"
         if r.kind not in REGION_KINDS:
-            raise LayoutError("bad_region", f"{where}.kind", f"region {n}: kind must be one of {', '.join(REGION_KINDS)}")
+            raise LayoutError("bad_region", f"{where}.kind", f"region {n}: kind must be one of {', '.join(REGION_KINDS)}",
+                              problem="kind")
         for name in ("x", "y"):
             if not 0 <= getattr(r, name) <= UNITS - MIN_SIDE:
                 raise LayoutError("bad_region", f"{where}.{name}",
-                                  f"region {n}: {name} must be within 0..{UNITS - MIN_SIDE} (thousandths of the screen)")
+                                  f"region {n}: {name} must be within 0..{UNITS - MIN_SIDE} (thousandths of the screen)",
+                                  problem="outside")
         for name, start in (("w", r.x), ("h", r.y)):
             size = getattr(r, name)
             if size < MIN_SIDE:
-                raise LayoutError("bad_region", f"{where}.{name}", f"region {n}: {name} must be at least {MIN_SIDE}")
+                raise LayoutError("bad_region", f"{where}.{name}", f"region {n}: {name} must be at least {MIN_SIDE}",
+                                  problem="small")
             if start + size > UNITS:
                 raise LayoutError("bad_region", f"{where}.{name}",
-                                  f"region {n} reaches past the screen's edge ({start} + {size} > {UNITS})")
+                                  f"region {n} reaches past the screen's edge ({start} + {size} > {UNITS})", problem="outside")
         if len(r.text) > MAX_TICKER_TEXT:
-            raise LayoutError("bad_region", f"{where}.text", f"region {n}: text longer than {MAX_TICKER_TEXT} characters")
+            raise LayoutError("bad_region", f"{where}.text", f"region {n}: text longer than {MAX_TICKER_TEXT} characters",
+                              problem="text")
         for m, other in enumerate(regions[:n]):
             if _overlap(r, other):
-                raise LayoutError("bad_region", where, f"region {n} overlaps region {m}")
+                raise LayoutError("bad_region", where, f"region {n} overlaps region {m}", problem="overlap", other=m)
     mains = [n for n, r in enumerate(regions) if r.kind == "main"]
     if len(mains) != 1:
         raise LayoutError("bad_layout", "regions" if not mains else f"regions[{mains[1]}].kind",

@@ -87,10 +87,11 @@ def test_layout_api_refuses_overlaps_and_off_screen_regions_naming_the_field(tmp
     over = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "坏", "regions": [
         {"kind": "main", "x": 0, "y": 0, "w": 1000, "h": 800}, {"kind": "clock", "x": 800, "y": 700, "w": 200, "h": 300}]})
     assert over.status_code == 422 and over.json()["detail"]["field"] == "regions[1]", over.text
-    assert over.json()["detail"]["code"] == "bad_region" and "重叠" in over.json()["detail"]["message"]
+    assert over.json()["detail"]["code"] == "bad_region" and "第 2 个区域与第 1 个区域重叠" in over.json()["detail"]["message"]
     off = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "坏", "regions": [
         {"kind": "main", "x": 400, "y": 0, "w": 700, "h": 1000}]})
     assert off.status_code == 422 and off.json()["detail"]["field"] == "regions[0].w", off.text
+    assert "第 1 个区域超出了屏幕" in off.json()["detail"]["message"]
     shape = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "坏", "regions": [
         {"kind": "main", "x": 1200, "y": 0, "w": 100, "h": 100}]})
     assert shape.status_code == 422 and shape.json()["detail"][0]["loc"][-3:] == ["regions", 0, "x"], shape.text
