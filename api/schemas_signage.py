@@ -91,12 +91,13 @@ class ScheduleCreate(BaseModel):
 
 
 class RegionIn(BaseModel):
-    kind: Literal["main", "clock", "ticker", "queue_board"]
+    kind: Literal["main", "playlist", "clock", "ticker", "queue_board"]
     x: int = Field(0, ge=0, le=1000, description="thousandths of the screen's picture area")
     y: int = Field(0, ge=0, le=1000)
     w: int = Field(1000, ge=1, le=1000)
     h: int = Field(1000, ge=1, le=1000)
     text: str = Field("", max_length=500, description="the ticker's text")
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images)")
 
 
 class LayoutCreate(BaseModel):

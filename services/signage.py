@@ -287,6 +287,12 @@ def delete_playlist(engine: Engine, user: Principal, playlist_id: int) -> None:
         if users:
             raise Conflict(f"playlist {row.id} ({row.name!r})", f"is played by schedule(s) "
                            f"{', '.join(map(str, users))}: delete those first", code="in_use", schedule_ids=users)
+        layouts = [lay.id for lay in s.scalars(select(SignageLayout).where(SignageLayout.site_id == row.site_id)
+                                               .order_by(SignageLayout.id))
+                   if any(r.get("playlist_id") == row.id for r in lay.regions or [])]
+        if layouts:
+            raise Conflict(f"playlist {row.id} ({row.name!r})", f"is shown by layout(s) "
+                           f"{', '.join(map(str, layouts))}: change those first", code="in_use", layout_ids=layouts)
         s.delete(row)
 
 
@@ -395,8 +401,11 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
     full = site_schedule(db, site.id)
     entries = tuple(e for e in full.entries if e.targets(ref))
     playlists = {e.playlist_id: full.playlists[e.playlist_id] for e in entries if e.playlist_id in full.playlists}
-    needed = {i.content_id for p in playlists.values() for i in p.items}
     layouts = {e.layout_id: full.layouts[e.layout_id] for e in entries if e.layout_id in full.layouts}
+    # the playlists of the layouts' own regions come along, with their images
+    playlists.update({r.playlist_id: full.playlists[r.playlist_id] for lay in layouts.values() for r in lay.regions
+                      if r.playlist_id is not None and r.playlist_id in full.playlists})
+    needed = {i.content_id for p in playlists.values() for i in p.items}
     mine = Schedule(contents={k: v for k, v in full.contents.items() if k in needed}, playlists=playlists,
                     entries=entries, interrupts=tuple(i for i in full.interrupts if i.targets(ref)), layouts=layouts)
     wire = schedule_to_dict(mine)

@@ -12,9 +12,9 @@ from domain.displaynames import check_display_name
 from domain.errors import Conflict, NotFound
 from services.accounts import Principal
 from services.catalog import visible_site
-from signage.layout import Layout, Region, layout_to_dict, regions_from_list, validate_layout
+from signage.layout import Layout, LayoutError, Region, layout_to_dict, regions_from_list, validate_layout
 from storage.engine import write_session
-from storage.tables import SignageLayout, SignageSchedule, Site
+from storage.tables import SignageContent, SignageLayout, SignagePlaylist, SignageSchedule, Site
 
 
 @dataclass(frozen=True)
@@ -25,20 +25,38 @@ class LayoutView:
     regions: list[dict]
 
 
-def _regions(regions: list[dict]) -> list[dict]:
-    """Validated (LayoutError naming the field) and in their stored form."""
+def _regions(regions: list[dict]) -> tuple[Region, ...]:
+    """Validated (LayoutError naming the field)."""
     parsed: tuple[Region, ...] = regions_from_list(regions)
     validate_layout(parsed)
-    return layout_to_dict(Layout(0, "", parsed))["regions"]
+    return parsed
+
+
+def _stored(db: Session, site_id: int, regions: tuple[Region, ...]) -> list[dict]:
+    """The regions in their stored form, once each ``playlist`` region's playlist is found at the
+    site with images only (a region shows stills; the one video player is the main region's)."""
+    for n, r in enumerate(regions):
+        if r.kind != "playlist":
+            continue
+        pl = db.scalar(select(SignagePlaylist).where(SignagePlaylist.id == r.playlist_id,
+                                                     SignagePlaylist.site_id == site_id))
+        ids = [int(i["content_id"]) for i in (pl.items or [])] if pl is not None else []
+        kinds = set(db.scalars(select(SignageContent.kind).where(SignageContent.id.in_(ids)))) if ids else set()
+        if pl is None or kinds != {"image"}:
+            raise LayoutError("bad_region", f"regions[{n}].playlist_id",
+                              f"region {n}: no playlist of images with id {r.playlist_id} at this site",
+                              problem="playlist")
+    return layout_to_dict(Layout(0, "", regions))["regions"]
 
 
 def add_layout(engine: Engine, user: Principal, *, site: str, name: str, regions: list[dict]) -> LayoutView:
     """Raises SiteNotFound; LayoutError (422 naming the field: a region outside the screen,
     overlapping another, not exactly one main region)."""
     name = check_display_name("layout", name)
-    stored = _regions(regions)
+    parsed = _regions(regions)
     with write_session(engine) as s:
-        row = SignageLayout(site_id=visible_site(s, user, site).id, name=name, regions=stored)
+        site_id = visible_site(s, user, site).id
+        row = SignageLayout(site_id=site_id, name=name, regions=_stored(s, site_id, parsed))
         s.add(row)
         s.flush()
         return LayoutView(row.id, site, row.name, list(row.regions))
@@ -57,10 +75,10 @@ def replace_layout(engine: Engine, user: Principal, layout_id: int, *, name: str
     """A layout's new name and regions (validated like a new one); its screens show them from
     their next manifest poll. Raises NotFound ``layout_not_found``; LayoutError."""
     name = check_display_name("layout", name)
-    stored = _regions(regions)
+    parsed = _regions(regions)
     with write_session(engine) as s:
         row, site = _row(s, user, layout_id)
-        row.name, row.regions = name, stored
+        row.name, row.regions = name, _stored(s, row.site_id, parsed)
         return LayoutView(row.id, site, row.name, list(row.regions))
 
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from domain.timezones import site_zone
 from services.accounts import Principal
-from services.signage import preview, queue_board, serving_rows, visible_screen
+from services.signage import preview, queue_board, serving_rows, site_schedule, visible_screen
 from services.signage_content import content_key
 from signage import layout, slides, widgets
+from signage.schedule import region_item
 from storage.objects import ObjectStore
 from storage.store_errors import StoreError
 from storage.tables import SignageContent
@@ -111,9 +112,14 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
     out = Image.new("RGB", SIZE, slides.BOARD_BG)
     queue = widgets.queue_rows(queue_board(db, user, site)) \
         if any(r.kind == "queue_board" for r, _ in placed) else []
+    sched = site_schedule(db, site.id) if any(r.kind == "playlist" for r, _ in placed) else None
     for region, (x, y, w, h) in placed:
         if region.kind == "main":
             out.paste(picture, (x, y))
+        elif region.kind == "playlist" and sched is not None:
+            item = region_item(sched, region.playlist_id, local)
+            row = db.get(SignageContent, item.id) if item is not None else None
+            out.paste(_media(store, row, (w, h)) if row is not None else Image.new("RGB", (w, h), slides.BOARD_BG), (x, y))
         elif region.kind == "clock":
             out.paste(widgets.clock(local, (w, h)), (x, y))
         elif region.kind == "ticker":

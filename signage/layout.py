@@ -1,5 +1,6 @@
 """Layouts of a screen: regions, each a rectangle of the screen's picture area showing the
-schedule's playlist (``main``) or a widget (``clock``, ``ticker``, ``queue_board``).
+schedule's playlist (``main``), a playlist of its own (``playlist``: images, e.g. a side panel)
+or a widget (``clock``, ``ticker``, ``queue_board``).
 
 Pure: no Tk, no Pillow. The player (:mod:`signage.player`) and the server's preview
 (:mod:`services.signage_preview`) both place regions with :func:`rects`, so the console's
@@ -18,8 +19,8 @@ from typing import Literal
 
 from domain.errors import Invalid
 
-RegionKind = Literal["main", "clock", "ticker", "queue_board"]
-REGION_KINDS: tuple[str, ...] = ("main", "clock", "ticker", "queue_board")
+RegionKind = Literal["main", "playlist", "clock", "ticker", "queue_board"]
+REGION_KINDS: tuple[str, ...] = ("main", "playlist", "clock", "ticker", "queue_board")
 #: Region coordinates are thousandths of the picture area.
 UNITS = 1000
 #: The smallest region side (5 % of the area): anything smaller shows nothing readable.
@@ -47,6 +48,8 @@ class Region:
     h: int = UNITS
     #: the ticker's text (announcements); unused by the other kinds
     text: str = ""
+    #: a ``playlist`` region's own playlist (images), looping from the site's midnight
+    playlist_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ def validate_layout(regions: tuple[Region, ...] | list[Region]) -> None:
         if len(r.text) > MAX_TICKER_TEXT:
             raise LayoutError("bad_region", f"{where}.text", f"region {n}: text longer than {MAX_TICKER_TEXT} characters",
                               problem="text")
+        if (r.kind == "playlist") != (r.playlist_id is not None):
+            raise LayoutError("bad_region", f"{where}.playlist_id", f"region {n}: a playlist region, and only it, "
+                              "names a playlist", problem="playlist")
         for m, other in enumerate(regions[:n]):
             if _overlap(r, other):
                 raise LayoutError("bad_region", where, f"region {n} overlaps region {m}", problem="overlap", other=m)
@@ -124,13 +130,14 @@ def main_rect(layout: Layout, size: tuple[int, int]) -> tuple[int, int, int, int
 
 def layout_to_dict(layout: Layout) -> dict:
     return {"id": layout.id, "name": layout.name,
-            "regions": [{"kind": r.kind, "x": r.x, "y": r.y, "w": r.w, "h": r.h, "text": r.text}
-                        for r in layout.regions]}
+            "regions": [{"kind": r.kind, "x": r.x, "y": r.y, "w": r.w, "h": r.h, "text": r.text,
+                         "playlist_id": r.playlist_id} for r in layout.regions]}
 
 
 def regions_from_list(items: list[dict]) -> tuple[Region, ...]:
     return tuple(Region(kind=d["kind"], x=int(d.get("x", 0)), y=int(d.get("y", 0)), w=int(d.get("w", UNITS)),
-                        h=int(d.get("h", UNITS)), text=str(d.get("text") or "")) for d in items)
+                        h=int(d.get("h", UNITS)), text=str(d.get("text") or ""),
+                        playlist_id=int(d["playlist_id"]) if d.get("playlist_id") is not None else None) for d in items)
 
 
 def layout_from_dict(d: dict) -> Layout:

@@ -33,7 +33,7 @@ from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
     import vlc as vlc_types
-from signage.schedule import NowPlaying, Schedule, ScreenRef, layout_of, resolve, schedule_from_dict
+from signage.schedule import Content, NowPlaying, Schedule, ScreenRef, layout_of, region_item, resolve, schedule_from_dict
 from signage.sync import ContentCache, Syncer
 
 logger = logging.getLogger(__name__)
@@ -506,8 +506,14 @@ class Player:
 
         for r in self._regions:
             region, (w, h) = r["region"], r["size"]
-            if region.kind == "clock":
-                sig: tuple = ("clock", local.strftime("%Y%m%d%H%M"))
+            item = None
+            if region.kind == "playlist":
+                item = region_item(self._schedule, region.playlist_id, local, skip_content=frozenset(self.stats.skipped))
+                if item is not None and not self.cache.has(item.sha256):
+                    item = None
+                sig: tuple = ("playlist", item.id if item is not None else None)
+            elif region.kind == "clock":
+                sig = ("clock", local.strftime("%Y%m%d%H%M"))
             elif region.kind == "queue_board":
                 sig = ("queue", tuple(self._queue))
             else:
@@ -515,6 +521,14 @@ class Player:
             if sig == r["sig"]:
                 continue
             r["sig"] = sig
+            if region.kind == "playlist":
+                p = self._region_still(item, (w, h))
+                if p is None:
+                    r["sig"] = None     # look again at the next tick
+                    continue
+                r["image"] = tk.PhotoImage(file=str(p))
+                r["label"].configure(image=r["image"])
+                continue
             if region.kind == "clock":
                 img = widgets.clock(local, (w, h))
             elif region.kind == "queue_board":
@@ -528,6 +542,23 @@ class Player:
             if region.kind == "ticker":
                 r["frame"].configure(bg=_hex(widgets.TICKER_TEXT_BG))
                 self._scroll_to(r, time.monotonic())
+
+    def _region_still(self, item: Content | None, size: tuple[int, int]) -> Path | None:
+        """A playlist region's image fitted to it (the board colour when it has none); None: the
+        image is broken (skipped and reported, as in the main region)."""
+        d = self.cache.root / "slides"
+        if item is None:
+            p = d / f"region-empty-{size[0]}x{size[1]}.png"
+            if not p.exists():
+                from PIL import Image
+
+                slides.save_png(Image.new("RGB", size, slides.BOARD_BG), p)
+            return p
+        try:
+            return fitted(self.cache.path(item.sha256), size=size, cache_dir=d)
+        except StillError as e:
+            self._skip(item.id, f"corrupt: {e}")
+            return None
 
     def _scroll_to(self, r: dict, now: float) -> None:
         r["label"].place_configure(x=widgets.ticker_offset(r["size"][0], r["strip_w"], now - r["t0"]), y=0)

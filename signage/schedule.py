@@ -361,6 +361,28 @@ def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
     return NowPlaying("default")
 
 
+def region_item(schedule: Schedule, playlist_id: int | None, at: dt.datetime, *,
+                skip_content: frozenset[int] = frozenset()) -> Content | None:
+    """The image a ``playlist`` region of a layout shows at local time ``at``: its playlist loops
+    from midnight, so every screen and the preview show the same item; content that is not an
+    image, or is in ``skip_content``, is left out. None: nothing to show."""
+    playlist = schedule.playlists.get(playlist_id) if playlist_id is not None else None
+    if playlist is None:
+        return None
+    items = [it for it in playlist.items if it.content_id not in skip_content
+             and it.content_id in schedule.contents and schedule.contents[it.content_id].kind == "image"]
+    total = sum(it.duration_s for it in items)
+    if total <= 0:
+        return None
+    at = at.replace(tzinfo=None)
+    offset = (at - at.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() % total
+    for it in items:
+        if offset < it.duration_s:
+            return schedule.contents[it.content_id]
+        offset -= it.duration_s
+    return schedule.contents[items[-1].content_id]
+
+
 def layout_of(schedule: Schedule, np: NowPlaying) -> Layout:
     """The layout on screen with ``np``: its schedule entry's, else :data:`signage.layout.DEFAULT`
     (an emergency notice and the board take the whole area)."""

@@ -23,6 +23,7 @@ from storage.engine import make_engine
 from storage.schema import upgrade
 
 BLUE = (0, 0, 230)
+YELLOW = (230, 230, 0)
 #: main on the left, clock and queue board on the right, the announcement ticker along the bottom
 REGIONS = [{"kind": "main", "x": 0, "y": 0, "w": 700, "h": 800},
            {"kind": "clock", "x": 700, "y": 0, "w": 300, "h": 400},
@@ -50,6 +51,7 @@ def test_rects_share_edges_and_default_is_the_whole_area() -> None:
     ([Region("main", 0, 0, 500, 1000), Region("main", 500, 0, 500, 1000)], "regions[1].kind"),     # two mains
     ([Region("clock")], "regions"),                                                                # no main
     ([Region("main", 0, 0, 1000, 20)], "regions[0].h"),                                            # too small
+    ([Region("main", 0, 0, 1000, 800), Region("playlist", 0, 800, 1000, 200)], "regions[1].playlist_id"),
 ])
 def test_bad_layouts_name_the_field(regions: list[Region], field: str) -> None:
     with pytest.raises(LayoutError) as e:
@@ -113,6 +115,20 @@ def test_layout_api_refuses_overlaps_and_off_screen_regions_naming_the_field(tmp
     sched = sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl["id"], "screens": ["lobby"],
                                                          "layout_id": lay["id"]})
     assert sched.status_code == 201 and sched.json()["layout_id"] == lay["id"], sched.text
+    # a playlist region shows a playlist of images of the site
+    gallery = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "g",
+                                                          "items": [{"content_id": pic, "duration_s": 60}]}).json()
+    side = [*REGIONS[:3], {"kind": "playlist", "x": 0, "y": 800, "w": 1000, "h": 200, "playlist_id": gallery["id"]}]
+    shown = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "侧栏", "regions": side})
+    assert shown.status_code == 201, shown.text
+    text = sup.post("/api/v1/signage/content/text", json={"site": "hall", "name": "t", "title": "通知", "body": "x"}).json()
+    words = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "w",
+                                                        "items": [{"content_id": text["id"], "duration_s": 60}]}).json()
+    side[3] = {**side[3], "playlist_id": words["id"]}
+    not_images = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "侧栏", "regions": side})
+    assert not_images.status_code == 422 and not_images.json()["detail"]["field"] == "regions[3].playlist_id"
+    shown_by = sup.delete(f"/api/v1/signage/playlists/{gallery['id']}")
+    assert shown_by.status_code == 409 and shown_by.json()["detail"]["layout_ids"] == [shown.json()["id"]], shown_by.text
     busy = sup.delete(f"/api/v1/signage/layouts/{lay['id']}")
     assert busy.status_code == 409 and busy.json()["detail"]["schedule_ids"] == [sched.json()["id"]]
     # a schedule without a layout: full screen, as before
@@ -127,10 +143,17 @@ def _png(rgb: tuple[int, int, int]) -> bytes:
     return buf.getvalue()
 
 
-def _regions_ok(img: Image.Image) -> list[str]:
-    """What is wrong with a 1280x720 picture of :data:`REGIONS` (empty: each region shows its own)."""
+def _five(side_playlist: int) -> list[dict]:
+    """:data:`REGIONS` with a side panel of its own playlist between the clock and the queue board."""
+    return [REGIONS[0], {**REGIONS[1], "h": 300},
+            {"kind": "playlist", "x": 700, "y": 300, "w": 300, "h": 250, "playlist_id": side_playlist},
+            {**REGIONS[2], "y": 550, "h": 250}, REGIONS[3]]
+
+
+def _regions_ok(img: Image.Image, regions: list[dict]) -> list[str]:
+    """What is wrong with a 1280x720 picture of ``regions`` (empty: each region shows its own)."""
     area = (1280, 720 - 64)
-    lay = Layout(1, "x", layout.regions_from_list(REGIONS))
+    lay = Layout(1, "x", layout.regions_from_list(regions))
     at = {r.kind: (x, y, w, h) for r, (x, y, w, h) in rects(lay, area)}
     wrong = []
     x, y, w, h = at["main"]
@@ -142,6 +165,10 @@ def _regions_ok(img: Image.Image) -> list[str]:
     x, y, w, h = at["queue_board"]
     if not near(img.getpixel((x + w - 4, y + h - 4)), widgets.QUEUE_BG, 20):
         wrong.append(f"queue board {img.getpixel((x + w - 4, y + h - 4))}")
+    if "playlist" in at:
+        x, y, w, h = at["playlist"]
+        if not near(img.getpixel((x + w // 2, y + h // 2)), YELLOW):
+            wrong.append(f"side playlist {img.getpixel((x + w // 2, y + h // 2))}")
     x, y, w, h = at["ticker"]
     if not near(img.getpixel((x + 5, y + 3)), widgets.TICKER_TEXT_BG, 20):
         wrong.append(f"ticker {img.getpixel((x + 5, y + 3))}")
@@ -165,13 +192,20 @@ def test_player_and_preview_show_every_region_of_a_layout(tmp_path: Path, object
     pic = sup.post("/api/v1/signage/content", params={"site": "hall", "name": "blue.png"}, content=_png(BLUE)).json()["id"]
     pl = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "p",
                                                      "items": [{"content_id": pic, "duration_s": 3600}]}).json()
-    lay = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "四区", "regions": REGIONS}).json()
+    yellow = sup.post("/api/v1/signage/content", params={"site": "hall", "name": "yellow.png"},
+                      content=_png(YELLOW)).json()["id"]
+    side = sup.post("/api/v1/signage/playlists", json={"site": "hall", "name": "side",
+                                                       "items": [{"content_id": yellow, "duration_s": 600}]}).json()
+    regions = _five(side["id"])
+    made = sup.post("/api/v1/signage/layouts", json={"site": "hall", "name": "五区", "regions": regions})
+    assert made.status_code == 201, made.text
+    lay = made.json()
     assert sup.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": pl["id"], "screens": ["lobby"],
                                                        "layout_id": lay["id"]}).status_code == 201
 
     # the server's preview of the screen: the same regions, placed by the same code
     preview = Image.open(io.BytesIO(sup.get("/api/v1/signage/screens/lobby/preview.png").content)).convert("RGB")
-    assert _regions_ok(preview) == []
+    assert _regions_ok(preview, regions) == []
 
     cache = ContentCache(tmp_path / "cache")
     syncer = Syncer(client=ApiClient(base_url=base, token=token), screen="lobby", cache=cache, poll_s=0.5,
@@ -191,7 +225,7 @@ def test_player_and_preview_show_every_region_of_a_layout(tmp_path: Path, object
 
     def regions_on_screen() -> bool:
         n[0] += 1
-        last[0] = _regions_ok(shoot(shots / f"{n[0]:03d}.png"))
+        last[0] = _regions_ok(shoot(shots / f"{n[0]:03d}.png"), regions)
         return not last[0]
     try:
         wait_for(regions_on_screen, 20, "every region of the layout on screen")
