@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -87,6 +87,32 @@ class ScheduleCreate(BaseModel):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     priority: int = Field(0, ge=-1000, le=1000)
+    layout_id: int | None = Field(None, ge=1, le=MAX_ID, description="the layout its screens show; none: full screen")
+
+
+class RegionIn(BaseModel):
+    kind: Literal["main", "playlist", "clock", "ticker", "queue_board"]
+    x: int = Field(0, ge=0, le=1000, description="thousandths of the screen's picture area")
+    y: int = Field(0, ge=0, le=1000)
+    w: int = Field(1000, ge=1, le=1000)
+    h: int = Field(1000, ge=1, le=1000)
+    text: str = Field("", max_length=500, description="the ticker's text")
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images)")
+
+
+class LayoutCreate(BaseModel):
+    site: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=100)
+    regions: list[RegionIn] = Field(min_length=1, max_length=6)
+
+
+class LayoutPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site: str
+    name: str
+    regions: list[RegionIn]
 
 
 class SchedulePublic(ScheduleCreate):

@@ -39,6 +39,21 @@ def _schedule_conflict(p: dict[str, Any]) -> str:
     return f"排期时间冲突：{who}{where}以同一优先级{('于' + when) if when else ''}重叠，请调整时段或优先级"
 
 
+_REGION_PROBLEMS = {"overlap": "与第 {other} 个区域重叠", "outside": "超出了屏幕", "small": "太小（每边至少为屏幕的 5%）",
+                    "text": "字幕超过 500 字", "kind": "类型无效",
+                    "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域可以选择）"}
+
+
+def _bad_region(p: dict[str, Any]) -> str:
+    """``regions[2].w`` → 第 3 个区域…; the problem from the layout's check (signage.layout)."""
+    field = str(p.get("field") or "")
+    n = field[len("regions["):field.index("]")] if field.startswith("regions[") and "]" in field else ""
+    which = f"第 {int(n) + 1} 个区域" if n.isdigit() else "区域"
+    other = p.get("other")
+    problem = _REGION_PROBLEMS.get(str(p.get("problem")), "无效").format(other=other + 1 if isinstance(other, int) else "")
+    return f"版式无效：{which}{problem}（区域须在屏幕之内、不小于屏幕的 5%，且互不重叠）"
+
+
 BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     # recordings, flags, complaints
     "interaction_not_found": "录音不存在，或不在您可查看的服务点",
@@ -114,6 +129,10 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "conflict": _schedule_conflict,
     "bad_range": "时间或日期范围无效（结束须晚于开始；时段不能为零）",
     "unknown_playlist": "播放列表不存在",
+    "unknown_layout": "版式不存在",
+    "layout_not_found": "版式不存在，或不在您可管理的服务点",
+    "bad_region": _bad_region,
+    "bad_layout": "版式须有且只有一个主区域（播放排期的节目），最多 6 个区域",
     "unknown_content": "播放列表中的素材不存在",
     "empty_playlist": "播放列表为空，请至少加入一项素材",
     "bad_item": "播放时长无效（每项 1 秒至 24 小时）",

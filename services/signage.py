@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 from domain.displaynames import check_display_name, check_not_confusable
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.timezones import site_zone
+from services import queue
 from services.accounts import Principal, new_token, token_digest
 from services.alarms import set_screen_alarm
 from services.catalog import events_cursor, now_serving, visible_site
 from services.signage_content import ContentView, content_view
 from services.signage_interrupts import InterruptView, in_force, interrupt_of, interrupt_view, interrupts_open_at
+from signage.layout import DEFAULT, Layout, regions_from_list
 from signage.schedule import (
     Content,
     ContentKind,
@@ -38,6 +40,7 @@ from signage.schedule import (
     ScreenRef,
     entry_from_dict,
     entry_to_dict,
+    layout_of,
     resolve,
     schedule_to_dict,
     validate,
@@ -50,6 +53,7 @@ from storage.tables import (
     Counter,
     SignageContent,
     SignageInterrupt,
+    SignageLayout,
     SignagePlay,
     SignagePlaylist,
     SignageSchedule,
@@ -188,7 +192,7 @@ def list_screens(db: Session, user: Principal) -> list[ScreenView]:
 def schedule_row_dict(e: SignageSchedule) -> dict:
     return {"id": e.id, "playlist_id": e.playlist_id, "screens": e.screens, "groups": e.groups,
             "weekdays": e.weekdays, "start_time": e.start_time, "end_time": e.end_time,
-            "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority}
+            "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority, "layout_id": e.layout_id}
 
 
 def site_schedule(db: Session, site_id: int) -> Schedule:
@@ -206,7 +210,9 @@ def site_schedule(db: Session, site_id: int) -> Schedule:
                                .order_by(SignageSchedule.id)))
     interrupts = tuple(interrupt_of(i) for i in db.scalars(select(SignageInterrupt).where(
         SignageInterrupt.site_id == site_id, SignageInterrupt.cleared_s.is_(None), in_force(now_s()))))
-    return Schedule(contents=contents, playlists=playlists, entries=entries, interrupts=interrupts)
+    layouts = {r.id: Layout(r.id, r.name, regions_from_list(r.regions or []))
+               for r in db.scalars(select(SignageLayout).where(SignageLayout.site_id == site_id))}
+    return Schedule(contents=contents, playlists=playlists, entries=entries, interrupts=interrupts, layouts=layouts)
 
 
 def site_screens(db: Session, site_id: int) -> tuple[ScreenRef, ...]:
@@ -281,6 +287,12 @@ def delete_playlist(engine: Engine, user: Principal, playlist_id: int) -> None:
         if users:
             raise Conflict(f"playlist {row.id} ({row.name!r})", f"is played by schedule(s) "
                            f"{', '.join(map(str, users))}: delete those first", code="in_use", schedule_ids=users)
+        layouts = [lay.id for lay in s.scalars(select(SignageLayout).where(SignageLayout.site_id == row.site_id)
+                                               .order_by(SignageLayout.id))
+                   if any(r.get("playlist_id") == row.id for r in lay.regions or [])]
+        if layouts:
+            raise Conflict(f"playlist {row.id} ({row.name!r})", f"is shown by layout(s) "
+                           f"{', '.join(map(str, layouts))}: change those first", code="in_use", layout_ids=layouts)
         s.delete(row)
 
 
@@ -321,7 +333,7 @@ def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tu
         entry = entry_from_dict({**raw, "id": 0})   # id 0 stands for the new schedule until it has one
         _check_screens_known(list(raw.get("screens") or ()), site_screens(s, site_id))
         validate(Schedule(contents=current.contents, playlists=current.playlists,
-                          entries=(*current.entries, entry)), screens=site_screens(s, site_id))
+                          entries=(*current.entries, entry), layouts=current.layouts), screens=site_screens(s, site_id))
         wire = entry_to_dict(entry)
         row = SignageSchedule(site_id=site_id, **{k: v for k, v in wire.items() if k != "id"})
         s.add(row)
@@ -346,8 +358,8 @@ def update_schedule(engine: Engine, user: Principal, schedule_id: int, *, raw: d
         entry = entry_from_dict({**raw, "id": schedule_id})
         others = tuple(e for e in current.entries if e.id != schedule_id)
         _check_screens_known(list(raw.get("screens") or ()), site_screens(s, row.site_id))
-        validate(Schedule(contents=current.contents, playlists=current.playlists, entries=(*others, entry)),
-                 screens=site_screens(s, row.site_id))
+        validate(Schedule(contents=current.contents, playlists=current.playlists, entries=(*others, entry),
+                          layouts=current.layouts), screens=site_screens(s, row.site_id))
         wire = entry_to_dict(entry)
         for k, v in wire.items():
             if k != "id":
@@ -389,9 +401,13 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
     full = site_schedule(db, site.id)
     entries = tuple(e for e in full.entries if e.targets(ref))
     playlists = {e.playlist_id: full.playlists[e.playlist_id] for e in entries if e.playlist_id in full.playlists}
+    layouts = {e.layout_id: full.layouts[e.layout_id] for e in entries if e.layout_id in full.layouts}
+    # the playlists of the layouts' own regions come along, with their images
+    playlists.update({r.playlist_id: full.playlists[r.playlist_id] for lay in layouts.values() for r in lay.regions
+                      if r.playlist_id is not None and r.playlist_id in full.playlists})
     needed = {i.content_id for p in playlists.values() for i in p.items}
     mine = Schedule(contents={k: v for k, v in full.contents.items() if k in needed}, playlists=playlists,
-                    entries=entries, interrupts=tuple(i for i in full.interrupts if i.targets(ref)))
+                    entries=entries, interrupts=tuple(i for i in full.interrupts if i.targets(ref)), layouts=layouts)
     wire = schedule_to_dict(mine)
     for c in wire["contents"]:
         c["url"] = f"/api/v1/signage/content/{c['id']}" if c["kind"] != "text" else None
@@ -400,7 +416,10 @@ def manifest(db: Session, user: Principal, name: str) -> dict:
             "timezone": site_zone(site.timezone).key, "generated_s": now_s(), "schedule": wire,
             "now_serving": serving_rows(db, site.id), "serving_cursor": events_cursor(db, site_id=site.id),
             # staff asked for a screenshot then (services.signage_screenshots); None: no request open
-            "screenshot_requested_s": (screen.status or {}).get("screenshot_requested_s")}
+            "screenshot_requested_s": (screen.status or {}).get("screenshot_requested_s"),
+            # the queue board widget's rows, only where a layout of the screen shows one
+            "queue": queue_board(db, user, site) if any(r.kind == "queue_board" for lay in layouts.values()
+                                                        for r in lay.regions) else []}
 
 
 def notices_signature(db: Session, site_id: int) -> str:
@@ -438,6 +457,17 @@ class PreviewView:
     item_start: dt.datetime | None = None
     item_end: dt.datetime | None = None
     interrupt: InterruptView | None = None
+    #: the layout on screen (signage.layout.DEFAULT: the schedule names none, a notice, the board)
+    layout: Layout = DEFAULT
+
+
+def queue_board(db: Session, user: Principal, site: Site) -> list[dict]:
+    """The queue board widget's rows: per service of the hall's queue, the tickets of that
+    service its counters are serving now, and how many wait (services.queue)."""
+    serving = {r["counter"]: r["ticket"] for r in serving_rows(db, site.id) if r["ticket"] and not r["paused"]}
+    return [{"service": svc.name, "waiting": svc.waiting,
+             "serving": [serving[c] for c in svc.counters if c in serving and serving[c].startswith(svc.prefix)]}
+            for svc in queue.services(db, user, site=site.name) if svc.active]
 
 
 def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = None) -> PreviewView:
@@ -451,7 +481,7 @@ def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = No
     sched = site_schedule(db, site.id)
     # the interrupts open at that moment pre-empt, as on the screen (one never cleared: from its start on)
     sched = Schedule(contents=sched.contents, playlists=sched.playlists, entries=sched.entries,
-                     interrupts=interrupts_open_at(db, site.id, when.timestamp()))
+                     interrupts=interrupts_open_at(db, site.id, when.timestamp()), layouts=sched.layouts)
     np: NowPlaying = resolve(sched, screen_ref(screen), when.replace(tzinfo=None))
     # The schedule was read from the site's rows in this session, so the rows it names are there.
     if np.kind == "playlist":
@@ -462,7 +492,8 @@ def preview(db: Session, user: Principal, name: str, at: dt.datetime | None = No
         assert c is not None
         return PreviewView(screen=name, at=when, kind=np.kind, schedule_id=np.entry.id, playlist_id=np.playlist.id,
                            playlist=np.playlist.name, item_index=np.item_index, content=content_view(c, site.name),
-                           item_start=np.item_start.replace(tzinfo=tz), item_end=np.item_end.replace(tzinfo=tz))
+                           item_start=np.item_start.replace(tzinfo=tz), item_end=np.item_end.replace(tzinfo=tz),
+                           layout=layout_of(sched, np))
     if np.kind == "interrupt":
         assert np.interrupt is not None  # resolve() gives an interrupt answer its interrupt
         i = db.get(SignageInterrupt, np.interrupt.id)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from domain.timezones import site_zone
 from services.accounts import Principal
-from services.signage import preview, serving_rows, visible_screen
+from services.signage import preview, queue_board, serving_rows, site_schedule, visible_screen
 from services.signage_content import content_key
-from signage import slides
+from signage import layout, slides, widgets
+from signage.schedule import region_item
 from storage.objects import ObjectStore
 from storage.store_errors import StoreError
 from storage.tables import SignageContent
@@ -85,9 +86,13 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
     """
     screen, site = visible_screen(db, user, name)
     view = preview(db, user, name, at)
-    area = (SIZE[0], SIZE[1] - TICKER_PX)
+    full = (SIZE[0], SIZE[1] - TICKER_PX)
+    # the layout's regions placed by the player's own geometry (signage.layout.rects)
+    placed = layout.rects(view.layout, full)
+    area = next(rect for r, rect in placed if r.kind == "main")[2:]
     rows = [slides.ServingRow(r["counter"], r["ticket"], bool(r["paused"]), r["called_s"], r["display_name"])
             for r in serving_rows(db, site.id)]
+    local = view.at.astimezone(site_zone(site.timezone)).replace(tzinfo=None)
     if view.kind == "interrupt" and view.interrupt is not None:
         picture = slides.interrupt_slide(view.interrupt.title, view.interrupt.body, size=area)
     elif view.kind == "playlist" and view.content is not None:
@@ -103,11 +108,25 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
         else:
             picture = _media(store, c, area)
     else:
-        local = view.at.astimezone(site_zone(site.timezone)).replace(tzinfo=None)
         picture = slides.board(hall=site.title or site.name, now=local, rows=rows, size=area)
     out = Image.new("RGB", SIZE, slides.BOARD_BG)
-    out.paste(picture, (0, 0))
-    out.paste(slides.ticker(rows, width_px=SIZE[0], height_px=TICKER_PX), (0, area[1]))
+    queue = widgets.queue_rows(queue_board(db, user, site)) \
+        if any(r.kind == "queue_board" for r, _ in placed) else []
+    sched = site_schedule(db, site.id) if any(r.kind == "playlist" for r, _ in placed) else None
+    for region, (x, y, w, h) in placed:
+        if region.kind == "main":
+            out.paste(picture, (x, y))
+        elif region.kind == "playlist" and sched is not None:
+            item = region_item(sched, region.playlist_id, local)
+            row = db.get(SignageContent, item.id) if item is not None else None
+            out.paste(_media(store, row, (w, h)) if row is not None else Image.new("RGB", (w, h), slides.BOARD_BG), (x, y))
+        elif region.kind == "clock":
+            out.paste(widgets.clock(local, (w, h)), (x, y))
+        elif region.kind == "ticker":
+            out.paste(widgets.ticker(region.text, (w, h)), (x, y))
+        elif region.kind == "queue_board":
+            out.paste(widgets.queue_board(queue, (w, h)), (x, y))
+    out.paste(slides.ticker(rows, width_px=SIZE[0], height_px=TICKER_PX), (0, full[1]))
     buf = io.BytesIO()
     out.save(buf, "PNG")
     return buf.getvalue()

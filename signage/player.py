@@ -28,12 +28,12 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from domain.timezones import site_zone
-from signage import announce, metrics, slides
+from signage import announce, layout, metrics, slides, widgets
 from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
     import vlc as vlc_types
-from signage.schedule import NowPlaying, Schedule, ScreenRef, resolve, schedule_from_dict
+from signage.schedule import Content, NowPlaying, Schedule, ScreenRef, layout_of, region_item, resolve, schedule_from_dict
 from signage.sync import ContentCache, Syncer
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,11 @@ class Player:
         self._tz: dt.tzinfo = site_zone(None)
         self._hall = ""
         self._rows: list[slides.ServingRow] = []
+        #: the queue board widget's rows (the manifest's ``queue``)
+        self._queue: list[widgets.QueueRow] = []
+        #: the layout on screen and its widget regions (dicts: region, rect, frame, label, image, sig)
+        self._layout: layout.Layout = layout.DEFAULT
+        self._regions: list[dict] = []
         self._display_key: tuple | None = None
         self._pop: dict | None = None
         self._pop_key: tuple | None = None
@@ -219,9 +224,13 @@ class Player:
             root.attributes("-fullscreen", True)
         root.configure(bg=_hex(slides.BOARD_BG), cursor="none")
         th = self.opt.ticker_height_px
-        self.size = (w, h - th)
-        self._video = tk.Frame(root, width=w, height=h - th, bg=_hex(slides.BOARD_BG))
-        self._video.pack(side="top", fill="both", expand=True)
+        self.size = self._area_size = (w, h - th)
+        # the picture area above the ticker strip; the layout's regions are placed in it, the
+        # video (and the stills over it) in its main region (signage.layout)
+        self._area = tk.Frame(root, width=w, height=h - th, bg=_hex(slides.BOARD_BG))
+        self._area.pack(side="top", fill="both", expand=True)
+        self._video = tk.Frame(self._area, bg=_hex(slides.BOARD_BG))
+        self._video.place(x=0, y=0, width=w, height=h - th)
         self._stills = Stills(root, self._video)
         self._ticker_img = tk.PhotoImage(width=w, height=th)
         self._ticker = tk.Label(root, image=self._ticker_img, bd=0, highlightthickness=0, bg="#141414")
@@ -303,7 +312,8 @@ class Player:
             self._tk.destroy()
             # Tk objects must die in the thread that made them (else Tcl_AsyncDelete aborts): drop
             # them here, leaving the window attributes unset as they were before _open()
-            del self._ticker_img, self._ticker, self._video, self._tk
+            self._regions = []
+            del self._ticker_img, self._ticker, self._video, self._area, self._tk
             self._preload_check = None
 
     def _media(self, path: Path, kind: str) -> vlc_types.Media:
@@ -352,6 +362,7 @@ class Player:
         self._ref = ScreenRef(self.screen, frozenset(manifest.get("groups") or ()))
         self._tz = site_zone(manifest.get("timezone"))
         self._hall = manifest.get("hall") or ""
+        self._queue = widgets.queue_rows(manifest.get("queue") or [])
         # display_name: what the hall calls the counter (3号窗口); older servers send only its id
         rows = [slides.ServingRow(r["counter"], r.get("ticket"), bool(r.get("paused")), r.get("called_s"),
                                   r.get("display_name") or "")
@@ -430,6 +441,7 @@ class Player:
         local = self.local_time(now_s)
         while True:
             np = resolve(self._schedule, self._ref, local, skip_content=self._missing(), at_s=now_s)
+            self._apply_layout(layout_of(self._schedule, np))
             try:
                 path, kind, extra = self._visual(np, local)
                 break
@@ -442,11 +454,13 @@ class Player:
                 if self._display_key is not None and self._display_key[0][0] != "interrupt":
                     self._check_health(np)
                     self._update_ticker()
+                    self._update_widgets(local)
                     return np
                 np = NowPlaying("default")
+                self._apply_layout(layout.DEFAULT)
                 path, kind, extra = self._visual(np, local)
                 break
-        key = (np.key, extra)
+        key = (np.key, extra, self._layout)
         if key != self._display_key:
             self._display_key = key
             self._start_pop(np, now_s)
@@ -457,7 +471,114 @@ class Player:
                 self._preload(np.item_end + dt.timedelta(milliseconds=1))
         self._check_health(np)
         self._update_ticker()
+        self._update_widgets(local)
         return np
+
+    # -- layout and widgets --
+    def _apply_layout(self, lay: layout.Layout) -> None:
+        """Place the video area in ``lay``'s main region and a Tk label in each widget region,
+        by the same geometry as the server's preview (:func:`signage.layout.rects`)."""
+        if lay == self._layout:
+            return
+        import tkinter as tk
+
+        for r in self._regions:
+            r["frame"].destroy()
+        self._regions = []
+        self._layout = lay
+        for n, (region, (x, y, w, h)) in enumerate(layout.rects(lay, self._area_size)):
+            if region.kind == "main":
+                self._video.place_configure(x=x, y=y, width=w, height=h)
+                self.size = (w, h)
+                continue
+            frame = tk.Frame(self._area, width=w, height=h, bg=_hex(slides.TICKER_BG), bd=0, highlightthickness=0)
+            frame.place(x=x, y=y, width=w, height=h)
+            label = tk.Label(frame, bd=0, highlightthickness=0, bg=_hex(slides.TICKER_BG))
+            label.place(x=0, y=0)
+            self._regions.append({"n": n, "region": region, "size": (w, h), "frame": frame, "label": label,
+                                  "image": None, "sig": None, "t0": time.monotonic(), "strip_w": 1})
+        logger.info("screen %s: layout %s (%d region(s))", self.screen, lay.name or lay.id, len(lay.regions))
+
+    def _update_widgets(self, local: dt.datetime) -> None:
+        """Redraw a widget region when what it shows changed (the clock each minute, the queue
+        board with the manifest); the ticker's strip is drawn once and moved by :meth:`_scroll`."""
+        import tkinter as tk
+
+        for r in self._regions:
+            region, (w, h) = r["region"], r["size"]
+            item = None
+            if region.kind == "playlist":
+                item = region_item(self._schedule, region.playlist_id, local, skip_content=frozenset(self.stats.skipped))
+                if item is not None and not self.cache.has(item.sha256):
+                    item = None
+                sig: tuple = ("playlist", item.id if item is not None else None)
+            elif region.kind == "clock":
+                sig = ("clock", local.strftime("%Y%m%d%H%M"))
+            elif region.kind == "queue_board":
+                sig = ("queue", tuple(self._queue))
+            else:
+                sig = ("ticker", region.text)
+            if sig == r["sig"]:
+                continue
+            r["sig"] = sig
+            if region.kind == "playlist":
+                p = self._region_still(item, (w, h))
+                if p is None:
+                    r["sig"] = None     # look again at the next tick
+                    continue
+                r["image"] = tk.PhotoImage(file=str(p))
+                r["label"].configure(image=r["image"])
+                continue
+            if region.kind == "clock":
+                img = widgets.clock(local, (w, h))
+            elif region.kind == "queue_board":
+                img = widgets.queue_board(self._queue, (w, h))
+            else:
+                img = widgets.ticker_strip(region.text, h)
+                r["strip_w"], r["t0"] = img.width, time.monotonic()
+            p = slides.save_png(img, self.cache.root / "slides" / f"region-{r['n']}-{region.kind}.png")
+            r["image"] = tk.PhotoImage(file=str(p))
+            r["label"].configure(image=r["image"])
+            if region.kind == "ticker":
+                r["frame"].configure(bg=_hex(widgets.TICKER_TEXT_BG))
+                self._scroll_to(r, time.monotonic())
+
+    def _region_still(self, item: Content | None, size: tuple[int, int]) -> Path | None:
+        """A playlist region's image fitted to it (the board colour when it has none); None: the
+        image is broken (skipped and reported, as in the main region)."""
+        d = self.cache.root / "slides"
+        if item is None:
+            p = d / f"region-empty-{size[0]}x{size[1]}.png"
+            if not p.exists():
+                from PIL import Image
+
+                slides.save_png(Image.new("RGB", size, slides.BOARD_BG), p)
+            return p
+        try:
+            return fitted(self.cache.path(item.sha256), size=size, cache_dir=d)
+        except StillError as e:
+            self._skip(item.id, f"corrupt: {e}")
+            return None
+
+    def _scroll_to(self, r: dict, now: float) -> None:
+        r["label"].place_configure(x=widgets.ticker_offset(r["size"][0], r["strip_w"], now - r["t0"]), y=0)
+
+    def _idle(self, timeout_s: float) -> None:
+        """Wait for the next tick (or a wake-up); meanwhile move the tickers' text, 25 times a second."""
+        tickers = [r for r in self._regions if r["region"].kind == "ticker"]
+        if not tickers:
+            self._wake.wait(timeout_s)
+            return
+        end = time.monotonic() + timeout_s
+        while not self._wake.is_set():
+            now = time.monotonic()
+            for r in tickers:
+                self._scroll_to(r, now)
+            self._tk.update()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(min(left, 0.04))
 
     def _visual(self, np: NowPlaying, local: dt.datetime) -> tuple[Path, str, tuple]:
         """The file to show for ``np`` (rendering slides as needed), its kind, and what besides
@@ -619,7 +740,7 @@ class Player:
                 self._tk.update()
                 root = self._tk
                 self._geometry = (root.winfo_rootx(), root.winfo_rooty(), root.winfo_width(), root.winfo_height())
-                self._wake.wait(self.opt.tick_s)
+                self._idle(self.opt.tick_s)
                 self._wake.clear()
         finally:
             self._end_pop(self.clock())

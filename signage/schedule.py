@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.errors import Invalid
+from signage.layout import DEFAULT, Layout, layout_from_dict, layout_to_dict
 
 ContentKind = Literal["video", "image", "text"]
 CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
@@ -26,7 +27,7 @@ MAX_ITEM_DURATION_S = 24 * 3600.0
 class ScheduleError(Invalid):
     """A schedule that cannot be accepted. ``code`` is one of ``conflict``, ``bad_range``,
     ``unknown_playlist``, ``unknown_content``, ``empty_playlist``, ``bad_item``, ``no_target``,
-    ``bad_weekdays``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
+    ``bad_weekdays``, ``unknown_layout``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
 
     def __init__(self, code: str, reason: str, *, entry_ids: tuple = (), **params: object) -> None:
         super().__init__("schedule", reason, code=code, schedule_ids=list(entry_ids), **params)
@@ -80,6 +81,8 @@ class ScheduleEntry:
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     priority: int = 0
+    #: the layout its screens show (:mod:`signage.layout`); None: the playlist on the whole area
+    layout_id: int | None = None
 
     @property
     def overnight(self) -> bool:
@@ -147,6 +150,7 @@ class Schedule:
     playlists: dict[int, Playlist] = field(default_factory=dict)
     entries: tuple[ScheduleEntry, ...] = ()
     interrupts: tuple[Interrupt, ...] = ()
+    layouts: dict[int, Layout] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,9 @@ def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None
         validate_playlist(p, schedule.contents)
     for e in schedule.entries:
         validate_entry(e, schedule.playlists)
+        if e.layout_id is not None and e.layout_id not in schedule.layouts:
+            raise ScheduleError("unknown_layout", f"schedule {e.id}: no layout with id {e.layout_id}",
+                                entry_ids=(e.id,), field="layout_id")
     entries = sorted(schedule.entries, key=lambda e: e.id)
     for i, a in enumerate(entries):
         for b in entries[i + 1:]:
@@ -354,6 +361,36 @@ def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
     return NowPlaying("default")
 
 
+def region_item(schedule: Schedule, playlist_id: int | None, at: dt.datetime, *,
+                skip_content: frozenset[int] = frozenset()) -> Content | None:
+    """The image a ``playlist`` region of a layout shows at local time ``at``: its playlist loops
+    from midnight, so every screen and the preview show the same item; content that is not an
+    image, or is in ``skip_content``, is left out. None: nothing to show."""
+    playlist = schedule.playlists.get(playlist_id) if playlist_id is not None else None
+    if playlist is None:
+        return None
+    items = [it for it in playlist.items if it.content_id not in skip_content
+             and it.content_id in schedule.contents and schedule.contents[it.content_id].kind == "image"]
+    total = sum(it.duration_s for it in items)
+    if total <= 0:
+        return None
+    at = at.replace(tzinfo=None)
+    offset = (at - at.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() % total
+    for it in items:
+        if offset < it.duration_s:
+            return schedule.contents[it.content_id]
+        offset -= it.duration_s
+    return schedule.contents[items[-1].content_id]
+
+
+def layout_of(schedule: Schedule, np: NowPlaying) -> Layout:
+    """The layout on screen with ``np``: its schedule entry's, else :data:`signage.layout.DEFAULT`
+    (an emergency notice and the board take the whole area)."""
+    if np.kind == "playlist" and np.entry is not None and np.entry.layout_id is not None:
+        return schedule.layouts.get(np.entry.layout_id, DEFAULT)
+    return DEFAULT
+
+
 # -- wire format (the manifest) -----------------------------------------------------------------
 
 def parse_time(value: str) -> dt.time:
@@ -379,7 +416,8 @@ def entry_to_dict(e: ScheduleEntry) -> dict:
             "weekdays": sorted(e.weekdays), "start_time": format_time(e.start_time),
             "end_time": format_time(e.end_time),
             "start_date": e.start_date.isoformat() if e.start_date else None,
-            "end_date": e.end_date.isoformat() if e.end_date else None, "priority": e.priority}
+            "end_date": e.end_date.isoformat() if e.end_date else None, "priority": e.priority,
+            "layout_id": e.layout_id}
 
 
 def entry_from_dict(d: dict) -> ScheduleEntry:
@@ -389,7 +427,8 @@ def entry_from_dict(d: dict) -> ScheduleEntry:
                          end_time=parse_time(d.get("end_time", "24:00")),
                          start_date=dt.date.fromisoformat(d["start_date"]) if d.get("start_date") else None,
                          end_date=dt.date.fromisoformat(d["end_date"]) if d.get("end_date") else None,
-                         priority=int(d.get("priority", 0)))
+                         priority=int(d.get("priority", 0)),
+                         layout_id=int(d["layout_id"]) if d.get("layout_id") is not None else None)
 
 
 def schedule_to_dict(s: Schedule) -> dict:
@@ -401,6 +440,7 @@ def schedule_to_dict(s: Schedule) -> dict:
         "entries": [entry_to_dict(e) for e in s.entries],
         "interrupts": [{"id": i.id, "title": i.title, "body": i.body, "started_s": i.started_s,
                         "screens": sorted(i.screens), "expires_s": i.expires_s} for i in s.interrupts],
+        "layouts": [layout_to_dict(lay) for lay in s.layouts.values()],
     }
 
 
@@ -417,4 +457,5 @@ def schedule_from_dict(d: dict) -> Schedule:
                                                started_s=float(i.get("started_s", 0)),
                                                screens=frozenset(i.get("screens") or ()),
                                                expires_s=i.get("expires_s"))
-                                     for i in d.get("interrupts", ())))
+                                     for i in d.get("interrupts", ())),
+                    layouts={lay.id: lay for lay in map(layout_from_dict, d.get("layouts", ()))})

@@ -665,6 +665,16 @@ class SignagePlaylist(Base):
     items: Mapped[list] = mapped_column(JSON, default=list)    # [{content_id, duration_s}]
 
 
+class SignageLayout(Base):
+    """A screen layout: regions (main playlist, clock, ticker, queue board) in thousandths of
+    the screen (signage.layout); migration 0029."""
+    __tablename__ = "signage_layouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    regions: Mapped[list] = mapped_column(JSON, default=list)  # [{kind, x, y, w, h, text}]
+
+
 class SignageSchedule(Base):
     __tablename__ = "signage_schedules"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -678,6 +688,8 @@ class SignageSchedule(Base):
     start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
     end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Migration 0029: the layout its screens show (None: the playlist on the whole screen).
+    layout_id: Mapped[int | None] = mapped_column(ForeignKey("signage_layouts.id"), nullable=True)
 
 
 class SignageInterrupt(Base):

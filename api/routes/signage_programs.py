@@ -10,12 +10,14 @@ from api.deps import ReadDb, RowId, Supervisor, audit
 from api.schemas_signage import (
     InterruptCreate,
     InterruptView,
+    LayoutCreate,
+    LayoutPublic,
     PlaylistCreate,
     PlaylistPublic,
     ScheduleCreate,
     SchedulePublic,
 )
-from services import signage, signage_interrupts, signage_report
+from services import signage, signage_interrupts, signage_layouts, signage_report
 
 router = APIRouter(prefix="/signage", tags=["signage"])
 
@@ -53,6 +55,43 @@ def delete_playlist(playlist_id: RowId, user: Supervisor, request: Request) -> R
 @router.get("/playlists", response_model=list[PlaylistPublic])
 def list_playlists(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[PlaylistPublic]:
     return [PlaylistPublic.model_validate(p) for p in signage.list_playlists(db, user, site)]
+
+
+def _regions(body: LayoutCreate) -> list[dict]:
+    return [r.model_dump() for r in body.regions]
+
+
+@router.post("/layouts", response_model=LayoutPublic, status_code=201)
+def add_layout(body: LayoutCreate, user: Supervisor, request: Request) -> LayoutPublic:
+    """A screen layout: regions in thousandths of the screen (exactly one ``main``: the
+    schedule's playlist; widgets ``clock``, ``ticker``, ``queue_board``). 422 ``bad_region`` /
+    ``bad_layout`` naming the ``field`` (a region outside the screen, overlapping another)."""
+    lay = LayoutPublic.model_validate(signage_layouts.add_layout(request.app.state.engine, user, site=body.site,
+                                                                 name=body.name, regions=_regions(body)))
+    audit(request, user, action="layout.create", target=f"layout:{lay.id}", detail=f"{body.site} {body.name}")
+    return lay
+
+
+@router.put("/layouts/{layout_id}", response_model=LayoutPublic)
+def replace_layout(layout_id: RowId, body: LayoutCreate, user: Supervisor, request: Request) -> LayoutPublic:
+    """Replace a layout's name and regions (validated like a new one); a layout cannot move to another site."""
+    lay = LayoutPublic.model_validate(signage_layouts.replace_layout(request.app.state.engine, user, layout_id,
+                                                                     name=body.name, regions=_regions(body)))
+    audit(request, user, action="layout.replace", target=f"layout:{layout_id}", detail=f"{lay.site} {body.name}")
+    return lay
+
+
+@router.get("/layouts", response_model=list[LayoutPublic])
+def list_layouts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63)) -> list[LayoutPublic]:
+    return [LayoutPublic.model_validate(lay) for lay in signage_layouts.list_layouts(db, user, site)]
+
+
+@router.delete("/layouts/{layout_id}", status_code=204)
+def delete_layout(layout_id: RowId, user: Supervisor, request: Request) -> Response:
+    """Delete a layout no schedule uses (409 ``in_use`` naming the schedules that do)."""
+    signage_layouts.delete_layout(request.app.state.engine, user, layout_id)
+    audit(request, user, action="layout.delete", target=f"layout:{layout_id}")
+    return Response(status_code=204)
 
 
 def _schedule_public(row: dict, site: str) -> SchedulePublic:

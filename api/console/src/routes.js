@@ -32,6 +32,7 @@ export const routes = [
       { path: 'screens', ...page('sg-screens', '屏幕', () => import('./views/signage/ScreensView.vue')) },
       { path: 'content', ...page('sg-content', '素材库', () => import('./views/signage/ContentView.vue')) },
       { path: 'playlists', ...page('sg-playlists', '播放列表', () => import('./views/signage/PlaylistsView.vue')) },
+      { path: 'layouts', ...page('sg-layouts', '版式', () => import('./views/signage/LayoutsView.vue')) },
       { path: 'schedules', ...page('sg-schedules', '排期', () => import('./views/signage/SchedulesView.vue')) },
       { path: 'interrupts', ...page('sg-interrupts', '紧急通知', () => import('./views/signage/InterruptsView.vue')) },
       { path: 'preview', ...page('sg-preview', '预览与播放记录', () => import('./views/signage/PreviewView.vue')) },

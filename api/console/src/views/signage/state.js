@@ -4,6 +4,7 @@
 import { ElMessageBox } from 'element-plus'
 import { reactive } from 'vue'
 import { listContent } from '../../api/content.js'
+import { listLayouts } from '../../api/layouts.js'
 import { listPlaylists } from '../../api/playlists.js'
 import { listSchedules } from '../../api/schedules.js'
 import { listScreens } from '../../api/screens.js'
@@ -13,7 +14,7 @@ import { session } from '../../session.js'
 
 export const sg = reactive({
   user: null, site: null, sites: [], ready: null, error: '',
-  screens: [], content: [], playlists: [], schedules: [],
+  screens: [], content: [], playlists: [], schedules: [], layouts: [],
   editing: null, // id of the playlist in the form
   preview: { screen: '', at: '', now: false, range: 86400 },
 })
@@ -23,6 +24,7 @@ const loaders = {
   content: () => listContent(sg.site),
   playlists: () => listPlaylists(sg.site),
   schedules: () => listSchedules(sg.site),
+  layouts: () => listLayouts(sg.site),
 }
 
 /** Load the named lists of the current site into `sg`. */
@@ -70,5 +72,10 @@ export async function confirmDelete(what) {
 
 export const contentName = (id) => { const c = sg.content.find((x) => x.id === id); return c ? c.name : `#${id}` }
 export const playlistName = (id) => { const p = sg.playlists.find((x) => x.id === id); return p ? p.name : `#${id}` }
+export const layoutName = (id) => {
+  if (!id) return '全屏（默认）'
+  const l = sg.layouts.find((x) => x.id === id)
+  return l ? l.name : `#${id}`
+}
 export const contentLabel = (c) => `${c.name}（${label('content_kind', c.kind)}）`
 export { describeError }
