@@ -667,7 +667,7 @@ class SignagePlaylist(Base):
 
 class SignageLayout(Base):
     """A screen layout: regions (main playlist, clock, ticker, queue board) in thousandths of
-    the screen (signage.layout); migration 0029."""
+    the screen (signage.layout); migration 0028."""
     __tablename__ = "signage_layouts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
@@ -688,7 +688,7 @@ class SignageSchedule(Base):
     start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
     end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    # Migration 0029: the layout its screens show (None: the playlist on the whole screen).
+    # Migration 0028: the layout its screens show (None: the playlist on the whole screen).
     layout_id: Mapped[int | None] = mapped_column(ForeignKey("signage_layouts.id"), nullable=True)
 
 
