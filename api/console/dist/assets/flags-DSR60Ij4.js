@@ -1,1 +1,0 @@
-import{K as t,U as l}from"./index-W6LQLnOc.js";const i=s=>t("/flags",s),n=(s,a,e)=>l(`/flags/${s}/review`,{state:a,note:e}),g=(s,a,e)=>l("/flags/review",{flag_ids:s,state:a,note:e});async function o(){try{return await t("/rules")}catch{return null}}export{i as a,g as b,o as l,n as r};
