@@ -20,7 +20,7 @@ from domain.errors import TooLarge
 from domain.names import SESSION_PATTERN
 from domain.vocab import AgentStatus
 from services import agent_scope, ingest
-from services.ingest import Hello
+from services.ingest import ChunkReceipt, Hello
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
@@ -40,12 +40,6 @@ async def _body(chunks: AsyncIterator[bytes], limit: int, what: str) -> bytes:
         if len(data) > limit:
             raise TooLarge(what, f"larger than {limit} bytes", code="chunk_too_large")
     return bytes(data)
-
-
-class ChunkStored(BaseModel):
-    key: str
-    sha256: str
-    new: bool = Field(description="false: the same chunk was stored before (a retry)")
 
 
 @router.get("/hello", response_model=Hello)
@@ -69,12 +63,12 @@ def chunk_header(recording: Recording, seq: Count, start_sample: Count,
                        session_wall_start_s=recording_start_s, rms_dbfs=rms_dbfs, peak_dbfs=peak_dbfs)
 
 
-@router.post("/chunks", response_model=ChunkStored, status_code=201, openapi_extra={"requestBody": AUDIO},
-             responses={200: {"model": ChunkStored, "description": "the same chunk again: stored before"},
+@router.post("/chunks", response_model=ChunkReceipt, status_code=201, openapi_extra={"requestBody": AUDIO},
+             responses={200: {"model": ChunkReceipt, "description": "the same chunk again: stored before"},
                         409: {"description": "another chunk holds this session and number (both hashes), or "
                                               "its audio is stored already under another recording (a replay)"}})
 async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response,
-                    claimed: Annotated[ChunkHeader, Depends(chunk_header)]) -> ChunkStored:
+                    claimed: Annotated[ChunkHeader, Depends(chunk_header)]) -> ChunkReceipt:
     """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
     ``size_bytes``, its FLAC header and its decoded audio (samples, rate, channels, 16 bits,
     MD5: 422 naming the field, nothing stored); its time against the server's clock (422
@@ -92,7 +86,7 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
         request.app.state.engine, store, user, claimed, data, client=client_of(request),
         limits=request.app.state.evidence))
     response.status_code = 201 if receipt.new else 200
-    return ChunkStored(key=receipt.key, sha256=receipt.sha256, new=receipt.new)
+    return receipt
 
 
 @router.post("/live", status_code=204, openapi_extra={"requestBody": AUDIO})

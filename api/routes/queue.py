@@ -18,6 +18,7 @@ from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock,
 from domain.errors import Forbidden, NotFound
 from services import devices, hall_evidence, queue
 from services.accounts import SESSION_TTL_S, Principal
+from services.devices import DeviceToken
 from services.hall_evidence import Coverage
 from services.queue import CounterServing, ServiceView, TicketView
 from services.queue_announce import announce, call_text
@@ -51,6 +52,9 @@ class TicketIn(BaseModel):
 
 
 class PrintedTicket(BaseModel):
+    """What a kiosk prints: part of :class:`services.queue.TicketView` (kept to hide its
+    ``status_key``, counter and call) plus the status page's URL and its QR code (issue 22)."""
+
     id: int
     site: str
     service_id: int
@@ -77,15 +81,6 @@ class DeviceIn(BaseModel):
     role: Literal["kiosk", "rater"]
     site: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=63, description="the kiosk's name, or the rater's counter")
-
-
-class DeviceOut(BaseModel):
-    name: str
-    role: str
-    site: str
-    counter: str | None
-    token: str
-    expires_s: float | None
 
 
 @router.get("/services", response_model=list[ServiceView])
@@ -244,12 +239,11 @@ def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
 
 # -- device tokens ---------------------------------------------------------------------------
 
-@device_router.post("", response_model=DeviceOut, status_code=201)
-def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceOut:
+@device_router.post("", response_model=DeviceToken, status_code=201)
+def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceToken:
     """A token for a ticket kiosk of the site, or for the rating terminal of counter ``name``
     (shown once; audited)."""
-    d = devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
-    return DeviceOut(**d.__dict__)
+    return devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
 
 
 @device_router.post("/session", status_code=204)

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import ReadDb, RowId, Supervisor, audit
 from api.schemas_signage import (
     InterruptCreate,
-    InterruptView,
     PlaylistCreate,
     PlaylistPublic,
     ScheduleCreate,
     SchedulePublic,
 )
 from services import signage, signage_interrupts, signage_report
+from services.signage import InterruptView
 
 router = APIRouter(prefix="/signage", tags=["signage"])
 
