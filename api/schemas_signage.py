@@ -7,8 +7,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import MAX_ROW_ID
-from services.signage import InterruptView
-from services.signage_content import ContentView
 
 MAX_ID = MAX_ROW_ID
 
@@ -29,6 +27,9 @@ class ScreenEdit(BaseModel):
 
 
 class ScreenPublic(BaseModel):
+    """A screen as the console sees it: :class:`services.signage.ScreenView` plus the bearer
+    token, returned once at registration (kept: the view has no token; issue 22)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -68,6 +69,9 @@ class PlaylistCreate(BaseModel):
 
 
 class PlaylistPublic(BaseModel):
+    """A playlist: :class:`services.signage.PlaylistView` with its items typed (the view keeps them
+    as plain dicts; kept so the schema says what an item holds, issue 22)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -171,19 +175,3 @@ class Heartbeat(BaseModel):
         if any(b < a for a, b in self.offline_periods):
             raise ValueError("an offline period ends before it starts")
         return self
-
-
-class Preview(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    screen: str
-    at: dt.datetime
-    kind: str
-    schedule_id: int | None = Field(None, ge=1, le=MAX_ID)
-    playlist_id: int | None = Field(None, ge=1, le=MAX_ID)
-    playlist: str | None = None
-    item_index: int | None = None
-    content: ContentView | None = None
-    item_start: dt.datetime | None = None
-    item_end: dt.datetime | None = None
-    interrupt: InterruptView | None = None

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
 
 from domain.errors import Invalid
 from domain.flac import CODEC
@@ -51,7 +51,48 @@ def live_key(*, site: str, counter: str, session: str, seq: int) -> str:
 
 
 @dataclass(frozen=True)
-class ChunkMeta:
+class ChunkHeader:
+    """What a capture agent states about a chunk it sends (``POST /agent/chunks``); its site and
+    counter come from its token. The one list of these fields: the agent client writes them
+    (:meth:`to_params`) and the API's route reads them into this record, which
+    :meth:`ChunkMeta.of` completes once the server has checked the body.
+    """
+
+    session: str
+    seq: int
+    start_sample: int
+    samples: int
+    sample_rate_hz: int
+    channels: int
+    sha256: str
+    size_bytes: int
+    session_wall_start_s: float
+    rms_dbfs: float
+    peak_dbfs: float
+
+    #: The query parameter of a field where it is not the field's name ("recording", not
+    #: "session": a recording session's id, never a credential in a URL).
+    WIRE: ClassVar[dict[str, str]] = {"session": "recording", "session_wall_start_s": "recording_start_s"}
+    #: The lowest level sent (dBFS; silence is -inf).
+    FLOOR_DBFS: ClassVar[float] = -200.0
+
+    @classmethod
+    def wire_names(cls) -> tuple[str, ...]:
+        """The query parameters of ``POST /agent/chunks``, in field order."""
+        return tuple(cls.WIRE.get(f.name, f.name) for f in fields(ChunkHeader))
+
+    def to_params(self) -> dict[str, str | int]:
+        """The header as the query parameters of ``POST /agent/chunks`` (the recording's start
+        exactly, levels to 1/1000 dB and never below :attr:`FLOOR_DBFS`)."""
+        values: dict[str, str | int] = {**{f.name: getattr(self, f.name) for f in fields(ChunkHeader)},
+                                        "session_wall_start_s": repr(self.session_wall_start_s),
+                                        "rms_dbfs": f"{max(self.FLOOR_DBFS, self.rms_dbfs):.3f}",
+                                        "peak_dbfs": f"{max(self.FLOOR_DBFS, self.peak_dbfs):.3f}"}
+        return {self.WIRE.get(k, k): v for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class ChunkMeta(ChunkHeader):
     """One encoded chunk: ``samples`` frames starting at ``start_sample`` of its session.
 
     Times come from the sample clock: ``wall_start_s`` is the session's wall-clock anchor
@@ -61,18 +102,14 @@ class ChunkMeta:
 
     site: str
     counter: str
-    session: str
-    seq: int
-    start_sample: int
-    samples: int
-    sample_rate_hz: int
-    channels: int
     codec: str
-    sha256: str
-    size_bytes: int
-    session_wall_start_s: float
-    rms_dbfs: float
-    peak_dbfs: float
+
+    @classmethod
+    def of(cls, header: ChunkHeader, *, site: str, counter: str, codec: str = CODEC, **changes: Any) -> ChunkMeta:
+        """The chunk ``header`` describes, of ``site``'s ``counter`` (``changes``: header fields
+        the server knows better, e.g. the body's real size)."""
+        values = {f.name: getattr(header, f.name) for f in fields(ChunkHeader)}
+        return cls(**{**values, **changes}, site=site, counter=counter, codec=codec)
 
     def __post_init__(self) -> None:
         check_name("site", self.site)
@@ -104,7 +141,7 @@ class ChunkMeta:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChunkMeta:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
 def object_metadata(meta: ChunkMeta) -> dict[str, str]:

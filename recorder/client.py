@@ -129,11 +129,7 @@ class AgentClient:
             ApiUnavailable, ChunkRefused, ApiRefused; OSError: the spool file cannot be read.
         """
         data = Path(path).read_bytes()
-        params = {"recording": meta.session, "seq": meta.seq, "start_sample": meta.start_sample,
-                  "samples": meta.samples, "sample_rate_hz": meta.sample_rate_hz, "channels": meta.channels,
-                  "sha256": meta.sha256, "size_bytes": meta.size_bytes,
-                  "recording_start_s": repr(meta.session_wall_start_s),
-                  "rms_dbfs": f"{max(-200.0, meta.rms_dbfs):.3f}", "peak_dbfs": f"{max(-200.0, meta.peak_dbfs):.3f}"}
+        params = meta.to_params()
         r = self._call("POST", "/chunks", params=params, content=data, headers={"Content-Type": CONTENT_TYPE})
         return bool(r.json().get("new", True))
 

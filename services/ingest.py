@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.chunks import ChunkMeta, live_key, live_prefix, object_metadata
+from domain.chunks import ChunkHeader, ChunkMeta, live_key, live_prefix, object_metadata
 from domain.errors import Forbidden
 from domain.flac import CODEC, CONTENT_TYPE, CodecError, DecodedChunk, flac_streaminfo
 from domain.names import check_session
@@ -116,23 +116,6 @@ def hello(db: Session, user: Principal) -> Hello:
 
 
 @dataclass(frozen=True)
-class ChunkClaimed:
-    """The fields an agent sends with a chunk body (its site and counter come from the token)."""
-
-    session: str
-    seq: int
-    start_sample: int
-    samples: int
-    sample_rate_hz: int
-    channels: int
-    sha256: str
-    size_bytes: int
-    session_wall_start_s: float
-    rms_dbfs: float
-    peak_dbfs: float
-
-
-@dataclass(frozen=True)
 class ChunkReceipt:
     key: str
     sha256: str
@@ -140,7 +123,7 @@ class ChunkReceipt:
     new: bool
 
 
-def check_body(claimed: ChunkClaimed, data: bytes) -> DecodedChunk:
+def check_body(claimed: ChunkHeader, data: bytes) -> DecodedChunk:
     """Refuse a body that is not what ``claimed`` says; it is decoded whole (issue 18), and
     what it holds returned.
 
@@ -237,7 +220,7 @@ def _differs(store: ObjectStore, key: str, data: bytes) -> str | None:
     return None if stored_data == data else hashlib.sha256(stored_data).hexdigest()
 
 
-def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: ChunkClaimed, data: bytes, *,
+def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: ChunkHeader, data: bytes, *,
                   client: str = "", limits: EvidenceLimits = EvidenceLimits(),
                   received_s: float | None = None) -> ChunkReceipt:
     """Check, store once and register one chunk of the agent's counter. ``received_s``: the
@@ -256,11 +239,8 @@ def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: 
         retention_days = s.scalar(select(Site.retention_days).where(Site.name == info.site))
     check_session(claimed.session)
     audio = check_body(claimed, data)
-    meta = ChunkMeta(site=info.site, counter=info.name, session=claimed.session, seq=claimed.seq,
-                     start_sample=claimed.start_sample, samples=claimed.samples, sample_rate_hz=claimed.sample_rate_hz,
-                     channels=claimed.channels, codec=CODEC, sha256=claimed.sha256.lower(), size_bytes=len(data),
-                     session_wall_start_s=claimed.session_wall_start_s, rms_dbfs=claimed.rms_dbfs,
-                     peak_dbfs=claimed.peak_dbfs)
+    meta = ChunkMeta.of(claimed, site=info.site, counter=info.name, codec=CODEC, sha256=claimed.sha256.lower(),
+                        size_bytes=len(data))
     with read_session(engine) as s:
         held = s.get(ChunkClaim, (meta.session, meta.seq))
         retry = held is not None and held.sha256 == meta.sha256 and held.counter_id == info.id

@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CaptureAgent, ReadDb, StoreDep, client_of
 from api.live_demand import live_demand
+from domain.chunks import ChunkHeader
 from domain.errors import TooLarge
 from domain.names import SESSION_PATTERN
 from domain.vocab import AgentStatus
 from services import agent_scope, ingest
-from services.ingest import ChunkClaimed, Hello
+from services.ingest import ChunkReceipt, Hello
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
@@ -41,12 +42,6 @@ async def _body(chunks: AsyncIterator[bytes], limit: int, what: str) -> bytes:
     return bytes(data)
 
 
-class ChunkStored(BaseModel):
-    key: str
-    sha256: str
-    new: bool = Field(description="false: the same chunk was stored before (a retry)")
-
-
 @router.get("/hello", response_model=Hello)
 def hello(user: CaptureAgent, db: ReadDb) -> Hello:
     """The agent's own binding: its site and counter, the counter's channel map, and when its
@@ -54,17 +49,26 @@ def hello(user: CaptureAgent, db: ReadDb) -> Hello:
     return ingest.hello(db, user)
 
 
-@router.post("/chunks", response_model=ChunkStored, status_code=201, openapi_extra={"requestBody": AUDIO},
-             responses={200: {"model": ChunkStored, "description": "the same chunk again: stored before"},
+def chunk_header(recording: Recording, seq: Count, start_sample: Count,
+                 samples: Annotated[int, Query(ge=1, le=2**31 - 1)],
+                 sample_rate_hz: Annotated[int, Query(ge=8000, le=192000)],
+                 channels: Annotated[int, Query(ge=1, le=2)],
+                 sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
+                 size_bytes: Annotated[int, Query(ge=1, le=ingest.MAX_CHUNK_BYTES)],
+                 recording_start_s: Seconds, rms_dbfs: Level = -100.0, peak_dbfs: Level = -100.0) -> ChunkHeader:
+    """The chunk's header (:class:`domain.chunks.ChunkHeader`, whose ``wire_names`` these
+    parameters are: tests/api/test_agent_ingest.py checks it) with the API's bounds."""
+    return ChunkHeader(session=recording, seq=seq, start_sample=start_sample, samples=samples,
+                       sample_rate_hz=sample_rate_hz, channels=channels, sha256=sha256, size_bytes=size_bytes,
+                       session_wall_start_s=recording_start_s, rms_dbfs=rms_dbfs, peak_dbfs=peak_dbfs)
+
+
+@router.post("/chunks", response_model=ChunkReceipt, status_code=201, openapi_extra={"requestBody": AUDIO},
+             responses={200: {"model": ChunkReceipt, "description": "the same chunk again: stored before"},
                         409: {"description": "another chunk holds this session and number (both hashes), or "
                                               "its audio is stored already under another recording (a replay)"}})
-async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response, recording: Recording,
-                    seq: Count, start_sample: Count, samples: Annotated[int, Query(ge=1, le=2**31 - 1)],
-                    sample_rate_hz: Annotated[int, Query(ge=8000, le=192000)],
-                    channels: Annotated[int, Query(ge=1, le=2)],
-                    sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
-                    size_bytes: Annotated[int, Query(ge=1, le=ingest.MAX_CHUNK_BYTES)],
-                    recording_start_s: Seconds, rms_dbfs: Level = -100.0, peak_dbfs: Level = -100.0) -> ChunkStored:
+async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response,
+                    claimed: Annotated[ChunkHeader, Depends(chunk_header)]) -> ChunkReceipt:
     """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
     ``size_bytes``, its FLAC header and its decoded audio (samples, rate, channels, 16 bits,
     MD5: 422 naming the field, nothing stored); its time against the server's clock (422
@@ -78,14 +82,11 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
     if declared and declared.isdigit() and int(declared) > ingest.MAX_CHUNK_BYTES:
         raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
     data = await _body(request.stream(), ingest.MAX_CHUNK_BYTES, "chunk")
-    claimed = ChunkClaimed(session=recording, seq=seq, start_sample=start_sample, samples=samples,
-                           sample_rate_hz=sample_rate_hz, channels=channels, sha256=sha256, size_bytes=size_bytes,
-                           session_wall_start_s=recording_start_s, rms_dbfs=rms_dbfs, peak_dbfs=peak_dbfs)
     receipt = await run_in_threadpool(lambda: ingest.receive_chunk(
         request.app.state.engine, store, user, claimed, data, client=client_of(request),
         limits=request.app.state.evidence))
     response.status_code = 201 if receipt.new else 200
-    return ChunkStored(key=receipt.key, sha256=receipt.sha256, new=receipt.new)
+    return receipt
 
 
 @router.post("/live", status_code=204, openapi_extra={"requestBody": AUDIO})

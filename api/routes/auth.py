@@ -18,6 +18,9 @@ class LoginIn(BaseModel):
 
 
 class UserPublic(BaseModel):
+    """Who a user is: the public part of :class:`services.accounts.Principal` (kept to hide
+    its token and staff ids; issue 22)."""
+
     id: int
     name: str
     role: str

@@ -57,6 +57,9 @@ class EventPublic(BaseModel):
 
 
 class NowServing(BaseModel):
+    """What a screen reads of a counter: :class:`services.catalog.Serving` without its
+    ``call_event_id`` (kept to hide it: a screen fetches no announcements; issue 22)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     site: str

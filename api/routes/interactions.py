@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, audit, filters_detail
 from domain.vocab import AnyRatingLevel, ReviewState
@@ -13,7 +12,7 @@ from services import recordings, transcripts
 from services.dictionary import rules_of
 from services.filters import Filters
 from services.interactions import InteractionView, check_site, interaction_detail
-from services.search import MAX_QUERY_CHARS, SearchFilters, search_segments
+from services.search import MAX_QUERY_CHARS, SearchFilters, SearchHit, search_segments
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
@@ -21,34 +20,14 @@ Name = Annotated[str | None, Query(min_length=1, max_length=100)]
 Seconds = Annotated[float | None, Query(ge=0, le=1e11)]
 
 
-class SearchHitPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    interaction_id: int
-    segment_id: int
-    site: str
-    counter: str
-    wall_start_s: float
-    offset_s: float
-    end_s: float
-    speaker: str
-    text: str
-    hits: list[tuple[int, int]]
-    snippet: str
-    truncated_start: bool
-    truncated_end: bool
-    match: str
-    rule: str | None
-
-
-@router.get("/search", response_model=list[SearchHitPublic])
+@router.get("/search", response_model=list[SearchHit])
 def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
            q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS,
                           description="a phrase: as written (substring), sounding like it, or a rule's phrase"),
            site: Name = None, counter: Name = None, staff: Name = None,
            since_s: float | None = Query(None, ge=0), until_s: float | None = Query(None, ge=0),
            rule: str | None = Query(None, min_length=1, max_length=50), review_state: ReviewState | None = None,
-           rating: AnyRatingLevel | None = None, limit: int = Query(50, ge=1, le=500)) -> list[SearchHitPublic]:
+           rating: AnyRatingLevel | None = None, limit: int = Query(50, ge=1, le=500)) -> list[SearchHit]:
     """Transcript lines matching ``q``, in the sites the user may see: the interactions of the
     recordings browser (``GET /interactions?q=``) in its order (the phrase as written first, then
     sounding like it, then a flag of a rule it names; newest first within each), each with its
@@ -67,7 +46,7 @@ def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
     audit(request, user, action="search", detail=filters_detail(q=q, site=site, counter=counter, staff=staff,
                                                                 since_s=since_s, until_s=until_s, rule=rule,
                                                                 review_state=review_state, rating=rating, hits=len(hits)))
-    return [SearchHitPublic.model_validate(h) for h in hits]
+    return hits
 
 
 @router.get("", response_model=recordings.RecordingPage)

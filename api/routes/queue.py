@@ -20,6 +20,7 @@ from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock,
 from domain.errors import Forbidden, NotFound
 from services import devices, hall_evidence, queue
 from services.accounts import SESSION_TTL_S, Principal
+from services.devices import DeviceToken, DeviceTokenRow
 from services.hall_evidence import Coverage
 from services.queue import CounterServing, ServiceView, TicketView
 from services.queue_announce import announce, call_text
@@ -54,6 +55,9 @@ class TicketIn(BaseModel):
 
 
 class PrintedTicket(BaseModel):
+    """What a kiosk prints: part of :class:`services.queue.TicketView` (kept to hide its
+    ``status_key``, counter and call) plus the status page's URL and its QR code (issue 22)."""
+
     id: int
     site: str
     service_id: int
@@ -80,15 +84,6 @@ class DeviceIn(BaseModel):
     role: Literal["kiosk", "rater", "agent"]
     site: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=63, description="the kiosk's name, or the rater's (agent's) counter")
-
-
-class DeviceOut(BaseModel):
-    name: str
-    role: str
-    site: str
-    counter: str | None
-    token: str
-    expires_s: float | None
 
 
 @router.get("/services", response_model=list[ServiceView])
@@ -247,33 +242,21 @@ def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
 
 # -- device tokens ---------------------------------------------------------------------------
 
-@device_router.post("", response_model=DeviceOut, status_code=201)
-def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceOut:
+@device_router.post("", response_model=DeviceToken, status_code=201)
+def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceToken:
     """A token for a ticket kiosk of the site, or for the rating terminal (the capture agent) of
     counter ``name`` (shown once; audited). Older tokens keep working until revoked."""
     if body.role == "agent":
         a = issue_agent_token(request.app.state.engine, site=body.site, counter=body.name, actor=user.name)
-        return DeviceOut(name=a.user, role="agent", site=a.site, counter=a.counter, token=a.token, expires_s=a.expires_s)
-    d = devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
-    return DeviceOut(**d.__dict__)
+        return DeviceToken(name=a.user, role="agent", site=a.site, counter=a.counter, token=a.token, expires_s=a.expires_s)
+    return devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
 
 
-class DeviceTokenPublic(BaseModel):
-    token_id: int
-    account: str
-    role: str = Field(description="kiosk, rater, screen, agent or events")
-    site: str
-    counter: str | None
-    created_s: float
-    expires_s: float | None
-    last_used_s: float | None
-
-
-@device_router.get("/tokens", response_model=list[DeviceTokenPublic])
-def list_device_tokens(user: Admin, db: ReadDb, site: str = SiteQ) -> list[DeviceTokenPublic]:
+@device_router.get("/tokens", response_model=list[DeviceTokenRow])
+def list_device_tokens(user: Admin, db: ReadDb, site: str = SiteQ) -> list[DeviceTokenRow]:
     """The tokens of the site's devices (kiosks, rating terminals, screens, capture agents,
     event sources), newest first: never their values, only when each was made and last used."""
-    return [DeviceTokenPublic(**r.__dict__) for r in devices.list_tokens(db, user, site=site)]
+    return devices.list_tokens(db, user, site=site)
 
 
 @device_router.delete("/tokens/{row_id}", status_code=204)

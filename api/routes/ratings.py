@@ -14,7 +14,7 @@ from api.deps import ReadDb, StoreDep, Supervisor, audit, clock, require
 from domain.errors import TooLarge
 from services import ratings_report, ratings_terminal, staff_photos
 from services.accounts import Principal
-from services.ratings_terminal import TerminalState
+from services.ratings_terminal import PressResult, TerminalState
 
 router = APIRouter(prefix="/ratings", tags=["ratings"])
 Rater = Annotated[Principal, Depends(require("rater"))]
@@ -29,20 +29,14 @@ class PressIn(BaseModel):
                             description="seconds since the press (one kept on the terminal while offline)")
 
 
-class PressOut(BaseModel):
-    event_id: int
-    new: bool
-    work_order_id: int | None
-
-
 @router.get("/terminal", response_model=TerminalState)
 def terminal(user: Rater, db: ReadDb, request: Request) -> TerminalState:
     """What the terminal shows: the staff member on duty, the scale, the service waiting for its rating."""
     return ratings_terminal.terminal(db, user, now=clock(request))
 
 
-@router.post("/presses", response_model=PressOut)
-def press(body: PressIn, user: Rater, request: Request) -> PressOut:
+@router.post("/presses", response_model=PressResult)
+def press(body: PressIn, user: Rater, request: Request) -> PressResult:
     """A press; the same key again is the same press (a resend after the network came back).
     A 差评 opens a work order."""
     r = ratings_terminal.press(request.app.state.engine, user, key=body.key, level=body.level,
@@ -50,7 +44,7 @@ def press(body: PressIn, user: Rater, request: Request) -> PressOut:
                                now=clock(request))
     if r.new:
         audit(request, user, action="rating.press", target=f"event:{r.event_id}", detail=body.level)
-    return PressOut(event_id=r.event_id, new=r.new, work_order_id=r.work_order_id)
+    return r
 
 
 class StaffNoIn(BaseModel):

@@ -9,10 +9,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit, require
-from api.schemas_signage import ContentView, TextContentCreate, TextContentEdit
+from api.schemas_signage import TextContentCreate, TextContentEdit
 from services import signage_content as content
 from services.accounts import Principal
 from services.catalog import visible_site
+from services.signage_content import ContentView
 
 router = APIRouter(prefix="/signage/content", tags=["signage"])
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import ReadDb, RowId, Supervisor, audit
 from api.schemas_signage import (
     InterruptCreate,
-    InterruptView,
     LayoutCreate,
     LayoutPublic,
     PlaylistCreate,
@@ -18,6 +17,7 @@ from api.schemas_signage import (
     SchedulePublic,
 )
 from services import signage, signage_interrupts, signage_layouts, signage_report
+from services.signage import InterruptView
 
 router = APIRouter(prefix="/signage", tags=["signage"])
 

@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, StoreDep, Supervisor, audit, require
-from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, Preview, ScreenCreate, ScreenEdit, ScreenPublic
+from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, ScreenCreate, ScreenEdit, ScreenPublic
 from domain.errors import TooLarge
 from services import names, signage, signage_preview, signage_screenshots
 from services.accounts import Principal
 from services.catalog import visible_site
+from services.signage import PreviewView
 
 router = APIRouter(prefix="/signage/screens", tags=["signage"])
 
@@ -79,12 +80,12 @@ def serving(name: str, user: ScreenOrStaff, db: ReadDb,
     return Response(status_code=204) if news is None else JSONResponse(news)
 
 
-@router.get("/{name}/preview", response_model=Preview)
+@router.get("/{name}/preview", response_model=PreviewView)
 def preview(name: str, user: Supervisor, db: ReadDb,
-            at: dt.datetime | None = Query(None, description="ISO time; without a zone: the site's local time")) -> Preview:
+            at: dt.datetime | None = Query(None, description="ISO time; without a zone: the site's local time")) -> PreviewView:
     """What the screen would show at ``at`` (default: now): ``interrupt`` (the notice open then),
     ``playlist`` (the scheduled item, its window position) or ``default`` (the board)."""
-    return Preview.model_validate(signage.preview(db, user, name, at))
+    return signage.preview(db, user, name, at)
 
 
 @router.get("/{name}/preview.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.chunks import ChunkHeader, ChunkMeta
 from domain.flac import encode_flac
 from services.tokens import issue_agent_token
 from storage.tables import Alarm, Chunk, ChunkClaim
@@ -127,3 +128,17 @@ def test_an_agent_token_reads_nothing_and_touches_no_other_counter(app_env: AppE
     loose = app_env.client(app_env.make_user("agent", []), console=False)
     r = _send(loose, uuid.uuid4().hex, 0, 0, pcm, wall0)
     assert r.status_code == 403 and r.json()["detail"]["code"] == "agent_unbound", r.text
+
+
+def test_the_agent_client_and_the_route_share_one_chunk_header(app_env: AppEnv):
+    """Issue 22: the chunk's fields have one home (domain.chunks.ChunkHeader): the client sends
+    exactly its wire names, and the route takes exactly those query parameters."""
+    op = app_env.app.openapi()["paths"]["/api/v1/agent/chunks"]["post"]
+    assert [p["name"] for p in op["parameters"] if p["in"] == "query"] == list(ChunkHeader.wire_names())
+    meta = ChunkMeta(site="hall", counter="c1", session="a" * 32, seq=3, start_sample=480, samples=160,
+                     sample_rate_hz=RATE, channels=1, codec="flac", sha256="b" * 64, size_bytes=99,
+                     session_wall_start_s=1.5e9, rms_dbfs=float("-inf"), peak_dbfs=-3.25)
+    params = meta.to_params()
+    assert tuple(params) == ChunkHeader.wire_names()
+    assert params["recording"] == "a" * 32 and params["recording_start_s"] == "1500000000.0"
+    assert params["rms_dbfs"] == "-200.000" and params["peak_dbfs"] == "-3.250"
