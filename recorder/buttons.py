@@ -38,7 +38,9 @@ def read_keys(stream: IO[str]) -> Iterator[str]:
         fd = stream.fileno()
         saved = termios.tcgetattr(fd)
         try:
-            tty.setcbreak(fd)
+            # TCSANOW, not the default TCSAFLUSH: a key pressed while the box was starting is
+            # kept (it waits in the line buffer and becomes readable in cbreak mode), never dropped.
+            tty.setcbreak(fd, termios.TCSANOW)
             while True:
                 ch = os.read(fd, 1).decode("utf-8", "replace")
                 if ch in ("", "\x04"):
