@@ -115,7 +115,7 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
                                    arg=region_flag["start_s"], timeout=10000)
             # a transcript line plays from its start too
             line = page.locator("#transcript li").nth(0)
-            line.locator("button").click()
+            line.locator("button").first.click()     # the line's play button (更正 comes after it)
             start0 = float(line.get_attribute("data-start"))
             page.wait_for_function("(s) => Math.abs(document.querySelector('#player').currentTime - s) < 1.0",
                                    arg=start0, timeout=10000)

@@ -125,7 +125,7 @@ def test_a_find_and_confirm_the_rude_interaction_by_window_and_afternoon(db_url,
         # replay from another transcript line: a click seeks there and plays; the line is read on screen
         line = page.locator("#transcript li").nth(1)
         line_s = float(line.get_attribute("data-start"))
-        line.locator("button").click()
+        line.locator("button").first.click()     # the line's play button (更正 comes after it)
         page.wait_for_function("(t) => { const a = document.querySelector('#player');"
                                " return !a.paused && a.currentTime >= t && a.currentTime < t + 5; }",
                                arg=line_s, timeout=10000)
