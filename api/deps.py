@@ -154,7 +154,10 @@ def filters_detail(**values: object) -> str:
 
     def said(k: str, v: object) -> str:
         if k in ("since_s", "until_s") and isinstance(v, (int, float)):
-            return local_time(float(v), DEFAULT_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+            try:
+                return local_time(float(v), DEFAULT_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+            except (OverflowError, OSError, ValueError):     # beyond the calendar: the number itself
+                return f"{float(v):g}"
         vocab = LABELS.get(_FILTER_VALUES.get(k, ""), {})
         key = str(v).lower() if isinstance(v, bool) else str(v)
         return vocab.get(key, str(v))

@@ -105,3 +105,19 @@ def test_the_login_answer_holds_no_token_and_the_cookie_works(app_env: AppEnv):
     assert r.status_code == 200 and "token" not in r.json()
     assert r.cookies["cw_session"] not in r.text
     assert browser.get("/api/v1/auth/me").json()["name"] == "cookie-sup"
+
+
+@pytest.mark.parametrize("t", [1e300, 253402300800.0, 1.8e19])
+def test_a_time_beyond_the_calendar_in_a_search_filter_is_no_500(app_env: AppEnv, t: float):
+    """The fuzzer's find: the audit detail of a search wrote since_s/until_s as dates, and a time
+    past year 9999 raised (OverflowError, OSError 75, ValueError) into a 500."""
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    answered = set()
+    for params in ({"q": "您好", "since_s": t}, {"q": "您好", "until_s": t}):
+        for path in ("/api/v1/interactions/search", "/api/v1/interactions"):
+            r = sup.get(path, params=params)
+            assert r.status_code in (200, 422), (path, r.status_code, r.text)   # accepted, or refused by its bound
+            answered.add(r.status_code)
+    if 200 in answered:     # an accepted search is audited with the number as given
+        audit = app_env.client(app_env.make_user("admin", [])).get("/api/v1/audit").json()
+        assert any(f"{t:g}" in (a.get("detail") or "") for a in audit), [a.get("detail") for a in audit][:5]
