@@ -4,7 +4,7 @@
 #                                               database backends too (what CI runs: .ci/run);
 #                                               installs everything first (scripts/install.sh --test)
 #   bash scripts/test.sh --fast [PYTEST ARGS]   the fast loop: SQLite only, no slow, browser or
-#                                               soak tests (2:46 for 556 tests on 2 idle cores); installs
+#                                               soak tests (target under 3 minutes on 2 cores; docs/benchmarks.md); installs
 #                                               only when .venv is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
