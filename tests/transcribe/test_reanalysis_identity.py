@@ -35,13 +35,18 @@ def _interactions(env: AppEnv) -> list[Interaction]:
         return rows
 
 
+def _dev05_uploaded(env: AppEnv, analyzer, data_dir: Path, name: str) -> Worker:  # noqa: ANN001 - the Analyzer fixture
+    """dev05 (stereo, clean) uploaded an hour ago through counter c1's agent token, and a worker to
+    analyse it."""
+    agent = env.client(issue_agent_token(env.engine, site="hall", counter="c1", actor="test").token, console=False)
+    agent_upload(agent, join_speech(data_dir, "dev05-stereo-clean.flac"), wall0=time.time() - 3600)
+    return Worker(engine=env.engine, store=env.store, analyzer=analyzer, name=name,
+                  options=WorkerOptions(lease_s=30.0, poll_s=0.2))
+
+
 def test_hold_complaint_and_review_survive_a_bench_apply_and_a_rulebook_upgrade(app_env: AppEnv, analyzer,
                                                                                  data_dir: Path):
-    worker = Worker(engine=app_env.engine, store=app_env.store, analyzer=analyzer, name="w-identity",
-                    options=WorkerOptions(lease_s=30.0, poll_s=0.2))
-    agent = app_env.client(issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token,
-                           console=False)
-    agent_upload(agent, join_speech(data_dir, "dev05-stereo-clean.flac"), wall0=time.time() - 3600)
+    worker = _dev05_uploaded(app_env, analyzer, data_dir, "w-identity")
     bundled = analyzer.rulebook
     try:
         worker.work(threading.Event(), burst=True)
@@ -118,11 +123,7 @@ def test_a_transcript_correction_keeps_its_effect_through_a_re_analysis(app_env:
     """Issue 20 item 5: a supervisor corrects a line (dev05's greeting, to which 谢谢 is added); the
     missing-thanks finding is superseded by the correction; the worker re-analyses the audio
     (a new rulebook version) and the finding stays superseded, the recognised text unchanged."""
-    worker = Worker(engine=app_env.engine, store=app_env.store, analyzer=analyzer, name="w-correction",
-                    options=WorkerOptions(lease_s=30.0, poll_s=0.2))
-    agent = app_env.client(issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token,
-                           console=False)
-    agent_upload(agent, join_speech(data_dir, "dev05-stereo-clean.flac"), wall0=time.time() - 3600)
+    worker = _dev05_uploaded(app_env, analyzer, data_dir, "w-correction")
     bundled = analyzer.rulebook
     try:
         worker.work(threading.Event(), burst=True)
