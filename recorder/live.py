@@ -123,6 +123,7 @@ class LivePublisher:
         self._retry_at = 0.0
         self.demand_wait_s = demand_wait_s
         self._wanted = threading.Event()
+        self._sending = False
         self._watcher: threading.Thread | None = None
 
     @property
@@ -232,7 +233,7 @@ class LivePublisher:
             have += block.shape[0]
             if have < self.segment_samples:
                 continue
-            if wanted:
+            if self.wanted:     # asked again: the listener may have left while this block came
                 self._publish(blocks, first_sample, wall0)
                 blocks, have = [], 0
             else:       # nobody listens: keep the newest segment's worth only
@@ -244,7 +245,19 @@ class LivePublisher:
 
     # -- publisher thread --------------------------------------------------------------------
 
+    @property
+    def sending(self) -> bool:
+        """True while a segment is being encoded and sent."""
+        return self._sending
+
     def _publish(self, blocks: list[np.ndarray], start_sample: int, session_wall_start_s: float) -> None:
+        self._sending = True
+        try:
+            self._send_segment(blocks, start_sample, session_wall_start_s)
+        finally:
+            self._sending = False
+
+    def _send_segment(self, blocks: list[np.ndarray], start_sample: int, session_wall_start_s: float) -> None:
         now = time.monotonic()
         if now < self._retry_at:
             self.stats.skipped_segments += 1

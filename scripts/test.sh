@@ -16,4 +16,4 @@ if [ "${1:-}" = "--fast" ]; then
   exec .venv/bin/python -m pytest --sqlite-only -m "not slow and not soak" -q -n "${COUNTERWATCH_TEST_WORKERS:-2}" "$@"
 fi
 scripts/install.sh --test
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=60 "$@"    # the slowest 60 in the log: where the hour goes

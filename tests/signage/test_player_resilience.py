@@ -113,6 +113,7 @@ def test_notice_shows_while_a_long_text_renders_and_a_deleted_schedule_does_not_
         assert 1 <= len(pages) <= slides.MAX_TEXT_PAGES, pages      # one text's pages, within the budget
 
         # the schedule on screen is deleted: the board, and plays and heartbeats go on
+        t_deleting = time.time()    # the player's rows end by its clock (this machine's), after this
         assert sup.delete(f"/api/v1/signage/schedules/{sched['id']}").status_code in (200, 204)
         t_deleted = time.time()
         wait_for(lambda: near(pixel((640, 300)), slides.BOARD_BG, 12), 6, "the board after the delete")
@@ -120,9 +121,10 @@ def test_notice_shows_while_a_long_text_renders_and_a_deleted_schedule_does_not_
         def plays() -> list[dict]:
             return sup.get("/api/v1/signage/screens/lobby/plays").json()
         # the text's row, ended by the delete, arrives without the gone schedule (before a new schedule
-        # is made: SQLite may give the new one the deleted one's id)
+        # is made: SQLite may give the new one the deleted one's id); the row the notice ended, a
+        # moment before, keeps its schedule
         def ended_by_the_delete() -> list[dict]:
-            return [r for r in plays() if r["content_id"] == text_id and r["ended_s"] >= t_deleted - 2]
+            return [r for r in plays() if r["content_id"] == text_id and r["ended_s"] >= t_deleting]
         wait_for(ended_by_the_delete, 10, "the deleted schedule's row")
         [row] = ended_by_the_delete()
         assert row["schedule_id"] is None and row["playlist_id"] == pl["id"], row
