@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from typing import Annotated, Literal
+from collections.abc import Callable
+from inspect import Parameter, Signature
+from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock, cookie_name, require
 from domain.errors import Forbidden, NotFound
@@ -145,64 +148,54 @@ def counter_state(counter_id: RowId, user: CounterReader, db: ReadDb) -> Counter
     return next(c for c in queue.serving(db, user, site=ref.site) if c.counter_id == ref.id)
 
 
-@router.post("/counters/{counter_id}/call-next", response_model=TicketView)
-def call_next(counter_id: RowId, user: Operator, request: Request) -> TicketView:
-    """办结 the current ticket and call the next: a queue_call event, which starts the next interaction."""
-    ref = _counter(request, user, counter_id)
-    t = queue.call_next(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"{t.code}，{ref.label}")
-    return t
+def _counter_action(path: str, act: Callable[[Engine, queue.CounterRef, float, Any], TicketView | None], *,
+                    name: str, action: str, doc: str | None = None, body: type[BaseModel] | None = None,
+                    detail: Callable[[TicketView, queue.CounterRef, Any], str] = lambda t, ref, body: t.code,
+                    ticket: bool = True) -> None:
+    """Add ``POST /counters/{counter_id}/<path>``, one of the counter's queue actions, for an
+    operator of the counter (:data:`Operator`): ``act(engine, counter, now, body)`` does it and
+    returns the ticket it acted on, answered and audited (``action`` on ``ticket:<id>``, with
+    ``detail``); with ``ticket=False`` it changes the counter itself (暂停/恢复): 204, audited on
+    ``counter:<id>``. ``body``: the request body's model, where it takes one. ``name`` and ``doc``
+    are the operation's (its OpenAPI id, summary and description)."""
+
+    def endpoint(counter_id: int, user: Principal, request: Request, body: Any = None) -> TicketView | Response:
+        ref = _counter(request, user, counter_id)
+        t = act(request.app.state.engine, ref, clock(request), body)
+        if t is None:
+            audit(request, user, action=action, target=f"counter:{ref.id}")
+            return Response(status_code=204)
+        audit(request, user, action=action, target=f"ticket:{t.id}", detail=detail(t, ref, body))
+        return t
+
+    # FastAPI reads the parameters from the signature: the path's id, the body where there is one, the role gate.
+    arg = Parameter.POSITIONAL_OR_KEYWORD
+    endpoint.__signature__ = Signature([  # type: ignore[attr-defined]
+        Parameter("counter_id", arg, annotation=RowId), *([Parameter("body", arg, annotation=body)] if body else []),
+        Parameter("user", arg, annotation=Operator), Parameter("request", arg, annotation=Request)])
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    router.add_api_route(f"/counters/{{counter_id}}/{path}", endpoint, methods=["POST"], name=name,
+                         response_model=TicketView if ticket else None, status_code=200 if ticket else 204)
 
 
-@router.post("/counters/{counter_id}/recall", response_model=TicketView)
-def recall(counter_id: RowId, user: Operator, request: Request) -> TicketView:
-    ref = _counter(request, user, counter_id)
-    t = queue.recall(request.app.state.engine, ref, now=clock(request))
-    audit(request, user, action="queue.call", target=f"ticket:{t.id}", detail=f"重呼 {t.code}，{ref.label}")
-    return t
-
-
-@router.post("/counters/{counter_id}/skip", response_model=TicketView)
-def skip(counter_id: RowId, user: Operator, request: Request) -> TicketView:
-    """过号: the customer did not come."""
-    ref = _counter(request, user, counter_id)
-    t = queue.end_current(request.app.state.engine, ref, state="skipped", now=clock(request))
-    audit(request, user, action="queue.skip", target=f"ticket:{t.id}", detail=t.code)
-    return t
-
-
-@router.post("/counters/{counter_id}/finish", response_model=TicketView)
-def finish(counter_id: RowId, user: Operator, request: Request) -> TicketView:
-    """办结: the service is done (the rating terminal asks for its rating)."""
-    ref = _counter(request, user, counter_id)
-    t = queue.end_current(request.app.state.engine, ref, state="done", now=clock(request))
-    audit(request, user, action="queue.finish", target=f"ticket:{t.id}", detail=t.code)
-    return t
-
-
-@router.post("/counters/{counter_id}/transfer", response_model=TicketView)
-def transfer(counter_id: RowId, body: TransferIn, user: Operator, request: Request) -> TicketView:
-    ref = _counter(request, user, counter_id)
-    t = queue.transfer(request.app.state.engine, ref, service_id=body.service_id)
-    audit(request, user, action="queue.transfer", target=f"ticket:{t.id}", detail=f"{t.code} 转至业务 #{body.service_id}")
-    return t
-
-
-@router.post("/counters/{counter_id}/pause", status_code=204)
-def pause(counter_id: RowId, user: Operator, request: Request) -> Response:
-    """暂停服务 (the screens show it; the kiosk's waits count only the open counters)."""
-    ref = _counter(request, user, counter_id)
-    queue.set_paused(request.app.state.engine, ref, paused=True, now=clock(request))
-    audit(request, user, action="queue.pause", target=f"counter:{ref.id}")
-    return Response(status_code=204)
-
-
-@router.post("/counters/{counter_id}/resume", status_code=204)
-def resume(counter_id: RowId, user: Operator, request: Request) -> Response:
-    ref = _counter(request, user, counter_id)
-    queue.set_paused(request.app.state.engine, ref, paused=False, now=clock(request))
-    audit(request, user, action="queue.resume", target=f"counter:{ref.id}")
-    return Response(status_code=204)
+_counter_action("call-next", lambda e, ref, now, _: queue.call_next(e, ref, now=now), name="call_next",
+                action="queue.call", detail=lambda t, ref, _: f"{t.code}，{ref.label}",
+                doc="办结 the current ticket and call the next: a queue_call event, which starts the next interaction.")
+_counter_action("recall", lambda e, ref, now, _: queue.recall(e, ref, now=now), name="recall",
+                action="queue.call", detail=lambda t, ref, _: f"重呼 {t.code}，{ref.label}")
+_counter_action("skip", lambda e, ref, now, _: queue.end_current(e, ref, state="skipped", now=now), name="skip",
+                action="queue.skip", doc="过号: the customer did not come.")
+_counter_action("finish", lambda e, ref, now, _: queue.end_current(e, ref, state="done", now=now), name="finish",
+                action="queue.finish", doc="办结: the service is done (the rating terminal asks for its rating).")
+_counter_action("transfer", lambda e, ref, now, body: queue.transfer(e, ref, service_id=body.service_id),
+                name="transfer", body=TransferIn, action="queue.transfer",
+                detail=lambda t, ref, body: f"{t.code} 转至业务 #{body.service_id}")
+_counter_action("pause", lambda e, ref, now, _: queue.set_paused(e, ref, paused=True, now=now), name="pause",
+                action="queue.pause", ticket=False,
+                doc="暂停服务 (the screens show it; the kiosk's waits count only the open counters).")
+_counter_action("resume", lambda e, ref, now, _: queue.set_paused(e, ref, paused=False, now=now), name="resume",
+                action="queue.resume", ticket=False)
 
 
 class AnnouncementText(BaseModel):
