@@ -4,9 +4,7 @@
 # Safe to run again. Usage: scripts/install.sh [--test]   (--test adds what the tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
+. scripts/install_common.sh
 
 # ffmpeg: decoding and the ffmpeg capture source; portaudio + build tools: PyAudio builds
 # from source; pulseaudio: the capture tests (and halls whose intercom is a sound card);
@@ -19,21 +17,10 @@ APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-ce
 # The browser tests of the web console drive Debian's chromium.
 # xvfb + x11-apps + imagemagick: the player's tests run in a real X window and take screenshots.
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium xvfb x11-apps imagemagick)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install: apt packages: ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install install "${APT_PACKAGES[@]}"
 
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "install: creating .venv with $($PYTHON --version)" >&2
-  "$PYTHON" -m venv .venv
-fi
+make_venv install .venv "$PYTHON"
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 echo "install: Python packages" >&2

@@ -16,28 +16,15 @@ while [ $# -gt 0 ]; do
     *) echo "install_screen: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
+. scripts/install_common.sh
 
 # python3-tk: the player's window (Tk); vlc-*: libVLC plays the videos; fonts-noto-cjk: Chinese
 # slides. No ffmpeg, PortAudio, PostgreSQL or PulseAudio: a box without sound plays muted.
 APT_PACKAGES=(python3 python3-venv python3-tk vlc-bin vlc-plugin-base vlc-plugin-video-output fonts-noto-cjk)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install_screen: apt packages: ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install install_screen "${APT_PACKAGES[@]}"
 
 PYTHON=${PYTHON:-/usr/bin/python3}
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "install_screen: creating $VENV with $($PYTHON --version)" >&2
-  "$PYTHON" -m venv "$VENV"
-fi
+make_venv install_screen "$VENV" "$PYTHON"
 echo "install_screen: Python packages (requirements-screen.txt)" >&2
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-screen.txt
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
