@@ -7,9 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import ReadDb, RowId, RulebookDep, Supervisor, audit, scope_target
 from services import sampling
+from services.accounts import Principal
 from services.dictionary import rules_of
 from services.sampling import AssignmentView, DrawView, PlanSpec, PlanView
 
@@ -56,13 +58,21 @@ def _describe(p: PlanView) -> str:
     return f"“{p.name}”：{every}{unit}抽 {much}"
 
 
+def _audit_read(request: Request, user: Principal, db: Session, *, action: str, target: str = "",
+                detail: str) -> None:
+    """Audit a read of sampling records, the request's read session closed first (the read is
+    done; the audit row is written in a transaction of its own)."""
+    db.close()
+    audit(request, user, action=action, target=target, detail=detail)
+
+
 @router.get("/plans", response_model=list[PlanView])
 def list_plans(user: Supervisor, db: ReadDb, request: Request, site: str | None = Query(None, max_length=63)
                ) -> list[PlanView]:
     """The sampling plans of the visible sites, active ones first."""
     plans = sampling.list_plans(db, user, site=site)
-    db.close()
-    audit(request, user, action="sampling.plans", target=scope_target(user, site), detail=f"抽检计划 {len(plans)} 个")
+    _audit_read(request, user, db, action="sampling.plans", target=scope_target(user, site),
+                detail=f"抽检计划 {len(plans)} 个")
     return plans
 
 
@@ -119,10 +129,9 @@ def draw(plan_id: RowId, body: DrawBody, user: Supervisor, rulebook: RulebookDep
 def list_draws(plan_id: RowId, user: Supervisor, db: ReadDb, rulebook: RulebookDep, request: Request) -> list[DrawView]:
     """The plan's draws, newest period first, with their assignments."""
     draws = sampling.list_draws(db, user, plan_id, rules=rules_of(rulebook))
-    db.close()
     if draws:
-        audit(request, user, action="sampling.draws", target=f"site:{draws[0].site}",
-              detail=f"查看抽检计划“{draws[0].plan_name}”的抽取记录 {len(draws)} 次")
+        _audit_read(request, user, db, action="sampling.draws", target=f"site:{draws[0].site}",
+                    detail=f"查看抽检计划“{draws[0].plan_name}”的抽取记录 {len(draws)} 次")
     return draws
 
 
@@ -133,8 +142,7 @@ def my_assignments(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
     """My sampled interactions (我的抽检任务), not yet scored first; the total is in ``X-Total-Count``."""
     total, items = sampling.my_assignments(db, user, rules=rules_of(rulebook), scored=scored, offset=offset,
                                            limit=limit)
-    db.close()
-    audit(request, user, action="sampling.assignments", detail=f"我的抽检任务 {len(items)} 条")
+    _audit_read(request, user, db, action="sampling.assignments", detail=f"我的抽检任务 {len(items)} 条")
     response.headers["X-Total-Count"] = str(total)
     return items
 
@@ -144,10 +152,9 @@ def of_interaction(interaction_id: RowId, user: Supervisor, db: ReadDb, rulebook
                    request: Request) -> list[AssignmentView]:
     """The draws that sampled this interaction (empty: not sampled)."""
     items = sampling.of_interaction(db, user, interaction_id, rules=rules_of(rulebook))
-    db.close()
     if items:
-        audit(request, user, action="sampling.view", target=f"interaction:{interaction_id}",
-              detail=f"查看抽检结果 {len(items)} 条")
+        _audit_read(request, user, db, action="sampling.view", target=f"interaction:{interaction_id}",
+                    detail=f"查看抽检结果 {len(items)} 条")
     return items
 
 
