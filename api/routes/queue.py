@@ -11,13 +11,12 @@ import hashlib
 import html
 from collections.abc import Callable
 from inspect import Parameter, Signature
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 
 from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock, cookie_name, require
 from domain.errors import Forbidden, NotFound
@@ -28,6 +27,9 @@ from services.hall_evidence import Coverage
 from services.queue import CounterServing, ServiceView, TicketView
 from services.queue_announce import announce, call_text
 from services.tokens import issue_agent_token
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 device_router = APIRouter(prefix="/devices", tags=["devices"])
