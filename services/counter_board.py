@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.timezones import day_bounds, site_zone
-from services.catalog import counters_status
+from services.catalog import CounterStatus, counters_status
 from services.filters import counted_flag
 from services.live import LIVE_STALE_S, START_DELAY_S
 from services.names import counter_label, site_label
@@ -32,19 +32,14 @@ class LiveNow:
 
 
 @dataclass(frozen=True)
-class CounterCard:
-    id: int
-    site: str
+class CounterCard(CounterStatus):
+    """A counter as the counters page shows it: its CounterStatus (health and open alarms, as
+    services.catalog reads it), the names people use, who is on duty, today's counts and what a
+    live listener would hear."""
+
     site_label: str
-    name: str
     label: str
     display_name: str
-    channels: str
-    paused: bool
-    agent_status: str
-    last_heartbeat_s: float | None
-    last_level_dbfs: float | None
-    alarms: list[str]
     staff_on_duty: str | None
     today_interactions: int
     today_forbidden: int
@@ -99,10 +94,8 @@ def counter_cards(db: Session, *, sites: tuple[str, ...] = ()) -> list[CounterCa
         since, until = window[st.id]
         c = rows[st.id]
         out.append(CounterCard(
-            id=st.id, site=st.site, site_label=site_label(site.name, site.title), name=st.name,
-            label=counter_label(st.name, c.display_name), display_name=c.display_name, channels=st.channels,
-            paused=st.paused, agent_status=st.agent_status, last_heartbeat_s=st.last_heartbeat_s,
-            last_level_dbfs=st.last_level_dbfs, alarms=st.alarms, staff_on_duty=on_duty.get(st.id),
+            **vars(st), site_label=site_label(site.name, site.title), label=counter_label(st.name, c.display_name),
+            display_name=c.display_name, staff_on_duty=on_duty.get(st.id),
             today_interactions=n_inter.get(st.id, 0), today_forbidden=n_forbidden.get(st.id, 0),
             today_since_s=since, today_until_s=until,
             live=_live(c, chunks.get(st.id), now)))

@@ -74,6 +74,11 @@ class Draft:
 
 @dataclass(frozen=True)
 class BenchFlag:
+    """A flag the candidate rulebook would raise (or would stop raising) in a stored interaction:
+    the judge's :class:`transcribe.judge.Finding` placed in its interaction, with the names
+    :class:`services.interactions.FlagView` gives the same facts. Not a FlagView: it has no flag
+    row (no id, no review, no rulebook version) and shows no phrase, speaker or reasons."""
+
     interaction_id: int
     site: str
     counter: str

@@ -33,7 +33,12 @@ UNASSESSABLE_CAP = round(CERTAIN_CONFIDENCE - 0.05, 3)
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule broken: a forbidden phrase said, a courtesy word missing, an audio rule crossed."""
+    """A rule broken: a forbidden phrase said, a courtesy word missing, an audio rule crossed.
+
+    The judge's output, before it is stored: ``interaction`` is the interaction's index in its
+    recording (it has no id yet) and nothing says where or when the recording was made. Stored,
+    it becomes a Flag row, read back as ``services.interactions.FlagView`` (with the flag's id,
+    place and review); the rule bench shows it unstored as ``services.rule_bench.BenchFlag``."""
 
     type: str                 # domain.vocab.FLAG_TYPES
     rule: str
