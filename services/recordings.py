@@ -70,7 +70,7 @@ class RecordingRow:
     assessable: bool
     assessable_reason: str
     flags: FlagSummary
-    match: str | None = None        # exact | corrected | sound | rule, with a phrase
+    match: str | None = None        # exact | corrected | sound | corrected_sound | rule, with a phrase
     line: LineHit | None = None
     #: the interaction's score (services.scoring; None: 无法判定) and whether it is 达标
     score: float | None = None

@@ -11,14 +11,15 @@ from collections.abc import Iterator
 from domain.exporttext import spreadsheet_cell, xml_safe
 from domain.score_rules import explanation
 from domain.vocab import LABELS, SEVERITIES
-from services.reports import GROUP_LABELS, MonthlyReport, ReportRow
+from services.reports import GROUP_LABELS, SAMPLING_NOTE, MonthlyReport, ReportRow
 
 PERCENT, SCORE, COUNT, TEXT = "percent", "score", "count", "text"
 
 
 def formula() -> list[str]:
-    """How the score is computed, in the words the report page uses (domain.score_rules)."""
-    return explanation()
+    """How the score is computed, in the words the report page uses (domain.score_rules), and
+    what the 抽检 columns count."""
+    return [*explanation(), SAMPLING_NOTE]
 
 
 def columns(report: MonthlyReport) -> list[tuple[str, str]]:
@@ -29,7 +30,8 @@ def columns(report: MonthlyReport) -> list[tuple[str, str]]:
     name = report.rule_labels.get
     return ([("月份", TEXT), ("服务点", TEXT), ("分组", TEXT), ("名称", TEXT), ("排名", COUNT), ("服务次数", COUNT),
              ("可判定", COUNT), ("无法判定", COUNT), ("文明服务得分", SCORE), ("达标率", PERCENT),
-             ("文明用语达标率", PERCENT), ("满意率", PERCENT)]
+             ("文明用语达标率", PERCENT), ("满意率", PERCENT), ("抽检", COUNT), ("抽检已评分", COUNT),
+             ("抽检平均分", SCORE)]
             + [(f"服务忌语（{LABELS['severity'][s]}）", COUNT) for s in reversed(SEVERITIES)]
             + [("待审核", COUNT), ("待确认", COUNT), ("已确认", COUNT), ("已驳回", COUNT)]
             + [(lv, COUNT) for lv in report.rating_levels]
@@ -49,7 +51,8 @@ def values(report: MonthlyReport) -> Iterator[list]:
     forbidden = sorted({k for _, r in rows for k in r.forbidden_by_rule})
     for group, r in rows:
         yield ([report.month, r.site_label, GROUP_LABELS[group], r.label, r.rank, r.interactions, r.assessable,
-                r.not_assessable, r.score, r.compliance_rate, r.courtesy_rate, r.satisfaction_rate]
+                r.not_assessable, r.score, r.compliance_rate, r.courtesy_rate, r.satisfaction_rate, r.sampled, r.sampled_scored,
+                r.sampled_score]
                + [r.forbidden_by_severity.get(s, 0) for s in reversed(SEVERITIES)]
                + [r.flags_open, r.flags_uncertain, r.flags_confirmed, r.flags_dismissed]
                + [r.ratings.get(lv, 0) for lv in report.rating_levels]

@@ -8,6 +8,10 @@ least ``SCORE_PASS``, 90); 文明用语达标率 the share without a missing cou
 are not judged (无法判定) count in no score and no flag column; they are counted apart
 (``not_assessable``). Ratings count only for judged interactions (issue 19: a 1-second noise
 "interaction" rated 不满意 is no service to rate). Months are in each site's zone.
+
+抽检 (issue 20 item 2): of a row's interactions of the month, those a sampling plan drew, those
+a reviewer scored, and the mean of the scores recorded (services.sampling's records, which keep
+the score at the moment of scoring); :data:`SAMPLING_NOTE` says so to the people who read it.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from services.accounts import Principal
 from services.dictionary import rules_of, severity_of
 from services.interactions import check_site
 from services.names import counter_label, site_label
+from services.sampling import outcomes_of
 from services.scoring import FlagFacts, breakdown, decisions_for, effective_state
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, Site, Staff
@@ -37,6 +42,9 @@ from transcribe.rules import Rulebook
 #: The staff name of interactions nobody was on duty for.
 UNASSIGNED = "未登记"
 GROUP_LABELS = {"staff": "人员", "counter": "窗口", "total": "合计"}
+#: The 抽检 columns in the words of the report page and the workbook.
+SAMPLING_NOTE = ("抽检：本月的服务中被抽检计划抽中的次数；已评分：其中复核员已记录评分的次数（含记为无法判定的）；"
+                 "抽检平均分：复核员记录的得分（记录时的单次服务得分）的平均值，无法判定的不计入。")
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,9 @@ class ReportRow:
     flags_dismissed: int
     ratings: dict[str, int]             # presses per level of the report's scales (MonthlyReport.rating_levels)
     satisfaction_rate: float | None     # 满意率: domain.vocab.satisfaction_rate of ``ratings``
+    sampled: int = 0                    # 抽检: interactions a sampling plan drew
+    sampled_scored: int = 0             # of them, scored by their reviewer
+    sampled_score: float | None = None  # mean of the scores the reviewers recorded (SAMPLING_NOTE)
     rank: int | None = None             # by score within its group (1 = best)
 
 
@@ -75,6 +86,8 @@ class MonthlyReport:
     #: The rating levels counted, best first: the four of the seed's scale, the five of 好差评,
     #: or both where the report's sites use both (domain.vocab.rating_levels_of).
     rating_levels: list[str] = field(default_factory=list)
+    #: What the 抽检 columns count, in Chinese (SAMPLING_NOTE).
+    sampling_note: str = SAMPLING_NOTE
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,10 @@ class _Acc:
     severity: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     review: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ratings: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sampled: int = 0
+    sampled_scored: int = 0
+    sampled_points: float = 0.0
+    sampled_judged: int = 0
 
     def row(self, *, site: str, site_name: str, group: str, name: str, label: str, courtesy_rules: list[str],
             levels: tuple[str, ...]) -> ReportRow:
@@ -115,7 +132,9 @@ class _Acc:
             forbidden_by_severity={s: self.severity[s] for s in reversed(SEVERITIES)},
             flags_open=self.review["open"], flags_uncertain=self.review["uncertain"],
             flags_confirmed=self.review["confirmed"], flags_dismissed=self.review["dismissed"],
-            ratings=ratings, satisfaction_rate=round(rate, 4) if rate is not None else None)
+            ratings=ratings, satisfaction_rate=round(rate, 4) if rate is not None else None,
+            sampled=self.sampled, sampled_scored=self.sampled_scored,
+            sampled_score=round(self.sampled_points / self.sampled_judged, 1) if self.sampled_judged else None)
 
 
 def _stored_severity(flags: list[FlagFacts], flag_id: int | None) -> str:
@@ -158,6 +177,7 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
             if row[2] == "missing_courtesy":
                 courtesy_rules.add(row[3])
         decided = decisions_for(db, [i[0] for i in inters])
+        sampled = outcomes_of(db, [i[0] for i in inters])
         for iid, counter, display, staff, assessable, level in inters:
             counter_labels[site.name, counter] = counter_label(counter, display)
             group = (staff_acc[site.name, staff or UNASSIGNED], counter_acc[site.name, counter], total)
@@ -166,8 +186,15 @@ def monthly(db: Session, *, month: str, sites: list[Site], rulebook: Rulebook) -
                           decisions=decided[iid], rules=rules)
             missing = {d.rule for d in b.deductions if d.type == "missing_courtesy"}
             courtesy_rules.update(missing)
+            drawn = sampled.get(iid)
             for a in group:
                 a.interactions += 1
+                if drawn is not None:     # sampled interactions count whether judged or not
+                    a.sampled += 1
+                    a.sampled_scored += drawn.scored
+                    if drawn.score is not None:
+                        a.sampled_judged += 1
+                        a.sampled_points += drawn.score
                 if b.score is None:
                     continue        # not judged (the recogniser's or a supervisor's verdict): its rating counts nowhere
                 if level in ALL_RATING_LEVELS:

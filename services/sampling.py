@@ -486,6 +486,29 @@ def of_interaction(db: Session, user: Principal, interaction_id: int, *, rules: 
     return [v for v in _assignment_views(db, rows, rules) if user.can_see(v.site)]
 
 
+@dataclass(frozen=True)
+class SampleOutcome:
+    """What the sampling records say of one drawn interaction (the monthly report's 抽检 columns)."""
+
+    scored: bool                    # a reviewer recorded its outcome (无法判定 included)
+    score: float | None             # the score recorded (the latest, when drawn by several plans); None: 无法判定 or not scored
+
+
+def outcomes_of(db: Session, interaction_ids: list[int]) -> dict[int, SampleOutcome]:
+    """The drawn interactions among ``interaction_ids``, each with its recorded outcome (the
+    latest recorded one when several plans drew it); interactions never drawn are absent."""
+    out: dict[int, SampleOutcome] = {}
+    for start in range(0, len(interaction_ids), 5000):
+        chunk = interaction_ids[start:start + 5000]
+        for iid, scored_s, score in db.execute(
+                select(SampleAssignment.interaction_id, SampleAssignment.scored_s, SampleAssignment.score)
+                .where(SampleAssignment.interaction_id.in_(chunk))
+                .order_by(SampleAssignment.interaction_id, SampleAssignment.scored_s.is_not(None), SampleAssignment.scored_s)):
+            # unscored first, then scored by time: the latest recorded outcome is the one kept
+            out[iid] = SampleOutcome(scored_s is not None, score)
+    return out
+
+
 def record_score(engine: Engine, user: Principal, assignment_id: int, *, note: str,
                  rules: dict[str, RuleInfo]) -> AssignmentView:
     """The assigned reviewer records the sampled interaction's outcome: its score now (by
@@ -518,5 +541,5 @@ def record_score(engine: Engine, user: Principal, assignment_id: int, *, note: s
 
 
 __all__ = ["AssignmentNotFound", "AssignmentView", "DrawView", "PlanNotFound", "PlanSpec", "PlanView", "create_plan",
-           "draw", "get_plan", "list_draws", "list_plans", "my_assignments", "of_interaction", "period_of", "pick",
-           "rank", "record_score", "stop_plan", "update_plan"]
+           "SampleOutcome", "draw", "get_plan", "list_draws", "list_plans", "my_assignments", "of_interaction",
+           "outcomes_of", "period_of", "pick", "rank", "record_score", "stop_plan", "update_plan"]

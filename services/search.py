@@ -17,9 +17,14 @@ services.recordings: the interactions, each with its first matching line).
    those sounding like it, else those of its flags of a named rule, with the matched spans.
 
 A line is found by its recognised text and by its corrected text (services.corrections, issue 20
-item 5): the corrections in force are a kind of candidate of their own, ranked after the
-recognised text as written and before sound-alikes, indexed like the segments (migration
-0026_transcript_corrections).
+item 5), as written and by sound: the corrections in force are two kinds of candidate of their
+own, as written (indexed like the segments, migration 0026_transcript_corrections) ranked
+before sound-alikes, and sounding alike (:func:`corrected_sound_matches`) ranked after the
+recognised text's sound-alikes. Corrections hold no stored sound-alike key (the segments' is
+migration 0017's ``sound``): theirs is computed from the text, once per text in a process
+(a correction's text never changes; a new version is a new row), over the corrections in
+force in scope. Corrections are a reviewer's work, few next to the segments; should they
+grow to tens of thousands, a stored key column indexed like ``segments.sound`` is the step.
 
 Chinese has no spaces between words, so search is by substring (下班 finds 你们是不是快下班了),
 served by character-trigram indexes (migrations 0003 and 0017): SQLite's FTS5 tables with
@@ -30,6 +35,7 @@ letters on both.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +98,9 @@ class SearchHit:
     snippet: str = ""               # ``text`` with each hit in 【】
     truncated_start: bool = False   # ``text`` starts inside the segment
     truncated_end: bool = False
-    match: str = "exact"            # exact | corrected (in the line's correction) | sound | rule (a named rule's flag)
+    #: exact | corrected (in the line's correction) | sound | corrected_sound (the line's correction sounds
+    #: like it) | rule (a named rule's flag)
+    match: str = "exact"
     rule: str | None = None
 
 
@@ -192,6 +200,26 @@ def sound_matches(key: str, *, dialect: str) -> Select:
     return _matches(key, Segment.sound, _sound_fts, dialect=dialect, fold_case=False)
 
 
+@functools.lru_cache(maxsize=100_000)
+def _text_key(text: str) -> str:
+    return sound_key(text)
+
+
+def corrected_sound_matches(db: Session, key: str, f: Filters, *, oldest: bool = False) -> Select:
+    """(correction id, interaction id, seq) of the corrections in force in scope ``f`` whose text
+    sounds like the phrase whose key is ``key``: of them, the newest (``oldest``: the oldest)
+    CANDIDATE_CAP + 1, as :func:`_newest` takes them. Their keys are computed here (no stored
+    key: see the module's note), each text's once per process."""
+    stmt = (select(TranscriptCorrection.id, TranscriptCorrection.text)
+            .join(Interaction, TranscriptCorrection.interaction_id == Interaction.id)
+            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+            .where(TranscriptCorrection.current))
+    ids = sorted(cid for cid, text in db.execute(apply(stmt, f)) if key in _text_key(text))
+    ids = ids[:CANDIDATE_CAP + 1] if oldest else ids[-(CANDIDATE_CAP + 1):]
+    return select(TranscriptCorrection.id, TranscriptCorrection.interaction_id,
+                  TranscriptCorrection.id.label("seq")).where(TranscriptCorrection.id.in_(ids))
+
+
 def search_statement(query: str, *, dialect: str, filters: SearchFilters = SearchFilters(), limit: int = 50,
                      time_first: bool = False) -> Select:
     """The plain plan of a search as written, the reference the tests and bench/search.py
@@ -232,7 +260,7 @@ class LineHit:
     speaker: str
     text: str
     hits: list[tuple[int, int]]
-    match: str                      # exact | corrected | sound | rule
+    match: str                      # exact | corrected | sound | corrected_sound | rule
     rule: str | None = None
 
 
@@ -281,13 +309,14 @@ def _newest(db: Session, matches: Select, f: Filters, *, dialect: str, oldest: b
 def candidates(db: Session, phrase: Phrase, f: Filters, *, order: Sequence[Any], oldest: bool = False,
                ) -> tuple[list[int], bool]:
     """The interactions in scope ``f`` matching ``phrase``: those with a line as written first,
-    then those with a line corrected to it, then those with a line sounding like it, then those with a flag of a rule it names, each
+    then those with a line corrected to it, then those with a line sounding like it, then those
+    with a line whose correction sounds like it, then those with a flag of a rule it names, each
     group in ``order`` (ORDER BY terms over Interaction); and whether a kind had more than
     CANDIDATE_CAP matching lines (its newest, ``oldest``: its oldest, were taken)."""
     dialect = db.get_bind().dialect.name
     kinds = [text_matches(phrase.text, dialect=dialect), corrected_matches(phrase.text, dialect=dialect)]
     if phrase.key:
-        kinds.append(sound_matches(phrase.key, dialect=dialect))
+        kinds += [sound_matches(phrase.key, dialect=dialect), corrected_sound_matches(db, phrase.key, f, oldest=oldest)]
     if phrase.rules:
         ruled = aliased(Flag)       # apart from the flags a rule or review-state filter tests
         kinds.append(select(ruled.interaction_id, ruled.id.label("seq")).where(ruled.rule.in_(phrase.rules),
@@ -308,8 +337,8 @@ def candidates(db: Session, phrase: Phrase, f: Filters, *, order: Sequence[Any],
 def _lines(segments: Sequence[Segment], phrase: Phrase, rule_flags: Sequence[Flag],
            show: Callable[[str], str], corrected: dict[int, str]) -> list[LineHit]:
     """The lines with the phrase as written (recognised, else in the line's correction in
-    force, ``corrected`` by segment id), else those sounding like it, else those of the flags of
-    a rule the phrase names (in time order)."""
+    force, ``corrected`` by segment id), else those sounding like it (recognised, else
+    corrected), else those of the flags of a rule the phrase names (in time order)."""
     shown = [(g, show(g.text)) for g in segments]
     out = []
     for g, text in shown:
@@ -320,11 +349,13 @@ def _lines(segments: Sequence[Segment], phrase: Phrase, rule_flags: Sequence[Fla
     if out or not phrase.key:
         return out
     for g, text in shown:
-        if g.sound is not None and phrase.key not in g.sound:
-            continue            # the stored key says no: skip tokenising (masking only removes matches)
-        found = sound_spans(text, phrase.key)
-        if found:
+        # the stored key says no: skip tokenising (masking only removes matches)
+        if (g.sound is None or phrase.key in g.sound) and (found := sound_spans(text, phrase.key)):
             out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, text, [(m.start, m.end) for m in found], "sound"))
+        elif g.id in corrected and phrase.key in _text_key(corrected[g.id]) and (
+                found := sound_spans(fixed := show(corrected[g.id]), phrase.key)):
+            out.append(LineHit(g.id, g.start_s, g.end_s, g.speaker, fixed, [(m.start, m.end) for m in found],
+                               "corrected_sound"))
     if out:
         return out
     seen: set[int] = set()
@@ -364,7 +395,7 @@ NEWEST_FIRST = (Interaction.wall_start_s.desc(), Interaction.id.desc())
 def search_segments(session: Session, query: str, *, filters: SearchFilters = SearchFilters(),
                     limit: int = 50, role: str | None = None, rulebook: Rulebook | None = None) -> list[SearchHit]:
     """The matching lines of the interactions matching ``query`` (:func:`candidates`: as written,
-    then sounding alike, then a named rule's flags; newest interaction first within each), in
+    then sounding alike, recognised then corrected, then a named rule's flags; newest interaction first within each), in
     time order within an interaction, at most ``limit``. The recordings browser lists the same
     interactions in the same order, each with the first of these lines.
 

@@ -31,7 +31,8 @@ def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
     """Transcript lines matching ``q``, in the sites the user may see: the interactions of the
     recordings browser (``GET /interactions?q=``) in its order (the phrase as written first, then
     sounding like it, then a flag of a rule it names; newest first within each), each with its
-    matching lines in time order; ``match`` says how each line matched (exact, corrected: in the line's correction, sound, rule).
+    matching lines in time order; ``match`` says how each line matched (exact, corrected: in the line's
+    correction, sound, corrected_sound: the line's correction sounds like it, rule).
     ``rule`` / ``review_state``: interactions with such a flag; ``rating``: with such a rating press
     during the interaction or shortly after it. Each hit gives ``text`` (the
     segment, cut around the first hit when long), ``hits`` ([start, end) character offsets

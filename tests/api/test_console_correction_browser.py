@@ -73,6 +73,14 @@ def test_a_supervisor_corrects_a_line_and_sees_the_flags_change(db_url, object_s
         expect(flags.locator("li .from-correction").locator("xpath=ancestor::li[1]").locator(".superseded")).to_have_text(
             "按更正后的文字不再检出，不计分")
 
+        # the recordings browser finds the corrected line by its sound too (青收好 sounds like 请收好)
+        page.goto(f"{base}/#/recordings?q=青收好")
+        expect(page.locator("#rec-status")).to_contain_text("共 1 条录音")
+        row = page.locator("#rec-rows tbody tr").first
+        expect(row.locator("a.rec-link")).to_have_attribute("data-interaction", str(iid))
+        expect(row.locator(".el-tag", has_text="更正后读音相近")).to_be_visible()
+        expect(row.locator(".snippet mark").first).to_have_text("请收好")
+
         stored_rows = api.get(f"/api/v1/interactions/{iid}/corrections").json()
         assert [(c["version"], c["current"]) for c in stored_rows] == [(1, True), (2, True), (1, False)]
         rows = api.get("/api/v1/audit", params={"action": "transcript.correct"}).json()

@@ -193,6 +193,11 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
         dict(type="forbidden", rule="F-RUDE", phrase="烦不烦", confidence=0.3),
         dict(type="forbidden", rule="F-NOT-MINE", phrase="不归我管", confidence=0.3, start_s=5.0, end_s=6.0)])
     with supervisor_console(env.app, admin, SUPERVISOR) as (base, api, page):
+        # 抽检: one interaction of each staff member drawn that day, none scored yet
+        plan = api.post("/api/v1/sampling/plans", json={"site": "hall", "name": "每日抽检", "per": "staff", "period": "day",
+                                                        "mode": "count", "amount": 1, "reviewers": [SUPERVISOR]})
+        assert plan.status_code == 201, plan.text
+        assert api.post(f"/api/v1/sampling/plans/{plan.json()['id']}/draws", json={"day": day.isoformat()}).status_code == 200
         report = api.get("/api/v1/reports/monthly", params={"month": month}).json()
         li_before = next(r for r in report["by_staff"] if r["name"] == "李四")
         page.click("a[data-page=reports]")
@@ -208,6 +213,13 @@ def test_b_monthly_scores_drill_down_and_exports(db_url, object_store, tmp_path:
         expect(table.locator("tbody tr").first).to_contain_text("100.0 分")
         expect(table).to_contain_text("2号窗口")
         expect(table.locator("tbody tr", has_text="李四").first).to_contain_text(f"{li_before['score']:.1f} 分")
+        # the 抽检 columns, read by their headers, and the note that says what they count
+        headers = [t.strip() for t in table.locator("thead th").all_inner_texts()]
+        cells = [t.strip() for t in table.locator("tbody tr", has_text="张三").first.locator("td").all_inner_texts()]
+        assert [cells[headers.index(h)] for h in ("抽检", "抽检已评分", "抽检平均分")] == ["1", "0", "—"]
+        total = [t.strip() for t in table.locator("tbody tr", has_text="合计").first.locator("td").all_inner_texts()]
+        assert total[headers.index("抽检")] == str(report["total"]["sampled"]) == "2"
+        expect(page.locator("#report-sampling-note")).to_have_text(report["sampling_note"])
         shots = shoot(page, "task-b-reports")
 
         # review: confirm one uncertain flag with a note, dismiss the other in bulk with one note

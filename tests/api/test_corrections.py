@@ -113,6 +113,30 @@ def test_search_finds_the_recognised_and_the_corrected_text(app_env: AppEnv):
     assert sup.get("/api/v1/interactions/search", params={"q": "快下班"}).json() == []
 
 
+def test_sound_alike_search_finds_the_corrected_and_the_recognised_text(app_env: AppEnv):
+    """A sound-alike query (拼音 the same, characters not) finds a line by its correction, and
+    the recognised text by sound still, through the one search path (CLI, /search, the browser)."""
+    iid = _seed(app_env)
+    other = _seed(app_env, counter="c2")           # the same words, not corrected: found only by what it says
+    sup = app_env.client(app_env.make_user("supervisor", ["hall"]))
+    line = sup.get(f"/api/v1/interactions/{iid}").json()["segments"][2]["id"]
+    assert _correct(sup, iid, line, "好的谢谢，证件请收好", "识别错误").status_code == 201
+    # 正见请收 sounds like 证件请收 (zheng jian qing shou): in the correction only
+    hits = sup.get("/api/v1/interactions/search", params={"q": "正见请收"}).json()
+    assert [(h["interaction_id"], h["segment_id"], h["match"], h["text"], h["snippet"]) for h in hits] == \
+        [(iid, line, "corrected_sound", "好的谢谢，证件请收好", "好的谢谢，【证件请收】好")]
+    page = sup.get("/api/v1/interactions", params={"q": "正见请收"}).json()
+    assert [(i["id"], i["match"], i["line"]["segment_id"]) for i in page["items"]] == [(iid, "corrected_sound", line)]
+    assert page["total"] == 1
+    # 才料都齐 sounds like the recognised 材料都齐 (cai liao dou qi): both interactions, by sound
+    hits = sup.get("/api/v1/interactions/search", params={"q": "才料都齐"}).json()
+    assert sorted((h["interaction_id"], h["match"], h["text"]) for h in hits) == \
+        sorted([(iid, "sound", "好的谢谢，材料都齐了"), (other, "sound", "好的谢谢，材料都齐了")])
+    # scoped like every search: another site's supervisor finds nothing
+    annex = app_env.client(app_env.make_user("supervisor", ["annex"]))
+    assert annex.get("/api/v1/interactions/search", params={"q": "正见请收"}).json() == []
+
+
 def test_only_the_sites_supervisors_and_admins_correct_and_bad_text_is_refused(app_env: AppEnv):
     iid = _seed(app_env)
     other = _seed(app_env, site="annex", counter="a1")

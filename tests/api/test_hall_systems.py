@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 from domain.timezones import site_zone
 from services.devices import issue
 from services.tokens import issue_agent_token
-from storage.tables import WorkOrder
+from storage.tables import Interaction, WorkOrder
 from tests.support.stack import AppEnv
+from transcribe.judge import Judge
+from transcribe.rules import load_rulebook
+from transcribe.stored import as_flag, judge_stored, stored_calls
 
 ZONE = site_zone("Asia/Shanghai")
 
@@ -207,6 +210,16 @@ def test_confirmed_high_severity_finding_opens_a_work_order_once(app_env: AppEnv
     assert [(o["kind"], o["interaction_id"], o["title"]) for o in orders] == [("finding", inter, "严重问题整改：快下班了")]
 
 
+def _judged_as_the_worker_does(env: AppEnv, interaction_id: int) -> None:
+    """Store the rulebook's findings on a stored interaction, judged with its queue calls as the
+    worker judges a new recording (transcribe.stored; the worker's path with audio is in
+    tests/transcribe/test_worker.py)."""
+    with Session(env.engine) as s, s.begin():
+        inter = s.get(Interaction, interaction_id)
+        found = judge_stored(Judge(load_rulebook()), inter, mono=True, calls=stored_calls(s, inter))
+        inter.flags.extend(as_flag(f) for f in found)
+
+
 def test_coverage_of_called_tickets_explains_gaps_and_uses_queue_facts(app_env: AppEnv):
     clock = Clock(at(2026, 11, 10, 9, 0))
     h = _hall(app_env, clock)
@@ -219,14 +232,35 @@ def test_coverage_of_called_tickets_explains_gaps_and_uses_queue_facts(app_env: 
         called = h["sup"].post(f"/api/v1/queue/counters/{h['c1']}/call-next").json()
         assert called["code"] == code
         if spoken is not None:
-            app_env.add_interaction(counter="c1", wall_start_s=clock.t, duration_s=60,
-                                    segments=[(0.0, 2.0, "staff", spoken[0])], assessable=spoken[1])
+            iid = app_env.add_interaction(counter="c1", wall_start_s=clock.t, duration_s=60,
+                                          segments=[(0.0, 2.0, "staff", spoken[0])], assessable=spoken[1])
+            _judged_as_the_worker_does(app_env, iid)
         clock.t += 120
     got = h["sup"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).json()
     assert (got["calls"], got["covered"], got["share"]) == (4, 2, 0.5)
     assert {r["ticket"]: r["gap"] for r in got["rows"]} == {"A001": None, "A002": None, "A003": "unassessable",
                                                              "A004": "agent_down"}
-    assert [r["ticket"] for r in got["missing_apology"]] == ["A002"]
+    # 久等未致歉 is the rule's finding (C-WAIT-APOLOGY, judged with the queue calls), with its reason
+    [late] = got["missing_apology"]
+    assert (late["ticket"], late["rule"], late["review_state"]) == ("A002", "C-WAIT-APOLOGY", "open")
+    assert late["reason"] == "A002 号取号后等候 42 分钟，超过 15 分钟" and late["waited_s"] == 42 * 60
+    flag = late["flag_id"]
+    # the page's limit narrows the list to longer waits only; it never decides by itself
+    assert h["sup"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10",
+                                                          "wait_limit_min": 50}).json()["missing_apology"] == []
+    # a reviewer who dismisses the finding takes the call off the list, and confirming it brings it back
+    for state, listed in (("dismissed", []), ("confirmed", ["A002"])):
+        assert h["sup"].post(f"/api/v1/flags/{flag}/review", json={"state": state, "note": "复听"}).status_code == 200
+        got = h["sup"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).json()
+        assert [r["ticket"] for r in got["missing_apology"]] == listed, state
+    # a correction that hears the apology re-judges the rule with the queue facts: the finding is
+    # superseded and the call leaves the list
+    line = h["sup"].get(f"/api/v1/interactions/{late['interaction_id']}").json()["segments"][0]["id"]
+    r = h["sup"].post(f"/api/v1/interactions/{late['interaction_id']}/corrections",
+                      json={"segment_id": line, "text": "让您久等了，请问办理什么业务", "reason": "识别漏字"})
+    assert r.status_code == 201 and flag in r.json()["superseded"], r.text
+    assert h["sup"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).json()[
+        "missing_apology"] == []
     assert h["kiosk"].get("/api/v1/queue/coverage", params={"site": "hall", "day": "2026-11-10"}).status_code == 403
 
 

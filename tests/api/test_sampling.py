@@ -205,3 +205,54 @@ def test_cli_draws_like_the_console(app_env, db_url):
     bad = run_cli("sampling", "draw", "--plan", str(plan["id"]), "--day", "03/02",
                   env={"COUNTERWATCH_DATABASE_URL": db_url})
     assert bad.returncode == 2 and "--day" in bad.stderr
+
+
+def test_monthly_report_counts_the_samples_per_staff_and_counter(app_env):
+    """抽检 in the monthly report (JSON and XLSX): per staff member and counter, the interactions
+    of the month a plan drew, those their reviewer scored, and the mean score recorded."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from services.reports import SAMPLING_NOTE
+
+    ids = _dataset(app_env)
+    april = app_env.add_interaction(staff="张三", counter="c1", wall_start_s=_at(dt.date(2026, 4, 1), 10))
+    c = app_env.client(app_env.make_user("supervisor", ["hall"], name="王督导"))
+    plan = _plan(c, seed=20261207, reviewers=["王督导"])
+    got = c.post(f"/api/v1/sampling/plans/{plan['id']}/draws", json={"day": DAY.isoformat()}).json()
+    assert [ids.index(i) for i in got["interaction_ids"]] == [1, 9, 14, 18]     # 李四: 1, 9; 张三: 14, 18 (flagged)
+    per_iid = {a["interaction_id"]: a["id"] for a in got["assignments"]}
+    scores = []
+    for pos in (14, 18):            # 张三's two, scored; 李四's left to do
+        r = c.post(f"/api/v1/sampling/assignments/{per_iid[ids[pos]]}/score", json={"note": "已听"})
+        assert r.status_code == 200, r.text
+        scores.append(r.json()["score"])
+    assert scores == [100.0, 70.0]                                               # 18 has a high-severity F-RUDE
+    # an April draw does not count in March
+    assert c.post(f"/api/v1/sampling/plans/{plan['id']}/draws", json={"day": "2026-04-01"}).json()["interaction_ids"] \
+        == [april]
+
+    rep = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall"}).json()
+    sampled = lambda row: (row["sampled"], row["sampled_scored"], row["sampled_score"])      # noqa: E731
+    staff = {r["name"]: r for r in rep["by_staff"]}
+    counters = {r["name"]: r for r in rep["by_counter"]}
+    assert sampled(staff["张三"]) == sampled(counters["c1"]) == (2, 2, 85.0)
+    assert sampled(staff["李四"]) == sampled(counters["c2"]) == (2, 0, None)
+    assert sampled(rep["total"]) == (4, 2, 85.0)
+    assert rep["sampling_note"] == SAMPLING_NOTE and "抽检平均分" in SAMPLING_NOTE
+    april_rep = c.get("/api/v1/reports/monthly", params={"month": "2026-04", "site": "hall"}).json()
+    assert sampled(april_rep["total"]) == (1, 0, None)
+
+    r = c.get("/api/v1/reports/monthly", params={"month": "2026-03", "site": "hall", "format": "xlsx"})
+    assert r.status_code == 200
+    wb = load_workbook(io.BytesIO(r.content))
+    sheet = wb["月度报表"]
+    header = [cell.value for cell in sheet[1]]
+    rows = {(row[2], row[3]): dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    cols = ("抽检", "抽检已评分", "抽检平均分")
+    assert [rows["人员", "张三"][h] for h in cols] == [2, 2, 85.0]
+    assert [rows["人员", "李四"][h] for h in cols] == [2, 0, None]
+    assert [rows["窗口", "c1 号窗口"][h] for h in cols] == [2, 2, 85.0]
+    assert [rows["合计", "合计"][h] for h in cols] == [4, 2, 85.0]
+    assert SAMPLING_NOTE in [row[0] for row in wb["计分说明"].iter_rows(values_only=True)]
