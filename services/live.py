@@ -20,7 +20,9 @@ An :class:`~services.audio.AudioUnavailable` from either ends a live stream.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,6 +161,9 @@ class Segment:
     session: str
     seq: int
     pcm: np.ndarray             # int16 (frames, channels)
+    #: When its first sample was captured (the agent's sample clock: session_wall_start_s +
+    #: start_sample / rate); None where the store did not say.
+    wall_start_s: float | None = None
 
 
 class LiveSegmentFollower:
@@ -174,6 +179,7 @@ class LiveSegmentFollower:
         self.format: LiveFormat | None = None
         self.next_seq = 0
         self.skipped = 0
+        self._newest: tuple[str, int, float | None] | None = None    # the row's newest segment
 
     def start(self, db: Session, store: ObjectStore, *, now_s: float | None = None) -> Segment | None:
         """Begin at the newest live segment and return it; None when the feed is absent,
@@ -198,11 +204,11 @@ class LiveSegmentFollower:
             return None
         self.format = LiveFormat(session, rate, pcm.shape[1])
         self.next_seq = seq + 1
-        if st.wall_start_s is not None:
-            cut = int((now - self.start_delay_s - st.wall_start_s) * rate)
-            cut = max(0, min(cut, pcm.shape[0] - int(MIN_START_S * rate)))
-            pcm = pcm[cut:]
-        return Segment(session, seq, pcm)
+        if st.wall_start_s is None:
+            return Segment(session, seq, pcm)
+        cut = int((now - self.start_delay_s - st.wall_start_s) * rate)
+        cut = max(0, min(cut, pcm.shape[0] - int(MIN_START_S * rate)))
+        return Segment(session, seq, pcm[cut:], st.wall_start_s + cut / rate)
 
     def poll(self, db: Session) -> list[tuple[str, int]]:
         """The (session, seq) of segments published since the last poll, in order. A new
@@ -216,6 +222,7 @@ class LiveSegmentFollower:
             logger.info("live: counter %s: following new session %s", self.counter_id, st.session)
             self.format = LiveFormat(st.session, self.format.sample_rate_hz, self.format.channels)
             self.next_seq = st.seq
+        self._newest = (st.session, st.seq, st.wall_start_s)
         if st.seq < self.next_seq:
             return []
         first = max(self.next_seq, st.seq - self.max_behind + 1)
@@ -223,9 +230,10 @@ class LiveSegmentFollower:
         self.next_seq = st.seq + 1
         return [(st.session, n) for n in range(first, st.seq + 1)]
 
-    def fetch(self, store: ObjectStore, session: str, seq: int) -> np.ndarray | None:
-        """One segment's samples; None if it is gone or the store is unreachable (live audio
-        skips what it cannot get).
+    def fetch(self, store: ObjectStore, session: str, seq: int) -> Segment | None:
+        """One segment (samples and capture time); None if it is gone or the store is
+        unreachable (live audio skips what it cannot get). The capture time of the newest
+        segment comes from the counter row, of an earlier one from the object's metadata.
 
         Raises:
             AudioUnavailable: the segment has another audio format than the stream.
@@ -239,8 +247,73 @@ class LiveSegmentFollower:
             return None
         if (rate, pcm.shape[1]) != (self.format.sample_rate_hz, self.format.channels):
             raise AudioUnavailable(f"counter {self.counter_id}", "the live feed changed its audio format")
-        return pcm
+        if self._newest is not None and self._newest[:2] == (session, seq):
+            return Segment(session, seq, pcm, self._newest[2])
+        return Segment(session, seq, pcm, self._capture_s(store, session, seq, rate))
+
+    def _capture_s(self, store: ObjectStore, session: str, seq: int, rate: int) -> float | None:
+        try:
+            info = store.stat(live_key(site=self.site, counter=self.counter, session=session, seq=seq))
+            meta = info.metadata if info is not None else {}
+            return float(meta["session-wall-start-s"]) + int(meta["start-sample"]) / rate
+        except (StoreError, KeyError, ValueError):   # not measured for this segment
+            return None
 
     def _get(self, store: ObjectStore, session: str, seq: int) -> tuple[np.ndarray, int]:
         data = store.get_bytes(live_key(site=self.site, counter=self.counter, session=session, seq=seq))
         return decode_flac(data), flac_streaminfo(data).sample_rate_hz
+
+
+class LiveLedger:
+    """Where a live stream's audio was captured: for each piece sent, its position in the
+    stream (seconds from the first sample) and the wall time its first sample was captured.
+
+    The console's measured delay (docs/console.md, "实时监听"): a player at ``position_s`` is
+    playing audio captured at :meth:`captured_s`; the delay is the API's clock now minus that.
+    Only the newest ``keep`` pieces are kept (a player is never minutes behind what it was sent).
+    """
+
+    def __init__(self, *, counter_id: int, user_id: int, keep: int = 120) -> None:
+        self.counter_id = counter_id
+        self.user_id = user_id
+        self._pieces: deque[tuple[float, float | None]] = deque(maxlen=keep)
+        self.sent_s = 0.0
+
+    def add(self, *, seconds: float, wall_start_s: float | None) -> None:
+        """A piece of ``seconds`` of audio captured from ``wall_start_s`` was sent."""
+        self._pieces.append((self.sent_s, wall_start_s))
+        self.sent_s += seconds
+
+    def captured_s(self, position_s: float) -> float | None:
+        """When the audio at ``position_s`` of the stream was captured; None when that is not
+        known (a position not sent yet or no longer kept, or a piece without a capture time)."""
+        if position_s > self.sent_s:
+            return None
+        for start, wall in reversed(self._pieces):
+            if start <= position_s:
+                return None if wall is None else wall + (position_s - start)
+        return None
+
+
+class LiveLedgers:
+    """The ledgers of the live streams one API process serves, by the listener's id."""
+
+    def __init__(self, *, limit: int = 1000) -> None:
+        self.limit = limit
+        self._ledgers: dict[str, LiveLedger] = {}
+        self._lock = threading.Lock()
+
+    def open(self, listen_id: str, ledger: LiveLedger) -> None:
+        with self._lock:
+            if len(self._ledgers) >= self.limit and listen_id not in self._ledgers:
+                self._ledgers.pop(next(iter(self._ledgers)))    # the oldest stream stops being measured
+            self._ledgers[listen_id] = ledger
+
+    def close(self, listen_id: str, ledger: LiveLedger) -> None:
+        with self._lock:
+            if self._ledgers.get(listen_id) is ledger:
+                del self._ledgers[listen_id]
+
+    def get(self, listen_id: str) -> LiveLedger | None:
+        with self._lock:
+            return self._ledgers.get(listen_id)

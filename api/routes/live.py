@@ -33,6 +33,17 @@ store. Any
 process behind a load balancer can serve any listener, and a process restart only ends the
 streams it was serving (the player reconnects).
 
+Measured delay
+--------------
+A listener may name its stream (``listen``, an id the console draws at random). The process
+serving it then keeps the stream's :class:`services.live.LiveLedger` (where each segment sent
+sits in the stream and when its first sample was captured) for the stream's life, and
+``GET /counters/{id}/live/delay`` answers how far behind capture a player at ``position_s`` of
+that stream is, by this API's clock. That ledger is the one thing kept per process: a delay
+request that reaches another process (several processes without sticky routing) is answered
+``delay_s: null``, and the console says the delay is being measured. docs/console.md
+says what the figure includes.
+
 The stream ends after ``max_s`` seconds, after ``LIVE_IDLE_S`` without a new chunk (agent
 paused or gone), when the agent starts a session in another audio format, or when the
 client goes away.
@@ -45,8 +56,9 @@ import time
 from collections.abc import AsyncIterator
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,7 +69,17 @@ from domain.audio import wav_header
 from domain.errors import NotFound
 from services.audio import AudioUnavailable, ChunkRef, decode_chunk
 from services.catalog import CounterNotFound
-from services.live import LIVE_RENEW_S, LIVE_STALE_S, LiveFollower, LiveSegmentFollower, Segment, live_state, want_live
+from services.live import (
+    LIVE_RENEW_S,
+    LIVE_STALE_S,
+    LiveFollower,
+    LiveLedger,
+    LiveLedgers,
+    LiveSegmentFollower,
+    Segment,
+    live_state,
+    want_live,
+)
 from storage.engine import read_session
 from storage.objects import ObjectStore
 from storage.store_errors import StoreUnavailable
@@ -73,6 +95,16 @@ LIVE_IDLE_S = 60.0
 #: within a second) before following the stored chunks instead.
 LIVE_START_WAIT_S = 4.0
 LIVE_START_POLL_S = 0.1
+#: A listener's name for its stream (``listen``): the console draws it at random.
+LISTEN_ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def live_ledgers(app: FastAPI) -> LiveLedgers:
+    """The app's :class:`LiveLedgers` (one per process, made on first use)."""
+    ledgers = getattr(app.state, "live_ledgers", None)
+    if ledgers is None:
+        ledgers = app.state.live_ledgers = LiveLedgers()
+    return ledgers
 
 
 def _poll(engine: Engine, follower: LiveFollower) -> list[ChunkRef]:
@@ -118,6 +150,17 @@ async def _stream(engine: Engine, store: ObjectStore, follower: LiveFollower, fi
                     time.monotonic() - t0, sent)
 
 
+async def _measured(body: AsyncIterator[bytes], ledgers: LiveLedgers, listen: str,
+                    ledger: LiveLedger) -> AsyncIterator[bytes]:
+    """``body``, with ``ledger`` answerable under ``listen`` while it is streamed."""
+    ledgers.open(listen, ledger)
+    try:
+        async for part in body:
+            yield part
+    finally:
+        ledgers.close(listen, ledger)
+
+
 def _poll_segments(engine: Engine, follower: LiveSegmentFollower) -> list[tuple[str, int]]:
     with read_session(engine) as s:
         return follower.poll(s)
@@ -147,10 +190,13 @@ def _pcm_le(pcm: np.ndarray) -> bytes:
 
 
 async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSegmentFollower, first: Segment, *,
-                           max_s: float, idle_s: float, poll_s: float) -> AsyncIterator[bytes]:
+                           max_s: float, idle_s: float, poll_s: float,
+                           ledger: LiveLedger | None = None) -> AsyncIterator[bytes]:
     fmt = follower.format
     assert fmt is not None  # live() streams only a follower that started with a segment
     yield wav_header(sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels, data_bytes=None)
+    if ledger is not None:
+        ledger.add(seconds=first.pcm.shape[0] / fmt.sample_rate_hz, wall_start_s=first.wall_start_s)
     yield _pcm_le(first.pcm)
     t0 = last_new = renewed = time.monotonic()
     sent = 1
@@ -168,12 +214,15 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
                 last_new = time.monotonic()
             for session, seq in pending:
                 try:
-                    pcm = await run_in_threadpool(follower.fetch, store, session, seq)
+                    segment = await run_in_threadpool(follower.fetch, store, session, seq)
                 except AudioUnavailable as e:
                     logger.info("live: counter %s: %s; ending the stream", follower.counter_id, e)
                     return
-                if pcm is not None:
-                    yield _pcm_le(pcm)
+                if segment is not None:
+                    if ledger is not None:       # noted before it is sent: a player cannot be past it
+                        ledger.add(seconds=segment.pcm.shape[0] / fmt.sample_rate_hz,
+                                   wall_start_s=segment.wall_start_s)
+                    yield _pcm_le(segment.pcm)
                     sent += 1
     finally:
         logger.info("live: counter %s: live stream ended after %.1f s, %d segments, %d skipped",
@@ -185,7 +234,9 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
 def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
          counter_id: RowId,
          max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
-         backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first")) -> StreamingResponse:
+         backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first"),
+         listen: str | None = Query(None, pattern=LISTEN_ID, description="the listener's id for this stream, "
+                                    "to ask its measured delay (GET .../live/delay)")) -> StreamingResponse:
     """The counter's audio as it is recorded: an open-ended 16-bit PCM WAV stream. It follows
     the agent's live segments (about 1.5 s behind) when they are fresh, otherwise the stored
     chunks from the newest one (``backlog_chunks``; about one chunk length behind). See the
@@ -209,10 +260,13 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
     if first_segment is not None:
         audit(request, user, action="audio.live", target=f"counter:{counter_id}",
               detail=f"{row[2]}/{row[1]} live session {first_segment.session} from segment {first_segment.seq} "
-                     f"max {max_s:g} s")
+                     f"max {max_s:g} s" + (f" listen {listen}" if listen else ""))
         db.close()
+        ledger = None if listen is None else LiveLedger(counter_id=counter_id, user_id=user.id)
         body = _stream_segments(engine, store, segments, first_segment, max_s=max_s,
-                                idle_s=LIVE_IDLE_S, poll_s=LIVE_SEGMENT_POLL_S)
+                                idle_s=LIVE_IDLE_S, poll_s=LIVE_SEGMENT_POLL_S, ledger=ledger)
+        if listen is not None and ledger is not None:
+            body = _measured(body, live_ledgers(request.app), listen, ledger)
         return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "segments"})
     follower = LiveFollower(counter_id)
     with read_session(engine) as s:
@@ -227,3 +281,34 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
     body = _stream(engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
                    poll_s=LIVE_POLL_S)
     return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "chunks"})
+
+
+class LiveDelay(BaseModel):
+    delay_s: float | None = Field(description="this API's clock now minus the capture time (the agent's sample "
+                                  "clock) of the audio at position_s, this request's way here included; null: "
+                                  "not measured (not this listener's stream, not on this process, stored chunks, "
+                                  "a position not sent yet)")
+    captured_s: float | None = Field(description="when the audio at position_s was captured (Unix time, agent clock)")
+    measured_s: float = Field(description="this API's clock when measured (Unix time)")
+
+
+@router.get("/{counter_id}/live/delay", response_model=LiveDelay)
+def live_delay(user: Supervisor, db: ReadDb, request: Request, counter_id: RowId,
+               listen: str = Query(pattern=LISTEN_ID, description="the id the stream was opened with"),
+               position_s: float = Query(ge=0, le=86400, description="the player's position in that stream "
+                                         "(an audio element's currentTime)")) -> LiveDelay:
+    """How far behind capture the listener's player is: the measured live delay (module
+    notes). Only the stream's own listener is answered, and only by the process serving it;
+    otherwise ``delay_s`` is null (a console polls this every second: not an error)."""
+    row = db.execute(select(Site.name).join(Counter, Counter.site_id == Site.id)
+                     .where(Counter.id == counter_id)).first()
+    if row is None or not user.can_see(row[0]):
+        raise CounterNotFound(counter_id)
+    db.close()
+    ledger = live_ledgers(request.app).get(listen)
+    captured = None
+    if ledger is not None and ledger.counter_id == counter_id and ledger.user_id == user.id:
+        captured = ledger.captured_s(position_s)
+    now = time.time()
+    return LiveDelay(delay_s=None if captured is None else round(now - captured, 3), captured_s=captured,
+                     measured_s=now)
