@@ -25,5 +25,5 @@ def check_own_session(engine: Engine, user: Principal, session: str, *, client: 
         other_live = s.scalar(select(Counter.id).where(Counter.live_session == session, Counter.id != info.id).limit(1))
     if (owner is not None and owner != info.id) or other_live is not None:
         audit.record(engine, user, action="access.refused", target=f"session:{session}", client=client,
-                     detail=f"live segment for another counter's session (token of {info.site}/{info.name})")
+                     detail=f"拒绝：窗口 {info.site}/{info.name} 的采集端送来了别的窗口录音会话 {session} 的实时片段")
         raise OtherCounter(f"session {session}", info)

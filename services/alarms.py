@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Invalid, NotFound
 from domain.timezones import local_time
-from domain.vocab import PERSON_CLEARED_ALARMS, UNINTELLIGIBLE_MIN, UNINTELLIGIBLE_SHARE, UNINTELLIGIBLE_WINDOW_S
+from domain.vocab import LABELS, PERSON_CLEARED_ALARMS, UNINTELLIGIBLE_MIN, UNINTELLIGIBLE_SHARE, UNINTELLIGIBLE_WINDOW_S
 from services.accounts import Principal
 from storage.engine import read_session, write_session
 from storage.tables import Alarm, Counter, Interaction, RecordingSession, SignageScreen, Site, now_s
@@ -89,7 +89,7 @@ def evaluate_screen_alarms(db: Session, *, now_s: float, gone_after_s: float = A
     for screen in db.scalars(select(SignageScreen).order_by(SignageScreen.id)):
         age = None if screen.last_heartbeat_s is None else now_s - screen.last_heartbeat_s
         set_screen_alarm(db, screen.id, gone=age is not None and age > gone_after_s, at_s=now_s,
-                         detail=f"no heartbeat for {age or 0:.0f} s")
+                         detail=f"已 {age or 0:.0f} 秒没有收到心跳")
 
 
 def evaluate_unintelligible(s: Session, counter_id: int, *, now: float, options: AlarmOptions = AlarmOptions()) -> None:
@@ -103,8 +103,8 @@ def evaluate_unintelligible(s: Session, counter_id: int, *, now: float, options:
     share = bad / total if total else 0.0
     active = total >= options.unintelligible_min and share >= options.unintelligible_share
     set_counter_alarm(s, counter_id, "unintelligible-audio", active, now,
-                      f"{bad} of {total} interactions in the last {options.unintelligible_window_s / 3600:.0f} h "
-                      f"not assessable ({share:.0%}); check the microphone")
+                      f"最近 {options.unintelligible_window_s / 3600:.0f} 小时 {total} 段服务中 {bad} 段无法判定"
+                      f"（{share:.0%}），请检查麦克风")
 
 
 def _ended_cleanly(s: Session, counter_id: int, last_heartbeat_s: float, gone_after_s: float) -> bool:
@@ -127,12 +127,12 @@ def evaluate(engine: Engine, options: AlarmOptions = AlarmOptions(), *, now: flo
                                  .order_by(Counter.id).with_for_update(of=Counter)):
             gone = (c.last_heartbeat_s is not None and now - c.last_heartbeat_s > options.gone_after_s
                     and not _ended_cleanly(s, c.id, c.last_heartbeat_s, options.gone_after_s))
-            set_counter_alarm(s, c.id, "agent-gone", gone, now, f"no heartbeat for {now - (c.last_heartbeat_s or now):.0f} s")
+            set_counter_alarm(s, c.id, "agent-gone", gone, now, f"已 {now - (c.last_heartbeat_s or now):.0f} 秒没有收到心跳")
             open_now = lo <= local_time(now, zone).hour < hi
             silent = (open_now and not gone and not c.paused and c.last_loud_s is not None
                       and now - c.last_loud_s > options.silent_after_s)
             set_counter_alarm(s, c.id, "silent-microphone", silent, now,
-                              f"input below threshold for {now - (c.last_loud_s or now):.0f} s")
+                              f"已 {now - (c.last_loud_s or now):.0f} 秒声音低于阈值")
             evaluate_unintelligible(s, c.id, now=now, options=options)
         evaluate_screen_alarms(s, now_s=now, gone_after_s=options.screen_gone_after_s)
     return open_alarms(engine)
@@ -193,4 +193,4 @@ def clear_by_person(engine: Engine, *, counter_id: int, kind: str, user: Princip
         set_counter_alarm(s, counter_id, kind, False, now_s(), "")
         audit.append(s, user_id=user.id if user else None, user_name=user.name if user else actor,
                      action="alarm.clear", target=f"counter:{counter_id}",
-                     client=client, detail=f"{kind}: {note}"[:2000])
+                     client=client, detail=f"{LABELS['alarm'].get(kind, kind)}：{note}"[:2000])

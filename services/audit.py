@@ -50,6 +50,31 @@ def expiry_detail(expires_s: float | None) -> str:
     return f"有效期至 {local_time(expires_s, DEFAULT_TIMEZONE):%Y-%m-%d %H:%M}"
 
 
+def local_stamp(at_s: float) -> str:
+    """A moment as an audit detail writes it, on the sites' default clock ("2026-12-07 18:00")."""
+    try:
+        return f"{local_time(at_s, DEFAULT_TIMEZONE):%Y-%m-%d %H:%M}"
+    except (OverflowError, OSError, ValueError):     # beyond the calendar: the number itself
+        return f"{at_s:g}"
+
+
+def token_detail(token_id: int, label: str = "") -> str:
+    """One token as the audit log names it: "令牌 #12（采集端）" (the id kept, searchable)."""
+    return f"令牌 #{token_id}（{label}）" if label else f"令牌 #{token_id}"
+
+
+def tokens_revoked_detail(n: int) -> str:
+    """How many tokens a disable or revoke ended: "作废令牌 2 个"."""
+    return f"作废令牌 {n} 个"
+
+
+def role_label(role: str) -> str:
+    """A role in plain Chinese for an audit detail (the code itself where the vocabulary lacks it)."""
+    from domain.vocab import LABELS
+
+    return LABELS["role"].get(role, role)
+
+
 def append(s: Session, *, user_id: int | None, user_name: str, action: str, target: str = "", client: str = "",
            detail: str = "") -> AuditLog:
     """Append one chained row in the caller's write transaction (committed with it)."""

@@ -281,8 +281,8 @@ def _alarm_and_audit(engine: Engine, user: Principal, info: CounterInfo, meta: C
 
 def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored_sha256: str,
               client: str) -> None:
-    detail = (f"session {meta.session} seq {meta.seq}: stored sha256 {stored_sha256}, refused sha256 "
-              f"{meta.sha256}; the stored chunk is kept")
+    detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：已存的一份（sha256 {stored_sha256}）与新送来的"
+              f"（sha256 {meta.sha256}）不同，拒收新的，保留已存的一份")
     _alarm_and_audit(engine, user, info, meta, alarm=CONFLICT, action="chunk.conflict", detail=detail, client=client)
     raise ChunkConflict(f"chunk {meta.key}", "another chunk is stored under this session and number; refused",
                         stored_sha256=stored_sha256, offered_sha256=meta.sha256)
@@ -290,8 +290,8 @@ def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMet
 
 def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: tuple[str, int],
             client: str) -> None:
-    detail = (f"recording {meta.session} chunk {meta.seq}: the same audio is stored as recording {stored[0]} "
-              f"chunk {stored[1]}; refused (replayed or forged evidence)")
+    detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音已存为录音会话 {stored[0]} 第 {stored[1]} 段，"
+              f"拒收（重放或伪造的证据）")
     _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
     raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio already stored under another recording; "
                       "refused", stored_recording=stored[0], stored_seq=stored[1])

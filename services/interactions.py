@@ -25,6 +25,7 @@ from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
 from storage.tables import Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Site, Staff, User, now_s
+from transcribe.quality import signals_text
 
 #: Flags reviewed in one bulk request at most.
 MAX_BULK_FLAGS = 500
@@ -145,6 +146,8 @@ class InteractionView:
     #: what the 无法判定 verdict was measured from (estimated SNR, log-probability, characters per
     #: voiced second, ...; issue 14)
     signals: dict = field(default_factory=dict)
+    #: the same signals as numbers in words (the tooltip of the 无法判定 reason; issue 20)
+    signals_text: str = ""
     #: The server's clock (issue 18): how long after its claimed end its audio reached the
     #: server (the latest chunk), and the label people read (补传, by how long; "" on time).
     late_s: float = 0.0
@@ -341,7 +344,7 @@ def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callab
     return InteractionView(
         id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, site_label=site_label(site, st.title),
         counter_label=counter_label(counter, c.display_name), timezone=st.timezone, assessable=inter.assessable,
-        signals=dict(inter.signals or {}),
+        signals=dict(inter.signals or {}), signals_text=signals_text(inter.signals or {}),
         assessable_reason=inter.assessable_reason, staff=staff,
         wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
         sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,

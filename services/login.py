@@ -67,7 +67,7 @@ def login(engine: Engine, name: str, password: str, *, client: str) -> ConsoleSe
     wait = retry_after_s(engine, name, client)
     if wait > 0:
         audit.record(engine, None, action="login.throttled", user_name=name, client=client,
-                     detail=f"retry after {wait:.0f} s")
+                     detail=f"登录失败次数过多，{wait:.0f} 秒后可再试")
         raise Throttled("login", f"too many failed logins; try again in {wait:.0f} s", retry_after_s=wait,
                         code="login_throttled")
     session = accounts.login(engine, name, password)

@@ -187,8 +187,8 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
             s.execute(update(Complaint).where(Complaint.interaction_id == d.id).values(interaction_id=None))
             s.execute(delete(Job).where(Job.key == analyze_key(inter.session_id, inter.start_sample)))
             s.execute(delete(Interaction).where(Interaction.id == d.id))
-            detail = (f"{d.site}/{d.counter} session {d.session_id} start {d.wall_start_s:.0f}: "
-                      f"{d.segments} segments, {d.flags} flags")
+            detail = (f"到期删除：窗口 {d.site}/{d.counter} 录音会话 {d.session_id}，开始于 "
+                      f"{audit.local_stamp(d.wall_start_s)}，文字 {d.segments} 句，检查结果 {d.flags} 条")
             _audit(s, f"interaction:{d.id}", detail)
         logger.info("retention: deleted interaction %d (%s)", d.id, detail)
         result.interactions += 1
@@ -224,9 +224,9 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
                                                ChunkClaim.seq.in_([q for q, c in zip(batch.seqs, batch.ids, strict=True)
                                                                    if c in done])))
             seqs = [q for q, c in zip(batch.seqs, batch.ids, strict=True) if c in done]
-            detail = (f"{batch.site}/{batch.counter} session {batch.session_id}: {len(done)} chunk(s), seq "
-                      f"{_ranges(seqs)}; chain continues from {batch.last_chain_sha256}"
-                      + (f" (and from {', '.join(seams)})" if seams else ""))
+            detail = (f"到期删除：窗口 {batch.site}/{batch.counter} 录音会话 {batch.session_id} 的 {len(done)} 段录音"
+                      f"（第 {_ranges(seqs)} 段）；校验链从 {batch.last_chain_sha256} 接续"
+                      + (f"（另从 {'、'.join(seams)} 接续）" if seams else ""))
             _audit(s, f"chunks:{batch.session_id}", detail)
             left = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.session_id == batch.session_id))
             inters = s.scalar(select(func.count()).select_from(Interaction)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import yaml
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -60,6 +61,21 @@ class RuleView:
     confirmed: int
     precision: float | None      # confirmed / reviewed; None before any review
     low_precision: bool          # reviewed >= PRECISION_MIN_REVIEWED and precision < LOW_PRECISION
+    #: the rule as written in the rulebook's YAML (the console's rule form edits it and sends it
+    #: back through the rule bench); empty where the rulebook has no text
+    source: dict = field(default_factory=dict)
+
+
+def _sources(rulebook: Rulebook) -> dict[str, dict]:
+    """Each rule's own mapping in the rulebook's YAML text, by id."""
+    try:
+        book = yaml.safe_load(rulebook.text) if rulebook.text else None
+    except yaml.YAMLError:      # parsed once already; a text that no longer loads shows no source
+        return {}
+    if not isinstance(book, dict):
+        return {}
+    return {r["id"]: r for key in ("forbidden", "required", "audio") for r in (book.get(key) or [])
+            if isinstance(r, dict) and isinstance(r.get("id"), str)}
 
 
 def rule_views(db: Session, user: Principal, rulebook: Rulebook, *, site: str | None = None) -> list[RuleView]:
@@ -76,6 +92,7 @@ def rule_views(db: Session, user: Principal, rulebook: Rulebook, *, site: str | 
         q = q.where(Site.name == site)
     stats = {rule: (int(n), int(rev or 0), int(ok or 0)) for rule, n, rev, ok in db.execute(q)}
     out = []
+    sources = _sources(rulebook)
     for kind, r in rulebook.rules():
         n, rev, ok = stats.get(r.id, (0, 0, 0))
         precision = round(ok / rev, 3) if rev else None
@@ -83,7 +100,8 @@ def rule_views(db: Session, user: Principal, rulebook: Rulebook, *, site: str | 
         out.append(RuleView(id=r.id, label=r.label, type=kind, severity=r.severity,
                             points=SEVERITY_POINTS.get(r.severity, SEVERITY_POINTS["medium"]) if kind == "forbidden"
                             else MISSING_COURTESY_POINTS, flags=n,
-                            reviewed=rev, confirmed=ok, precision=precision, low_precision=low))
+                            reviewed=rev, confirmed=ok, precision=precision, low_precision=low,
+                            source=sources.get(r.id, {})))
     return out
 
 

@@ -84,7 +84,7 @@ def revoke_token(engine: Engine, token_id: int, *, actor: str) -> str:
             raise TokenNotFound(token_id)
         s.execute(delete(ApiToken).where(ApiToken.id == token_id))
         audit.append(s, user_id=None, user_name=actor, action="token.revoke", target=f"user:{row[1]}",
-                     detail=f"token {token_id} ({row[0].label})")
+                     detail=audit.token_detail(token_id, row[0].label))
         return row[1]
 
 
@@ -101,7 +101,7 @@ def disable_user(engine: Engine, name: str, *, actor: str) -> int:
         n = len(list(s.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id))))
         s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
         audit.append(s, user_id=None, user_name=actor, action="user.disable", target=f"user:{name}",
-                     detail=f"{n} token(s) revoked")
+                     detail=audit.tokens_revoked_detail(n))
         return n
 
 
@@ -202,5 +202,5 @@ def revoke_event_tokens(engine: Engine, *, site: str, counter: str | None = None
         n = len(list(s.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id))))
         s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
         audit.append(s, user_id=None, user_name=actor, action="token.revoke", target=f"user:{name}",
-                     detail=f"{n} token(s) revoked")
+                     detail=audit.tokens_revoked_detail(n))
         return n

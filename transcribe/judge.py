@@ -94,18 +94,28 @@ def condition_met(when: Condition, facts: QueueFacts | None) -> tuple[bool, str]
     return True, f"{ticket}取号后等候 {waited} 分钟，超过 {limit} 分钟"
 
 
-def reason(kind: str, value: float, text: str) -> dict:
-    return {"kind": kind, "value": round(float(value), 3), "text": text}
+def reason(kind: str, value: float, text: str, exact: str = "") -> dict:
+    """One reason behind a finding's confidence: ``text`` in plain words a supervisor reads,
+    ``exact`` the numbers behind it (the console's tooltip; issue 20)."""
+    r = {"kind": kind, "value": round(float(value), 3), "text": text}
+    if exact:
+        r["exact"] = exact
+    return r
+
+
+def sure_word(p: float) -> str:
+    """A probability (0-1) as a supervisor reads it: 高 / 中 / 低."""
+    return "高" if p >= 0.8 else "中" if p >= 0.5 else "低"
 
 
 def _speaker_text(side: str, p: float, mono: bool) -> str:
     who = {STAFF: "工作人员", CUSTOMER: "群众"}.get(side, "任一方")
     how = "单声道按措辞推断" if mono else "立体声按通道电平判定"
-    return f"说话人为{who}的把握 {p:.2f}（{how}）"
+    return f"说话人为{who}的把握 {sure_word(p)}（{how}）"
 
 
 def _audio_reason(q: Quality) -> dict:
-    return reason("audio", q.audio_factor, f"音频：{q.describe()}")
+    return reason("audio", q.audio_factor, f"音频：{q.describe()}", q.exact())
 
 
 def p_side(utt: Utterance, side: str) -> float:
@@ -225,8 +235,9 @@ class Judge:
                            side: float, q: Quality, *, mono: bool) -> Finding | None:
         how = {"phrase": "词句", "pattern": "句式", "regex": "正则"}[hit.how]
         reasons = [reason("match", hit.confidence,
-                          f"“{evidence}”匹配{how}“{hit.what}”" + (f"（拼音容错代价 {hit.cost:.2f}）" if hit.cost else "")),
-                   reason("speaker", side, _speaker_text(rule.speaker, side, mono))]
+                          f"“{evidence}”匹配{how}“{hit.what}”" + ("（读音相近，字不同）" if hit.cost else ""),
+                          f"匹配把握 {hit.confidence:.2f}" + (f"，拼音容错代价 {hit.cost:.2f}" if hit.cost else "")),
+                   reason("speaker", side, _speaker_text(rule.speaker, side, mono), f"说话人把握 {side:.2f}")]
         conf = hit.confidence * side
         if not q.assessable:
             if conf < UNASSESSABLE_KEEP:
@@ -296,8 +307,8 @@ class Judge:
             words = "、".join(w.text for w in rule.words[:4])
             reasons = condition + [reason("match", base, f"{'单声道' if mono else '立体声'}录音中未听到“{words}”"),
                        reason("speaker", 1.0 - best_other,
-                              f"听到过相近的词，但为{_side_name(rule.speaker)}所说的把握只有 {best_other:.2f}" if best_other
-                              else "没有任何一方说出"),
+                              f"听到过相近的词，但为{_side_name(rule.speaker)}所说的把握 {sure_word(best_other)}"
+                              if best_other else "没有任何一方说出", f"把握 {best_other:.2f}" if best_other else ""),
                        _audio_reason(q)]
             conf = base * (1.0 - best_other) * q.audio_factor
             out.append(Finding("missing_courtesy", rule.id, "", "", lo, hi,
@@ -321,7 +332,7 @@ class Judge:
         measured = 0.9
         reasons = [reason("match", measured, h.text),
                    reason("speaker", h.p_staff, _speaker_text(STAFF, h.p_staff, mono) if h.p_staff < 1.0
-                          else "工作人员通道（立体声）"),
+                          else "工作人员通道（立体声）", f"说话人把握 {h.p_staff:.2f}"),
                    _audio_reason(q)]
         return Finding("audio", rule.id, rule.label, h.text, h.start_s, h.end_s, STAFF, inter.index,
                        round(measured * h.p_staff * q.audio_factor, 4), rule.severity, tuple(reasons))

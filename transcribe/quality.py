@@ -61,15 +61,49 @@ class Quality:
     service: bool = True
 
     def describe(self) -> str:
-        s = self.signals
-        parts = []
-        if "snr_db" in s:
-            parts.append(f"信噪比约 {s['snr_db']:.0f} dB")
-        if "chars_per_voiced_s" in s:
-            parts.append(f"每秒有声音频识别 {s['chars_per_voiced_s']:.1f} 字")
-        if "avg_logprob" in s:
-            parts.append(f"识别平均对数概率 {s['avg_logprob']:.2f}")
-        return "，".join(parts) or "音频质量未测"
+        """The audio in plain words a supervisor reads ("声音清晰度 良好，识别把握度 高")."""
+        return plain_signals(self.signals) or "音频质量未测"
+
+    def exact(self) -> str:
+        """The same with the measured numbers, for a tooltip."""
+        return signals_text(self.signals)
+
+
+#: Above this duration-weighted average log-probability the recogniser is sure of its words.
+SURE_AVG_LOGPROB = -0.4
+
+
+def clarity_word(snr: float) -> str:
+    """An estimated SNR (dB) in a word: 良好 / 一般 / 差 (the thresholds the verdict uses)."""
+    return "良好" if snr >= GOOD_SNR_DB else "一般" if snr >= MIN_SNR_DB else "差"
+
+
+def sureness_word(avg_logprob: float) -> str:
+    """The recogniser's average log-probability in a word: 高 / 一般 / 低."""
+    return "高" if avg_logprob >= SURE_AVG_LOGPROB else "一般" if avg_logprob >= MIN_AVG_LOGPROB else "低"
+
+
+def plain_signals(signals: dict) -> str:
+    """The recognition signals in the words a supervisor reads; the numbers: :func:`signals_text`."""
+    parts = []
+    if "snr_db" in signals:
+        parts.append(f"声音清晰度 {clarity_word(signals['snr_db'])}")
+    if "avg_logprob" in signals:
+        parts.append(f"识别把握度 {sureness_word(signals['avg_logprob'])}")
+    return "，".join(parts)
+
+
+def signals_text(signals: dict) -> str:
+    """The measured numbers behind :func:`plain_signals` (issue 20: exact numbers in a tooltip,
+    not in the sentence)."""
+    parts = []
+    if "snr_db" in signals:
+        parts.append(f"信噪比约 {signals['snr_db']:.0f} dB")
+    if "chars_per_voiced_s" in signals:
+        parts.append(f"每秒有声音频识别 {signals['chars_per_voiced_s']:.1f} 字")
+    if "avg_logprob" in signals:
+        parts.append(f"识别平均对数概率 {signals['avg_logprob']:.2f}")
+    return "，".join(parts)
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -147,9 +181,9 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
         who = "工作人员" if turns is not None else ""
         reasons.append(f"{who}有声音频 {judged_s:.0f} 秒只识别出 {judged_chars} 字")
     if snr < MIN_SNR_DB:
-        reasons.append(f"背景人声或噪声过强（信噪比约 {snr:.0f} dB）")
+        reasons.append("背景人声或噪声过强")
     if logprob < MIN_AVG_LOGPROB:
-        reasons.append(f"识别把握过低（平均对数概率 {logprob:.2f}）")
+        reasons.append("识别把握度低")
     factor = audio_factor(logprob if segs else None, snr)
     service, why = service_exchange(mine, opened_by_call=opened_by_call, mono=turns is None)
     signals["service"] = float(service)

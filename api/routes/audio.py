@@ -63,17 +63,17 @@ def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, re
         return JSONResponse(error_body(e), status_code=416,
                             headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
     first, last = wanted if wanted is not None else (0, size - 1)
-    where = f"{site}/{counter} session {span.session_id} samples {span.start_sample}-{span.end_sample}"
+    where = f"窗口 {site}/{counter} 录音会话 {span.session_id} 第 {span.start_sample}–{span.end_sample} 个采样"
     if wanted is None:
         # The whole file in one answer is a download (issue 18): only for roles with the export
         # right, and each one its own audit row.
         if user.role not in REVIEWERS:
             raise ExportForbidden(f"interaction {interaction_id}")
         audit(request, user, action="audio.download", target=f"interaction:{interaction_id}",
-              detail=f"{where} wav whole file {size} bytes")
+              detail=f"{where}，下载整段 WAV 共 {size} 字节")
     else:
         audit_log.record_play(request.app.state.engine, user, target=f"interaction:{interaction_id}",
-                              client=client_of(request), detail=f"{where} bytes {first}-{last}")
+                              client=client_of(request), detail=f"{where}，播放第 {first}–{last} 字节")
     body = wav_range(store, span, first, last)
     headers["Content-Length"] = str(last - first + 1)
     if wanted is None:
@@ -94,7 +94,8 @@ def evidence(interaction_id: RowId, user: Supervisor, db: ReadDb, store: StoreDe
     f = evidence_file(store, span, site=site, counter=counter, interaction_id=interaction_id,
                       wall_start_s=wall_start_s, format=format)
     audit(request, user, action="audio.download", target=f"interaction:{interaction_id}",
-          detail=f"{site}/{counter} {f.filename} {format} sha256={f.sha256} samples {span.start_sample}-{span.end_sample}")
+          detail=f"窗口 {site}/{counter} 下载证据文件 {f.filename}（{format.upper()}，"
+                 f"第 {span.start_sample}–{span.end_sample} 个采样），sha256 {f.sha256}")
     return Response(f.data, media_type=f.media_type, headers={
         "Content-Disposition": f'attachment; filename="{f.filename}"', "X-Content-SHA256": f.sha256,
         "Cache-Control": _NO_STORE})

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentUser, audit, client_of, cookie_name
 from domain.errors import Unauthenticated
 from services import accounts
+from services import audit as audit_log
 from services import login as logins
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -53,7 +54,7 @@ def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
 @router.post("/logout", status_code=204)
 def logout(user: CurrentUser, request: Request, response: Response) -> Response:
     accounts.revoke_token(request.app.state.engine, user.token_id)
-    audit(request, user, action="logout", detail=f"token {user.token_id}")
+    audit(request, user, action="logout", detail=audit_log.token_detail(user.token_id))
     response.delete_cookie(cookie_name(request), path="/", secure=request.url.scheme == "https", httponly=True,
                            samesite="strict")
     response.status_code = 204

@@ -100,8 +100,16 @@ def edit_complaint(complaint_id: RowId, body: ComplaintEdit, user: Supervisor, r
     c = complaints.edit(request.app.state.engine, user, complaint_id, finding=body.finding,
                         answered=body.finding is not None, **fields)
     action = "complaint.answer" if body.finding is not None else "complaint.edit"
-    audit(request, user, action=action, target=f"complaint:{complaint_id}", detail=",".join(sorted(fields)))
+    audit(request, user, action=action, target=f"complaint:{complaint_id}", detail=_changed(fields, answered=body.finding is not None))
     return c
+
+
+def _changed(fields: dict, *, answered: bool) -> str:
+    """What an edit changed, as the audit log says it: "修改：投诉内容、工作人员"."""
+    from domain.messages import FIELDS
+
+    said = "、".join(FIELDS.get(k, k) for k in sorted(fields))
+    return "；".join(p for p in ("答复投诉" if answered else "", f"修改：{said}" if said else "") if p)
 
 
 @router.get("/{complaint_id}/history", response_model=list[RevisionView])
@@ -110,7 +118,7 @@ def complaint_history(complaint_id: RowId, user: Supervisor, db: ReadDb, request
     Audited."""
     found = complaints.history(db, user, complaint_id)
     db.close()
-    audit(request, user, action="complaint.history", target=f"complaint:{complaint_id}", detail=f"{len(found)} revisions")
+    audit(request, user, action="complaint.history", target=f"complaint:{complaint_id}", detail=f"查看投诉修改记录 {len(found)} 条")
     return found
 
 

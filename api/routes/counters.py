@@ -24,7 +24,7 @@ def list_counters(user: Person, db: ReadDb, request: Request) -> list[CounterCar
     nothing of the hall). Audited: the cards name who is on duty."""
     cards = counter_cards(db, sites=user.sites)
     db.close()
-    audit(request, user, action="counters.view", target=scope_target(user), detail=f"{len(cards)} counters")
+    audit(request, user, action="counters.view", target=scope_target(user), detail=f"查看窗口 {len(cards)} 个")
     return cards
 
 

@@ -87,7 +87,7 @@ def get_interaction(interaction_id: RowId, user: Person, db: ReadDb, rulebook: R
     view = interaction_detail(db, user, interaction_id, rules_of(rulebook))
     db.close()
     audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
-          detail=f"{view.site}/{view.counter}")
+          detail=f"窗口 {view.site}/{view.counter}")
     return view
 
 
@@ -101,6 +101,6 @@ def transcript(interaction_id: RowId, user: Person, db: ReadDb, rulebook: Rulebo
     db.close()
     f = transcripts.export(view, format)
     audit(request, user, action="transcript.export", target=f"interaction:{interaction_id}",
-          detail=f"{view.site}/{view.counter} {f.filename}")
+          detail=f"窗口 {view.site}/{view.counter} 导出 {f.filename}")
     return Response(f.data, media_type=f.media_type, headers={
         "Content-Disposition": f'attachment; filename="{f.filename}"', "Cache-Control": "private, no-store"})

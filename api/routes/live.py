@@ -259,8 +259,8 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
         first_segment = _first_segment(engine, store, segments)
     if first_segment is not None:
         audit(request, user, action="audio.live", target=f"counter:{counter_id}",
-              detail=f"{row[2]}/{row[1]} live session {first_segment.session} from segment {first_segment.seq} "
-                     f"max {max_s:g} s" + (f" listen {listen}" if listen else ""))
+              detail=f"窗口 {row[2]}/{row[1]} 实时监听，录音会话 {first_segment.session}，自第 {first_segment.seq} 段起，"
+                     f"最长 {max_s:g} 秒" + (f"，收听编号 {listen}" if listen else ""))
         db.close()
         ledger = None if listen is None else LiveLedger(counter_id=counter_id, user_id=user.id)
         body = _stream_segments(engine, store, segments, first_segment, max_s=max_s,
@@ -275,8 +275,8 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
             raise NotFound(f"counter {counter_id}", "has not recorded anything yet", code="nothing_recorded")
         first = follower.poll(s)
     audit(request, user, action="audio.live", target=f"counter:{counter_id}",
-          detail=f"{row[2]}/{row[1]} session {fmt.session_id} from chunk {follower.last_seq - len(first) + 1} "
-                 f"max {max_s:g} s")
+          detail=f"窗口 {row[2]}/{row[1]} 回放最近录音，录音会话 {fmt.session_id}，"
+                 f"自第 {follower.last_seq - len(first) + 1} 段起，最长 {max_s:g} 秒")
     db.close()      # the stream polls with sessions of its own; hold no connection meanwhile
     body = _stream(engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
                    poll_s=LIVE_POLL_S)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock, cookie_name, require
 from domain.errors import Forbidden, NotFound
+from services import audit as audit_log
 from services import devices, hall_evidence, queue
 from services.accounts import SESSION_TTL_S, Principal
 from services.devices import DeviceToken, DeviceTokenRow
@@ -260,7 +261,8 @@ def revoke_device_token(row_id: RowId, user: Admin, request: Request) -> Respons
     now: the device is refused from its next request (404 ``token_not_found`` for a person's token
     or an unknown one)."""
     r = devices.revoke(request.app.state.engine, user, token_id=row_id)
-    audit(request, user, action="token.revoke", target=f"user:{r.account}", detail=f"token {row_id} ({r.role})")
+    audit(request, user, action="token.revoke", target=f"user:{r.account}",
+          detail=audit_log.token_detail(row_id, audit_log.role_label(r.role)))
     return Response(status_code=204)
 
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, StoreDep, Supervisor, audit, clock, require
 from domain.errors import TooLarge
+from domain.vocab import LABELS
 from services import ratings_report, ratings_terminal, staff_photos
 from services.accounts import Principal
 from services.ratings_terminal import PressResult, TerminalState
@@ -58,7 +59,7 @@ def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
     """Record a staff member's 工号, shown on the rating terminal beside their name."""
     ratings_terminal.set_staff_no(request.app.state.engine, user, site=body.site, name=body.name,
                                   staff_no=body.staff_no)
-    audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=body.staff_no)
+    audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=f"工号 {body.staff_no}")
     return Response(status_code=204)
 
 
@@ -93,7 +94,7 @@ async def put_staff_photo(user: Supervisor, store: StoreDep, request: Request,
     p = await run_in_threadpool(staff_photos.set_photo, request.app.state.engine, store, user, site=site, name=name,
                                 data=bytes(buf))
     await run_in_threadpool(audit, request, user, action="staff.photo", target=f"staff:{site}/{name}",
-                            detail=f"{p.content_type} {p.width_px}x{p.height_px} {p.sha256}")
+                            detail=f"照片 {p.width_px}×{p.height_px}（{p.content_type}），sha256 {p.sha256}")
     return {"sha256": p.sha256, "content_type": p.content_type, "width_px": p.width_px, "height_px": p.height_px}
 
 
@@ -119,7 +120,7 @@ class ScaleIn(BaseModel):
 def scale(body: ScaleIn, user: Supervisor, request: Request) -> Response:
     """The site's rating scale, used by its terminals from their next poll."""
     ratings_terminal.set_scale(request.app.state.engine, user, site=body.site, scale=body.scale)
-    audit(request, user, action="rating.scale", target=f"site:{body.site}", detail=body.scale)
+    audit(request, user, action="rating.scale", target=f"site:{body.site}", detail=LABELS["rating_scale"].get(body.scale, body.scale))
     return Response(status_code=204)
 
 

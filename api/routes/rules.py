@@ -55,7 +55,7 @@ def bench(body: BenchRequest, user: Supervisor, db: ReadDb, request: Request) ->
     result = rule_bench.trial(db, user, body.draft(), default=request.app.state.rulebook, since_s=body.since_s,
                               until_s=body.until_s, site=body.site, counter=body.counter)
     audit(request, user, action="rules.bench", target=f"period:{body.since_s:.0f}-{body.until_s:.0f}",
-          detail=f"{result.interactions} interactions, candidate {result.candidate_version}")
+          detail=f"试运行规则草稿：{result.interactions} 段服务，候选版本 {result.candidate_version}")
     return result
 
 
@@ -67,5 +67,5 @@ def apply(body: BenchRequest, user: Admin, request: Request) -> Applied:
     applied = rule_bench.apply(request.app.state.engine, user, body.draft(), default=request.app.state.rulebook,
                                since_s=body.since_s, until_s=body.until_s)
     audit(request, user, action="rules.apply", target=f"rulebook:{applied.version}",
-          detail=f"{applied.queued} interactions queued")
+          detail=f"启用新规则并重新分析 {applied.queued} 段服务")
     return applied

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit, require
 from api.schemas_signage import TextContentCreate, TextContentEdit
+from domain.vocab import LABELS
 from services import signage_content as content
 from services.accounts import Principal
 from services.catalog import visible_site
@@ -45,7 +46,8 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
     finally:
         up.remove()
     await run_in_threadpool(audit, request, user, action="content.upload", target=f"content:{view.id}",
-                            detail=f"{site} {view.kind} {view.sha256} {view.size_bytes} bytes: {name}")
+                            detail=f"服务点 {site} 上传{LABELS['content_kind'].get(view.kind, view.kind)}“{name}”，"
+                                   f"{view.size_bytes} 字节，sha256 {view.sha256}")
     return view
 
 
@@ -54,7 +56,7 @@ def add_text(body: TextContentCreate, user: Supervisor, request: Request) -> Con
     """A text announcement (办事指南, 收费标准, 温馨提示 ...): screens render it into slides."""
     view = content.add_text(request.app.state.engine, user, site=body.site, name=body.name, title=body.title,
                             body=body.body)
-    audit(request, user, action="content.text", target=f"content:{view.id}", detail=f"{body.site}: {view.name}")
+    audit(request, user, action="content.text", target=f"content:{view.id}", detail=f"服务点 {body.site}：{view.name}")
     return view
 
 
@@ -83,7 +85,7 @@ def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, reques
     next manifest poll. 422 for a video or image (upload a new file instead)."""
     view = content.edit_text(request.app.state.engine, user, content_id, name=body.name, title=body.title,
                              body=body.body)
-    audit(request, user, action="content.edit", target=f"content:{content_id}", detail=f"{view.site}: {view.name}")
+    audit(request, user, action="content.edit", target=f"content:{content_id}", detail=f"服务点 {view.site}：{view.name}")
     return view
 
 

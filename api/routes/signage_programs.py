@@ -30,7 +30,7 @@ def _items(body: PlaylistCreate) -> list[tuple[int, float]]:
 def add_playlist(body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
     p = PlaylistPublic.model_validate(signage.add_playlist(request.app.state.engine, user, site=body.site,
                                                            name=body.name, items=_items(body)))
-    audit(request, user, action="playlist.create", target=f"playlist:{p.id}", detail=f"{body.site} {body.name}")
+    audit(request, user, action="playlist.create", target=f"playlist:{p.id}", detail=f"服务点 {body.site}：{body.name}")
     return p
 
 
@@ -40,7 +40,7 @@ def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor,
     play the new items from their next manifest poll."""
     p = PlaylistPublic.model_validate(signage.replace_playlist(request.app.state.engine, user, playlist_id,
                                                                site=body.site, name=body.name, items=_items(body)))
-    audit(request, user, action="playlist.replace", target=f"playlist:{playlist_id}", detail=f"{body.site} {body.name}")
+    audit(request, user, action="playlist.replace", target=f"playlist:{playlist_id}", detail=f"服务点 {body.site}：{body.name}")
     return p
 
 
@@ -68,7 +68,7 @@ def add_layout(body: LayoutCreate, user: Supervisor, request: Request) -> Layout
     ``bad_layout`` naming the ``field`` (a region outside the screen, overlapping another)."""
     lay = LayoutPublic.model_validate(signage_layouts.add_layout(request.app.state.engine, user, site=body.site,
                                                                  name=body.name, regions=_regions(body)))
-    audit(request, user, action="layout.create", target=f"layout:{lay.id}", detail=f"{body.site} {body.name}")
+    audit(request, user, action="layout.create", target=f"layout:{lay.id}", detail=f"服务点 {body.site}：{body.name}")
     return lay
 
 
@@ -77,7 +77,7 @@ def replace_layout(layout_id: RowId, body: LayoutCreate, user: Supervisor, reque
     """Replace a layout's name and regions (validated like a new one); a layout cannot move to another site."""
     lay = LayoutPublic.model_validate(signage_layouts.replace_layout(request.app.state.engine, user, layout_id,
                                                                      name=body.name, regions=_regions(body)))
-    audit(request, user, action="layout.replace", target=f"layout:{layout_id}", detail=f"{lay.site} {body.name}")
+    audit(request, user, action="layout.replace", target=f"layout:{layout_id}", detail=f"服务点 {lay.site}：{body.name}")
     return lay
 
 
@@ -107,7 +107,7 @@ def add_schedule(body: ScheduleCreate, user: Supervisor, request: Request) -> Sc
                end_date=body.end_date.isoformat() if body.end_date else None)
     schedule_id, row = signage.add_schedule(request.app.state.engine, user, site=body.site, raw=raw)
     audit(request, user, action="schedule.create", target=f"schedule:{schedule_id}",
-          detail=f"{body.site} playlist {body.playlist_id}")
+          detail=f"服务点 {body.site}：排期播放节目单 #{body.playlist_id}")
     return _schedule_public(row, body.site)
 
 
@@ -119,7 +119,7 @@ def update_schedule(schedule_id: RowId, body: ScheduleCreate, user: Supervisor, 
     raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
                end_date=body.end_date.isoformat() if body.end_date else None)
     site, row = signage.update_schedule(request.app.state.engine, user, schedule_id, raw=raw)
-    audit(request, user, action="schedule.replace", target=f"schedule:{schedule_id}", detail=f"{site}")
+    audit(request, user, action="schedule.replace", target=f"schedule:{schedule_id}", detail=f"服务点 {site}")
     return _schedule_public(row, site)
 
 
@@ -142,7 +142,7 @@ def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> 
     notice = signage_interrupts.add_interrupt(request.app.state.engine, user, site=body.site, title=body.title,
                                               body=body.body, screens=body.screens, expires_s=body.expires_s)
     audit(request, user, action="interrupt.create", target=f"site:{body.site}",
-          detail=f"interrupt:{notice.id} screens {','.join(body.screens) or 'all'}: {body.title}")
+          detail=f"紧急通知 #{notice.id}（{'信息屏 ' + '、'.join(body.screens) if body.screens else '全部信息屏'}）：{body.title}")
     return notice
 
 
@@ -158,7 +158,7 @@ def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1
 def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptView:
     notice = signage_interrupts.clear_interrupt(request.app.state.engine, user, interrupt_id)
     audit(request, user, action="interrupt.clear", target=f"site:{notice.site}",
-          detail=f"interrupt:{interrupt_id}: {notice.title}")
+          detail=f"撤下紧急通知 #{interrupt_id}：{notice.title}")
     return notice
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit, clock, require
-from domain.vocab import WorkOrderChannel, WorkOrderState
+from domain.vocab import LABELS, WorkOrderChannel, WorkOrderState
 from services import workorders
 from services.accounts import Principal
 from services.workorders import DepartmentMonth, WorkOrderView
@@ -68,7 +68,8 @@ def list_orders(user: Handler, db: ReadDb, request: Request, site: str | None = 
 def create(body: WorkOrderIn, user: Supervisor, request: Request) -> WorkOrderView:
     """A work order entered by hand (phone, letter) or opened from a finding."""
     wo = workorders.create(request.app.state.engine, user, now=clock(request), **body.model_dump())
-    audit(request, user, action="workorder.create", target=f"work-order:{wo.id}", detail=body.kind)
+    audit(request, user, action="workorder.create", target=f"work-order:{wo.id}",
+          detail=LABELS["work_order_kind"].get(body.kind, body.kind))
     return wo
 
 
@@ -96,7 +97,8 @@ def calendar_day(body: CalendarDayIn, user: Supervisor, request: Request) -> Res
     """The site's own holiday or working day over the statutory calendar (deadlines opened later count it)."""
     workorders.set_calendar_day(request.app.state.engine, user, site=body.site, day=body.day, working=body.working,
                                 note=body.note)
-    audit(request, user, action="calendar.edit", target=f"site:{body.site}", detail=f"{body.day} {body.working}")
+    audit(request, user, action="calendar.edit", target=f"site:{body.site}",
+          detail=f"{body.day} 设为{ {True: '工作日', False: '休息日', None: '按法定日历'}[body.working]}")
     return Response(status_code=204)
 
 
@@ -120,7 +122,7 @@ def get_order(wo_id: RowId, user: Handler, db: ReadDb, request: Request) -> Work
 @router.post("/{wo_id}/transfer", response_model=WorkOrderView)
 def transfer(wo_id: RowId, body: TransferIn, user: Handler, request: Request) -> WorkOrderView:
     wo = workorders.transfer(request.app.state.engine, user, wo_id, now=clock(request), **body.model_dump())
-    audit(request, user, action="workorder.transfer", target=f"work-order:{wo_id}", detail=body.owner)
+    audit(request, user, action="workorder.transfer", target=f"work-order:{wo_id}", detail=f"转办给 {body.owner}")
     return wo
 
 

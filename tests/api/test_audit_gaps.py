@@ -70,6 +70,7 @@ def test_each_access_and_change_is_audited_with_its_detail(app_env: AppEnv):
     r = sup.post("/api/v1/signage/interrupts", json={"site": "hall", "title": "系统维护", "body": "暂停取号"})
     assert r.status_code == 201, r.text
     assert _last(app_env, "interrupt.create").user_name == who
+    assert re.fullmatch(r"紧急通知 #\d+（全部信息屏）：系统维护", _last(app_env, "interrupt.create").detail)
 
     content = sup.post("/api/v1/signage/content/text", json={"site": "hall", "name": "guide", "title": "办事指南"})
     assert content.status_code == 201, content.text
@@ -78,3 +79,5 @@ def test_each_access_and_change_is_audited_with_its_detail(app_env: AppEnv):
 
     assert sup.post("/api/v1/auth/logout").status_code == 204
     assert _last(app_env, "logout").user_name == who
+    # in plain Chinese, the token's number kept for a search (issue 20 item 8)
+    assert re.fullmatch(r"令牌 #\d+", _last(app_env, "logout").detail), _last(app_env, "logout").detail

@@ -229,7 +229,7 @@ def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db
             assert len(sessions) == 2                                # the restart began a new session
             for a in audit:                                          # each (re)connection audited, live
                 if a["target"] == f"counter:{c1}":
-                    assert re.match(r"hall/c1 live session (\w+)", a["detail"]).group(1) in sessions, a["detail"]
+                    assert re.match(r"窗口 hall/c1 实时监听，录音会话 (\w+)，", a["detail"]).group(1) in sessions, a["detail"]
     finally:
         for r in recorders:
             if r.thread.is_alive():

@@ -338,7 +338,7 @@ def test_staff_photo_on_the_terminal_of_their_counter_only(app_env: AppEnv):
     assert other.get("/api/v1/ratings/terminal/photo").content == jpeg
     assert rater.get("/api/v1/ratings/terminal/photo").status_code == 404
     assert rater.get("/api/v1/ratings/terminal").json()["staff_photo"] is False
-    assert [r.detail for r in app_env.audit_rows("staff.photo")] == [f"image/jpeg 60x80 {sha}"]
+    assert [r.detail for r in app_env.audit_rows("staff.photo")] == [f"照片 60×80（image/jpeg），sha256 {sha}"]
 
 
 def test_device_tokens_listed_and_revoked_by_an_admin(app_env: AppEnv):
@@ -370,3 +370,4 @@ def test_device_tokens_listed_and_revoked_by_an_admin(app_env: AppEnv):
     assert [r["role"] for r in admin.get("/api/v1/devices/tokens", params={"site": "hall"}).json()] == ["events", "agent"]
     assert app_env.client(agent["token"]).post("/api/v1/agent/heartbeat", json={}).status_code != 401
     assert [r.target for r in app_env.audit_rows("token.revoke")] == ["user:rater:hall/c1"]
+    assert [r.detail for r in app_env.audit_rows("token.revoke")] == [f"令牌 #{rows[2]['token_id']}（评价器）"]

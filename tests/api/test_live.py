@@ -103,7 +103,7 @@ def test_live_stream_delivers_chunks_stored_after_it_started(app_env: AppEnv, li
     assert max(delays) < 40 * LIVE_POLL_S < MAX_S, delays
     (row,) = env.audit_rows("audio.live")
     assert (row.user_name, row.target) == (env.names[tok], f"counter:{cid}")
-    assert row.detail.startswith(f"hall/c1 session {session}")
+    assert row.detail.startswith(f"窗口 hall/c1 回放最近录音，录音会话 {session}，")
 
 
 def test_two_api_processes_serve_the_same_live_audio(app_env: AppEnv, live_server, speech: np.ndarray,

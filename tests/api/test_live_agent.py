@@ -195,7 +195,7 @@ def test_agent_live_audio_reaches_two_api_processes_within_3s(app_env: AppEnv, l
         row = s.get(Counter, cid)
         assert row.live_session == agent.session and row.live_seq == published[-1].seq
     rows = env.audit_rows("audio.live")
-    assert len(rows) == 2 and all(r.detail.startswith(f"hall/c1 live session {agent.session}") for r in rows)
+    assert len(rows) == 2 and all(r.detail.startswith(f"窗口 hall/c1 实时监听，录音会话 {agent.session}，") for r in rows)
     if os.environ.get("COUNTERWATCH_LIVE_DELAYS_OUT"):
         with open(os.environ["COUNTERWATCH_LIVE_DELAYS_OUT"], "a") as f:
             for heard, arrival in results:

@@ -91,7 +91,7 @@ def test_the_delay_is_measured_from_the_capture_time_of_what_plays(app_env: AppE
         assert {e["loc"][-1] for e in r.json()["detail"]} <= {"listen", "position_s"}
     # The stream (and its id) is audited when opened
     (row,) = env.audit_rows("audio.live")
-    assert row.detail.endswith(f"listen {LISTEN}") and row.target == f"counter:{cid}"
+    assert row.detail.endswith(f"收听编号 {LISTEN}") and row.target == f"counter:{cid}"
     assert env.audit_rows("audio.live_delay") == []
     listener.join(0)
 

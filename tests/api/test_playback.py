@@ -56,7 +56,7 @@ def test_whole_file_is_a_valid_wav_of_the_stored_samples(app_env: AppEnv, record
         r = app_env.client(tok).get(f"{API}/{iid}/audio")
     assert r.status_code == 200, r.text
     rows = app_env.audit_rows("audio.download")
-    assert len(rows) == 2 and all(r.target == f"interaction:{iid}" and "whole file" in r.detail for r in rows)
+    assert len(rows) == 2 and all(r.target == f"interaction:{iid}" and "下载整段 WAV" in r.detail for r in rows)
     assert app_env.audit_rows("audio.play") == []
     assert r.headers["content-type"] == "audio/wav" and r.headers["accept-ranges"] == "bytes"
     assert int(r.headers["content-length"]) == WAV_HEADER_BYTES + pcm.size * 2 == len(r.content)
@@ -142,7 +142,7 @@ def test_playback_is_audited_once_per_minute_per_user(app_env: AppEnv, recorded)
     assert len(rows) == 1
     row = rows[0]
     assert (row.user_name, row.target, row.client) == (app_env.names[tok], f"interaction:{iid}", "testclient")
-    assert row.detail.startswith("hall/c1 session ")
+    assert row.detail.startswith("窗口 hall/c1 录音会话 ")
     other = app_env.token("viewer")
     assert app_env.client(other).get(f"{API}/{iid}/audio", headers={"Range": "bytes=0-9"}).status_code == 206
     assert [r.user_name for r in app_env.audit_rows("audio.play")] == [app_env.names[tok], app_env.names[other]]
@@ -166,7 +166,7 @@ def test_evidence_download_has_a_checksum_and_is_audited(app_env: AppEnv, record
     assert np.array_equal(got, pcm) if fmt == "flac" else got == wav
     (row,) = app_env.audit_rows("audio.download")
     assert (row.user_name, row.target) == (app_env.names[tok], f"interaction:{iid}")
-    assert f"sha256={digest}" in row.detail and row.detail.startswith("hall/c1 ")
+    assert f"sha256 {digest}" in row.detail and row.detail.startswith("窗口 hall/c1 下载证据文件 ")
 
 
 def test_site_scope_roles_and_authentication(app_env: AppEnv, recorded):

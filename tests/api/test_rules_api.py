@@ -69,6 +69,8 @@ def test_not_assessable_interactions_are_listed_with_the_reason(app_env):
     assert c.get("/api/v1/interactions", params={"site": "annex"}).status_code == 403
     d = c.get(f"/api/v1/interactions/{bad}").json()
     assert d["assessable"] is False and d["signals"]["snr_db"] == 4.0
+    # the numbers in words, for the tooltip of the reason (issue 20 item 8)
+    assert d["signals_text"] == "信噪比约 4 dB，每秒有声音频识别 0.2 字"
 
 
 def test_rules_with_measured_precision_and_the_low_ones_pointed_out(app_env):

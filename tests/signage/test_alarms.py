@@ -24,7 +24,7 @@ def test_screen_gone_raised_and_cleared(app_env, db_url, monkeypatch) -> None:  
     assert health.evaluate(eng, AlarmOptions(screen_gone_after_s=500), now=now + 130) == []          # configurable
     alarms = health.evaluate(eng, now=now + 130)
     assert [(w, k) for w, k, _ in alarms] == [("hall/screen:lobby", "screen-gone")], alarms
-    assert "no heartbeat for 13" in alarms[0][2]
+    assert "已 13" in alarms[0][2] and alarms[0][2].endswith("秒没有收到心跳"), alarms[0][2]
     assert health.evaluate(eng, now=now + 200) == health.open_alarms(eng) and len(health.open_alarms(eng)) == 1   # not twice
     listed = {s["name"]: s["alarms"] for s in sup.get("/api/v1/signage/screens").json()}
     assert listed == {"lobby": ["screen-gone"], "never-on": []}

@@ -119,6 +119,9 @@ def test_apply_deletes_objects_rows_transcripts_and_audits(catalog, object_store
     assert {t for _, _, t in audit} == {f"interaction:{ids['A']}", f"interaction:{ids['D']}",
                                         f"chunks:{_session_of(catalog, old[3])[0]}"}
     assert {u for u, _, _ in audit} == {"retention"}
+    with Session(eng) as s:      # in plain Chinese, the session kept for a search (issue 20 item 8)
+        details = s.scalars(select(AuditLog.detail).where(AuditLog.action == "retention.delete")).all()
+    assert all(d.startswith("到期删除：窗口 ") for d in details), details
     # A second run finds nothing more.
     again = retention.plan(eng, now=now)
     assert not again.interactions and not again.chunks

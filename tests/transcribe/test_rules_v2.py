@@ -3,6 +3,7 @@ matches, judged on transcripts made from text (the ASR-tolerant matching underne
 The same constructs on real audio are in test_analyze_v2.py."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,18 @@ def test_severity_points_and_confidence_reasons(book):
     assert f.confidence == pytest.approx(product, abs=0.01)
     for m in (f for f in judged(book, ("S", "好。")) if f.type == "missing_courtesy"):
         assert len(m.reasons) == 3 and m.severity == "low"
+    # Plain words for a supervisor, the numbers only in ``exact`` (the tooltip; issue 20 item 8)
+    for r in f.reasons:
+        assert not re.search(r"\d\.\d|对数概率|代价|dB", r["text"]), r
+    assert re.search(r"\d\.\d\d", next(r for r in f.reasons if r["kind"] == "speaker")["exact"])
+
+
+def test_signals_in_plain_words_and_numbers():
+    from transcribe.quality import plain_signals, signals_text
+    sig = {"snr_db": 12.3, "avg_logprob": -0.36, "chars_per_voiced_s": 2.5}
+    assert plain_signals(sig) == "声音清晰度 差，识别把握度 高"
+    assert plain_signals({"snr_db": 30.0, "avg_logprob": -1.4}) == "声音清晰度 良好，识别把握度 低"
+    assert signals_text(sig) == "信噪比约 12 dB，每秒有声音频识别 2.5 字，识别平均对数概率 -0.36"
 
 
 @pytest.mark.parametrize("text,field,reason", [
