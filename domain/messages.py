@@ -138,6 +138,8 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "bad_item": "播放时长无效（每项 1 秒至 24 小时）",
     "no_target": "请选择至少一块屏幕或一个分组",
     "bad_weekdays": "请至少选择一天（星期一至星期日）",
+    "bad_groups": "分组最多 20 个，每个分组名称不超过 63 个字符",
+    "bad_share": "插播时长无效：每小时 1 秒至 3600 秒（或 0-100%），秒数与百分比只填一项",
     "in_use": "仍有排期在播放此项，请先删除相关排期",
     "playlist_moved": "播放列表不能移到其他服务点",
     "plays_in_flight": "播放记录正在保存，请稍后重发",
