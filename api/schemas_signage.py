@@ -119,7 +119,8 @@ class RegionIn(BaseModel):
     w: int = Field(1000, ge=1, le=1000)
     h: int = Field(1000, ge=1, le=1000)
     text: str = Field("", max_length=500, description="the ticker's text")
-    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images)")
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images); "
+                                    "a ticker's playlist of text announcements, scrolled in turn")
 
 
 class LayoutCreate(BaseModel):

@@ -41,7 +41,8 @@ def _schedule_conflict(p: dict[str, Any]) -> str:
 
 _REGION_PROBLEMS = {"overlap": "与第 {other} 个区域重叠", "outside": "超出了屏幕", "small": "太小（每边至少为屏幕的 5%）",
                     "text": "字幕超过 500 字", "kind": "类型无效",
-                    "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域可以选择）"}
+                    "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域和滚动字幕可以选择）",
+                    "ticker_playlist": "的播放列表无效（滚动字幕须选本服务点只含文字公告的播放列表）"}
 
 
 def _bad_region(p: dict[str, Any]) -> str:

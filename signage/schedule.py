@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.errors import Invalid
-from signage.layout import DEFAULT, Layout, layout_from_dict, layout_to_dict
+from signage.layout import DEFAULT, Layout, Region, layout_from_dict, layout_to_dict
 
 ContentKind = Literal["video", "image", "text"]
 CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
@@ -526,6 +526,25 @@ def region_item(schedule: Schedule, playlist_id: int | None, at: dt.datetime, *,
             return schedule.contents[it.content_id]
         offset -= it.duration_s
     return schedule.contents[items[-1].content_id]
+
+
+#: The most characters of one announcement a ticker scrolls (its title and the start of its body).
+TICKER_ITEM_CHARS = 200
+TICKER_SEPARATOR = "　◆　"
+
+
+def ticker_text(schedule: Schedule, region: Region) -> str:
+    """What a ticker region scrolls: the text announcements of its playlist one after the other
+    (``标题：正文``, each cut to :data:`TICKER_ITEM_CHARS` so a long one cannot make a strip
+    too wide to draw), else the region's own ``text``."""
+    playlist = schedule.playlists.get(region.playlist_id) if region.playlist_id is not None else None
+    parts = []
+    for it in playlist.items if playlist is not None else ():
+        c = schedule.contents.get(it.content_id)
+        if c is not None and c.kind == "text":
+            line = " ".join((f"{c.title}：{c.body}" if c.title and c.body else c.title or c.body).split())
+            parts.append(line if len(line) <= TICKER_ITEM_CHARS else line[:TICKER_ITEM_CHARS - 1] + "…")
+    return TICKER_SEPARATOR.join(p for p in parts if p) or region.text
 
 
 def layout_of(schedule: Schedule, np: NowPlaying) -> Layout:
