@@ -1,13 +1,14 @@
 """The console's 屏幕节目 in a real browser (Debian's chromium via Playwright) over the real API:
 a supervisor changes a screen's display groups (the schedule aimed at the new group reaches the
 screen's manifest; a change that would overlap two schedules is refused with the reason shown
-and nothing changed), and marks a schedule as interrupt content (seconds of each hour). Every
+and nothing changed), marks a schedule as interrupt content (seconds of each hour), and makes a
+ticker scroll a playlist of text announcements. Every
 effect is checked through the API. No console error, failed request or CSP violation is allowed."""
 from __future__ import annotations
 
 import httpx
 import pytest
-from browser_support import ARGS, CHROMIUM, csp_violations, new_page, shoot
+from browser_support import ARGS, CHROMIUM, csp_violations, el_select, new_page, shoot
 from test_console_signage_browser import SUPERVISOR, V1, _login, _tab, signage_served  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
@@ -74,6 +75,16 @@ def test_groups_are_edited_in_the_console_and_a_schedule_gets_a_share_of_each_ho
             [new] = set(shares) - {to_b["id"], to_c["id"]}
             assert shares == {to_b["id"]: None, to_c["id"]: None, new: 600}
             assert manifest_entries() == {to_b["id"], new}
+
+            # a ticker that scrolls the text announcements of a playlist
+            _tab(page, "layouts")
+            lform = page.locator("#sg-layout-form")
+            lform.locator("input[name=name]").fill("公告字幕")
+            el_select(page, lform.locator(".sg-region-ticker-playlist .el-select__wrapper"), "公告：通知")
+            lform.locator("button[type=submit]").click()
+            expect(page.locator("#sg-layout-rows tr:has([data-layout])")).to_have_count(1)
+            [lay] = api.get(f"{V1}/layouts", params={"site": "hall"}).json()
+            assert [(r["kind"], r["playlist_id"]) for r in lay["regions"]] == [("main", None), ("ticker", pl["id"])]
             assert csp_violations(page) == []
             assert errors == []
         finally:
