@@ -237,6 +237,7 @@ FIELDS: dict[str, str] = {
     "per": "抽样单位", "period": "抽样周期", "mode": "抽样方式", "amount": "抽样数量", "flags": "检查结果条件",
     "counters": "窗口", "hour_from": "开始时段", "hour_to": "结束时段", "reviewers": "审核人", "seed": "随机种子",
     "day": "日期", "scored": "是否已评分",
+    "share_s_per_hour": "插播秒数（每小时）", "share_pct": "插播比例（%）",
     "text": "文字", "reason": "理由",
     "segment_id": "转写语句",
 }

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.errors import Invalid
-from signage.layout import DEFAULT, Layout, Region, layout_from_dict, layout_to_dict
+from signage.layout import DEFAULT, MAX_TICKER_TEXT, Layout, Region, layout_from_dict, layout_to_dict
 
 ContentKind = Literal["video", "image", "text"]
 CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
@@ -535,8 +535,9 @@ TICKER_SEPARATOR = "　◆　"
 
 def ticker_text(schedule: Schedule, region: Region) -> str:
     """What a ticker region scrolls: the text announcements of its playlist one after the other
-    (``标题：正文``, each cut to :data:`TICKER_ITEM_CHARS` so a long one cannot make a strip
-    too wide to draw), else the region's own ``text``."""
+    (``标题：正文``, each cut to :data:`TICKER_ITEM_CHARS`, all to the 500 characters a region's
+    own text may have, so long ones cannot make a strip too wide to draw), else the region's own
+    ``text``."""
     playlist = schedule.playlists.get(region.playlist_id) if region.playlist_id is not None else None
     parts = []
     for it in playlist.items if playlist is not None else ():
@@ -544,7 +545,10 @@ def ticker_text(schedule: Schedule, region: Region) -> str:
         if c is not None and c.kind == "text":
             line = " ".join((f"{c.title}：{c.body}" if c.title and c.body else c.title or c.body).split())
             parts.append(line if len(line) <= TICKER_ITEM_CHARS else line[:TICKER_ITEM_CHARS - 1] + "…")
-    return TICKER_SEPARATOR.join(p for p in parts if p) or region.text
+    text = TICKER_SEPARATOR.join(p for p in parts if p)
+    if len(text) > MAX_TICKER_TEXT:
+        text = text[:MAX_TICKER_TEXT - 1] + "…"
+    return text or region.text
 
 
 def layout_of(schedule: Schedule, np: NowPlaying) -> Layout:

@@ -40,6 +40,8 @@ def test_ticker_text_joins_the_announcements_and_falls_back_to_its_own_text() ->
     assert first == "停办通知：今天下午 暂停 办理出入境业务"
     assert len(second) == TICKER_ITEM_CHARS and second.endswith("…")     # a long one is cut, not drawn whole
     assert ticker_text(s, Region("ticker", text="欢迎光临")) == "欢迎光临"
+    many = Schedule(contents=contents, playlists={9: Playlist(9, "n", (PlaylistItem(3, 30),) * 10)})
+    assert len(ticker_text(many, Region("ticker", playlist_id=9))) == layout.MAX_TICKER_TEXT   # all of them cut too
     assert ticker_text(s, Region("ticker", playlist_id=8, text="欢迎光临")) == "欢迎光临"   # not (yet) in the manifest
     validate_layout([Region("main", 0, 0, 1000, 800), Region("ticker", 0, 800, 1000, 200, playlist_id=9)])
     with pytest.raises(LayoutError) as e:
