@@ -23,7 +23,21 @@ class ScreenCreate(BaseModel):
 
 
 class ScreenEdit(BaseModel):
-    display_name: str = Field(min_length=1, max_length=100)
+    """Give one or both: the display name, the display groups (replacing the screen's)."""
+
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    groups: list[Annotated[str, Field(min_length=1, max_length=63)]] | None = Field(
+        None, max_length=20, description="the screen's display groups, replacing its current ones ([]: none)")
+
+
+class ScreenEdited(BaseModel):
+    """A screen after an edit: its name, display name and label, and its groups."""
+
+    id: int
+    name: str
+    display_name: str
+    label: str
+    groups: list[str]
 
 
 class ScreenPublic(BaseModel):
@@ -92,6 +106,10 @@ class ScheduleCreate(BaseModel):
     end_date: dt.date | None = None
     priority: int = Field(0, ge=-1000, le=1000)
     layout_id: int | None = Field(None, ge=1, le=MAX_ID, description="the layout its screens show; none: full screen")
+    share_s_per_hour: int | None = Field(None, ge=1, le=3600, description="interrupt content: this many seconds of "
+                                         "each clock hour, interleaved with the other schedules; none: an ordinary schedule")
+    share_pct: float | None = Field(None, gt=0, le=100, description="the same share as a percentage of the hour "
+                                    "(stored as seconds; give one of the two)")
 
 
 class RegionIn(BaseModel):
@@ -101,7 +119,8 @@ class RegionIn(BaseModel):
     w: int = Field(1000, ge=1, le=1000)
     h: int = Field(1000, ge=1, le=1000)
     text: str = Field("", max_length=500, description="the ticker's text")
-    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images)")
+    playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images); "
+                                    "a ticker's playlist of text announcements, scrolled in turn")
 
 
 class LayoutCreate(BaseModel):

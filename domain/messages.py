@@ -41,7 +41,8 @@ def _schedule_conflict(p: dict[str, Any]) -> str:
 
 _REGION_PROBLEMS = {"overlap": "与第 {other} 个区域重叠", "outside": "超出了屏幕", "small": "太小（每边至少为屏幕的 5%）",
                     "text": "字幕超过 500 字", "kind": "类型无效",
-                    "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域可以选择）"}
+                    "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域和滚动字幕可以选择）",
+                    "ticker_playlist": "的播放列表无效（滚动字幕须选本服务点只含文字公告的播放列表）"}
 
 
 def _bad_region(p: dict[str, Any]) -> str:
@@ -138,6 +139,8 @@ BY_CODE: dict[str, str | Callable[[dict[str, Any]], str]] = {
     "bad_item": "播放时长无效（每项 1 秒至 24 小时）",
     "no_target": "请选择至少一块屏幕或一个分组",
     "bad_weekdays": "请至少选择一天（星期一至星期日）",
+    "bad_groups": "分组最多 20 个，每个分组名称不超过 63 个字符",
+    "bad_share": "插播时长无效：每小时 1 秒至 3600 秒（或 0-100%），秒数与百分比只填一项",
     "in_use": "仍有排期在播放此项，请先删除相关排期",
     "playlist_moved": "播放列表不能移到其他服务点",
     "plays_in_flight": "播放记录正在保存，请稍后重发",
@@ -234,6 +237,7 @@ FIELDS: dict[str, str] = {
     "per": "抽样单位", "period": "抽样周期", "mode": "抽样方式", "amount": "抽样数量", "flags": "检查结果条件",
     "counters": "窗口", "hour_from": "开始时段", "hour_to": "结束时段", "reviewers": "审核人", "seed": "随机种子",
     "day": "日期", "scored": "是否已评分",
+    "share_s_per_hour": "插播秒数（每小时）", "share_pct": "插播比例（%）",
     "text": "文字", "reason": "理由",
     "segment_id": "转写语句",
 }

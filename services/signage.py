@@ -31,12 +31,14 @@ from services.signage_content import ContentView, content_view
 from services.signage_interrupts import InterruptView, in_force, interrupt_of, interrupt_view, interrupts_open_at
 from signage.layout import DEFAULT, Layout, regions_from_list
 from signage.schedule import (
+    HOUR_S,
     Content,
     ContentKind,
     NowPlaying,
     Playlist,
     PlaylistItem,
     Schedule,
+    ScheduleError,
     ScreenRef,
     entry_from_dict,
     entry_to_dict,
@@ -143,6 +145,37 @@ def register_screen(engine: Engine, *, site: str, name: str, groups: list[str] |
         raise ScreenNameTaken(name) from e
 
 
+MAX_GROUPS = 20
+
+
+def set_screen_groups(engine: Engine, user: Principal, name: str, groups: list[str]) -> tuple[list[str], list[str]]:
+    """Replace the display groups of screen ``name`` (names trimmed, blanks and repeats dropped,
+    order kept); schedules aimed at a group reach the screen, or stop, from its next manifest.
+    Returns (groups before, groups now).
+
+    Raises:
+        NotFoundHere ``screen_not_found`` (not in the user's sites); SignageError ``bad_groups``
+        (more than :data:`MAX_GROUPS`, or a name over 63 characters); ScheduleError ``conflict``
+        when the new groups would bring two schedules of the same priority onto the screen at
+        the same time (both named, as when a schedule is saved).
+    """
+    wanted = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    if len(wanted) > MAX_GROUPS or any(len(g) > 63 for g in wanted):
+        raise SignageError("bad_groups", f"at most {MAX_GROUPS} groups of at most 63 characters", field="groups")
+    with write_session(engine) as s:
+        found = s.execute(select(SignageScreen, Site.name).join(Site, SignageScreen.site_id == Site.id)
+                          .where(SignageScreen.name == name).with_for_update(of=SignageScreen)).first()
+        if found is None or not user.can_see(found[1]):
+            raise NotFoundHere(f"screen {name!r}", "screen_not_found", screen=name)
+        row = found[0]
+        before = list(row.groups or [])
+        refs = tuple(ScreenRef(r.name, frozenset(wanted)) if r.name == row.name else r
+                     for r in site_screens(s, row.site_id))
+        validate(site_schedule(s, row.site_id), screens=refs)
+        row.groups = wanted
+        return before, wanted
+
+
 def screen_ref(row: SignageScreen) -> ScreenRef:
     return ScreenRef(row.name, frozenset(row.groups or ()))
 
@@ -192,7 +225,8 @@ def list_screens(db: Session, user: Principal) -> list[ScreenView]:
 def schedule_row_dict(e: SignageSchedule) -> dict:
     return {"id": e.id, "playlist_id": e.playlist_id, "screens": e.screens, "groups": e.groups,
             "weekdays": e.weekdays, "start_time": e.start_time, "end_time": e.end_time,
-            "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority, "layout_id": e.layout_id}
+            "start_date": e.start_date, "end_date": e.end_date, "priority": e.priority, "layout_id": e.layout_id,
+            "share_s_per_hour": e.share_s_per_hour}
 
 
 def site_schedule(db: Session, site_id: int) -> Schedule:
@@ -319,6 +353,23 @@ def _check_screens_known(names: list[str], screens: tuple[ScreenRef, ...]) -> No
                            "site; register them first or choose registered ones", positions=unknown[:50])
 
 
+def _share_in_seconds(raw: dict) -> dict:
+    """``raw`` with a ``share_pct`` (percent of the hour) turned into ``share_s_per_hour``: the
+    share is stored one way only.
+
+    Raises:
+        ScheduleError: ``bad_share`` when both are given.
+    """
+    raw = dict(raw)
+    pct = raw.pop("share_pct", None)
+    if pct is not None:
+        if raw.get("share_s_per_hour") is not None:
+            raise ScheduleError("bad_share", "give the share as seconds per hour or as a percentage, not both",
+                                field="share_pct")
+        raw["share_s_per_hour"] = max(1, round(float(pct) * HOUR_S / 100))
+    return raw
+
+
 def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tuple[int, dict]:
     """Assign a playlist to screens and groups; ``raw`` is the entry's fields as the wire carries
     them (``signage.schedule.entry_from_dict``). Returns (id, stored fields).
@@ -330,6 +381,7 @@ def add_schedule(engine: Engine, user: Principal, *, site: str, raw: dict) -> tu
     with write_session(engine) as s:
         site_id = visible_site(s, user, site).id
         current = site_schedule(s, site_id)
+        raw = _share_in_seconds(raw)
         entry = entry_from_dict({**raw, "id": 0})   # id 0 stands for the new schedule until it has one
         _check_screens_known(list(raw.get("screens") or ()), site_screens(s, site_id))
         validate(Schedule(contents=current.contents, playlists=current.playlists,
@@ -355,6 +407,7 @@ def update_schedule(engine: Engine, user: Principal, schedule_id: int, *, raw: d
             raise NotFoundHere(f"schedule {schedule_id}", "schedule_not_found", schedule_id=schedule_id)
         row, site = found
         current = site_schedule(s, row.site_id)
+        raw = _share_in_seconds(raw)
         entry = entry_from_dict({**raw, "id": schedule_id})
         others = tuple(e for e in current.entries if e.id != schedule_id)
         _check_screens_known(list(raw.get("screens") or ()), site_screens(s, row.site_id))

@@ -34,18 +34,20 @@ def _regions(regions: list[dict]) -> tuple[Region, ...]:
 
 def _stored(db: Session, site_id: int, regions: tuple[Region, ...]) -> list[dict]:
     """The regions in their stored form, once each ``playlist`` region's playlist is found at the
-    site with images only (a region shows stills; the one video player is the main region's)."""
+    site with images only (a region shows stills; the one video player is the main region's), and
+    each ticker's playlist with text announcements only."""
     for n, r in enumerate(regions):
-        if r.kind != "playlist":
+        if r.playlist_id is None:
             continue
+        wanted = "image" if r.kind == "playlist" else "text"
         pl = db.scalar(select(SignagePlaylist).where(SignagePlaylist.id == r.playlist_id,
                                                      SignagePlaylist.site_id == site_id))
         ids = [int(i["content_id"]) for i in (pl.items or [])] if pl is not None else []
         kinds = set(db.scalars(select(SignageContent.kind).where(SignageContent.id.in_(ids)))) if ids else set()
-        if pl is None or kinds != {"image"}:
+        if pl is None or kinds != {wanted}:
             raise LayoutError("bad_region", f"regions[{n}].playlist_id",
-                              f"region {n}: no playlist of images with id {r.playlist_id} at this site",
-                              problem="playlist")
+                              f"region {n}: no playlist of {wanted}s with id {r.playlist_id} at this site",
+                              problem="playlist" if wanted == "image" else "ticker_playlist")
     return layout_to_dict(Layout(0, "", regions))["regions"]
 
 

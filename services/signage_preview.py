@@ -18,7 +18,7 @@ from services.accounts import Principal
 from services.signage import preview, queue_board, serving_rows, site_schedule, visible_screen
 from services.signage_content import content_key
 from signage import layout, slides, widgets
-from signage.schedule import region_item
+from signage.schedule import region_item, ticker_text
 from storage.objects import ObjectStore
 from storage.store_errors import StoreError
 from storage.tables import SignageContent
@@ -112,7 +112,7 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
     out = Image.new("RGB", SIZE, slides.BOARD_BG)
     queue = widgets.queue_rows(queue_board(db, user, site)) \
         if any(r.kind == "queue_board" for r, _ in placed) else []
-    sched = site_schedule(db, site.id) if any(r.kind == "playlist" for r, _ in placed) else None
+    sched = site_schedule(db, site.id) if any(r.playlist_id is not None for r, _ in placed) else None
     for region, (x, y, w, h) in placed:
         if region.kind == "main":
             out.paste(picture, (x, y))
@@ -123,7 +123,7 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
         elif region.kind == "clock":
             out.paste(widgets.clock(local, (w, h)), (x, y))
         elif region.kind == "ticker":
-            out.paste(widgets.ticker(region.text, (w, h)), (x, y))
+            out.paste(widgets.ticker(ticker_text(sched, region) if sched is not None else region.text, (w, h)), (x, y))
         elif region.kind == "queue_board":
             out.paste(widgets.queue_board(queue, (w, h)), (x, y))
     out.paste(slides.ticker(rows, width_px=SIZE[0], height_px=TICKER_PX), (0, full[1]))

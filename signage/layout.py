@@ -1,6 +1,7 @@
 """Layouts of a screen: regions, each a rectangle of the screen's picture area showing the
 schedule's playlist (``main``), a playlist of its own (``playlist``: images, e.g. a side panel)
-or a widget (``clock``, ``ticker``, ``queue_board``).
+or a widget (``clock``, ``ticker``, ``queue_board``). A ticker scrolls its own ``text``, or the
+text announcements of a playlist (``playlist_id``: :func:`signage.schedule.ticker_text`).
 
 Pure: no Tk, no Pillow. The player (:mod:`signage.player`) and the server's preview
 (:mod:`services.signage_preview`) both place regions with :func:`rects`, so the console's
@@ -48,7 +49,8 @@ class Region:
     h: int = UNITS
     #: the ticker's text (announcements); unused by the other kinds
     text: str = ""
-    #: a ``playlist`` region's own playlist (images), looping from the site's midnight
+    #: a ``playlist`` region's own playlist (images), looping from the site's midnight; a
+    #: ``ticker``'s playlist of text announcements (scrolled one after the other)
     playlist_id: int | None = None
 
 
@@ -97,9 +99,10 @@ def validate_layout(regions: tuple[Region, ...] | list[Region]) -> None:
         if len(r.text) > MAX_TICKER_TEXT:
             raise LayoutError("bad_region", f"{where}.text", f"region {n}: text longer than {MAX_TICKER_TEXT} characters",
                               problem="text")
-        if (r.kind == "playlist") != (r.playlist_id is not None):
-            raise LayoutError("bad_region", f"{where}.playlist_id", f"region {n}: a playlist region, and only it, "
-                              "names a playlist", problem="playlist")
+        if (r.kind == "playlist" and r.playlist_id is None) or (r.kind not in ("playlist", "ticker")
+                                                                and r.playlist_id is not None):
+            raise LayoutError("bad_region", f"{where}.playlist_id", f"region {n}: a playlist region names a playlist; "
+                              "a ticker may (of text announcements); the others do not", problem="playlist")
         for m, other in enumerate(regions[:n]):
             if _overlap(r, other):
                 raise LayoutError("bad_region", where, f"region {n} overlaps region {m}", problem="overlap", other=m)

@@ -33,7 +33,7 @@ from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
     import vlc as vlc_types
-from signage.schedule import Content, NowPlaying, Schedule, ScreenRef, layout_of, region_item, resolve, schedule_from_dict
+from signage.schedule import Content, NowPlaying, Schedule, ScreenRef, layout_of, region_item, resolve, schedule_from_dict, ticker_text
 from signage.sync import ContentCache, Syncer
 
 logger = logging.getLogger(__name__)
@@ -517,7 +517,8 @@ class Player:
             elif region.kind == "queue_board":
                 sig = ("queue", tuple(self._queue))
             else:
-                sig = ("ticker", region.text)
+                text = ticker_text(self._schedule, region)
+                sig = ("ticker", text)
             if sig == r["sig"]:
                 continue
             r["sig"] = sig
@@ -534,7 +535,7 @@ class Player:
             elif region.kind == "queue_board":
                 img = widgets.queue_board(self._queue, (w, h))
             else:
-                img = widgets.ticker_strip(region.text, h)
+                img = widgets.ticker_strip(text, h)
                 r["strip_w"], r["t0"] = img.width, time.monotonic()
             p = slides.save_png(img, self.cache.root / "slides" / f"region-{r['n']}-{region.kind}.png")
             r["image"] = tk.PhotoImage(file=str(p))

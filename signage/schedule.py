@@ -8,26 +8,36 @@ shows the same item at the same moment, and tests can walk through a day with a 
 Position inside a playlist is derived from the time elapsed since the schedule window opened
 (looping), not from what played before: a player that restarts, or comes back from a stall,
 lands on the same item as its neighbours.
+
+Interrupt content (Xibo's "share of voice"): an entry with ``share_s_per_hour`` plays its
+playlist for exactly that many seconds of every clock hour its window covers, in blocks spread
+evenly over the hour (:func:`share_blocks`); everything else plays around the blocks, and its
+playlist's clock stands still during them, so no item is skipped by the interleaving.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
 from domain.errors import Invalid
-from signage.layout import DEFAULT, Layout, layout_from_dict, layout_to_dict
+from signage.layout import DEFAULT, MAX_TICKER_TEXT, Layout, Region, layout_from_dict, layout_to_dict
 
 ContentKind = Literal["video", "image", "text"]
 CONTENT_KINDS: tuple[str, ...] = ("video", "image", "text")
 MIN_ITEM_DURATION_S = 1.0
 MAX_ITEM_DURATION_S = 24 * 3600.0
+HOUR_S = 3600
+#: At most this many interrupt blocks an hour (one a minute); the block count is a divisor of an hour.
+MAX_SHARE_BLOCKS = 60
+_BLOCK_COUNTS = tuple(n for n in range(1, MAX_SHARE_BLOCKS + 1) if HOUR_S % n == 0)
 
 
 class ScheduleError(Invalid):
     """A schedule that cannot be accepted. ``code`` is one of ``conflict``, ``bad_range``,
     ``unknown_playlist``, ``unknown_content``, ``empty_playlist``, ``bad_item``, ``no_target``,
-    ``bad_weekdays``, ``unknown_layout``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
+    ``bad_weekdays``, ``unknown_layout``, ``bad_share``; ``entry_ids`` names the schedule entries involved (both, for a conflict)."""
 
     def __init__(self, code: str, reason: str, *, entry_ids: tuple = (), **params: object) -> None:
         super().__init__("schedule", reason, code=code, schedule_ids=list(entry_ids), **params)
@@ -83,6 +93,13 @@ class ScheduleEntry:
     priority: int = 0
     #: the layout its screens show (:mod:`signage.layout`); None: the playlist on the whole area
     layout_id: int | None = None
+    #: interrupt content: this many seconds of each clock hour (1..3600), interleaved with
+    #: whatever else plays (:func:`share_blocks`); None: an ordinary entry
+    share_s_per_hour: int | None = None
+
+    @property
+    def share(self) -> bool:
+        return self.share_s_per_hour is not None
 
     @property
     def overnight(self) -> bool:
@@ -226,12 +243,15 @@ def validate_entry(entry: ScheduleEntry, playlists: dict[int, Playlist]) -> None
     if not entry.weekdays or not entry.weekdays <= set(range(7)):
         raise ScheduleError("bad_weekdays", f"schedule {entry.id}: weekdays must be a non-empty subset of 0..6",
                             entry_ids=(entry.id,))
+    if entry.share_s_per_hour is not None and not 1 <= entry.share_s_per_hour <= HOUR_S:
+        raise ScheduleError("bad_share", f"schedule {entry.id}: the share of each hour must be 1..{HOUR_S} seconds",
+                            entry_ids=(entry.id,), field="share_s_per_hour")
 
 
 def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None:
     """Check every playlist and entry, and that no two entries of the same priority reach the
     same screen (directly, through a shared group, or through ``screens``' group memberships)
-    at the same time.
+    at the same time. Interrupt content (``share_s_per_hour``) never conflicts: it interleaves.
 
     Raises:
         ScheduleError: the first problem found, with a reason naming what is wrong.
@@ -246,7 +266,7 @@ def validate(schedule: Schedule, *, screens: tuple[ScreenRef, ...] = ()) -> None
     entries = sorted(schedule.entries, key=lambda e: e.id)
     for i, a in enumerate(entries):
         for b in entries[i + 1:]:
-            if a.priority != b.priority:
+            if a.priority != b.priority or a.share or b.share:
                 continue
             clash = _time_clash(a, b)
             if clash is None:
@@ -324,40 +344,165 @@ def _time_clash(a: ScheduleEntry, b: ScheduleEntry) -> tuple[int, float, float] 
 
 # -- resolution ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ShareBlock:
+    """A stretch of a clock hour given to interrupt content: ``entry`` plays from ``start`` to
+    ``end`` (naive local times), its playlist having played ``played_s`` seconds earlier that hour."""
+
+    entry: ScheduleEntry
+    start: dt.datetime
+    end: dt.datetime
+    played_s: float
+
+
+def _active_parts(entry: ScheduleEntry, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of [start, end) (at most a day long) inside windows of ``entry``."""
+    parts = []
+    for day in (start.date() - dt.timedelta(days=1), start.date(), end.date()):
+        if entry.runs_on(day):
+            w0, w1 = entry.window(day)
+            lo, hi = max(w0, start), min(w1, end)
+            if lo < hi and (lo, hi) not in parts:
+                parts.append((lo, hi))
+    return sorted(parts)
+
+
+@functools.lru_cache(maxsize=512)
+def share_blocks(shares: tuple[tuple[ScheduleEntry, float], ...], hour: dt.datetime) -> tuple[ShareBlock, ...]:
+    """The interrupt blocks of the clock hour starting at ``hour`` for ``shares``: (entry, seconds
+    of its playable playlist). Deterministic: the hour is cut into ``n`` equal periods (``n`` a
+    divisor of 3600, about one pass of the playlist per block, at most one a minute); each period
+    opens with a block of each entry in order of priority (highest first, then id). Entry ``i``
+    gets ``floor(S*(k+1)/n) - floor(S*k/n)`` seconds in period ``k``: exactly ``S`` in the hour.
+    Shares adding up to more than an hour are cut, lowest priority first; a block is cut to the
+    entry's windows (an hour it only partly covers gets that part's blocks)."""
+    todo, left = [], HOUR_S
+    for entry, length_s in sorted(shares, key=lambda el: (-el[0].priority, el[0].id)):
+        share = min(entry.share_s_per_hour or 0, left)
+        if share > 0 and length_s > 0:
+            todo.append((entry, share, min(MAX_SHARE_BLOCKS, max(1, round(share / length_s)))))
+            left -= share
+    if not todo:
+        return ()
+    n = next(c for c in _BLOCK_COUNTS if c >= max(k for _, _, k in todo))
+    period = HOUR_S // n
+    blocks = []
+    for k in range(n):
+        off = k * period
+        for entry, share, _ in todo:
+            length = min(share * (k + 1) // n - share * k // n, (k + 1) * period - off)
+            if length <= 0:
+                continue
+            b0, b1 = hour + dt.timedelta(seconds=off), hour + dt.timedelta(seconds=off + length)
+            for lo, hi in _active_parts(entry, b0, b1):
+                blocks.append(ShareBlock(entry, lo, hi, share * k // n + (lo - b0).total_seconds()))
+            off += length
+    return tuple(blocks)
+
+
+def _playable(schedule: Schedule, playlist_id: int, skip_content: frozenset[int]) -> list[tuple[int, PlaylistItem]]:
+    playlist = schedule.playlists.get(playlist_id)
+    return [] if playlist is None else [(n, it) for n, it in enumerate(playlist.items)
+                                        if it.content_id not in skip_content and it.content_id in schedule.contents]
+
+
+def _shares(schedule: Schedule, screen: ScreenRef, skip_content: frozenset[int]) -> tuple[tuple[ScheduleEntry, float], ...]:
+    return tuple((e, sum(it.duration_s for _, it in _playable(schedule, e.playlist_id, skip_content)))
+                 for e in schedule.entries if e.share and e.targets(screen))
+
+
+def _hour_of(at: dt.datetime) -> dt.datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def share_seconds(shares: tuple[tuple[ScheduleEntry, float], ...], start: dt.datetime, end: dt.datetime) -> float:
+    """Seconds of [start, end) given to interrupt content."""
+    total, hour = 0.0, _hour_of(start)
+    while hour < end and shares:
+        for b in share_blocks(shares, hour):
+            lo, hi = max(b.start, start), min(b.end, end)
+            if lo < hi:
+                total += (hi - lo).total_seconds()
+        hour += dt.timedelta(hours=1)
+    return total
+
+
+def _to_ms(t: dt.datetime) -> dt.datetime:
+    """``t`` to the millisecond: bounds computed back from ``at`` stay the same from one tick to
+    the next (a player switches media when they change)."""
+    return t.replace(microsecond=0) + dt.timedelta(milliseconds=round(t.microsecond / 1000))
+
+
+def _item_at(schedule: Schedule, entry: ScheduleEntry, items: list[tuple[int, PlaylistItem]], pos_s: float,
+             at: dt.datetime, lo: dt.datetime, hi: dt.datetime) -> NowPlaying | None:
+    """The item at ``pos_s`` seconds into a loop of ``items`` (a playable playlist) at ``at``,
+    its start and end cut to [lo, hi)."""
+    total = sum(it.duration_s for _, it in items)
+    if total <= 0:
+        return None
+    offset = pos_s % total
+    t = 0.0
+    for n, it in items:
+        if offset < t + it.duration_s:
+            return NowPlaying("playlist", entry=entry, playlist=schedule.playlists[entry.playlist_id], item_index=n,
+                              content=schedule.contents[it.content_id],
+                              item_start=max(lo, _to_ms(at - dt.timedelta(seconds=offset - t))),
+                              item_end=min(hi, _to_ms(at + dt.timedelta(seconds=t + it.duration_s - offset))))
+        t += it.duration_s
+    return None
+
+
 def resolve(schedule: Schedule, screen: ScreenRef, at: dt.datetime, *,
             skip_content: frozenset[int] = frozenset(), at_s: float | None = None) -> NowPlaying:
     """What ``screen`` shows at local time ``at`` (``at_s``: the same moment in unix seconds, so
     that interrupts past their expiry are left out).
 
-    An interrupt for the screen wins (the newest, if several). Otherwise the active entry for the
+    An interrupt for the screen wins (the newest, if several). Then interrupt content in one of
+    its blocks of the hour (:func:`share_blocks`). Otherwise the active ordinary entry for the
     screen with the highest priority (ties: the lowest id) plays its playlist from the start of
     its window, looping (a window crossing midnight keeps counting from its start the day
-    before); items whose content is in ``skip_content`` (corrupt or missing on this screen) are
+    before), its clock standing still during interrupt blocks (an item cut by one resumes after
+    it); items whose content is in ``skip_content`` (corrupt or missing on this screen) are
     left out. Nothing active, or nothing playable: the default board.
     """
     interrupts = [i for i in schedule.interrupts if i.targets(screen) and i.in_force(at_s)]
     if interrupts:
         return NowPlaying("interrupt", interrupt=max(interrupts, key=lambda i: (i.started_s, i.id)))
     at = at.replace(tzinfo=None)
-    active = [(e, w) for e in schedule.entries if e.targets(screen) and e.playlist_id in schedule.playlists
+    shares = _shares(schedule, screen, skip_content)
+    near = [b for h in (-1, 0, 1) for b in share_blocks(shares, _hour_of(at) + dt.timedelta(hours=h))] if shares else []
+    for b in near:
+        if b.start <= at < b.end:
+            np = _item_at(schedule, b.entry, _playable(schedule, b.entry.playlist_id, skip_content),
+                          b.played_s + (at - b.start).total_seconds(), at, b.start, b.end)
+            if np is not None:
+                return np
+    next_block = min((b.start for b in near if b.start > at), default=None)
+    last_block = max((b.end for b in near if b.end <= at), default=None)
+    active = [(e, w) for e in schedule.entries if not e.share and e.targets(screen) and e.playlist_id in schedule.playlists
               for w in (e.window_at(at),) if w is not None]
     for entry, (start, window_end) in sorted(active, key=lambda ew: (-ew[0].priority, ew[0].id)):
-        playlist = schedule.playlists[entry.playlist_id]
-        items = [(n, it) for n, it in enumerate(playlist.items) if it.content_id not in skip_content
-                 and it.content_id in schedule.contents]
+        items = _playable(schedule, entry.playlist_id, skip_content)
         total = sum(it.duration_s for _, it in items)
         if total <= 0:
             continue
         elapsed = (at - start).total_seconds()
-        cycle, offset = divmod(elapsed, total)
-        t = 0.0
-        for n, it in items:
-            if offset < t + it.duration_s:
-                item_start = start + dt.timedelta(seconds=cycle * total + t)
-                item_end = min(item_start + dt.timedelta(seconds=it.duration_s), window_end)
-                return NowPlaying("playlist", entry=entry, playlist=playlist, item_index=n,
-                                  content=schedule.contents[it.content_id], item_start=item_start, item_end=item_end)
-            t += it.duration_s
+        if not shares:    # the item's bounds from the window's start, to the microsecond
+            cycle, offset = divmod(elapsed, total)
+            t = 0.0
+            for n, it in items:
+                if offset < t + it.duration_s:
+                    item_start = start + dt.timedelta(seconds=cycle * total + t)
+                    item_end = min(item_start + dt.timedelta(seconds=it.duration_s), window_end)
+                    return NowPlaying("playlist", entry=entry, playlist=schedule.playlists[entry.playlist_id],
+                                      item_index=n, content=schedule.contents[it.content_id], item_start=item_start,
+                                      item_end=item_end)
+                t += it.duration_s
+            continue
+        np = _item_at(schedule, entry, items, elapsed - share_seconds(shares, start, at), at,
+                      max(start, last_block or start), min(window_end, next_block or window_end))
+        if np is not None:
+            return np
     return NowPlaying("default")
 
 
@@ -381,6 +526,29 @@ def region_item(schedule: Schedule, playlist_id: int | None, at: dt.datetime, *,
             return schedule.contents[it.content_id]
         offset -= it.duration_s
     return schedule.contents[items[-1].content_id]
+
+
+#: The most characters of one announcement a ticker scrolls (its title and the start of its body).
+TICKER_ITEM_CHARS = 200
+TICKER_SEPARATOR = "　◆　"
+
+
+def ticker_text(schedule: Schedule, region: Region) -> str:
+    """What a ticker region scrolls: the text announcements of its playlist one after the other
+    (``标题：正文``, each cut to :data:`TICKER_ITEM_CHARS`, all to the 500 characters a region's
+    own text may have, so long ones cannot make a strip too wide to draw), else the region's own
+    ``text``."""
+    playlist = schedule.playlists.get(region.playlist_id) if region.playlist_id is not None else None
+    parts = []
+    for it in playlist.items if playlist is not None else ():
+        c = schedule.contents.get(it.content_id)
+        if c is not None and c.kind == "text":
+            line = " ".join((f"{c.title}：{c.body}" if c.title and c.body else c.title or c.body).split())
+            parts.append(line if len(line) <= TICKER_ITEM_CHARS else line[:TICKER_ITEM_CHARS - 1] + "…")
+    text = TICKER_SEPARATOR.join(p for p in parts if p)
+    if len(text) > MAX_TICKER_TEXT:
+        text = text[:MAX_TICKER_TEXT - 1] + "…"
+    return text or region.text
 
 
 def layout_of(schedule: Schedule, np: NowPlaying) -> Layout:
@@ -417,7 +585,7 @@ def entry_to_dict(e: ScheduleEntry) -> dict:
             "end_time": format_time(e.end_time),
             "start_date": e.start_date.isoformat() if e.start_date else None,
             "end_date": e.end_date.isoformat() if e.end_date else None, "priority": e.priority,
-            "layout_id": e.layout_id}
+            "layout_id": e.layout_id, "share_s_per_hour": e.share_s_per_hour}
 
 
 def entry_from_dict(d: dict) -> ScheduleEntry:
@@ -428,7 +596,8 @@ def entry_from_dict(d: dict) -> ScheduleEntry:
                          start_date=dt.date.fromisoformat(d["start_date"]) if d.get("start_date") else None,
                          end_date=dt.date.fromisoformat(d["end_date"]) if d.get("end_date") else None,
                          priority=int(d.get("priority", 0)),
-                         layout_id=int(d["layout_id"]) if d.get("layout_id") is not None else None)
+                         layout_id=int(d["layout_id"]) if d.get("layout_id") is not None else None,
+                         share_s_per_hour=int(d["share_s_per_hour"]) if d.get("share_s_per_hour") is not None else None)
 
 
 def schedule_to_dict(s: Schedule) -> dict:

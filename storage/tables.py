@@ -690,6 +690,8 @@ class SignageSchedule(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # Migration 0028: the layout its screens show (None: the playlist on the whole screen).
     layout_id: Mapped[int | None] = mapped_column(ForeignKey("signage_layouts.id"), nullable=True)
+    # Migration 0029: interrupt content, this many seconds of each clock hour (None: an ordinary schedule).
+    share_s_per_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SignageInterrupt(Base):

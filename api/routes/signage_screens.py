@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadDb, StoreDep, Supervisor, audit, require
-from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, ScreenCreate, ScreenEdit, ScreenPublic
-from domain.errors import TooLarge
+from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, ScreenCreate, ScreenEdit, ScreenEdited, ScreenPublic
+from domain.errors import Invalid, TooLarge
 from services import names, signage, signage_preview, signage_screenshots
 from services.accounts import Principal
 from services.catalog import visible_site
@@ -53,12 +53,26 @@ def list_screens(user: Supervisor, db: ReadDb) -> list[ScreenPublic]:
     return [ScreenPublic.model_validate(s) for s in signage.list_screens(db, user)]
 
 
-@router.patch("/{name}", response_model=names.ScreenName)
-def rename_screen(name: str, body: ScreenEdit, user: Supervisor, request: Request) -> names.ScreenName:
-    """Set the screen's display name (一楼大厅屏)."""
-    screen = names.set_screen_display_name(request.app.state.engine, name, body.display_name, user=user)
-    audit(request, user, action="screen.edit", target=f"screen:{name}", detail=screen.display_name)
-    return screen
+@router.patch("/{name}", response_model=ScreenEdited)
+def edit_screen(name: str, body: ScreenEdit, user: Supervisor, db: ReadDb, request: Request) -> ScreenEdited:
+    """Set the screen's display name (一楼大厅屏) and/or replace its display groups; schedules
+    aimed at a group follow the change at the screen's next manifest. 422 ``conflict`` when the
+    new groups would bring two schedules of the same priority onto the screen at once."""
+    if body.display_name is None and body.groups is None:
+        raise Invalid("screen", "give display_name or groups", code="invalid", field="display_name")
+    db.close()
+    engine = request.app.state.engine
+    if body.display_name is not None:
+        shown = names.set_screen_display_name(engine, name, body.display_name, user=user)
+        audit(request, user, action="screen.edit", target=f"screen:{name}", detail=shown.display_name)
+    if body.groups is not None:
+        before, now = signage.set_screen_groups(engine, user, name, body.groups)
+        audit(request, user, action="screen.groups", target=f"screen:{name}",
+              detail=f"分组：{'、'.join(now) or '无'}（原：{'、'.join(before) or '无'}）")
+    view = next(s for s in signage.list_screens(db, user) if s.name == name)
+    db.close()
+    return ScreenEdited(id=view.id, name=view.name, display_name=view.display_name,
+                        label=view.display_name or view.name, groups=view.groups)
 
 
 @router.get("/{name}/manifest")

@@ -504,3 +504,99 @@ def test_screenshot_rules(app_env, media) -> None:  # noqa: ANN001
     img = c.get(f"{url}.img")
     assert img.status_code == 200 and img.content == jpeg and img.headers["content-type"] == "image/jpeg"
     assert screen.get(f"{url}.img").status_code == 403                        # staff read it, not the screen
+
+
+def test_interrupt_content_share_of_each_hour(app_env, media) -> None:  # noqa: ANN001
+    """A schedule marked as interrupt content (25 % of the hour, stored as 900 s) plays in its
+    blocks on the preview, and the ordinary schedule around them; the screen's manifest carries
+    the share, so the player resolves the same blocks (one code path: signage.schedule.resolve)."""
+    env = app_env
+    c, screen_token, video, _text, playlist = _setup(env, media)
+    r = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"], "screens": ["lobby"]})
+    assert r.status_code == 201, r.text
+    ordinary = r.json()
+    r = c.post("/api/v1/signage/playlists", json={"site": "hall", "name": "ad",
+                                                  "items": [{"content_id": video["id"], "duration_s": 10}]})
+    ad = r.json()
+    for bad, field in [({"share_pct": 25, "share_s_per_hour": 900}, "share_pct"),
+                       ({"share_s_per_hour": 3601}, "share_s_per_hour"), ({"share_pct": 0}, "share_pct")]:
+        r = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": ad["id"], "groups": ["hall-a"], **bad})
+        assert r.status_code == 422, r.text
+        assert field in r.text and "3601" not in r.text     # the field named, the input not echoed
+    r = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": ad["id"], "groups": ["hall-a"],
+                                                  "share_pct": 25})
+    assert r.status_code == 201, r.text          # interleaves: no conflict with the ordinary schedule
+    share = r.json()
+    assert share["share_s_per_hour"] == 900
+    listed = {s["id"]: s for s in c.get("/api/v1/signage/schedules", params={"site": "hall"}).json()}
+    assert listed[share["id"]]["share_s_per_hour"] == 900 and listed[ordinary["id"]]["share_s_per_hour"] is None
+    # a 10 s playlist, 900 s an hour: 60 blocks of 15 s, one at the start of each minute
+    for at, expected in [("2026-11-23T09:00:05", share["id"]), ("2026-11-23T09:00:14", share["id"]),
+                         ("2026-11-23T09:00:20", ordinary["id"]), ("2026-11-23T09:37:03", share["id"]),
+                         ("2026-11-23T09:37:59", ordinary["id"])]:
+        r = c.get("/api/v1/signage/screens/lobby/preview", params={"at": at})
+        assert r.status_code == 200 and r.json()["schedule_id"] == expected, (at, r.text)
+    p = c.get("/api/v1/signage/screens/lobby/preview", params={"at": "2026-11-23T09:37:03"}).json()
+    # the ad's playlist goes on where the last block left it (555 s played: 5 s into the video), cut to the block
+    assert p["item_start"].startswith("2026-11-23T09:37:00") and p["item_end"].startswith("2026-11-23T09:37:05")
+    m = env.client(screen_token).get("/api/v1/signage/screens/lobby/manifest").json()
+    assert {e["id"]: e["share_s_per_hour"] for e in m["schedule"]["entries"]} == {ordinary["id"]: None, share["id"]: 900}
+    r = c.put(f"/api/v1/signage/schedules/{share['id']}", json={"site": "hall", "playlist_id": ad["id"],
+                                                                "groups": ["hall-a"], "share_s_per_hour": 120})
+    assert r.status_code == 200 and r.json()["share_s_per_hour"] == 120
+
+
+def test_display_groups_are_editable(app_env, media) -> None:  # noqa: ANN001
+    """PATCH a screen's groups: audited, site-scoped, validated against the schedules (a change
+    that would bring two schedules of one priority onto the screen at once is refused), and
+    schedules aimed at a group reach the screen, or leave it, from its next manifest."""
+    env = app_env
+    c, screen_token, _video, _text, playlist = _setup(env, media)     # lobby in group hall-a
+    screen = env.client(screen_token)
+    to_b = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                     "groups": ["hall-b"], "start_time": "08:00", "end_time": "12:00"})
+    assert to_b.status_code == 201, to_b.text
+    to_a = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                     "groups": ["hall-a"], "start_time": "11:00", "end_time": "13:00"})
+    assert to_a.status_code == 201, to_a.text
+
+    def entries() -> set[int]:
+        m = screen.get("/api/v1/signage/screens/lobby/manifest").json()
+        return {e["id"] for e in m["schedule"]["entries"]}
+
+    assert entries() == {to_a.json()["id"]}
+    # both groups: the two schedules would overlap 11:00-12:00 at priority 0 on lobby
+    r = c.patch("/api/v1/signage/screens/lobby", json={"groups": ["hall-a", "hall-b"]})
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "conflict", r.text
+    assert "lobby" in r.json()["detail"]["reason"]
+    assert entries() == {to_a.json()["id"]}                      # unchanged
+    r = c.patch("/api/v1/signage/screens/lobby", json={"groups": [" hall-b ", "hall-b"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["groups"] == ["hall-b"] and r.json()["label"] == "lobby"
+    assert entries() == {to_b.json()["id"]}                      # the next manifest follows
+    assert screen.get("/api/v1/signage/screens/lobby/manifest").json()["groups"] == ["hall-b"]
+    p = c.get("/api/v1/signage/screens/lobby/preview", params={"at": "2026-11-23T09:00:00"}).json()
+    assert p["kind"] == "playlist" and p["schedule_id"] == to_b.json()["id"]
+    listed = {s["name"]: s for s in c.get("/api/v1/signage/screens").json()}
+    assert listed["lobby"]["groups"] == ["hall-b"]
+    # name and groups in one go; no groups at all
+    r = c.patch("/api/v1/signage/screens/lobby", json={"display_name": "东厅屏", "groups": []})
+    assert r.status_code == 200 and r.json()["groups"] == [] and r.json()["label"] == "东厅屏"
+    assert entries() == set()
+    # audited: who changed what, before and after
+    admin = env.client(env.make_user("admin"))
+    rows = admin.get("/api/v1/audit", params={"action": "screen.groups"}).json()
+    assert sorted(r["detail"] for r in rows) == sorted(["分组：无（原：hall-b）", "分组：hall-b（原：hall-a）"])
+    assert all(r["target"] == "screen:lobby" for r in rows)
+    # bad input names the field, never echoes it; nothing to change; other sites; other roles
+    long = "g" * 64
+    r = c.patch("/api/v1/signage/screens/lobby", json={"groups": [long]})
+    assert r.status_code == 422 and "groups" in r.text and long not in r.text
+    assert c.patch("/api/v1/signage/screens/lobby", json={}).status_code == 422
+    other = env.client(env.make_user("supervisor", ["elsewhere"]))
+    assert other.patch("/api/v1/signage/screens/lobby", json={"groups": ["x"]}).status_code == 404
+    assert c.patch("/api/v1/signage/screens/nope", json={"groups": ["x"]}).status_code == 404
+    assert env.client(env.make_user("viewer")).patch("/api/v1/signage/screens/lobby",
+                                                     json={"groups": ["x"]}).status_code == 403
+    assert screen.patch("/api/v1/signage/screens/lobby", json={"groups": ["x"]}).status_code == 403
+    assert entries() == set()

@@ -17,6 +17,7 @@ from signage.schedule import (
     resolve,
     schedule_from_dict,
     schedule_to_dict,
+    share_blocks,
     validate,
 )
 
@@ -231,3 +232,86 @@ def test_overnight_no_conflict() -> None:
         validate(sched(sunday, MORNING.__class__(9, 10, screens=frozenset({"lobby"}), weekdays=frozenset({0}),
                                                  start_time=T(5), end_time=T(8))))
     assert "Monday from 05:00 to 06:00" in err.value.reason
+
+
+# -- interrupt content: a share of each hour ------------------------------------------------------
+
+def _walk(s: Schedule, screen: ScreenRef, start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """What ``screen`` shows from ``start`` to ``end``, by following each answer's item end as a
+    player would (the default board: one second at a time): (entry id or None, content id, seconds)."""
+    shown, at = [], start
+    while at < end:
+        np = resolve(s, screen, at)
+        nxt = min(np.item_end, end) if np.item_end is not None else at + dt.timedelta(seconds=1)
+        assert nxt > at, (at, np)
+        shown.append((np.entry.id if np.entry else None, np.content.id if np.content else None,
+                      (nxt - at).total_seconds()))
+        at = nxt
+    return shown
+
+
+def _seconds_of(shown: list[tuple], entry_id: int | None) -> float:
+    return sum(sec for e, _, sec in shown if e == entry_id)
+
+
+def test_interrupt_content_gets_its_share_of_every_hour() -> None:
+    ad = ScheduleEntry(5, 30, screens=frozenset({"lobby"}), share_s_per_hour=600)   # 10 minutes an hour
+    s = sched(MORNING, ad)
+    validate(s, screens=(LOBBY,))          # interleaves: no conflict with the ordinary schedule
+    for hour in (8, 9, 10, 11):
+        shown = _walk(s, LOBBY, MONDAY.replace(hour=hour), MONDAY.replace(hour=hour + 1))
+        assert _seconds_of(shown, 5) == pytest.approx(600, abs=1e-3)
+        assert _seconds_of(shown, 1) == pytest.approx(3000, abs=1e-3)
+    # spread over the hour, not in one lump: a 5 s playlist, 60 blocks of 10 s (one a minute)
+    blocks = share_blocks(((ad, 5.0),), MONDAY.replace(hour=9))
+    assert len(blocks) == 60 and {(b.end - b.start).total_seconds() for b in blocks} == {10.0}
+    assert [b.start.minute for b in blocks] == list(range(60))
+    # outside the ordinary windows it still gets its share (around the board), and nothing else
+    night = _walk(s, LOBBY, MONDAY.replace(hour=20), MONDAY.replace(hour=21))
+    assert _seconds_of(night, 5) == pytest.approx(600, abs=1e-3)
+    assert _seconds_of(night, None) == pytest.approx(3000, abs=1e-3)
+    # deterministic: the same answer at the same moment, whenever asked
+    at = MONDAY.replace(hour=9, minute=17, second=3)
+    assert resolve(s, LOBBY, at).key == resolve(s, LOBBY, at).key
+
+
+def test_ordinary_items_pause_for_interrupt_blocks_and_none_is_skipped() -> None:
+    """The ordinary playlist's clock stands still during blocks: with a 60 s period and a 60 s
+    playlist, items 1 (10 s) and 2 (20 s) still share the rest of each hour 1:2."""
+    ad = ScheduleEntry(5, 30, screens=frozenset({"lobby"}), share_s_per_hour=300)
+    s = sched(MORNING, ad)
+    shown = _walk(s, LOBBY, MONDAY.replace(hour=9), MONDAY.replace(hour=10))
+    assert _seconds_of(shown, 5) == pytest.approx(300, abs=1e-3)
+    one = sum(sec for e, c, sec in shown if e == 1 and c == 1)
+    two = sum(sec for e, c, sec in shown if e == 1 and c == 2)
+    assert one + two == pytest.approx(3300, abs=1e-3) and two / one == pytest.approx(2, rel=0.02)
+    # an item cut by a block resumes after it, with its own start (the player shows it again)
+    np = resolve(s, LOBBY, MONDAY.replace(hour=9, minute=1, second=5))
+    assert np.entry.id == 1 and np.item_start == MONDAY.replace(hour=9, minute=1, second=5)
+    assert resolve(s, LOBBY, MONDAY.replace(hour=9, minute=1, second=2)).entry.id == 5
+
+
+def test_two_shares_and_a_partial_hour() -> None:
+    ad = ScheduleEntry(5, 30, groups=frozenset({"hall-a"}), share_s_per_hour=900, priority=1)
+    promo = ScheduleEntry(6, 20, screens=frozenset({"lobby"}), share_s_per_hour=360,
+                          start_time=T(9, 30), end_time=T(17))
+    s = sched(MORNING, ad, promo)
+    validate(s, screens=(LOBBY,))
+    full = _walk(s, LOBBY, MONDAY.replace(hour=10), MONDAY.replace(hour=11))
+    assert _seconds_of(full, 5) == pytest.approx(900, abs=1e-3)
+    assert _seconds_of(full, 6) == pytest.approx(360, abs=1e-3)
+    assert _seconds_of(full, 1) == pytest.approx(3600 - 1260, abs=1e-3)
+    half = _walk(s, LOBBY, MONDAY.replace(hour=9), MONDAY.replace(hour=10))
+    assert _seconds_of(half, 6) == pytest.approx(180, abs=1e-3)     # its window covers half of 9:00-10:00
+    # another screen outside both: nothing of either
+    other = _walk(s, ScreenRef("door"), MONDAY.replace(hour=10), MONDAY.replace(hour=11))
+    assert _seconds_of(other, None) == pytest.approx(3600)
+
+
+def test_share_is_validated_and_travels_in_the_manifest() -> None:
+    bad = ScheduleEntry(5, 30, screens=frozenset({"lobby"}), share_s_per_hour=3601)
+    with pytest.raises(ScheduleError) as e:
+        validate(sched(bad))
+    assert e.value.code == "bad_share"
+    ok = ScheduleEntry(5, 30, screens=frozenset({"lobby"}), share_s_per_hour=120)
+    assert schedule_from_dict(schedule_to_dict(sched(ok))).entries == (ok,)

@@ -5,6 +5,8 @@ export const listScreens = () => get('/signage/screens')
 /** Register a screen (again: a new token); the answer holds the token, once. */
 export const registerScreen = (body) => post('/signage/screens', body)
 export const renameScreen = (name, displayName) => patch(screen(name), { display_name: displayName })
+/** Replace the screen's display groups; schedules aimed at a group follow at its next manifest. */
+export const setScreenGroups = (name, groups) => patch(screen(name), { groups })
 export const previewScreen = (name, at) => get(`${screen(name)}/preview`, { at })
 /** The screen's picture, drawn by the player's own renderer (ticker included). */
 export const previewPngUrl = (name, at) => apiUrl(`${screen(name)}/preview.png`, { at })
