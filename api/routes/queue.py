@@ -229,11 +229,13 @@ def announcement_audio(event_id: RowId, user: Announcer, db: ReadDb) -> Response
 @router.get("/coverage", response_model=Coverage)
 def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
              day: str = Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the site's date, YYYY-MM-DD"),
-             wait_limit_min: float = Query(30.0, gt=0, le=600)) -> Coverage:
+             wait_limit_min: float | None = Query(None, gt=0, le=600)) -> Coverage:
     """How many of the day's called tickets have a usable recording, each gap explained (采集端离线,
-    无语音, 无法判定), and the calls of tickets that waited longer than ``wait_limit_min`` minutes
-    whose recording has no 让您久等了."""
-    return hall_evidence.coverage(db, user, site=site, day=day, wait_limit_s=wait_limit_min * 60.0)
+    无语音, 无法判定), and the calls whose recording the rule of a long wait (C-WAIT-APOLOGY) found
+    without an apology; ``wait_limit_min`` narrows those to the tickets that waited longer (the
+    rule's own limit applies without it)."""
+    return hall_evidence.coverage(db, user, site=site, day=day,
+                                  wait_limit_s=None if wait_limit_min is None else wait_limit_min * 60.0)
 
 
 # -- device tokens ---------------------------------------------------------------------------
