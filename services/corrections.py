@@ -115,6 +115,9 @@ def correct_line(engine: Engine, user: Principal, interaction_id: int, segment_i
     reason = checked("reason", reason, max_chars=MAX_REASON_CHARS, code="correction_reason")
     with write_session(engine) as s:
         inter, _, _ = visible_interaction(s, user, interaction_id)
+        # One correction of an interaction at a time: the next waits here and then reads this one's
+        # row, so versions never repeat (PostgreSQL: a row lock; SQLite's write lock already does).
+        s.execute(select(Interaction.id).where(Interaction.id == inter.id).with_for_update())
         segments = list(inter.segments)
         line = next((g for g in segments if g.id == segment_id), None)
         if line is None:

@@ -163,3 +163,27 @@ def test_only_the_sites_supervisors_and_admins_correct_and_bad_text_is_refused(a
     assert app_env.client(app_env.make_user("viewer", ["hall"])).get(
         f"/api/v1/interactions/{iid}/corrections").json() == []
     assert app_env.audit_rows("transcript.correct") == []
+
+
+def test_corrections_of_one_line_sent_at_once_get_one_version_each(app_env: AppEnv):
+    """Six reviewers correct the same line at the same moment: six versions, 1 to 6, one in force."""
+    import threading
+
+    iid = _seed(app_env)
+    clients = [app_env.client(app_env.make_user("supervisor", ["hall"])) for _ in range(6)]
+    line = clients[0].get(f"/api/v1/interactions/{iid}").json()["segments"][2]["id"]
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def send(k: int) -> None:
+        start.wait()
+        codes.append(_correct(clients[k], iid, line, f"好的谢谢，材料都齐了（第 {k} 稿）", "复听").status_code)
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [201] * len(clients)
+    history = clients[0].get(f"/api/v1/interactions/{iid}/corrections").json()
+    assert sorted(x["version"] for x in history) == list(range(1, len(clients) + 1))
+    assert sum(x["current"] for x in history) == 1
