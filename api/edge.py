@@ -112,21 +112,25 @@ class Edge:
         if host:
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"host"] + [(b"host", host.encode("latin-1"))]
 
-    def _csrf_problem(self, scope: Scope) -> str | None:
+    def _csrf_problem(self, scope: Scope) -> tuple[str, str] | None:
+        """Why a cross-site request is refused: (the API's reason, the audit log's words), or None."""
         if scope["method"] in SAFE_METHODS or not scope["path"].startswith("/api/"):
             return None
         headers = Headers(scope=scope)
         if headers.get("authorization", "").lower().startswith("bearer "):
             return None
         if headers.get(CSRF_HEADER) != "1":
-            return f"needs the {CSRF_HEADER} header (sent by the console) or a bearer token"
+            return (f"needs the {CSRF_HEADER} header (sent by the console) or a bearer token",
+                    f"请求没有 {CSRF_HEADER} 请求头（控制台会自动带上），也没有令牌")
         mine = own_origin(scope)
         origin = headers.get("origin")
         if origin is not None:
-            return None if origin.lower() == mine else f"comes from origin {origin[:100]!r}, not {mine}"
+            return None if origin.lower() == mine else (f"comes from origin {origin[:100]!r}, not {mine}",
+                                                        f"请求来自 {origin[:100]!r}，不是本站 {mine}")
         referer = headers.get("referer")
         if referer is not None and _origin_of(referer) != mine:
-            return f"comes from a page of {_origin_of(referer)[:100]!r}, not {mine}"
+            return (f"comes from a page of {_origin_of(referer)[:100]!r}, not {mine}",
+                    f"请求来自 {_origin_of(referer)[:100]!r} 的网页，不是本站 {mine}")
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,8 +155,9 @@ class Edge:
 
         problem = self._csrf_problem(scope)
         if problem is not None:
-            await run_in_threadpool(_audit_refusal, scope, problem)
-            await error_response(CsrfRefused(f"{scope['method']} {scope['path'][:200]}", problem))(
+            reason, words = problem
+            await run_in_threadpool(_audit_refusal, scope, words)
+            await error_response(CsrfRefused(f"{scope['method']} {scope['path'][:200]}", reason))(
                 scope, receive, send_secured)
             return
         await self.app(scope, receive, send_secured)

@@ -46,6 +46,7 @@ def test_a_cookie_session_changes_nothing_without_the_header_or_from_another_ori
     rows = app_env.audit_rows("csrf.refused")
     assert len(rows) == len(refused) + 1 and rows[-1].target == "POST /api/v1/auth/logout"
     assert any(OTHER_PORT in row.detail for row in rows)
+    assert all("请求" in row.detail for row in rows), [r.detail for r in rows]    # in words a supervisor reads
 
     ok = browser.post("/api/v1/complaints", json=COMPLAINT,
                       headers={"X-Counterwatch": "1", "Origin": "http://testserver"})
