@@ -231,6 +231,7 @@ LABELS: dict[str, dict[str, str]] = {
                      "complaint.list": "查看投诉列表", "complaint.history": "查看投诉修改记录",
                      "report.view": "查看报表", "counters.view": "查看窗口状态", "audit.export": "导出审计日志",
                      "alarm.clear": "人工解除告警",
+                     "sampling.reviewers": "查看抽检审核人名单",
                      "queue.service": "设置排队业务", "queue.ticket": "取号", "queue.call": "叫号", "queue.skip": "过号",
                      "queue.transfer": "转移业务", "queue.finish": "办结", "queue.pause": "暂停服务",
                      "queue.resume": "恢复服务", "device.issue": "签发设备令牌", "device.bind": "设备绑定",

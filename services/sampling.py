@@ -190,6 +190,13 @@ def _check(spec: PlanSpec) -> None:
         raise Invalid("seed", f"between 0 and {MAX_SEED - 1}", code="sampling_seed")
 
 
+def _reviews(u: User, site: str) -> bool:
+    """Whether ``u`` may review the sampled interactions of ``site``: an active supervisor or
+    admin of that site (an admin of every site included). The one rule of the plan's check and
+    of :func:`reviewers_of`."""
+    return u.active and u.role in REVIEWER_ROLES and (not u.sites or site in u.sites)
+
+
 def _resolve(s: Session, user: Principal, spec: PlanSpec) -> tuple[Site, list[int], list[int], list[int]]:
     """The site and the ids of the named counters, staff and reviewers."""
     site = s.scalar(select(Site).where(Site.name == spec.site))
@@ -207,8 +214,7 @@ def _resolve(s: Session, user: Principal, spec: PlanSpec) -> tuple[Site, list[in
                                                             .where(Counter.site_id == site.id)).all()))
     staff = ids("staff", spec.staff, dict(s.execute(select(Staff.name, Staff.id).where(Staff.site_id == site.id)).all()))
     people = {u.name: u for u in s.scalars(select(User).where(User.name.in_(spec.reviewers)))}
-    ok = {n: u.id for n, u in people.items()
-          if u.active and u.role in REVIEWER_ROLES and (not u.sites or site.name in u.sites)}
+    ok = {n: u.id for n, u in people.items() if _reviews(u, site.name)}
     reviewers = ids("reviewers", spec.reviewers, ok)
     return site, counters, staff, reviewers
 
@@ -298,6 +304,28 @@ def list_plans(db: Session, user: Principal, *, site: str | None = None) -> list
     if site is not None:
         q = q.where(Site.name == site)
     return [_plan_view(db, p) for p in db.scalars(q.order_by(SamplingPlan.active.desc(), SamplingPlan.id))]
+
+
+@dataclass(frozen=True)
+class ReviewerView:
+    """Someone who may review a site's sampled interactions: the id and the name the console
+    shows (a user name is a display name), nothing else of the account."""
+
+    id: int
+    name: str
+
+
+def reviewers_of(db: Session, user: Principal, *, site: str) -> list[ReviewerView]:
+    """Who may be a plan's reviewer at ``site`` (the people the plan form offers), by name.
+
+    Raises:
+        SiteForbidden: ``site`` is not one of the user's, or there is no such site.
+    """
+    if db.scalar(select(Site.id).where(Site.name == site)) is None or not user.can_see(site):
+        raise SiteForbidden(site)
+    people = db.scalars(select(User).where(User.role.in_(REVIEWER_ROLES), User.active.is_(True)))
+    # sorted here, not by the database: the same order on SQLite and PostgreSQL (whose collation differs)
+    return sorted((ReviewerView(id=u.id, name=u.name) for u in people if _reviews(u, site)), key=lambda r: r.name)
 
 
 # -- the draw -----------------------------------------------------------------------------------
@@ -542,4 +570,5 @@ def record_score(engine: Engine, user: Principal, assignment_id: int, *, note: s
 
 __all__ = ["AssignmentNotFound", "AssignmentView", "DrawView", "PlanNotFound", "PlanSpec", "PlanView", "create_plan",
            "SampleOutcome", "draw", "get_plan", "list_draws", "list_plans", "my_assignments", "of_interaction",
-           "outcomes_of", "period_of", "pick", "rank", "record_score", "stop_plan", "update_plan"]
+           "outcomes_of", "period_of", "pick", "rank", "record_score", "ReviewerView", "reviewers_of", "stop_plan",
+           "update_plan"]

@@ -13,7 +13,7 @@ from api.deps import ReadDb, RowId, RulebookDep, Supervisor, audit, scope_target
 from services import sampling
 from services.accounts import Principal
 from services.dictionary import rules_of
-from services.sampling import AssignmentView, DrawView, PlanSpec, PlanView
+from services.sampling import AssignmentView, DrawView, PlanSpec, PlanView, ReviewerView
 
 router = APIRouter(prefix="/sampling", tags=["sampling"])
 
@@ -74,6 +74,17 @@ def list_plans(user: Supervisor, db: ReadDb, request: Request, site: str | None 
     _audit_read(request, user, db, action="sampling.plans", target=scope_target(user, site),
                 detail=f"抽检计划 {len(plans)} 个")
     return plans
+
+
+@router.get("/reviewers", response_model=list[ReviewerView])
+def list_reviewers(user: Supervisor, db: ReadDb, request: Request, site: str = Query(min_length=1, max_length=63)
+                   ) -> list[ReviewerView]:
+    """Who may review the sampled interactions of ``site`` (the plan form's 审核人): the active
+    supervisors and admins of that site, id and name only. Audited (names of people)."""
+    people = sampling.reviewers_of(db, user, site=site)
+    _audit_read(request, user, db, action="sampling.reviewers", target=f"site:{site}",
+                detail=f"查看抽检审核人名单 {len(people)} 人")
+    return people
 
 
 @router.post("/plans", response_model=PlanView, status_code=201)

@@ -188,6 +188,54 @@ def test_bad_plans_name_the_field_and_sites_are_scoped(app_env):
     assert app_env.audit_rows("sampling.plan.create") and app_env.audit_rows("sampling.plan.stop")
 
 
+def test_the_reviewers_a_plan_may_name_are_listed_per_site(app_env):
+    """The plan form's 审核人 come from GET /sampling/reviewers: the site's active supervisors and
+    admins (an admin of every site too), id and name only; other sites and roles are not listed,
+    and a plan naming someone off the list is refused with 422 naming 审核人."""
+    from services.accounts import add_user
+    from services.tokens import disable_user
+
+    sup = app_env.make_user("supervisor", ["hall"], name="王督导")
+    app_env.make_user("supervisor", ["hall", "annex"], name="两站督导")
+    admin = app_env.make_user("admin", [], name="总管理员")
+    app_env.make_user("admin", ["annex"], name="annex管理员")
+    annex_sup = app_env.make_user("supervisor", ["annex"], name="annex督导")
+    app_env.make_user("viewer", ["hall"], name="只读")
+    app_env.make_user("supervisor", ["hall"], name="已停用督导")
+    disable_user(app_env.engine, "已停用督导", actor="test")
+    staff = add_user(app_env.engine, "窗口张三", role="staff", sites=["hall"], staff="张三").token
+
+    r = app_env.client(sup).get("/api/v1/sampling/reviewers", params={"site": "hall"})
+    assert r.status_code == 200, r.text
+    assert [p["name"] for p in r.json()] == sorted(["王督导", "两站督导", "总管理员"])
+    assert all(set(p) == {"id", "name"} for p in r.json())                  # no token, no sites, no role
+    assert app_env.audit_rows("sampling.reviewers")[-1].target == "site:hall"
+    assert app_env.audit_rows("sampling.reviewers")[-1].detail == "查看抽检审核人名单 3 人"
+    by_admin = app_env.client(admin).get("/api/v1/sampling/reviewers", params={"site": "annex"})
+    assert sorted(p["name"] for p in by_admin.json()) == sorted(["两站督导", "总管理员", "annex管理员", "annex督导"])
+    # another site's supervisor: their own site only
+    annex = app_env.client(annex_sup)
+    assert {p["name"] for p in annex.get("/api/v1/sampling/reviewers", params={"site": "annex"}).json()} == \
+        {"两站督导", "总管理员", "annex管理员", "annex督导"}
+    r = annex.get("/api/v1/sampling/reviewers", params={"site": "hall"})
+    assert r.status_code == 403 and "王督导" not in r.text
+    assert app_env.client(sup).get("/api/v1/sampling/reviewers", params={"site": "nowhere"}).status_code == 403
+    assert app_env.client(sup).get("/api/v1/sampling/reviewers").status_code == 422          # the site is needed
+    assert app_env.client(staff).get("/api/v1/sampling/reviewers", params={"site": "hall"}).status_code == 403
+    assert app_env.client().get("/api/v1/sampling/reviewers", params={"site": "hall"}).status_code == 401
+    assert len(app_env.audit_rows("sampling.reviewers")) == 3                # only the answered reads
+
+    # everyone listed may be named; anyone else is refused, the field named in Chinese
+    c = app_env.client(sup)
+    listed = [p["name"] for p in c.get("/api/v1/sampling/reviewers", params={"site": "hall"}).json()]
+    assert _plan(c, reviewers=listed)["reviewers"] == listed
+    for off in ("annex督导", "只读", "已停用督导", "窗口张三"):
+        r = c.post("/api/v1/sampling/plans", json={"site": "hall", "name": "x", "per": "staff", "period": "day",
+                                                   "mode": "count", "amount": 2, "reviewers": ["王督导", off]})
+        assert r.status_code == 422 and r.json()["detail"]["code"] == "sampling_reviewers", (off, r.text)
+        assert "审核人" in r.json()["detail"]["message"] and r.json()["detail"]["what"] == "reviewers"
+
+
 def test_cli_draws_like_the_console(app_env, db_url):
     ids = _dataset(app_env)
     c = app_env.client(app_env.make_user("supervisor", ["hall"], name="王督导"))

@@ -3,6 +3,8 @@ import { del, get, post, put } from './http.js'
 /* Sampling (抽检, issue 20 item 2): plans, their draws, my sampled interactions and their scores. */
 
 export const listPlans = (params) => get('/sampling/plans', params)
+/** Who may review the site's sampled interactions (the plan form's 审核人): [{id, name}]. */
+export const listReviewers = (site) => get('/sampling/reviewers', { site })
 export const createPlan = (body) => post('/sampling/plans', body)
 export const updatePlan = (id, body) => put(`/sampling/plans/${encodeURIComponent(id)}`, body)
 export const stopPlan = (id) => del(`/sampling/plans/${encodeURIComponent(id)}`)
