@@ -204,9 +204,9 @@ def _resolve(s: Session, user: Principal, spec: PlanSpec) -> tuple[Site, list[in
         raise SiteForbidden(spec.site)
 
     def ids(field_name: str, names: tuple[str, ...], rows: dict[str, int]) -> list[int]:
-        missing = [n for n in names if n not in rows]
-        if missing:
-            raise Invalid(field_name, f"not found at site {spec.site!r}: {', '.join(missing)[:200]}",
+        missing = [i for i, n in enumerate(names) if n not in rows]
+        if missing:     # the positions, never the names sent (no echo of input)
+            raise Invalid(field_name, f"{len(missing)} not found at the site (positions {missing[:20]})",
                           code=f"sampling_{field_name}")
         return list(dict.fromkeys(rows[n] for n in names))
 
