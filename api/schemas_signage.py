@@ -113,14 +113,18 @@ class ScheduleCreate(BaseModel):
 
 
 class RegionIn(BaseModel):
-    kind: Literal["main", "playlist", "clock", "ticker", "queue_board"]
+    kind: Literal["main", "playlist", "clock", "ticker", "queue_board", "feed"]
     x: int = Field(0, ge=0, le=1000, description="thousandths of the screen's picture area")
     y: int = Field(0, ge=0, le=1000)
     w: int = Field(1000, ge=1, le=1000)
     h: int = Field(1000, ge=1, le=1000)
-    text: str = Field("", max_length=500, description="the ticker's text")
+    text: str = Field("", max_length=500, description="the ticker's text; a feed's heading")
     playlist_id: int | None = Field(None, ge=1, le=MAX_ID, description="a playlist region's playlist (images); "
                                     "a ticker's playlist of text announcements, scrolled in turn")
+    url: str = Field("", max_length=500, description="a feed region's RSS 2.0 or JSON URL (http/https) on the hall's "
+                     "network; fetched by the screen box, never by the server")
+    refresh_s: int = Field(300, ge=5, le=86400, description="how often the screen box fetches a feed")
+    max_items: int = Field(5, ge=1, le=10, description="how many of a feed's titles it shows")
 
 
 class LayoutCreate(BaseModel):

@@ -42,7 +42,9 @@ def _schedule_conflict(p: dict[str, Any]) -> str:
 _REGION_PROBLEMS = {"overlap": "与第 {other} 个区域重叠", "outside": "超出了屏幕", "small": "太小（每边至少为屏幕的 5%）",
                     "text": "字幕超过 500 字", "kind": "类型无效",
                     "playlist": "的播放列表无效（须为本服务点只含图片的播放列表，且只有播放列表区域和滚动字幕可以选择）",
-                    "ticker_playlist": "的播放列表无效（滚动字幕须选本服务点只含文字公告的播放列表）"}
+                    "ticker_playlist": "的播放列表无效（滚动字幕须选本服务点只含文字公告的播放列表）",
+                    "url": "的数据源地址无效（数据源区域须填写 http:// 或 https:// 开头、不超过 500 个字符的网址，其他区域不填）",
+                    "refresh": "的刷新间隔无效（5 秒至 24 小时）", "max_items": "显示的条数无效（1 至 10 条）"}
 
 
 def _bad_region(p: dict[str, Any]) -> str:
@@ -237,6 +239,7 @@ FIELDS: dict[str, str] = {
     "per": "抽样单位", "period": "抽样周期", "mode": "抽样方式", "amount": "抽样数量", "flags": "检查结果条件",
     "counters": "窗口", "hour_from": "开始时段", "hour_to": "结束时段", "reviewers": "审核人", "seed": "随机种子",
     "day": "日期", "scored": "是否已评分",
+    "url": "数据源地址", "refresh_s": "刷新间隔（秒）", "max_items": "显示条数",
     "share_s_per_hour": "插播秒数（每小时）", "share_pct": "插播比例（%）",
     "text": "文字", "reason": "理由",
     "segment_id": "转写语句",

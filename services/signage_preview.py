@@ -126,6 +126,8 @@ def render_png(db: Session, store: ObjectStore, user: Principal, name: str, at: 
             out.paste(widgets.ticker(ticker_text(sched, region) if sched is not None else region.text, (w, h)), (x, y))
         elif region.kind == "queue_board":
             out.paste(widgets.queue_board(queue, (w, h)), (x, y))
+        elif region.kind == "feed":   # the server never fetches a feed (SSRF): its placeholder
+            out.paste(widgets.feed(region.text, (), (w, h)), (x, y))
     out.paste(slides.ticker(rows, width_px=SIZE[0], height_px=TICKER_PX), (0, full[1]))
     buf = io.BytesIO()
     out.save(buf, "PNG")

@@ -1,7 +1,9 @@
 """Layouts of a screen: regions, each a rectangle of the screen's picture area showing the
 schedule's playlist (``main``), a playlist of its own (``playlist``: images, e.g. a side panel)
-or a widget (``clock``, ``ticker``, ``queue_board``). A ticker scrolls its own ``text``, or the
-text announcements of a playlist (``playlist_id``: :func:`signage.schedule.ticker_text`).
+or a widget (``clock``, ``ticker``, ``queue_board``, ``feed``). A ticker scrolls its own ``text``, or the
+text announcements of a playlist (``playlist_id``: :func:`signage.schedule.ticker_text`). A ``feed``
+shows the first ``max_items`` titles of an RSS or JSON ``url`` on the hall's network under its
+heading ``text``; the screen box fetches it (:mod:`signage.feeds`), never the server.
 
 Pure: no Tk, no Pillow. The player (:mod:`signage.player`) and the server's preview
 (:mod:`services.signage_preview`) both place regions with :func:`rects`, so the console's
@@ -17,17 +19,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from domain.errors import Invalid
 
-RegionKind = Literal["main", "playlist", "clock", "ticker", "queue_board"]
-REGION_KINDS: tuple[str, ...] = ("main", "playlist", "clock", "ticker", "queue_board")
+RegionKind = Literal["main", "playlist", "clock", "ticker", "queue_board", "feed"]
+REGION_KINDS: tuple[str, ...] = ("main", "playlist", "clock", "ticker", "queue_board", "feed")
 #: Region coordinates are thousandths of the picture area.
 UNITS = 1000
 #: The smallest region side (5 % of the area): anything smaller shows nothing readable.
 MIN_SIDE = 50
 MAX_REGIONS = 6
 MAX_TICKER_TEXT = 500
+#: A feed region's URL: http(s) only, at most this long.
+MAX_URL = 500
+#: A feed's refresh interval bounds (seconds) and its default; how many titles it may show.
+MIN_REFRESH_S, MAX_REFRESH_S, REFRESH_S = 5, 86400, 300
+MAX_FEED_ITEMS = 10
 
 
 class LayoutError(Invalid):
@@ -52,6 +60,22 @@ class Region:
     #: a ``playlist`` region's own playlist (images), looping from the site's midnight; a
     #: ``ticker``'s playlist of text announcements (scrolled one after the other)
     playlist_id: int | None = None
+    #: a ``feed`` region's RSS/JSON URL (http or https), how often the screen box fetches it, and
+    #: how many of its titles it shows; unused by the other kinds
+    url: str = ""
+    refresh_s: int = REFRESH_S
+    max_items: int = 5
+
+
+def feed_url_ok(url: str) -> bool:
+    """An http(s) URL with a host, no longer than :data:`MAX_URL`, without spaces or controls."""
+    if not url or len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -103,6 +127,15 @@ def validate_layout(regions: tuple[Region, ...] | list[Region]) -> None:
                                                                 and r.playlist_id is not None):
             raise LayoutError("bad_region", f"{where}.playlist_id", f"region {n}: a playlist region names a playlist; "
                               "a ticker may (of text announcements); the others do not", problem="playlist")
+        if (r.kind == "feed") != bool(r.url) or (r.kind == "feed" and not feed_url_ok(r.url)):
+            raise LayoutError("bad_region", f"{where}.url", f"region {n}: a feed region has an http(s) URL of at most "
+                              f"{MAX_URL} characters; the others have none", problem="url")
+        if not MIN_REFRESH_S <= r.refresh_s <= MAX_REFRESH_S:
+            raise LayoutError("bad_region", f"{where}.refresh_s",
+                              f"region {n}: refresh_s within {MIN_REFRESH_S}..{MAX_REFRESH_S}", problem="refresh")
+        if not 1 <= r.max_items <= MAX_FEED_ITEMS:
+            raise LayoutError("bad_region", f"{where}.max_items", f"region {n}: max_items within 1..{MAX_FEED_ITEMS}",
+                              problem="max_items")
         for m, other in enumerate(regions[:n]):
             if _overlap(r, other):
                 raise LayoutError("bad_region", where, f"region {n} overlaps region {m}", problem="overlap", other=m)
@@ -134,13 +167,16 @@ def main_rect(layout: Layout, size: tuple[int, int]) -> tuple[int, int, int, int
 def layout_to_dict(layout: Layout) -> dict:
     return {"id": layout.id, "name": layout.name,
             "regions": [{"kind": r.kind, "x": r.x, "y": r.y, "w": r.w, "h": r.h, "text": r.text,
-                         "playlist_id": r.playlist_id} for r in layout.regions]}
+                         "playlist_id": r.playlist_id, "url": r.url, "refresh_s": r.refresh_s,
+                         "max_items": r.max_items} for r in layout.regions]}
 
 
 def regions_from_list(items: list[dict]) -> tuple[Region, ...]:
     return tuple(Region(kind=d["kind"], x=int(d.get("x", 0)), y=int(d.get("y", 0)), w=int(d.get("w", UNITS)),
                         h=int(d.get("h", UNITS)), text=str(d.get("text") or ""),
-                        playlist_id=int(d["playlist_id"]) if d.get("playlist_id") is not None else None) for d in items)
+                        playlist_id=int(d["playlist_id"]) if d.get("playlist_id") is not None else None,
+                        url=str(d.get("url") or ""), refresh_s=int(d.get("refresh_s") or REFRESH_S),
+                        max_items=int(d.get("max_items") or 5)) for d in items)
 
 
 def layout_from_dict(d: dict) -> Layout:

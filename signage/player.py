@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from domain.timezones import site_zone
-from signage import announce, layout, metrics, slides, widgets
+from signage import announce, feeds, layout, metrics, slides, widgets
 from signage.stills import StillError, Stills, fitted
 
 if TYPE_CHECKING:
@@ -170,6 +170,8 @@ class Player:
         #: the layout on screen and its widget regions (dicts: region, rect, frame, label, image, sig)
         self._layout: layout.Layout = layout.DEFAULT
         self._regions: list[dict] = []
+        #: the feed regions' titles, fetched in the background by this box (signage.feeds)
+        self._feeds = feeds.FeedCache(cache.root / "feeds")
         self._display_key: tuple | None = None
         self._pop: dict | None = None
         self._pop_key: tuple | None = None
@@ -516,6 +518,9 @@ class Player:
                 sig = ("clock", local.strftime("%Y%m%d%H%M"))
             elif region.kind == "queue_board":
                 sig = ("queue", tuple(self._queue))
+            elif region.kind == "feed":
+                titles = self._feeds.titles(region.url, region.refresh_s)[:region.max_items]
+                sig = ("feed", tuple(titles))
             else:
                 text = ticker_text(self._schedule, region)
                 sig = ("ticker", text)
@@ -534,6 +539,8 @@ class Player:
                 img = widgets.clock(local, (w, h))
             elif region.kind == "queue_board":
                 img = widgets.queue_board(self._queue, (w, h))
+            elif region.kind == "feed":
+                img = widgets.feed(region.text, titles, (w, h))
             else:
                 img = widgets.ticker_strip(text, h)
                 r["strip_w"], r["t0"] = img.width, time.monotonic()

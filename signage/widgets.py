@@ -1,7 +1,8 @@
 """The widgets of a layout's regions (:mod:`signage.layout`), drawn with Pillow: the clock and
-date in the site's zone, the scrolling announcement ticker, and the queue board (per service the
-tickets being served and how many wait). The player and the server's preview draw them with
-these same functions. Each widget has a colour of its own; tests recognise the regions by them.
+date in the site's zone, the scrolling announcement ticker, the queue board (per service the
+tickets being served and how many wait), and a data feed's titles (:mod:`signage.feeds`). The
+player and the server's preview draw them with these same functions. Each widget has a colour of
+its own; tests recognise the regions by them.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from signage.slides import WEEKDAYS_ZH, _font
 CLOCK_BG = (0, 96, 88)
 TICKER_TEXT_BG = (120, 40, 140)
 QUEUE_BG = (32, 32, 32)
+FEED_BG = (24, 60, 40)
+#: what a feed region shows until its first titles arrive, and always in the server's preview
+#: (the server never fetches a feed)
+FEED_PLACEHOLDER = "数据源"
 #: how fast the ticker's text moves, pixels per second
 SCROLL_PX_S = 90.0
 
@@ -92,6 +97,32 @@ def queue_board(rows: list[QueueRow], size: tuple[int, int]) -> Image.Image:
         d.text((cols[0], y), r.service, font=body, fill=(255, 255, 255))
         d.text((cols[1], y), " ".join(r.serving[:2]) or "—", font=body, fill=(255, 255, 255))
         d.text((cols[2], y), f"{r.waiting} 人", font=body, fill=(255, 255, 255))
+        y += line
+    return img
+
+
+def feed(heading: str, titles: list[str] | tuple[str, ...], size: tuple[int, int]) -> Image.Image:
+    """A feed region: its heading, then one title a line (as many as fit, each cut to the width);
+    without titles, :data:`FEED_PLACEHOLDER` (never a blank region)."""
+    w, h = size
+    img = Image.new("RGB", size, FEED_BG)
+    d = ImageDraw.Draw(img)
+    rows = list(titles) or [FEED_PLACEHOLDER]
+    lines = len(rows) + (1 if heading else 0)
+    # a list's line: at least 6 lines to the region's height, a tenth of its width at most
+    line = max(14, min(h // max(lines, 6), w // 10))
+    head, body = _font(max(10, int(line * 0.6)), bold=True), _font(max(10, int(line * 0.55)))
+    m = max(4, w // 30)
+    y = max(2, line // 5)
+    if heading:
+        d.text((m, y), heading, font=head, fill=(255, 214, 0))
+        y += line
+    for t in rows:
+        if y + line * 0.7 > h:
+            break
+        while len(t) > 1 and body.getlength(t) > w - 2 * m:
+            t = t[:-2] + "…"
+        d.text((m, y), t, font=body, fill=(255, 255, 255) if titles else (170, 200, 180))
         y += line
     return img
 

@@ -1,6 +1,7 @@
 """The console's 屏幕节目 · 版式 tab in a real browser (Debian's chromium via Playwright) over the
 real API: a supervisor makes a layout from a template (main, clock, queue board, ticker), sees
-an overlapping region refused with the region named, and chooses the layout for a schedule; every
+an overlapping region refused with the region named, makes a data-feed region (a file: URL
+refused, an http one kept), and chooses the layout for a schedule; every
 effect is checked through the API. No console error, failed request or CSP violation is allowed."""
 from __future__ import annotations
 
@@ -48,6 +49,32 @@ def test_layouts_tab_makes_a_layout_refuses_an_overlap_and_a_schedule_chooses_it
             expect(refusal).to_contain_text("第 3 个区域与第 1 个区域重叠")
             assert len(api.get(f"{V1}/layouts", params={"site": "hall"}).json()) == 1
             shoot(page, "signage-layouts")
+
+            # the added region as a data feed beside a narrower main one: a file: URL is refused,
+            # the region named; an http one is kept with its refresh interval
+            rows = form.locator("#sg-layout-regions tbody tr")
+            el_select(page, rows.nth(2).locator(".sg-region-kind .el-select__wrapper"), "数据源")
+            for n, field, value in ((0, "w", "700"), (2, "x", "700"), (2, "w", "300"), (2, "h", "850")):
+                box = rows.nth(n).locator(f".sg-region-{field} input")
+                box.fill(value)
+                box.press("Tab")
+            feed = rows.nth(2)
+            feed.locator(".sg-region-text input").fill("大厅通知")
+            feed.locator(".sg-region-url input").fill("file:///etc/passwd")
+            form.locator("input[name=name]").fill("带数据源")
+            form.locator("button[type=submit]").click()
+            expect(refusal).to_contain_text("第 3 个区域的数据源地址无效")
+            feed.locator(".sg-region-url input").fill("http://notices.hall.lan/feed.json")
+            refresh = feed.locator(".sg-region-refresh input")
+            refresh.fill("600")
+            refresh.press("Tab")
+            form.locator("button[type=submit]").click()
+            expect(page.locator("#sg-layout-rows tr:has([data-layout])")).to_have_count(2)
+            made = next(x for x in api.get(f"{V1}/layouts", params={"site": "hall"}).json() if x["name"] == "带数据源")
+            assert [(r["kind"], r["x"], r["w"], r["h"]) for r in made["regions"]] == [
+                ("main", 0, 700, 850), ("ticker", 0, 1000, 150), ("feed", 700, 300, 850)]
+            assert (made["regions"][2]["url"], made["regions"][2]["refresh_s"], made["regions"][2]["text"]) == (
+                "http://notices.hall.lan/feed.json", 600, "大厅通知")
 
             # a schedule shows on its screens with the layout
             _tab(page, "schedules")
