@@ -23,6 +23,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from services.accounts import add_user
 from services.devices import issue as issue_device
 from services.tokens import issue_agent_token, issue_event_token
@@ -123,6 +125,7 @@ def _parse(text: str) -> dict[str, dict[str, str]]:
     return table
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_every_operation_answers_every_principal_as_the_table_says(app_env: AppEnv):
     got = _matrix(app_env)
     if os.environ.get("COUNTERWATCH_WRITE_AUTHZ") == "1":

@@ -13,6 +13,7 @@ import concurrent.futures
 import time
 
 import httpx
+import pytest
 
 from api.app import create_app
 from api.db_gate import slots
@@ -23,6 +24,7 @@ from tests.support.stack import AppEnv
 CLIENTS = 60
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_sixty_clients_over_a_pool_of_four_are_all_answered(app_env: AppEnv, db_url: str):
     inter = app_env.add_interaction(segments=[(0.0, 2.0, "staff", "您好，请问办理什么业务")],
                                     flags=[{"type": "forbidden", "rule": "F-OFF-DUTY", "phrase": "下班"}])

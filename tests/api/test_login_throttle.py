@@ -7,6 +7,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from services.login import ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES
 from tests.support.stack import PASSWORD, AppEnv
 
@@ -17,6 +19,7 @@ def _try(client, name: str, password: str, **headers: str):
     return client.post(LOGIN, json={"name": name, "password": password}, headers=headers)
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_repeated_wrong_passwords_are_throttled_then_the_right_one_works(app_env: AppEnv):
     app_env.make_user("supervisor", ["hall"], name="李主管", password=PASSWORD)
     anon = app_env.client()
@@ -44,6 +47,7 @@ def test_repeated_wrong_passwords_are_throttled_then_the_right_one_works(app_env
     assert _try(anon, "李主管", PASSWORD).status_code == 200
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_spraying_many_names_from_one_client_is_throttled_whatever_it_forwards(app_env: AppEnv):
     app_env.make_user("viewer", ["hall"], name="viewer-real", password=PASSWORD)
     anon = app_env.client()
@@ -55,6 +59,7 @@ def test_spraying_many_names_from_one_client_is_throttled_whatever_it_forwards(a
     assert {row.client for row in app_env.audit_rows("login.failed")} == {"testclient"}   # not the forged hops
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_an_unknown_name_answers_in_about_the_time_a_real_one_does(app_env: AppEnv):
     app_env.make_user("supervisor", ["hall"], name="张主管", password=PASSWORD)
     anon = app_env.client()

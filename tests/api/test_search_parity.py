@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy.orm import Session
 
 from services.search import SearchFilters, search_segments
@@ -34,6 +35,7 @@ def _first_per_interaction(hits: list[dict]) -> list[tuple[int, int, str]]:
     return list(seen.values())
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_cli_search_and_browser_give_the_same_hits_in_the_same_order(app_env: AppEnv):
     ids = _dataset(app_env)
     # a second line as written in the same interaction, and one more sound-alike

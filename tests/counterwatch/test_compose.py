@@ -205,6 +205,7 @@ def _unit(name: str) -> dict[str, list[str]]:
     return keys
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_systemd_units_read_only_the_secrets_of_their_role():
     """The systemd examples keep the trust boundary as compose does: an agent or a screen reads no
     database URL and no S3 key, each server role its own S3 user, and the API believes the proxy on

@@ -8,10 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from storage.schema import head_revision
 from tests.support.cli import popen_cli, run_cli
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_commands_refuse_an_old_schema_until_db_upgrade(tmp_path: Path):
     env = {"COUNTERWATCH_DATA": str(tmp_path)}
     r = run_cli("counter", "list", env=env)
@@ -28,6 +31,7 @@ def test_commands_refuse_an_old_schema_until_db_upgrade(tmp_path: Path):
     assert r.returncode == 0 and "counter hall/window-1" in r.stdout, r.stderr
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_a_locked_database_is_waited_for_not_fatal(tmp_path: Path):
     """Another process holds SQLite's write lock while `db upgrade` starts (its busy timeout is
     set to 0.5 s, so it meets "database is locked"): it logs, retries and finishes. The lock is

@@ -165,6 +165,7 @@ def test_hold_placed_after_planning_is_respected(catalog, object_store, world):
     assert needed <= set(object_store.iter_keys())
 
 
+@pytest.mark.slow     # over 10 s on the loaded box: the full suite's, not the fast loop's
 def test_commands_dry_run_retention_and_hold(catalog, object_store, world, db_url, s3_server):
     now, old, recent, annex, ids = world
     env = stack_env(db_url, s3_server, object_store)

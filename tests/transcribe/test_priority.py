@@ -16,20 +16,20 @@ def _nice(tid: int) -> int:
 
 def test_a_worker_thread_lowers_only_its_own_priority_and_what_it_starts() -> None:
     seen: dict[str, int] = {}
+    before = _nice(threading.get_native_id())       # the suite may itself run niced (nice -n 10)
 
     def worker() -> None:
-        assert yield_cpu(7, whole_process=False) == 1
+        seen["changed"] = yield_cpu(7, whole_process=False)
         child = threading.Thread(target=lambda: seen.setdefault("child", _nice(threading.get_native_id())))
         child.start()
         child.join()
         seen["worker"] = _nice(threading.get_native_id())
         assert yield_cpu(3, whole_process=False) == 0      # never raised back
 
-    before = _nice(threading.get_native_id())
     t = threading.Thread(target=worker)
     t.start()
     t.join()
-    assert seen == {"worker": max(7, before), "child": max(7, before)}
+    assert seen == {"changed": 1 if before < 7 else 0, "worker": max(7, before), "child": max(7, before)}
     assert _nice(threading.get_native_id()) == before         # this thread (the "API") untouched
 
 
