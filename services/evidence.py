@@ -14,7 +14,8 @@ against what the server knows before anything is stored:
   with both times, claimed and received, and shown as 补传.
 * **That it is new.** The sha256 of the decoded samples is kept with each chunk's claim: the
   same audio under another recording or number is a replay, refused (409), alarmed and
-  audited. Digital silence (a dead microphone gives byte-identical chunks) and chunks that
+  audited; so is audio that retention deleted, recognised by the tombstone retention keeps
+  (that hash, the counter and the recording time: no audio, no text). Digital silence (a dead microphone gives byte-identical chunks) and chunks that
   hold one value throughout are not judged: identical silence proves nothing.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from domain.chunks import ChunkMeta
 from domain.errors import Conflict, Invalid
 from domain.flac import CodecError, DecodedChunk, TooManyFrames, probe_flac
-from storage.tables import Chunk, ChunkClaim, RecordingSession
+from storage.tables import Chunk, ChunkClaim, ChunkTombstone, RecordingSession
 
 DAY_S = 86400.0
 #: A chunk whose loudest sample is at most this (about -54 dBFS) is treated as silence: a
@@ -155,12 +156,26 @@ def judged(audio: DecodedChunk) -> bool:
     return audio.peak > SILENT_PEAK and not audio.constant
 
 
-def replayed_from(s: Session, meta: ChunkMeta, audio: DecodedChunk) -> tuple[str, int] | None:
-    """(recording, number) of stored audio identical to ``audio`` under another recording or
-    number, or None (also for silence)."""
+@dataclass(frozen=True)
+class Replay:
+    """Where identical audio was seen before: a stored chunk (``recording``, ``seq``), or audio
+    retention deleted (``deleted_wall_start_s``: when it was recorded; a tombstone)."""
+
+    recording: str | None = None
+    seq: int | None = None
+    deleted_wall_start_s: float | None = None
+
+
+def replayed_from(s: Session, meta: ChunkMeta, audio: DecodedChunk) -> Replay | None:
+    """Where audio identical to ``audio`` was seen before: stored under another recording or
+    number, or stored once and deleted by retention (its tombstone); None when new (and for
+    silence)."""
     if not judged(audio):
         return None
     row = s.execute(select(ChunkClaim.session_id, ChunkClaim.seq).where(
         ChunkClaim.pcm_sha256 == audio.pcm_sha256,
         (ChunkClaim.session_id != meta.session) | (ChunkClaim.seq != meta.seq)).limit(1)).first()
-    return (row[0], row[1]) if row is not None else None
+    if row is not None:
+        return Replay(recording=row[0], seq=row[1])
+    gone = s.get(ChunkTombstone, audio.pcm_sha256)
+    return Replay(deleted_wall_start_s=gone.wall_start_s) if gone is not None else None

@@ -40,6 +40,7 @@ from services.evidence import (
     ChunkMismatch,
     ChunkReplay,
     EvidenceLimits,
+    Replay,
     check_place,
     check_time,
     decoded,
@@ -161,11 +162,11 @@ def retain_until(meta: ChunkMeta, retention_days: float | None) -> dt.datetime |
     return dt.datetime.fromtimestamp(meta.wall_start_s, dt.UTC) + dt.timedelta(days=retention_days)
 
 
-def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta, audio: DecodedChunk) -> str | tuple[str, int] | None:
+def _claim(engine: Engine, info: CounterInfo, meta: ChunkMeta, audio: DecodedChunk) -> str | Replay | None:
     """Claim (session, seq) for ``meta``, or find the chunk registered or claimed already.
     Returns None when ``meta`` holds the claim, "registered" when this very chunk is catalogued,
-    the sha256 of the other chunk that holds the number, or (recording, number) of the same
-    audio stored before (a replay).
+    the sha256 of the other chunk that holds the number, or where the same audio was stored
+    before (a replay, also of audio retention deleted).
 
     Raises:
         OtherCounter: the session belongs to another counter. ChunkMismatch: another format, a
@@ -247,7 +248,7 @@ def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: 
     if not retry:       # a retry of a stored chunk is answered 200 however late it comes
         check_time(meta, received_s=received, limits=limits, retention_days=retention_days)
     other = _claim(engine, info, meta, audio)
-    if isinstance(other, tuple):
+    if isinstance(other, Replay):
         _replay(engine, user, info, meta, stored=other, client=client)
     elif other is not None:
         _conflict(engine, user, info, meta, stored_sha256=other, client=client)
@@ -288,13 +289,20 @@ def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMet
                         stored_sha256=stored_sha256, offered_sha256=meta.sha256)
 
 
-def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: tuple[str, int],
+def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: Replay,
             client: str) -> None:
-    detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音已存为录音会话 {stored[0]} 第 {stored[1]} 段，"
+    if stored.recording is None:
+        when = audit.local_stamp(stored.deleted_wall_start_s or 0.0)
+        detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音曾于 {when} 录下，已按保存期限删除，"
+                  f"拒收（重放或伪造的证据）")
+        _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
+        raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio recorded before and deleted by retention; "
+                          "refused", deleted_recording_start_s=stored.deleted_wall_start_s)
+    detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音已存为录音会话 {stored.recording} 第 {stored.seq} 段，"
               f"拒收（重放或伪造的证据）")
     _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
     raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio already stored under another recording; "
-                      "refused", stored_recording=stored[0], stored_seq=stored[1])
+                      "refused", stored_recording=stored.recording, stored_seq=stored.seq)
 
 
 def receive_live(engine: Engine, store: ObjectStore, user: Principal, *, session: str, seq: int, start_sample: int,

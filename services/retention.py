@@ -35,6 +35,7 @@ from storage.store_errors import ObjectLocked, StoreError
 from storage.tables import (
     Chunk,
     ChunkClaim,
+    ChunkTombstone,
     Complaint,
     Counter,
     Flag,
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 ACTOR = "retention"
 DAY_S = 86400.0
+#: How long a deleted chunk's tombstone (the hash of its samples, its counter and recording
+#: time) is kept after the chunk: audio replayed within this is still refused (docs/security.md).
+TOMBSTONE_KEEP_S = 366 * DAY_S
 
 
 class HoldError(Invalid):
@@ -219,11 +223,10 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
             continue
         with write_session(engine) as s:
             seams = _seams(s, done)
-            s.execute(delete(Chunk).where(Chunk.id.in_(done)))
-            s.execute(delete(ChunkClaim).where(ChunkClaim.session_id == batch.session_id,
-                                               ChunkClaim.seq.in_([q for q, c in zip(batch.seqs, batch.ids, strict=True)
-                                                                   if c in done])))
             seqs = [q for q, c in zip(batch.seqs, batch.ids, strict=True) if c in done]
+            _bury(s, batch.session_id, seqs, now=retention.now_s)
+            s.execute(delete(Chunk).where(Chunk.id.in_(done)))
+            s.execute(delete(ChunkClaim).where(ChunkClaim.session_id == batch.session_id, ChunkClaim.seq.in_(seqs)))
             detail = (f"到期删除：窗口 {batch.site}/{batch.counter} 录音会话 {batch.session_id} 的 {len(done)} 段录音"
                       f"（第 {_ranges(seqs)} 段）；校验链从 {batch.last_chain_sha256} 接续"
                       + (f"（另从 {'、'.join(seams)} 接续）" if seams else ""))
@@ -237,7 +240,25 @@ def apply(engine: Engine, store: ObjectStore, retention: RetentionPlan) -> Reten
                 result.sessions += 1
         logger.info("retention: deleted %s", detail)
         result.chunks += len(done)
+    with write_session(engine) as s:
+        s.execute(delete(ChunkTombstone).where(ChunkTombstone.deleted_s < retention.now_s - TOMBSTONE_KEEP_S))
     return result
+
+
+def _bury(s: Session, session_id: str, seqs: list[int], *, now: float) -> None:
+    """Keep a tombstone of each chunk about to be deleted: the hash of its samples, its counter
+    and when it was recorded (no audio, no text), so the same audio sent again is a replay."""
+    rows = s.execute(select(ChunkClaim.pcm_sha256, Chunk.counter_id, Chunk.wall_start_s)
+                     .join(Chunk, (Chunk.session_id == ChunkClaim.session_id) & (Chunk.seq == ChunkClaim.seq))
+                     .where(ChunkClaim.session_id == session_id, ChunkClaim.seq.in_(seqs),
+                            ChunkClaim.pcm_sha256.is_not(None))).all()
+    fresh = {pcm: (counter_id, wall) for pcm, counter_id, wall in rows}
+    if not fresh:
+        return
+    known = set(s.scalars(select(ChunkTombstone.pcm_sha256).where(ChunkTombstone.pcm_sha256.in_(fresh))))
+    for pcm, (counter_id, wall) in fresh.items():
+        if pcm not in known:
+            s.add(ChunkTombstone(pcm_sha256=pcm, counter_id=counter_id, wall_start_s=wall, deleted_s=now))
 
 
 def _seams(s: Session, deleted: list[int]) -> list[str]:

@@ -563,6 +563,19 @@ class ChunkClaim(Base):
     pcm_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class ChunkTombstone(Base):
+    """Audio that retention deleted (migration 0030_chunk_tombstones): the sha256 of its decoded
+    samples, its counter and when it was recorded, no audio and no text. The same audio sent
+    again is a replay (``services.evidence.replayed_from``)."""
+
+    __tablename__ = "chunk_tombstones"
+    __table_args__ = (Index("ix_chunk_tombstones_deleted", "deleted_s"),)
+    pcm_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    wall_start_s: Mapped[float] = mapped_column(Float)
+    deleted_s: Mapped[float] = mapped_column(Float)
+
+
 class Complaint(Base):
     """A complaint (投诉) linked to an interaction, with its finding; every one gets an answer."""
 

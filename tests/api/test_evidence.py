@@ -9,15 +9,17 @@ import time
 import uuid
 
 import numpy as np
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.flac import encode_flac
 from domain.timezones import day_bounds, site_zone
+from services import retention
 from services.evidence import EvidenceLimits
 from services.integrity import verify_day
 from services.tokens import issue_agent_token
-from storage.tables import Alarm, Chunk, ChunkClaim, RecordingSession
+from storage.tables import Alarm, Chunk, ChunkClaim, ChunkTombstone, RecordingSession, Site
 from tests.support.cli import run_cli
 from tests.support.recordings import RATE, agent_upload, chunk_params, noise
 from tests.support.stack import AppEnv
@@ -85,6 +87,45 @@ def test_audio_replayed_under_a_new_recording_is_refused_alarmed_and_audited(app
     assert len(rows) == 2 and first in rows[0].detail and rows[0].user_name
     # The retry of the stored chunk itself is no replay.
     assert _post(agent, session=first, seq=0, start=0, pcm=pcm, wall0=wall0).status_code == 200
+
+
+def test_audio_that_retention_deleted_is_refused_when_it_comes_back(app_env: AppEnv):
+    """Retention keeps a tombstone (the samples' hash, counter, recording time; no audio, no
+    text) of what it deletes, so the same audio sent again is still a replay."""
+    agent = _agent(app_env)
+    pcm, wall0 = noise(2.0, channels=2, seed=21), time.time() - 600
+    first = uuid.uuid4().hex
+    assert _post(agent, session=first, seq=0, start=0, pcm=pcm, wall0=wall0).status_code == 201
+    with Session(app_env.engine) as s:
+        days = s.scalar(select(Site.retention_days).where(Site.name == "hall"))
+    later = time.time() + (days + 1) * DAY_S
+    result = retention.apply(app_env.engine, app_env.store, retention.plan(app_env.engine, now=later))
+    assert result.chunks == 1 and not result.errors
+    _nothing_stored(app_env, first)
+    with Session(app_env.engine) as s:
+        tomb = s.scalars(select(ChunkTombstone)).one()
+        assert tomb.wall_start_s == pytest.approx(wall0, abs=1e-3) and tomb.deleted_s == pytest.approx(later)
+    # The very bytes again, under a new recording and under the old one: refused, nothing stored.
+    data = encode_flac(pcm, RATE)
+    for session in (uuid.uuid4().hex, first):
+        r = _post(agent, session=session, seq=0, start=0, pcm=pcm, wall0=time.time() - 60, data=data)
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"]["code"] == "chunk_replay", r.text
+        _nothing_stored(app_env, session)
+    rows = app_env.audit_rows("chunk.replay")
+    assert len(rows) == 2 and "已按保存期限删除" in rows[0].detail and rows[0].user_name
+    with Session(app_env.engine) as s:
+        alarm = s.scalar(select(Alarm).where(Alarm.kind == "chunk-replay", Alarm.cleared_s.is_(None)))
+        assert alarm is not None and "已按保存期限删除" in alarm.detail
+    # New audio is taken; a tombstone is kept a year after its chunk, then pruned (the new
+    # chunk, deleted by that same run, leaves its own).
+    fresh, fresh_wall = uuid.uuid4().hex, time.time() - 60
+    assert _post(agent, session=fresh, seq=0, start=0, pcm=noise(2.0, channels=2, seed=22),
+                 wall0=fresh_wall).status_code == 201
+    retention.apply(app_env.engine, app_env.store,
+                    retention.plan(app_env.engine, now=later + retention.TOMBSTONE_KEEP_S + DAY_S))
+    with Session(app_env.engine) as s:
+        assert s.scalars(select(ChunkTombstone.wall_start_s)).all() == [pytest.approx(fresh_wall, abs=1e-3)]
 
 
 def test_silence_from_a_dead_microphone_repeats_legitimately(app_env: AppEnv):
