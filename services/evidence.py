@@ -15,8 +15,9 @@ against what the server knows before anything is stored:
 * **That it is new.** The sha256 of the decoded samples is kept with each chunk's claim: the
   same audio under another recording or number is a replay, refused (409), alarmed and
   audited; so is audio that retention deleted, recognised by the tombstone retention keeps
-  (that hash, the counter and the recording time: no audio, no text). Digital silence (a dead microphone gives byte-identical chunks) and chunks that
-  hold one value throughout are not judged: identical silence proves nothing.
+  (that hash, the counter and the recording time: no audio, no text). Digital silence (a dead
+  microphone gives byte-identical chunks) and chunks that hold one value throughout are not
+  judged: identical silence proves nothing.
 """
 from __future__ import annotations
 

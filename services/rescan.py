@@ -21,6 +21,14 @@ metadata (``rclone serve s3`` keeps it in memory only) still has the key and the
 
 Levels (``rms_dbfs``, ``peak_dbfs``) are measured on the decoded audio. Registering is in
 (session start, session, seq) order; running it again registers nothing (idempotent).
+
+Before it is registered, every chunk passes the checks an agent's upload passes (issue 18), the
+very functions of :mod:`services.evidence`: its body decoded whole; its claimed time against
+the server's clock when the object was stored (its Last-Modified; the backlog window and the
+site's retention); its place in its recording; and that its audio is new (not stored under
+another recording or number, not deleted by retention: a tombstone). One that fails is reported
+with its key and not registered; one that passes gets its claim with the audio's hash, as an
+upload does, so the same audio sent later is a replay.
 """
 from __future__ import annotations
 
@@ -38,13 +46,23 @@ from sqlalchemy.orm import Session
 from domain.audio import level_dbfs
 from domain.chunks import CHUNK_KEY, ChunkMeta
 from domain.errors import Invalid
-from domain.flac import CODEC, CodecError, StreamInfo, decode_flac, flac_streaminfo
+from domain.flac import CODEC, CodecError, DecodedChunk, StreamInfo, decode_flac, flac_streaminfo
 from domain.names import check_name
 from services.catalog import Catalog, CatalogError
-from storage.engine import read_session
+from services.evidence import (
+    ChunkMismatch,
+    ChunkTime,
+    EvidenceLimits,
+    Replay,
+    check_place,
+    check_time,
+    decoded,
+    replayed_from,
+)
+from storage.engine import read_session, write_session
 from storage.objects import ObjectStore
 from storage.store_errors import ChecksumMismatch, ObjectNotFound
-from storage.tables import Chunk, Counter, RecordingSession, Site
+from storage.tables import Chunk, ChunkClaim, Counter, RecordingSession, Site, now_s
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +86,7 @@ class Recovered:
     source: str                 # FROM_METADATA or FROM_KEY_AND_FLAC
     wall_estimated: bool        # session wall start estimated from the store's date
     stored_s: float | None      # the object's Last-Modified
+    audio: DecodedChunk | None = field(default=None, repr=False, compare=False)   # what it holds, decoded
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,7 @@ class _Candidate:
     peak_dbfs: float
     metadata: dict[str, str]
     stored_s: float | None
+    audio: DecodedChunk
 
 
 def _prefix(site: str | None, counter: str | None) -> str:
@@ -159,10 +179,12 @@ def _fetch(store: ObjectStore, m: re.Match) -> _Candidate:
         if name in meta and str(meta[name]) != str(want):
             raise ValueError(f"object metadata {name}={meta[name]!r} contradicts the key/FLAC ({want})")
     rms, peak = level_dbfs(pcm)
+    # The body check of an upload (services.evidence), which also gives the audio's own hash.
+    audio = decoded(data, samples=info.samples, sample_rate_hz=info.sample_rate_hz, channels=info.channels)
     return _Candidate(key=key, site=m["site"], counter=m["counter"], day=m["day"], session=m["session"],
                       seq=int(m["seq"]), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
                       info=info, rms_dbfs=rms, peak_dbfs=peak, metadata=meta,
-                      stored_s=st.last_modified_s)
+                      stored_s=st.last_modified_s, audio=audio)
 
 
 def _day_bounds(day: str) -> tuple[float, float]:
@@ -194,7 +216,7 @@ def _recover_session(db: Session, group: list[re.Match], store: ObjectStore,
             fetched[int(m["seq"])] = _fetch(store, m)
         except ChecksumMismatch as e:
             report.problems.append(Problem(m.string, f"altered: {e}"))
-        except (CodecError, ValueError, ObjectNotFound) as e:
+        except (CodecError, ValueError, ObjectNotFound, ChunkMismatch) as e:
             report.problems.append(Problem(m.string, f"unusable: {e}"))
     # Where the session is on the wall clock: metadata, else the catalog, else the store's date.
     wall0, estimated = None, False
@@ -238,17 +260,53 @@ def _recover_session(db: Session, group: list[re.Match], store: ObjectStore,
             continue
         source = FROM_METADATA if "start-sample" in c.metadata and "session-wall-start-s" in c.metadata \
             else FROM_KEY_AND_FLAC
-        out.append(Recovered(meta=meta, source=source, wall_estimated=estimated, stored_s=c.stored_s))
+        out.append(Recovered(meta=meta, source=source, wall_estimated=estimated, stored_s=c.stored_s, audio=c.audio))
     return out
 
 
+def _refused(engine: Engine, r: Recovered, *, counter_id: int, limits: EvidenceLimits,
+             retention_days: float | None, claim: bool) -> str | None:
+    """Why ``r`` may not be registered (an upload's checks, :mod:`services.evidence`), or None;
+    with ``claim``, a chunk that passes gets its claim (with the audio's hash) as an upload does."""
+    received = r.stored_s if r.stored_s is not None else now_s()
+    m = r.meta
+    try:
+        check_time(m, received_s=received, limits=limits, retention_days=retention_days)
+        with write_session(engine) as s:
+            check_place(s, m)
+            replay = replayed_from(s, m, r.audio) if r.audio is not None else None
+            if replay is not None:
+                return _replay_text(replay)
+            held = s.get(ChunkClaim, (m.session, m.seq))
+            if held is not None and held.sha256 != m.sha256:
+                return f"conflict: chunk {m.seq} of recording {m.session} was claimed by other content (sha256 {held.sha256})"
+            if held is None and claim:
+                s.add(ChunkClaim(session_id=m.session, seq=m.seq, counter_id=counter_id, sha256=m.sha256,
+                                 size_bytes=m.size_bytes, start_sample=m.start_sample, claimed_s=received,
+                                 pcm_sha256=r.audio.pcm_sha256 if r.audio is not None else None))
+    except (ChunkTime, ChunkMismatch) as e:
+        return f"refused ({e.code}): {e.reason}"
+    return None
+
+
+def _replay_text(replay: Replay) -> str:
+    if replay.recording is None:
+        when = dt.datetime.fromtimestamp(replay.deleted_wall_start_s or 0.0, dt.UTC)
+        return (f"replay: the same audio was recorded at {when:%Y-%m-%d %H:%M:%SZ} and deleted by retention; "
+                "not registered")
+    return f"replay: the same audio is stored as chunk {replay.seq} of recording {replay.recording}; not registered"
+
+
 def rescan(engine: Engine, store: ObjectStore, *, site: str | None = None, counter: str | None = None,
-           since: dt.date | None = None, dry_run: bool = False) -> RescanReport:
-    """Find chunk objects without a catalog row and (unless ``dry_run``) register them.
+           since: dt.date | None = None, dry_run: bool = False,
+           limits: EvidenceLimits = EvidenceLimits()) -> RescanReport:
+    """Find chunk objects without a catalog row, check them as an upload is checked
+    (``limits``: the agents' clock limits) and (unless ``dry_run``) register them.
 
     ``site``/``counter`` narrow the listing; ``since`` skips sessions whose key date (the UTC
-    day the session started) is before it. Objects that fail a check are reported in
-    ``problems`` and not registered.
+    day the session started) is before it. Objects that fail a check (their bytes, their time,
+    their place, a replay) are reported in ``problems`` and not registered (nor listed in
+    ``found``).
 
     Raises:
         RescanError: a counter without a site.
@@ -262,10 +320,22 @@ def rescan(engine: Engine, store: ObjectStore, *, site: str | None = None, count
             db.expire_all()
     # Chain order: session start, session, seq (storage.integrity), so the chain continues.
     report.found.sort(key=lambda r: (r.meta.session_wall_start_s, r.meta.session, r.meta.seq))
-    if dry_run:
-        return report
+    with read_session(engine) as db:
+        sites = {name: days for name, days in db.execute(select(Site.name, Site.retention_days))}
     catalog = Catalog(engine)
+    admitted: list[Recovered] = []
     for r in report.found:
+        # Checked one by one in registering order: each registered chunk is the neighbour
+        # (and the stored audio) the next one is checked against.
+        why = _refused(engine, r, counter_id=catalog.counter(r.meta.site, r.meta.counter).id, limits=limits,
+                       retention_days=sites.get(r.meta.site), claim=not dry_run)
+        if why is not None:
+            report.problems.append(Problem(r.meta.key, why))
+            logger.warning("rescan: %s not registered: %s", r.meta.key, why)
+            continue
+        admitted.append(r)
+        if dry_run:
+            continue
         try:
             if catalog.register_chunk(r.meta, stored_s=r.stored_s):
                 report.registered += 1
@@ -273,4 +343,5 @@ def rescan(engine: Engine, store: ObjectStore, *, site: str | None = None, count
                             ", session start estimated" if r.wall_estimated else "")
         except CatalogError as e:
             report.problems.append(Problem(r.meta.key, str(e)))
+    report.found = admitted
     return report

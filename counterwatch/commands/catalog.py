@@ -159,11 +159,15 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     """Register chunk objects that the catalog lacks (e.g. stored after the last backup).
 
     Lists chunk objects in the store, checks each one (its stored sha256, or the FLAC
-    header's MD5 of the samples when the store lost the metadata), and registers the missing
-    ones in recording order as the agents do: the counter's hash chain continues and the
-    sessions are queued for transcription. Running it again registers nothing. Exit status 1
-    when an object could not be registered, 4 when the store cannot be reached.
+    header's MD5 of the samples when the store lost the metadata) and, as an agent's upload is
+    checked, its claimed time (against the object's date, COUNTERWATCH_AGENT_BACKLOG_DAYS and
+    the site's retention), its place in its recording and that its audio is no replay (of a
+    stored chunk, or of one retention deleted); registers the missing ones in recording order
+    as the agents do: the counter's hash chain continues and the sessions are queued for
+    transcription. Running it again registers nothing. Exit status 1 when an object could not
+    be registered (each named, with why, on stderr), 4 when the store cannot be reached.
     """
+    from counterwatch.commands.services import evidence_limits
     from services.rescan import rescan
     from storage.store_errors import StoreUnavailable
 
@@ -171,7 +175,8 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     only_site = site or (s.site if counter_name else None)
     since = parse_date(since_str, "--since") if since_str else None
     try:
-        report = rescan(open_engine(s), open_store(s), site=only_site, counter=counter_name, since=since, dry_run=dry_run)
+        report = rescan(open_engine(s), open_store(s), site=only_site, counter=counter_name, since=since, dry_run=dry_run,
+                        limits=evidence_limits(s))
     except StoreUnavailable as e:
         click.echo(f"error: store unreachable: {e}", err=True)
         sys.exit(EXIT_UNREACHABLE)

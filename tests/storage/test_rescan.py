@@ -3,6 +3,7 @@ rclone S3 server and SQLite; the database is backed up with SQLite's backup API,
 recorded, the backup is restored, and `catalog rescan` puts back exactly what was lost."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -22,13 +23,14 @@ from domain.chunks import ChunkMeta, object_metadata
 from domain.flac import encode_flac
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
+from services import retention
 from services.catalog import Catalog
 from services.integrity import verify_day
 from services.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
 from storage.engine import make_engine
 from storage.objects import ObjectStore
 from storage.schema import upgrade
-from storage.tables import Chunk, Interaction, Job
+from storage.tables import Chunk, ChunkClaim, ChunkTombstone, Interaction, Job
 from tests.support.agents import serve_agent_api
 from tests.support.stores import store_on
 from transcribe.worker import Worker, WorkerOptions
@@ -153,7 +155,7 @@ def test_rescan_after_a_restore_registers_lost_chunks_once_and_the_worker_transc
 
 def _chunk(session: str, seq: int, wall0: float, *, seconds: float = 1.0) -> tuple[ChunkMeta, bytes]:
     n = int(seconds * RATE)
-    pcm = (np.random.default_rng(seq).standard_normal((n, 1)) * 1500).astype(np.int16)
+    pcm = (np.random.default_rng([int(session, 16) % 2**32, seq]).standard_normal((n, 1)) * 1500).astype(np.int16)
     data = encode_flac(pcm, RATE)
     meta = ChunkMeta(site="hall", counter="c1", session=session, seq=seq, start_sample=seq * n, samples=n,
                      sample_rate_hz=RATE, channels=1, codec="flac", sha256=hashlib.sha256(data).hexdigest(),
@@ -245,4 +247,67 @@ def test_rescan_uses_metadata_when_the_store_kept_it(tmp_path: Path, s3_server):
     rows = _rows(eng)
     for key, row in rows.items():
         assert row[:6] == truth[key][:6] and row[6] == pytest.approx(truth[key][6], abs=1e-6)
+    eng.dispose()
+
+
+def _put(object_store: ObjectStore, meta: ChunkMeta, data: bytes) -> None:
+    object_store.put_bytes(meta.key, data, content_type="audio/flac", metadata=object_metadata(meta))
+
+
+def test_rescan_checks_time_and_replay_as_an_upload_and_reports_what_fails(tmp_path: Path, s3_server):
+    """An object in the store passes the checks an agent's upload passes before it is
+    registered (issue 18): backdated audio, a replay of a stored chunk and a replay of audio
+    retention deleted are named, with the exit status, and never registered."""
+    db = tmp_path / "cw.db"
+    eng = make_engine(f"sqlite:///{db}")
+    upgrade(eng)
+    Catalog(eng).add_counter("hall", "c1", channels="mono")
+    object_store = store_on(s3_server)
+    object_store.ensure_bucket()
+    now = time.time()
+    genuine, data = _chunk("1" * 32, 0, now - 300)
+    _put(object_store, genuine, data)
+    first = rescan(eng, object_store)
+    assert first.registered == 1 and not first.problems
+    with Session(eng) as s:
+        claim = s.get(ChunkClaim, (genuine.session, 0))
+        assert claim is not None and claim.pcm_sha256, "a rescanned chunk is claimed with its audio's hash"
+
+    # The same audio under another recording; audio claiming to be 40 days old.
+    copied = dataclasses.replace(genuine, session="2" * 32, session_wall_start_s=now - 120)
+    _put(object_store, copied, data)
+    old, old_data = _chunk("3" * 32, 0, now - 40 * 86400)
+    _put(object_store, old, old_data)
+    fresh, fresh_data = _chunk("4" * 32, 0, now - 60)
+    _put(object_store, fresh, fresh_data)
+    preview = rescan(eng, object_store, dry_run=True)
+    assert {r.meta.key for r in preview.found} == {fresh.key}
+    assert {p.key: p.what.split(":")[0] for p in preview.problems} == {
+        copied.key: "replay", old.key: "refused (chunk_time)"}
+    env = stack_env(f"sqlite:///{db}", s3_server, object_store)
+    done = cli("catalog", "rescan", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"skip {copied.key}: replay: the same audio is stored as chunk 0 of recording {genuine.session}" \
+        in done.stderr, done.stderr
+    assert f"skip {old.key}: refused (chunk_time)" in done.stderr and "1 registered" in done.stdout, done.stdout
+    with Session(eng) as s:
+        assert set(s.scalars(select(Chunk.key))) == {genuine.key, fresh.key}
+
+    # Retention deletes the genuine chunk (the clock moved past the site's retention); the same
+    # audio found in the store afterwards is a replay of deleted audio.
+    object_store.delete(copied.key, evidence=True)
+    object_store.delete(old.key, evidence=True)
+    later = now + 400 * 86400
+    gone = retention.apply(eng, object_store, retention.plan(eng, now=later))
+    assert gone.chunks == 2 and not gone.errors
+    with Session(eng) as s:
+        assert s.scalar(select(func.count()).select_from(ChunkTombstone)) == 2
+    again = dataclasses.replace(genuine, session="5" * 32, session_wall_start_s=time.time() - 30)
+    _put(object_store, again, data)
+    report = rescan(eng, object_store)
+    assert report.registered == 0 and [(p.key, p.what.split(";")[0]) for p in report.problems] == [
+        (again.key, f"replay: the same audio was recorded at "
+                    f"{dt.datetime.fromtimestamp(genuine.wall_start_s, dt.UTC):%Y-%m-%d %H:%M:%SZ} and deleted by retention")]
+    with Session(eng) as s:
+        assert s.scalar(select(func.count()).select_from(Chunk)) == 0
     eng.dispose()
