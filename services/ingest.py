@@ -231,7 +231,8 @@ def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: 
         NotBound, OtherCounter; ChunkMismatch (and other Invalid: a bad session id or numbering);
         ChunkTime: it ends in the future or starts before the backlog window;
         ChunkConflict: another chunk holds the number (the alarm is raised, the stored one stays);
-        ChunkReplay: its audio is stored already under another recording or number (alarmed, audited);
+        ChunkReplay: its audio is stored already under another recording or number, or was
+        until retention deleted it (alarmed, audited);
         StoreError: the store refused or is down (StoreUnavailable: retry later).
     """
     received = received_s if received_s is not None else now_s()

@@ -77,7 +77,8 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
     here, and registered. 201: stored now; 200: the same chunk was stored before; 409: another
     chunk holds the number (refused, both hashes in the answer, alarm ``chunk-conflict``; the
     stored one stays), or ``chunk_replay``: its audio (not silence) is stored already under
-    another recording or number (alarm ``chunk-replay``, audited)."""
+    another recording or number, or was until retention deleted it (alarm ``chunk-replay``,
+    audited)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > ingest.MAX_CHUNK_BYTES:
         raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
