@@ -162,6 +162,7 @@ def _report(found: dict) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_every_console_page_passes_axe_and_fits_a_thumb(db_url, object_store):
     env = make_app_env(db_url, object_store, counters={"hall": ("c1", "c2")})
     seeded = _seed(env, object_store)

@@ -33,6 +33,7 @@ def _logout_login(page, base: str, name: str) -> None:  # noqa: ANN001 - playwri
     login(page, base, name)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_staff_appeal_second_reviewer_overturns_and_the_score_follows(db_url, object_store):
     from playwright.sync_api import expect
 

@@ -25,6 +25,7 @@ def _correct(page, segment: int, text: str, reason: str) -> None:  # noqa: ANN00
     line.locator("button.save-correction").click()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_a_supervisor_corrects_a_line_and_sees_the_flags_change(db_url, object_store):
     from playwright.sync_api import expect
 

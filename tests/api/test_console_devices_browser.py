@@ -27,6 +27,7 @@ def _jpeg() -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_admin_issues_lists_and_revokes_a_rater_token(app_env: AppEnv):
     app_env.catalog.add_counter("hall", "c1", display_name="1号窗口")
     app_env.catalog.start_shift("hall", "c1", "王芳", at_s=1.0)

@@ -180,6 +180,7 @@ def test_ticket_to_bad_rating_to_work_order_answered_on_time(app_env: AppEnv):
                     "on_time_rate": 1.0, "callback_rate": 0.0}]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_deadline_missed_across_national_day(app_env: AppEnv):
     start = dt.datetime(2026, 9, 29, 10, 0, tzinfo=ZONE).timestamp()
     late = dt.datetime(2026, 10, 27, 9, 0, tzinfo=ZONE).timestamp()     # the deadline was 10-26

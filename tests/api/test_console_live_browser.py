@@ -124,6 +124,7 @@ class Recorder:
         assert not self.thread.is_alive()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_c_live_listen_keeps_playing_past_30_s_refreshes_and_an_agent_restart(db_url, object_store, data_dir: Path,
                                                                                tmp_path: Path):
     from playwright.sync_api import expect
@@ -267,6 +268,7 @@ def _delays_shown(page, seconds: float) -> tuple[list[float], list[float], list[
     return shown, measured, ahead
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_c_live_dock_shows_the_measured_delay(db_url, object_store, data_dir: Path, tmp_path: Path):
     """The dock's 实时 delay is measured from the capture time of what plays: a plausible figure
     that changes as it is measured again; with the agent's segments held back 5 s on their way,

@@ -23,6 +23,7 @@ def _source(api, rule_id: str) -> dict:  # noqa: ANN001 - httpx Client
     return next(r for r in rules if r["id"] == rule_id)["source"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_a_phrase_changed_in_the_form_is_in_the_rulebook(db_url, object_store):
     from playwright.sync_api import expect, sync_playwright
 

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 SUPERVISOR, SECOND, ELSEWHERE = "督导员王", "督导员李", "分厅督导员"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)   # PostgreSQL: API tests + 3 browser tests
 def test_a_supervisor_samples_and_scores_a_clean_interaction(db_url, object_store):
     from playwright.sync_api import expect
 
