@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from signage_helpers import serve, wait_for
+from signage_helpers import ScreenBox, serve, wait_for
 from test_layouts import BLUE, _app, _png, near
 
 from signage import feeds, layout, widgets
 from signage.feeds import FeedCache, FeedError, parse, read_feed
 from signage.layout import Layout, LayoutError, Region, rects, validate_layout
-from signage.player import Player, PlayerOptions
-from signage.sync import ApiClient, ContentCache, Syncer
 
 RSS = ("<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>大厅</title>"
        "<item><title>今日多云 18℃</title></item><item><title> 下午三点 暂停\n出入境业务 </title></item>"
@@ -199,14 +197,8 @@ def test_player_draws_the_feed_and_keeps_it_when_the_feed_goes_away(
     assert preview.crop((x, y, x + w, y + h)).tobytes() == placeholder.tobytes()
     assert feed_server.hits == hits
 
-    cache = ContentCache(tmp_path / "cache")
-    syncer = Syncer(client=ApiClient(base_url=f"http://127.0.0.1:{port}", token=token), screen="lobby", cache=cache,
-                    poll_s=0.5, heartbeat_s=1.0, max_backoff_s=1.0)
-    player = Player(screen="lobby", cache=cache, syncer=syncer, options=PlayerOptions(tick_s=0.25))
-    stop = threading.Event()
-    threads = [threading.Thread(target=syncer.run, args=(stop,)), threading.Thread(target=player.run, args=(stop,))]
-    for t in threads:
-        t.start()
+    box = ScreenBox(port, token, tmp_path / "cache").start()
+    player = box.player
     shots = tmp_path / "shots"
     shots.mkdir()
     titles = ("今日多云 18℃", "下午三点 暂停 出入境业务")
@@ -234,9 +226,7 @@ def test_player_draws_the_feed_and_keeps_it_when_the_feed_goes_away(
         assert before >= 1 and feed_shows()
         wait_for(lambda: on_screen(f"gone-{next(n):03d}"), 30, "the last good titles still on screen")
     finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
+        box.stop()
         server.should_exit = True
         thread.join(10)
         eng.dispose()

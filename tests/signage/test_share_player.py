@@ -6,17 +6,13 @@ latency), and give it back."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from signage_helpers import serve, wait_for
+from signage_helpers import ScreenBox, serve, wait_for
 from test_layouts import BLUE, YELLOW, _app, _png, near
-
-from signage.player import Player, PlayerOptions
-from signage.sync import ApiClient, ContentCache, Syncer
 
 SITE_TZ = ZoneInfo("Asia/Shanghai")     # a site's default zone
 
@@ -44,14 +40,7 @@ def test_player_gives_interrupt_content_its_block_of_the_minute(tmp_path: Path, 
     def clock() -> float:
         return base + (time.monotonic() - t0)
 
-    cache = ContentCache(tmp_path / "cache")
-    syncer = Syncer(client=ApiClient(base_url=f"http://127.0.0.1:{port}", token=token), screen="lobby", cache=cache,
-                    poll_s=0.5, heartbeat_s=1.0, max_backoff_s=1.0)
-    player = Player(screen="lobby", cache=cache, syncer=syncer, clock=clock, options=PlayerOptions(tick_s=0.25))
-    stop = threading.Event()
-    threads = [threading.Thread(target=syncer.run, args=(stop,)), threading.Thread(target=player.run, args=(stop,))]
-    for t in threads:
-        t.start()
+    box = ScreenBox(port, token, tmp_path / "cache", clock=clock).start()
     shots = tmp_path / "shots"
     shots.mkdir()
     minute = dt.datetime(2026, 11, 23, 9, 1, tzinfo=SITE_TZ).timestamp()
@@ -73,9 +62,7 @@ def test_player_gives_interrupt_content_its_block_of_the_minute(tmp_path: Path, 
         assert 7 <= first["ended_s"] - first["started_s"] <= 12, first
         assert minute + 9.5 <= first["ended_s"] <= minute + 14, first
     finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
+        box.stop()
         server.should_exit = True
         thread.join(10)
         eng.dispose()

@@ -5,17 +5,15 @@ player under Xvfb scrolls the announcements and follows an edit of one at its ne
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from signage_helpers import serve, wait_for
+from signage_helpers import ScreenBox, serve, wait_for
 from test_layouts import BLUE, _app, _png, near
 
 from signage import layout, widgets
 from signage.layout import Layout, LayoutError, Region, rects, validate_layout
-from signage.player import Player, PlayerOptions
 from signage.schedule import (
     TICKER_ITEM_CHARS,
     TICKER_SEPARATOR,
@@ -25,7 +23,6 @@ from signage.schedule import (
     Schedule,
     ticker_text,
 )
-from signage.sync import ApiClient, ContentCache, Syncer
 
 TICKER = {"kind": "ticker", "x": 0, "y": 800, "w": 1000, "h": 200, "text": "欢迎光临"}
 
@@ -86,14 +83,8 @@ def test_player_scrolls_the_announcements_of_its_ticker_playlist(tmp_path: Path,
     # the playlist shown by a ticker cannot be deleted from under it
     assert sup.delete(f"/api/v1/signage/playlists/{news['id']}").status_code == 409
 
-    cache = ContentCache(tmp_path / "cache")
-    syncer = Syncer(client=ApiClient(base_url=f"http://127.0.0.1:{port}", token=token), screen="lobby", cache=cache,
-                    poll_s=0.5, heartbeat_s=1.0, max_backoff_s=1.0)
-    player = Player(screen="lobby", cache=cache, syncer=syncer, options=PlayerOptions(tick_s=0.25))
-    stop = threading.Event()
-    threads = [threading.Thread(target=syncer.run, args=(stop,)), threading.Thread(target=player.run, args=(stop,))]
-    for t in threads:
-        t.start()
+    box = ScreenBox(port, token, tmp_path / "cache").start()
+    player = box.player
     shots = tmp_path / "shots"
     shots.mkdir()
 
@@ -125,9 +116,7 @@ def test_player_scrolls_the_announcements_of_its_ticker_playlist(tmp_path: Path,
                  "the edited announcement in the ticker")
         assert player.stats.current == "playlist:blue.png"
     finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
+        box.stop()
         server.should_exit = True
         thread.join(10)
         eng.dispose()
