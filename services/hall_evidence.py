@@ -33,11 +33,10 @@ from services.queue import ticket_interaction
 from services.scoring import FlagFacts, decisions_for, effective_state
 from storage.queries import ticket_wait_s
 from storage.tables import Chunk, Counter, Event, Flag, QueueTicket, Site
+from transcribe.judge import CONDITION_REASON
 
 GAPS = {"agent_down": "采集端离线或录音未上传", "no_interaction": "有录音，尚未切分", "no_speech": "无语音",
         "unassessable": "无法判定"}
-#: The reason a finding of a rule with a queue condition carries (transcribe.judge.condition_met).
-CONDITION_REASON = "condition"
 #: Audio counts as present for a call when a chunk lies within this many seconds of it.
 AUDIO_SLACK_S = 30.0
 

@@ -29,6 +29,9 @@ MISSING_CONFIDENCE = {"stereo": 0.95, "mono": 0.8}
 #: sure before the audio is counted, and then waits in 待确认 (below CERTAIN_CONFIDENCE).
 UNASSESSABLE_KEEP = 0.8
 UNASSESSABLE_CAP = round(CERTAIN_CONFIDENCE - 0.05, 3)
+#: The reason kind a finding of a rule with a queue condition carries: why the condition held
+#: (services.hall_evidence lists the long-wait findings by it).
+CONDITION_REASON = "condition"
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class Judge:
                 met, why = condition_met(rule.when, facts)
                 if not met:
                     continue        # said so by not_applied (the analysis keeps it per interaction)
-                condition = [reason("condition", 1.0, why)]
+                condition = [reason(CONDITION_REASON, 1.0, why)]
             lo, hi = _window(rule.where, inter)
             triggers = self._triggers(rule.where, mine)
             if rule.where.after:
