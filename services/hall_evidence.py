@@ -30,7 +30,7 @@ from services.catalog import SiteNotFound
 from services.interactions import check_site
 from services.names import counter_label
 from services.queue import ticket_interaction
-from services.scoring import FlagFacts, decisions_for, effective_state
+from services.scoring import decisions_for, effective_state, flag_facts
 from storage.queries import ticket_wait_s
 from storage.tables import Chunk, Counter, Event, Flag, QueueTicket, Site
 from transcribe.judge import CONDITION_REASON
@@ -85,8 +85,7 @@ def wait_findings(db: Session, interaction_ids: list[int]) -> dict[int, tuple[Fl
     decided = decisions_for(db, sorted({f.interaction_id for f in rows}))
     out: dict[int, tuple[Flag, str, str]] = {}
     for f in rows:
-        facts = FlagFacts(f.id, f.type, f.rule, f.review_state, f.confidence, f.severity or "", f.start_s)
-        state, _ = effective_state(facts, decided[f.interaction_id].appeals)
+        state, _ = effective_state(flag_facts(f), decided[f.interaction_id].appeals)
         if state == "dismissed" or f.interaction_id in out:
             continue
         why = next(r.get("text", "") for r in f.confidence_reasons if isinstance(r, dict)

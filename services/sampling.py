@@ -43,7 +43,7 @@ from services.dictionary import RuleInfo
 from services.interactions import SiteForbidden, check_site
 from services.names import counter_label, site_label
 from services.scoring import scores_for
-from storage.engine import write_session
+from storage.engine import id_parts, write_session
 from storage.tables import (
     Counter,
     Flag,
@@ -526,8 +526,7 @@ def outcomes_of(db: Session, interaction_ids: list[int]) -> dict[int, SampleOutc
     """The drawn interactions among ``interaction_ids``, each with its recorded outcome (the
     latest recorded one when several plans drew it); interactions never drawn are absent."""
     out: dict[int, SampleOutcome] = {}
-    for start in range(0, len(interaction_ids), 5000):
-        chunk = interaction_ids[start:start + 5000]
+    for chunk in id_parts(interaction_ids):
         for iid, scored_s, score in db.execute(
                 select(SampleAssignment.interaction_id, SampleAssignment.scored_s, SampleAssignment.score)
                 .where(SampleAssignment.interaction_id.in_(chunk))

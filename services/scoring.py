@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from domain.vocab import MISSING_COURTESY_POINTS, SCORE_FULL, SCORE_PASS, SEVERITY_POINTS, flag_counts, flag_uncertain
 from services.dictionary import RuleInfo, severity_of
+from storage.engine import id_parts
 from storage.tables import Appeal, Flag, Interaction, InteractionOverride, ManualFinding
 
 #: A re-made flag is the appealed one when it has the same rule and starts this close to it.
@@ -180,8 +181,7 @@ def decisions_for(db: Session, interaction_ids: list[int]) -> dict[int, Decision
     override: dict[int, InteractionOverride] = {}
     manual: dict[int, list[ManualFinding]] = defaultdict(list)
     appeals: dict[int, list[Appeal]] = defaultdict(list)
-    for part in range(0, len(interaction_ids), 500):
-        ids = interaction_ids[part:part + 500]
+    for ids in id_parts(interaction_ids):
         for o in db.scalars(select(InteractionOverride).where(InteractionOverride.interaction_id.in_(ids))
                             .order_by(InteractionOverride.at_s, InteractionOverride.id)):
             override[o.interaction_id] = o
@@ -204,8 +204,7 @@ def scores_for(db: Session, interaction_ids: list[int], rules: dict[str, RuleInf
     decisions = decisions_for(db, interaction_ids)
     flags: dict[int, list[FlagFacts]] = defaultdict(list)
     heads: dict[int, tuple[bool, str]] = {}
-    for part in range(0, len(interaction_ids), 500):
-        ids = interaction_ids[part:part + 500]
+    for ids in id_parts(interaction_ids):
         for iid, ok, why in db.execute(select(Interaction.id, Interaction.assessable, Interaction.assessable_reason)
                                        .where(Interaction.id.in_(ids))):
             heads[iid] = (ok, why)

@@ -100,6 +100,13 @@ def writer(engine: Engine) -> Engine:
     return w
 
 
+def id_parts(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """``ids`` in parts of at most ``size``: the values of one ``IN (...)`` each, within every
+    backend's limit on bound parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 def read_session(engine: Engine) -> Session:
     """A session for queries (use as a context manager; it never takes SQLite's write lock)."""
     return Session(engine)
