@@ -135,8 +135,10 @@ def test_login_search_play_and_confirm_a_flag(served, tmp_path: Path):
             page.click("#wb-confirm")
             expect(page.locator(f"#review-groups [data-flag='{flag_id}']")).to_have_count(0)
 
-            # complaints: one about this interaction, then its answer
-            page.click("a[data-page=complaints]")
+            # complaints: one about this interaction, then its answer; the "已确认" toast over the navigation
+            # does not block the click (Element Plus holds a toast open while the pointer rests on it)
+            expect(page.locator(".el-message").first).to_be_visible()
+            page.click("a[data-page=complaints]", timeout=5000)
             form = page.locator("#complaint-form")
             expect(form.locator(".el-select").first).to_contain_text("hall")
             form.locator("input[name=interaction_id]").fill(str(hit["interaction_id"]))
