@@ -17,6 +17,7 @@ from typing import Final
 import av
 import numpy as np
 
+from domain.audio import FULL_SCALE, SILENCE_DBFS, to_dbfs
 from domain.errors import Invalid
 
 CODEC: Final = "flac"
@@ -168,6 +169,15 @@ class DecodedChunk:
     peak: int
     #: every channel holds one value throughout (silence or a constant offset: a dead microphone)
     constant: bool
+    #: the sum of the squared sample values over all channels (the RMS level without decoding again)
+    sum_squares: float = 0.0
+
+    def levels_dbfs(self) -> tuple[float, float]:
+        """RMS and peak level over all channels in dBFS, as :func:`domain.audio.level_dbfs` of the samples."""
+        n = self.samples * self.channels
+        if n == 0:
+            return SILENCE_DBFS, SILENCE_DBFS
+        return to_dbfs((self.sum_squares / n) ** 0.5 / FULL_SCALE), to_dbfs(self.peak / FULL_SCALE)
 
 
 def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
@@ -183,6 +193,7 @@ def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
     sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     frames, lo, hi, rate, channels = 0, None, None, 0, 0
     constant = True
+    sum_squares = 0.0
     first: np.ndarray | None = None
     for block, block_rate in _blocks(data):
         rate, channels = block_rate, block.shape[1]
@@ -193,6 +204,8 @@ def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
         sha.update(raw)
         md5.update(raw)
         bmin, bmax = int(block.min()), int(block.max())
+        wide = block.astype(np.float64)
+        sum_squares += float(np.dot(wide.ravel(), wide.ravel()))
         lo, hi = bmin if lo is None else min(lo, bmin), bmax if hi is None else max(hi, bmax)
         if first is None:
             first = block[0].copy()
@@ -203,4 +216,5 @@ def probe_flac(data: bytes, *, max_frames: int) -> DecodedChunk:
     peak = max(abs(lo or 0), abs(hi or 0))
     md5_ok = header.md5_hex == "0" * 32 or md5.hexdigest() == header.md5_hex
     return DecodedChunk(header=header, samples=frames, sample_rate_hz=rate, channels=channels,
-                        pcm_sha256=sha.hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant)
+                        pcm_sha256=sha.hexdigest(), md5_matches=md5_ok, peak=peak, constant=constant,
+                        sum_squares=sum_squares)

@@ -290,18 +290,23 @@ def _conflict(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMet
                         stored_sha256=stored_sha256, offered_sha256=meta.sha256)
 
 
-def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: Replay,
-            client: str) -> None:
+def replay_detail(meta: ChunkMeta, stored: Replay) -> str:
+    """The alarm's and audit row's words for a chunk refused as a replay (an upload or a rescan)."""
     if stored.recording is None:
         when = audit.local_stamp(stored.deleted_wall_start_s or 0.0)
-        detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音曾于 {when} 录下，已按保存期限删除，"
-                  f"拒收（重放或伪造的证据）")
-        _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
+        return (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音曾于 {when} 录下，已按保存期限删除，"
+                f"拒收（重放或伪造的证据）")
+    return (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音已存为录音会话 {stored.recording} 第 {stored.seq} 段，"
+            f"拒收（重放或伪造的证据）")
+
+
+def _replay(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, stored: Replay,
+            client: str) -> None:
+    _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay",
+                     detail=replay_detail(meta, stored), client=client)
+    if stored.recording is None:
         raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio recorded before and deleted by retention; "
                           "refused", deleted_recording_start_s=stored.deleted_wall_start_s)
-    detail = (f"录音会话 {meta.session} 第 {meta.seq} 段：同样的声音已存为录音会话 {stored.recording} 第 {stored.seq} 段，"
-              f"拒收（重放或伪造的证据）")
-    _alarm_and_audit(engine, user, info, meta, alarm=REPLAY, action="chunk.replay", detail=detail, client=client)
     raise ChunkReplay(f"chunk {meta.session}/{meta.seq}", "holds audio already stored under another recording; "
                       "refused", stored_recording=stored.recording, stored_seq=stored.seq)
 

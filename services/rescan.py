@@ -43,11 +43,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from domain.audio import level_dbfs
 from domain.chunks import CHUNK_KEY, ChunkMeta
 from domain.errors import Invalid
-from domain.flac import CODEC, CodecError, DecodedChunk, StreamInfo, decode_flac, flac_streaminfo
+from domain.flac import CODEC, CodecError, DecodedChunk, StreamInfo, flac_streaminfo
 from domain.names import check_name
+from services import audit
+from services.alarms import set_counter_alarm
 from services.catalog import Catalog, CatalogError
 from services.evidence import (
     ChunkMismatch,
@@ -59,6 +60,7 @@ from services.evidence import (
     decoded,
     replayed_from,
 )
+from services.ingest import REPLAY, replay_detail
 from storage.engine import read_session, write_session
 from storage.objects import ObjectStore
 from storage.store_errors import ChecksumMismatch, ObjectNotFound
@@ -66,6 +68,8 @@ from storage.tables import Chunk, ChunkClaim, Counter, RecordingSession, Site, n
 
 logger = logging.getLogger(__name__)
 
+#: who the audit rows of a rescan name (it runs from the command line on the box)
+ACTOR = "catalog rescan"
 FROM_METADATA = "metadata"
 FROM_KEY_AND_FLAC = "key+flac"
 
@@ -165,22 +169,20 @@ def _fetch(store: ObjectStore, m: re.Match) -> _Candidate:
     # With the sha256 the agent stored, the bytes are checked against it (and the ETag).
     data = store.get_bytes(key, expected_sha256=meta.get("sha256"))
     info = flac_streaminfo(data)
-    pcm = decode_flac(data)
-    if pcm.shape[0] != info.samples or pcm.shape[1] != info.channels or info.bits_per_sample != 16:
-        raise CodecError(f"FLAC header says {info.samples} x {info.channels} x {info.bits_per_sample} bit, "
-                         f"decoded {pcm.shape[0]} x {pcm.shape[1]}")
-    if info.md5_hex != "0" * 32 and hashlib.md5(pcm.astype("<i2").tobytes(), usedforsecurity=False).hexdigest() \
-            != info.md5_hex:
-        raise ChecksumMismatch("FlacMD5Mismatch", "decoded samples do not match the FLAC header's MD5",
-                               object_name=key)
+    # The body check of an upload (services.evidence), decoded once: the audio's own hash and levels.
+    try:
+        audio = decoded(data, samples=info.samples, sample_rate_hz=info.sample_rate_hz, channels=info.channels)
+    except ChunkMismatch as e:
+        if e.params.get("field") == "md5":
+            raise ChecksumMismatch("FlacMD5Mismatch", "decoded samples do not match the FLAC header's MD5",
+                                   object_name=key) from e
+        raise
     for name, want in (("samples", info.samples), ("sample-rate-hz", info.sample_rate_hz),
                        ("channels", info.channels), ("session", m["session"]), ("seq", str(int(m["seq"]))),
                        ("site", m["site"]), ("counter", m["counter"])):
         if name in meta and str(meta[name]) != str(want):
             raise ValueError(f"object metadata {name}={meta[name]!r} contradicts the key/FLAC ({want})")
-    rms, peak = level_dbfs(pcm)
-    # The body check of an upload (services.evidence), which also gives the audio's own hash.
-    audio = decoded(data, samples=info.samples, sample_rate_hz=info.sample_rate_hz, channels=info.channels)
+    rms, peak = audio.levels_dbfs()
     return _Candidate(key=key, site=m["site"], counter=m["counter"], day=m["day"], session=m["session"],
                       seq=int(m["seq"]), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
                       info=info, rms_dbfs=rms, peak_dbfs=peak, metadata=meta,
@@ -276,6 +278,13 @@ def _refused(engine: Engine, r: Recovered, *, counter_id: int, limits: EvidenceL
             check_place(s, m)
             replay = replayed_from(s, m, r.audio) if r.audio is not None else None
             if replay is not None:
+                if claim:       # not a dry run: a person must look at it, as at an agent's replay
+                    detail = replay_detail(m, replay)
+                    s.execute(select(Counter.id).where(Counter.id == counter_id).with_for_update())
+                    set_counter_alarm(s, counter_id, REPLAY, True, now_s(), detail)
+                    audit.append(s, user_id=None, user_name=ACTOR, action="chunk.replay", target=f"chunk:{m.key}",
+                                 detail=detail)
+                    logger.error("rescan: chunk %s refused: %s", m.key, detail)
                 return _replay_text(replay)
             held = s.get(ChunkClaim, (m.session, m.seq))
             if held is not None and held.sha256 != m.sha256:

@@ -19,8 +19,9 @@ from ops_helpers import cli, stack_env
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.audio import level_dbfs
 from domain.chunks import ChunkMeta, object_metadata
-from domain.flac import encode_flac
+from domain.flac import decode_flac, encode_flac
 from recorder.agent import Agent
 from recorder.sources import FfmpegSource
 from services import retention
@@ -30,7 +31,7 @@ from services.rescan import FROM_KEY_AND_FLAC, FROM_METADATA, rescan
 from storage.engine import make_engine
 from storage.objects import ObjectStore
 from storage.schema import upgrade
-from storage.tables import Chunk, ChunkClaim, ChunkTombstone, Interaction, Job
+from storage.tables import Alarm, AuditLog, Chunk, ChunkClaim, ChunkTombstone, Interaction, Job
 from tests.support.agents import serve_agent_api
 from tests.support.stores import store_on
 from transcribe.worker import Worker, WorkerOptions
@@ -284,6 +285,9 @@ def test_rescan_checks_time_and_replay_as_an_upload_and_reports_what_fails(tmp_p
     assert {r.meta.key for r in preview.found} == {fresh.key}
     assert {p.key: p.what.split(":")[0] for p in preview.problems} == {
         copied.key: "replay", old.key: "refused (chunk_time)"}
+    with Session(eng) as s:      # a dry run changes nothing: no alarm, no audit row
+        assert s.scalar(select(func.count()).select_from(Alarm)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "chunk.replay")) == 0
     env = stack_env(f"sqlite:///{db}", s3_server, object_store)
     done = cli("catalog", "rescan", env=env)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -292,6 +296,14 @@ def test_rescan_checks_time_and_replay_as_an_upload_and_reports_what_fails(tmp_p
     assert f"skip {old.key}: refused (chunk_time)" in done.stderr and "1 registered" in done.stdout, done.stdout
     with Session(eng) as s:
         assert set(s.scalars(select(Chunk.key))) == {genuine.key, fresh.key}
+        # the replay raises the counter's alarm and is audited in Chinese, as an agent's replay is
+        alarm = s.scalars(select(Alarm).where(Alarm.kind == "chunk-replay", Alarm.cleared_s.is_(None))).one()
+        row = s.scalars(select(AuditLog).where(AuditLog.action == "chunk.replay")).one()
+        assert row.target == f"chunk:{copied.key}" and row.user_name == "catalog rescan"
+        assert row.detail == alarm.detail and f"同样的声音已存为录音会话 {genuine.session} 第 0 段" in row.detail
+        # levels measured on the one decode equal those of the decoded samples
+        stored = s.scalars(select(Chunk).where(Chunk.key == fresh.key)).one()
+        assert (stored.rms_dbfs, stored.peak_dbfs) == pytest.approx(level_dbfs(decode_flac(fresh_data)), abs=0.01)
 
     # Retention deletes the genuine chunk (the clock moved past the site's retention); the same
     # audio found in the store afterwards is a replay of deleted audio.
