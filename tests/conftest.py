@@ -113,28 +113,68 @@ def pg_server() -> Iterator[str]:
         cluster.remove()
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """A fresh, migrated database on each backend (parity: the same tests run on both)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cw.db'}"
-    else:
-        from sqlalchemy import create_engine, text
-
-        base = request.getfixturevalue("pg_server")
-        name = f"cw_{uuid.uuid4().hex[:12]}"
-        eng = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        eng.dispose()
-        url = f"{base}/{name}"
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to the head (``storage.schema.upgrade``) per test run (and
+    xdist worker); each test gets a copy of it. Running the migrations is tested as such in
+    tests/storage/test_migrations.py; a copy of their result is the same database, half a
+    second sooner per test."""
     from storage.engine import make_engine
     from storage.schema import upgrade
 
-    eng = make_engine(url)
+    path = tmp_path_factory.mktemp("template") / "cw.db"
+    eng = make_engine(f"sqlite:///{path}")
     upgrade(eng)
     eng.dispose()
-    return url
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql(pg_server: str) -> str:
+    """The PostgreSQL counterpart: a database migrated once, the template each test's database
+    is created from (``CREATE DATABASE … TEMPLATE``)."""
+    from sqlalchemy import create_engine, text
+
+    from storage.engine import make_engine
+    from storage.schema import upgrade
+
+    name = f"cw_template_{uuid.uuid4().hex[:8]}"
+    eng = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    eng = make_engine(f"{pg_server}/{name}")
+    upgrade(eng)
+    eng.dispose()        # a template may have no connections while it is copied
+    return name
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A fresh database migrated to the head, on each backend (parity: the same tests run on
+    both): a copy of the run's migrated template."""
+    if request.param == "sqlite":
+        import sqlite3
+
+        template = request.getfixturevalue("migrated_sqlite")
+        path = tmp_path / "cw.db"
+        src, dst = sqlite3.connect(template), sqlite3.connect(path)
+        try:
+            src.backup(dst)         # the whole database, WAL mode included, consistently
+        finally:
+            src.close()
+            dst.close()
+        return f"sqlite:///{path}"
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("migrated_postgresql")
+    name = f"cw_{uuid.uuid4().hex[:12]}"
+    eng = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    eng.dispose()
+    return f"{base}/{name}"
 
 
 @pytest.fixture()
