@@ -7,8 +7,9 @@ without a bound, more requests than the pool has connections deadlock: threads o
 wait in the pool for a connection while holding every thread, and the requests that hold the
 connections wait for a thread to finish on (the load bench saw every request of 100 clients
 time out). So the read sessions are gated: at most :func:`slots` of them are open at once, the
-others wait in the event loop (no thread, no connection) until one closes. A route that
-streams closes its session before the body goes out, which frees its slot as well.
+others wait in the event loop (no thread, no connection) until one closes. The session closes
+as the route function returns (api.deps.ReadDb, ``scope="function"``), before a streamed body
+goes out, which frees its slot as well.
 """
 from __future__ import annotations
 

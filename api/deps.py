@@ -3,9 +3,13 @@
 Every request is authenticated: a bearer token (``Authorization: Bearer cw_...``) or the
 console's session cookie (the same kind of token, HttpOnly). Tokens never go in URLs.
 
-``ReadDb`` is a session for queries (on SQLite it never takes the write lock); changes go
-through services that open a write transaction of their own (``storage.engine.write_session``),
-so no request holds a write lock while it reads or streams.
+A route gets its database from two dependencies, opened and released here only:
+``ReadDb`` is the request's session for queries (on SQLite it never takes the write lock), closed
+when the route function returns, before a streamed body goes out (``scope="function"``);
+``Writer`` is the engine that services open their own short write transactions on
+(``storage.engine.write_session``), so no request holds a write lock while it reads or streams.
+A route closes its session itself only to hold no connection while it waits or works long (a
+long poll, an evidence file), and says so where it does.
 """
 from __future__ import annotations
 
@@ -34,29 +38,43 @@ MAX_ROW_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def get_engine(request: Request) -> Engine:
+def get_writer(request: Request) -> Engine:
+    """The app's engine: what services open their write transactions on (and what a stream that
+    outlives the request's read session opens its own sessions on)."""
     return request.app.state.engine
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """The request's read session (api.db_gate: bounded so the pool never runs dry)."""
-    async for s in gated_session(request.app, request.app.state.engine):
+    async for s in gated_session(request.app, get_writer(request)):
         yield s
+
+
+#: The request's read session, closed as the route function returns (before the body is sent).
+#: Always this alias: a ``Depends(get_db)`` of another scope would open a second session.
+ReadDb = Annotated[Session, Depends(get_db, scope="function")]
+Writer = Annotated[Engine, Depends(get_writer)]
+
+
+def fresh(db: Session) -> Session:
+    """``db`` after ending its snapshot, so that its next query sees what this request has just
+    written (a SQLite reader keeps the snapshot of its first query until its transaction ends).
+    It keeps its slot of the gate; nothing was written through it, so nothing is lost."""
+    db.rollback()
+    return db
 
 
 def get_store(request: Request) -> ObjectStore:
     return request.app.state.store
 
 
-def get_rulebook(request: Request, db: Annotated[Session, Depends(get_db)]) -> Rulebook:
+def get_rulebook(request: Request, db: ReadDb) -> Rulebook:
     """The rulebook in force: the one applied in the rule bench, else the settings' file."""
     from services.rulebooks import current
 
     return current(db, request.app.state.rulebook)
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-ReadDb = Annotated[Session, Depends(get_db)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
@@ -84,7 +102,7 @@ def current_user(request: Request, db: ReadDb) -> Principal:
     token = _token(request)
     if not token:
         raise Unauthenticated("request", "authentication required")
-    user = principal_for_token(db, request.app.state.engine, token)
+    user = principal_for_token(db, get_writer(request), token)
     if user is None:
         raise Unauthenticated("token", "invalid or expired token", code="bad_token")
     request.state.principal = user      # for the audit of refused attempts (api.errors)
@@ -125,7 +143,7 @@ def client_of(request: Request) -> str:
 def audit(request: Request, user: Principal | None, *, action: str, target: str = "", detail: str = "",
           user_name: str | None = None) -> None:
     """Append an audit row (committed before the data is served)."""
-    audit_log.record(request.app.state.engine, user, action=action, target=target, client=client_of(request),
+    audit_log.record(get_writer(request), user, action=action, target=target, client=client_of(request),
                      detail=detail, user_name=user_name)
 
 

@@ -64,7 +64,6 @@ def export_audit(user: Admin, db: ReadDb, request: Request, filters: Filters) ->
     """The matching rows (newest first, at most 100,000) as CSV (UTF-8 with BOM, Chinese
     headers); the export itself is audited (``audit.export``)."""
     found = audit_log.page(db, offset=0, limit=MAX_EXPORT_ROWS, **filters.kwargs(user))
-    db.close()
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(["编号", "时间", "时区", "服务点", "用户", "操作", "对象", "客户端地址", "详情"])

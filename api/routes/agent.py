@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CaptureAgent, ReadDb, StoreDep, client_of
+from api.deps import CaptureAgent, ReadDb, StoreDep, Writer, client_of
 from api.live_demand import live_demand
 from domain.chunks import ChunkHeader
 from domain.errors import TooLarge
@@ -67,7 +67,7 @@ def chunk_header(recording: Recording, seq: Count, start_sample: Count,
              responses={200: {"model": ChunkReceipt, "description": "the same chunk again: stored before"},
                         409: {"description": "another chunk holds this session and number (both hashes), or "
                                               "its audio is stored already under another recording (a replay)"}})
-async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, response: Response,
+async def put_chunk(user: CaptureAgent, store: StoreDep, engine: Writer, request: Request, response: Response,
                     claimed: Annotated[ChunkHeader, Depends(chunk_header)]) -> ChunkReceipt:
     """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
     ``size_bytes``, its FLAC header and its decoded audio (samples, rate, channels, 16 bits,
@@ -84,23 +84,23 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, request: Request, respo
         raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
     data = await _body(request.stream(), ingest.MAX_CHUNK_BYTES, "chunk")
     receipt = await run_in_threadpool(lambda: ingest.receive_chunk(
-        request.app.state.engine, store, user, claimed, data, client=client_of(request),
+        engine, store, user, claimed, data, client=client_of(request),
         limits=request.app.state.evidence))
     response.status_code = 201 if receipt.new else 200
     return receipt
 
 
 @router.post("/live", status_code=204, openapi_extra={"requestBody": AUDIO})
-async def put_live(user: CaptureAgent, store: StoreDep, request: Request, recording: Recording, seq: Count,
+async def put_live(user: CaptureAgent, store: StoreDep, engine: Writer, request: Request, recording: Recording, seq: Count,
                    start_sample: Count, samples: Annotated[int, Query(ge=1, le=10 * 192000)],
                    recording_start_s: Seconds) -> Response:
     """One ~1 s live segment (FLAC body) for live listening; best effort, not evidence. Only for
     the agent's own recording session: 403 ``agent_binding`` for another counter's."""
-    await run_in_threadpool(agent_scope.check_own_session, request.app.state.engine, user, recording,
+    await run_in_threadpool(agent_scope.check_own_session, engine, user, recording,
                             client=client_of(request))
     data = await _body(request.stream(), ingest.MAX_LIVE_BYTES, "live segment")
     await run_in_threadpool(lambda: ingest.receive_live(
-        request.app.state.engine, store, user, session=recording, seq=seq, start_sample=start_sample, samples=samples,
+        engine, store, user, session=recording, seq=seq, start_sample=start_sample, samples=samples,
         session_wall_start_s=recording_start_s, data=data))
     return Response(status_code=204)
 
@@ -110,14 +110,14 @@ class LiveWanted(BaseModel):
 
 
 @router.get("/live/wanted", response_model=LiveWanted)
-async def live_wanted(user: CaptureAgent, db: ReadDb, request: Request,
+async def live_wanted(user: CaptureAgent, db: ReadDb, engine: Writer, request: Request,
                       wanted: Annotated[bool, Query(description="the state the agent is in now")] = False,
                       wait_s: Annotated[float, Query(ge=0, le=30, description="wait this long for a change")] = 0.0,
                       ) -> LiveWanted:
     """Whether anyone listens to the agent's counter (live on demand, docs/live.md): answered
     as soon as it differs from ``wanted``, else after ``wait_s`` (a long poll)."""
-    db.close()      # hold no connection (nor a slot of the gate) while waiting
-    counter_id = await run_in_threadpool(ingest.ask_live, request.app.state.engine, user)
+    db.close()      # early release: hold no connection (nor a slot of the gate) while waiting
+    counter_id = await run_in_threadpool(ingest.ask_live, engine, user)
     now = await live_demand(request.app).wait(counter_id, wanted=wanted, wait_s=wait_s)
     return LiveWanted(wanted=now)
 
@@ -130,15 +130,15 @@ class AgentHeartbeat(BaseModel):
 
 
 @router.post("/heartbeat", status_code=204)
-def heartbeat(body: AgentHeartbeat, user: CaptureAgent, request: Request) -> Response:
-    ingest.receive_heartbeat(request.app.state.engine, user, level_dbfs=body.level_dbfs, status=body.status,
+def heartbeat(body: AgentHeartbeat, user: CaptureAgent, engine: Writer) -> Response:
+    ingest.receive_heartbeat(engine, user, level_dbfs=body.level_dbfs, status=body.status,
                              quarantined_chunks=body.quarantined_chunks)
     return Response(status_code=204)
 
 
 @router.post("/recordings/{recording}/end", status_code=204)
-def end_session(user: CaptureAgent, request: Request,
+def end_session(user: CaptureAgent, engine: Writer,
                 recording: Annotated[str, Path(pattern=f"^{SESSION_PATTERN}$")]) -> Response:
     """The agent stopped cleanly: the recording session's last interaction can be closed."""
-    ingest.end_session(request.app.state.engine, user, recording)
+    ingest.end_session(engine, user, recording)
     return Response(status_code=204)

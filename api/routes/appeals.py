@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, ReadDb, RowId, RulebookDep, Supervisor, audit
+from api.deps import Admin, ReadDb, RowId, RulebookDep, Supervisor, Writer, audit
 from domain.vocab import AppealState, AppealVerdict
 from services import appeals
 from services.appeals import AppealView
@@ -24,10 +24,10 @@ class Window(BaseModel):
 
 
 @router.put("/window/{site}", response_model=Window)
-def set_window(body: Window, user: Admin, request: Request, site: str = Path(min_length=1, max_length=63)) -> Window:
+def set_window(body: Window, user: Admin, engine: Writer, request: Request, site: str = Path(min_length=1, max_length=63)) -> Window:
     """Set how many days the site's staff have to appeal a finding (from the interaction's end
     or the finding's confirmation, whichever is later)."""
-    old = appeals.set_window(request.app.state.engine, site, days=body.days)
+    old = appeals.set_window(engine, site, days=body.days)
     audit(request, user, action="site.edit", target=f"site:{site}", detail=f"申诉期限由 {old} 天改为 {body.days} 天")
     return body
 
@@ -41,17 +41,16 @@ def list_appeals(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request: R
     ``X-Total-Count``."""
     total, items = appeals.list_appeals(db, user, rules=rules_of(rulebook), state=state, staff=staff, site=site,
                                         offset=offset, limit=limit)
-    db.close()
     audit(request, user, action="appeals.list", detail=f"申诉列表 {len(items)} 条" + (f"，人员 {staff}" if staff else ""))
     response.headers["X-Total-Count"] = str(total)
     return items
 
 
 @router.post("/{appeal_id}/ruling", response_model=AppealView)
-def rule(appeal_id: RowId, body: Ruling, user: Supervisor, rulebook: RulebookDep, request: Request) -> AppealView:
+def rule(appeal_id: RowId, body: Ruling, user: Supervisor, rulebook: RulebookDep, engine: Writer, request: Request) -> AppealView:
     """Uphold or overturn an open appeal with a note (403 for the reviewer who confirmed the
     finding: a second person rules; 409 once ruled). The finding's review and the score follow."""
-    view = appeals.rule_appeal(request.app.state.engine, user, appeal_id, verdict=body.verdict, note=body.note,
+    view = appeals.rule_appeal(engine, user, appeal_id, verdict=body.verdict, note=body.note,
                                rules=rules_of(rulebook))
     audit(request, user, action="appeal.rule", target=f"appeal:{appeal_id}",
           detail=f"{'维持原判' if body.verdict == 'upheld' else '撤销检查结果'}（{view.staff}，{view.rule_label}）："

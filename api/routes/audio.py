@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import AnyPerson, ReadDb, RowId, StoreDep, Supervisor, audit, client_of
+from api.deps import AnyPerson, ReadDb, RowId, StoreDep, Supervisor, Writer, audit, client_of
 from api.errors import error_body
 from domain.errors import Forbidden
 from domain.vocab import REVIEWERS
@@ -42,7 +42,7 @@ def _span(db: ReadDb, user: Principal, interaction_id: int) -> tuple[AudioSpan, 
             responses={200: {"content": {"audio/wav": {}}}, 206: {"content": {"audio/wav": {}}},
                        403: {"description": "the whole file without a range: a download, which needs the export right"},
                        416: {"description": "range not satisfiable"}})
-def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, request: Request,
+def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, engine: Writer, request: Request,
          range_: str | None = Header(None, alias="range"),
          if_range: str | None = Header(None, alias="if-range")) -> Response:
     """The interaction as 16-bit PCM WAV, with ``Range: bytes=`` support for seeking (206,
@@ -52,7 +52,6 @@ def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, re
     (403 ``export_forbidden`` for viewers). A staff
     member plays only their own interactions."""
     span, site, counter, _ = _span(db, user, interaction_id)
-    db.close()      # the body may take a while to send: hold no connection meanwhile
     size = span.wav_bytes
     headers = {"Accept-Ranges": "bytes", "ETag": span.etag, "Cache-Control": _NO_STORE}
     if if_range is not None and if_range.strip() != span.etag:
@@ -72,7 +71,7 @@ def play(interaction_id: RowId, user: AnyPerson, db: ReadDb, store: StoreDep, re
         audit(request, user, action="audio.download", target=f"interaction:{interaction_id}",
               detail=f"{where}，下载整段 WAV 共 {size} 字节")
     else:
-        audit_log.record_play(request.app.state.engine, user, target=f"interaction:{interaction_id}",
+        audit_log.record_play(engine, user, target=f"interaction:{interaction_id}",
                               client=client_of(request), detail=f"{where}，播放第 {first}–{last} 字节")
     body = wav_range(store, span, first, last)
     headers["Content-Length"] = str(last - first + 1)
@@ -90,7 +89,7 @@ def evidence(interaction_id: RowId, user: Supervisor, db: ReadDb, store: StoreDe
     attachment with its SHA-256 in ``X-Content-SHA256``; the audit row records the same hash.
     Every sample is checked against the chunk checksums recorded at upload."""
     span, site, counter, wall_start_s = _span(db, user, interaction_id)
-    db.close()
+    db.close()      # early release: making the file reads and decodes every chunk; hold no connection meanwhile
     f = evidence_file(store, span, site=site, counter=counter, interaction_id=interaction_id,
                       wall_start_s=wall_start_s, format=format)
     audit(request, user, action="audio.download", target=f"interaction:{interaction_id}",

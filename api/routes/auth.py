@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentUser, audit, client_of, cookie_name
+from api.deps import CurrentUser, Writer, audit, client_of, cookie_name
 from domain.errors import Unauthenticated
 from services import accounts
 from services import audit as audit_log
@@ -37,11 +37,11 @@ class LoginOut(UserPublic):
 
 
 @router.post("/login", response_model=LoginOut, responses={429: {"description": "too many failed logins; see Retry-After"}})
-def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
+def login(body: LoginIn, engine: Writer, request: Request, response: Response) -> LoginOut:
     """Exchange name and password for a session: its token is set as an HttpOnly cookie
     (``__Host-`` prefixed over HTTPS) and is not in the answer's body. Throttled per account and per client after repeated
     failures: 429 with ``Retry-After`` (:mod:`services.login`)."""
-    session = logins.login(request.app.state.engine, body.name, body.password, client=client_of(request))
+    session = logins.login(engine, body.name, body.password, client=client_of(request))
     if session is None:
         raise Unauthenticated("login", "wrong name or password", code="bad_credentials")
     user = session.principal
@@ -52,8 +52,8 @@ def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(user: CurrentUser, request: Request, response: Response) -> Response:
-    accounts.revoke_token(request.app.state.engine, user.token_id)
+def logout(user: CurrentUser, engine: Writer, request: Request, response: Response) -> Response:
+    accounts.revoke_token(engine, user.token_id)
     audit(request, user, action="logout", detail=audit_log.token_detail(user.token_id))
     response.delete_cookie(cookie_name(request), path="/", secure=request.url.scheme == "https", httponly=True,
                            samesite="strict")

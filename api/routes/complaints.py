@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit, filters_detail, scope_target
+from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, Writer, audit, filters_detail, scope_target
 from domain.vocab import ComplaintState
 from services import complaint_drafts, complaints
 from services.complaints import ComplaintView, RevisionView
@@ -67,10 +67,10 @@ CREATED_LINKS = {
 
 @router.post("", response_model=ComplaintView, status_code=201,
              responses={201: {"description": "the complaint, recorded", "links": CREATED_LINKS}})
-def create_complaint(body: ComplaintCreate, user: Supervisor, request: Request) -> ComplaintView:
+def create_complaint(body: ComplaintCreate, user: Supervisor, engine: Writer, request: Request) -> ComplaintView:
     """Record a complaint, optionally linked to the interaction it is about (same site): its
     counter, staff member and time fill in those not given."""
-    c = complaints.create(request.app.state.engine, user, site=body.site, summary=body.summary,
+    c = complaints.create(engine, user, site=body.site, summary=body.summary,
                           complainant=body.complainant, interaction_id=body.interaction_id, due_s=body.due_s,
                           counter=body.counter, staff=body.staff, incident_s=body.incident_s)
     audit(request, user, action="complaint.create", target=f"complaint:{c.id}")
@@ -86,18 +86,17 @@ def list_complaints(user: Supervisor, db: ReadDb, request: Request, state: Compl
     then answered ones, newest answer first; each with its recording's flags and their review,
     and the other complaints about the same recording. Audited (complainants' names are personal data)."""
     found = complaints.list_complaints(db, user, state=state, site=site, limit=limit, interaction_id=interaction_id)
-    db.close()
     audit(request, user, action="complaint.list", target=scope_target(user, site),
           detail=filters_detail(state=state, site=site, limit=limit, interaction_id=interaction_id, rows=len(found)))
     return found
 
 
 @router.patch("/{complaint_id}", response_model=ComplaintView)
-def edit_complaint(complaint_id: RowId, body: ComplaintEdit, user: Supervisor, request: Request) -> ComplaintView:
+def edit_complaint(complaint_id: RowId, body: ComplaintEdit, user: Supervisor, engine: Writer, request: Request) -> ComplaintView:
     """Change fields and/or record the finding (answering it); answered complaints stay
     editable, and every change is kept (``GET .../history``)."""
     fields = body.model_dump(exclude_unset=True, exclude={"finding", "state"})
-    c = complaints.edit(request.app.state.engine, user, complaint_id, finding=body.finding,
+    c = complaints.edit(engine, user, complaint_id, finding=body.finding,
                         answered=body.finding is not None, **fields)
     action = "complaint.answer" if body.finding is not None else "complaint.edit"
     audit(request, user, action=action, target=f"complaint:{complaint_id}", detail=_changed(fields, answered=body.finding is not None))
@@ -117,7 +116,6 @@ def complaint_history(complaint_id: RowId, user: Supervisor, db: ReadDb, request
     """Every change to the complaint, oldest first: who, when, each field's old and new value.
     Audited."""
     found = complaints.history(db, user, complaint_id)
-    db.close()
     audit(request, user, action="complaint.history", target=f"complaint:{complaint_id}", detail=f"查看投诉修改记录 {len(found)} 条")
     return found
 
@@ -129,12 +127,12 @@ def get_draft(user: Supervisor, db: ReadDb, form: str = DraftForm) -> complaint_
 
 
 @router.put("/drafts/{form}", response_model=complaint_drafts.DraftView)
-def save_draft(body: DraftIn, user: Supervisor, request: Request, form: str = DraftForm) -> complaint_drafts.DraftView:
+def save_draft(body: DraftIn, user: Supervisor, engine: Writer, form: str = DraftForm) -> complaint_drafts.DraftView:
     """Keep the form as the caller's draft (replacing the last)."""
-    return complaint_drafts.save_draft(request.app.state.engine, user, form, body.data)
+    return complaint_drafts.save_draft(engine, user, form, body.data)
 
 
 @router.delete("/drafts/{form}", status_code=204)
-def delete_draft(user: Supervisor, request: Request, form: str = DraftForm) -> Response:
-    complaint_drafts.delete_draft(request.app.state.engine, user, form)
+def delete_draft(user: Supervisor, engine: Writer, form: str = DraftForm) -> Response:
+    complaint_drafts.delete_draft(engine, user, form)
     return Response(status_code=204)

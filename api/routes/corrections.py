@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, Supervisor, audit
+from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, Supervisor, Writer, audit
 from services import corrections
 from services.corrections import Corrected, CorrectionView
 
@@ -24,7 +24,6 @@ def list_corrections(interaction_id: RowId, user: Person, db: ReadDb, request: R
     each line's newest version first; audited as a read of the transcript (``transcript.view``)
     when there is any."""
     views = corrections.corrections_of(db, user, interaction_id)
-    db.close()
     if views:       # an empty list shows no transcript text: the page's own read is audited already
         audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
               detail=f"查看转写更正记录 {len(views)} 条")
@@ -32,12 +31,12 @@ def list_corrections(interaction_id: RowId, user: Person, db: ReadDb, request: R
 
 
 @router.post("/interactions/{interaction_id}/corrections", response_model=Corrected, status_code=201)
-def correct_line(interaction_id: RowId, body: CorrectionBody, user: Supervisor, request: Request) -> Corrected:
+def correct_line(interaction_id: RowId, body: CorrectionBody, user: Supervisor, engine: Writer, request: Request) -> Corrected:
     """Correct one transcript line: kept beside the recognised text (which stays in the
     evidence), a new version when the line was corrected before; the rules in force re-judge
     the interaction (findings no longer raised are superseded, new ones marked as from the
     correction)."""
-    done = corrections.correct_line(request.app.state.engine, user, interaction_id, body.segment_id, text=body.text,
+    done = corrections.correct_line(engine, user, interaction_id, body.segment_id, text=body.text,
                                     reason=body.reason, default=request.app.state.rulebook)
     c = done.correction
     audit(request, user, action="transcript.correct", target=f"interaction:{interaction_id}",

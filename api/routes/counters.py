@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, Person, ReadDb, RowId, Supervisor, audit, client_of, scope_target
+from api.deps import Admin, Person, ReadDb, RowId, Supervisor, Writer, audit, client_of, scope_target
 from services import alarms, names
 from services.counter_board import CounterCard, counter_cards
 
@@ -23,15 +23,14 @@ def list_counters(user: Person, db: ReadDb, request: Request) -> list[CounterCar
     """Counters of the visible sites with their health (people only: agents and screens read
     nothing of the hall). Audited: the cards name who is on duty."""
     cards = counter_cards(db, sites=user.sites)
-    db.close()
     audit(request, user, action="counters.view", target=scope_target(user), detail=f"查看窗口 {len(cards)} 个")
     return cards
 
 
 @router.patch("/{counter_id}", response_model=names.CounterName)
-def rename_counter(counter_id: RowId, body: DisplayNameIn, user: Admin, request: Request) -> names.CounterName:
+def rename_counter(counter_id: RowId, body: DisplayNameIn, user: Admin, engine: Writer, request: Request) -> names.CounterName:
     """Set the counter's display name (shown in the console and on the screens' ticker)."""
-    c = names.set_counter_display_name(request.app.state.engine, counter_id, body.display_name, user=user)
+    c = names.set_counter_display_name(engine, counter_id, body.display_name, user=user)
     audit(request, user, action="counter.edit", target=f"counter:{counter_id}", detail=c.display_name)
     return c
 
@@ -42,10 +41,9 @@ class AlarmClear(BaseModel):
 
 @router.post("/{counter_id}/alarms/{kind}/clear", status_code=204)
 def clear_alarm(counter_id: RowId, kind: Literal["chunk-conflict"], body: AlarmClear, user: Supervisor, db: ReadDb,
-                request: Request) -> Response:
+                engine: Writer, request: Request) -> Response:
     """A person clears the counter's ``chunk-conflict`` alarm (a capture agent cannot: its
     heartbeats only raise it), with a note; audited. 404: not open, or not a visible counter."""
-    db.close()
-    alarms.clear_by_person(request.app.state.engine, counter_id=counter_id, kind=kind, user=user, note=body.note,
+    alarms.clear_by_person(engine, counter_id=counter_id, kind=kind, user=user, note=body.note,
                            client=client_of(request))
     return Response(status_code=204)

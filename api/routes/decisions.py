@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Person, ReadDb, RowId, RulebookDep, Supervisor, audit
+from api.deps import Person, ReadDb, RowId, RulebookDep, Supervisor, Writer, audit
 from services import overrides
 from services.dictionary import rules_of
 from services.interactions import visible_interaction
@@ -45,10 +45,10 @@ def score(interaction_id: RowId, user: Person, db: ReadDb, rulebook: RulebookDep
 
 
 @router.post("/interactions/{interaction_id}/assessable", response_model=OverrideView)
-def set_assessable(interaction_id: RowId, body: AssessableBody, user: Supervisor, request: Request) -> OverrideView:
+def set_assessable(interaction_id: RowId, body: AssessableBody, user: Supervisor, engine: Writer, request: Request) -> OverrideView:
     """Mark the interaction 可判定 or 无法判定 with a reason; it outranks the recogniser's verdict
     and survives re-analysis."""
-    view = overrides.set_assessable(request.app.state.engine, user, interaction_id, assessable=body.assessable,
+    view = overrides.set_assessable(engine, user, interaction_id, assessable=body.assessable,
                                     reason=body.reason)
     audit(request, user, action="interaction.assessable", target=f"interaction:{interaction_id}",
           detail=f"改判为{'可判定' if body.assessable else '无法判定'}，理由：{view.reason[:200]}")
@@ -57,9 +57,9 @@ def set_assessable(interaction_id: RowId, body: AssessableBody, user: Supervisor
 
 @router.post("/interactions/{interaction_id}/findings", response_model=ManualFindingView, status_code=201)
 def add_finding(interaction_id: RowId, body: FindingBody, user: Supervisor, rulebook: RulebookDep,
-                request: Request) -> ManualFindingView:
+                engine: Writer, request: Request) -> ManualFindingView:
     """Add a finding by hand at a time in the recording (a rule of the rulebook)."""
-    view = overrides.add_finding(request.app.state.engine, user, interaction_id, type=body.type, rule=body.rule,
+    view = overrides.add_finding(engine, user, interaction_id, type=body.type, rule=body.rule,
                                  at_s=body.at_s, note=body.note, rules=rules_of(rulebook))
     audit(request, user, action="finding.add", target=f"interaction:{interaction_id}",
           detail=f"人工添加检查结果：{view.rule_label}，第 {body.at_s:.1f} 秒，说明：{view.note[:200]}")
@@ -67,9 +67,9 @@ def add_finding(interaction_id: RowId, body: FindingBody, user: Supervisor, rule
 
 
 @router.post("/manual-findings/{manual_id}/withdraw", response_model=ManualFindingView)
-def withdraw_finding(manual_id: RowId, user: Supervisor, rulebook: RulebookDep, request: Request) -> ManualFindingView:
+def withdraw_finding(manual_id: RowId, user: Supervisor, rulebook: RulebookDep, engine: Writer, request: Request) -> ManualFindingView:
     """Withdraw a finding added by hand (kept, counting no more)."""
-    view = overrides.withdraw_finding(request.app.state.engine, user, manual_id, rules=rules_of(rulebook))
+    view = overrides.withdraw_finding(engine, user, manual_id, rules=rules_of(rulebook))
     audit(request, user, action="finding.withdraw", target=f"interaction:{view.interaction_id}",
           detail=f"撤回人工检查结果 #{manual_id}：{view.rule_label}")
     return view

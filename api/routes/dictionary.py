@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, ReadDb, RulebookDep, audit, require
+from api.deps import Admin, ReadDb, RulebookDep, Writer, audit, require
 from domain.vocab import PEOPLE
 from services import names
 from services.accounts import Principal
@@ -41,9 +41,9 @@ def list_sites(user: SiteReader, db: ReadDb) -> list[names.SiteView]:
 
 
 @router.patch("/sites/{name}", response_model=names.SiteView)
-def rename_site(body: SiteDisplayIn, user: Admin, request: Request,
+def rename_site(body: SiteDisplayIn, user: Admin, engine: Writer, request: Request,
                 name: str = Path(min_length=1, max_length=63)) -> names.SiteView:
     """Set the site's display name (the console, the reports and the screens show it)."""
-    site = names.set_site_display_name(request.app.state.engine, name, body.display_name, user=user)
+    site = names.set_site_display_name(engine, name, body.display_name, user=user)
     audit(request, user, action="site.edit", target=f"site:{name}", detail=site.display_name)
     return site

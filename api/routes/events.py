@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import ReadDb, require
+from api.deps import ReadDb, Writer, require
 from domain.errors import Forbidden
 from domain.names import TICKET_PATTERN
 from domain.vocab import AnyRatingLevel, EventKind
@@ -70,16 +70,16 @@ class NowServing(BaseModel):
 
 
 @router.post("", response_model=EventPublic, status_code=201)
-def add_event(body: EventCreate, user: EventSource, request: Request) -> EventPublic:
+def add_event(body: EventCreate, user: EventSource, engine: Writer) -> EventPublic:
     """Record a hall event. Queue calls and rating presses also cut recordings into
     interactions; pause/resume set the counter's 暂停服务 state."""
     check_site(user, body.site)
-    catalog = Catalog(request.app.state.engine)
+    catalog = Catalog(engine)
     if user.counter_id is not None and catalog.counter(body.site, body.counter).id != user.counter_id:
         raise Forbidden(f"counter {body.site}/{body.counter}", "this event source's token records events of its "
                         "own counter only", code="event_source_binding")
     if body.level is not None:
-        ratings_terminal.check_level(request.app.state.engine, site=body.site, level=body.level)
+        ratings_terminal.check_level(engine, site=body.site, level=body.level)
     payload = {k: v for k, v in (("ticket", body.ticket), ("level", body.level)) if v is not None}
     at = body.at_s if body.at_s is not None else now_s()
     event_id = catalog.add_event(body.site, body.counter, kind=body.kind, at_s=at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, audit, filters_detail, review_detail
+from api.deps import MAX_ROW_ID, Person, ReadDb, RowId, RulebookDep, Supervisor, Writer, audit, filters_detail, review_detail
 from domain.vocab import AnyRatingLevel, Certainty, FlagType, ReviewState, ReviewVerdict
 from services import interactions
 from services.dictionary import rules_of
@@ -41,7 +41,6 @@ def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, response: Respon
                       assessable=assessable)
     page = interactions.flag_page(db, user, rule=rule, review_state=review_state, type=type, certainty=certainty,
                                   filters=filters, offset=offset, limit=limit, rules=rules_of(rulebook))
-    db.close()
     audit(request, user, action="flags.list",
           detail=filters_detail(rule=rule, counter=counter, site=site, staff=staff, since_s=since_s, until_s=until_s,
                                 review_state=review_state, type=type, certainty=certainty, rating=rating,
@@ -51,12 +50,12 @@ def list_flags(user: Person, db: ReadDb, rulebook: RulebookDep, response: Respon
 
 
 @router.post("/review", response_model=list[FlagView])
-def review_flags(body: FlagsReview, user: Supervisor, rulebook: RulebookDep, request: Request) -> list[FlagView]:
+def review_flags(body: FlagsReview, user: Supervisor, rulebook: RulebookDep, engine: Writer, request: Request) -> list[FlagView]:
     """Confirm or dismiss several flags with one note, all or none (404 naming the first flag
     not in the user's sites, and then nothing changes)."""
     if any(not 1 <= i <= MAX_ROW_ID for i in body.flag_ids):
         raise interactions.FlagNotFound(next(i for i in body.flag_ids if not 1 <= i <= MAX_ROW_ID))
-    flags = interactions.review_flags(request.app.state.engine, user, body.flag_ids, state=body.state, note=body.note,
+    flags = interactions.review_flags(engine, user, body.flag_ids, state=body.state, note=body.note,
                                       rules=rules_of(rulebook))
     for f in flags:
         audit(request, user, action="flag.review", target=f"flag:{f.id}", detail=review_detail(body.state, body.note))
@@ -70,10 +69,11 @@ def review_history(flag_id: RowId, user: Person, db: ReadDb) -> list[ReviewNoteV
 
 
 @router.post("/{flag_id}/review", response_model=FlagView)
-def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, rulebook: RulebookDep, request: Request) -> FlagView:
+def review_flag(flag_id: RowId, body: FlagReview, user: Supervisor, rulebook: RulebookDep, engine: Writer,
+                request: Request) -> FlagView:
     """Confirm or dismiss a flag; the reviewer and the time are recorded (a later review
     replaces the earlier one, the audit log keeps both)."""
-    flag = interactions.review_flag(request.app.state.engine, user, flag_id, state=body.state, note=body.note,
+    flag = interactions.review_flag(engine, user, flag_id, state=body.state, note=body.note,
                                     rules=rules_of(rulebook))
     audit(request, user, action="flag.review", target=f"flag:{flag_id}", detail=review_detail(body.state, body.note))
     return flag

@@ -43,7 +43,6 @@ def search(user: Person, db: ReadDb, rulebook: RulebookDep, request: Request,
     filters = SearchFilters(sites=tuple(user.sites) or None, site=site, counter=counter, staff=staff,
                             since_s=since_s, until_s=until_s, rule=rule, review_state=review_state, rating=rating)
     hits = search_segments(db, q, filters=filters, limit=limit, role=user.role, rulebook=rulebook)
-    db.close()
     audit(request, user, action="search", detail=filters_detail(q=q, site=site, counter=counter, staff=staff,
                                                                 since_s=since_s, until_s=until_s, rule=rule,
                                                                 review_state=review_state, rating=rating, hits=len(hits)))
@@ -71,7 +70,6 @@ def list_interactions(user: Person, db: ReadDb, rulebook: RulebookDep, request: 
     filters = Filters(site=site, counter=counter, counter_id=counter_id, staff=staff, since_s=since_s,
                       until_s=until_s, rule=rule, review_state=review_state, rating=rating, assessable=assessable)
     page = recordings.browse(db, user, filters=filters, rulebook=rulebook, q=q, sort=sort, offset=offset, limit=limit)
-    db.close()
     audit(request, user, action="recordings.list",
           detail=filters_detail(q=q, site=site, counter=counter, counter_id=counter_id, staff=staff, since_s=since_s,
                                 until_s=until_s, rule=rule, review_state=review_state, rating=rating,
@@ -85,7 +83,6 @@ def get_interaction(interaction_id: RowId, user: Person, db: ReadDb, rulebook: R
     """One interaction: its counter, times, transcript segments and flags with their review
     (each read of a transcript is audited: ``transcript.view``)."""
     view = interaction_detail(db, user, interaction_id, rules_of(rulebook))
-    db.close()
     audit(request, user, action="transcript.view", target=f"interaction:{interaction_id}",
           detail=f"窗口 {view.site}/{view.counter}")
     return view
@@ -98,7 +95,6 @@ def transcript(interaction_id: RowId, user: Person, db: ReadDb, rulebook: Rulebo
     """The transcript as a file: ``txt``, ``srt`` (subtitles) or ``docx`` (Word, for a complaint's
     record), with the recording's particulars and findings; audited as ``transcript.export``."""
     view = interaction_detail(db, user, interaction_id, rules_of(rulebook))
-    db.close()
     f = transcripts.export(view, format)
     audit(request, user, action="transcript.export", target=f"interaction:{interaction_id}",
           detail=f"窗口 {view.site}/{view.counter} 导出 {f.filename}")

@@ -64,7 +64,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit
+from api.deps import ReadDb, RowId, StoreDep, Supervisor, Writer, audit
 from domain.audio import wav_header
 from domain.errors import NotFound
 from services.audio import AudioUnavailable, ChunkRef, decode_chunk
@@ -231,7 +231,7 @@ async def _stream_segments(engine: Engine, store: ObjectStore, follower: LiveSeg
 
 @router.get("/{counter_id}/live", response_class=StreamingResponse,
             responses={200: {"content": {"audio/wav": {}}}})
-def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
+def live(user: Supervisor, db: ReadDb, store: StoreDep, engine: Writer, request: Request,
          counter_id: RowId,
          max_s: float = Query(600.0, gt=0, le=3600, description="end the stream after this long"),
          backlog_chunks: int = Query(1, ge=0, le=6, description="stored chunks to play first"),
@@ -246,7 +246,6 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
     if row is None or not user.can_see(row[2]):
         raise CounterNotFound(counter_id)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    engine = request.app.state.engine
     segments = LiveSegmentFollower(counter_id, stale_s=LIVE_STALE_S)
     state = live_state(db, counter_id)
     now = time.time()
@@ -255,13 +254,12 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
         want_live(engine, counter_id)
     first_segment = segments.start(db, store)
     if first_segment is None and on_demand:
-        db.close()      # hold no connection (nor a slot of the gate) while the agent starts
+        db.close()      # early release: hold no connection (nor a slot of the gate) while the agent starts
         first_segment = _first_segment(engine, store, segments)
     if first_segment is not None:
         audit(request, user, action="audio.live", target=f"counter:{counter_id}",
               detail=f"窗口 {row[2]}/{row[1]} 实时监听，录音会话 {first_segment.session}，自第 {first_segment.seq} 段起，"
                      f"最长 {max_s:g} 秒" + (f"，收听编号 {listen}" if listen else ""))
-        db.close()
         ledger = None if listen is None else LiveLedger(counter_id=counter_id, user_id=user.id)
         body = _stream_segments(engine, store, segments, first_segment, max_s=max_s,
                                 idle_s=LIVE_IDLE_S, poll_s=LIVE_SEGMENT_POLL_S, ledger=ledger)
@@ -277,7 +275,6 @@ def live(user: Supervisor, db: ReadDb, store: StoreDep, request: Request,
     audit(request, user, action="audio.live", target=f"counter:{counter_id}",
           detail=f"窗口 {row[2]}/{row[1]} 回放最近录音，录音会话 {fmt.session_id}，"
                  f"自第 {follower.last_seq - len(first) + 1} 段起，最长 {max_s:g} 秒")
-    db.close()      # the stream polls with sessions of its own; hold no connection meanwhile
     body = _stream(engine, store, follower, first, max_s=max_s, idle_s=LIVE_IDLE_S,
                    poll_s=LIVE_POLL_S)
     return StreamingResponse(body, media_type="audio/wav", headers={**headers, "X-Live-Source": "chunks"})
@@ -304,7 +301,6 @@ def live_delay(user: Supervisor, db: ReadDb, request: Request, counter_id: RowId
                      .where(Counter.id == counter_id)).first()
     if row is None or not user.can_see(row[0]):
         raise CounterNotFound(counter_id)
-    db.close()
     ledger = live_ledgers(request.app).get(listen)
     captured = None
     if ledger is not None and ledger.counter_id == counter_id and ledger.user_id == user.id:

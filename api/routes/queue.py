@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, audit, clock, cookie_name, require
+from api.deps import MAX_ROW_ID, Admin, ReadDb, RowId, Supervisor, Writer, audit, clock, cookie_name, require
 from domain.errors import Forbidden, NotFound
 from services import audit as audit_log
 from services import devices, hall_evidence, queue
@@ -31,6 +31,7 @@ from services.tokens import issue_agent_token
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 device_router = APIRouter(prefix="/devices", tags=["devices"])
@@ -99,15 +100,15 @@ def list_services(user: Board, db: ReadDb, request: Request, site: str = SiteQ) 
 
 
 @router.post("/services", response_model=ServiceView, status_code=201)
-def create_service(body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
-    v = queue.save_service(request.app.state.engine, user, **body.model_dump())
+def create_service(body: ServiceIn, user: Supervisor, engine: Writer, request: Request) -> ServiceView:
+    v = queue.save_service(engine, user, **body.model_dump())
     audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"新建业务 {v.prefix}")
     return v
 
 
 @router.put("/services/{service_id}", response_model=ServiceView)
-def replace_service(service_id: RowId, body: ServiceIn, user: Supervisor, request: Request) -> ServiceView:
-    v = queue.save_service(request.app.state.engine, user, service_id=service_id, **body.model_dump())
+def replace_service(service_id: RowId, body: ServiceIn, user: Supervisor, engine: Writer, request: Request) -> ServiceView:
+    v = queue.save_service(engine, user, service_id=service_id, **body.model_dump())
     audit(request, user, action="queue.service", target=f"queue-service:{v.id}", detail=f"修改业务 {v.prefix}")
     return v
 
@@ -120,10 +121,10 @@ def _printed(request: Request, t: TicketView) -> PrintedTicket:
 
 
 @router.post("/tickets", response_model=PrintedTicket, status_code=201)
-def take_ticket(body: TicketIn, user: Kiosk, request: Request) -> PrintedTicket:
+def take_ticket(body: TicketIn, user: Kiosk, engine: Writer, request: Request) -> PrintedTicket:
     """A new ticket (the kiosk prints it): service, number, people waiting before it, time, and a
     QR code of its status page."""
-    t = queue.take_ticket(request.app.state.engine, user, site=body.site, service_id=body.service_id,
+    t = queue.take_ticket(engine, user, site=body.site, service_id=body.service_id,
                           now=clock(request))
     audit(request, user, action="queue.ticket", target=f"ticket:{t.id}", detail=t.code)
     return _printed(request, t)
@@ -135,13 +136,6 @@ def stats(user: Board, db: ReadDb, request: Request, site: str = SiteQ) -> Stats
     the ticket now served (its call's id: ``/queue/calls/{id}/announcement``) and 暂停服务."""
     return Stats(site=site, services=queue.services(db, user, site=site, now=clock(request)),
                  counters=queue.serving(db, user, site=site))
-
-
-def _counter(request: Request, user: Principal, counter_id: int) -> queue.CounterRef:
-    from storage.engine import read_session
-
-    with read_session(request.app.state.engine) as s:
-        return queue.counter_ref(s, user, counter_id)
 
 
 @router.get("/counters/{counter_id}", response_model=CounterServing)
@@ -162,9 +156,10 @@ def _counter_action(path: str, act: Callable[[Engine, queue.CounterRef, float, A
     ``counter:<id>``. ``body``: the request body's model, where it takes one. ``name`` and ``doc``
     are the operation's (its OpenAPI id, summary and description)."""
 
-    def endpoint(counter_id: int, user: Principal, request: Request, body: Any = None) -> TicketView | Response:
-        ref = _counter(request, user, counter_id)
-        t = act(request.app.state.engine, ref, clock(request), body)
+    def endpoint(counter_id: int, user: Principal, db: Session, engine: Engine, request: Request,
+                 body: Any = None) -> TicketView | Response:
+        ref = queue.counter_ref(db, user, counter_id)
+        t = act(engine, ref, clock(request), body)
         if t is None:
             audit(request, user, action=action, target=f"counter:{ref.id}")
             return Response(status_code=204)
@@ -175,7 +170,8 @@ def _counter_action(path: str, act: Callable[[Engine, queue.CounterRef, float, A
     arg = Parameter.POSITIONAL_OR_KEYWORD
     endpoint.__signature__ = Signature([  # type: ignore[attr-defined]
         Parameter("counter_id", arg, annotation=RowId), *([Parameter("body", arg, annotation=body)] if body else []),
-        Parameter("user", arg, annotation=Operator), Parameter("request", arg, annotation=Request)])
+        Parameter("user", arg, annotation=Operator), Parameter("db", arg, annotation=ReadDb),
+        Parameter("engine", arg, annotation=Writer), Parameter("request", arg, annotation=Request)])
     endpoint.__name__ = endpoint.__qualname__ = name
     endpoint.__doc__ = doc
     router.add_api_route(f"/counters/{{counter_id}}/{path}", endpoint, methods=["POST"], name=name,
@@ -241,13 +237,13 @@ def coverage(user: Supervisor, db: ReadDb, site: str = SiteQ,
 # -- device tokens ---------------------------------------------------------------------------
 
 @device_router.post("", response_model=DeviceToken, status_code=201)
-def issue_device(body: DeviceIn, user: Admin, request: Request) -> DeviceToken:
+def issue_device(body: DeviceIn, user: Admin, engine: Writer) -> DeviceToken:
     """A token for a ticket kiosk of the site, or for the rating terminal (the capture agent) of
     counter ``name`` (shown once; audited). Older tokens keep working until revoked."""
     if body.role == "agent":
-        a = issue_agent_token(request.app.state.engine, site=body.site, counter=body.name, actor=user.name)
+        a = issue_agent_token(engine, site=body.site, counter=body.name, actor=user.name)
         return DeviceToken(name=a.user, role="agent", site=a.site, counter=a.counter, token=a.token, expires_s=a.expires_s)
-    return devices.issue(request.app.state.engine, role=body.role, site=body.site, name=body.name, actor=user.name)
+    return devices.issue(engine, role=body.role, site=body.site, name=body.name, actor=user.name)
 
 
 @device_router.get("/tokens", response_model=list[DeviceTokenRow])
@@ -258,11 +254,11 @@ def list_device_tokens(user: Admin, db: ReadDb, site: str = SiteQ) -> list[Devic
 
 
 @device_router.delete("/tokens/{row_id}", status_code=204)
-def revoke_device_token(row_id: RowId, user: Admin, request: Request) -> Response:
+def revoke_device_token(row_id: RowId, user: Admin, engine: Writer, request: Request) -> Response:
     """Revoke the device token ``row_id`` (the list's ``token_id``; never a credential in a URL)
     now: the device is refused from its next request (404 ``token_not_found`` for a person's token
     or an unknown one)."""
-    r = devices.revoke(request.app.state.engine, user, token_id=row_id)
+    r = devices.revoke(engine, user, token_id=row_id)
     audit(request, user, action="token.revoke", target=f"user:{r.account}",
           detail=audit_log.token_detail(row_id, audit_log.role_label(r.role)))
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, StoreDep, Supervisor, audit, clock, require
+from api.deps import ReadDb, StoreDep, Supervisor, Writer, audit, clock, require
 from domain.errors import TooLarge
 from domain.vocab import LABELS
 from services import ratings_report, ratings_terminal, staff_photos
@@ -37,10 +37,10 @@ def terminal(user: Rater, db: ReadDb, request: Request) -> TerminalState:
 
 
 @router.post("/presses", response_model=PressResult)
-def press(body: PressIn, user: Rater, request: Request) -> PressResult:
+def press(body: PressIn, user: Rater, engine: Writer, request: Request) -> PressResult:
     """A press; the same key again is the same press (a resend after the network came back).
     A 差评 opens a work order."""
-    r = ratings_terminal.press(request.app.state.engine, user, key=body.key, level=body.level,
+    r = ratings_terminal.press(engine, user, key=body.key, level=body.level,
                                dimensions=body.dimensions, reasons=body.reasons, waited_s=body.waited_s,
                                now=clock(request))
     if r.new:
@@ -55,9 +55,9 @@ class StaffNoIn(BaseModel):
 
 
 @router.put("/staff-no", status_code=204)
-def staff_no(body: StaffNoIn, user: Supervisor, request: Request) -> Response:
+def staff_no(body: StaffNoIn, user: Supervisor, engine: Writer, request: Request) -> Response:
     """Record a staff member's 工号, shown on the rating terminal beside their name."""
-    ratings_terminal.set_staff_no(request.app.state.engine, user, site=body.site, name=body.name,
+    ratings_terminal.set_staff_no(engine, user, site=body.site, name=body.name,
                                   staff_no=body.staff_no)
     audit(request, user, action="staff.edit", target=f"staff:{body.site}/{body.name}", detail=f"工号 {body.staff_no}")
     return Response(status_code=204)
@@ -76,7 +76,7 @@ def _picture(photo: staff_photos.Photo, data: bytes) -> Response:
 @router.put("/staff-photo", status_code=200, openapi_extra={"requestBody": {"required": True, "content": {
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
-async def put_staff_photo(user: Supervisor, store: StoreDep, request: Request,
+async def put_staff_photo(user: Supervisor, store: StoreDep, engine: Writer, request: Request,
                           site: str = Query(min_length=1, max_length=63),
                           name: str = Query(min_length=1, max_length=100)) -> dict:
     """A staff member's photo (the raw body, a PNG or JPEG of at most 3 MiB and 4096 px a side,
@@ -91,7 +91,7 @@ async def put_staff_photo(user: Supervisor, store: StoreDep, request: Request,
         buf += part
         if len(buf) > limit:
             raise TooLarge("photo", f"at most {limit // (1024 * 1024)} MiB", code="photo_too_large", limit_bytes=limit)
-    p = await run_in_threadpool(staff_photos.set_photo, request.app.state.engine, store, user, site=site, name=name,
+    p = await run_in_threadpool(staff_photos.set_photo, engine, store, user, site=site, name=name,
                                 data=bytes(buf))
     await run_in_threadpool(audit, request, user, action="staff.photo", target=f"staff:{site}/{name}",
                             detail=f"照片 {p.width_px}×{p.height_px}（{p.content_type}），sha256 {p.sha256}")
@@ -117,9 +117,9 @@ class ScaleIn(BaseModel):
 
 
 @router.put("/scale", status_code=204)
-def scale(body: ScaleIn, user: Supervisor, request: Request) -> Response:
+def scale(body: ScaleIn, user: Supervisor, engine: Writer, request: Request) -> Response:
     """The site's rating scale, used by its terminals from their next poll."""
-    ratings_terminal.set_scale(request.app.state.engine, user, site=body.site, scale=body.scale)
+    ratings_terminal.set_scale(engine, user, site=body.site, scale=body.scale)
     audit(request, user, action="rating.scale", target=f"site:{body.site}", detail=LABELS["rating_scale"].get(body.scale, body.scale))
     return Response(status_code=204)
 

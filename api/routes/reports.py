@@ -26,19 +26,16 @@ def monthly_report(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
     zone; rows ranked by score. CSV and XLSX have Chinese headers and percentages."""
     report = reports.monthly_for(db, user, month=month, site=site, rulebook=rulebook)
     if format == "csv":
-        db.close()
         audit(request, user, action="report.export", target=f"report:{month}",
               detail=f"CSV，服务点：{'、'.join(report.sites)}")
         # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
         return Response("\ufeff" + report_export.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.csv"'})
     if format == "xlsx":
-        db.close()
         audit(request, user, action="report.export", target=f"report:{month}",
               detail=f"Excel，服务点：{'、'.join(report.sites)}")
         return Response(report_export.to_xlsx(report), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="report-{month}.xlsx"'})
-    db.close()
     audit(request, user, action="report.view", target=scope_target(user, site), detail=f"{month}，服务点："
           f"{'、'.join(report.sites)}")
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Admin, Person, ReadDb, RulebookDep, Supervisor, audit
+from api.deps import Admin, Person, ReadDb, RulebookDep, Supervisor, Writer, audit
 from services import rule_bench
 from services.interactions import check_site
 from services.rule_bench import Applied, BenchResult, Draft
@@ -60,11 +60,11 @@ def bench(body: BenchRequest, user: Supervisor, db: ReadDb, request: Request) ->
 
 
 @router.post("/bench/apply", response_model=Applied)
-def apply(body: BenchRequest, user: Admin, request: Request) -> Applied:
+def apply(body: BenchRequest, user: Admin, engine: Writer, request: Request) -> Applied:
     """Make the draft (with the rulebook in force, for one rule) the rulebook in force and
     re-analyse the period's interactions; the workers then re-analyse the rest as after any
     rulebook change."""
-    applied = rule_bench.apply(request.app.state.engine, user, body.draft(), default=request.app.state.rulebook,
+    applied = rule_bench.apply(engine, user, body.draft(), default=request.app.state.rulebook,
                                since_s=body.since_s, until_s=body.until_s)
     audit(request, user, action="rules.apply", target=f"rulebook:{applied.version}",
           detail=f"启用新规则并重新分析 {applied.queued} 段服务")

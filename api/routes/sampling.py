@@ -7,11 +7,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from api.deps import ReadDb, RowId, RulebookDep, Supervisor, audit, scope_target
+from api.deps import ReadDb, RowId, RulebookDep, Supervisor, Writer, audit, scope_target
 from services import sampling
-from services.accounts import Principal
 from services.dictionary import rules_of
 from services.sampling import AssignmentView, DrawView, PlanSpec, PlanView, ReviewerView
 
@@ -58,21 +56,13 @@ def _describe(p: PlanView) -> str:
     return f"“{p.name}”：{every}{unit}抽 {much}"
 
 
-def _audit_read(request: Request, user: Principal, db: Session, *, action: str, target: str = "",
-                detail: str) -> None:
-    """Audit a read of sampling records, the request's read session closed first (the read is
-    done; the audit row is written in a transaction of its own)."""
-    db.close()
-    audit(request, user, action=action, target=target, detail=detail)
-
-
 @router.get("/plans", response_model=list[PlanView])
 def list_plans(user: Supervisor, db: ReadDb, request: Request, site: str | None = Query(None, max_length=63)
                ) -> list[PlanView]:
     """The sampling plans of the visible sites, active ones first."""
     plans = sampling.list_plans(db, user, site=site)
-    _audit_read(request, user, db, action="sampling.plans", target=scope_target(user, site),
-                detail=f"抽检计划 {len(plans)} 个")
+    audit(request, user, action="sampling.plans", target=scope_target(user, site),
+          detail=f"抽检计划 {len(plans)} 个")
     return plans
 
 
@@ -82,15 +72,15 @@ def list_reviewers(user: Supervisor, db: ReadDb, request: Request, site: str = Q
     """Who may review the sampled interactions of ``site`` (the plan form's 审核人): the active
     supervisors and admins of that site, id and name only. Audited (names of people)."""
     people = sampling.reviewers_of(db, user, site=site)
-    _audit_read(request, user, db, action="sampling.reviewers", target=f"site:{site}",
-                detail=f"查看抽检审核人名单 {len(people)} 人")
+    audit(request, user, action="sampling.reviewers", target=f"site:{site}",
+          detail=f"查看抽检审核人名单 {len(people)} 人")
     return people
 
 
 @router.post("/plans", response_model=PlanView, status_code=201)
-def create_plan(body: PlanBody, user: Supervisor, request: Request) -> PlanView:
+def create_plan(body: PlanBody, user: Supervisor, engine: Writer, request: Request) -> PlanView:
     """Make a plan (a random seed unless one is given); 422 names the bad field."""
-    view = sampling.create_plan(request.app.state.engine, user, body.spec())
+    view = sampling.create_plan(engine, user, body.spec())
     audit(request, user, action="sampling.plan.create", target=f"site:{view.site}",
           detail=f"新建抽检计划{_describe(view)}，随机种子 {view.seed}")
     return view
@@ -103,27 +93,27 @@ def get_plan(plan_id: RowId, user: Supervisor, db: ReadDb) -> PlanView:
 
 
 @router.put("/plans/{plan_id}", response_model=PlanView)
-def update_plan(plan_id: RowId, body: PlanBody, user: Supervisor, request: Request) -> PlanView:
+def update_plan(plan_id: RowId, body: PlanBody, user: Supervisor, engine: Writer, request: Request) -> PlanView:
     """Change a plan (draws made already keep what they drew)."""
-    view = sampling.update_plan(request.app.state.engine, user, plan_id, body.spec(), active=body.active)
+    view = sampling.update_plan(engine, user, plan_id, body.spec(), active=body.active)
     audit(request, user, action="sampling.plan.edit", target=f"site:{view.site}",
           detail=f"修改抽检计划{_describe(view)}{'' if view.active else '（已停用）'}")
     return view
 
 
 @router.delete("/plans/{plan_id}", response_model=PlanView)
-def stop_plan(plan_id: RowId, user: Supervisor, request: Request) -> PlanView:
+def stop_plan(plan_id: RowId, user: Supervisor, engine: Writer, request: Request) -> PlanView:
     """Stop a plan: it draws no more; its draws and scores stay."""
-    view = sampling.stop_plan(request.app.state.engine, user, plan_id)
+    view = sampling.stop_plan(engine, user, plan_id)
     audit(request, user, action="sampling.plan.stop", target=f"site:{view.site}", detail=f"停用抽检计划“{view.name}”")
     return view
 
 
 @router.post("/plans/{plan_id}/draws", response_model=DrawView)
-def draw(plan_id: RowId, body: DrawBody, user: Supervisor, rulebook: RulebookDep, request: Request) -> DrawView:
+def draw(plan_id: RowId, body: DrawBody, user: Supervisor, rulebook: RulebookDep, engine: Writer, request: Request) -> DrawView:
     """Draw the plan for the period holding ``day`` and assign the drawn interactions; a period
     drawn already is returned unchanged (``existing``; 409 with another seed)."""
-    view = sampling.draw(request.app.state.engine, plan_id, body.day, user=user, actor=user.name, seed=body.seed,
+    view = sampling.draw(engine, plan_id, body.day, user=user, actor=user.name, seed=body.seed,
                          rules=rules_of(rulebook))
     if not view.existing:
         ids = "、".join(str(i) for i in view.interaction_ids)
@@ -141,8 +131,8 @@ def list_draws(plan_id: RowId, user: Supervisor, db: ReadDb, rulebook: RulebookD
     """The plan's draws, newest period first, with their assignments."""
     draws = sampling.list_draws(db, user, plan_id, rules=rules_of(rulebook))
     if draws:
-        _audit_read(request, user, db, action="sampling.draws", target=f"site:{draws[0].site}",
-                    detail=f"查看抽检计划“{draws[0].plan_name}”的抽取记录 {len(draws)} 次")
+        audit(request, user, action="sampling.draws", target=f"site:{draws[0].site}",
+              detail=f"查看抽检计划“{draws[0].plan_name}”的抽取记录 {len(draws)} 次")
     return draws
 
 
@@ -153,7 +143,7 @@ def my_assignments(user: Supervisor, db: ReadDb, rulebook: RulebookDep, request:
     """My sampled interactions (我的抽检任务), not yet scored first; the total is in ``X-Total-Count``."""
     total, items = sampling.my_assignments(db, user, rules=rules_of(rulebook), scored=scored, offset=offset,
                                            limit=limit)
-    _audit_read(request, user, db, action="sampling.assignments", detail=f"我的抽检任务 {len(items)} 条")
+    audit(request, user, action="sampling.assignments", detail=f"我的抽检任务 {len(items)} 条")
     response.headers["X-Total-Count"] = str(total)
     return items
 
@@ -164,17 +154,17 @@ def of_interaction(interaction_id: RowId, user: Supervisor, db: ReadDb, rulebook
     """The draws that sampled this interaction (empty: not sampled)."""
     items = sampling.of_interaction(db, user, interaction_id, rules=rules_of(rulebook))
     if items:
-        _audit_read(request, user, db, action="sampling.view", target=f"interaction:{interaction_id}",
-                    detail=f"查看抽检结果 {len(items)} 条")
+        audit(request, user, action="sampling.view", target=f"interaction:{interaction_id}",
+              detail=f"查看抽检结果 {len(items)} 条")
     return items
 
 
 @router.post("/assignments/{assignment_id}/score", response_model=AssignmentView)
 def record_score(assignment_id: RowId, body: ScoreBody, user: Supervisor, rulebook: RulebookDep,
-                 request: Request) -> AssignmentView:
+                 engine: Writer, request: Request) -> AssignmentView:
     """The assigned reviewer records the sampled interaction's score (as services.scoring gives
     it after their decisions) with a note (403: assigned to another; 409: flags still 待确认)."""
-    view = sampling.record_score(request.app.state.engine, user, assignment_id, note=body.note,
+    view = sampling.record_score(engine, user, assignment_id, note=body.note,
                                  rules=rules_of(rulebook))
     outcome = "无法判定" if view.score is None else f"{view.score:g} 分，{'达标' if view.passed else '不达标'}"
     audit(request, user, action="sampling.score", target=f"interaction:{view.interaction_id}",

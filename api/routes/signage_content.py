@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, RowId, StoreDep, Supervisor, audit, require
+from api.deps import ReadDb, RowId, StoreDep, Supervisor, Writer, audit, require
 from api.schemas_signage import TextContentCreate, TextContentEdit
 from domain.vocab import LABELS
 from services import signage_content as content
@@ -22,7 +22,7 @@ ScreenOrStaff = Annotated[Principal, Depends(require("admin", "supervisor", "scr
 
 
 @router.post("", response_model=ContentView, status_code=201)
-async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: StoreDep,
+async def upload_content(engine: Writer, request: Request, user: Supervisor, db: ReadDb, store: StoreDep,
                          site: str = Query(min_length=1, max_length=63),
                          name: str = Query(min_length=1, max_length=300)) -> ContentView:
     """Upload a video or image as the raw request body (``Content-Type`` is not trusted: the
@@ -41,7 +41,7 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
     up = await content.spool(request.stream(), limit_bytes=limit,
                              accept_head=lambda head: content.sniff(head) is not None)
     try:
-        view = await run_in_threadpool(content.store_upload, request.app.state.engine, store, user, site=site,
+        view = await run_in_threadpool(content.store_upload, engine, store, user, site=site,
                                        name=name, up=up)
     finally:
         up.remove()
@@ -52,9 +52,9 @@ async def upload_content(request: Request, user: Supervisor, db: ReadDb, store: 
 
 
 @router.post("/text", response_model=ContentView, status_code=201)
-def add_text(body: TextContentCreate, user: Supervisor, request: Request) -> ContentView:
+def add_text(body: TextContentCreate, user: Supervisor, engine: Writer, request: Request) -> ContentView:
     """A text announcement (办事指南, 收费标准, 温馨提示 ...): screens render it into slides."""
-    view = content.add_text(request.app.state.engine, user, site=body.site, name=body.name, title=body.title,
+    view = content.add_text(engine, user, site=body.site, name=body.name, title=body.title,
                             body=body.body)
     audit(request, user, action="content.text", target=f"content:{view.id}", detail=f"服务点 {body.site}：{view.name}")
     return view
@@ -70,7 +70,6 @@ def download_content(content_id: RowId, user: ScreenOrStaff, db: ReadDb, store: 
     """The file of a video or image (staff of its site, or a screen of its site), streamed
     from the store."""
     c, body = content.open_file(db, store, user, content_id)
-    db.close()
     # nosniff (api.edge) and a sandbox: a polyglot image is never run as a page or script.
     return StreamingResponse(body, media_type=c.content_type or "application/octet-stream",
                              headers={"ETag": f'"{c.sha256}"', "Content-Length": str(c.size_bytes),
@@ -80,19 +79,19 @@ def download_content(content_id: RowId, user: ScreenOrStaff, db: ReadDb, store: 
 
 
 @router.patch("/{content_id}", response_model=ContentView)
-def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, request: Request) -> ContentView:
+def edit_text(content_id: RowId, body: TextContentEdit, user: Supervisor, engine: Writer, request: Request) -> ContentView:
     """Change a text announcement's name, title or body; screens render the new text at their
     next manifest poll. 422 for a video or image (upload a new file instead)."""
-    view = content.edit_text(request.app.state.engine, user, content_id, name=body.name, title=body.title,
+    view = content.edit_text(engine, user, content_id, name=body.name, title=body.title,
                              body=body.body)
     audit(request, user, action="content.edit", target=f"content:{content_id}", detail=f"服务点 {view.site}：{view.name}")
     return view
 
 
 @router.delete("/{content_id}", status_code=204)
-def delete_content(content_id: RowId, user: Supervisor, store: StoreDep, request: Request) -> Response:
+def delete_content(content_id: RowId, user: Supervisor, store: StoreDep, engine: Writer, request: Request) -> Response:
     """Delete content that no playlist uses (409 naming the playlists that do). Its file leaves
     the store unless another content row (any site) has the same SHA-256."""
-    content.delete_content(request.app.state.engine, store, user, content_id)
+    content.delete_content(engine, store, user, content_id)
     audit(request, user, action="content.delete", target=f"content:{content_id}")
     return Response(status_code=204)

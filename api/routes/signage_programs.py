@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ReadDb, RowId, Supervisor, audit
+from api.deps import ReadDb, RowId, Supervisor, Writer, audit
 from api.schemas_signage import (
     InterruptCreate,
     LayoutCreate,
@@ -27,27 +27,27 @@ def _items(body: PlaylistCreate) -> list[tuple[int, float]]:
 
 
 @router.post("/playlists", response_model=PlaylistPublic, status_code=201)
-def add_playlist(body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
-    p = PlaylistPublic.model_validate(signage.add_playlist(request.app.state.engine, user, site=body.site,
+def add_playlist(body: PlaylistCreate, user: Supervisor, engine: Writer, request: Request) -> PlaylistPublic:
+    p = PlaylistPublic.model_validate(signage.add_playlist(engine, user, site=body.site,
                                                            name=body.name, items=_items(body)))
     audit(request, user, action="playlist.create", target=f"playlist:{p.id}", detail=f"服务点 {body.site}：{body.name}")
     return p
 
 
 @router.put("/playlists/{playlist_id}", response_model=PlaylistPublic)
-def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor, request: Request) -> PlaylistPublic:
+def replace_playlist(playlist_id: RowId, body: PlaylistCreate, user: Supervisor, engine: Writer, request: Request) -> PlaylistPublic:
     """Replace a playlist's name and items (validated like a new one); schedules that play it
     play the new items from their next manifest poll."""
-    p = PlaylistPublic.model_validate(signage.replace_playlist(request.app.state.engine, user, playlist_id,
+    p = PlaylistPublic.model_validate(signage.replace_playlist(engine, user, playlist_id,
                                                                site=body.site, name=body.name, items=_items(body)))
     audit(request, user, action="playlist.replace", target=f"playlist:{playlist_id}", detail=f"服务点 {body.site}：{body.name}")
     return p
 
 
 @router.delete("/playlists/{playlist_id}", status_code=204)
-def delete_playlist(playlist_id: RowId, user: Supervisor, request: Request) -> Response:
+def delete_playlist(playlist_id: RowId, user: Supervisor, engine: Writer, request: Request) -> Response:
     """Delete a playlist no schedule plays (409 naming the schedules that do)."""
-    signage.delete_playlist(request.app.state.engine, user, playlist_id)
+    signage.delete_playlist(engine, user, playlist_id)
     audit(request, user, action="playlist.delete", target=f"playlist:{playlist_id}")
     return Response(status_code=204)
 
@@ -62,20 +62,20 @@ def _regions(body: LayoutCreate) -> list[dict]:
 
 
 @router.post("/layouts", response_model=LayoutPublic, status_code=201)
-def add_layout(body: LayoutCreate, user: Supervisor, request: Request) -> LayoutPublic:
+def add_layout(body: LayoutCreate, user: Supervisor, engine: Writer, request: Request) -> LayoutPublic:
     """A screen layout: regions in thousandths of the screen (exactly one ``main``: the
     schedule's playlist; widgets ``clock``, ``ticker``, ``queue_board``). 422 ``bad_region`` /
     ``bad_layout`` naming the ``field`` (a region outside the screen, overlapping another)."""
-    lay = LayoutPublic.model_validate(signage_layouts.add_layout(request.app.state.engine, user, site=body.site,
+    lay = LayoutPublic.model_validate(signage_layouts.add_layout(engine, user, site=body.site,
                                                                  name=body.name, regions=_regions(body)))
     audit(request, user, action="layout.create", target=f"layout:{lay.id}", detail=f"服务点 {body.site}：{body.name}")
     return lay
 
 
 @router.put("/layouts/{layout_id}", response_model=LayoutPublic)
-def replace_layout(layout_id: RowId, body: LayoutCreate, user: Supervisor, request: Request) -> LayoutPublic:
+def replace_layout(layout_id: RowId, body: LayoutCreate, user: Supervisor, engine: Writer, request: Request) -> LayoutPublic:
     """Replace a layout's name and regions (validated like a new one); a layout cannot move to another site."""
-    lay = LayoutPublic.model_validate(signage_layouts.replace_layout(request.app.state.engine, user, layout_id,
+    lay = LayoutPublic.model_validate(signage_layouts.replace_layout(engine, user, layout_id,
                                                                      name=body.name, regions=_regions(body)))
     audit(request, user, action="layout.replace", target=f"layout:{layout_id}", detail=f"服务点 {lay.site}：{body.name}")
     return lay
@@ -87,9 +87,9 @@ def list_layouts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, m
 
 
 @router.delete("/layouts/{layout_id}", status_code=204)
-def delete_layout(layout_id: RowId, user: Supervisor, request: Request) -> Response:
+def delete_layout(layout_id: RowId, user: Supervisor, engine: Writer, request: Request) -> Response:
     """Delete a layout no schedule uses (409 ``in_use`` naming the schedules that do)."""
-    signage_layouts.delete_layout(request.app.state.engine, user, layout_id)
+    signage_layouts.delete_layout(engine, user, layout_id)
     audit(request, user, action="layout.delete", target=f"layout:{layout_id}")
     return Response(status_code=204)
 
@@ -99,26 +99,26 @@ def _schedule_public(row: dict, site: str) -> SchedulePublic:
 
 
 @router.post("/schedules", response_model=SchedulePublic, status_code=201)
-def add_schedule(body: ScheduleCreate, user: Supervisor, request: Request) -> SchedulePublic:
+def add_schedule(body: ScheduleCreate, user: Supervisor, engine: Writer, request: Request) -> SchedulePublic:
     """Assign a playlist to screens and groups. 422 with ``code`` and ``reason`` when invalid
     or when it overlaps a schedule of the same priority on a shared screen (both named)."""
     raw = body.model_dump(exclude={"site"})
     raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
                end_date=body.end_date.isoformat() if body.end_date else None)
-    schedule_id, row = signage.add_schedule(request.app.state.engine, user, site=body.site, raw=raw)
+    schedule_id, row = signage.add_schedule(engine, user, site=body.site, raw=raw)
     audit(request, user, action="schedule.create", target=f"schedule:{schedule_id}",
           detail=f"服务点 {body.site}：排期播放节目单 #{body.playlist_id}")
     return _schedule_public(row, body.site)
 
 
 @router.put("/schedules/{schedule_id}", response_model=SchedulePublic)
-def update_schedule(schedule_id: RowId, body: ScheduleCreate, user: Supervisor, request: Request) -> SchedulePublic:
+def update_schedule(schedule_id: RowId, body: ScheduleCreate, user: Supervisor, engine: Writer, request: Request) -> SchedulePublic:
     """Replace a schedule's fields (validated like a new one, against the site's other schedules;
     the site cannot change)."""
     raw = body.model_dump(exclude={"site"})
     raw.update(start_date=body.start_date.isoformat() if body.start_date else None,
                end_date=body.end_date.isoformat() if body.end_date else None)
-    site, row = signage.update_schedule(request.app.state.engine, user, schedule_id, raw=raw)
+    site, row = signage.update_schedule(engine, user, schedule_id, raw=raw)
     audit(request, user, action="schedule.replace", target=f"schedule:{schedule_id}", detail=f"服务点 {site}")
     return _schedule_public(row, site)
 
@@ -129,17 +129,17 @@ def list_schedules(user: Supervisor, db: ReadDb, site: str = Query(min_length=1,
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204)
-def delete_schedule(schedule_id: RowId, user: Supervisor, request: Request) -> Response:
-    signage.delete_schedule(request.app.state.engine, user, schedule_id)
+def delete_schedule(schedule_id: RowId, user: Supervisor, engine: Writer, request: Request) -> Response:
+    signage.delete_schedule(engine, user, schedule_id)
     audit(request, user, action="schedule.delete", target=f"schedule:{schedule_id}")
     return Response(status_code=204)
 
 
 @router.post("/interrupts", response_model=InterruptView, status_code=201)
-def add_interrupt(body: InterruptCreate, user: Supervisor, request: Request) -> InterruptView:
+def add_interrupt(body: InterruptCreate, user: Supervisor, engine: Writer, request: Request) -> InterruptView:
     """An emergency notice: pre-empts every schedule on its screens until cleared or until
     ``expires_s``; who started it is kept."""
-    notice = signage_interrupts.add_interrupt(request.app.state.engine, user, site=body.site, title=body.title,
+    notice = signage_interrupts.add_interrupt(engine, user, site=body.site, title=body.title,
                                               body=body.body, screens=body.screens, expires_s=body.expires_s)
     audit(request, user, action="interrupt.create", target=f"site:{body.site}",
           detail=f"紧急通知 #{notice.id}（{'信息屏 ' + '、'.join(body.screens) if body.screens else '全部信息屏'}）：{body.title}")
@@ -155,8 +155,8 @@ def list_interrupts(user: Supervisor, db: ReadDb, site: str = Query(min_length=1
 
 
 @router.post("/interrupts/{interrupt_id}/clear", response_model=InterruptView)
-def clear_interrupt(interrupt_id: RowId, user: Supervisor, request: Request) -> InterruptView:
-    notice = signage_interrupts.clear_interrupt(request.app.state.engine, user, interrupt_id)
+def clear_interrupt(interrupt_id: RowId, user: Supervisor, engine: Writer, request: Request) -> InterruptView:
+    notice = signage_interrupts.clear_interrupt(engine, user, interrupt_id)
     audit(request, user, action="interrupt.clear", target=f"site:{notice.site}",
           detail=f"撤下紧急通知 #{interrupt_id}：{notice.title}")
     return notice

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadDb, StoreDep, Supervisor, audit, require
+from api.deps import ReadDb, StoreDep, Supervisor, Writer, audit, fresh, require
 from api.schemas_signage import Heartbeat, PlayIn, PlayPublic, ScreenCreate, ScreenEdit, ScreenEdited, ScreenPublic
 from domain.errors import Invalid, TooLarge
 from services import names, signage, signage_preview, signage_screenshots
@@ -29,18 +29,16 @@ MAX_PLAYS_PER_REQUEST = 5000
 
 
 @router.post("", response_model=ScreenPublic, status_code=201)
-def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, request: Request) -> ScreenPublic:
+def add_screen(body: ScreenCreate, user: Supervisor, db: ReadDb, engine: Writer, request: Request) -> ScreenPublic:
     """Register a screen (or re-issue its token, revoking the older ones); the token in the
     answer is shown once. 409 ``name_taken`` when another site has a screen of that name."""
     visible_site(db, user, body.site)
-    db.close()
     if body.display_name is not None:
         names.check_display_name(body.display_name)
-    screen_id, token = signage.register_screen(request.app.state.engine, site=body.site, name=body.name,
+    screen_id, token = signage.register_screen(engine, site=body.site, name=body.name,
                                                groups=body.groups, token_ttl_days=body.token_ttl_days,
                                                display_name=body.display_name)
-    screen = next(s for s in signage.list_screens(db, user) if s.id == screen_id)
-    db.close()
+    screen = next(s for s in signage.list_screens(fresh(db), user) if s.id == screen_id)
     audit(request, user, action="screen.register", target=f"screen:{body.name}",
           detail=f"服务点 {body.site}：已签发新令牌，旧令牌作废；"
                  + (f"{body.token_ttl_days} 天后失效" if body.token_ttl_days else "长期有效"))
@@ -54,14 +52,13 @@ def list_screens(user: Supervisor, db: ReadDb) -> list[ScreenPublic]:
 
 
 @router.patch("/{name}", response_model=ScreenEdited)
-def edit_screen(name: str, body: ScreenEdit, user: Supervisor, db: ReadDb, request: Request) -> ScreenEdited:
+def edit_screen(name: str, body: ScreenEdit, user: Supervisor, db: ReadDb, engine: Writer,
+                request: Request) -> ScreenEdited:
     """Set the screen's display name (一楼大厅屏) and/or replace its display groups; schedules
     aimed at a group follow the change at the screen's next manifest. 422 ``conflict`` when the
     new groups would bring two schedules of the same priority onto the screen at once."""
     if body.display_name is None and body.groups is None:
         raise Invalid("screen", "give display_name or groups", code="invalid", field="display_name")
-    db.close()
-    engine = request.app.state.engine
     if body.display_name is not None:
         shown = names.set_screen_display_name(engine, name, body.display_name, user=user)
         audit(request, user, action="screen.edit", target=f"screen:{name}", detail=shown.display_name)
@@ -69,8 +66,7 @@ def edit_screen(name: str, body: ScreenEdit, user: Supervisor, db: ReadDb, reque
         before, now = signage.set_screen_groups(engine, user, name, body.groups)
         audit(request, user, action="screen.groups", target=f"screen:{name}",
               detail=f"分组：{'、'.join(now) or '无'}（原：{'、'.join(before) or '无'}）")
-    view = next(s for s in signage.list_screens(db, user) if s.name == name)
-    db.close()
+    view = next(s for s in signage.list_screens(fresh(db), user) if s.name == name)
     return ScreenEdited(id=view.id, name=view.name, display_name=view.display_name,
                         label=view.display_name or view.name, groups=view.groups)
 
@@ -111,18 +107,18 @@ def preview_png(name: str, user: Supervisor, db: ReadDb, store: StoreDep,
 
 
 @router.post("/{name}/heartbeat", status_code=204)
-def heartbeat(name: str, body: Heartbeat, user: ScreenOnly, request: Request) -> Response:
-    signage.heartbeat(request.app.state.engine, user, name, playing=body.playing, cache_items=body.cache_items,
+def heartbeat(name: str, body: Heartbeat, user: ScreenOnly, engine: Writer) -> Response:
+    signage.heartbeat(engine, user, name, playing=body.playing, cache_items=body.cache_items,
                       offline_periods=list(body.offline_periods), errors=body.errors)
     return Response(status_code=204)
 
 
 @router.post("/{name}/plays", status_code=200)
-def report_plays(name: str, body: list[PlayIn], user: ScreenOnly, request: Request) -> dict:
+def report_plays(name: str, body: list[PlayIn], user: ScreenOnly, engine: Writer, request: Request) -> dict:
     """Proof of play from the screen; rows already received (same ``uid``) are ignored."""
     if len(body) > MAX_PLAYS_PER_REQUEST:
         raise TooLarge("proof of play", f"at most {MAX_PLAYS_PER_REQUEST} rows per request", code="too_many_plays")
-    added = signage.report_plays(request.app.state.engine, user, name, [p.model_dump() for p in body])
+    added = signage.report_plays(engine, user, name, [p.model_dump() for p in body])
     return {"received": len(body), "added": added}
 
 
@@ -134,7 +130,7 @@ def list_plays(name: str, user: Supervisor, db: ReadDb, since_s: float | None = 
 
 @router.post("/{name}/screenshot", status_code=204,
              openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
-async def put_screenshot(name: str, user: ScreenOnly, request: Request,
+async def put_screenshot(name: str, user: ScreenOnly, engine: Writer, request: Request,
                          taken_s: float = Query(..., ge=0, le=1e11),
                          playing: str = Query("", max_length=300),
                          loop_late_s: float = Query(0.0, ge=0, le=1e9, description="how long the loop had not run"),
@@ -150,7 +146,7 @@ async def put_screenshot(name: str, user: ScreenOnly, request: Request,
         if len(buf) > limit:
             raise TooLarge("screenshot", f"at most {limit // (1024 * 1024)} MiB", code="screenshot_too_large")
     state = {"playing": playing, "loop_late_s": loop_late_s, "skipped": skipped}
-    await run_in_threadpool(signage_screenshots.put_screenshot, request.app.state.engine, user, name, bytes(buf),
+    await run_in_threadpool(signage_screenshots.put_screenshot, engine, user, name, bytes(buf),
                             taken_s=taken_s, state=state)
     return Response(status_code=204)
 
@@ -175,6 +171,6 @@ def screenshot_image(name: str, user: Supervisor, db: ReadDb) -> Response:
 
 
 @router.post("/{name}/screenshot/request", status_code=202)
-def request_screenshot(name: str, user: Supervisor, request: Request) -> dict:
+def request_screenshot(name: str, user: Supervisor, engine: Writer) -> dict:
     """Ask the screen for a picture now: it sends one at its next manifest poll (about a second)."""
-    return {"requested_s": signage_screenshots.request_screenshot(request.app.state.engine, user, name)}
+    return {"requested_s": signage_screenshots.request_screenshot(engine, user, name)}

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, audit, clock, require
+from api.deps import MAX_ROW_ID, ReadDb, RowId, Supervisor, Writer, audit, clock, require
 from domain.vocab import LABELS, WorkOrderChannel, WorkOrderState
 from services import workorders
 from services.accounts import Principal
@@ -65,9 +65,9 @@ def list_orders(user: Handler, db: ReadDb, request: Request, site: str | None = 
 
 
 @router.post("", response_model=WorkOrderView, status_code=201)
-def create(body: WorkOrderIn, user: Supervisor, request: Request) -> WorkOrderView:
+def create(body: WorkOrderIn, user: Supervisor, engine: Writer, request: Request) -> WorkOrderView:
     """A work order entered by hand (phone, letter) or opened from a finding."""
-    wo = workorders.create(request.app.state.engine, user, now=clock(request), **body.model_dump())
+    wo = workorders.create(engine, user, now=clock(request), **body.model_dump())
     audit(request, user, action="workorder.create", target=f"work-order:{wo.id}",
           detail=LABELS["work_order_kind"].get(body.kind, body.kind))
     return wo
@@ -86,16 +86,16 @@ def departments(user: Handler, db: ReadDb, site: str = Query(min_length=1, max_l
 
 
 @router.post("/departments", status_code=201)
-def save_department(body: DepartmentIn, user: Supervisor, request: Request) -> dict:
-    d = workorders.save_department(request.app.state.engine, user, **body.model_dump())
+def save_department(body: DepartmentIn, user: Supervisor, engine: Writer, request: Request) -> dict:
+    d = workorders.save_department(engine, user, **body.model_dump())
     audit(request, user, action="department.edit", target=f"department:{d['id']}", detail=body.name)
     return d
 
 
 @router.post("/calendar", status_code=204)
-def calendar_day(body: CalendarDayIn, user: Supervisor, request: Request) -> Response:
+def calendar_day(body: CalendarDayIn, user: Supervisor, engine: Writer, request: Request) -> Response:
     """The site's own holiday or working day over the statutory calendar (deadlines opened later count it)."""
-    workorders.set_calendar_day(request.app.state.engine, user, site=body.site, day=body.day, working=body.working,
+    workorders.set_calendar_day(engine, user, site=body.site, day=body.day, working=body.working,
                                 note=body.note)
     audit(request, user, action="calendar.edit", target=f"site:{body.site}",
           detail=f"{body.day} 设为{ {True: '工作日', False: '休息日', None: '按法定日历'}[body.working]}")
@@ -103,9 +103,9 @@ def calendar_day(body: CalendarDayIn, user: Supervisor, request: Request) -> Res
 
 
 @router.post("/escalate", response_model=list[int])
-def escalate(user: Supervisor, request: Request, site: str = Query(min_length=1, max_length=63)) -> list[int]:
+def escalate(user: Supervisor, engine: Writer, request: Request, site: str = Query(min_length=1, max_length=63)) -> list[int]:
     """督办: escalate the site's unanswered work orders past their deadline to their department's supervisor."""
-    ids = workorders.escalate_due(request.app.state.engine, user, site=site, now=clock(request))
+    ids = workorders.escalate_due(engine, user, site=site, now=clock(request))
     for i in ids:
         audit(request, user, action="workorder.escalate", target=f"work-order:{i}")
     return ids
@@ -120,22 +120,22 @@ def get_order(wo_id: RowId, user: Handler, db: ReadDb, request: Request) -> Work
 
 
 @router.post("/{wo_id}/transfer", response_model=WorkOrderView)
-def transfer(wo_id: RowId, body: TransferIn, user: Handler, request: Request) -> WorkOrderView:
-    wo = workorders.transfer(request.app.state.engine, user, wo_id, now=clock(request), **body.model_dump())
+def transfer(wo_id: RowId, body: TransferIn, user: Handler, engine: Writer, request: Request) -> WorkOrderView:
+    wo = workorders.transfer(engine, user, wo_id, now=clock(request), **body.model_dump())
     audit(request, user, action="workorder.transfer", target=f"work-order:{wo_id}", detail=f"转办给 {body.owner}")
     return wo
 
 
 @router.post("/{wo_id}/reply", response_model=WorkOrderView)
-def reply(wo_id: RowId, body: TextIn, user: Handler, request: Request) -> WorkOrderView:
-    wo = workorders.reply(request.app.state.engine, user, wo_id, text=body.text, now=clock(request))
+def reply(wo_id: RowId, body: TextIn, user: Handler, engine: Writer, request: Request) -> WorkOrderView:
+    wo = workorders.reply(engine, user, wo_id, text=body.text, now=clock(request))
     audit(request, user, action="workorder.reply", target=f"work-order:{wo_id}")
     return wo
 
 
 @router.post("/{wo_id}/callback", response_model=WorkOrderView)
-def callback(wo_id: RowId, body: TextIn, user: Supervisor, request: Request) -> WorkOrderView:
+def callback(wo_id: RowId, body: TextIn, user: Supervisor, engine: Writer, request: Request) -> WorkOrderView:
     """回访: the customer's answer when called back; closes the work order."""
-    wo = workorders.callback(request.app.state.engine, user, wo_id, result=body.text, now=clock(request))
+    wo = workorders.callback(engine, user, wo_id, result=body.text, now=clock(request))
     audit(request, user, action="workorder.callback", target=f"work-order:{wo_id}")
     return wo
