@@ -41,6 +41,7 @@ def test_share_as_a_percent_and_the_share_of_voice_report(signage_served) -> Non
             sform.locator("#sg-schedule-share").fill("25")
             sform.locator("#sg-schedule-share").blur()
             expect(sform.locator("#sg-share-seconds")).to_have_text("即每小时 900 秒")
+            shoot(page, "signage-share-percent")      # every field labelled, the unit switch too
             sform.locator("#sg-schedule-start").fill("00:00")
             sform.locator("#sg-schedule-end").fill("24:00")
             sform.locator("button[type=submit]").click()
