@@ -186,12 +186,14 @@ def share_report(db: Session, user: Principal, *, site: str, since_s: float, unt
     #: per screen, when it was playing anything (the union of its played rows): blocks due while
     #: a screen was off (or before it or the schedule existed) are not counted against it
     on: dict[str, list[list[dt.datetime]]] = {}
-    for play, screen_name in db.execute(
-            select(SignagePlay, SignageScreen.name).join(SignageScreen, SignagePlay.screen_id == SignageScreen.id)
+    # plain columns, not rows: a month of a busy site is hundreds of thousands of plays
+    for schedule_id, started_s, ended_s, screen_name in db.execute(
+            select(SignagePlay.schedule_id, SignagePlay.started_s, SignagePlay.ended_s, SignageScreen.name)
+            .join(SignageScreen, SignagePlay.screen_id == SignageScreen.id)
             .where(SignageScreen.site_id == st.id, SignagePlay.status == "played", SignagePlay.started_s < until_s,
                    SignagePlay.started_s >= since_s - 3600).order_by(SignagePlay.started_s)):
-        p0, p1 = max(play.started_s, since_s), min(play.ended_s or play.started_s, until_s)
-        if p1 <= p0 and play.started_s < since_s:
+        p0, p1 = max(started_s, since_s), min(ended_s or started_s, until_s)
+        if p1 <= p0 and started_s < since_s:
             continue
         lo, hi = local(p0), local(max(p0, p1))
         spans = on.setdefault(screen_name, [])
@@ -199,7 +201,7 @@ def share_report(db: Session, user: Principal, *, site: str, since_s: float, unt
             spans[-1][1] = max(spans[-1][1], hi)
         elif lo < hi:
             spans.append([lo, hi])
-        if play.schedule_id not in shares:
+        if schedule_id not in shares:
             continue
         hour = lo.replace(minute=0, second=0, microsecond=0)
         first = True
@@ -207,7 +209,7 @@ def share_report(db: Session, user: Principal, *, site: str, since_s: float, unt
             nxt = hour + dt.timedelta(hours=1)
             secs = (min(hi, nxt) - max(lo, hour)).total_seconds()
             if secs > 0 or first:
-                acc = played.setdefault((play.schedule_id, screen_name, hour), [0.0, 0])
+                acc = played.setdefault((schedule_id, screen_name, hour), [0.0, 0])
                 acc[0] += max(0.0, secs)
                 acc[1] += 1 if first else 0
             first = False
