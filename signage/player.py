@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 #: A video that shows no picture this long after its start is treated as broken.
 NO_VIDEO_AFTER_S = 3.0
+#: A still over a starting video goes when libVLC has displayed the video's first picture,
+#: looked for this often, or at the latest this long after the video's output came.
+REVEAL_POLL_S = 0.02
+FIRST_PICTURE_WAIT_S = 1.0
 #: A page of a text announcement stays up at least this long: a long text in a short item shows
 #: its first pages (the last one says the rest is left off) rather than flipping 90 pages in 10 s.
 MIN_TEXT_PAGE_S = 5.0
@@ -183,8 +187,10 @@ class Player:
         self._preload_check: tuple[int, vlc_types.Media, float] | None = None
         self._ticker_sig: tuple | None = None
         self._switch_t = 0.0
-        #: A still covers the video area until the video just started shows its first picture.
+        #: A still covers the video area until the video just started shows its first picture:
+        #: set when libVLC's output is made (time.monotonic() in _vout_t), cleared by reveal().
         self._vout_pending = False
+        self._vout_t = 0.0
         self._current_kind: str | None = None
         #: Guards the switch state against a late event of the item before (VLC thread).
         self._switch_lock = threading.Lock()
@@ -231,7 +237,10 @@ class Player:
         # video (and the stills over it) in its main region (signage.layout)
         self._area = tk.Frame(root, width=w, height=h - th, bg=_hex(slides.BOARD_BG))
         self._area.pack(side="top", fill="both", expand=True)
-        self._video = tk.Frame(self._area, bg=_hex(slides.BOARD_BG))
+        # libVLC draws into this window itself. No background (bg ""; X background None): when the
+        # still over it goes, X paints nothing there and the still's pixels stay until libVLC's
+        # next picture, instead of the navy background (issue 24: a blank at image→video switches)
+        self._video = tk.Frame(self._area, bg="")
         self._video.place(x=0, y=0, width=w, height=h - th)
         self._stills = Stills(root, self._video)
         self._ticker_img = tk.PhotoImage(width=w, height=th)
@@ -269,7 +278,10 @@ class Player:
             if self._saw_video or event.u.new_count < 1 or self._current_kind != "video":
                 return
             if self._stills is not None and self._stills.shown is not None:
-                self._vout_pending = True      # the main thread takes the still away (Tk is not thread-safe)
+                # the main thread takes the still away (Tk is not thread-safe) once the video's
+                # first picture is out: the output exists now, but its window is still blank
+                self._vout_pending = True
+                self._vout_t = time.monotonic()
                 self._wake.set()
                 return
             self._saw_video = True
@@ -280,12 +292,37 @@ class Player:
         self.stats.gaps_ms.append(gap_ms)
         metrics.observe_gap(gap_ms)
 
+    def _first_picture_out(self) -> bool:
+        """Whether libVLC has displayed a picture of the current media (its statistics)."""
+        m = self._mp.get_media()
+        if m is None:
+            return False
+        try:
+            st = self._vlc.MediaStats()
+            return bool(m.get_stats(st)) and st.displayed_pictures > 0
+        finally:
+            m.release()     # get_media() holds a reference of its own
+
     def reveal(self) -> None:
-        """Take the still away once the video under it shows its first picture (main thread)."""
+        """Take the still away once the video under it shows its first picture (main thread).
+
+        libVLC's output event comes when the output is made, before any picture is in its
+        window; and the still's pixels are not kept under it (no backing store), so X painted the
+        video window's background where the still had been until libVLC's next picture: the
+        navy blank of 70-280 ms at image→video switches (issue 24). So the video window has no
+        background (see _open), and the still stays until libVLC counts a displayed picture (its
+        statistics, updated about every 250 ms), or FIRST_PICTURE_WAIT_S after the output came."""
         with self._switch_lock:
-            pending, self._vout_pending = self._vout_pending, False
-            if not pending or self._saw_video or self._current_kind != "video":
+            if not self._vout_pending or self._saw_video or self._current_kind != "video":
+                self._vout_pending = False
                 return
+        if not self._first_picture_out() and time.monotonic() - self._vout_t < FIRST_PICTURE_WAIT_S:
+            return      # looked at again in REVEAL_POLL_S (run)
+        with self._switch_lock:
+            if not self._vout_pending or self._saw_video or self._current_kind != "video":
+                self._vout_pending = False
+                return
+            self._vout_pending = False
             self._saw_video = True
         if self._stills is not None:
             self._stills.hide()
@@ -702,7 +739,8 @@ class Player:
             return
         state = self._mp.get_state()
         broken = state in (vlc.State.Error, vlc.State.Ended) and not self._saw_video
-        late = not self._saw_video and time.monotonic() - self._switch_t > NO_VIDEO_AFTER_S
+        # a video whose output is made (its first picture awaited under the still) is not late
+        late = not self._saw_video and not self._vout_pending and time.monotonic() - self._switch_t > NO_VIDEO_AFTER_S
         if broken or late:
             self._skip(self._current_content, f"corrupt: VLC shows no picture ({state})")
             self._pop = None   # the item never showed: its skipped row stands for it
@@ -748,7 +786,8 @@ class Player:
                 self._tk.update()
                 root = self._tk
                 self._geometry = (root.winfo_rootx(), root.winfo_rooty(), root.winfo_width(), root.winfo_height())
-                self._idle(self.opt.tick_s)
+                # a video about to replace a still: look for its first picture more often
+                self._idle(REVEAL_POLL_S if self._vout_pending else self.opt.tick_s)
                 self._wake.clear()
         finally:
             self._end_pop(self.clock())

@@ -427,6 +427,23 @@ def share_seconds(shares: tuple[tuple[ScheduleEntry, float], ...], start: dt.dat
     return total
 
 
+def screen_share_blocks(schedule: Schedule, screen: ScreenRef, start: dt.datetime,
+                        end: dt.datetime) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """The interrupt-content blocks of ``screen`` in [start, end) (naive local times), cut to the
+    period, as (schedule entry id, start, end): the blocks :func:`resolve` plays (the
+    share-of-voice report's "due")."""
+    shares = _shares(schedule, screen, frozenset())
+    out = []
+    hour = _hour_of(start)
+    while hour < end and shares:
+        for b in share_blocks(shares, hour):
+            lo, hi = max(b.start, start), min(b.end, end)
+            if lo < hi:
+                out.append((b.entry.id, lo, hi))
+        hour += dt.timedelta(hours=1)
+    return out
+
+
 def _to_ms(t: dt.datetime) -> dt.datetime:
     """``t`` to the millisecond: bounds computed back from ``at`` stay the same from one tick to
     the next (a player switches media when they change)."""

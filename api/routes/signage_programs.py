@@ -174,3 +174,12 @@ def plays_report(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, m
         return Response("\ufeff" + signage_report.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="plays-{site}.csv"'})
     return report
+
+
+@router.get("/plays/share", response_model=signage_report.ShareReport)
+def share_report(user: Supervisor, db: ReadDb, site: str = Query(min_length=1, max_length=63),
+                 since_s: float = Query(ge=0, le=1e11), until_s: float = Query(ge=0, le=1e11)) -> signage_report.ShareReport:
+    """Share of voice of the site's interrupt content (schedules with ``share_s_per_hour``), plays
+    in [since_s, until_s) (at most 31 days): per schedule, screen and site-local clock hour the
+    seconds played against the share asked for and the seconds due; totals per schedule and screen."""
+    return signage_report.share_report(db, user, site=site, since_s=since_s, until_s=until_s)

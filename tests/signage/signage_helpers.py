@@ -1,14 +1,16 @@
 """Helpers of the signage tests: waiting for a condition, the API served by uvicorn, a screen box."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.support.net import AppServer, wait_for
 
-__all__ = ["ScreenBox", "serve", "wait_for"]
+__all__ = ["JumpClock", "ScreenBox", "near", "serve", "wait_for"]
 
 
 def serve(app: Any, port: int) -> tuple[Any, Any, int]:
@@ -43,3 +45,23 @@ class ScreenBox:
         self._stop.set()
         for t in self._threads:
             t.join(10)
+
+
+class JumpClock:
+    """Real seconds passing from a chosen start; ``jump_to`` moves it (tests walk a day)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._lock = threading.Lock()
+        self.jump_to(start)
+
+    def jump_to(self, at: dt.datetime) -> None:
+        with self._lock:
+            self._base, self._t0 = at.timestamp(), time.monotonic()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._base + time.monotonic() - self._t0
+
+
+def near(px: tuple[int, int, int], rgb: tuple[int, int, int], tol: int = 40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(px, rgb))

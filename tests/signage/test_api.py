@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 
 import pytest
 from sqlalchemy import update
@@ -544,6 +545,72 @@ def test_interrupt_content_share_of_each_hour(app_env, media) -> None:  # noqa: 
     r = c.put(f"/api/v1/signage/schedules/{share['id']}", json={"site": "hall", "playlist_id": ad["id"],
                                                                 "groups": ["hall-a"], "share_s_per_hour": 120})
     assert r.status_code == 200 and r.json()["share_s_per_hour"] == 120
+
+
+def test_share_of_voice_report(app_env, media) -> None:  # noqa: ANN001
+    """The share-of-voice report: per interrupt-content schedule, screen and site-local hour, the
+    seconds its plays took (clipped to the hour) against the share asked for and the seconds due
+    (the blocks resolve() gives it, while the screen played and after the schedule was made); an
+    hour well under its due is short; other plays left out."""
+    import datetime as dt
+
+    from domain.timezones import site_zone
+    env = app_env
+    c, screen_token, video, _text, playlist = _setup(env, media)
+    screen = env.client(screen_token)
+    ordinary = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": playlist["id"],
+                                                         "screens": ["lobby"]}).json()
+    ad = c.post("/api/v1/signage/playlists", json={"site": "hall", "name": "广告",
+                                                   "items": [{"content_id": video["id"], "duration_s": 10}]}).json()
+    share = c.post("/api/v1/signage/schedules", json={"site": "hall", "playlist_id": ad["id"], "groups": ["hall-a"],
+                                                      "share_pct": 25}).json()
+    now = time.time()
+    tz = c.get("/api/v1/signage/plays/share", params={"site": "hall", "since_s": now - 60, "until_s": now}).json()
+    zone = site_zone(tz["timezone"])
+    # hours after the schedule was made (its audit row): plays from the future, as far as the API cares
+    h0 = (dt.datetime.fromtimestamp(now, zone) + dt.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    t0 = h0.timestamp()
+
+    def row(start: float, length: float, schedule_id: int) -> dict:
+        return {"uid": uuid.uuid4().hex, "kind": "playlist", "status": "played", "content_id": video["id"],
+                "playlist_id": ad["id"], "schedule_id": schedule_id, "started_s": start, "ended_s": start + length}
+
+    # first hour: each minute's 15 s block as the player reports it (the 10 s video, then 5 s of it again)
+    plays = [row(t0 + 60 * m + off, n, share["id"]) for m in range(60) for off, n in ((0, 10), (10, 5))]
+    plays += [row(t0 + 3600 + 60 * m, 15, share["id"]) for m in range(30)]          # second hour: half of it
+    # the ordinary schedule around the blocks: the screen was on all along (where the ad did not
+    # play in the second hour, its blocks were due all the same)
+    plays += [row(t0 + 60 * m + 15, 45, ordinary["id"]) for m in range(90)]
+    plays += [row(t0 + 60 * m, 60, ordinary["id"]) for m in range(90, 120)]
+    # three hours before the schedule was made: the screen played, the ad owed nothing
+    past = (dt.datetime.fromtimestamp(now, zone) - dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    plays += [row(past.timestamp() + 60 * m, 60, ordinary["id"]) for m in range(60)]
+    plays.append({**row(t0 + 3600 + 1800, 15, share["id"]), "status": "skipped"})   # a skip plays nothing
+    for k in range(0, len(plays), 100):
+        r = screen.post("/api/v1/signage/screens/lobby/plays", json=plays[k:k + 100])
+        assert r.status_code == 200, r.text
+    r = c.get("/api/v1/signage/plays/share", params={"site": "hall", "since_s": t0, "until_s": t0 + 7200})
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert [(h["schedule_id"], h["screen"], h["hour_s"], h["asked_s"], h["due_s"], h["played_s"], h["plays"],
+             h["short"]) for h in rep["hours"]] == \
+        [(share["id"], "lobby", t0, 900, 900.0, 900.0, 120, False),
+         (share["id"], "lobby", t0 + 3600, 900, 900.0, 450.0, 30, True)]
+    assert rep["hours"][0]["hour"] == f"{h0:%Y-%m-%d %H:%M}"
+    assert rep["schedules"] == [{"schedule_id": share["id"], "playlist": "广告", "screen": "lobby", "asked_s": 900,
+                                 "hours": 2, "due_s": 1800.0, "played_s": 1350.0, "short_hours": 1}]
+    # half an hour: due and played both cut to the period
+    rep = c.get("/api/v1/signage/plays/share", params={"site": "hall", "since_s": t0 + 1800, "until_s": t0 + 3600}).json()
+    assert [(h["due_s"], h["played_s"], h["plays"]) for h in rep["hours"]] == [(450.0, 450.0, 60)]
+    rep = c.get("/api/v1/signage/plays/share", params={"site": "hall", "since_s": past.timestamp(),
+                                                        "until_s": past.timestamp() + 3600}).json()
+    assert rep["hours"] == [] and rep["schedules"] == []
+    for params in ({"since_s": t0 + 10, "until_s": t0}, {"since_s": t0, "until_s": t0 + 32 * 86400}):
+        r = c.get("/api/v1/signage/plays/share", params={"site": "hall", **params})
+        assert r.status_code == 422 and r.json()["detail"]["code"] == "bad_time_range", r.text
+    other = env.client(env.make_user("supervisor", ["annex"]))
+    assert other.get("/api/v1/signage/plays/share", params={"site": "hall", "since_s": t0,
+                                                            "until_s": t0 + 7200}).status_code == 404
 
 
 def test_display_groups_are_editable(app_env, media) -> None:  # noqa: ANN001

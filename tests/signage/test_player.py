@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from signage_helpers import serve, wait_for
+from signage_helpers import JumpClock, near, serve, wait_for
 
 from services.catalog import Catalog
 from signage import slides
@@ -24,26 +24,6 @@ from storage.schema import upgrade
 
 TZ = ZoneInfo("Asia/Shanghai")
 BLUE, GREEN, RED_BG = (0, 0, 230), (0, 200, 0), slides.INTERRUPT_BG
-
-
-class JumpClock:
-    """Real seconds passing from a chosen start; ``jump_to`` moves it (tests walk a day)."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self._lock = threading.Lock()
-        self.jump_to(start)
-
-    def jump_to(self, at: dt.datetime) -> None:
-        with self._lock:
-            self._base, self._t0 = at.timestamp(), time.monotonic()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._base + time.monotonic() - self._t0
-
-
-def near(px: tuple[int, int, int], rgb: tuple[int, int, int], tol: int = 40) -> bool:
-    return all(abs(a - b) <= tol for a, b in zip(px, rgb))
 
 
 @pytest.mark.slow
@@ -177,7 +157,9 @@ def test_player_walks_a_day(tmp_path: Path, object_store, media, shoot) -> None:
         assert row["started_s"] <= at and (row["ended_s"] is None or at <= row["ended_s"]), (what, at, row)
         assert row["content_id"] == names.get(what), (what, row)
     gaps = player.stats.gaps_ms
-    assert gaps and max(gaps) < 1000, gaps
+    # a gap ends with the new item's first picture; a still stays up until then (issue 24: the
+    # first picture counted by libVLC's statistics, every ~250 ms), so a slow start is no blank
+    assert gaps and max(gaps) < 2000, gaps
     server.should_exit = True
     thread.join(10)
     eng.dispose()
@@ -232,4 +214,4 @@ def test_stills_and_videos_take_turns_without_libvlc_showing_a_still(tmp_path: P
         thread.join(10)
     assert player.stats.switches >= 2 * len(order)
     assert len(player.stats.gaps_ms) == player.stats.switches, (player.stats.switches, player.stats.gaps_ms)
-    assert max(player.stats.gaps_ms) < 1000, player.stats.gaps_ms
+    assert max(player.stats.gaps_ms) < 2000, player.stats.gaps_ms    # as in test_player_walks_a_day

@@ -13,6 +13,8 @@ export const previewPngUrl = (name, at) => apiUrl(`${screen(name)}/preview.png`,
 export const listPlays = (name, params) => get(`${screen(name)}/plays`, params)
 /** Proof of play per content item with totals; the CSV of it. */
 export const playsReport = (params) => get('/signage/plays/report', params)
+/** Share of voice: per interrupt-content schedule, screen and hour, seconds played against the share. */
+export const shareReport = (params) => get('/signage/plays/share', params)
 export const playsReportCsvUrl = (params) => apiUrl('/signage/plays/report', { ...params, format: 'csv' })
 /** The screen's own picture: when, its size, what the player said with it (404 before the first). */
 export const screenshotInfo = (name) => get(`${screen(name)}/screenshot`)
