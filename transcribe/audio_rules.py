@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from domain.vocab import CUSTOMER, STAFF
 from transcribe.match import PhraseMatcher
 from transcribe.normalize import is_han, tokenize
+from transcribe.quality import GOOD_SNR_DB, MIN_SNR_DB, SURE_AVG_LOGPROB, Quality
 from transcribe.rules import AudioRule
 from transcribe.speakers import Utterance
 from transcribe.turns import CLOSE_GAP_S, Turn
@@ -22,6 +23,11 @@ from transcribe.turns import CLOSE_GAP_S, Turn
 EXCUSE_BEFORE_S = 10.0
 #: Raised voice: the baseline needs this many earlier staff turns of at least half a second.
 BASELINE_TURNS = 2
+#: Speech rate counts characters over their times: only where the recogniser was sure of them
+#: (average log-probability) and the speech stood this far above the hall (estimated SNR). In a
+#: very busy hall the recogniser writes babble into the staff's words and squeezes their times
+#: (issue 19: 语速过快 11 times on polite very-busy dialogues).
+FAST_MIN_SNR_DB = (MIN_SNR_DB + GOOD_SNR_DB) / 2
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,21 @@ def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> li
     return out
 
 
-def fast_speech(rule: AudioRule, utts: Sequence[Utterance], lo: float, hi: float) -> list[AudioHit]:
-    """Staff utterances of at least ``min_s`` spoken faster than the threshold."""
+def rate_measurable(q: Quality | None) -> bool:
+    """Whether an interaction's recognised characters and their times are sure enough to count
+    a speech rate over (see FAST_MIN_SNR_DB); an interaction without measured signals is."""
+    if q is None:
+        return True
+    sig = q.signals
+    return sig.get("avg_logprob", 0.0) >= SURE_AVG_LOGPROB and sig.get("snr_db", 90.0) >= FAST_MIN_SNR_DB
+
+
+def fast_speech(rule: AudioRule, utts: Sequence[Utterance], lo: float, hi: float,
+                quality: Quality | None = None) -> list[AudioHit]:
+    """Staff utterances of at least ``min_s`` spoken faster than the threshold, where the
+    recognition is sure enough to count characters over time (:func:`rate_measurable`)."""
+    if not rate_measurable(quality):
+        return []
     out = []
     for u in utts:
         if not lo <= u.start_s < hi or u.p_staff() < 0.5:
@@ -107,10 +126,12 @@ def raised_voice(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -
     return out
 
 
-def find(rule: AudioRule, turns: Sequence[Turn] | None, utts: Sequence[Utterance], lo: float, hi: float) -> list[AudioHit]:
-    """Hits of ``rule`` in [lo, hi); rules that need turns find nothing without them (mono)."""
+def find(rule: AudioRule, turns: Sequence[Turn] | None, utts: Sequence[Utterance], lo: float, hi: float,
+         quality: Quality | None = None) -> list[AudioHit]:
+    """Hits of ``rule`` in [lo, hi); rules that need turns find nothing without them (mono).
+    ``quality``: the interaction's signals (the speech rate needs sure recognition)."""
     if rule.kind == "speech_rate":
-        return fast_speech(rule, utts, lo, hi)
+        return fast_speech(rule, utts, lo, hi, quality)
     if turns is None:
         return []
     if rule.kind == "silence":
