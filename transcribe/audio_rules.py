@@ -23,6 +23,8 @@ from transcribe.turns import CLOSE_GAP_S, Turn
 EXCUSE_BEFORE_S = 10.0
 #: Raised voice: the baseline needs this many earlier staff turns of at least half a second.
 BASELINE_TURNS = 2
+#: 抢话: the staff's turn goes on at least this long after the customer's overlapped turn ends.
+TAKE_OVER_S = 0.3
 #: Speech rate counts characters over their times: only where the recogniser was sure of them
 #: (average log-probability) and the speech stood this far above the hall (estimated SNR). In a
 #: very busy hall the recogniser writes babble into the staff's words and squeezes their times
@@ -69,8 +71,9 @@ def silences(rule: AudioRule, turns: Sequence[Turn], utts: Sequence[Utterance], 
 
 
 def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> list[AudioHit]:
-    """The staff starting to speak while the customer speaks (or paused under CLOSE_GAP_S), and
-    both speaking for longer than the threshold during that staff turn."""
+    """The staff starting to speak while the customer speaks (or paused under CLOSE_GAP_S), both
+    speaking for longer than the threshold during that staff turn, and the staff going on after
+    the customer stopped (TAKE_OVER_S)."""
     mine = _inside(turns, lo, hi)
     cust = [t for t in mine if t.speaker == CUSTOMER]
     out = []
@@ -80,7 +83,12 @@ def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> li
         both = [(max(s.start_s, c.start_s), min(s.end_s, c.end_s)) for c in cust
                 if c.start_s < s.end_s and s.start_s < c.end_s]
         ms = sum(b - a for a, b in both) * 1000
-        if ms > rule.threshold:
+        # The staff took the floor: went on after the customer stopped. A staff "turn" that lies
+        # inside the customer's is a backchannel (嗯, 对) or the customer's own voice leaking into
+        # the staff microphone where a busy hall's levels move (issue 19).
+        took_over = s.end_s >= max((c.end_s for c in cust if c.start_s < s.end_s and s.start_s < c.end_s),
+                                   default=s.end_s) + TAKE_OVER_S
+        if ms > rule.threshold and took_over:
             out.append(AudioHit(s.start_s, max(b for _, b in both), round(ms), f"群众说话时工作人员插话 {ms:.0f} 毫秒"))
     return out
 
