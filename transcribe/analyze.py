@@ -18,9 +18,9 @@ from transcribe.asr import AsrSegment, Transcriber, Word
 from transcribe.audio import Audio, load_audio
 from transcribe.errors import TranscribeError
 from transcribe.hallucination import is_hallucination
-from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, InteractionSpan, split_interactions
+from transcribe.interactions import DEFAULT_SPLIT_SILENCE_S, InteractionSpan, join_lost_speech, split_interactions
 from transcribe.judge import SPEAKER_THRESHOLD, Finding, Judge, queue_facts
-from transcribe.quality import Quality, measure, overall
+from transcribe.quality import Quality, lost_speech, measure, overall
 from transcribe.rules import Rulebook
 from transcribe.speakers import attribute_mono, attribute_stereo, speech_regions
 from transcribe.turns import Turn, channel_turns
@@ -172,10 +172,29 @@ class Analyzer:
         result.segments = [TranscriptSegment(u.start_s, u.end_s, u.speaker, u.speaker_confidence, u.text) for u in utts]
         result.interactions = interactions
         staff_channel = audio.samples[roles.index(STAFF)] if roles else None
-        result.quality = {i.index: measure(i, segments=kept, utts=utts, regions=regions, turns=turns, mono=mono,
-                                           sample_rate_hz=audio.sample_rate_hz, staff_channel=staff_channel,
-                                           opened_by_call=any(abs(i.start_s - b) < 0.01 for b in boundaries_s))
-                          for i in interactions}
+
+        def measured(i: InteractionSpan) -> Quality:
+            return measure(i, segments=kept, utts=utts, regions=regions, turns=turns, mono=mono,
+                           sample_rate_hz=audio.sample_rate_hz, staff_channel=staff_channel,
+                           opened_by_call=any(abs(i.start_s - b) < 0.01 for b in boundaries_s))
+
+        quality = {i.index: measured(i) for i in interactions}
+        # Fragments split apart only by speech the recogniser lost are one interaction, which
+        # cannot be judged: judging a fragment would "miss" what was said in the lost part.
+        if turns is not None:
+            joined = join_lost_speech(interactions, None, [(t.start_s, t.end_s) for t in turns],
+                                      boundaries_s=boundaries_s)
+        else:
+            joined = join_lost_speech(interactions, {k for k, q in quality.items() if not q.assessable}, regions,
+                                      boundaries_s=boundaries_s)
+        if len(joined) < len(interactions):
+            interactions = [i for i, _, _ in joined]
+            result.interactions = interactions
+            quality = {}
+            for i, parts, lost_s in joined:
+                q = measured(i)
+                quality[i.index] = q if len(parts) == 1 else lost_speech(q, lost_s)
+        result.quality = quality
         for i in interactions:
             q = result.quality[i.index]
             if not q.assessable:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from domain.vocab import CUSTOMER, STAFF
 from transcribe.match import PhraseMatcher
 from transcribe.normalize import is_han, tokenize
+from transcribe.quality import GOOD_SNR_DB, MIN_SNR_DB, SURE_AVG_LOGPROB, Quality
 from transcribe.rules import AudioRule
 from transcribe.speakers import Utterance
 from transcribe.turns import CLOSE_GAP_S, Turn
@@ -22,6 +23,13 @@ from transcribe.turns import CLOSE_GAP_S, Turn
 EXCUSE_BEFORE_S = 10.0
 #: Raised voice: the baseline needs this many earlier staff turns of at least half a second.
 BASELINE_TURNS = 2
+#: 抢话: the staff's turn goes on at least this long after the customer's overlapped turn ends.
+TAKE_OVER_S = 0.3
+#: Speech rate counts characters over their times: only where the recogniser was sure of them
+#: (average log-probability) and the speech stood this far above the hall (estimated SNR). In a
+#: very busy hall the recogniser writes babble into the staff's words and squeezes their times
+#: (issue 19: 语速过快 11 times on polite very-busy dialogues).
+FAST_MIN_SNR_DB = (MIN_SNR_DB + GOOD_SNR_DB) / 2
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,9 @@ def silences(rule: AudioRule, turns: Sequence[Turn], utts: Sequence[Utterance], 
 
 
 def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> list[AudioHit]:
-    """The staff starting to speak while the customer speaks (or paused under CLOSE_GAP_S), and
-    both speaking for longer than the threshold during that staff turn."""
+    """The staff starting to speak while the customer speaks (or paused under CLOSE_GAP_S), both
+    speaking for longer than the threshold during that staff turn, and the staff going on after
+    the customer stopped (TAKE_OVER_S)."""
     mine = _inside(turns, lo, hi)
     cust = [t for t in mine if t.speaker == CUSTOMER]
     out = []
@@ -74,13 +83,31 @@ def overlaps(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -> li
         both = [(max(s.start_s, c.start_s), min(s.end_s, c.end_s)) for c in cust
                 if c.start_s < s.end_s and s.start_s < c.end_s]
         ms = sum(b - a for a, b in both) * 1000
-        if ms > rule.threshold:
+        # The staff took the floor: went on after the customer stopped. A staff "turn" that lies
+        # inside the customer's is a backchannel (嗯, 对) or the customer's own voice leaking into
+        # the staff microphone where a busy hall's levels move (issue 19).
+        took_over = s.end_s >= max((c.end_s for c in cust if c.start_s < s.end_s and s.start_s < c.end_s),
+                                   default=s.end_s) + TAKE_OVER_S
+        if ms > rule.threshold and took_over:
             out.append(AudioHit(s.start_s, max(b for _, b in both), round(ms), f"群众说话时工作人员插话 {ms:.0f} 毫秒"))
     return out
 
 
-def fast_speech(rule: AudioRule, utts: Sequence[Utterance], lo: float, hi: float) -> list[AudioHit]:
-    """Staff utterances of at least ``min_s`` spoken faster than the threshold."""
+def rate_measurable(q: Quality | None) -> bool:
+    """Whether an interaction's recognised characters and their times are sure enough to count
+    a speech rate over (see FAST_MIN_SNR_DB); an interaction without measured signals is."""
+    if q is None:
+        return True
+    sig = q.signals
+    return sig.get("avg_logprob", 0.0) >= SURE_AVG_LOGPROB and sig.get("snr_db", 90.0) >= FAST_MIN_SNR_DB
+
+
+def fast_speech(rule: AudioRule, utts: Sequence[Utterance], lo: float, hi: float,
+                quality: Quality | None = None) -> list[AudioHit]:
+    """Staff utterances of at least ``min_s`` spoken faster than the threshold, where the
+    recognition is sure enough to count characters over time (:func:`rate_measurable`)."""
+    if not rate_measurable(quality):
+        return []
     out = []
     for u in utts:
         if not lo <= u.start_s < hi or u.p_staff() < 0.5:
@@ -107,10 +134,12 @@ def raised_voice(rule: AudioRule, turns: Sequence[Turn], lo: float, hi: float) -
     return out
 
 
-def find(rule: AudioRule, turns: Sequence[Turn] | None, utts: Sequence[Utterance], lo: float, hi: float) -> list[AudioHit]:
-    """Hits of ``rule`` in [lo, hi); rules that need turns find nothing without them (mono)."""
+def find(rule: AudioRule, turns: Sequence[Turn] | None, utts: Sequence[Utterance], lo: float, hi: float,
+         quality: Quality | None = None) -> list[AudioHit]:
+    """Hits of ``rule`` in [lo, hi); rules that need turns find nothing without them (mono).
+    ``quality``: the interaction's signals (the speech rate needs sure recognition)."""
     if rule.kind == "speech_rate":
-        return fast_speech(rule, utts, lo, hi)
+        return fast_speech(rule, utts, lo, hi, quality)
     if turns is None:
         return []
     if rule.kind == "silence":

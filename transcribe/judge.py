@@ -325,7 +325,7 @@ class Judge:
                   q: Quality) -> list[Finding]:
         out: list[Finding] = []
         for rule in self.rulebook.audio:
-            for h in audio_rules.find(rule, turns, utts, inter.start_s, inter.end_s + 0.5):
+            for h in audio_rules.find(rule, turns, utts, inter.start_s, inter.end_s + 0.5, q):
                 out.append(self._audio_finding(rule, h, inter, q, mono=turns is None))
         return out
 

@@ -193,6 +193,16 @@ def measure(inter: InteractionSpan, *, segments: Sequence[AsrSegment], utts: Seq
     return Quality(assessable=not reasons, reason="；".join(reasons), audio_factor=factor, signals=signals)
 
 
+def lost_speech(q: Quality, lost_s: float) -> Quality:
+    """``q`` of an interaction joined across speech the recogniser lost
+    (:func:`transcribe.interactions.join_lost_speech`): not assessable, whatever its parts say,
+    with why in plain words; its signals kept (``lost_s``: the lost speech's voiced seconds). It
+    counts as a service exchange: what is left of its words cannot say it was none."""
+    why = f"约 {lost_s:.0f} 秒有声音频没有识别出文字，对话大段丢失"
+    reason = "；".join(dict.fromkeys(r for r in (why, q.reason if q.service else "") if r))
+    return Quality(False, reason, q.audio_factor, {**q.signals, "lost_s": round(lost_s, 2), "service": 1.0})
+
+
 def audio_factor(avg_logprob: float | None, snr: float | None = None) -> float:
     """How much the audio lets one trust a flag (0.6-1): 1 while the decoder is sure (average
     log-probability -0.5 or better) and the speech stands GOOD_SNR_DB above the hall, less as the

@@ -7,6 +7,14 @@ floor and not merely the crosstalk of the other channel: the other channel is no
 difference of the speech frames (mostly one side at a time). Runs of own-speech frames, with
 short gaps closed and blips dropped, are the turns; both sides can have turns at once
 (overlap). The audio rules (:mod:`transcribe.audio_rules`) work on these turns.
+
+Levels alone fail where the levels move (a talker leans in on one side and turns away on the
+other; a busy hall's babble on both): the customer's voice leaking into the staff microphone
+then passes the level test and reads as the staff talking over the customer (issue 19: 抢话 in
+28 of 40 polite busy-hall dialogues). So a frame of the quieter channel counts with the part of
+its energy that is NOT a copy of the louder channel: the louder channel, through whatever
+linear path (room, intercom, delay; per frequency, the channels' coherence over COPY_WINDOW_S),
+is fitted to it and only the rest (its own voice, the babble) is weighed against the floor.
 """
 from __future__ import annotations
 
@@ -25,6 +33,14 @@ ABOVE_FLOOR_DB = 12.0
 BELOW_TOP_DB = 30.0
 #: A frame whose other channel is louder by at least (crosstalk attenuation - this) is crosstalk.
 CROSSTALK_MARGIN_DB = 4.0
+#: The crosstalk attenuation is measured on frames of loud speech: within this of the loudest.
+LOUD_DB = 12.0
+#: The copy of the louder channel is fitted over this much audio around each frame.
+COPY_WINDOW_S = 0.22
+#: ... and the channels' level curves compared over this much.
+ENVELOPE_WINDOW_S = 0.6
+#: The residual is never counted lower than this below the frame (a frame that is all copy).
+MAX_COPY_DB = 30.0
 
 
 @dataclass(frozen=True)
@@ -42,12 +58,17 @@ class Turn:
         return cls(str(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
-def frame_levels_db(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """Mean power (dBFS) of each 20 ms frame of ``x``, after pre-emphasis (rumble counts little)."""
-    n = int(FRAME_S * sample_rate_hz)
+def _preemph(x: np.ndarray) -> np.ndarray:
     y = np.empty_like(x, dtype=np.float64)
     y[0] = x[0]
     y[1:] = x[1:] - 0.95 * x[:-1]
+    return y
+
+
+def frame_levels_db(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Mean power (dBFS) of each 20 ms frame of ``x``, after pre-emphasis (rumble counts little)."""
+    n = int(FRAME_S * sample_rate_hz)
+    y = _preemph(x)
     frames = len(y) // n
     if frames == 0:
         return np.zeros(0)
@@ -73,12 +94,77 @@ def _smooth(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def copy_share(a: np.ndarray, b: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Per 20 ms frame, the share (0-1) of ``a``'s energy that ``b`` passed through some linear
+    path explains (the room's reverberation, the intercom's filter, a delay): per frequency, the
+    magnitude-squared coherence of the two channels over COPY_WINDOW_S around the frame,
+    weighted by ``a``'s power in that frequency."""
+    n = int(FRAME_S * sample_rate_hz)
+    frames = min(len(a), len(b)) // n
+    if frames == 0:
+        return np.zeros(0)
+    win = 2 * n
+    pad = np.zeros(n // 2)
+    hann = np.hanning(win)
+
+    def stft(x: np.ndarray) -> np.ndarray:
+        y = np.concatenate([pad, _preemph(x)[:frames * n], pad, np.zeros(win)])
+        idx = np.arange(frames)[:, None] * n + np.arange(win)[None, :]
+        return np.fft.rfft(y[idx] * hann, axis=1)
+
+    A, B = stft(a), stft(b)
+    half = max(1, int(COPY_WINDOW_S / FRAME_S / 2))
+
+    def around(v: np.ndarray) -> np.ndarray:
+        c = np.cumsum(np.concatenate([np.zeros((1,) + v.shape[1:], v.dtype), v]), axis=0)
+        lo = np.clip(np.arange(frames) - half, 0, frames)
+        hi = np.clip(np.arange(frames) + half + 1, 0, frames)
+        return c[hi] - c[lo]
+
+    paa, pbb = np.abs(A) ** 2, np.abs(B) ** 2
+    saa, sbb, sab = around(paa), around(pbb), around(A * np.conj(B))
+    msc = np.abs(sab) ** 2 / np.maximum(saa * sbb, 1e-30)
+    return np.clip(np.sum(msc * saa, axis=1) / np.maximum(np.sum(saa, axis=1), 1e-30), 0.0, 1.0)
+
+
+def envelope_share(levels: np.ndarray) -> np.ndarray:
+    """Per frame, how much the two channels' level curves (dB per 20 ms frame) rise and fall
+    together over ENVELOPE_WINDOW_S around it: the squared correlation where it is positive. One
+    voice heard in both microphones moves both curves syllable by syllable, whatever the room
+    did to it; two voices at once do not."""
+    frames = levels.shape[1]
+    half = max(1, int(ENVELOPE_WINDOW_S / FRAME_S / 2))
+    lo = np.clip(np.arange(frames) - half, 0, frames)
+    hi = np.clip(np.arange(frames) + half + 1, 0, frames)
+
+    def total(v: np.ndarray) -> np.ndarray:
+        c = np.concatenate([[0.0], np.cumsum(v)])
+        return c[hi] - c[lo]
+
+    a, b = levels[0], levels[1]
+    n = (hi - lo).astype(np.float64)
+    sa, sb = total(a), total(b)
+    cov = total(a * b) - sa * sb / n
+    va, vb = total(a * a) - sa * sa / n, total(b * b) - sb * sb / n
+    r = cov / np.sqrt(np.maximum(va * vb, 1e-12))
+    return np.clip(r, 0.0, 1.0) ** 2
+
+
 def crosstalk_db(levels: np.ndarray, active: np.ndarray) -> float:
-    """The estimated attenuation of the crosstalk between the channels (dB, 6-24)."""
-    either = active[0] | active[1]
-    if not either.any():
+    """The estimated attenuation of the crosstalk between the channels (dB, 6-24): the median
+    level difference over the frames where one channel carries loud speech (within LOUD_DB of
+    its loudest) and is the louder one. Quieter frames would pull it down: in a busy hall the
+    babble is in both microphones alike (issue 19: a long wait in a busy hall read 6 dB, and
+    the customer's voice in the staff microphone passed for the staff's)."""
+    diffs = []
+    for k in range(2):
+        top = np.percentile(levels[k], 98)
+        loud = active[k] & (levels[k] > top - LOUD_DB) & (levels[k] > levels[1 - k])
+        diffs.append(levels[k, loud] - levels[1 - k, loud])
+    d = np.concatenate(diffs)
+    if len(d) == 0:
         return 12.0
-    return float(np.clip(np.median(np.abs(levels[0, either] - levels[1, either])), 6.0, 24.0))
+    return float(np.clip(np.median(d), 6.0, 24.0))
 
 
 def channel_turns(samples: np.ndarray, sample_rate_hz: int, roles: tuple[str, str]) -> list[Turn]:
@@ -86,10 +172,18 @@ def channel_turns(samples: np.ndarray, sample_rate_hz: int, roles: tuple[str, st
     levels = np.stack([frame_levels_db(samples[k], sample_rate_hz) for k in range(2)])
     if levels.shape[1] == 0:
         return []
+    # The quieter channel's own part: its energy less what a copy of the louder one explains.
+    share = np.maximum(copy_share(samples[0], samples[1], sample_rate_hz)[:levels.shape[1]],
+                       envelope_share(levels))
+    own_db = levels.copy()
+    residual = 10 * np.log10(np.maximum(1.0 - share, 10 ** (-MAX_COPY_DB / 10)))
+    for k in range(2):
+        quieter = levels[k] < levels[1 - k]
+        own_db[k, quieter] += residual[quieter]
     active = np.zeros(levels.shape, dtype=bool)
     for k in range(2):
         floor, top = np.percentile(levels[k], 10), np.percentile(levels[k], 98)
-        active[k] = levels[k] > max(floor + ABOVE_FLOOR_DB, top - BELOW_TOP_DB)
+        active[k] = own_db[k] > max(floor + ABOVE_FLOOR_DB, top - BELOW_TOP_DB)
     att = crosstalk_db(levels, active)
     margin = min(CROSSTALK_MARGIN_DB, att / 2)
     out: list[Turn] = []

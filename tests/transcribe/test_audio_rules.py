@@ -127,6 +127,21 @@ def test_speech_rate_of_staff_utterances():
     assert judge(x, [said("C", "这个业务你先去那边填个表再过来交材料", 1.0, 3.0)])[1] == []
 
 
+def test_speech_rate_only_where_the_recogniser_was_sure_of_the_words():
+    # Issue 19: in a very busy hall the recogniser writes babble into the staff's words and
+    # squeezes their times; the rate is counted only over sure recognition of clear speech.
+    fast = [said("S", "这个业务你先去那边填个表再过来交材料", 1.0, 3.0)]      # 18 characters in 2 s
+    inter = InteractionSpan(0, 0.0, 10.0)
+
+    def rate_flags(**signals):
+        q = Quality(signals={"avg_logprob": -0.2, "snr_db": 30.0, **signals})
+        return [f.rule for f in Judge(BOOK).judge(fast, [inter], mono=True, quality={0: q}) if f.type == "audio"]
+
+    assert rate_flags() == ["A-FAST"]
+    assert rate_flags(snr_db=18.0) == []             # assessable (over 17 dB), but the hall is loud
+    assert rate_flags(avg_logprob=-0.6) == []        # the decoder was not sure of its words
+
+
 def test_mono_has_no_turns_and_no_channel_rules(speech):
     inter = InteractionSpan(0, 0.0, 30.0)
     u = [said("C", "你好我想办社保卡", 1.0, 3.0), said("S", "好的", 25.0, 26.0)]
