@@ -24,8 +24,7 @@ from services.filters import Filters, apply, certainty_is
 from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
-from storage.tables import (Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Segment, Site, Staff, User,
-                            now_s)
+from storage.tables import Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Segment, Site, Staff, User, now_s
 from transcribe.quality import signals_text
 
 #: Flags reviewed in one bulk request at most.
