@@ -77,6 +77,7 @@ def role_label(role: str) -> str:
 
 #: The newest row's hash: what the next row links to.
 _HEAD = select(AuditLog.row_sha256).order_by(AuditLog.id.desc()).limit(1)
+_INSERT = AuditLog.__table__.insert()
 
 
 def _take_lock(conn: Session | Connection) -> None:
@@ -117,9 +118,6 @@ def record(engine: Engine, user: Principal | None, *, action: str, target: str =
         conn.execute(_INSERT, _chained(conn.scalar(_HEAD) or GENESIS, user_id=user.id if user else None,
                                        user_name=user.name if user else user_name or "", action=action,
                                        target=target, client=client, detail=detail))
-
-
-_INSERT = AuditLog.__table__.insert()
 
 
 def _targets_of(sites: tuple[str, ...]):  # noqa: ANN202
