@@ -14,12 +14,14 @@ from storage.engine import writer
 from storage.tables import Alarm, Flag, Shift, Staff, User
 from tests.support.stack import AppEnv
 
-#: Reads per request, the token check and the rulebook in force included; each request also
-#: writes its audit row: the chain's head read, then one insert.
+#: Reads per request (SQLite, PostgreSQL), the token check and the rulebook in force included;
+#: each request also writes its audit row: the chain's head read, then one insert.
 READS = {
-    "/api/v1/counters": 3,                 # token, counters with all they show, today's counts
-    "/api/v1/interactions/{iid}": 5,       # token, rulebook, the interaction with what it refers to, lines, flags
-    "/api/v1/interactions?q=您好": 15,     # token, rulebook, the search pipeline's candidates, page, lines, scores
+    "/api/v1/counters": (3, 3),            # token, counters with all they show, today's counts
+    "/api/v1/interactions/{iid}": (5, 5),  # token, rulebook, the interaction with what it refers to, lines, flags
+    # token, rulebook, the search pipeline's candidate queries (fewer on PostgreSQL), the page,
+    # its lines, its flags and decisions
+    "/api/v1/interactions?q=您好": (15, 11),
 }
 
 
@@ -59,8 +61,9 @@ def test_statements_per_light_read(app_env: AppEnv) -> None:
     env = app_env
     api = env.client(env.token("supervisor", ["hall"]))
     iid = _seed(env)
-    for path, reads in READS.items():
-        url = path.format(iid=iid)
+    backend = 0 if env.engine.dialect.name == "sqlite" else 1
+    for path, reads_on in READS.items():
+        url, reads = path.format(iid=iid), reads_on[backend]
         assert api.get(url).status_code == 200      # the first use of a token notes it: a write, not counted
         with statements(env) as seen:
             r = api.get(url)
