@@ -9,7 +9,9 @@ it with one uvicorn process each (the real app: ``api.app.create_app``, uvicorn 
 ``counterwatch api``; the baseline: ``bench/baseline_app.py``, a bearer-token check and a small
 read), and drives each route with wrk (2 threads, N connections, keep-alive). The baseline is
 measured before and after the routes at each level; the ratio is to their mean. The load
-average of the shared box is printed with every level.
+average of the shared box is printed with every level, and beside req/s each row gives the serving
+process's CPU time per request (from /proc; "cpu ms") and the baseline's over it: on a box shared
+with other work that ratio moves far less than req/s, and it is what one free core would serve.
 
 ``--profile DIR``: also record a py-spy flame graph (SVG) of the API process for each route
 while wrk drives it (10 connections), and a speedscope file with the same samples.
@@ -101,6 +103,15 @@ class Result:
     p99_ms: float
     requests: int
     errors: int
+    #: the serving process's CPU (user + system) per request, ms: on a box shared with other
+    #: work this moves far less than req/s does (None: not measured)
+    cpu_ms: float | None = None
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(v: str) -> float:
@@ -109,7 +120,8 @@ def _ms(v: str) -> float:
     return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
 
-def wrk(url: str, token: str, connections: int, seconds: int) -> Result:
+def wrk(url: str, token: str, connections: int, seconds: int, pid: int | None = None) -> Result:
+    cpu0 = cpu_s(pid) if pid else 0.0
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s",
                           "-H", f"Authorization: Bearer {token}", url], capture_output=True, text=True,
                          check=True).stdout
@@ -121,7 +133,8 @@ def wrk(url: str, token: str, connections: int, seconds: int) -> Result:
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in sock.groups()) if sock else 0)
-    return Result(rps, p50, p99, n, errors)
+    cpu = (cpu_s(pid) - cpu0) * 1000 / max(n, 1) if pid else None
+    return Result(rps, p50, p99, n, errors, cpu)
 
 
 def _start(kind: str, db_url: str, port: int, env: dict, app_root: Path | None = None) -> subprocess.Popen:
@@ -186,9 +199,11 @@ def main() -> int:
             urls = {BASELINE: f"http://127.0.0.1:{base_port}/baseline",
                     **{k: f"http://127.0.0.1:{app_port}{v.format(iid=iid)}" for k, v in ROUTES.items()}}
             compared: dict[str, str] = {}
+            old_app = app
             if args.compare_root:
                 old_port = free_port()
-                procs.append(_start("app", db_url, old_port, env, args.compare_root))
+                old_app = _start("app", db_url, old_port, env, args.compare_root)
+                procs.append(old_app)
                 compared = {f"{k} [{args.compare_root.name}]": f"http://127.0.0.1:{old_port}{v.format(iid=iid)}"
                             for k, v in ROUTES.items()}
             import httpx
@@ -217,23 +232,29 @@ def main() -> int:
             for c in levels:
                 res: dict[str, Result] = {}
                 before = load()
-                b1 = wrk(urls[BASELINE], token, c, args.seconds)
+                b1 = wrk(urls[BASELINE], token, c, args.seconds, base.pid)
                 for name in ROUTES:
-                    res[name] = wrk(urls[name], token, c, args.seconds)
-                old = {name: wrk(url, token, c, args.seconds) for name, url in compared.items()}
-                b2 = wrk(urls[BASELINE], token, c, args.seconds)
+                    res[name] = wrk(urls[name], token, c, args.seconds, app.pid)
+                old = {name: wrk(url, token, c, args.seconds, old_app.pid) for name, url in compared.items()}
+                b2 = wrk(urls[BASELINE], token, c, args.seconds, base.pid)
                 base_rps = (b1.rps + b2.rps) / 2
+                base_cpu = (b1.cpu_ms + b2.cpu_ms) / 2
                 print(f"\n{c} connections; load (1/5/15 min) {before} before, {load()} after")
-                print(f"  {'request':<62} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+                print(f"  {'request':<62} {'req/s':>8} {'x base':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+                      f"{'cpu ms':>7} {'x base':>7}")
                 rows = [(f"{BASELINE}, before", b1), *res.items(), *old.items(), (f"{BASELINE}, after", b2)]
                 for name, r in rows:
                     print(f"  {name:<62} {r.rps:8.0f} {r.rps / base_rps:7.2f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} "
-                          f"{r.errors:7d}")
+                          f"{r.errors:7d} {r.cpu_ms:7.2f} {base_cpu / r.cpu_ms:7.2f}")
                 light = min(res[k].rps for k in list(ROUTES)[:2]) / base_rps
                 search = res[list(ROUTES)[2]].rps / base_rps
                 print(f"  targets: light reads >= 0.50 x baseline: {light:.2f} "
                       f"({'met' if light >= 0.5 else 'NOT met'}); search >= 0.30 x: {search:.2f} "
                       f"({'met' if search >= 0.3 else 'NOT met'})")
+                light_cpu = base_cpu / max(res[k].cpu_ms for k in list(ROUTES)[:2])
+                search_cpu = base_cpu / res[list(ROUTES)[2]].cpu_ms
+                print(f"  by CPU per request (what one core would serve): light reads {light_cpu:.2f} x the baseline, "
+                      f"search {search_cpu:.2f} x")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

@@ -171,16 +171,19 @@ class Principal:
 def principal_for_token(db: Session, engine: Engine, token: str) -> Principal | None:
     """The active user holding unexpired ``token``, or None. Notes when the token was last used
     (at most every :data:`LAST_USED_EVERY_S`, in a short write of its own)."""
-    row = db.execute(select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+    row = db.execute(select(ApiToken.id.label("token_id"), ApiToken.expires_s, ApiToken.last_used_s, User.active,
+                            User.id.label("user_id"), User.name,
+                            User.role, User.sites, User.counter_id, User.staff_id)    # columns: no ORM objects
+                     .join(User, ApiToken.user_id == User.id)
                      .where(ApiToken.token_sha256 == token_digest(token))).first()
     now = now_s()
-    if row is None or not row[1].active or (row[0].expires_s is not None and row[0].expires_s < now):
+    if row is None or not row.active or (row.expires_s is not None and row.expires_s < now):
         return None
-    tok, user = row
-    if tok.last_used_s is None or now - tok.last_used_s > LAST_USED_EVERY_S:
+    if row.last_used_s is None or now - row.last_used_s > LAST_USED_EVERY_S:
         with write_session(engine) as w:
-            w.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_s=now))
-    return Principal(user.id, user.name, user.role, tuple(user.sites or ()), tok.id, user.counter_id, user.staff_id)
+            w.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_s=now))
+    return Principal(row.user_id, row.name, row.role, tuple(row.sites or ()), row.token_id, row.counter_id,
+                     row.staff_id)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import String, cast, func, literal, or_, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from domain.timezones import DEFAULT_TIMEZONE, local_time
 from services.accounts import Principal
-from storage.engine import read_session, write_session
+from storage.engine import read_session, writer
 from storage.tables import AuditLog, Complaint, Counter, Flag, Interaction, Site, now_s
 
 GENESIS = "0" * 64
@@ -75,27 +75,49 @@ def role_label(role: str) -> str:
     return LABELS["role"].get(role, role)
 
 
+#: The newest row's hash: what the next row links to.
+_HEAD = select(AuditLog.row_sha256).order_by(AuditLog.id.desc()).limit(1)
+_INSERT = AuditLog.__table__.insert()
+
+
+def _take_lock(conn: Session | Connection) -> None:
+    """Serialise appends (PostgreSQL: an advisory lock until the transaction ends; SQLite's write
+    transactions are serial already), so the chain never forks."""
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+
+
+def _chained(prev: str, *, user_id: int | None, user_name: str, action: str, target: str, client: str,
+             detail: str) -> dict:
+    """The columns of a row linked to ``prev``, cut to their lengths, with its own hash."""
+    v = {"at_s": now_s(), "user_id": user_id, "user_name": user_name[:100], "action": action[:40],
+         "target": target[:300], "client": client[:100], "detail": detail, "prev_sha256": prev}
+    v["row_sha256"] = row_hash(prev, v["at_s"], user_id, v["user_name"], v["action"], v["target"], v["client"], detail)
+    return v
+
+
 def append(s: Session, *, user_id: int | None, user_name: str, action: str, target: str = "", client: str = "",
            detail: str = "") -> AuditLog:
     """Append one chained row in the caller's write transaction (committed with it)."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
-    prev = s.scalar(select(AuditLog.row_sha256).order_by(AuditLog.id.desc()).limit(1)) or GENESIS
-    row = AuditLog(at_s=now_s(), user_id=user_id, user_name=user_name[:100], action=action[:40], target=target[:300],
-                   client=client[:100], detail=detail)
-    row.prev_sha256 = prev
-    row.row_sha256 = row_hash(prev, row.at_s, user_id, row.user_name, row.action, row.target, row.client, detail)
+    _take_lock(s)
+    row = AuditLog(**_chained(s.scalar(_HEAD) or GENESIS, user_id=user_id, user_name=user_name, action=action,
+                              target=target, client=client, detail=detail))
     s.add(row)
     return row
 
 
 def record(engine: Engine, user: Principal | None, *, action: str, target: str = "", client: str = "",
            detail: str = "", user_name: str | None = None) -> None:
-    """Append one row and commit it. ``user``: the acting principal (None for the system, e.g.
-    retention, or a failed login, named by ``user_name``)."""
-    with write_session(engine) as s:
-        append(s, user_id=user.id if user else None, user_name=user.name if user else user_name or "",
-               action=action, target=target, client=client, detail=detail)
+    """Append one row and commit it, before the caller answers (a read's audit is never lost to
+    a crash after the answer). ``user``: the acting principal (None for the system, e.g.
+    retention, or a failed login, named by ``user_name``). One short write transaction without
+    an ORM session (issue 23: the head's hash, then the insert), as :func:`append` chains it."""
+    with writer(engine).begin() as conn:
+        _take_lock(conn)
+        conn.execute(_INSERT, _chained(conn.scalar(_HEAD) or GENESIS, user_id=user.id if user else None,
+                                       user_name=user.name if user else user_name or "", action=action,
+                                       target=target, client=client, detail=detail))
 
 
 def _targets_of(sites: tuple[str, ...]):  # noqa: ANN202

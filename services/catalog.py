@@ -328,18 +328,30 @@ class CounterStatus:
 
 def counters_status(db: Session, *, sites: tuple[str, ...] = ()) -> list[CounterStatus]:
     """Every counter of ``sites`` (empty: all) with its health and open alarms."""
-    q = select(Counter, Site.name).join(Site).order_by(Site.name, Counter.name)
+    return [st for st, *_ in counters_with_status(db, sites=sites)]
+
+
+def counters_with_status(db: Session, *, sites: tuple[str, ...] = (), columns: tuple = ()
+                         ) -> list[tuple[CounterStatus, Counter, Site, tuple]]:
+    """Every counter of ``sites`` (empty: all), by site and name: its CounterStatus, its row, its
+    site's row and the values of ``columns`` (scalar subqueries correlated to ``Counter``), read in
+    one query (the open alarms outer-joined, one row per alarm)."""
+    q = (select(Counter, Site, Alarm.kind, *columns).join(Site, Counter.site_id == Site.id)
+         .outerjoin(Alarm, (Alarm.counter_id == Counter.id) & Alarm.cleared_s.is_(None))
+         .order_by(Site.name, Counter.name, Counter.id, Alarm.kind))
     if sites:
         q = q.where(Site.name.in_(sites))
+    found: dict[int, tuple[Counter, Site, tuple]] = {}
     open_alarms: dict[int, list[str]] = {}
-    for counter_id, kind in db.execute(select(Alarm.counter_id, Alarm.kind).where(
-            Alarm.counter_id.is_not(None), Alarm.cleared_s.is_(None)).order_by(Alarm.kind)):
-        assert counter_id is not None  # the query takes counter alarms only
-        open_alarms.setdefault(counter_id, []).append(kind)
-    return [CounterStatus(id=c.id, site=site, name=c.name, channels=c.channels, paused=c.paused,
-                          agent_status=c.agent_status, last_heartbeat_s=c.last_heartbeat_s,
-                          last_level_dbfs=c.last_level_dbfs, alarms=open_alarms.get(c.id, []))
-            for c, site in db.execute(q)]
+    for c, site, kind, *more in db.execute(q):
+        if c.id not in found:
+            found[c.id], open_alarms[c.id] = (c, site, tuple(more)), []
+        if kind is not None:
+            open_alarms[c.id].append(kind)
+    return [(CounterStatus(id=c.id, site=site.name, name=c.name, channels=c.channels, paused=c.paused,
+                           agent_status=c.agent_status, last_heartbeat_s=c.last_heartbeat_s,
+                           last_level_dbfs=c.last_level_dbfs, alarms=open_alarms[c.id]), c, site, more)
+            for c, site, more in found.values()]
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, and_, distinct, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from domain.timezones import day_bounds, site_zone
-from services.catalog import CounterStatus, counters_status
+from services.catalog import CounterStatus, counters_with_status
 from services.filters import counted_flag
 from services.live import LIVE_STALE_S, START_DELAY_S
 from services.names import counter_label, site_label
-from storage.tables import Chunk, Counter, Flag, Interaction, Shift, Site, Staff, now_s
+from storage.tables import Chunk, Counter, Flag, Interaction, Shift, Staff, now_s
 
 
 @dataclass(frozen=True)
@@ -57,46 +57,45 @@ def _live(c: Counter, newest_chunk: tuple[float, int, int] | None, now: float) -
     return LiveNow("chunks", max(0.0, now - start), start + samples / max(rate, 1))
 
 
+def _newest_chunk(column: InstrumentedAttribute) -> ScalarSelect:
+    """``column`` of the counter's newest chunk (by its wall-clock start)."""
+    return (select(column).where(Chunk.counter_id == Counter.id)
+            .order_by(Chunk.wall_start_s.desc(), Chunk.id.desc()).limit(1).scalar_subquery())
+
+
 def counter_cards(db: Session, *, sites: tuple[str, ...] = ()) -> list[CounterCard]:
-    """Every counter of ``sites`` (empty: all), as the counters page shows it."""
+    """Every counter of ``sites`` (empty: all), as the counters page shows it: two queries, the
+    counters with their sites, alarms, staff on duty and newest chunk, then today's counts."""
     now = now_s()
-    rows = {c.id: c for c in db.scalars(select(Counter))}
-    site_rows = {s.name: s for s in db.scalars(select(Site))}
-    on_duty = dict(db.execute(select(Shift.counter_id, Staff.name).join(Staff, Shift.staff_id == Staff.id)
-                              .where(Shift.end_s.is_(None))).all())
-    newest = (select(Chunk.counter_id, func.max(Chunk.wall_start_s).label("at")).group_by(Chunk.counter_id).subquery())
-    chunks = {cid: (at, samples, rate) for cid, at, samples, rate in db.execute(
-        select(Chunk.counter_id, Chunk.wall_start_s, Chunk.samples, Chunk.sample_rate_hz)
-        .join(newest, (newest.c.counter_id == Chunk.counter_id) & (newest.c.at == Chunk.wall_start_s)))}
-    statuses = counters_status(db, sites=sites)
-    # Today's counts, one grouped query per distinct day (one per site time zone), not two per counter.
+    on_duty = (select(Staff.name).join(Shift, Shift.staff_id == Staff.id)
+               .where(Shift.counter_id == Counter.id, Shift.end_s.is_(None))
+               .order_by(Shift.start_s.desc(), Shift.id.desc()).limit(1).scalar_subquery())
+    found = counters_with_status(db, sites=sites, columns=(
+        on_duty, _newest_chunk(Chunk.wall_start_s), _newest_chunk(Chunk.samples), _newest_chunk(Chunk.sample_rate_hz)))
+    # Today's counts in one grouped query over every site day (one per site time zone), each
+    # counter in its own site's day; not two queries per counter.
     days: dict[tuple[float, float], list[int]] = {}
-    for st in statuses:
-        site = site_rows[st.site]
-        days.setdefault(day_bounds(dt.datetime.now(site_zone(site.timezone)).date(), site.timezone), []).append(st.id)
-    n_inter: dict[int, int] = {}
-    n_forbidden: dict[int, int] = {}
     window: dict[int, tuple[float, float]] = {}
-    for (since, until), ids in days.items():
-        in_day = (Interaction.counter_id.in_(ids), Interaction.wall_start_s >= since, Interaction.wall_start_s < until)
-        for cid, n in db.execute(select(Interaction.counter_id, func.count(Interaction.id)).where(*in_day)
-                                 .group_by(Interaction.counter_id)):
-            n_inter[cid] = n
-        for cid, n in db.execute(select(Interaction.counter_id, func.count(Flag.id))
-                                 .join(Interaction, Flag.interaction_id == Interaction.id)
-                                 .where(*in_day, Flag.type == "forbidden", counted_flag())
-                                 .group_by(Interaction.counter_id)):
-            n_forbidden[cid] = n
-        window.update((cid, (since, until)) for cid in ids)
+    for st, _c, site, _more in found:
+        day = day_bounds(dt.datetime.now(site_zone(site.timezone)).date(), site.timezone)
+        days.setdefault(day, []).append(st.id)
+        window[st.id] = day
+    counts: dict[int, tuple[int, int]] = {}
+    if days:
+        in_day = or_(*(and_(Interaction.counter_id.in_(ids), Interaction.wall_start_s >= since,
+                            Interaction.wall_start_s < until) for (since, until), ids in days.items()))
+        counted = (Flag.interaction_id == Interaction.id) & (Flag.type == "forbidden") & counted_flag()
+        counts = {cid: (n, nf) for cid, n, nf in db.execute(
+            select(Interaction.counter_id, func.count(distinct(Interaction.id)), func.count(Flag.id))
+            .outerjoin(Flag, counted).where(in_day).group_by(Interaction.counter_id))}
     out = []
-    for st in statuses:
-        site = site_rows[st.site]
+    for st, c, site, (staff, chunk_at, samples, rate) in found:
         since, until = window[st.id]
-        c = rows[st.id]
+        n_inter, n_forbidden = counts.get(st.id, (0, 0))
         out.append(CounterCard(
             **vars(st), site_label=site_label(site.name, site.title), label=counter_label(st.name, c.display_name),
-            display_name=c.display_name, staff_on_duty=on_duty.get(st.id),
-            today_interactions=n_inter.get(st.id, 0), today_forbidden=n_forbidden.get(st.id, 0),
+            display_name=c.display_name, staff_on_duty=staff,
+            today_interactions=n_inter, today_forbidden=n_forbidden,
             today_since_s=since, today_until_s=until,
-            live=_live(c, chunks.get(st.id), now)))
+            live=_live(c, (chunk_at, samples, rate) if chunk_at is not None else None, now)))
     return out

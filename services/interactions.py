@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
@@ -24,7 +24,7 @@ from services.filters import Filters, apply, certainty_is
 from services.names import counter_label, site_label
 from storage.engine import read_session, write_session
 from storage.queries import rating_of
-from storage.tables import Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Site, Staff, User, now_s
+from storage.tables import Chunk, Counter, Flag, FlagReviewNote, Interaction, RecordingSession, Segment, Site, Staff, User, now_s
 from transcribe.quality import signals_text
 
 #: Flags reviewed in one bulk request at most.
@@ -308,6 +308,13 @@ def review_history(db: Session, user: Principal, flag_id: int) -> list[ReviewNot
     return [ReviewNoteView(r.state, show(r.note), name, r.at_s) for r, name in rows]
 
 
+def _check_visible(user: Principal, interaction_id: int, site: str | None, staff_id: int | None) -> None:
+    """The one rule of who sees an interaction: its site is the user's, and for a staff member
+    it is their own. Raises InteractionNotFound otherwise (``site`` None: no such interaction)."""
+    if site is None or not user.can_see(site) or (user.role == "staff" and staff_id != user.staff_id):
+        raise InteractionNotFound(interaction_id)
+
+
 def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tuple[Interaction, str, str]:
     """(interaction, site name, counter name).
 
@@ -318,66 +325,80 @@ def visible_interaction(db: Session, user: Principal, interaction_id: int) -> tu
     row = db.execute(select(Interaction, Site.name, Counter.name)
                      .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
                      .where(Interaction.id == interaction_id)).first()
-    if row is None or not user.can_see(row[1]) or (user.role == "staff" and row[0].staff_id != user.staff_id):
-        raise InteractionNotFound(interaction_id)
+    _check_visible(user, interaction_id, row[1] if row else None, row[0].staff_id if row else None)
+    assert row is not None
     return row[0], row[1], row[2]
 
 
-def _late_s(db: Session, inter: Interaction) -> float:
-    """How long after their claimed end the interaction's chunks reached the server (the latest)."""
+def _late_s() -> ScalarSelect:
+    """How long after their claimed end the interaction's chunks reached the server (the latest;
+    NULL: none), correlated to ``Interaction``."""
     end = Chunk.wall_start_s + Chunk.samples * 1.0 / Chunk.sample_rate_hz
-    late = db.scalar(select(func.max(Chunk.stored_s - end)).where(
-        Chunk.session_id == inter.session_id, Chunk.start_sample < inter.end_sample,
-        Chunk.start_sample + Chunk.samples > inter.start_sample))
-    return max(float(late or 0.0), 0.0)
+    return (select(func.max(Chunk.stored_s - end)).where(
+        Chunk.session_id == Interaction.session_id, Chunk.start_sample < Interaction.end_sample,
+        Chunk.start_sample + Chunk.samples > Interaction.start_sample).correlate(Interaction).scalar_subquery())
 
 
-def _view(db: Session, inter: Interaction, site: str, counter: str, show: Callable[[str], str],
-          rules: dict[str, RuleInfo] | None = None) -> InteractionView:
-    sess = db.get(RecordingSession, inter.session_id)
-    staff = db.scalar(select(Staff.name).where(Staff.id == inter.staff_id)) if inter.staff_id else None
-    rating = db.scalar(select(rating_of()).where(Interaction.id == inter.id))
-    c, st = db.execute(select(Counter, Site).join(Site, Counter.site_id == Site.id)
-                       .where(Counter.id == inter.counter_id)).one()
-    reviewers = dict(db.execute(select(User.id, User.name).where(User.id.in_(
-        [f.reviewed_by for f in inter.flags if f.reviewed_by is not None]))).all()) if inter.flags else {}
+def _detail_query() -> Select:
+    """An interaction with all a view shows of it but its lines and flags, in one row: its
+    counter and site, its session's format, its staff, rating and lateness."""
+    return (select(Interaction, Counter, Site, RecordingSession.sample_rate_hz, RecordingSession.channels,
+                   Staff.name, rating_of(), _late_s())
+            .join(Counter, Interaction.counter_id == Counter.id).join(Site, Counter.site_id == Site.id)
+            .outerjoin(RecordingSession, Interaction.session_id == RecordingSession.id)
+            .outerjoin(Staff, Interaction.staff_id == Staff.id))
+
+
+def _view(db: Session, row: tuple, show: Callable[[str], str], rules: dict[str, RuleInfo] | None = None
+          ) -> InteractionView:
+    """The view of a :func:`_detail_query` row; its lines and its flags (with their reviewers)
+    read in one query each."""
+    inter, c, st, rate, channels, staff, rating, late = row
+    site, counter = st.name, c.name
+    segments = db.execute(select(Segment.id, Segment.start_s, Segment.end_s, Segment.speaker,
+                                 Segment.speaker_confidence, Segment.text)
+                          .where(Segment.interaction_id == inter.id).order_by(Segment.start_s, Segment.id)).all()
+    flags = db.execute(select(Flag, User.name).outerjoin(User, Flag.reviewed_by == User.id)
+                       .where(Flag.interaction_id == inter.id).order_by(Flag.start_s, Flag.id)).all()
+    late = max(float(late or 0.0), 0.0)
     return InteractionView(
         id=inter.id, site=site, counter=counter, counter_id=inter.counter_id, site_label=site_label(site, st.title),
         counter_label=counter_label(counter, c.display_name), timezone=st.timezone, assessable=inter.assessable,
         signals=dict(inter.signals or {}), signals_text=signals_text(inter.signals or {}),
         assessable_reason=inter.assessable_reason, staff=staff,
         wall_start_s=inter.wall_start_s, wall_end_s=inter.wall_end_s, duration_s=inter.wall_end_s - inter.wall_start_s,
-        sample_rate_hz=sess.sample_rate_hz if sess else 0, channels=sess.channels if sess else 0,
+        sample_rate_hz=rate or 0, channels=channels or 0,
         rulebook_version=inter.rulebook_version, analyzed_s=inter.analyzed_s, rating=rating,
-        late_s=(late := _late_s(db, inter)), late_label=late_label(late),
+        late_s=late, late_label=late_label(late),
         segments=[SegmentView(g.id, g.start_s, g.end_s, g.speaker, g.speaker_confidence, show(g.text))
-                  for g in inter.segments],
+                  for g in segments],
         flags=[flag_view(f, site=site, counter=counter, wall_start_s=inter.wall_start_s, rules=rules, show=show,
-                         reviewer=reviewers.get(f.reviewed_by) if f.reviewed_by else None, site_title=st.title,
+                         reviewer=reviewer if f.reviewed_by else None, site_title=st.title,
                          counter_display=c.display_name, staff=staff, assessable=inter.assessable)
-               for f in inter.flags])
+               for f, reviewer in flags])
 
 
 def interaction_detail(db: Session, user: Principal, interaction_id: int,
                        rules: dict[str, RuleInfo] | None = None) -> InteractionView:
-    """One interaction: its counter, staff, times, rating, transcript and flags with their review.
+    """One interaction: its counter, staff, times, rating, transcript and flags with their review
+    (three queries: the interaction with what it refers to, its lines, its flags).
 
     Raises:
         InteractionNotFound: no such interaction in the user's sites.
     """
-    inter, site, counter = visible_interaction(db, user, interaction_id)
-    return _view(db, inter, site, counter, pii.for_role(user.role), rules)
+    row = db.execute(_detail_query().where(Interaction.id == interaction_id)).first()
+    _check_visible(user, interaction_id, row[2].name if row else None, row[0].staff_id if row else None)
+    assert row is not None
+    return _view(db, tuple(row), pii.for_role(user.role), rules)
 
 
 def recent_interactions(engine: Engine, *, site: str | None = None, counter: str | None = None,
                         limit: int = 20) -> list[InteractionView]:
     """The newest analysed interactions of every site, with transcript and flags (operator CLI)."""
-    stmt = (select(Interaction, Counter.name, Site.name).join(Counter, Interaction.counter_id == Counter.id)
-            .join(Site, Counter.site_id == Site.id).order_by(Interaction.wall_start_s.desc()).limit(limit))
+    stmt = _detail_query().order_by(Interaction.wall_start_s.desc()).limit(limit)
     if site:
         stmt = stmt.where(Site.name == site)
     if counter:
         stmt = stmt.where(Counter.name == counter)
     with read_session(engine) as s:
-        return [_view(s, inter, site_name, counter_name, _identity)
-                for inter, counter_name, site_name in s.execute(stmt).all()]
+        return [_view(s, tuple(row), _identity) for row in s.execute(stmt).all()]

@@ -18,7 +18,7 @@ from services.dictionary import rules_of, severity_of
 from services.filters import Filters, apply, counted_flag
 from services.interactions import check_site
 from services.names import counter_label, site_label
-from services.scoring import scores_for
+from services.scoring import counting_flags, scores_of
 from services.search import MASKED_SCAN_CAP, LineHit, candidates, lines_of, masked_matching, phrase_of
 from storage.queries import rating_of
 from storage.tables import Counter, Flag, Interaction, Site, Staff
@@ -105,23 +105,24 @@ def _rows(db: Session, ids: list[int]) -> list:
     return sorted(db.execute(_columns().where(Interaction.id.in_(ids))).all(), key=lambda r: at[r[0].id])
 
 
-def _summaries(db: Session, ids: list[int], rulebook: Rulebook) -> dict[int, FlagSummary]:
+def _summaries(ids: list[int], flags: dict[int, list[Flag]], rulebook: Rulebook) -> dict[int, FlagSummary]:
+    """Each interaction's flags summed up, from its counting flags (services.scoring.counting_flags)."""
     rules = rules_of(rulebook)
     acc: dict[int, dict] = {i: {"forbidden": 0, "missing_courtesy": 0, "open": 0, "uncertain": 0, "confirmed": 0,
                                 "dismissed": 0, "rules": [], "worst": 0} for i in ids}
-    for iid, ftype, rule, state, conf, sev in db.execute(
-            select(Flag.interaction_id, Flag.type, Flag.rule, Flag.review_state, Flag.confidence, Flag.severity)
-            .where(Flag.interaction_id.in_(ids), Flag.superseded_s.is_(None)).order_by(Flag.start_s)):
-        a = acc[iid]
-        a[state] = a.get(state, 0) + 1
-        if flag_uncertain(state, conf):
-            a["uncertain"] += 1
-        if flag_counts(state, conf):
-            a[ftype] += 1
-            if rule not in a["rules"]:
-                a["rules"].append(rule)
-            if ftype == "forbidden":
-                a["worst"] = max(a["worst"], _SEVERITY_RANK.get(severity_of(rules, rule, sev), 0))
+    for iid in ids:
+        for f in flags.get(iid, ()):
+            ftype, rule, state, conf, sev = f.type, f.rule, f.review_state, f.confidence, f.severity
+            a = acc[iid]
+            a[state] = a.get(state, 0) + 1
+            if flag_uncertain(state, conf):
+                a["uncertain"] += 1
+            if flag_counts(state, conf):
+                a[ftype] += 1
+                if rule not in a["rules"]:
+                    a["rules"].append(rule)
+                if ftype == "forbidden":
+                    a["worst"] = max(a["worst"], _SEVERITY_RANK.get(severity_of(rules, rule, sev), 0))
     names = {v: k for k, v in _SEVERITY_RANK.items()}
     return {i: FlagSummary(a["forbidden"], a["missing_courtesy"], a["open"], a["uncertain"], a["confirmed"],
                            a["dismissed"], a["rules"], names.get(a["worst"])) for i, a in acc.items()}
@@ -161,8 +162,11 @@ def browse(db: Session, user: Principal, *, filters: Filters, rulebook: Rulebook
         else:
             total, page = len(ordered), _rows(db, ordered[offset:offset + limit])
             lines = lines_of(db, [r[0].id for r in page], phrase, show)
-    summaries = _summaries(db, [r[0].id for r in page], rulebook)
-    scores = scores_for(db, [r[0].id for r in page], rules_of(rulebook))
+    # The page's counting flags read once, for its summaries and its scores.
+    flags = counting_flags(db, [r[0].id for r in page])
+    summaries = _summaries([r[0].id for r in page], flags, rulebook)
+    scores = scores_of(db, {r[0].id: (r[0].assessable, r[0].assessable_reason) for r in page}, flags,
+                       rules_of(rulebook))
     items = []
     for inter, counter, counter_display, site, site_title, staff, rating in page:
         line = next(iter(lines.get(inter.id, ())), None)

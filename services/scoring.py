@@ -197,20 +197,35 @@ def flag_facts(f: Flag) -> FlagFacts:
     return FlagFacts(f.id, f.type, f.rule, f.review_state, f.confidence, f.severity or "", f.start_s)
 
 
+def counting_flags(db: Session, interaction_ids: list[int]) -> dict[int, list[Flag]]:
+    """The flags of these interactions that a score counts (a superseded finding, after a
+    re-analysis or a transcript correction, keeps its review and counts nowhere), in time order."""
+    flags: dict[int, list[Flag]] = defaultdict(list)
+    for ids in id_parts(interaction_ids):
+        for f in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.superseded_s.is_(None))
+                            .order_by(Flag.start_s, Flag.id)):
+            flags[f.interaction_id].append(f)
+    return flags
+
+
+def scores_of(db: Session, heads: dict[int, tuple[bool, str]], flags: dict[int, list[Flag]],
+              rules: dict[str, RuleInfo]) -> dict[int, ScoreBreakdown]:
+    """The breakdown of each interaction of ``heads`` (id: its assessable and reason), from its
+    :func:`counting_flags` already read, and its decisions."""
+    decisions = decisions_for(db, list(heads))
+    return {i: breakdown(interaction_id=i, assessable=ok, assessable_reason=why,
+                         flags=[flag_facts(f) for f in flags.get(i, ())], decisions=decisions[i], rules=rules)
+            for i, (ok, why) in heads.items()}
+
+
 def scores_for(db: Session, interaction_ids: list[int], rules: dict[str, RuleInfo]) -> dict[int, ScoreBreakdown]:
     """The breakdown of each of these interactions, read in a few queries."""
     if not interaction_ids:
         return {}
-    decisions = decisions_for(db, interaction_ids)
-    flags: dict[int, list[FlagFacts]] = defaultdict(list)
-    heads: dict[int, tuple[bool, str]] = {}
+    found: dict[int, tuple[bool, str]] = {}
     for ids in id_parts(interaction_ids):
         for iid, ok, why in db.execute(select(Interaction.id, Interaction.assessable, Interaction.assessable_reason)
                                        .where(Interaction.id.in_(ids))):
-            heads[iid] = (ok, why)
-        # A superseded finding (re-analysis, a transcript correction) keeps its review and counts nowhere.
-        for f in db.scalars(select(Flag).where(Flag.interaction_id.in_(ids), Flag.superseded_s.is_(None))
-                            .order_by(Flag.start_s, Flag.id)):
-            flags[f.interaction_id].append(flag_facts(f))
-    return {i: breakdown(interaction_id=i, assessable=heads[i][0], assessable_reason=heads[i][1], flags=flags[i],
-                         decisions=decisions[i], rules=rules) for i in interaction_ids if i in heads}
+            found[iid] = (ok, why)
+    heads = {i: found[i] for i in interaction_ids if i in found}
+    return scores_of(db, heads, counting_flags(db, interaction_ids), rules)
