@@ -16,7 +16,8 @@ APT_PACKAGES=(python3 python3-venv python3-pip python3-dev build-essential ca-ce
 # espeak-ng: the API speaks queue calls in Mandarin for the screens (services/queue_announce.py).
 # The browser tests of the web console drive Debian's chromium.
 # xvfb + x11-apps + imagemagick: the player's tests run in a real X window and take screenshots.
-[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium xvfb x11-apps imagemagick)
+# wrk: the API's cost per request (bench/api_cost.py).
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium xvfb x11-apps imagemagick wrk)
 apt_install install "${APT_PACKAGES[@]}"
 
 PYTHON=${PYTHON:-python3}
