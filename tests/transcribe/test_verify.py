@@ -16,14 +16,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "counterwatch" / "samples"
 POLITE = SAMPLES / "counter-polite-mono.flac"
 RUDE = SAMPLES / "counter-rude-stereo.flac"
 
-# 快吓班 sounds exactly like 快下班 (kuai xia ban): the customer's "你们是不是快下班了" matches it
-# by sound only, and the model, hearing the words again, finds 吓 far less likely than 下.
+# 快瞎班 sounds exactly like 快下班 (kuai xia ban): the customer's "你们是不是快下班了" matches it
+# by sound only, and the model, hearing the words again, finds 瞎 far less likely than 下.
 SOUND_ONLY = parse_rulebook("""
 version: t
 forbidden:
   - id: F-SOUND
     speaker: any
-    phrases: [快吓班]
+    phrases: [快瞎班]
 """, source="t.yaml")
 
 
