@@ -248,6 +248,9 @@ def main() -> int:
                     help="batched: without timestamp tokens (the library's default; one text per window)")
     ap.add_argument("--together", type=int, default=1,
                     help="transcribe this many files in one batched pass, as the worker does with interactions")
+    ap.add_argument("--verify", choices=("on", "off", "both"), default="on",
+                    help="the acoustic model confirms candidates (transcribe.verify); both: every set scored "
+                         "without, then with it, on the same transcripts, with the time of each pass")
     args = ap.parse_args()
 
     if args.set and args.corpus:
@@ -273,14 +276,21 @@ def main() -> int:
     if args.enhance:
         from enhance import EnhancingTranscriber
         transcriber = EnhancingTranscriber(transcriber, args.enhance)  # type: ignore[assignment]
-    analyzer = Analyzer(transcriber, rulebook)
+    passes = {"on": [True], "off": [False], "both": [False, True]}[args.verify]
     results = []
     for name in sets:
         corpus, labels, by_dialogue = set_entries(name, variants, only=args.only, seed=args.seed,
                                                   cache=Path(args.cache), babble=args.babble_from)
-        if len(sets) > 1 or args.set:
-            print(f"\n== set {name}: {corpus} ({len(labels)} files) ==")
-        results += score_set(analyzer, labels, by_dialogue, errors=args.errors, together=args.together)
+        for verify in passes:
+            analyzer = Analyzer(transcriber, rulebook, verify=verify)
+            if len(sets) > 1 or args.set or len(passes) > 1:
+                print(f"\n== set {name}: {corpus} ({len(labels)} files), verification "
+                      f"{'on' if verify else 'off'} ==")
+            t0 = time.perf_counter()
+            results += score_set(analyzer, labels, by_dialogue, errors=args.errors, together=args.together)
+            v = analyzer.verifier
+            print(f"pass: {time.perf_counter() - t0:.1f} s" + (f", of which verification {v.spent_s:.1f} s "
+                                                                 f"in {v.calls} checks" if v else ""))
     if args.json:
         Path(args.json).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in results) + "\n")
     return 0

@@ -28,6 +28,10 @@ class CachedTranscriber:
         self.hits = self.misses = 0
 
     @property
+    def whisper_model(self):  # noqa: ANN201 - the wrapped transcriber's model (the verifier's)
+        return self.inner.whisper_model
+
+    @property
     def options(self):  # noqa: ANN201 - same object as the wrapped transcriber's
         return self.inner.options
 

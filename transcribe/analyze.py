@@ -24,6 +24,7 @@ from transcribe.quality import Quality, lost_speech, measure, overall
 from transcribe.rules import Rulebook
 from transcribe.speakers import attribute_mono, attribute_stereo, speech_regions
 from transcribe.turns import Turn, channel_turns
+from transcribe.verify import Verifier
 
 __all__ = ["SPEAKER_THRESHOLD", "Analysis", "Analyzer", "Finding", "TranscriptSegment"]
 
@@ -107,9 +108,13 @@ class Analyzer:
     """Runs transcription, speaker attribution, interaction split and the rulebook."""
 
     def __init__(self, transcriber: Transcriber, rulebook: Rulebook, *,
-                 split_silence_s: float = DEFAULT_SPLIT_SILENCE_S) -> None:
+                 split_silence_s: float = DEFAULT_SPLIT_SILENCE_S, verify: bool = True) -> None:
+        """``verify``: the acoustic model confirms or rejects the rulebook's candidates
+        (:mod:`transcribe.verify`); off only to measure what it changes (bench/accuracy.py)."""
         self.transcriber = transcriber
         self.split_silence_s = split_silence_s
+        model = getattr(transcriber, "whisper_model", None) if verify else None
+        self.verifier = Verifier(model) if model is not None else None
         self.set_rulebook(rulebook)
 
     def set_rulebook(self, rulebook: Rulebook) -> None:
@@ -201,7 +206,9 @@ class Analyzer:
                 logger.info("%s: interaction %d not assessable: %s", name, i.index, q.reason)
         facts = queue_facts(interactions, calls)
         result.flags = self.judge.judge(utts, interactions, mono=roles is None, turns=turns, quality=result.quality,
-                                        queue=facts)
+                                        queue=facts,
+                                        verify=None if self.verifier is None else
+                                        self.verifier.bind(mono, audio.sample_rate_hz))
         result.not_applied = self.judge.not_applied(interactions, facts)
         return result
 

@@ -162,6 +162,11 @@ class Transcriber:
         logger.info("asr: model on %s (%s), %s", self.resolved_device, self.compute_type,
                     f"batched, {self.options.batch_size} windows per batch" if self._pipeline else "sequential")
 
+    @property
+    def whisper_model(self):  # noqa: ANN201 - faster_whisper.WhisperModel
+        """The loaded model, which also verifies the rulebook's candidates (transcribe.verify)."""
+        return self._model
+
     def transcribe(self, samples: np.ndarray) -> Iterator[AsrSegment]:
         """Yield segments of 16 kHz mono ``samples`` as the decoder produces them."""
         if self._pipeline is None:

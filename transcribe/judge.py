@@ -7,6 +7,7 @@ speaker is, how good the audio was; the confidence is their product.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from transcribe.quality import Quality
 from transcribe.rules import AudioRule, Condition, ForbiddenRule, Phrase, Position, RequiredRule, Rulebook
 from transcribe.speakers import Utterance
 from transcribe.turns import Turn
+from transcribe.verify import COURTESY_MARGIN, FORBIDDEN_MARGIN, BoundVerifier, Verdict
+
+logger = logging.getLogger(__name__)
 
 #: A flag needs the speaker to be the rule's side with at least this probability.
 SPEAKER_THRESHOLD = 0.5
@@ -29,6 +33,9 @@ MISSING_CONFIDENCE = {"stereo": 0.95, "mono": 0.8}
 #: sure before the audio is counted, and then waits in 待确认 (below CERTAIN_CONFIDENCE).
 UNASSESSABLE_KEEP = 0.8
 UNASSESSABLE_CAP = round(CERTAIN_CONFIDENCE - 0.05, 3)
+#: A missing courtesy word that the acoustic model finds may have been said (lost by the
+#: recogniser) waits in 待确认: never a confident accusation.
+LOST_CAP = UNASSESSABLE_CAP
 #: The reason kind a finding of a rule with a queue condition carries: why the condition held
 #: (services.hall_evidence lists the long-wait findings by it).
 CONDITION_REASON = "condition"
@@ -117,6 +124,27 @@ def _speaker_text(side: str, p: float, mono: bool) -> str:
     return f"说话人为{who}的把握 {sure_word(p)}（{how}）"
 
 
+def verified_reason(v: Verdict) -> dict:
+    """A forbidden candidate matched by sound, confirmed by the acoustic model."""
+    return reason("verify", v.delta,
+                  f"声学复核：按规则原词“{v.heard}”重新评分，每个不同的字比识别结果低 {-v.delta:.1f}，予以确认",
+                  f"每字对数似然差 {v.delta:.2f}（{FORBIDDEN_MARGIN:.0f} 以内确认）")
+
+
+def lost_reason(v: Verdict) -> dict:
+    """What the acoustic model says of a courtesy word found missing."""
+    if v.how == "nbest" and not v.confirmed:
+        return reason("verify", 0.0, "声学复核：逐句重听，备选识别结果中也没有这类礼貌用语", "候选识别结果中无礼貌用语")
+    if v.how == "nbest":
+        text = f"声学复核：单独重听这句时，备选识别结果为“{v.heard}”，礼貌用语可能被漏识别，需人工确认"
+        return reason("verify", 0.0, text, "候选识别结果中含礼貌用语")
+    if v.confirmed:
+        text = f"声学复核：按“{v.heard}”评分与识别结果仅差 {-v.delta:.1f}，礼貌用语可能被漏识别，需人工确认"
+    else:
+        text = f"声学复核：按“{v.heard}”评分比识别结果低 {-v.delta:.1f}，不像说过"
+    return reason("verify", v.delta, text, f"对数似然差 {v.delta:.2f}（{COURTESY_MARGIN:.0f} 以内视为可能说过）")
+
+
 def _audio_reason(q: Quality) -> dict:
     return reason("audio", q.audio_factor, f"音频：{q.describe()}", q.exact())
 
@@ -157,9 +185,11 @@ class Judge:
 
     def judge(self, utts: Sequence[Utterance], interactions: Sequence[InteractionSpan], *, mono: bool,
               turns: Sequence[Turn] | None = None, quality: dict[int, Quality] | None = None,
-              queue: dict[int, QueueFacts] | None = None) -> list[Finding]:
+              queue: dict[int, QueueFacts] | None = None, verify: BoundVerifier | None = None) -> list[Finding]:
         """Every finding of the rulebook in ``utts`` (time order), grouped by ``interactions``;
-        ``queue``: each interaction's queue facts (:func:`queue_facts`), for rules with ``when``."""
+        ``queue``: each interaction's queue facts (:func:`queue_facts`), for rules with ``when``;
+        ``verify``: the acoustic model on the recording's audio (the analyzer's; the rule bench,
+        on stored transcripts, has none), which confirms or rejects candidates."""
         from transcribe.interactions import interaction_of
 
         quality = quality or {}
@@ -173,9 +203,10 @@ class Judge:
         for inter in interactions:
             mine = [s for s in scored if s.interaction == inter.index]
             q = quality.get(inter.index, Quality())
-            out += self._forbidden_in(inter, mine, q, mono=mono)
+            out += self._forbidden_in(inter, mine, q, mono=mono, verify=verify)
             if q.assessable:
-                out += self._missing_in(inter, mine, q, mono=mono, facts=(queue or {}).get(inter.index))
+                out += self._missing_in(inter, mine, q, mono=mono, facts=(queue or {}).get(inter.index),
+                                        verify=verify)
                 out += self._audio_in(inter, [s.utt for s in mine], turns, q)
         return sorted(out, key=lambda f: (f.start_s, f.rule))
 
@@ -215,7 +246,8 @@ class Judge:
         return any(o is not s and p_side(o.utt, other) >= SPEAKER_THRESHOLD and t - max(limits) <= o.utt.start_s <= t
                    and m.find(o.tokens) for o in mine)
 
-    def _forbidden_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool) -> list[Finding]:
+    def _forbidden_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool,
+                      verify: BoundVerifier | None = None) -> list[Finding]:
         out: list[Finding] = []
         for rule, matcher in self._forbidden:
             triggers = self._triggers(rule.where, mine)
@@ -229,18 +261,28 @@ class Judge:
                         continue
                     if self._quoted(rule, s, evidence, start, mine):
                         continue
-                    f = self._forbidden_finding(rule, s, hit, start, end, evidence, side, q, mono=mono)
+                    checked = None
+                    if verify is not None:
+                        checked = verify.forbidden(s.utt.text, matcher.written(s.tokens, s.utt.text, hit),
+                                                   s.utt.start_s, s.utt.end_s)
+                        if checked is not None and not checked.confirmed:
+                            logger.debug("verifier rejected %s at %.1f s (%.2f nats)", rule.id, start, checked.delta)
+                            continue
+                    f = self._forbidden_finding(rule, s, hit, start, end, evidence, side, q, mono=mono,
+                                                checked=checked)
                     if f is not None:
                         out.append(f)
         return out
 
     def _forbidden_finding(self, rule: ForbiddenRule, s: Scored, hit: Hit, start: float, end: float, evidence: str,
-                           side: float, q: Quality, *, mono: bool) -> Finding | None:
+                           side: float, q: Quality, *, mono: bool, checked: Verdict | None = None) -> Finding | None:
         how = {"phrase": "词句", "pattern": "句式", "regex": "正则"}[hit.how]
         reasons = [reason("match", hit.confidence,
                           f"“{evidence}”匹配{how}“{hit.what}”" + ("（读音相近，字不同）" if hit.cost else ""),
                           f"匹配把握 {hit.confidence:.2f}" + (f"，拼音容错代价 {hit.cost:.2f}" if hit.cost else "")),
                    reason("speaker", side, _speaker_text(rule.speaker, side, mono), f"说话人把握 {side:.2f}")]
+        if checked is not None:
+            reasons.append(verified_reason(checked))
         conf = hit.confidence * side
         if not q.assessable:
             if conf < UNASSESSABLE_KEEP:
@@ -269,7 +311,7 @@ class Judge:
         return out
 
     def _missing_in(self, inter: InteractionSpan, mine: list[Scored], q: Quality, *, mono: bool,
-                    facts: QueueFacts | None = None) -> list[Finding]:
+                    facts: QueueFacts | None = None, verify: BoundVerifier | None = None) -> list[Finding]:
         out: list[Finding] = []
         for rule, matcher in self._required:
             condition: list[dict] = []
@@ -314,6 +356,16 @@ class Judge:
                               if best_other else "没有任何一方说出", f"把握 {best_other:.2f}" if best_other else ""),
                        _audio_reason(q)]
             conf = base * (1.0 - best_other) * q.audio_factor
+            if verify is not None:
+                said = [(s.utt.text, s.utt.start_s, s.utt.end_s) for s in mine
+                        if p_side(s.utt, rule.speaker) >= SPEAKER_THRESHOLD and s.utt.start_s < hi and s.utt.end_s > lo]
+                if rule.where.first_s is None and rule.where.first_turns is None:
+                    said.reverse()      # nearest the end first (a farewell), else from the start
+                checked = verify.courtesy(rule.words, said)
+                if checked is not None:
+                    reasons.append(lost_reason(checked))
+                    if checked.confirmed:
+                        conf = min(conf, LOST_CAP)
             out.append(Finding("missing_courtesy", rule.id, "", "", lo, hi,
                                rule.speaker if rule.speaker != "any" else UNKNOWN, inter.index, round(conf, 4),
                                rule.severity, tuple(reasons)))

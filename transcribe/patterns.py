@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from transcribe.match import Match, PhraseMatcher
-from transcribe.normalize import Token
+from transcribe.normalize import Token, is_han
 from transcribe.rules import Exclusion, ForbiddenRule, Pattern, Term
 
 #: A pattern is a construct, not a phrase someone listed: its hits are a little less certain.
@@ -113,6 +113,22 @@ class RuleMatcher:
         self._patterns = [PatternMatcher(p) for p in rule.patterns]
         self._unless = [(x, PhraseMatcher(x.words) if x.words else None,
                          PatternMatcher(x.pattern) if x.pattern else None) for x in rule.unless]
+        self._words = PhraseMatcher([*rule.phrases, *(a for p in rule.patterns for t in p.terms
+                                                      for a in t.alternatives)])
+
+    def written(self, tokens: Sequence[Token], text: str, hit: Hit) -> str:
+        """``text`` with the rule's own words written over what matched them in ``hit`` (the
+        same text where the hit was found as written): what the verifier scores against the
+        audio (:mod:`transcribe.verify`)."""
+        if hit.how == "regex":
+            return text
+        inside = [t for t in tokens if hit.a <= t.index < hit.b]
+        out, last = [], 0
+        for m in self._words.find(inside):
+            a, b = inside[m.start].index, inside[m.end - 1].index + 1
+            out += [text[last:a], "".join(ch for ch in m.phrase.text if is_han(ch))]
+            last = b
+        return "".join(out) + text[last:]
 
     def find(self, tokens: Sequence[Token], text: str) -> list[Hit]:
         hits: list[tuple[int, int, Hit]] = []   # (first token, end token, hit); regex: -1, -1
