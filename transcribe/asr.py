@@ -1,6 +1,7 @@
 """Speech to text with faster-whisper: Mandarin, VAD-gated, word timestamps.
 
-Two decoders behind one :class:`Transcriber`:
+Two decoders behind one :class:`Transcriber`, both decoding the same speech regions
+(:func:`speech_regions`):
 
 * batched (``AsrOptions.batch_size`` > 0, the default): faster-whisper's
   ``BatchedInferencePipeline``. VAD packs the speech into windows of up to 30 s and
@@ -265,8 +266,7 @@ def speech_regions(samples: np.ndarray, *, recording: int, min_silence_ms: int) 
     """Where VAD hears speech in ``samples`` (faster-whisper's Silero VAD, its default 400 ms of
     padding, regions of at most :data:`WINDOW_S`), from the recording's start when the first
     region starts within :data:`LEAD_IN_S` of it, and slivers under :data:`SLIVER_S` between
-    regions not cut out. Both decoders decode these
-    regions, so that they hear the same audio."""
+    regions not cut out. Both decoders decode these regions, so that they hear the same audio."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     vad = VadOptions(min_silence_duration_ms=min_silence_ms, max_speech_duration_s=WINDOW_S)
