@@ -3,7 +3,8 @@
 Recognition is what costs (seconds per file); rules, speakers and the not-assessable check
 take milliseconds. Rule authors re-run `bench/accuracy.py` many times over the same files, so
 the recogniser's output is kept per (model, decoding options, exact samples) in
-``bench/.cache/asr/``. A change to the audio, the model or any decoding option is a new key,
+``bench/.cache/asr/``. A change to the audio, the model, any decoding option or the decoding
+code (transcribe/asr.py: which speech regions are decoded) is a new key,
 so a cached answer is always the one the model would give.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from transcribe import asr
 from transcribe.asr import AsrSegment, Transcriber, Word
 
 
@@ -39,6 +41,7 @@ class CachedTranscriber:
         h = hashlib.sha256()
         h.update(str(Path(self.inner.model_path).resolve()).encode())
         h.update(json.dumps(dataclasses.asdict(self.inner.options), sort_keys=True, default=str).encode())
+        h.update(Path(asr.__file__).read_bytes())   # how the decoders cut and decode the audio
         h.update(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
         return h.hexdigest()[:32]
 

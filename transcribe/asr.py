@@ -1,6 +1,7 @@
 """Speech to text with faster-whisper: Mandarin, VAD-gated, word timestamps.
 
-Two decoders behind one :class:`Transcriber`:
+Two decoders behind one :class:`Transcriber`, both decoding the same speech regions
+(:func:`speech_regions`):
 
 * batched (``AsrOptions.batch_size`` > 0, the default): faster-whisper's
   ``BatchedInferencePipeline``. VAD packs the speech into windows of up to 30 s and
@@ -170,10 +171,29 @@ class Transcriber:
     def transcribe(self, samples: np.ndarray) -> Iterator[AsrSegment]:
         """Yield segments of 16 kHz mono ``samples`` as the decoder produces them."""
         if self._pipeline is None:
-            segments, _info = self._model.transcribe(samples, **self.options.transcribe_kwargs())
-            yield from (_segment(s) for s in segments)
+            yield from self._sequential(samples)
         else:
             yield from self._batched([samples])[0]
+
+    def _sequential(self, samples: np.ndarray) -> Iterator[AsrSegment]:
+        """``WhisperModel.transcribe`` on the speech regions of :func:`speech_regions` butted
+        together (as faster-whisper's own VAD filter does, with the batched decoder's regions),
+        times mapped back to the recording's."""
+        kwargs = dict(self.options.transcribe_kwargs(), vad_filter=False)
+        kwargs.pop("vad_parameters")
+        if not self.options.vad_filter:
+            segments, _info = self._model.transcribe(samples, **kwargs)
+            yield from (_segment(s) for s in segments)
+            return
+        from faster_whisper.transcribe import restore_speech_timestamps
+
+        chunks = [{"start": g.start, "end": g.end}
+                  for g in speech_regions(samples, recording=0, min_silence_ms=self.options.vad_min_silence_duration_ms)]
+        if not chunks:
+            return
+        segments, _info = self._model.transcribe(np.concatenate([samples[c["start"]:c["end"]] for c in chunks]),
+                                                 **kwargs)
+        yield from (_segment(s) for s in restore_speech_timestamps(segments, chunks, SAMPLE_RATE_HZ))
 
     def transcribe_many(self, recordings: Sequence[np.ndarray]) -> list[list[AsrSegment]]:
         """Segments of each of several 16 kHz mono recordings (times from each one's start).
@@ -187,18 +207,13 @@ class Transcriber:
 
     def _batched(self, recordings: Sequence[np.ndarray]) -> list[list[AsrSegment]]:
         assert self._pipeline is not None
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-        vad = VadOptions(min_silence_duration_ms=self.options.vad_min_silence_duration_ms,
-                         max_speech_duration_s=WINDOW_S)
         regions: list[Region] = []
         for k, r in enumerate(recordings):
             if self.options.vad_filter:
-                found = get_speech_timestamps(r, vad, sampling_rate=SAMPLE_RATE_HZ)
+                regions += speech_regions(r, recording=k, min_silence_ms=self.options.vad_min_silence_duration_ms)
             else:
-                found = [{"start": a, "end": min(a + int(WINDOW_S * SAMPLE_RATE_HZ), len(r))}
-                         for a in range(0, len(r), int(WINDOW_S * SAMPLE_RATE_HZ))]
-            regions += [Region(k, t["start"], t["end"]) for t in found if t["end"] > t["start"]]
+                regions += [Region(k, a, min(a + int(WINDOW_S * SAMPLE_RATE_HZ), len(r)))
+                            for a in range(0, len(r), int(WINDOW_S * SAMPLE_RATE_HZ))]
         out: list[list[AsrSegment]] = [[] for _ in recordings]
         kwargs = dict(self.options.batched_kwargs(), vad_filter=False)
         for attempt in range(1 + RETRIES):
@@ -239,6 +254,39 @@ class Region:
     recording: int
     start: int
     end: int
+
+
+#: Speech that VAD finds this close to a recording's start is decoded from the start: a
+#: recording that begins in the middle of speech has its first, soft word before VAD's onset
+#: (FireRedASR's meeting clip: 好 at 0.0-0.08 s was cut; bench/realspeech.py). Speech further in
+#: keeps VAD's own padding: an earlier start there cost words on the corpus (你们是→您没事).
+LEAD_IN_S = 0.6
+#: Padded regions this close are one region: cutting a sliver of a few hundredths of a second out
+#: of running speech leaves a click in the middle of a word (the meeting clip: 60 ms cut at 5.84 s,
+#: 上班→上门).
+SLIVER_S = 0.1
+
+
+def speech_regions(samples: np.ndarray, *, recording: int, min_silence_ms: int) -> list[Region]:
+    """Where VAD hears speech in ``samples`` (faster-whisper's Silero VAD, its default 400 ms of
+    padding, regions of at most :data:`WINDOW_S`), from the recording's start when the first
+    region starts within :data:`LEAD_IN_S` of it, and slivers under :data:`SLIVER_S` between
+    regions not cut out. Both decoders decode these regions, so that they hear the same audio."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(min_silence_duration_ms=min_silence_ms, max_speech_duration_s=WINDOW_S)
+    found = [(t["start"], t["end"]) for t in get_speech_timestamps(samples, vad, sampling_rate=SAMPLE_RATE_HZ)
+             if t["end"] > t["start"]]
+    limit, sliver = int(WINDOW_S * SAMPLE_RATE_HZ), int(SLIVER_S * SAMPLE_RATE_HZ)
+    out: list[list[int]] = []
+    for a, b in found:
+        if out and a - out[-1][1] < sliver and b - out[-1][0] <= limit:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    if out and out[0][0] < LEAD_IN_S * SAMPLE_RATE_HZ and out[0][1] <= limit:
+        out[0][0] = 0
+    return [Region(recording, a, b) for a, b in out]
 
 
 def pack_windows(regions: Sequence[Region], *, window_s: float = 30.0) -> list[list[Region]]:

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from transcribe.analyze import Analyzer
-from transcribe.asr import AsrOptions, Region, Transcriber, check_device, pack_windows
+from transcribe.asr import LEAD_IN_S, SLIVER_S, AsrOptions, Region, Transcriber, check_device, pack_windows, speech_regions
 from transcribe.audio import load_audio
 from transcribe.errors import DeviceError
 
 RATE = 16000
+#: FireRedASR's meeting excerpt (bench/realspeech, Apache-2.0): real conversational speech.
+MEETING = Path(__file__).resolve().parents[2] / "bench" / "realspeech" / "TEST_MEETING_T0000000001_S00000.flac"
 FILES = ["dev01-stereo-clean.flac", "dev05-stereo-clean.flac", "dev08-mono-noisy.flac", "dev24-mono-noisy.flac"]
 
 
@@ -38,6 +40,49 @@ def test_windows_hold_at_most_30_s_of_speech_of_one_recording():
     assert [[(g.recording, g.start // RATE) for g in w] for w in windows] == [
         [(0, 0), (0, 25)], [(1, 0), (1, 9)], [(2, 0)]]
     assert all(sum(g.end - g.start for g in w) <= 30 * RATE for w in windows)
+
+
+def test_speech_regions_leave_no_sliver_cut_nor_the_first_word():
+    """The meeting clip: VAD (min silence 500 ms, 400 ms padding) starts at 0.08 s and cuts
+    60 ms out of running speech at 5.84 s; neither is cut now (each cost words, issue 19)."""
+    samples = load_audio(MEETING).mono()
+    regions = speech_regions(samples, recording=3, min_silence_ms=500)
+    assert regions and all(g.recording == 3 and 0 <= g.start < g.end <= len(samples) for g in regions)
+    assert regions[0].start == 0
+    assert all(b.start - a.end >= SLIVER_S * RATE for a, b in zip(regions, regions[1:]))
+    assert sum(g.end - g.start for g in regions) == len(samples)    # one stretch: nothing cut out
+    # speech that starts later keeps VAD's own start (its 400 ms of padding), nothing more
+    late = np.concatenate([np.zeros(3 * RATE, np.float32), samples])
+    first = speech_regions(late, recording=0, min_silence_ms=500)[0]
+    assert LEAD_IN_S * RATE < 3 * RATE - 0.5 * RATE <= first.start <= 3 * RATE
+
+
+@pytest.mark.slow
+def test_words_at_a_join_are_heard_by_both_decoders_as_bare_faster_whisper_hears_them(analyzer, sequential):
+    """The meeting clip, decoded by the batched and the sequential decoder, gives bare
+    faster-whisper's text on the same model (it lost 好 at the start and 上班 at the cut at
+    5.84 s: 上门), with word times within the recording."""
+    import unicodedata
+
+    from faster_whisper import WhisperModel
+
+    from transcribe.normalize import to_simplified
+
+    def letters(segments) -> str:  # noqa: ANN001
+        return "".join(c for c in to_simplified("".join(s.text for s in segments))
+                       if unicodedata.category(c).startswith("L"))
+
+    samples = load_audio(MEETING).mono()
+    bare = WhisperModel(analyzer.transcriber.model_path, device="cpu", compute_type="int8", cpu_threads=2,
+                        local_files_only=True)
+    bare_text = letters(bare.transcribe(samples, language="zh")[0])
+    for decoder in (analyzer.transcriber, sequential.transcriber):
+        segments = list(decoder.transcribe(samples))
+        text = letters(segments)
+        assert text == bare_text, decoder.options.batch_size
+        assert text.startswith("好") and "上班" in text and "上门" not in text
+        words = [w for s in segments for w in s.words]
+        assert all(0 <= w.start_s <= w.end_s <= len(samples) / RATE + 0.01 for w in words)
 
 
 @pytest.mark.slow
