@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, literal, or_, select, text
+from sqlalchemy import String, cast, func, insert, literal, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -77,7 +77,7 @@ def role_label(role: str) -> str:
 
 #: The newest row's hash: what the next row links to.
 _HEAD = select(AuditLog.row_sha256).order_by(AuditLog.id.desc()).limit(1)
-_INSERT = AuditLog.__table__.insert()
+_INSERT = insert(AuditLog)
 
 
 def _take_lock(conn: Session | Connection) -> None:
@@ -91,10 +91,10 @@ def _take_lock(conn: Session | Connection) -> None:
 def _chained(prev: str, *, user_id: int | None, user_name: str, action: str, target: str, client: str,
              detail: str) -> dict:
     """The columns of a row linked to ``prev``, cut to their lengths, with its own hash."""
-    v = {"at_s": now_s(), "user_id": user_id, "user_name": user_name[:100], "action": action[:40],
-         "target": target[:300], "client": client[:100], "detail": detail, "prev_sha256": prev}
-    v["row_sha256"] = row_hash(prev, v["at_s"], user_id, v["user_name"], v["action"], v["target"], v["client"], detail)
-    return v
+    at_s, name, act, tgt, cli = now_s(), user_name[:100], action[:40], target[:300], client[:100]
+    return {"at_s": at_s, "user_id": user_id, "user_name": name, "action": act, "target": tgt, "client": cli,
+            "detail": detail, "prev_sha256": prev,
+            "row_sha256": row_hash(prev, at_s, user_id, name, act, tgt, cli, detail)}
 
 
 def append(s: Session, *, user_id: int | None, user_name: str, action: str, target: str = "", client: str = "",

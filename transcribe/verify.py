@@ -151,7 +151,8 @@ class BoundVerifier:
         utterances (the courtesy rules of an interaction share it)."""
         key = tuple((round(a, 3), round(b, 3)) for _, a, b in utts)
         if key not in self._cache:
-            kept, total = [], 0.0
+            kept: list[tuple[float, np.ndarray, str]] = []
+            total = 0.0
             for text, start_s, end_s in utts:
                 x = self._span(start_s, end_s)
                 if kept and total + len(x) / self.sr > _WINDOW_S - 1.0:
