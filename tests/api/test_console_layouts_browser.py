@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from browser_support import ARGS, CHROMIUM, csp_violations, el_select, new_page, shoot
-from test_console_signage_browser import SUPERVISOR, V1, _login, _tab, signage_served  # noqa: F401 - the fixture
+from test_console_signage_browser import V1, _tab, open_signage, signage_served  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,7 @@ def test_layouts_tab_makes_a_layout_refuses_an_overlap_and_a_schedule_chooses_it
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page, errors = new_page(browser)
-            _login(page, base, SUPERVISOR)
-            page.click("a[data-page=signage]")
-            page.wait_for_selector("#page-signage[data-ready=screens]", state="attached")
+            open_signage(page, base)
             _tab(page, "layouts")
             form = page.locator("#sg-layout-form")
             form.locator("input[name=name]").fill("大厅四区")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from browser_support import ARGS, CHROMIUM, csp_violations, el_select, new_page, shoot
-from test_console_signage_browser import SUPERVISOR, V1, _login, _tab, signage_served  # noqa: F401 - the fixture
+from test_console_signage_browser import V1, _tab, open_signage, signage_served  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +36,7 @@ def test_groups_are_edited_in_the_console_and_a_schedule_gets_a_share_of_each_ho
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page, errors = new_page(browser)
-            _login(page, base, SUPERVISOR)
-            page.click("a[data-page=signage]")
-            page.wait_for_selector("#page-signage[data-ready=screens]", state="attached")
+            open_signage(page, base)
             row = page.locator("#sg-screen-rows tr:has([data-screen=lobby])")
             expect(row.locator(".sg-screen-groups")).to_have_text("hall-a")
             row.locator("button.regroup").click()

@@ -66,6 +66,13 @@ def _login(page, base: str, name: str) -> None:  # noqa: ANN001
     page.click("#login-form button[type=submit]")
 
 
+def open_signage(page, base: str) -> None:  # noqa: ANN001
+    """Log in as the supervisor and open 屏幕节目 on its 屏幕 tab, its data loaded."""
+    _login(page, base, SUPERVISOR)
+    page.click("a[data-page=signage]")
+    page.wait_for_selector("#page-signage[data-ready=screens]", state="attached")
+
+
 def _tab(page, name: str) -> None:  # noqa: ANN001
     """Open a tab of 屏幕节目 and wait until it shows fresh data."""
     page.click(f"#sg-tabs a[data-tab={name}]")

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 from browser_support import ARGS, CHROMIUM, csp_violations, el_select, new_page, shoot
-from test_console_signage_browser import SUPERVISOR, V1, _login, _tab, signage_served  # noqa: F401 - the fixture
+from test_console_signage_browser import V1, _tab, open_signage, signage_served  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +31,7 @@ def test_share_as_a_percent_and_the_share_of_voice_report(signage_served) -> Non
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page, errors = new_page(browser)
-            _login(page, base, SUPERVISOR)
-            page.click("a[data-page=signage]")
-            page.wait_for_selector("#page-signage[data-ready=screens]", state="attached")
+            open_signage(page, base)
             _tab(page, "schedules")
             sform = page.locator("#sg-schedule-form")
             sform.locator("#sg-schedule-groups").fill("hall-a")
