@@ -270,14 +270,21 @@ def receive_chunk(engine: Engine, store: ObjectStore, user: Principal, claimed: 
     return ChunkReceipt(meta.key, meta.sha256, new)
 
 
+def refused_chunk(s: Session, *, counter_id: int, meta: ChunkMeta, alarm: str, action: str, detail: str,
+                  user_id: int | None, user_name: str, client: str = "") -> None:
+    """A refused chunk that a person must look at (an upload's or a rescan's), in the caller's
+    write transaction: the counter's alarm and an audit row, in ``detail``'s words."""
+    s.execute(select(Counter.id).where(Counter.id == counter_id).with_for_update())
+    set_counter_alarm(s, counter_id, alarm, True, now_s(), detail)
+    audit.append(s, user_id=user_id, user_name=user_name, action=action, target=f"chunk:{meta.key}",
+                 client=client, detail=detail)
+
+
 def _alarm_and_audit(engine: Engine, user: Principal, info: CounterInfo, meta: ChunkMeta, *, alarm: str, action: str,
                      detail: str, client: str) -> None:
-    """A refused chunk that a person must look at: the counter's alarm, an audit row, a log line."""
     with write_session(engine) as s:
-        s.execute(select(Counter.id).where(Counter.id == info.id).with_for_update())
-        set_counter_alarm(s, info.id, alarm, True, now_s(), detail)
-        audit.append(s, user_id=user.id, user_name=user.name, action=action, target=f"chunk:{meta.key}",
-                     client=client, detail=detail)
+        refused_chunk(s, counter_id=info.id, meta=meta, alarm=alarm, action=action, detail=detail,
+                      user_id=user.id, user_name=user.name, client=client)
     logger.error("ingest: counter %s/%s: chunk %s refused: %s", info.site, info.name, meta.key, detail)
 
 

@@ -47,8 +47,6 @@ from domain.chunks import CHUNK_KEY, ChunkMeta
 from domain.errors import Invalid
 from domain.flac import CODEC, CodecError, DecodedChunk, StreamInfo, flac_streaminfo
 from domain.names import check_name
-from services import audit
-from services.alarms import set_counter_alarm
 from services.catalog import Catalog, CatalogError
 from services.evidence import (
     ChunkMismatch,
@@ -60,7 +58,7 @@ from services.evidence import (
     decoded,
     replayed_from,
 )
-from services.ingest import REPLAY, replay_detail
+from services.ingest import REPLAY, refused_chunk, replay_detail
 from storage.engine import read_session, write_session
 from storage.objects import ObjectStore
 from storage.store_errors import ChecksumMismatch, ObjectNotFound
@@ -68,7 +66,7 @@ from storage.tables import Chunk, ChunkClaim, Counter, RecordingSession, Site, n
 
 logger = logging.getLogger(__name__)
 
-#: who the audit rows of a rescan name (it runs from the command line on the box)
+#: who a rescan's audit rows name when no one is given
 ACTOR = "catalog rescan"
 FROM_METADATA = "metadata"
 FROM_KEY_AND_FLAC = "key+flac"
@@ -267,7 +265,7 @@ def _recover_session(db: Session, group: list[re.Match], store: ObjectStore,
 
 
 def _refused(engine: Engine, r: Recovered, *, counter_id: int, limits: EvidenceLimits,
-             retention_days: float | None, claim: bool) -> str | None:
+             retention_days: float | None, claim: bool, actor: str) -> str | None:
     """Why ``r`` may not be registered (an upload's checks, :mod:`services.evidence`), or None;
     with ``claim``, a chunk that passes gets its claim (with the audio's hash) as an upload does."""
     received = r.stored_s if r.stored_s is not None else now_s()
@@ -280,10 +278,8 @@ def _refused(engine: Engine, r: Recovered, *, counter_id: int, limits: EvidenceL
             if replay is not None:
                 if claim:       # not a dry run: a person must look at it, as at an agent's replay
                     detail = replay_detail(m, replay)
-                    s.execute(select(Counter.id).where(Counter.id == counter_id).with_for_update())
-                    set_counter_alarm(s, counter_id, REPLAY, True, now_s(), detail)
-                    audit.append(s, user_id=None, user_name=ACTOR, action="chunk.replay", target=f"chunk:{m.key}",
-                                 detail=detail)
+                    refused_chunk(s, counter_id=counter_id, meta=m, alarm=REPLAY, action="chunk.replay",
+                                  detail=detail, user_id=None, user_name=actor)
                     logger.error("rescan: chunk %s refused: %s", m.key, detail)
                 return _replay_text(replay)
             held = s.get(ChunkClaim, (m.session, m.seq))
@@ -308,10 +304,11 @@ def _replay_text(replay: Replay) -> str:
 
 def rescan(engine: Engine, store: ObjectStore, *, site: str | None = None, counter: str | None = None,
            since: dt.date | None = None, dry_run: bool = False,
-           limits: EvidenceLimits = EvidenceLimits()) -> RescanReport:
+           limits: EvidenceLimits = EvidenceLimits(), actor: str = ACTOR) -> RescanReport:
     """Find chunk objects without a catalog row, check them as an upload is checked
     (``limits``: the agents' clock limits) and (unless ``dry_run``) register them.
 
+    ``actor``: who the audit row of a refused replay names (the command: ``cli:`` and the user).
     ``site``/``counter`` narrow the listing; ``since`` skips sessions whose key date (the UTC
     day the session started) is before it. Objects that fail a check (their bytes, their time,
     their place, a replay) are reported in ``problems`` and not registered (nor listed in
@@ -337,7 +334,7 @@ def rescan(engine: Engine, store: ObjectStore, *, site: str | None = None, count
         # Checked one by one in registering order: each registered chunk is the neighbour
         # (and the stored audio) the next one is checked against.
         why = _refused(engine, r, counter_id=catalog.counter(r.meta.site, r.meta.counter).id, limits=limits,
-                       retention_days=sites.get(r.meta.site), claim=not dry_run)
+                       retention_days=sites.get(r.meta.site), claim=not dry_run, actor=actor)
         if why is not None:
             report.problems.append(Problem(r.meta.key, why))
             logger.warning("rescan: %s not registered: %s", r.meta.key, why)

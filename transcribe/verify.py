@@ -47,6 +47,8 @@ PAD_S = 0.3
 #: Hypotheses of the N-best list searched for a lost courtesy word.
 N_BEST = 5
 _WINDOW_S = 30.0
+#: the longest utterance checked: its audio and text must both fit one window of the model
+_LONGEST_S = _WINDOW_S - 2 * PAD_S
 _MAX_POSITIONS = 4
 
 
@@ -125,9 +127,15 @@ class BoundVerifier:
         return self.mono[a:b]
 
     def _timed(self, fn: Callable[[], Verdict | None]) -> Verdict | None:
+        """``fn``'s verdict; None (the candidate stays unverified, judged as without the verifier)
+        when the model fails on it (an input it refuses, memory on the device): a check that
+        cannot be made must never cost the recording its analysis."""
         t0 = time.perf_counter()
         try:
             return fn()
+        except Exception:  # noqa: BLE001 - any failure of the model: the finding stays unverified
+            logger.warning("verify: the acoustic check failed; the finding stays unverified", exc_info=True)
+            return None
         finally:
             self.v.spent_s += time.perf_counter() - t0
             self.v.calls += 1
@@ -135,8 +143,8 @@ class BoundVerifier:
     def forbidden(self, text: str, written: str, start_s: float, end_s: float) -> Verdict | None:
         """``text`` (an utterance, recognised, from ``start_s`` to ``end_s``) against
         ``written`` (the same with the rule's words in place of what matched them)."""
-        if written == text:
-            return None
+        if written == text or end_s - start_s > _LONGEST_S:
+            return None     # nothing to check, or an utterance longer than the model hears at once
 
         def run() -> Verdict:
             heard, rule = self.v.score(self._span(start_s, end_s), [text, written])
@@ -169,6 +177,7 @@ class BoundVerifier:
         rule side's utterances in the rule's window, nearest the window's edge first) though the
         recogniser lost it: the joined utterances scored with a word written over a sound-alike
         (align), then their N-best list searched."""
+        utts = [u for u in utts if u[2] - u[1] <= _LONGEST_S]     # what the model hears at once
         if not utts:
             return None
 

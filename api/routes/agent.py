@@ -67,7 +67,7 @@ def chunk_header(recording: Recording, seq: Count, start_sample: Count,
              responses={200: {"model": ChunkReceipt, "description": "the same chunk again: stored before"},
                         409: {"description": "another chunk holds this session and number (both hashes), or "
                                               "its audio is stored already under another recording (a replay)"}})
-async def put_chunk(user: CaptureAgent, store: StoreDep, engine: Writer, request: Request, response: Response,
+async def put_chunk(user: CaptureAgent, db: ReadDb, store: StoreDep, engine: Writer, request: Request, response: Response,
                     claimed: Annotated[ChunkHeader, Depends(chunk_header)]) -> ChunkReceipt:
     """One FLAC chunk of the agent's counter as the request body. Checked against ``sha256``,
     ``size_bytes``, its FLAC header and its decoded audio (samples, rate, channels, 16 bits,
@@ -82,6 +82,7 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, engine: Writer, request
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > ingest.MAX_CHUNK_BYTES:
         raise TooLarge("chunk", f"larger than {ingest.MAX_CHUNK_BYTES} bytes", code="chunk_too_large")
+    await run_in_threadpool(db.close)   # early release: hold no connection (nor a slot of the gate) while the body comes
     data = await _body(request.stream(), ingest.MAX_CHUNK_BYTES, "chunk")
     receipt = await run_in_threadpool(lambda: ingest.receive_chunk(
         engine, store, user, claimed, data, client=client_of(request),
@@ -91,11 +92,13 @@ async def put_chunk(user: CaptureAgent, store: StoreDep, engine: Writer, request
 
 
 @router.post("/live", status_code=204, openapi_extra={"requestBody": AUDIO})
-async def put_live(user: CaptureAgent, store: StoreDep, engine: Writer, request: Request, recording: Recording, seq: Count,
+async def put_live(user: CaptureAgent, db: ReadDb, store: StoreDep, engine: Writer, request: Request,
+                   recording: Recording, seq: Count,
                    start_sample: Count, samples: Annotated[int, Query(ge=1, le=10 * 192000)],
                    recording_start_s: Seconds) -> Response:
     """One ~1 s live segment (FLAC body) for live listening; best effort, not evidence. Only for
     the agent's own recording session: 403 ``agent_binding`` for another counter's."""
+    await run_in_threadpool(db.close)   # early release: hold no connection (nor a slot of the gate) while the body comes
     await run_in_threadpool(agent_scope.check_own_session, engine, user, recording,
                             client=client_of(request))
     data = await _body(request.stream(), ingest.MAX_LIVE_BYTES, "live segment")

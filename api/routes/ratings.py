@@ -76,7 +76,7 @@ def _picture(photo: staff_photos.Photo, data: bytes) -> Response:
 @router.put("/staff-photo", status_code=200, openapi_extra={"requestBody": {"required": True, "content": {
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
-async def put_staff_photo(user: Supervisor, store: StoreDep, engine: Writer, request: Request,
+async def put_staff_photo(user: Supervisor, db: ReadDb, store: StoreDep, engine: Writer, request: Request,
                           site: str = Query(min_length=1, max_length=63),
                           name: str = Query(min_length=1, max_length=100)) -> dict:
     """A staff member's photo (the raw body, a PNG or JPEG of at most 3 MiB and 4096 px a side,
@@ -86,6 +86,7 @@ async def put_staff_photo(user: Supervisor, store: StoreDep, engine: Writer, req
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge("photo", f"at most {limit // (1024 * 1024)} MiB", code="photo_too_large", limit_bytes=limit)
+    await run_in_threadpool(db.close)   # early release: hold no connection (nor a slot of the gate) while the body comes
     buf = bytearray()
     async for part in request.stream():
         buf += part

@@ -130,7 +130,7 @@ def list_plays(name: str, user: Supervisor, db: ReadDb, since_s: float | None = 
 
 @router.post("/{name}/screenshot", status_code=204,
              openapi_extra={"requestBody": {"content": {"image/jpeg": {}, "image/png": {}}, "required": True}})
-async def put_screenshot(name: str, user: ScreenOnly, engine: Writer, request: Request,
+async def put_screenshot(name: str, user: ScreenOnly, db: ReadDb, engine: Writer, request: Request,
                          taken_s: float = Query(..., ge=0, le=1e11),
                          playing: str = Query("", max_length=300),
                          loop_late_s: float = Query(0.0, ge=0, le=1e9, description="how long the loop had not run"),
@@ -140,6 +140,7 @@ async def put_screenshot(name: str, user: ScreenOnly, engine: Writer, request: R
     if any(len(x) > 300 for x in skipped):
         raise TooLarge("skipped", "at most 300 characters each", code="too_long")
     limit = signage_screenshots.MAX_SCREENSHOT_BYTES
+    await run_in_threadpool(db.close)   # early release: hold no connection (nor a slot of the gate) while the body comes
     buf = bytearray()
     async for chunk in request.stream():
         buf += chunk

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from counterwatch.commands.common import data_option, fail, open_engine, open_store, settings_of, site_option
+from counterwatch.commands.common import cli_actor, data_option, fail, open_engine, open_store, settings_of, site_option
 from counterwatch.commands.ops import EXIT_BROKEN, EXIT_UNREACHABLE, parse_date
 from domain.vocab import CHANNELS, DEFAULT_CHANNELS, EVENT_KINDS, RATING_LEVELS
 
@@ -176,7 +176,7 @@ def catalog_rescan(ctx: click.Context, counter_name: str | None, site: str | Non
     since = parse_date(since_str, "--since") if since_str else None
     try:
         report = rescan(open_engine(s), open_store(s), site=only_site, counter=counter_name, since=since, dry_run=dry_run,
-                        limits=evidence_limits(s))
+                        limits=evidence_limits(s), actor=cli_actor())
     except StoreUnavailable as e:
         click.echo(f"error: store unreachable: {e}", err=True)
         sys.exit(EXIT_UNREACHABLE)

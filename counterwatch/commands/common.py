@@ -2,6 +2,7 @@
 the object store, signal handling, common options."""
 from __future__ import annotations
 
+import getpass
 import logging
 import signal
 import sys
@@ -55,6 +56,12 @@ def settings_of(ctx: click.Context, **overrides: object) -> Settings:
         return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     except SettingsError as e:  # pragma: no cover - model_copy does not validate
         raise click.ClickException(str(e)) from e
+
+
+def cli_actor() -> str:
+    """Who the audit rows of a command name: ``cli:`` and the operating-system user who ran it
+    (the console shows 命令行（user）)."""
+    return f"cli:{getpass.getuser()}"
 
 
 def fail(msg: str, code: int = EXIT_BAD_INPUT) -> NoReturn:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from counterwatch.commands.common import data_option, fail, open_engine, open_store, settings_of, site_option
+from counterwatch.commands.common import cli_actor, data_option, fail, open_engine, open_store, settings_of, site_option
 from counterwatch.settings import Settings
 from counterwatch.stack import database_url, paths, redact_url
 from domain.audio import SAMPLE_RATE_HZ
@@ -163,7 +162,7 @@ def hold(ctx: click.Context, interaction_id: int, reason: str, release: bool, da
     from services.retention import set_hold
 
     s = settings_of(ctx, data_dir=data_dir)
-    set_hold(open_engine(s), interaction_id, hold=not release, reason=reason, actor=f"cli:{getpass.getuser()}")
+    set_hold(open_engine(s), interaction_id, hold=not release, reason=reason, actor=cli_actor())
     click.echo(f"interaction #{interaction_id} {'released' if release else 'held: ' + reason}")
 
 
@@ -234,7 +233,7 @@ def alarm_clear(ctx: click.Context, counter_name: str, site: str | None, kind: s
     engine = open_engine(s)
     try:
         info = Catalog(engine).counter(s.site, counter_name)
-        clear_by_person(engine, counter_id=info.id, kind=kind, user=None, note=note, actor=f"cli:{getpass.getuser()}")
+        clear_by_person(engine, counter_id=info.id, kind=kind, user=None, note=note, actor=cli_actor())
     except DomainError as e:
         fail(str(e))
     click.echo(f"alarm {kind} of {s.site}/{counter_name} cleared")

@@ -1,12 +1,11 @@
 """Sampling (抽检) for scripts: draw a plan's day or week, as the console's 抽取 does."""
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 
-from counterwatch.commands.common import data_option, open_engine, settings_of
+from counterwatch.commands.common import cli_actor, data_option, open_engine, settings_of
 from counterwatch.commands.ops import parse_date
 
 
@@ -38,7 +37,7 @@ def draw(ctx: click.Context, plan_id: int, day_str: str, seed: int | None, data_
 
     s = settings_of(ctx, data_dir=data_dir)
     engine = open_engine(s)
-    actor = f"cli:{getpass.getuser()}"
+    actor = cli_actor()
     view = draw_plan(engine, plan_id, parse_date(day_str, "--day"), user=None, actor=actor, seed=seed)
     if not view.existing:
         audit.record(engine, None, action="sampling.draw", target=f"site:{view.site}", user_name=actor,

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 from pathlib import Path
 
 import click
 
-from counterwatch.commands.common import data_option, fail, open_engine, settings_of, site_option
+from counterwatch.commands.common import cli_actor, data_option, fail, open_engine, settings_of, site_option
 from counterwatch.stack import paths, write_secret
 from domain.vocab import ROLES
 
@@ -17,10 +16,6 @@ ttl_option = click.option("--ttl-days", type=click.FloatRange(min=0.001, max=365
                           help="The token expires after this many days.")
 no_expiry_option = click.option("--no-expiry", is_flag=True,
                                 help="The token never expires (only when asked for: revoke it by hand).")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def _when(s: float | None) -> str:
@@ -63,7 +58,7 @@ def user_add(ctx: click.Context, name: str, role: str, sites: tuple[str, ...], p
     engine = open_engine(s)
     u = add_user(engine, name, role=role, sites=list(sites), password=pw, token_ttl_s=None if no_expiry else ttl_days * DAY_S,
                  staff=staff)
-    audit.record(engine, None, action="user.add", user_name=_actor(), target=f"user:{u.name}",
+    audit.record(engine, None, action="user.add", user_name=cli_actor(), target=f"user:{u.name}",
                  detail=f"role {u.role} sites {','.join(u.sites) or 'all'}{' password set' if pw else ''}; token "
                         + ("without expiry" if no_expiry else f"for {ttl_days:g} days"))
     click.echo(f"user {u.name} (#{u.id}) role={u.role} sites={','.join(u.sites) or 'all'}", err=True)
@@ -80,7 +75,7 @@ def user_disable(ctx: click.Context, name: str, data_dir: Path | None) -> None:
     from services.tokens import disable_user
 
     s = settings_of(ctx, data_dir=data_dir)
-    n = disable_user(open_engine(s), name, actor=_actor())
+    n = disable_user(open_engine(s), name, actor=cli_actor())
     click.echo(f"user {name} disabled; {n} token(s) revoked")
 
 
@@ -111,7 +106,7 @@ def user_revoke(ctx: click.Context, token_id: int, data_dir: Path | None) -> Non
     from services.tokens import revoke_token
 
     s = settings_of(ctx, data_dir=data_dir)
-    owner = revoke_token(open_engine(s), token_id, actor=_actor())
+    owner = revoke_token(open_engine(s), token_id, actor=cli_actor())
     click.echo(f"token {token_id} of user {owner} revoked")
 
 
@@ -156,7 +151,7 @@ def agent_token(ctx: click.Context, counter_name: str, site: str | None, out: Pa
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     t = issue_agent_token(open_engine(s), site=s.site, counter=counter_name,
-                          ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
+                          ttl_s=None if no_expiry else ttl_days * DAY_S, actor=cli_actor())
     path = _hand_out(t.token, out, paths(s).agents / f"{t.counter}.token")
     if path is None:
         return
@@ -189,7 +184,7 @@ def events_token(ctx: click.Context, counter_name: str | None, site: str | None,
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     t = issue_event_token(open_engine(s), site=s.site, counter=counter_name,
-                          ttl_s=None if no_expiry else ttl_days * DAY_S, actor=_actor())
+                          ttl_s=None if no_expiry else ttl_days * DAY_S, actor=cli_actor())
     path = _hand_out(t.token, out, paths(s).root / "events" / (f"{t.site}-{t.counter}.token" if t.counter else f"{t.site}.token"))
     if path is None:
         return
@@ -208,7 +203,7 @@ def events_revoke(ctx: click.Context, counter_name: str | None, site: str | None
 
     s = settings_of(ctx, site=site, data_dir=data_dir)
     try:
-        n = revoke_event_tokens(open_engine(s), site=s.site, counter=counter_name, actor=_actor())
+        n = revoke_event_tokens(open_engine(s), site=s.site, counter=counter_name, actor=cli_actor())
     except UserNotFound as e:
         fail(str(e))
     click.echo(f"{n} token(s) of the event source of {s.site}{'/' + counter_name if counter_name else ''} revoked")

@@ -134,3 +134,39 @@ def test_a_long_poll_cut_short_holds_and_leaves_no_connection(app_env: AppEnv, s
         t.join(PATIENCE_S)
     assert len(outcome) == 1 and isinstance(outcome[0], httpx.ReadTimeout), outcome
     served.assert_all_back("a long poll cut short")
+
+
+def test_a_slow_upload_holds_no_connection_while_its_body_comes(app_env: AppEnv, served: Served) -> None:
+    """An agent's chunk (and a live segment, a screenshot, a staff photo: the same early release)
+    whose body trickles in holds neither a pooled connection nor a slot of the gate meanwhile."""
+    token = issue_agent_token(app_env.engine, site="hall", counter="c1", actor="test").token
+    sent_first, go_on = threading.Event(), threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b"fLaC"
+        sent_first.set()
+        go_on.wait(PATIENCE_S)
+        yield b"\0" * 60        # not a FLAC chunk: refused once it has all come
+    outcome: list[int] = []
+
+    def upload() -> None:
+        params = {"recording": "a" * 32, "seq": 0, "start_sample": 0, "samples": 16000, "sample_rate_hz": 16000,
+                  "channels": 1, "sha256": "0" * 64, "size_bytes": 64, "recording_start_s": time.time() - 10,
+                  "rms_dbfs": -30.0, "peak_dbfs": -10.0}
+        with _client(served, token, timeout=60) as c:
+            r = c.post(f"{API}/agent/chunks", params=params, content=body(), headers={"Content-Type": "audio/flac"})
+            outcome.append(r.status_code)
+
+    t = threading.Thread(target=upload)
+    t.start()
+    try:
+        assert sent_first.wait(PATIENCE_S)
+        # The route reads the body now: its read session (the token check's) was closed first.
+        _until("the route waits for the body with no read session open", lambda: bool(outcome) or (
+            _free_slots(served.app) == slots(served.engine) and served.engine.pool.checkedout() == 0))
+        assert not outcome, f"the upload ended before its body had all come: {outcome}"
+    finally:
+        go_on.set()
+        t.join(PATIENCE_S)
+    assert outcome and outcome[0] == 422, outcome
+    served.assert_all_back("a slow upload")

@@ -82,3 +82,19 @@ def test_every_missing_courtesy_flag_says_what_the_model_heard_again(model):
             assert all(f.confidence >= CERTAIN_CONFIDENCE for f in missing)
         else:               # 请慢走 recognised or found again: never a confident C-FAREWELL
             assert not [f for f in missing if f.rule == "C-FAREWELL" and f.confidence >= CERTAIN_CONFIDENCE]
+
+
+def test_a_check_the_model_cannot_make_leaves_the_finding_unverified(model, caplog):
+    """An utterance longer than the model hears at once is not checked, and a text the model
+    refuses (more tokens than its decoder holds) is logged and left unverified: a failed check
+    never fails the recording's analysis."""
+    audio = load_audio(POLITE)
+    verifier = Analyzer(model, load_rulebook()).verifier
+    bound = verifier.bind(audio.mono(), audio.sample_rate_hz)
+    assert bound.forbidden("你们是不是快下班了", "你们是不是快瞎班了", 0.0, 40.0) is None
+    assert bound.courtesy([Phrase("慢走", "fuzzy", False)], [("请问走", 0.0, 40.0)]) is None
+    assert verifier.calls == 0
+    endless = "您好请问您要办理什么业务" * 60           # ~700 tokens on 2 s of audio
+    with caplog.at_level("WARNING", logger="transcribe.verify"):
+        assert bound.forbidden(endless, endless.replace("业务", "夜雾", 1), 1.0, 3.0) is None
+    assert verifier.calls == 1 and "the acoustic check failed" in caplog.text

@@ -1,1 +1,0 @@
-import{b3 as a}from"./index-CQlQji0w.js";function e(){if(!arguments.length)return[];var r=arguments[0];return a(r)?r:[r]}export{e as c};

@@ -1,0 +1,1 @@
+import{o as a,C as o,H as c,F as n,D as i}from"./index-Bo0Z_iLT.js";const l=t=>a("/complaints",t),m=t=>o("/complaints",t),e=(t,s)=>c(`/complaints/${t}`,s),r=t=>a(`/complaints/${t}/history`),d=t=>a(`/complaints/drafts/${t}`),f=(t,s)=>n(`/complaints/drafts/${t}`,{data:s}),$=t=>i(`/complaints/drafts/${t}`);export{r as a,m as c,$ as d,e,d as g,l,f as s};

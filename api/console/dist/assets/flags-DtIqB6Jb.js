@@ -1,0 +1,1 @@
+import{o as t,C as l}from"./index-Bo0Z_iLT.js";const i=s=>t("/flags",s),n=(s,a,e)=>l(`/flags/${s}/review`,{state:a,note:e}),o=(s,a,e)=>l("/flags/review",{flag_ids:s,state:a,note:e});async function g(){try{return await t("/rules")}catch{return null}}export{i as a,o as b,g as l,n as r};

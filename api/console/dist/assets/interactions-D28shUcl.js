@@ -1,1 +1,0 @@
-import{I as t,o}from"./index-CQlQji0w.js";const c=n=>o("/interactions",n),i=n=>o(`/interactions/${encodeURIComponent(n)}`),s=n=>t(`/interactions/${encodeURIComponent(n)}/audio`),r=(n,e)=>t(`/interactions/${encodeURIComponent(n)}/transcript`,{format:e}),p=n=>t(`/interactions/${encodeURIComponent(n)}/evidence`,{format:"flac"});export{s as a,p as e,i as g,c as l,r as t};
