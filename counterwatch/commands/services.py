@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -174,9 +175,12 @@ def start_api(eng: Engine, store: ObjectStore, *, host: str, port: int, rules: P
 @click.option("--port", type=int, default=8000)
 @click.option("--reuse-port", is_flag=True,
               help="Listen with SO_REUSEPORT: several API processes on one port share the connections.")
+@click.option("--parent-pid", type=int, default=None, hidden=True,
+              help="Stop when this process is no longer the parent (an API process of `up --api-processes`).")
 @data_option
 @click.pass_context
-def api(ctx: click.Context, host: str, port: int, reuse_port: bool, data_dir: Path | None) -> None:
+def api(ctx: click.Context, host: str, port: int, reuse_port: bool, parent_pid: int | None,
+        data_dir: Path | None) -> None:
     """Serve the API and the web console. Several can run behind a load balancer, or on one
     port of one machine with --reuse-port."""
     s = settings_of(ctx, data_dir=data_dir)
@@ -187,6 +191,8 @@ def api(ctx: click.Context, host: str, port: int, reuse_port: bool, data_dir: Pa
     stop = threading.Event()
     stop_on_signals(stop, "api")
     while not stop.wait(0.5) and t.is_alive():
-        pass
+        if parent_pid is not None and os.getppid() != parent_pid:
+            logger.error("api: the parent process %d is gone; stopping", parent_pid)
+            break
     server.should_exit = True
     t.join()

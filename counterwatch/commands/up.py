@@ -153,14 +153,16 @@ def _child_argv(ctx: click.Context, s: Settings, p: StackPaths, port: int) -> li
     config = ctx.find_root().params.get("config")
     return [sys.executable, "-m", "counterwatch", *(["--config", str(config)] if config else []),
             "--log-level", s.log_level, "--log-format", s.log_format,
-            "api", "--host", "127.0.0.1", "--port", str(port), "--reuse-port", "--data", str(p.root)]
+            "api", "--host", "127.0.0.1", "--port", str(port), "--reuse-port", "--data", str(p.root),
+            "--parent-pid", str(os.getpid())]
 
 
 class _ApiChildren:
     """The extra API processes of `up --api-processes N`, on up's API port. One that exits while
     up runs is logged and started again after ``BACKOFF_S`` (at most once per ``RESTART_EVERY_S``);
     they stop with SIGTERM, then SIGKILL after ``STOP_WAIT_S``. Each runs in its own process
-    group, so a Ctrl-C at the terminal reaches up alone and up stops them, before its S3 server."""
+    group, so a Ctrl-C at the terminal reaches up alone and up stops them, before its S3 server;
+    each also stops by itself when up is gone (killed outright: ``api --parent-pid``)."""
 
     BACKOFF_S = 1.0
     RESTART_EVERY_S = 5.0
@@ -178,10 +180,10 @@ class _ApiChildren:
 
     def _start(self, i: int) -> None:
         # stdout (its own banner) is dropped: up printed the one that counts; its logs go to stderr
-        self.procs[i] = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         process_group=0)
+        proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, process_group=0)
+        self.procs[i] = proc
         self.started_at[i] = time.monotonic()
-        logger.info("up: API process %d started pid=%d", i + 1, self.procs[i].pid)
+        logger.info("up: API process %d started pid=%d", i + 1, proc.pid)
 
     def watch(self) -> None:
         """Note each child that has exited; start it again once its backoff has passed."""

@@ -127,3 +127,44 @@ def test_up_with_two_api_processes_shares_the_port_restarts_a_child_and_stops_th
     assert len(seen) == 2
     assert "counterwatch stopped" in up.stdout.read()
     assert not (data / "stack.json").exists()
+
+
+def _all_children(pid: int) -> set[int]:
+    """Every live process whose parent is ``pid`` (the API children and the S3 server)."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split() if d.name.isdigit() else None
+        except OSError:
+            continue
+        if fields is not None and int(fields[1]) == pid and fields[0] != "Z":
+            out.add(int(d.name))
+    return out
+
+
+def test_api_processes_stop_by_themselves_when_up_is_killed_outright(tmp_path: Path):
+    """SIGKILL gives up no chance to stop its children: each API process notices its parent is
+    gone (``api --parent-pid``) and stops, so none is left holding the port."""
+    env = {**os.environ, "COUNTERWATCH_DATA": str(tmp_path / "data"), "COUNTERWATCH_CPU_THREADS": "2"}
+    up = subprocess.Popen([sys.executable, "-m", "counterwatch", "up", "--api-processes", "2", "--api-port", "0"],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    spawned: set[int] = set()
+    try:
+        while "Ctrl-C" not in (line := up.stdout.readline()):
+            assert line, "up exited early"
+        wait_for(lambda: len(_children(up.pid)) == 1, 120, "up's API child started")
+        (child,) = _children(up.pid)
+        spawned = _all_children(up.pid)          # the child and the S3 server
+        up.kill()
+        up.wait(60)
+        wait_for(lambda: not Path(f"/proc/{child}").exists()
+                 or (Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"),
+                 60, "the API child stopped after up was killed")
+    finally:
+        if up.poll() is None:
+            up.kill()
+        for pid in spawned:          # the S3 server is up's to stop; killed outright, up cannot
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
