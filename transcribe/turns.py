@@ -39,6 +39,8 @@ LOUD_DB = 12.0
 COPY_WINDOW_S = 0.22
 #: ... and the channels' level curves compared over this much.
 ENVELOPE_WINDOW_S = 0.6
+#: Frames of copy_share worked out at once (30 s): bounds its memory on long recordings.
+COPY_BLOCK_FRAMES = 1500
 #: The residual is never counted lower than this below the frame (a frame that is all copy).
 MAX_COPY_DB = 30.0
 
@@ -98,7 +100,27 @@ def copy_share(a: np.ndarray, b: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     """Per 20 ms frame, the share (0-1) of ``a``'s energy that ``b`` passed through some linear
     path explains (the room's reverberation, the intercom's filter, a delay): per frequency, the
     magnitude-squared coherence of the two channels over COPY_WINDOW_S around the frame,
-    weighted by ``a``'s power in that frequency."""
+    weighted by ``a``'s power in that frequency.
+
+    Worked out :data:`COPY_BLOCK_FRAMES` frames at a time, each block with the frames around it
+    that its windows reach, so memory stays that of one block (a few MB) however long the
+    recording; the result is the same as over the whole at once."""
+    n = int(FRAME_S * sample_rate_hz)
+    frames = min(len(a), len(b)) // n
+    if frames <= COPY_BLOCK_FRAMES:
+        return _copy_share(a, b, sample_rate_hz)
+    half = max(1, int(COPY_WINDOW_S / FRAME_S / 2))
+    out = np.empty(frames)
+    for start in range(0, frames, COPY_BLOCK_FRAMES):
+        end = min(frames, start + COPY_BLOCK_FRAMES)
+        # A frame's spectrum reads half a frame before it and a frame and a half after it, and
+        # its window the spectra of ``half`` frames on each side: one frame more each way.
+        lo, hi = max(0, start - half - 1), min(frames, end + half + 2)
+        out[start:end] = _copy_share(a[lo * n:hi * n], b[lo * n:hi * n], sample_rate_hz)[start - lo:end - lo]
+    return out
+
+
+def _copy_share(a: np.ndarray, b: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     n = int(FRAME_S * sample_rate_hz)
     frames = min(len(a), len(b)) // n
     if frames == 0:

@@ -155,3 +155,34 @@ def test_not_assessable_interactions_get_no_audio_flags(speech):
     flags = Judge(BOOK).judge([], [InteractionSpan(0, 0.0, 30.0)], mono=False, turns=turns,
                               quality={0: Quality(assessable=False, reason="test")})
     assert flags == []
+
+
+def test_the_copy_share_of_a_long_recording_is_worked_out_in_blocks_with_the_same_result():
+    """copy_share (the crosstalk test of who speaks) works a long recording out 30 s at a time:
+    the same figures as over the whole at once, with memory bounded by a block (a 900 s
+    interaction over the whole at once took about 2 GB)."""
+    import tracemalloc
+
+    from transcribe import turns
+
+    audio = load_audio(DATA / "dev01-stereo-clean.flac")
+    one = audio.samples.astype(np.float64)          # (channels, frames)
+    assert one.shape[0] == 2
+    reps = int(np.ceil(75 * audio.sample_rate_hz / one.shape[1]))
+    two = np.tile(one, reps)[:, :75 * audio.sample_rate_hz]        # 75 s: three blocks
+    staff, customer = two[0], two[1]
+    assert len(staff) // int(turns.FRAME_S * audio.sample_rate_hz) > 2 * turns.COPY_BLOCK_FRAMES
+    whole = turns._copy_share(staff, customer, audio.sample_rate_hz)
+    blocks = turns.copy_share(staff, customer, audio.sample_rate_hz)
+    # the same wherever the staff channel holds sound (in digital silence the share is 0/0,
+    # whatever rounding makes of it, and no turn is taken there)
+    sound = turns.frame_levels_db(staff, audio.sample_rate_hz) > -100
+    assert blocks.shape == whole.shape and sound.mean() > 0.5
+    assert np.allclose(blocks[sound], whole[sound], rtol=0, atol=1e-9)
+    tracemalloc.start()
+    try:
+        turns.copy_share(staff, customer, audio.sample_rate_hz)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 * 2**20, f"{peak / 2**20:.0f} MiB for 75 s"
