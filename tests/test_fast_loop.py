@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +20,7 @@ def test_every_browser_test_module_is_marked_slow():
     assert unmarked == [], f"browser tests the fast loop would run: {unmarked}"
 
 
+@pytest.mark.slow     # a pytest collection in a subprocess: the full suite runs it, the fast loop does not
 def test_sqlite_only_deselects_the_postgresql_variants():
     r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "--sqlite-only",
                         "tests/storage/test_migrations.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.sampling import draw, pick
 from tests.support.cli import run_cli
 
@@ -236,6 +238,7 @@ def test_the_reviewers_a_plan_may_name_are_listed_per_site(app_env):
         assert "审核人" in r.json()["detail"]["message"] and r.json()["detail"]["what"] == "reviewers"
 
 
+@pytest.mark.slow     # a CLI in subprocesses: the full suite runs it, the fast loop does not
 def test_cli_draws_like_the_console(app_env, db_url):
     ids = _dataset(app_env)
     c = app_env.client(app_env.make_user("supervisor", ["hall"], name="王督导"))

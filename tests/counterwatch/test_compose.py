@@ -171,6 +171,7 @@ def _check_command(name: str, glob: list[str], rest: list[str]) -> None:
         assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", shown.stdout, re.M), (name, opt, shown.stdout)
 
 
+@pytest.mark.slow     # a CLI in subprocesses: the full suite runs it, the fast loop does not
 def test_every_counterwatch_command_and_option_in_compose_exists(compose: dict):
     services = _counterwatch_services(compose)
     assert services

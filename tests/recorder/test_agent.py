@@ -224,6 +224,7 @@ def test_api_outage_loses_nothing_and_keeps_order(tmp_path: Path, own_s3_server,
     assert delays and max(delays) == 2.0          # doubling from 0.5 s, capped
 
 
+@pytest.mark.slow     # two agents capturing in real time: the full suite runs it, the fast loop does not
 def test_restarted_agent_uploads_leftovers_first(tmp_path: Path, own_s3_server, speech_mono: np.ndarray) -> None:
     wav1 = write_wav(tmp_path / "one.wav", speech_mono[:3 * 16000])
     wav2 = write_wav(tmp_path / "two.wav", speech_mono[3 * 16000:5 * 16000])

@@ -124,6 +124,7 @@ def test_a_rechained_edit_still_breaks_the_next_link(catalog, object_store, day)
     assert report.first.key == keys[4] and "link broken" in report.first.what
 
 
+@pytest.mark.slow     # a CLI in subprocesses: the full suite runs it, the fast loop does not
 def test_verify_command(catalog, object_store, day, db_url, s3_server):
     start, end, _, keys, _ = day
     env = stack_env(db_url, s3_server, object_store)
